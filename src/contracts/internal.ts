@@ -1,0 +1,15 @@
+import { HealthDefinition } from '../gen/grpc/health/v1/health.js';
+import { GRPCBrokerDefinition } from '../gen/plugin/grpc_broker.js';
+import { GRPCControllerDefinition } from '../gen/plugin/grpc_controller.js';
+import { GRPCStdioDefinition } from '../gen/plugin/grpc_stdio.js';
+
+/** go-plugin's services that every driver serves besides its own. */
+export const internalServices = {
+  health: HealthDefinition,
+  controller: GRPCControllerDefinition,
+  stdio: GRPCStdioDefinition,
+  broker: GRPCBrokerDefinition,
+} as const;
+
+/** The health service name go-plugin hosts check. */
+export const HEALTH_SERVICE_NAME = 'plugin';

@@ -1,0 +1,111 @@
+import type { Metadata, sendUnaryData, ServerUnaryCall, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { type DeepPartial, grpcDefinition, methodPath, type RequestOf, type ResponseOf, type ServiceDef } from '../contracts/contract.js';
+import { Status } from '../status.js';
+import type { DriverLogger } from './log.js';
+
+/** What a handler gets besides its request. */
+export interface CallContext {
+  /** Aborted when the host cancels the call or its deadline passes. */
+  readonly signal: AbortSignal;
+  /** The call's gRPC metadata, lower-case keys, string values. */
+  readonly metadata: Readonly<Record<string, string>>;
+  /** The driver's logger. */
+  readonly log: DriverLogger;
+  /** The gRPC method path. */
+  readonly method: string;
+}
+
+/** The handlers a driver implements for one service: one async function per method. */
+export type Handlers<S extends ServiceDef> = {
+  [K in keyof S['methods']]: (
+    request: RequestOf<S['methods'][K]>,
+    context: CallContext,
+  ) => Promise<DeepPartial<ResponseOf<S['methods'][K]>>> | DeepPartial<ResponseOf<S['methods'][K]>>;
+};
+
+/** Something thrown that carries a gRPC status: driverkit's RpcError, or one from another copy of it. */
+function statusOf(err: unknown): { code: number; details: string } | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { name?: unknown; status?: unknown; details?: unknown };
+  if (e.name === 'RpcError' && typeof e.status === 'number' && typeof e.details === 'string') return { code: e.status, details: e.details };
+  return undefined;
+}
+
+function metadataRecord(md: Metadata): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(md.getMap())) out[k] = typeof v === 'string' ? v : v.toString('base64');
+  return out;
+}
+
+/**
+ * Turns typed handlers into a grpc-js service. A handler that throws RpcError answers with
+ * its status; anything else becomes UNKNOWN with a generic message and its stack goes to
+ * the driver's log, so internals never leak to the host.
+ */
+export function toGrpcService(
+  service: ServiceDef,
+  handlers: Record<string, (req: any, ctx: CallContext) => unknown>,
+  log: DriverLogger,
+): { definition: ServiceDefinition; implementation: UntypedServiceImplementation } {
+  const definition = grpcDefinition(service);
+  const implementation: UntypedServiceImplementation = {};
+  for (const [key, method] of Object.entries(service.methods)) {
+    const path = methodPath(service, method);
+    if (method.requestStream || method.responseStream) throw new TypeError(`${path}: streaming methods are not supported by the driver SDK yet`);
+    const handler = handlers[key];
+    implementation[key] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+      if (!handler) {
+        callback({ code: Status.UNIMPLEMENTED, details: `method ${path} is not implemented by this driver` });
+        return;
+      }
+      run(handler, call, callback, path, log);
+    };
+  }
+  return { definition, implementation };
+}
+
+function run(
+  handler: (req: any, ctx: CallContext) => unknown,
+  call: ServerUnaryCall<unknown, unknown>,
+  callback: sendUnaryData<unknown>,
+  path: string,
+  log: DriverLogger,
+): void {
+  let controller: AbortController | undefined;
+  let metadata: Record<string, string> | undefined;
+  // Both are built on first use: most handlers read neither, and this is the hot path.
+  const context: CallContext = {
+    get signal() {
+      if (!controller) {
+        const c = (controller = new AbortController());
+        if (call.cancelled) c.abort();
+        else call.once('cancelled', () => c.abort());
+      }
+      return controller.signal;
+    },
+    get metadata() {
+      return (metadata ??= metadataRecord(call.metadata));
+    },
+    log,
+    method: path,
+  };
+  let result: unknown;
+  try {
+    result = handler(call.request, context);
+  } catch (err) {
+    fail(err, callback, path, log);
+    return;
+  }
+  if (result instanceof Promise) result.then((value) => callback(null, value), (err) => fail(err, callback, path, log));
+  else callback(null, result);
+}
+
+function fail(err: unknown, callback: sendUnaryData<unknown>, path: string, log: DriverLogger): void {
+  const status = statusOf(err);
+  if (status) {
+    callback(status);
+    return;
+  }
+  log.error('handler failed', { method: path, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  callback({ code: Status.UNKNOWN, details: `internal error in the driver while handling ${path} (see the driver's log)` });
+}

@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Server, type ServerCredentials } from '@grpc/grpc-js';
+import { DEFAULT_PORT_RANGE, ENV } from '../protocol/env.js';
+
+/** Where a driver listens, as it goes into the handshake line. */
+export interface Listening {
+  network: 'unix' | 'tcp';
+  address: string;
+  /** Removes what listening left on disk (the socket file). Safe to call twice. */
+  cleanup(): void;
+}
+
+/** Linux's sun_path holds 108 bytes with the terminating NUL. */
+const MAX_SOCKET_PATH = 107;
+
+/**
+ * Binds the server on a unix socket (go-plugin's choice on every unix) or on loopback TCP
+ * within `PLUGIN_MIN_PORT`..`PLUGIN_MAX_PORT`.
+ */
+export async function listen(server: Server, creds: ServerCredentials, network: 'unix' | 'tcp', env = process.env): Promise<Listening> {
+  return network === 'unix' ? listenUnix(server, creds, env) : listenTcp(server, creds, env);
+}
+
+async function listenUnix(server: Server, creds: ServerCredentials, env: NodeJS.ProcessEnv): Promise<Listening> {
+  const dir = env[ENV.unixSocketDir] || tmpdir();
+  const path = join(dir, `plugin${randomBytes(5).readUInt32BE() % 1e9}`);
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
+    throw new Error(
+      `unix socket path is ${Buffer.byteLength(path)} bytes, over the ${MAX_SOCKET_PATH}-byte limit: ${path} (set ${ENV.unixSocketDir} to a shorter folder)`,
+    );
+  }
+  await bind(server, `unix:${path}`, creds);
+  const cleanup = () => rmSync(path, { force: true });
+  const group = env[ENV.unixSocketGroup];
+  try {
+    if (group) {
+      chownSync(path, -1, resolveGroup(group));
+      chmodSync(path, 0o660);
+    } else {
+      chmodSync(path, 0o600);
+    }
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+  return { network: 'unix', address: path, cleanup };
+}
+
+async function listenTcp(server: Server, creds: ServerCredentials, env: NodeJS.ProcessEnv): Promise<Listening> {
+  const min = Number(env[ENV.minPort] || DEFAULT_PORT_RANGE.min);
+  const max = Number(env[ENV.maxPort] || DEFAULT_PORT_RANGE.max);
+  if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || max > 65535 || min > max) {
+    throw new Error(`invalid port range ${env[ENV.minPort]}..${env[ENV.maxPort]}: expected integers with 1 <= min <= max <= 65535`);
+  }
+  // go-plugin walks the range upwards and takes the first free port; so do we.
+  for (let port = min; port <= max; port++) {
+    try {
+      const bound = await bind(server, `127.0.0.1:${port}`, creds);
+      return { network: 'tcp', address: `127.0.0.1:${bound}`, cleanup: () => {} };
+    } catch {
+      // taken: try the next one
+    }
+  }
+  throw new Error(`no free TCP port on 127.0.0.1 in ${min}..${max}`);
+}
+
+function bind(server: Server, address: string, creds: ServerCredentials): Promise<number> {
+  return new Promise((resolve, reject) => server.bindAsync(address, creds, (err, port) => (err ? reject(err) : resolve(port))));
+}
+
+/** go-plugin takes a gid or a group name; Node has no getgrnam, so read /etc/group. */
+function resolveGroup(group: string): number {
+  if (/^\d+$/.test(group)) return Number(group);
+  for (const line of readFileSync('/etc/group', 'utf8').split('\n')) {
+    const [name, , gid] = line.split(':');
+    if (name === group) return Number(gid);
+  }
+  throw new Error(`${ENV.unixSocketGroup}: no group named ${JSON.stringify(group)}`);
+}

@@ -1,0 +1,110 @@
+import { Console } from 'node:console';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { type Contract, contractVersions, type ServiceDef } from '../contracts/contract.js';
+import { ENV, NOT_A_PROGRAM_MESSAGE } from '../protocol/env.js';
+import { formatHandshake } from '../protocol/handshake.js';
+import { parseVersions, pickVersion } from '../protocol/versions.js';
+import { type Handlers, toGrpcService } from './handlers.js';
+import { watchHost } from './host-watch.js';
+import { listen } from './listen.js';
+import { createLogger, type DriverLogger } from './log.js';
+import { brokerService, controllerService, healthService, stdioService } from './services.js';
+import { StdoutCapture } from './stdout.js';
+
+/** Handlers for each app protocol version the driver serves, keyed by version. */
+export type VersionedHandlers<C extends Contract> = {
+  [V in keyof C['versions']]?: C['versions'][V] extends ServiceDef ? Handlers<C['versions'][V]> : never;
+};
+
+/** What `serve` needs. */
+export interface ServeOptions<C extends Contract> {
+  /** The driver type, e.g. `userprovider` from `driverkit/driver`. */
+  contract: C;
+  /** Handlers per app protocol version; the versions given are the versions served. */
+  handlers: VersionedHandlers<C>;
+  /** `unix` (default, as go-plugin on every unix) or loopback `tcp` in the host's port range. */
+  network?: 'unix' | 'tcp';
+  /** The logger handed to handlers. Default: hclog JSON on stderr at `DRIVERKIT_LOG_LEVEL` (default info). */
+  logger?: DriverLogger;
+  /** Runs before the driver exits on Shutdown or when its host is gone; keep it short. */
+  onShutdown?: () => void | Promise<void>;
+}
+
+/** A running driver. */
+export interface ServingDriver {
+  /** The app protocol version negotiated with the host. */
+  version: number;
+  network: 'unix' | 'tcp';
+  address: string;
+  /** Stops serving, removes the socket and exits the process with `code`. */
+  exit(code?: number): Promise<never>;
+}
+
+/**
+ * Serves a driver the way go-plugin's `plugin.Serve` does: checks the cookie, negotiates
+ * the app version, listens, prints the handshake line and serves until the host says
+ * Shutdown or dies. Call it first thing: output before it can break the handshake.
+ */
+export async function serve<C extends Contract>(options: ServeOptions<C>): Promise<ServingDriver> {
+  const { contract } = options;
+  if (process.env[contract.cookieKey] !== contract.cookieValue) {
+    process.stderr.write(NOT_A_PROGRAM_MESSAGE);
+    process.exit(1);
+  }
+  const capture = new StdoutCapture();
+  // console.log is the usual way stray output reaches stdout; send all of console to stderr.
+  globalThis.console = new Console({ stdout: process.stderr, stderr: process.stderr });
+  const log = options.logger ?? createLogger();
+  // A terminal's Ctrl-C reaches the whole process group; like go-plugin, the host decides.
+  process.on('SIGINT', () => log.debug('ignoring SIGINT: the host decides when this driver stops'));
+
+  const handlers = options.handlers as Record<number, Record<string, (req: any, ctx: any) => unknown> | undefined>;
+  const offered = contractVersions(contract).filter((v) => handlers[v]);
+  const version = pickVersion(parseVersions(process.env[ENV.protocolVersions]), offered);
+  const service = contract.versions[version];
+
+  const server = new Server();
+  let exiting: Promise<never> | undefined;
+  const exit = (code = 0): Promise<never> =>
+    (exiting ??= (async () => {
+      try {
+        await options.onShutdown?.();
+      } catch (err) {
+        log.error('onShutdown failed', { error: String(err) });
+      }
+      server.forceShutdown();
+      listening?.cleanup();
+      process.exit(code);
+    })());
+
+  const typed = toGrpcService(service, handlers[version]!, log);
+  server.addService(typed.definition, typed.implementation);
+  for (const s of [
+    healthService([service.fullName]),
+    // Reply first, then exit: go-plugin hosts take UNAVAILABLE as success too, but an answer is cleaner.
+    controllerService(() => setImmediate(() => void exit(0))),
+    stdioService(capture),
+    brokerService(),
+  ]) {
+    server.addService(s.definition, s.implementation);
+  }
+
+  let listening: Awaited<ReturnType<typeof listen>> | undefined;
+  try {
+    listening = await listen(server, ServerCredentials.createInsecure(), options.network ?? 'unix');
+  } catch (err) {
+    log.error(`cannot listen: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  }
+  const { network, address } = listening;
+  process.once('exit', () => listening?.cleanup());
+  // Go drivers die on SIGTERM without cleaning up; we remove the socket first.
+  process.once('SIGTERM', () => void exit(143));
+
+  capture.handshake(formatHandshake({ app: version, network, address }));
+  watchHost(() => {
+    log.info('host is gone; exiting');
+    void exit(0);
+  });
+  return { version, network, address, exit };
+}

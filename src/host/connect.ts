@@ -1,0 +1,61 @@
+import { Client, credentials, type ServiceError } from '@grpc/grpc-js';
+import { codec, methodPath } from '../contracts/contract.js';
+import { HEALTH_SERVICE_NAME, internalServices } from '../contracts/internal.js';
+import { HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health.js';
+import type { StdioData } from '../gen/plugin/grpc_stdio.js';
+import type { Handshake } from '../protocol/handshake.js';
+import { Status } from '../status.js';
+import { createPromiseClient, type ErrorMapper } from './typed-client.js';
+
+/** grpc-js's target for a handshake address. */
+export function grpcTarget(h: Pick<Handshake, 'network' | 'address'>): string {
+  return h.network === 'unix' ? `unix:${h.address}` : h.address;
+}
+
+/** Opens the one channel every service of a driver shares. */
+export function openChannel(h: Handshake): Client {
+  return new Client(grpcTarget(h), credentials.createInsecure(), {
+    // One driver, one connection: never spread calls over extra subchannels.
+    'grpc.use_local_subchannel_pool': 1,
+  });
+}
+
+/** Checks health service `plugin` is SERVING, as go-plugin hosts do before anything else. */
+export async function checkHealth(client: Client, deadline: Date, mapError: ErrorMapper): Promise<void> {
+  const health = createPromiseClient(client, internalServices.health, mapError);
+  const res = await health.check({ service: HEALTH_SERVICE_NAME }, { deadline });
+  if (res.status !== HealthCheckResponse_ServingStatus.SERVING) {
+    throw new Error(`health of service "${HEALTH_SERVICE_NAME}" is ${HealthCheckResponse_ServingStatus[res.status] ?? res.status}, expected SERVING`);
+  }
+}
+
+/** Asks the driver to exit (go-plugin's GRPCController.Shutdown). Resolves either way. */
+export function requestShutdown(client: Client, deadline: Date): Promise<void> {
+  const { shutdown } = internalServices.controller.methods;
+  const path = methodPath(internalServices.controller, shutdown);
+  const req = codec(shutdown.requestType);
+  const res = codec(shutdown.responseType);
+  // A Go driver stops its server before answering: UNAVAILABLE is the usual success.
+  return new Promise((resolve) => client.makeUnaryRequest(path, req.serialize, res.deserialize, {}, { deadline }, () => resolve()));
+}
+
+/**
+ * Calls GRPCStdio.StreamStdio and hands each chunk to `onData`. go-plugin 1.0 drivers do not
+ * have it (UNIMPLEMENTED): that is normal and stays quiet. Returns a function that stops it.
+ */
+export function streamStdio(client: Client, onData: (d: StdioData) => void, onError: (err: ServiceError) => void): () => void {
+  const { streamStdio: method } = internalServices.stdio.methods;
+  const path = methodPath(internalServices.stdio, method);
+  const req = codec(method.requestType);
+  const res = codec(method.responseType);
+  const call = client.makeServerStreamRequest(path, req.serialize, res.deserialize, {});
+  let stopped = false;
+  call.on('data', onData);
+  call.on('error', (err: ServiceError) => {
+    if (!stopped && err.code !== Status.UNIMPLEMENTED && err.code !== Status.CANCELLED) onError(err);
+  });
+  return () => {
+    stopped = true;
+    call.cancel();
+  };
+}

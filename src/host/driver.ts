@@ -1,0 +1,277 @@
+import { rmSync } from 'node:fs';
+import type { Client, ServiceError } from '@grpc/grpc-js';
+import type { ResultPromise } from 'execa';
+import { type Contract, contractVersions } from '../contracts/contract.js';
+import { DriverkitError, type ErrorCode, RpcError } from '../errors.js';
+import { type Handshake, HANDSHAKE_SHAPE, parseHandshake } from '../protocol/handshake.js';
+import { parseLogLine } from '../protocol/hclog.js';
+import { Status, type StatusCode } from '../status.js';
+import { checkHealth, openChannel, requestShutdown, streamStdio } from './connect.js';
+import { readHandshakeLine } from './handshake-reader.js';
+import { readLines, Tail } from './lines.js';
+import { consoleLogger } from './logger.js';
+import type { DriverOptions, DriverExit, LatestClient } from './options.js';
+import { validateOptions } from './options.js';
+import { checkExecutable, spawnProcess } from './spawn.js';
+import { signalGroup, trackGroup } from './terminate.js';
+import { createPromiseClient } from './typed-client.js';
+
+type State = 'starting' | 'ready' | 'closing' | 'closed' | 'exited';
+
+/**
+ * One driver process and the gRPC connection to it. Create it with `launchDriver` or
+ * `startDriver`; `close()` always leaves no process and no socket behind.
+ */
+export class Driver<C extends Contract = Contract> {
+  readonly name: string;
+  readonly path: string;
+  readonly contract: C;
+  /** Settles when the driver is ready for calls; rejects with a DriverkitError if it cannot start. */
+  readonly ready: Promise<void>;
+  /** Settles when the driver process has exited, for any reason. */
+  readonly exited: Promise<DriverExit>;
+  /** The app protocol version negotiated in the handshake. */
+  version?: number;
+  /** The handshake, once read. */
+  handshake?: Handshake;
+
+  #state: State = 'starting';
+  #options: Required<Pick<DriverOptions<C>, 'startTimeout' | 'shutdownGrace' | 'killTimeout'>> & DriverOptions<C>;
+  #log;
+  #tail = new Tail();
+  #child?: ResultPromise;
+  #exit?: DriverExit;
+  #resolveExit!: (e: DriverExit) => void;
+  #stderrDone?: Promise<void>;
+  #grpc?: Client;
+  #client?: LatestClient<C>;
+  #stopStdio?: () => void;
+  #untrack?: () => void;
+  #abortStart = new AbortController();
+  #closing?: Promise<void>;
+
+  constructor(options: DriverOptions<C>) {
+    this.#options = validateOptions(options);
+    this.name = options.name;
+    this.path = options.path;
+    this.contract = options.contract;
+    this.#log = options.logger ?? consoleLogger();
+    this.exited = new Promise((resolve) => (this.#resolveExit = resolve));
+    this.ready = this.#start();
+    // A caller that only ever awaits close() must not see an unhandled rejection.
+    this.ready.catch(() => {});
+  }
+
+  /** The typed client for the negotiated version. Throws DRIVER_NOT_READY before `ready`. */
+  get client(): LatestClient<C> {
+    if (!this.#client || this.#state !== 'ready') {
+      throw this.#error('DRIVER_NOT_READY', `no calls possible: the driver is ${this.#state}`);
+    }
+    return this.#client;
+  }
+
+  /** The process id, once spawned. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** starting, ready, closing, closed, or exited (on its own). */
+  get state(): State {
+    return this.#state;
+  }
+
+  /** The last lines of the driver's stderr. */
+  get stderrTail(): string[] {
+    return this.#tail.get();
+  }
+
+  async #start(): Promise<void> {
+    const o = this.#options;
+    try {
+      await checkExecutable(this.path, { driver: this.name, path: this.path });
+      // close() may have run during the check; spawning is synchronous from here, so no gap.
+      if (this.#abortStart.signal.aborted) throw this.#error('DRIVER_CLOSED', 'closed while starting');
+      const child = (this.#child = spawnProcess(this.path, this.contract, o));
+      if (child.pid === undefined) {
+        const result = await child;
+        throw this.#error('SPAWN_FAILED', `cannot start the executable: ${result.shortMessage ?? result.message}`);
+      }
+      this.#untrack = trackGroup(child.pid);
+      child.on('exit', (code, signal) => this.#onExit({ code, signal }));
+      child.catch(() => {});
+      this.#stderrDone = new Promise((resolve) => child.stderr!.once('end', resolve));
+      readLines(child.stderr!, (line) => this.#onStderr(line));
+      const line = await this.#race(readHandshakeLine(child.stdout!, (chunk) => this.#onStdout(chunk)), o.startTimeout);
+      this.handshake = await this.#parse(line);
+      this.version = this.handshake.app;
+      this.#grpc = openChannel(this.handshake);
+      const deadline = new Date(Date.now() + o.startTimeout);
+      await this.#race(checkHealth(this.#grpc, deadline, (err, m) => this.#rpcError(err, m)), o.startTimeout).catch((err) => {
+        throw err instanceof DriverkitError && err.code !== 'RPC_ERROR' ? err : this.#error('CONNECT_FAILED', `cannot reach its gRPC server at ${this.handshake!.network}:${this.handshake!.address}: ${err.shortMessage ?? err.message}`, err);
+      });
+      this.#stopStdio = streamStdio(
+        this.#grpc,
+        (d) => this.#onStdout(Buffer.from(d.data)),
+        (err) => this.#log.log('debug', 'stdio stream ended', { driver: this.name, error: err.details }),
+      );
+      const service = this.contract.versions[this.version];
+      this.#client = createPromiseClient(this.#grpc, service, (err, m) => this.#rpcError(err, m)) as LatestClient<C>;
+      if (this.#state !== 'starting') throw this.#error('DRIVER_CLOSED', 'closed while starting');
+      this.#state = 'ready';
+    } catch (err) {
+      await this.#stop(false);
+      throw err;
+    }
+  }
+
+  /** Waits for `p` unless the start timeout passes, the driver exits or close() is called. */
+  async #race<T>(p: Promise<T>, timeout: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const signal = this.#abortStart.signal;
+    try {
+      return await Promise.race([
+        p,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(this.#error('HANDSHAKE_TIMEOUT', `expected a handshake line on stdout and a healthy gRPC server within ${timeout} ms, got neither`)), timeout);
+          if (signal.aborted) reject(this.#error('DRIVER_CLOSED', 'closed while starting'));
+          signal.addEventListener('abort', () => reject(this.#error('DRIVER_CLOSED', 'closed while starting')), { once: true });
+        }),
+        this.exited.then(async (e) => {
+          await this.#stderrSettled();
+          throw this.#error('EXITED_BEFORE_HANDSHAKE', `exited before it was ready; expected a handshake line (${HANDSHAKE_SHAPE}) on stdout`, undefined, e);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #parse(line: string | undefined): Promise<Handshake> {
+    if (line === undefined) {
+      await this.exited;
+      await this.#stderrSettled();
+      throw this.#error('EXITED_BEFORE_HANDSHAKE', `closed stdout before the handshake; expected ${HANDSHAKE_SHAPE}`, undefined, this.#exit);
+    }
+    const parsed = parseHandshake(line);
+    if (!parsed.ok) {
+      const code: ErrorCode = { invalid: 'HANDSHAKE_INVALID', 'core-version': 'CORE_VERSION_MISMATCH', protocol: 'PROTOCOL_UNSUPPORTED', network: 'HANDSHAKE_INVALID' }[parsed.kind] as ErrorCode;
+      const detail = parsed.kind === 'invalid' && parsed.reason.startsWith('expected') ? parsed.reason : `${parsed.reason}, in ${JSON.stringify(line)}`;
+      throw this.#error(code, `handshake line not understood: ${detail}`);
+    }
+    const h = parsed.handshake;
+    const offered = contractVersions(this.contract);
+    if (!offered.includes(h.app)) {
+      throw this.#error('VERSION_MISMATCH', `no common app protocol version: the host speaks ${offered.join(', ')} of "${this.contract.type}", the driver answered ${h.app}`);
+    }
+    if (h.multiplex) throw this.#error('PROTOCOL_UNSUPPORTED', 'the driver asked for multiplexed gRPC, which driverkit hosts never request');
+    if (h.serverCert) throw this.#error('PROTOCOL_UNSUPPORTED', 'the driver sent a TLS certificate, but this host did not ask for AutoMTLS');
+    return h;
+  }
+
+  #onStderr(line: string): void {
+    this.#tail.push(line);
+    const entry = parseLogLine(line);
+    this.#log.log(entry.level, entry.message, { driver: this.name, ...entry.fields });
+  }
+
+  #onStdout(chunk: Buffer): void {
+    if (this.#options.stdout) this.#options.stdout(chunk);
+    else this.#log.log('debug', chunk.toString('utf8').trimEnd(), { driver: this.name, stream: 'stdout' });
+  }
+
+  #onExit(exit: DriverExit): void {
+    this.#exit = exit;
+    if (this.#state === 'ready') {
+      this.#state = 'exited';
+      this.#log.log('warn', 'driver exited on its own', { driver: this.name, code: exit.code, signal: exit.signal });
+    }
+    this.#resolveExit(exit);
+  }
+
+  /** Stderr can trail the exit event by a moment; wait for it, but never long. */
+  async #stderrSettled(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#stderrDone, new Promise((r) => (timer = setTimeout(r, 250)))]);
+    clearTimeout(timer);
+  }
+
+  #error(code: ErrorCode, message: string, cause?: unknown, exit = this.#exit): DriverkitError {
+    return new DriverkitError(code, message, { driver: this.name, path: this.path, stderrTail: this.#tail.get(), exitCode: exit?.code, signal: exit?.signal, cause });
+  }
+
+  #rpcError(err: ServiceError, method: string): RpcError {
+    const exited = this.#exit !== undefined && this.#state !== 'closing' && this.#state !== 'closed';
+    const rpc = new RpcError(err.code as StatusCode, exited ? `${err.details}; the driver process has exited` : err.details, {
+      driver: this.name,
+      path: this.path,
+      method,
+      cause: err,
+      ...(exited || err.code === Status.UNAVAILABLE ? { stderrTail: this.#tail.get(), exitCode: this.#exit?.code, signal: this.#exit?.signal } : {}),
+    });
+    // Keep grpc-js's "for call at" stack: it points at the caller, not at grpc-js internals.
+    const at = err.stack?.indexOf('for call at');
+    if (at !== undefined && at >= 0) rpc.stack = `${rpc.name}: ${rpc.message}\n${err.stack!.slice(at)}`;
+    return rpc;
+  }
+
+  /**
+   * Stops the driver: GRPCController.Shutdown, up to `shutdownGrace` ms for it to exit, then
+   * SIGTERM and after `killTimeout` ms SIGKILL, each to its whole process group; then removes
+   * a socket file it left. Idempotent, and safe while starting (start then rejects).
+   */
+  close(): Promise<void> {
+    return this.#stop(true);
+  }
+
+  #stop(graceful: boolean): Promise<void> {
+    return (this.#closing ??= this.#teardown(graceful));
+  }
+
+  async #teardown(graceful: boolean): Promise<void> {
+    const o = this.#options;
+    const wasReady = this.#state === 'ready';
+    this.#state = 'closing';
+    this.#abortStart.abort();
+    const pid = this.#child?.pid;
+    if (pid !== undefined && !this.#exit) {
+      let gone = false;
+      if (graceful && wasReady && this.#grpc) {
+        void requestShutdown(this.#grpc, new Date(Date.now() + o.shutdownGrace));
+        gone = await this.#exitWithin(o.shutdownGrace);
+      }
+      if (!gone) {
+        signalGroup(pid, graceful ? 'SIGTERM' : 'SIGKILL');
+        if (!(await this.#exitWithin(o.killTimeout))) {
+          signalGroup(pid, 'SIGKILL');
+          await this.exited;
+        }
+      }
+    }
+    // The leader is gone; anything it started in its group goes with it.
+    if (pid !== undefined) signalGroup(pid, 'SIGKILL');
+    this.#stopStdio?.();
+    this.#grpc?.close();
+    this.#untrack?.();
+    if (this.handshake?.network === 'unix') rmSync(this.handshake.address, { force: true });
+    this.#state = 'closed';
+  }
+
+  async #exitWithin(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([this.exited.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]);
+    clearTimeout(timer);
+    return done;
+  }
+}
+
+/** Spawns a driver and returns at once; await `driver.ready` before calls. */
+export function launchDriver<C extends Contract>(options: DriverOptions<C>): Driver<C> {
+  return new Driver(options);
+}
+
+/** Spawns a driver and resolves once it is ready for calls; on failure nothing is left running. */
+export async function startDriver<C extends Contract>(options: DriverOptions<C>): Promise<Driver<C>> {
+  const driver = new Driver(options);
+  await driver.ready;
+  return driver;
+}

@@ -1,0 +1,15 @@
+// The host API: what `import ... from 'driverkit'` gives.
+export { startDriver, launchDriver, Driver } from './driver.js';
+export type { DriverOptions, DriverExit, LatestClient } from './options.js';
+export type { CallOptions, PromiseClient } from './typed-client.js';
+export { consoleLogger, type Logger } from './logger.js';
+export { DriverkitError, RpcError, type ErrorCode } from '../errors.js';
+export { Status, type StatusCode, type StatusName } from '../status.js';
+export { userprovider, type UserProviderContract } from '../contracts/userprovider.js';
+export type { Contract, ServiceDef } from '../contracts/contract.js';
+export type { LogLevel, LogFields } from '../protocol/hclog.js';
+export type {
+  User,
+  UserId,
+  UserType,
+} from '../gen/driverkit/userprovider/v1/userprovider.js';

@@ -1,0 +1,76 @@
+import type { Contract, ServiceDef } from '../contracts/contract.js';
+import { DriverkitError } from '../errors.js';
+import type { Logger } from './logger.js';
+import type { PromiseClient } from './typed-client.js';
+
+/** How a driver process ended: one of the two is set. */
+export interface DriverExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** The typed client of a contract's service (for a contract with several versions, any of them). */
+export type LatestClient<C extends Contract> = C['versions'][keyof C['versions']] extends infer S
+  ? S extends ServiceDef
+    ? PromiseClient<S>
+    : never
+  : never;
+
+/** Options of one driver process. */
+export interface DriverOptions<C extends Contract = Contract> {
+  /** Instance name, used in every log line and error. */
+  name: string;
+  /** The executable. */
+  path: string;
+  /** The driver type: handshake values and services. */
+  contract: C;
+  /** Arguments to the executable. Default: none. */
+  args?: readonly string[];
+  /** Added to the host's environment. Default: none. */
+  env?: Readonly<Record<string, string>>;
+  /** Working directory. Default: the host's. */
+  cwd?: string;
+  /** Milliseconds from spawn to a healthy driver. Default 60000, go-plugin's. */
+  startTimeout?: number;
+  /** Milliseconds a driver has to exit after Shutdown before SIGTERM. Default 2000, go-plugin's. */
+  shutdownGrace?: number;
+  /** Milliseconds between SIGTERM and SIGKILL. Default 1000. */
+  killTimeout?: number;
+  /** TCP port range offered to drivers that listen on TCP. Default 10000–25000, go-plugin's. */
+  portRange?: { min: number; max: number };
+  /** Receives the driver's log lines with a `driver` field. Default: `consoleLogger()`. */
+  logger?: Logger;
+  /** Receives what the driver writes to stdout after the handshake. Default: logged at debug. */
+  stdout?: (chunk: Buffer) => void;
+}
+
+const DEFAULTS = { startTimeout: 60_000, shutdownGrace: 2_000, killTimeout: 1_000 };
+
+function describe(value: unknown): string {
+  return `\`${typeof value === 'string' ? JSON.stringify(value) : String(value)}\` (${value === null ? 'null' : typeof value})`;
+}
+
+/** Checks options at the boundary and fills in defaults; a bad value is quoted in the error. */
+export function validateOptions<C extends Contract>(options: DriverOptions<C>): DriverOptions<C> & typeof DEFAULTS {
+  const bad = (what: string, expected: string, value: unknown) =>
+    new DriverkitError('INVALID_OPTIONS', `expected ${what} to be ${expected}, got ${describe(value)}`, {
+      driver: typeof options?.name === 'string' ? options.name : undefined,
+    });
+  if (typeof options !== 'object' || options === null) throw bad('driver options', 'an object', options);
+  if (typeof options.name !== 'string' || options.name === '') throw bad('`name`', 'a non-empty string', options.name);
+  if (typeof options.path !== 'string' || options.path === '') throw bad('`path`', 'a non-empty string', options.path);
+  const c = options.contract as Contract | undefined;
+  if (!c || typeof c.cookieKey !== 'string' || typeof c.versions !== 'object') throw bad('`contract`', 'a driver contract such as `userprovider`', c);
+  for (const key of ['startTimeout', 'shutdownGrace', 'killTimeout'] as const) {
+    const v = options[key];
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw bad(`\`${key}\``, 'a non-negative number of milliseconds', v);
+  }
+  if (options.args !== undefined && !(Array.isArray(options.args) && options.args.every((a) => typeof a === 'string'))) {
+    throw bad('`args`', 'an array of strings', options.args);
+  }
+  return { ...DEFAULTS, ...stripUndefined(options) };
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,68 @@
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { execa, type ResultPromise } from 'execa';
+import type { Contract } from '../contracts/contract.js';
+import { contractVersions } from '../contracts/contract.js';
+import { DriverkitError } from '../errors.js';
+import { DEFAULT_PORT_RANGE, ENV } from '../protocol/env.js';
+import { formatVersions } from '../protocol/versions.js';
+
+/**
+ * Checks the executable before spawning, so a wrong path is "not found" or "not
+ * executable" instead of an exit code 127 or a bare ENOENT.
+ */
+export async function checkExecutable(path: string, who: { driver: string; path: string }): Promise<void> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch {
+    throw new DriverkitError('DRIVER_NOT_FOUND', 'expected an executable file, but nothing is there', who);
+  }
+  if (!info.isFile()) throw new DriverkitError('DRIVER_NOT_EXECUTABLE', 'expected an executable file, got a directory or special file', who);
+  try {
+    await access(path, constants.X_OK);
+  } catch {
+    throw new DriverkitError('DRIVER_NOT_EXECUTABLE', `expected an executable file, but it is not executable (mode ${(info.mode & 0o777).toString(8)})`, who);
+  }
+}
+
+export interface SpawnOptions {
+  args?: readonly string[];
+  env?: Readonly<Record<string, string>>;
+  cwd?: string;
+  portRange?: { min: number; max: number };
+}
+
+/** The driver's environment: the host's, the caller's additions, then go-plugin's variables. */
+export function driverEnv(contract: Contract, options: SpawnOptions): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  Object.assign(env, options.env);
+  const range = options.portRange ?? DEFAULT_PORT_RANGE;
+  env[contract.cookieKey] = contract.cookieValue;
+  env[ENV.protocolVersions] = formatVersions(contractVersions(contract));
+  env[ENV.minPort] = String(range.min);
+  env[ENV.maxPort] = String(range.max);
+  // Multiplexing would change the handshake and the transport; driverkit hosts never ask.
+  delete env[ENV.multiplexGrpc];
+  return env;
+}
+
+/**
+ * Starts the driver in its own process group (detached), so that closing it reaches every
+ * process it started. stdin is not shared: drivers of a server host have no terminal.
+ */
+export function spawnProcess(path: string, contract: Contract, options: SpawnOptions): ResultPromise {
+  return execa(path, [...(options.args ?? [])], {
+    env: driverEnv(contract, options),
+    extendEnv: false,
+    cwd: options.cwd,
+    detached: true,
+    cleanup: false,
+    buffer: false,
+    reject: false,
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
+}

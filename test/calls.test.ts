@@ -1,0 +1,129 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { userprovider } from '../src/contracts/userprovider.js';
+import { RpcError } from '../src/errors.js';
+import { Status } from '../src/status.js';
+import { fixtureContract } from './fixtures/contract.js';
+import { useDriver, waitFor } from './helpers.js';
+import { BIN } from './paths.js';
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'dk-calls-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function rpcError(p: Promise<unknown>): Promise<RpcError> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(RpcError);
+  return err as RpcError;
+}
+
+describe('typed calls', () => {
+  it('a deadline ends a hanging call with DEADLINE_EXCEEDED, and the caller stack is kept', async () => {
+    const driver = useDriver({ name: 'hang', path: BIN.fixture, contract: fixtureContract });
+    await driver.ready;
+    const err = await rpcError(driver.client.getUser({ userId: { opaqueId: 'hang' } }, { timeout: 200 }));
+    expect(err.status).toBe(Status.DEADLINE_EXCEEDED);
+    expect(err.stack).toContain('calls.test.ts');
+  });
+
+  it('aborting a call cancels it in the driver, whose handler sees its signal fire', async () => {
+    const marker = join(tempDir(), 'cancelled');
+    const driver = useDriver({ name: 'cancel', path: BIN.fixture, contract: fixtureContract, env: { FIXTURE_MARKER: marker } });
+    await driver.ready;
+    const controller = new AbortController();
+    const call = driver.client.getUser({ userId: { opaqueId: 'hang' } }, { signal: controller.signal });
+    const marked = (text: string) => () => {
+      try {
+        return readFileSync(marker, 'utf8') === text;
+      } catch {
+        return false;
+      }
+    };
+    await waitFor(marked('started'), 5000, 'the handler to start');
+    controller.abort();
+    expect((await rpcError(call)).status).toBe(Status.CANCELLED);
+    await waitFor(marked('cancelled'), 5000, 'the handler to see the cancellation');
+  });
+
+  it('an already aborted signal fails at once without a call', async () => {
+    const driver = useDriver({ name: 'pre', path: BIN.fixture, contract: fixtureContract });
+    await driver.ready;
+    const err = await rpcError(driver.client.getUser({ userId: { opaqueId: 'x' } }, { signal: AbortSignal.abort() }));
+    expect(err.status).toBe(Status.CANCELLED);
+  });
+
+  it('a crash mid-call fails the call naming the driver, its exit and its stderr; exited fires', async () => {
+    const driver = useDriver({ name: 'crashy', path: BIN.fixture, contract: fixtureContract, env: { FIXTURE_MODE: 'logs' } });
+    await driver.ready;
+    const err = await rpcError(driver.client.getUser({ userId: { opaqueId: 'crash' } }));
+    expect(err.status).toBe(Status.UNAVAILABLE);
+    expect(err.message).toContain('driver "crashy"');
+    expect(await driver.exited).toEqual({ code: 3, signal: null });
+    expect(driver.state).toBe('exited');
+  });
+
+  it('metadata travels with the call', async () => {
+    const driver = useDriver({ name: 'md', path: BIN.demo, contract: userprovider });
+    await driver.ready;
+    // The demo driver ignores it; what matters is that a metadata call is well-formed.
+    const res = await driver.client.findUsers({ query: 'rich' }, { metadata: { 'x-request-id': 'r-1' } });
+    expect(res.users.map((u) => u.username)).toEqual(['richard']);
+  });
+
+  it('calling before ready throws DRIVER_NOT_READY', () => {
+    const driver = useDriver({ name: 'early', path: BIN.demo, contract: userprovider });
+    expect(() => driver.client).toThrow(/driver "early".*no calls possible: the driver is starting/);
+  });
+});
+
+describe('json driver configuration', () => {
+  it.each([
+    { name: 'no users key', config: {}, status: Status.INVALID_ARGUMENT, message: /config key "users" must be the path of a JSON file, got null/ },
+    { name: 'users not a string', config: { users: 5 }, status: Status.INVALID_ARGUMENT, message: /got 5/ },
+    { name: 'missing file', config: { users: '/nonexistent/users.json' }, status: Status.FAILED_PRECONDITION, message: /cannot read users file "\/nonexistent\/users.json"/ },
+  ])('$name', async ({ config, status, message }) => {
+    const driver = useDriver({ name: 'json', path: BIN.json, contract: userprovider });
+    await driver.ready;
+    const err = await rpcError(driver.client.configure({ config }));
+    expect(err.status).toBe(status);
+    expect(err.message).toMatch(message);
+  });
+
+  it('invalid JSON and a non-array are FAILED_PRECONDITION; the driver keeps running', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'broken.json'), '[{"username": ');
+    writeFileSync(join(dir, 'object.json'), '{"users": []}');
+    const driver = useDriver({ name: 'json', path: BIN.json, contract: userprovider, cwd: dir });
+    await driver.ready;
+    const broken = await rpcError(driver.client.configure({ config: { users: 'broken.json' } }));
+    expect(broken.status).toBe(Status.FAILED_PRECONDITION);
+    expect(broken.message).toMatch(/is not valid JSON/);
+    expect((await rpcError(driver.client.configure({ config: { users: 'object.json' } }))).message).toMatch(/must hold a JSON array/);
+    expect(driver.state).toBe('ready');
+  });
+
+  it('lookups before Configure are FAILED_PRECONDITION', async () => {
+    const driver = useDriver({ name: 'json', path: BIN.json, contract: userprovider });
+    await driver.ready;
+    const err = await rpcError(driver.client.findUsers({ query: 'a' }));
+    expect(err.status).toBe(Status.FAILED_PRECONDITION);
+    expect(err.message).toMatch(/not configured/);
+  });
+
+  it('reloads on a second Configure', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'one.json'), JSON.stringify([{ id: { opaqueId: 'u1' }, username: 'ada' }]));
+    writeFileSync(join(dir, 'two.json'), JSON.stringify([{ id: { opaque_id: 'u2' }, username: 'grace' }]));
+    const driver = useDriver({ name: 'json', path: BIN.json, contract: userprovider, cwd: dir });
+    await driver.ready;
+    await driver.client.configure({ config: { users: 'one.json' } });
+    expect((await driver.client.getUser({ userId: { opaqueId: 'u1' } })).user?.username).toBe('ada');
+    await driver.client.configure({ config: { users: join(dir, 'two.json') } });
+    expect((await driver.client.getUser({ userId: { opaqueId: 'u2' } })).user?.username).toBe('grace');
+    expect((await rpcError(driver.client.getUser({ userId: { opaqueId: 'u1' } }))).status).toBe(Status.NOT_FOUND);
+  });
+});

@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { onTestFinished, expect } from 'vitest';
+import type { Contract } from '../src/contracts/contract.js';
+import { launchDriver, type Driver } from '../src/host/driver.js';
+import type { Logger } from '../src/host/logger.js';
+import type { DriverOptions } from '../src/host/options.js';
+import type { LogFields, LogLevel } from '../src/protocol/hclog.js';
+
+export interface Captured {
+  level: LogLevel;
+  message: string;
+  fields: LogFields;
+}
+
+/** A logger that keeps what it is given. */
+export function captureLogger(): Logger & { entries: Captured[] } {
+  const entries: Captured[] = [];
+  return { entries, log: (level, message, fields) => void entries.push({ level, message, fields }) };
+}
+
+/** True while `pid` runs. A zombie (dead, not yet reaped by whoever adopted it) counts as gone. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    // The state follows the parenthesised command name: `pid (comm) S ...`.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `check` until it is true or `ms` pass; no fixed sleeps. */
+export async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Launches a driver that is closed when the test ends; the test then fails if its process
+ * (or its process group) is still alive.
+ */
+export function useDriver<C extends Contract>(options: Omit<DriverOptions<C>, 'logger'> & { logger?: Logger }): Driver<C> {
+  const driver = launchDriver({ logger: captureLogger(), ...options } as DriverOptions<C>);
+  onTestFinished(async () => {
+    await driver.close();
+    const pid = driver.pid;
+    if (pid !== undefined) expect(isAlive(pid), `driver ${options.name} (pid ${pid}) still running after close`).toBe(false);
+  });
+  return driver;
+}

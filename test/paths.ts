@@ -1,0 +1,15 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root. */
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Where the global setup puts the executables the tests run (not bin/: that is the user's). */
+export const TEST_BIN = join(ROOT, '.cache', 'test-bin');
+
+export const BIN = {
+  demo: join(TEST_BIN, 'userprovider', 'demo'),
+  json: join(TEST_BIN, 'userprovider', 'json'),
+  fixture: join(TEST_BIN, 'fixture', 'driver'),
+  host: join(TEST_BIN, 'fixture', 'host'),
+};
