@@ -18,6 +18,12 @@ export type ErrorCode =
   | 'CONNECT_FAILED'
   | 'DRIVER_CLOSED'
   | 'DRIVER_NOT_READY'
+  | 'CHECKSUM_MISMATCH'
+  | 'CONFIG_INVALID'
+  | 'BUILD_FAILED'
+  | 'DRIVER_INCOMPATIBLE'
+  | 'UNKNOWN_DRIVER'
+  | 'USAGE'
   | 'RPC_ERROR';
 
 /** What an error knows about the driver it concerns. */
@@ -31,6 +37,8 @@ export interface DriverErrorDetails {
   exitCode?: number | null;
   signal?: string | null;
   cause?: unknown;
+  /** What `stderrTail` holds, for the message. Default: "the driver's stderr". */
+  tailOf?: string;
 }
 
 /**
@@ -64,7 +72,7 @@ function composeMessage(short: string, d: DriverErrorDetails): string {
   const who = d.driver === undefined ? '' : `driver ${JSON.stringify(d.driver)}${d.path ? ` (${d.path})` : ''}: `;
   const exit =
     d.exitCode != null ? ` (exit code ${d.exitCode})` : d.signal ? ` (killed by ${d.signal})` : '';
-  const tail = d.stderrTail?.length ? `\n--- last lines of the driver's stderr ---\n${d.stderrTail.join('\n')}` : '';
+  const tail = d.stderrTail?.length ? `\n--- last lines of ${d.tailOf ?? "the driver's stderr"} ---\n${d.stderrTail.join('\n')}` : '';
   return `${who}${short}${exit}${tail}`;
 }
 

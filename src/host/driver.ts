@@ -88,7 +88,7 @@ export class Driver<C extends Contract = Contract> {
   async #start(): Promise<void> {
     const o = this.#options;
     try {
-      await checkExecutable(this.path, { driver: this.name, path: this.path });
+      await checkExecutable(this.path, { driver: this.name, path: this.path }, o.sha256);
       // close() may have run during the check; spawning is synchronous from here, so no gap.
       if (this.#abortStart.signal.aborted) throw this.#error('DRIVER_CLOSED', 'closed while starting');
       const child = (this.#child = spawnProcess(this.path, this.contract, o));

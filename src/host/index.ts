@@ -1,4 +1,5 @@
 // The host API: what `import ... from 'driverkit'` gives.
+export { openHost, DriverHost, type HostOptions } from './host.js';
 export { startDriver, launchDriver, Driver } from './driver.js';
 export type { DriverOptions, DriverExit, LatestClient } from './options.js';
 export type { CallOptions, PromiseClient } from './typed-client.js';
@@ -7,6 +8,10 @@ export { DriverkitError, RpcError, type ErrorCode } from '../errors.js';
 export { Status, type StatusCode, type StatusName } from '../status.js';
 export { userprovider, type UserProviderContract } from '../contracts/userprovider.js';
 export type { Contract, ServiceDef } from '../contracts/contract.js';
+export type { Config, DriverEntry } from '../config/schema.js';
+export { loadConfig } from '../config/load.js';
+export { buildDriver, type BuildRequest, type BuildResult } from '../build/build.js';
+export { VERSION } from '../version.js';
 export type { LogLevel, LogFields } from '../protocol/hclog.js';
 export type {
   User,

@@ -40,6 +40,8 @@ export interface DriverOptions<C extends Contract = Contract> {
   portRange?: { min: number; max: number };
   /** Receives the driver's log lines with a `driver` field. Default: `consoleLogger()`. */
   logger?: Logger;
+  /** Hex sha256 the executable must have; checked before every start (go-plugin's SecureConfig). */
+  sha256?: string;
   /** Receives what the driver writes to stdout after the handshake. Default: logged at debug. */
   stdout?: (chunk: Buffer) => void;
 }

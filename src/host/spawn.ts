@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { access, readFile, stat } from 'node:fs/promises';
 import { execa, type ResultPromise } from 'execa';
 import type { Contract } from '../contracts/contract.js';
 import { contractVersions } from '../contracts/contract.js';
@@ -11,7 +12,7 @@ import { formatVersions } from '../protocol/versions.js';
  * Checks the executable before spawning, so a wrong path is "not found" or "not
  * executable" instead of an exit code 127 or a bare ENOENT.
  */
-export async function checkExecutable(path: string, who: { driver: string; path: string }): Promise<void> {
+export async function checkExecutable(path: string, who: { driver: string; path: string }, sha256?: string): Promise<void> {
   let info;
   try {
     info = await stat(path);
@@ -23,6 +24,10 @@ export async function checkExecutable(path: string, who: { driver: string; path:
     await access(path, constants.X_OK);
   } catch {
     throw new DriverkitError('DRIVER_NOT_EXECUTABLE', `expected an executable file, but it is not executable (mode ${(info.mode & 0o777).toString(8)})`, who);
+  }
+  if (sha256 !== undefined) {
+    const actual = createHash('sha256').update(await readFile(path)).digest('hex');
+    if (actual !== sha256.toLowerCase()) throw new DriverkitError('CHECKSUM_MISMATCH', `refused to start: expected sha256 ${sha256.toLowerCase()}, the file has ${actual}`, who);
   }
 }
 

@@ -1,0 +1,82 @@
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { DriverkitError } from '../errors.js';
+import { withLock } from './lock.js';
+import { checkCompatible, readManifest } from './manifest.js';
+import { tailLines } from './output.js';
+import { isFresh, makeStamp, readStamp, writeStamp } from './stamp.js';
+import { detectToolchain } from './toolchains.js';
+
+/** What to build. */
+export interface BuildRequest {
+  /** The source folder. */
+  folder: string;
+  /** The driver type; the binary goes to `<binDir>/<type>/<basename(folder)>`. */
+  type: string;
+  binDir: string;
+  /** The instance name, for error messages. Default: the folder's base name. */
+  driver?: string;
+  /** Called before a real (not cached) build starts, for progress output. */
+  onBuild?: (folder: string) => void;
+}
+
+export interface BuildResult {
+  binary: string;
+  /** True when the binary was up to date and nothing was built. */
+  cached: boolean;
+  toolchain: 'node' | 'go' | 'custom';
+}
+
+/** Where a source folder's binary goes. */
+export function binaryPath(binDir: string, type: string, folder: string): string {
+  return join(binDir, type, basename(folder));
+}
+
+/**
+ * Builds a driver's source folder into `<binDir>/<type>/<name>` unless the binary is up to
+ * date. Builds of one binary are serialised by a lock file; the binary is replaced by a
+ * rename, so it is never half-written; a failed build leaves the previous binary in place.
+ */
+export async function buildDriver(req: BuildRequest): Promise<BuildResult> {
+  const binary = binaryPath(req.binDir, req.type, req.folder);
+  const who = { driver: req.driver ?? basename(req.folder), path: req.folder };
+  const manifest = await readManifest(req.folder);
+  checkCompatible(manifest, req.type, who);
+  const toolchain = await detectToolchain(req.folder, manifest).catch((err) => {
+    throw new DriverkitError('BUILD_FAILED', `cannot build: ${err.message}`, who);
+  });
+  const stampPath = join(dirname(binary), `.${basename(binary)}.stamp.json`);
+  const [key, listing] = await Promise.all([toolchain.key(), toolchain.listing()]);
+  if (await isFresh(await readStamp(stampPath), key, binary, listing)) return { binary, cached: true, toolchain: toolchain.name };
+
+  await mkdir(dirname(binary), { recursive: true });
+  return withLock(`${binary}.lock`, async () => {
+    // Another process may have built it while we waited for the lock.
+    if (await isFresh(await readStamp(stampPath), key, binary, listing)) return { binary, cached: true, toolchain: toolchain.name };
+    req.onBuild?.(req.folder);
+    const tmp = join(dirname(binary), `.${basename(binary)}.build-${process.pid}`);
+    try {
+      const inputs = await toolchain.build(tmp);
+      await rename(tmp, binary);
+      await writeStamp(stampPath, await makeStamp(key, inputs, binary, listing));
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw new DriverkitError('BUILD_FAILED', `${toolchain.name} build failed: ${(err as Error).message}; the previous binary, if any, is kept`, {
+        ...who,
+        stderrTail: tailLines(buildOutput(err)),
+        tailOf: 'the build output',
+        cause: err,
+      });
+    }
+    return { binary, cached: false, toolchain: toolchain.name };
+  });
+}
+
+/** The compiler output of a failed build: esbuild's messages, or a tool's combined output. */
+function buildOutput(err: unknown): string {
+  const e = err as { errors?: Array<{ text: string; location?: { file: string; line: number; column: number } | null }>; output?: string };
+  if (Array.isArray(e.errors)) {
+    return e.errors.map((m) => (m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ${m.text}` : m.text)).join('\n');
+  }
+  return e.output ?? String(err);
+}

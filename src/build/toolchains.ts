@@ -1,0 +1,86 @@
+import { access, chmod } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { version as esbuildVersion } from 'esbuild';
+import { VERSION } from '../version.js';
+import type { Manifest } from './manifest.js';
+import { runTool } from './output.js';
+import { listFiles } from './stamp.js';
+import { bundleTypeScript } from './typescript.js';
+
+/** How a folder is built, and what its cache key and inputs are. */
+export interface Toolchain {
+  name: 'node' | 'go' | 'custom';
+  /** Everything besides input files that shapes the binary. */
+  key(): Promise<string>;
+  /** The folder's file list when every file is an input (so added files count); else undefined. */
+  listing(): Promise<string[] | undefined>;
+  /** Builds into `out` and returns the input files. */
+  build(out: string): Promise<string[]>;
+}
+
+const exists = (p: string) => access(p).then(() => true, () => false);
+const NODE_ENTRIES = ['main.ts', 'index.ts', 'main.mts', 'main.js', 'index.js', 'main.mjs'];
+const MANIFEST_FILES = ['driverkit.json', 'package.json', 'package-lock.json'];
+
+let goVersion: Promise<string> | undefined;
+
+/** Picks the toolchain: the manifest's command, else Go (go.mod or *.go), else TypeScript/JavaScript. */
+export async function detectToolchain(folder: string, manifest: Manifest): Promise<Toolchain> {
+  const manifestInputs = async () => {
+    const found = await Promise.all(MANIFEST_FILES.map(async (f) => ((await exists(join(folder, f))) ? join(folder, f) : undefined)));
+    return found.filter((f): f is string => f !== undefined);
+  };
+  if (manifest.build) {
+    const command = manifest.build;
+    return {
+      name: 'custom',
+      key: async () => JSON.stringify({ custom: command, driverkit: VERSION }),
+      listing: () => listFiles(folder),
+      build: async (out) => {
+        await runTool(command, [], { cwd: folder, env: { OUT: out }, shell: true });
+        if (!(await exists(out))) throw Object.assign(new Error(`the build command did not write "$OUT"`), { output: `command: ${command}` });
+        await chmod(out, 0o755);
+        return listFiles(folder);
+      },
+    };
+  }
+  const files = await listFiles(folder);
+  const isModule = files.includes(join(folder, 'go.mod'));
+  if (isModule || files.some((f) => f.endsWith('.go'))) {
+    // Without go.mod, build in GOPATH mode against Debian's packaged Go libraries.
+    const env: Record<string, string> = isModule ? {} : { GO111MODULE: 'off', GOPATH: `${process.env.GOPATH || join(homedir(), 'go')}:/usr/share/gocode` };
+    return {
+      name: 'go',
+      key: async () => JSON.stringify({ go: await (goVersion ??= runTool('go', ['version'], { cwd: folder }).catch(() => 'go: not installed')), env, driverkit: VERSION }),
+      listing: () => listFiles(folder),
+      build: async (out) => {
+        await runTool('go', ['build', '-o', out, '.'], { cwd: folder, env }).catch((err) => {
+          if ((err as { output?: string }).output === '' || /ENOENT/.test(String(err))) {
+            throw Object.assign(new Error('the Go toolchain is not installed (Debian: apt-get install golang-go)'), { output: '' });
+          }
+          throw err;
+        });
+        return listFiles(folder);
+      },
+    };
+  }
+  const entry = manifest.entry ? join(folder, manifest.entry) : await firstExisting(NODE_ENTRIES.map((f) => join(folder, f)));
+  if (!entry) {
+    throw Object.assign(new Error(`no entry file: expected one of ${NODE_ENTRIES.join(', ')}, a manifest "entry", *.go files, or a manifest "build" command`), { output: '' });
+  }
+  return {
+    name: 'node',
+    key: async () => JSON.stringify({ esbuild: esbuildVersion, entry, driverkit: VERSION }),
+    listing: async () => undefined,
+    build: async (out) => {
+      const { inputs } = await bundleTypeScript(entry, out);
+      return [...inputs.map((p) => join(process.cwd(), p)), ...(await manifestInputs())];
+    },
+  };
+}
+
+async function firstExisting(paths: string[]): Promise<string | undefined> {
+  for (const p of paths) if (await exists(p)) return p;
+  return undefined;
+}

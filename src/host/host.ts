@@ -1,0 +1,130 @@
+import { stat } from 'node:fs/promises';
+import { buildDriver, type BuildResult } from '../build/build.js';
+import { configFromObject, loadConfig } from '../config/load.js';
+import type { Config, DriverEntry } from '../config/schema.js';
+import type { Contract } from '../contracts/contract.js';
+import { DriverkitError } from '../errors.js';
+import { Driver } from './driver.js';
+import { consoleLogger, type Logger } from './logger.js';
+import type { LatestClient } from './options.js';
+
+/** How to open a host. */
+export interface HostOptions {
+  /** A config file path (default `driverkit.toml`), or a config object. */
+  config?: string | Record<string, unknown>;
+  /** For a config object: the folder its relative paths are relative to. Default: the working directory. */
+  dir?: string;
+  /** Receives every driver's log lines. Default: `consoleLogger()`. */
+  logger?: Logger;
+  /** Called before a source driver is really (not from cache) built. */
+  onBuild?: (entry: DriverEntry) => void;
+}
+
+/**
+ * The drivers a config names, started lazily: the first `driver(name)` or `client(name)`
+ * builds (if from source), starts and configures that driver; `startAll()` does all of
+ * them now. `close()` stops every driver.
+ */
+export class DriverHost {
+  readonly config: Config;
+  #logger: Logger;
+  #onBuild?: (entry: DriverEntry) => void;
+  #starting = new Map<string, Promise<Driver>>();
+  #drivers = new Set<Driver>();
+  #closed = false;
+
+  constructor(config: Config, options: Pick<HostOptions, 'logger' | 'onBuild'> = {}) {
+    this.config = config;
+    this.#logger = options.logger ?? consoleLogger();
+    this.#onBuild = options.onBuild;
+  }
+
+  /** The config entry of an instance; UNKNOWN_DRIVER names the known ones. */
+  entry(name: string): DriverEntry {
+    const entry = this.config.drivers.find((d) => d.name === name);
+    if (!entry) {
+      throw new DriverkitError('UNKNOWN_DRIVER', `no driver named ${JSON.stringify(name)} in ${this.config.file} (known: ${this.config.drivers.map((d) => d.name).join(', ')})`);
+    }
+    return entry;
+  }
+
+  /** Builds a source driver if needed and returns its executable; a binary entry is returned as is. */
+  async prepare(entry: DriverEntry): Promise<{ path: string; build?: BuildResult }> {
+    if (!(await stat(entry.driver)).isDirectory()) return { path: entry.driver };
+    const build = await buildDriver({ folder: entry.driver, type: entry.type, binDir: this.config.binDir, driver: entry.name, onBuild: () => this.#onBuild?.(entry) });
+    return { path: build.binary, build };
+  }
+
+  /** The running driver of an instance, started (and configured) on first use. */
+  driver(name: string): Promise<Driver> {
+    if (this.#closed) return Promise.reject(new DriverkitError('DRIVER_CLOSED', 'the host is closed', { driver: name }));
+    let p = this.#starting.get(name);
+    if (!p) {
+      p = this.#start(this.entry(name));
+      this.#starting.set(name, p);
+      // A failed start may be retried by the next caller.
+      p.catch(() => this.#starting.delete(name));
+    }
+    return p;
+  }
+
+  /** The typed client of an instance, checking that it is of the contract's type. */
+  async client<C extends Contract>(name: string, contract: C): Promise<LatestClient<C>> {
+    const entry = this.entry(name);
+    if (entry.type !== contract.type) {
+      throw new DriverkitError('INVALID_OPTIONS', `is a "${entry.type}" driver, not "${contract.type}"`, { driver: name });
+    }
+    return (await this.driver(name)).client as LatestClient<C>;
+  }
+
+  /** Starts every driver now (eagerly); rejects with the first failure, leaving the others running. */
+  async startAll(): Promise<Driver[]> {
+    return Promise.all(this.config.drivers.map((d) => this.driver(d.name)));
+  }
+
+  /** Stops every driver this host started. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.allSettled([...this.#starting.values()]);
+    await Promise.all([...this.#drivers].map((d) => d.close()));
+  }
+
+  async #start(entry: DriverEntry): Promise<Driver> {
+    const { path } = await this.prepare(entry);
+    const driver = new Driver({
+      name: entry.name,
+      path,
+      contract: entry.contract,
+      args: entry.args,
+      env: entry.env,
+      // Drivers run in the config's folder, so relative paths in their config work.
+      cwd: this.config.dir,
+      startTimeout: entry.startTimeout,
+      shutdownGrace: entry.shutdownGrace,
+      sha256: entry.sha256,
+      logger: this.#logger,
+    });
+    this.#drivers.add(driver);
+    await driver.ready;
+    const configure = (driver.client as Record<string, unknown>).configure;
+    if (typeof configure === 'function') {
+      try {
+        await (configure as (req: unknown) => Promise<unknown>)({ config: entry.config });
+      } catch (err) {
+        await driver.close();
+        throw err;
+      }
+    }
+    if (this.#closed) {
+      await driver.close();
+      throw new DriverkitError('DRIVER_CLOSED', 'the host was closed while the driver started', { driver: entry.name });
+    }
+    return driver;
+  }
+}
+
+/** Loads a config (file or object) and returns a host for its drivers; nothing starts yet. */
+export async function openHost(options: HostOptions = {}): Promise<DriverHost> {
+  const config = typeof options.config === 'object' ? await configFromObject(options.config, options.dir) : await loadConfig(options.config);
+  return new DriverHost(config, options);
+}
