@@ -1,6 +1,7 @@
 // Builds every executable the tests run, once, through the same bundler `driverkit build`
 // uses; after the run, fails it if any of them is still running.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bundleTypeScript } from '../src/build/typescript.js';
@@ -9,6 +10,8 @@ import { BIN, ROOT, TEST_BIN } from './paths.js';
 export async function setup(): Promise<void> {
   await rm(TEST_BIN, { recursive: true, force: true });
   await Promise.all([
+    // The CLI is tested as shipped: dist/, built by tsc like `npm run build`.
+    promisify(execFile)(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')]),
     bundleTypeScript(join(ROOT, 'drivers/userprovider/demo/main.ts'), BIN.demo),
     bundleTypeScript(join(ROOT, 'drivers/userprovider/json/main.ts'), BIN.json),
     bundleTypeScript(join(ROOT, 'test/fixtures/driver.ts'), BIN.fixture),

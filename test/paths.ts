@@ -13,3 +13,6 @@ export const BIN = {
   fixture: join(TEST_BIN, 'fixture', 'driver'),
   host: join(TEST_BIN, 'fixture', 'host'),
 };
+
+/** The CLI as shipped (dist/, built by the global setup). */
+export const CLI = join(ROOT, 'dist', 'cli', 'main.js');

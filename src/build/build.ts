@@ -27,6 +27,20 @@ export interface BuildResult {
   toolchain: 'node' | 'go' | 'custom';
 }
 
+/** Whether a source folder's binary is up to date, without building. */
+export async function buildStatus(req: Pick<BuildRequest, 'folder' | 'type' | 'binDir'>): Promise<'built' | 'stale' | 'not built'> {
+  const binary = binaryPath(req.binDir, req.type, req.folder);
+  const stamp = await readStamp(join(dirname(binary), `.${basename(binary)}.stamp.json`));
+  if (!stamp) return 'not built';
+  try {
+    const toolchain = await detectToolchain(req.folder, await readManifest(req.folder));
+    const [key, listing] = await Promise.all([toolchain.key(), toolchain.listing()]);
+    return (await isFresh(stamp, key, binary, listing)) ? 'built' : 'stale';
+  } catch {
+    return 'stale';
+  }
+}
+
 /** Where a source folder's binary goes. */
 export function binaryPath(binDir: string, type: string, folder: string): string {
   return join(binDir, type, basename(folder));

@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import type { Client, ServiceError } from '@grpc/grpc-js';
+import type { CallOptions, Client, ClientUnaryCall, Metadata, ServiceError } from '@grpc/grpc-js';
 import type { ResultPromise } from 'execa';
 import { type Contract, contractVersions } from '../contracts/contract.js';
 import { DriverkitError, type ErrorCode, RpcError } from '../errors.js';
@@ -17,6 +17,8 @@ import { signalGroup, trackGroup } from './terminate.js';
 import { createPromiseClient } from './typed-client.js';
 
 type State = 'starting' | 'ready' | 'closing' | 'closed' | 'exited';
+
+const identity = (b: Buffer) => b;
 
 /**
  * One driver process and the gRPC connection to it. Create it with `launchDriver` or
@@ -78,6 +80,15 @@ export class Driver<C extends Contract = Contract> {
   /** starting, ready, closing, closed, or exited (on its own). */
   get state(): State {
     return this.#state;
+  }
+
+  /**
+   * Sends an already-encoded request to `path` and hands back the encoded reply, for
+   * gateways that relay calls without decoding them. Errors are grpc-js's, unchanged.
+   */
+  forward(path: string, request: Buffer, metadata: Metadata, options: CallOptions, callback: (err: ServiceError | null, reply?: Buffer) => void): ClientUnaryCall {
+    if (!this.#grpc || this.#state !== 'ready') throw this.#error('DRIVER_NOT_READY', `no calls possible: the driver is ${this.#state}`);
+    return this.#grpc.makeUnaryRequest(path, identity, identity, request, metadata, options, callback);
   }
 
   /** The last lines of the driver's stderr. */

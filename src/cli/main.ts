@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+// The driverkit CLI: a table of commands, each in its own module, loaded only when run.
+import { DriverkitError } from '../errors.js';
+import { VERSION } from '../version.js';
+
+interface Command {
+  summary: string;
+  load: () => Promise<{ run(argv: string[]): Promise<number | void> }>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  build: { summary: 'build source drivers into bin/<type>/<name>', load: () => import('./build.js') },
+  ls: { summary: 'list the drivers of a config and their state', load: () => import('./ls.js') },
+  call: { summary: 'start a driver, call one method with JSON, print the reply', load: () => import('./call.js') },
+  serve: { summary: 'start every driver and serve them on one gRPC address', load: () => import('./serve.js') },
+};
+
+const HELP = `driverkit ${VERSION}: out-of-process gRPC drivers, go-plugin compatible
+
+Usage: driverkit <command> [options]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(7)} ${c.summary}`)
+  .join('\n')}
+
+Run "driverkit <command> --help" for a command's options.
+`;
+
+/** Exit codes: 0 success, 1 a driver, build, config or call failed, 2 the command line is wrong. */
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(HELP);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`driverkit: unknown command ${JSON.stringify(name)}\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    return (await (await command.load()).run(rest)) ?? 0;
+  } catch (err) {
+    if (err instanceof DriverkitError) {
+      process.stderr.write(`driverkit ${name}: ${err.message}\n`);
+      return err.code === 'USAGE' ? 2 : 1;
+    }
+    process.stderr.write(`driverkit ${name}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,56 @@
+import { DEFAULT_CONFIG_FILE } from '../config/load.js';
+import { startGateway } from '../gateway/gateway.js';
+import { consoleLogger } from '../host/logger.js';
+import { openHost } from '../host/host.js';
+import { CONFIG_OPTION, parseCommand } from './args.js';
+
+const DEFAULT_LISTEN = '127.0.0.1:50051';
+
+const HELP = `Usage: driverkit serve [--config FILE] [--listen HOST:PORT]
+
+Starts every driver of the config (building source drivers first), then serves all their
+services on one gRPC address, relaying each call to a driver. With several drivers of one
+type, the metadata header "driverkit-driver: NAME" picks one; without it, the first of
+that type in the config answers. grpc.health.v1 answers for "" (all drivers), each
+service name and each driver name. SIGINT or SIGTERM closes everything and exits 0.
+
+Options:
+  -c, --config FILE        config file (default: ${DEFAULT_CONFIG_FILE})
+  -l, --listen HOST:PORT   address to serve on (default: the config's "listen", else ${DEFAULT_LISTEN};
+                           port 0 picks a free one)
+  -h, --help               show this help
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseCommand(argv, { ...CONFIG_OPTION, listen: { type: 'string', short: 'l' } }, HELP);
+  if (!args) return 0;
+  const logger = consoleLogger();
+  const host = await openHost({ config: args.values.config, logger, onBuild: (e) => logger.log('info', 'building driver from source', { driver: e.name, folder: e.driver }) });
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      logger.log('info', 'stopping', {});
+      await gateway?.close();
+      await host.close();
+    })());
+  // Signals during start-up must also close what has started.
+  let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
+  const stopped = new Promise<void>((resolve) => {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void stop().then(resolve));
+  });
+  try {
+    const drivers = await host.startAll();
+    gateway = await startGateway(host, drivers, args.values.listen ?? host.config.listen ?? DEFAULT_LISTEN);
+  } catch (err) {
+    // A signal during start-up closes the drivers, which fails the start: that is a clean stop.
+    if (stopping) {
+      await stopping;
+      return 0;
+    }
+    await stop();
+    throw err;
+  }
+  process.stdout.write(`driverkit: serving ${host.config.drivers.map((d) => d.name).join(', ')} on ${gateway.address}\n`);
+  await stopped;
+  return 0;
+}

@@ -1,0 +1,102 @@
+import { Metadata, Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { grpcDefinition, methodPath, type ServiceDef } from '../contracts/contract.js';
+import { internalServices } from '../contracts/internal.js';
+import { HealthCheckResponse_ServingStatus as Serving } from '../gen/grpc/health/v1/health.js';
+import type { Driver } from '../host/driver.js';
+import type { DriverHost } from '../host/host.js';
+import { Status } from '../status.js';
+
+/** The metadata key that picks an instance when several drivers share a type. */
+export const ROUTE_HEADER = 'driverkit-driver';
+
+/** A running gateway. */
+export interface Gateway {
+  /** `HOST:PORT` actually bound (port 0 picks a free one). */
+  address: string;
+  /** Stops accepting calls, lets running ones finish for up to `graceMs`, then cuts them. */
+  close(graceMs?: number): Promise<void>;
+}
+
+const identity = (b: Buffer) => b;
+
+/**
+ * Serves every driver of a host on one gRPC address, relaying each call, still encoded, to
+ * a driver: the one named by the `driverkit-driver` metadata header, else the first
+ * instance of the service's type in the config. Health: "" is SERVING while every driver
+ * is ready; a service name while its default instance is; an instance name while it is.
+ */
+export async function startGateway(host: DriverHost, drivers: readonly Driver[], listen: string): Promise<Gateway> {
+  const server = new Server();
+  const byName = new Map(drivers.map((d) => [d.name, d]));
+  const servicesSeen = new Map<string, Driver[]>();
+  for (const entry of host.config.drivers) {
+    const driver = byName.get(entry.name);
+    if (!driver) continue;
+    for (const service of Object.values(entry.contract.versions)) {
+      const list = servicesSeen.get(service.fullName) ?? [];
+      if (list.length === 0) server.addService(relayDefinition(service), relayImplementation(service, list, byName));
+      list.push(driver);
+      servicesSeen.set(service.fullName, list);
+    }
+  }
+  server.addService(grpcDefinition(internalServices.health) as ServiceDefinition, {
+    check: (call: ServerUnaryCall<{ service: string }, unknown>, cb: sendUnaryData<unknown>) => {
+      const name = call.request.service;
+      const ready = (d: Driver | undefined) => d?.state === 'ready';
+      let up: boolean | undefined;
+      if (name === '') up = drivers.every(ready);
+      else if (servicesSeen.has(name)) up = ready(servicesSeen.get(name)![0]);
+      else if (byName.has(name)) up = ready(byName.get(name));
+      if (up === undefined) cb({ code: Status.NOT_FOUND, details: `unknown service or driver ${JSON.stringify(name)}` });
+      else cb(null, { status: up ? Serving.SERVING : Serving.NOT_SERVING });
+    },
+    watch: (call: { emit(e: string, v: unknown): void }) => call.emit('error', { code: Status.UNIMPLEMENTED, details: 'Watch is not implemented' }),
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(new Error(`cannot listen on ${listen}: ${err.message}`)) : resolve(p))),
+  );
+  return {
+    address: `${listen.slice(0, listen.lastIndexOf(':'))}:${port}`,
+    close: (graceMs = 2000) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.forceShutdown(), graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}
+
+function relayDefinition(service: ServiceDef): ServiceDefinition {
+  const def: Record<string, ServiceDefinition[string]> = {};
+  for (const [key, m] of Object.entries(grpcDefinition(service))) {
+    def[key] = { ...m, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity };
+  }
+  return def;
+}
+
+function relayImplementation(service: ServiceDef, instances: Driver[], byName: Map<string, Driver>): UntypedServiceImplementation {
+  const impl: UntypedServiceImplementation = {};
+  for (const [key, method] of Object.entries(service.methods)) {
+    const path = methodPath(service, method);
+    impl[key] = (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => {
+      const wanted = call.metadata.get(ROUTE_HEADER)[0]?.toString();
+      const driver = wanted === undefined ? instances[0] : byName.get(wanted);
+      if (!driver || !instances.includes(driver)) {
+        cb({ code: Status.INVALID_ARGUMENT, details: `${ROUTE_HEADER}: no ${service.name} driver named ${JSON.stringify(wanted)} (known: ${instances.map((d) => d.name).join(', ')})` });
+        return;
+      }
+      if (driver.state !== 'ready') {
+        cb({ code: Status.UNAVAILABLE, details: `driver ${JSON.stringify(driver.name)} is ${driver.state}` });
+        return;
+      }
+      const md = new Metadata();
+      for (const [k, v] of Object.entries(call.metadata.getMap())) if (k !== ROUTE_HEADER && k !== 'user-agent') md.set(k, v);
+      const deadline = call.getDeadline();
+      const upstream = driver.forward(path, call.request, md, Number.isFinite(Number(deadline)) ? { deadline } : {}, (err, reply) => cb(err, reply));
+      call.once('cancelled', () => upstream.cancel());
+    };
+  }
+  return impl;
+}
