@@ -121,7 +121,8 @@ describe('build from source', () => {
     const folder = join(root, 'custom');
     mkdirSync(folder);
     // Anything that writes an executable to $OUT will do; here a wrapper that execs the demo driver.
-    writeFileSync(join(folder, 'driverkit.json'), JSON.stringify({ build: `printf '#!/bin/sh\\nexec "%s"\\n' "$(cat target)" > "$OUT"` }));
+    writeFileSync(join(root, 'shared.txt'), 'v1');
+    writeFileSync(join(folder, 'driverkit.json'), JSON.stringify({ build: `printf '#!/bin/sh\\nexec "%s"\\n' "$(cat target)" > "$OUT"`, inputs: ['../shared.txt'] }));
     writeFileSync(join(folder, 'target'), BIN.demo);
     const built = await buildDriver({ folder, type: 'userprovider', binDir: join(root, 'bin') });
     expect(built.toolchain).toBe('custom');
@@ -132,6 +133,10 @@ describe('build from source', () => {
     // A new file in the folder is a change for folder-wide toolchains.
     writeFileSync(join(folder, 'notes.txt'), 'x');
     expect((await buildDriver({ folder, type: 'userprovider', binDir: join(root, 'bin') })).cached).toBe(false);
+    // So is a change to a file outside it that the manifest lists in "inputs".
+    writeFileSync(join(root, 'shared.txt'), 'v2');
+    expect((await buildDriver({ folder, type: 'userprovider', binDir: join(root, 'bin') })).cached).toBe(false);
+    expect((await buildDriver({ folder, type: 'userprovider', binDir: join(root, 'bin') })).cached).toBe(true);
   });
 
   it('a folder with nothing to build says what it expected', async () => {

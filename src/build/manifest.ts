@@ -19,11 +19,13 @@ export interface Manifest {
   build?: string;
   /** The TypeScript/JavaScript entry file, relative to the folder. */
   entry?: string;
+  /** Files or folders outside the folder that the build reads (relative to it), for the cache. */
+  inputs?: string[];
   /** The file it was read from; undefined when the folder has none. */
   file?: string;
 }
 
-const FIELDS = ['type', 'version', 'driverkit', 'build', 'entry'] as const;
+const FIELDS = ['type', 'version', 'driverkit', 'build', 'entry', 'inputs'] as const;
 
 async function readJson(path: string): Promise<unknown | undefined> {
   let text: string;
@@ -54,7 +56,8 @@ export async function readManifest(folder: string): Promise<Manifest> {
   const m = raw as Record<string, unknown>;
   for (const [key, value] of Object.entries(m)) {
     if (!(FIELDS as readonly string[]).includes(key)) throw new DriverkitError('BUILD_FAILED', `${file}: unknown manifest key "${key}" (known: ${FIELDS.join(', ')})`);
-    if (typeof value !== 'string') throw new DriverkitError('BUILD_FAILED', `${file}: manifest key "${key}" must be a string, got ${JSON.stringify(value)}`);
+    const ok = key === 'inputs' ? Array.isArray(value) && value.every((v) => typeof v === 'string') : typeof value === 'string';
+    if (!ok) throw new DriverkitError('BUILD_FAILED', `${file}: manifest key "${key}" must be ${key === 'inputs' ? 'an array of paths' : 'a string'}, got ${JSON.stringify(value)}`);
   }
   if (m.driverkit !== undefined && semver.validRange(m.driverkit as string) === null) {
     throw new DriverkitError('BUILD_FAILED', `${file}: "driverkit" must be a semver range such as "^0.1.0", got ${JSON.stringify(m.driverkit)}`);

@@ -1,6 +1,6 @@
-import { access, chmod } from 'node:fs/promises';
+import { access, chmod, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { version as esbuildVersion } from 'esbuild';
 import { VERSION } from '../version.js';
 import type { Manifest } from './manifest.js';
@@ -27,6 +27,9 @@ let goVersion: Promise<string> | undefined;
 
 /** Picks the toolchain: the manifest's command, else Go (go.mod or *.go), else TypeScript/JavaScript. */
 export async function detectToolchain(folder: string, manifest: Manifest): Promise<Toolchain> {
+  // Files outside the folder that the manifest says the build reads count as inputs too.
+  const extra = async () => (await Promise.all((manifest.inputs ?? []).map((p) => expand(resolve(folder, p))))).flat();
+  const folderWide = async () => [...(await listFiles(folder)), ...(await extra())];
   const manifestInputs = async () => {
     const found = await Promise.all(MANIFEST_FILES.map(async (f) => ((await exists(join(folder, f))) ? join(folder, f) : undefined)));
     return found.filter((f): f is string => f !== undefined);
@@ -36,12 +39,12 @@ export async function detectToolchain(folder: string, manifest: Manifest): Promi
     return {
       name: 'custom',
       key: async () => JSON.stringify({ custom: command, driverkit: VERSION }),
-      listing: () => listFiles(folder),
+      listing: folderWide,
       build: async (out) => {
         await runTool(command, [], { cwd: folder, env: { OUT: out }, shell: true });
         if (!(await exists(out))) throw Object.assign(new Error(`the build command did not write "$OUT"`), { output: `command: ${command}` });
         await chmod(out, 0o755);
-        return listFiles(folder);
+        return folderWide();
       },
     };
   }
@@ -53,7 +56,7 @@ export async function detectToolchain(folder: string, manifest: Manifest): Promi
     return {
       name: 'go',
       key: async () => JSON.stringify({ go: await (goVersion ??= runTool('go', ['version'], { cwd: folder }).catch(() => 'go: not installed')), env, driverkit: VERSION }),
-      listing: () => listFiles(folder),
+      listing: folderWide,
       build: async (out) => {
         await runTool('go', ['build', '-o', out, '.'], { cwd: folder, env }).catch((err) => {
           if ((err as { output?: string }).output === '' || /ENOENT/.test(String(err))) {
@@ -61,7 +64,7 @@ export async function detectToolchain(folder: string, manifest: Manifest): Promi
           }
           throw err;
         });
-        return listFiles(folder);
+        return folderWide();
       },
     };
   }
@@ -75,9 +78,14 @@ export async function detectToolchain(folder: string, manifest: Manifest): Promi
     listing: async () => undefined,
     build: async (out) => {
       const { inputs } = await bundleTypeScript(entry, out);
-      return [...inputs.map((p) => join(process.cwd(), p)), ...(await manifestInputs())];
+      return [...inputs.map((p) => join(process.cwd(), p)), ...(await manifestInputs()), ...(await extra())];
     },
   };
+}
+
+/** A path as input files: a folder's files, or the file itself. */
+async function expand(path: string): Promise<string[]> {
+  return (await stat(path)).isDirectory() ? listFiles(path) : [path];
 }
 
 async function firstExisting(paths: string[]): Promise<string | undefined> {
