@@ -6,7 +6,7 @@ import { userprovider } from '../src/contracts/userprovider.js';
 import { RpcError } from '../src/errors.js';
 import { Status } from '../src/status.js';
 import { fixtureContract } from './fixtures/contract.js';
-import { useDriver, waitFor } from './helpers.js';
+import { captureLogger, useDriver, waitFor } from './helpers.js';
 import { BIN } from './paths.js';
 
 function tempDir(): string {
@@ -125,5 +125,25 @@ describe('json driver configuration', () => {
     await driver.client.configure({ config: { users: join(dir, 'two.json') } });
     expect((await driver.client.getUser({ userId: { opaqueId: 'u2' } })).user?.username).toBe('grace');
     expect((await rpcError(driver.client.getUser({ userId: { opaqueId: 'u1' } }))).status).toBe(Status.NOT_FOUND);
+  });
+});
+
+describe('context across the boundary', () => {
+  it('request id, user, token and log fields reach the handler, and its log lines carry them', async () => {
+    const logger = captureLogger();
+    const driver = useDriver({ name: 'ctx', path: BIN.fixture, contract: fixtureContract, logger });
+    await driver.ready;
+    const context = { requestId: 'req-42', user: 'einstein', token: 's3cret', fields: { tenant: 'cern' } };
+    const { user } = await driver.client.getUser({ userId: { opaqueId: 'context' } }, { context });
+    expect(JSON.parse(user!.username)).toEqual(context);
+    const line = logger.entries.find((e) => e.message === 'handling');
+    expect(line?.fields).toMatchObject({ driver: 'ctx', request_id: 'req-42', tenant: 'cern', step: 'context' });
+  });
+
+  it('a request id is made up when the context has none', async () => {
+    const driver = useDriver({ name: 'ctx', path: BIN.fixture, contract: fixtureContract });
+    await driver.ready;
+    const { user } = await driver.client.getUser({ userId: { opaqueId: 'context' } }, { context: { user: 'marie' } });
+    expect(JSON.parse(user!.username)).toMatchObject({ user: 'marie', requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
   });
 });

@@ -73,56 +73,6 @@ describe('close()', () => {
   });
 });
 
-describe('start failures are clear and leave nothing running', () => {
-  const line = (FIXTURE_LINE: string) => ({ FIXTURE_MODE: 'line', FIXTURE_LINE });
-  it.each([
-    { name: 'garbage first line', env: line('hello'), code: 'HANDSHAKE_INVALID', message: /handshake line not understood: expected CORE\|APP\|NETWORK\|ADDR\|PROTOCOL\[\|CERT\], got "hello"/ },
-    { name: 'core version 2', env: line('2|1|unix|/tmp/x|grpc|'), code: 'CORE_VERSION_MISMATCH', message: /driver speaks 2, host speaks 1/ },
-    { name: 'netrpc', env: line('1|1|unix|/tmp/x'), code: 'PROTOCOL_UNSUPPORTED', message: /net\/rpc/ },
-    { name: 'app version nobody offered', env: line('1|7|unix|/tmp/x|grpc|'), code: 'VERSION_MISMATCH', message: /host speaks 1, 2 of "fixture", the driver answered 7/ },
-    { name: 'multiplexing', env: line('1|1|unix|/tmp/x|grpc||true'), code: 'PROTOCOL_UNSUPPORTED', message: /multiplexed/ },
-    { name: 'handshake to a socket nobody listens on', env: line('1|1|unix|/tmp/driverkit-nothing-here|grpc|'), code: 'CONNECT_FAILED', message: /cannot reach its gRPC server/ },
-    { name: 'exit before the handshake', env: { FIXTURE_MODE: 'exit-early' }, code: 'EXITED_BEFORE_HANDSHAKE', message: /exit code 3[\s\S]*fatal: cannot open database/ },
-  ])('$name', async ({ env, code, message }) => {
-    const driver = useDriver({ name: 'bad', path: BIN.fixture, contract: fixtureContract, env, startTimeout: 5000 });
-    const err = await startError(driver.ready);
-    expect(err.code).toBe(code);
-    expect(err.message).toMatch(message);
-    expect(err.message).toContain(`driver "bad" (${BIN.fixture})`);
-    await driver.exited;
-  });
-
-  it('a driver that never handshakes hits the start timeout, with its stderr', async () => {
-    const driver = useDriver({ name: 'mute', path: BIN.fixture, contract: fixtureContract, env: { FIXTURE_MODE: 'silent' }, startTimeout: 500 });
-    const err = await startError(driver.ready);
-    expect(err.code).toBe('HANDSHAKE_TIMEOUT');
-    expect(err.message).toMatch(/within 500 ms/);
-    expect(err.stderrTail).toContain('starting up very slowly');
-    await driver.exited;
-  });
-
-  it('no common app version: the driver answers its lowest and the host says so', async () => {
-    const driver = useDriver({ name: 'old', path: BIN.fixture, contract: hostSpeaking(3), env: { FIXTURE_VERSIONS: '1,2' } });
-    const err = await startError(driver.ready);
-    expect(err.code).toBe('VERSION_MISMATCH');
-    expect(err.message).toMatch(/host speaks 3 of "fixture", the driver answered 1/);
-  });
-
-  it.each([
-    { name: 'missing file', path: '/nonexistent/driver', code: 'DRIVER_NOT_FOUND' },
-    { name: 'not executable', path: new URL('../package.json', import.meta.url).pathname, code: 'DRIVER_NOT_EXECUTABLE' },
-    { name: 'a directory', path: new URL('.', import.meta.url).pathname, code: 'DRIVER_NOT_EXECUTABLE' },
-  ])('$name', async ({ path, code }) => {
-    const err = await startError(startDriver({ name: 'nope', path, contract: userprovider, logger: captureLogger() }));
-    expect(err.code).toBe(code);
-    expect(err.message).toContain(`driver "nope" (${path})`);
-  });
-
-  it('bad options are refused, quoting the value', () => {
-    expect(() => launchDriver({ name: 'x', path: BIN.demo, contract: userprovider, startTimeout: -1 })).toThrow(/expected `startTimeout` to be a non-negative number of milliseconds, got `-1` \(number\)/);
-  });
-});
-
 describe('version negotiation end to end', () => {
   it.each([
     { host: [1, 2], driver: '1,2', want: 2 },

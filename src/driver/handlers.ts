@@ -1,6 +1,7 @@
 import type { Metadata, sendUnaryData, ServerUnaryCall, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { type DeepPartial, grpcDefinition, methodPath, type RequestOf, type ResponseOf, type ServiceDef } from '../contracts/contract.js';
 import { Status } from '../status.js';
+import { contextFromMetadata, type RequestContext } from '../protocol/context.js';
 import type { DriverLogger } from './log.js';
 
 /** What a handler gets besides its request. */
@@ -9,7 +10,9 @@ export interface CallContext {
   readonly signal: AbortSignal;
   /** The call's gRPC metadata, lower-case keys, string values. */
   readonly metadata: Readonly<Record<string, string>>;
-  /** The driver's logger. */
+  /** The request id, user, token and log fields the host sent (see RequestContext). */
+  readonly context: RequestContext;
+  /** The driver's logger; its lines carry the request id and the host's log fields. */
   readonly log: DriverLogger;
   /** The gRPC method path. */
   readonly method: string;
@@ -73,7 +76,9 @@ function run(
 ): void {
   let controller: AbortController | undefined;
   let metadata: Record<string, string> | undefined;
-  // Both are built on first use: most handlers read neither, and this is the hot path.
+  let requestContext: RequestContext | undefined;
+  let callLog: DriverLogger | undefined;
+  // All are built on first use: most handlers read none, and this is the hot path.
   const context: CallContext = {
     get signal() {
       if (!controller) {
@@ -86,17 +91,26 @@ function run(
     get metadata() {
       return (metadata ??= metadataRecord(call.metadata));
     },
-    log,
+    get context() {
+      return (requestContext ??= contextFromMetadata(this.metadata));
+    },
+    get log() {
+      if (!callLog) {
+        const { requestId, fields } = this.context;
+        callLog = requestId || fields ? log.with({ ...fields, ...(requestId ? { request_id: requestId } : {}) }) : log;
+      }
+      return callLog;
+    },
     method: path,
   };
   let result: unknown;
   try {
     result = handler(call.request, context);
   } catch (err) {
-    fail(err, callback, path, log);
+    fail(err, callback, path, context.log);
     return;
   }
-  if (result instanceof Promise) result.then((value) => callback(null, value), (err) => fail(err, callback, path, log));
+  if (result instanceof Promise) result.then((value) => callback(null, value), (err) => fail(err, callback, path, context.log));
   else callback(null, result);
 }
 

@@ -1,16 +1,26 @@
 /** How often a driver checks that its host is alive; the guarantee is exit within 2 s. */
 const INTERVAL_MS = 250;
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Calls `onGone` once the process that started this driver has died. go-plugin hosts of
  * any language give no signal for that (nothing is closed: stdin is often a terminal),
  * but the kernel re-parents an orphan, so a changed parent pid is proof that works under
- * every host, including a Go one and a `sh -c` wrapper that was killed.
+ * every host, including a Go one. A driverkit host also passes its pid, which covers a
+ * driver behind a wrapper such as `sh -c` whose own parent outlives the host.
  */
-export function watchHost(onGone: () => void, intervalMs = INTERVAL_MS): () => void {
+export function watchHost(onGone: () => void, hostPid?: number, intervalMs = INTERVAL_MS): () => void {
   const initial = process.ppid;
   const timer = setInterval(() => {
-    if (process.ppid !== initial) {
+    if (process.ppid !== initial || (hostPid !== undefined && !alive(hostPid))) {
       clearInterval(timer);
       onGone();
     }

@@ -102,9 +102,10 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
   process.once('SIGTERM', () => void exit(143));
 
   capture.handshake(formatHandshake({ app: version, network, address }));
+  const hostPid = Number(process.env[ENV.hostPid]);
   watchHost(() => {
     log.info('host is gone; exiting');
     void exit(0);
-  });
+  }, hostPid > 0 ? hostPid : undefined);
   return { version, network, address, exit };
 }

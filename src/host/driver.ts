@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
 import type { CallOptions, Client, ClientUnaryCall, Metadata, ServiceError } from '@grpc/grpc-js';
 import type { ResultPromise } from 'execa';
@@ -22,9 +23,10 @@ const identity = (b: Buffer) => b;
 
 /**
  * One driver process and the gRPC connection to it. Create it with `launchDriver` or
- * `startDriver`; `close()` always leaves no process and no socket behind.
+ * `startDriver`; `close()` always leaves no process and no socket behind. Emits `exit`
+ * with `{ code, signal }` when the process ends, as `exited` resolves.
  */
-export class Driver<C extends Contract = Contract> {
+export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: [DriverExit] }> {
   readonly name: string;
   readonly path: string;
   readonly contract: C;
@@ -53,6 +55,7 @@ export class Driver<C extends Contract = Contract> {
   #closing?: Promise<void>;
 
   constructor(options: DriverOptions<C>) {
+    super();
     this.#options = validateOptions(options);
     this.name = options.name;
     this.path = options.path;
@@ -197,6 +200,7 @@ export class Driver<C extends Contract = Contract> {
       this.#log.log('warn', 'driver exited on its own', { driver: this.name, code: exit.code, signal: exit.signal });
     }
     this.#resolveExit(exit);
+    this.emit('exit', exit);
   }
 
   /** Stderr can trail the exit event by a moment; wait for it, but never long. */
@@ -210,7 +214,18 @@ export class Driver<C extends Contract = Contract> {
     return new DriverkitError(code, message, { driver: this.name, path: this.path, stderrTail: this.#tail.get(), exitCode: exit?.code, signal: exit?.signal, cause });
   }
 
-  #rpcError(err: ServiceError, method: string): RpcError {
+  /**
+   * A driver that crashes mid-call closes its socket a moment before its exit is reported;
+   * wait for that moment (briefly) so the error can say how it ended.
+   */
+  #rpcError(err: ServiceError, method: string): RpcError | Promise<RpcError> {
+    if (err.code === Status.UNAVAILABLE && !this.#exit && this.#child) {
+      return this.#exitWithin(250).then(() => this.#stderrSettled()).then(() => this.#rpcErrorNow(err, method));
+    }
+    return this.#rpcErrorNow(err, method);
+  }
+
+  #rpcErrorNow(err: ServiceError, method: string): RpcError {
     const exited = this.#exit !== undefined && this.#state !== 'closing' && this.#state !== 'closed';
     const rpc = new RpcError(err.code as StatusCode, exited ? `${err.details}; the driver process has exited` : err.details, {
       driver: this.name,

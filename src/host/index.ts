@@ -13,6 +13,7 @@ export { loadConfig } from '../config/load.js';
 export { buildDriver, type BuildRequest, type BuildResult } from '../build/build.js';
 export { VERSION } from '../version.js';
 export type { LogLevel, LogFields } from '../protocol/hclog.js';
+export type { RequestContext } from '../protocol/context.js';
 export type {
   User,
   UserId,

@@ -48,6 +48,7 @@ export function driverEnv(contract: Contract, options: SpawnOptions): Record<str
   env[ENV.protocolVersions] = formatVersions(contractVersions(contract));
   env[ENV.minPort] = String(range.min);
   env[ENV.maxPort] = String(range.max);
+  env[ENV.hostPid] = String(process.pid);
   // Multiplexing would change the handshake and the transport; driverkit hosts never ask.
   delete env[ENV.multiplexGrpc];
   return env;

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { type Client, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { contextToMetadata, type RequestContext } from '../protocol/context.js';
 import { type DeepPartial, grpcDefinition, type RequestOf, type ResponseOf, type ServiceDef } from '../contracts/contract.js';
 
 /** Per-call options of a typed client. */
@@ -11,6 +13,8 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** gRPC metadata sent with the call. */
   metadata?: Record<string, string>;
+  /** Request id, user, token and log fields for the driver's handler; a request id is made up if missing. */
+  context?: RequestContext;
 }
 
 /** A typed, promise-based client of one service: one async method per RPC. */
@@ -21,8 +25,11 @@ export type PromiseClient<S extends ServiceDef> = {
   ) => Promise<ResponseOf<S['methods'][K]>>;
 };
 
-/** Turns a grpc-js failure into the caller's error (the driver's error family). */
-export type ErrorMapper = (err: ServiceError, method: string) => Error;
+/**
+ * Turns a grpc-js failure into the caller's error (the driver's error family); may take a
+ * moment (a promise) to learn why, e.g. the exit status of a driver that just died.
+ */
+export type ErrorMapper = (err: ServiceError, method: string) => Error | Promise<Error>;
 
 /**
  * Builds a promise client for `service` over an existing grpc-js client, so every service
@@ -37,16 +44,20 @@ export function createPromiseClient<S extends ServiceDef>(client: Client, servic
       new Promise((resolve, reject) => {
         const { signal } = options;
         if (signal?.aborted) {
-          reject(mapError(cancelled(signal), path));
+          void Promise.resolve(mapError(cancelled(signal), path)).then(reject);
           return;
         }
         const md = new Metadata();
         if (options.metadata) for (const [k, v] of Object.entries(options.metadata)) md.set(k, v);
+        if (options.context) {
+          const ctx = options.context.requestId ? options.context : { ...options.context, requestId: randomUUID() };
+          for (const [k, v] of Object.entries(contextToMetadata(ctx))) md.set(k, v);
+        }
         const deadline = options.deadline ?? (options.timeout === undefined ? undefined : Date.now() + options.timeout);
         const onAbort = () => call.cancel();
         const call = client.makeUnaryRequest(path, requestSerialize, responseDeserialize, request, md, deadline === undefined ? {} : { deadline }, (err, value) => {
           signal?.removeEventListener('abort', onAbort);
-          if (err) reject(mapError(err, path));
+          if (err) void Promise.resolve(mapError(err, path)).then(reject);
           else resolve(value);
         });
         signal?.addEventListener('abort', onAbort, { once: true });

@@ -14,6 +14,11 @@ export const ENV = {
   unixSocketGroup: 'PLUGIN_UNIX_SOCKET_GROUP',
   /** Set only by hosts that multiplex over yamux; driverkit hosts never set it. */
   multiplexGrpc: 'PLUGIN_MULTIPLEX_GRPC',
+  /**
+   * driverkit's own: the host's pid, so a driver behind a wrapper (`sh -c`, whose parent
+   * outlives the host) still notices the host is gone. Other hosts do not set it.
+   */
+  hostPid: 'DRIVERKIT_HOST_PID',
 } as const;
 
 /** go-plugin's Go hosts offer this port range; we send the same so drivers behave alike. */
