@@ -50,6 +50,7 @@ users = "./staff.json"
       ['staff', 'userprovider', join(dir, 'src')],
     ]);
     expect(c.drivers[1]).toMatchObject({ args: ['--verbose'], env: { LEVEL: 'debug' }, startTimeout: 10_000, shutdownGrace: 500, config: { users: './staff.json' } });
+    expect(c.drivers[0].restart).toEqual({ policy: 'never', delay: 200, maxDelay: 10_000, maxRestarts: 5 });
   });
 
   it.each([
@@ -61,6 +62,8 @@ users = "./staff.json"
     { name: 'driver path that does not exist', toml: '[drivers.users]\ntype = "userprovider"\ndriver = "./nope"', message: /drivers\.users\.driver: expected an executable or a source folder, but nothing is at .*nope/ },
     { name: 'unknown type', toml: '[drivers.a]\ndriver = "driver.sh"', message: /drivers\.a\.type: expected a known driver type \(userprovider\), got string "a"/ },
     { name: 'no drivers', toml: 'bin_dir = "bin"', message: /drivers: expected at least one \[drivers\.NAME\] table/ },
+    { name: 'unknown restart policy', toml: '[drivers.userprovider]\ndriver = "driver.sh"\nrestart = "always"', message: /drivers\.userprovider\.restart: expected "never" or "on-failure", got string "always"/ },
+    { name: 'negative max_restarts', toml: '[drivers.userprovider]\ndriver = "driver.sh"\nmax_restarts = -1', message: /max_restarts: expected a non-negative integer/ },
     { name: 'bad sha256', toml: '[drivers.userprovider]\ndriver = "driver.sh"\nsha256 = "abc"', message: /sha256: expected 64 hex digits/ },
     { name: 'malformed TOML', toml: '[drivers.a\ndriver = 1', message: /not valid TOML at line 1/ },
   ])('$name', async ({ toml, message }) => {

@@ -8,7 +8,7 @@ import { userprovider } from '../src/contracts/userprovider.js';
 import { RpcError } from '../src/errors.js';
 import { createPromiseClient } from '../src/host/typed-client.js';
 import { Status } from '../src/status.js';
-import { CLI, ROOT } from './paths.js';
+import { BIN, CLI, ROOT } from './paths.js';
 
 const EINSTEIN = '4c510ada-c86b-4815-8820-42cdf82c3d51';
 
@@ -74,4 +74,84 @@ describe('driverkit serve (gateway)', () => {
     expect(await exited).toBe(0);
     expect(processesUnder(dir)).toEqual([]);
   });
+
+  it('a driver that keeps crashing is given up: health NOT_SERVING, ls says so, the rest serves on', async () => {
+    mkdirSync(join(ROOT, '.cache'), { recursive: true });
+    const dir = mkdtempSync(join(ROOT, '.cache', 'gateway-test-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(
+      join(dir, 'driverkit.toml'),
+      `[drivers.flaky]
+type = "userprovider"
+driver = "${BIN.fixture}"
+restart = "on-failure"
+restart_delay = "20ms"
+max_restarts = 1
+` +
+        `env = { FIXTURE_CONTRACT = "userprovider", FIXTURE_MODE = "crash-soon", FIXTURE_CRASH_MS = "300" }
+
+` +
+        `[drivers.demo]
+type = "userprovider"
+driver = "${BIN.demo}"
+`,
+    );
+    const { address, stop } = await startServe(dir);
+    const channel = new Client(address, credentials.createInsecure());
+    onTestFinished(() => channel.close());
+    const mapError = (err: { code: number; details: string }, method: string) => new RpcError(err.code as never, err.details, { method });
+    const health = createPromiseClient(channel, internalServices.health, mapError);
+    // Poll health against a deadline: the gateway has no event to wait on from outside.
+    const end = Date.now() + 10_000;
+    while ((await health.check({ service: 'flaky' })).status !== 2) {
+      if (Date.now() > end) throw new Error('flaky never became NOT_SERVING');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await waitForLs(dir, /flaky .* failed \(given up\), 1 restarts, last exit 5/);
+    expect((await health.check({ service: 'demo' })).status).toBe(1);
+    const users = createPromiseClient(channel, userprovider.versions[1], mapError);
+    const err = await users.findUsers({ query: 'x' }, { metadata: { 'driverkit-driver': 'flaky' } }).catch((e) => e);
+    expect(err.status).toBe(Status.UNAVAILABLE);
+    expect(err.details).toMatch(/given up after 1 restarts/);
+    expect((await users.findUsers({ query: 'marie' }, { metadata: { 'driverkit-driver': 'demo' } })).users).toHaveLength(1);
+    expect(await stop()).toBe(0);
+  });
 });
+
+/** Starts `driverkit serve` on a free port in `dir`; `stop` sends SIGTERM and resolves with the exit code. */
+async function startServe(dir: string): Promise<{ address: string; stop: () => Promise<number | null> }> {
+  const serve = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  serve.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => serve.on('exit', (code) => resolve(code)));
+  onTestFinished(() => {
+    if (serve.exitCode === null) serve.kill('SIGKILL');
+  });
+  const address = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    serve.stdout.on('data', (d) => {
+      out += d;
+      const m = / on (\S+)\n/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    void exited.then((code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+  });
+  return {
+    address,
+    stop: async () => {
+      serve.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/** Runs `driverkit ls` until its output matches (bounded). */
+async function waitForLs(dir: string, pattern: RegExp): Promise<void> {
+  const end = Date.now() + 10_000;
+  for (;;) {
+    const out = execFileSync(process.execPath, [CLI, 'ls'], { cwd: dir, encoding: 'utf8' });
+    if (pattern.test(out)) return;
+    if (Date.now() > end) throw new Error(`driverkit ls never matched ${pattern}:\n${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -3,32 +3,46 @@ import { access, stat } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { buildStatus } from '../build/build.js';
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/load.js';
+import { readStatus, statusPath } from '../host/status-file.js';
+import type { SupervisorStatus } from '../host/supervisor.js';
 import { CONFIG_OPTION, parseCommand } from './args.js';
 
 const HELP = `Usage: driverkit ls [--config FILE]
 
 Lists the drivers of a config: name, type, source folder or binary, and state
-(source: built, stale or not built; binary: ok or not executable).
+(source: built, stale or not built; binary: ok or not executable). While "driverkit serve"
+runs on the same config, a last column shows each driver's state there (ready,
+restarting, failed (given up), ...) with its restart count and last exit.
 
 Options:
   -c, --config FILE  config file (default: ${DEFAULT_CONFIG_FILE})
   -h, --help         show this help
 `;
 
+function describeRunning(s: SupervisorStatus | undefined): string {
+  if (!s) return '-';
+  const exit = s.lastExit ? (s.lastExit.signal ? `, last killed by ${s.lastExit.signal}` : `, last exit ${s.lastExit.code}`) : '';
+  const label = s.state === 'failed' ? 'failed (given up)' : s.state;
+  return `${label}${s.restarts ? `, ${s.restarts} restarts` : ''}${exit}`;
+}
+
 export async function run(argv: string[]): Promise<number> {
   const args = parseCommand(argv, CONFIG_OPTION, HELP);
   if (!args) return 0;
   const config = await loadConfig(args.values.config);
+  const serving = readStatus(statusPath(config.binDir));
   const rows = await Promise.all(
     config.drivers.map(async (d) => {
       const isSource = (await stat(d.driver)).isDirectory();
       const state = isSource
         ? await buildStatus({ folder: d.driver, type: d.type, binDir: config.binDir })
         : await access(d.driver, constants.X_OK).then(() => 'ok', () => 'not executable');
-      return [d.name, d.type, isSource ? 'source' : 'binary', relative('.', d.driver) || '.', state];
+      const row = [d.name, d.type, isSource ? 'source' : 'binary', relative('.', d.driver) || '.', state];
+      if (serving) row.push(describeRunning(serving.drivers[d.name]));
+      return row;
     }),
   );
-  const table = [['NAME', 'TYPE', 'KIND', 'DRIVER', 'STATE'], ...rows];
+  const table = [['NAME', 'TYPE', 'KIND', 'DRIVER', 'STATE', ...(serving ? [`SERVE (pid ${serving.pid})`] : [])], ...rows];
   const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
   for (const r of table) process.stdout.write(r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ') + '\n');
   return 0;

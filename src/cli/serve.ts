@@ -2,6 +2,7 @@ import { DEFAULT_CONFIG_FILE } from '../config/load.js';
 import { startGateway } from '../gateway/gateway.js';
 import { consoleLogger } from '../host/logger.js';
 import { openHost } from '../host/host.js';
+import { removeStatus, statusPath, writeStatus } from '../host/status-file.js';
 import { CONFIG_OPTION, parseCommand } from './args.js';
 
 const DEFAULT_LISTEN = '127.0.0.1:50051';
@@ -25,13 +26,23 @@ export async function run(argv: string[]): Promise<number> {
   const args = parseCommand(argv, { ...CONFIG_OPTION, listen: { type: 'string', short: 'l' } }, HELP);
   if (!args) return 0;
   const logger = consoleLogger();
-  const host = await openHost({ config: args.values.config, logger, onBuild: (e) => logger.log('info', 'building driver from source', { driver: e.name, folder: e.driver }) });
+  let publish = () => {};
+  const host = await openHost({
+    config: args.values.config,
+    logger,
+    onBuild: (e) => logger.log('info', 'building driver from source', { driver: e.name, folder: e.driver }),
+    onState: () => publish(),
+  });
+  const statusFile = statusPath(host.config.binDir);
+  // driverkit ls reads this to show each driver's state (ready, restarting, failed, ...).
+  publish = () => writeStatus(statusFile, { pid: process.pid, address: gateway?.address, drivers: host.status() });
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       logger.log('info', 'stopping', {});
       await gateway?.close();
       await host.close();
+      removeStatus(statusFile);
     })());
   // Signals during start-up must also close what has started.
   let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
@@ -39,8 +50,8 @@ export async function run(argv: string[]): Promise<number> {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void stop().then(resolve));
   });
   try {
-    const drivers = await host.startAll();
-    gateway = await startGateway(host, drivers, args.values.listen ?? host.config.listen ?? DEFAULT_LISTEN);
+    await host.startAll();
+    gateway = await startGateway(host, args.values.listen ?? host.config.listen ?? DEFAULT_LISTEN);
   } catch (err) {
     // A signal during start-up closes the drivers, which fails the start: that is a clean stop.
     if (stopping) {
@@ -50,6 +61,7 @@ export async function run(argv: string[]): Promise<number> {
     await stop();
     throw err;
   }
+  publish();
   process.stdout.write(`driverkit: serving ${host.config.drivers.map((d) => d.name).join(', ')} on ${gateway.address}\n`);
   await stopped;
   return 0;

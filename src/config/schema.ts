@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Contract } from '../contracts/contract.js';
 import { contracts } from '../contracts/registry.js';
 import { DriverkitError } from '../errors.js';
+import { DEFAULT_RESTART, type RestartPolicy } from './restart.js';
 import { parseDuration } from './duration.js';
 
 /** One `[drivers.NAME]` entry, validated, with paths made absolute. */
@@ -19,6 +20,10 @@ export interface DriverEntry {
   shutdownGrace?: number;
   /** Hex sha256 the executable must have. */
   sha256?: string;
+  /** Default deadline of calls through the host's clients and the gateway, in ms. */
+  callTimeout?: number;
+  /** What to do when the driver exits on its own. */
+  restart: RestartPolicy;
   /** Handed to the driver's Configure. */
   config: Record<string, unknown>;
 }
@@ -37,7 +42,7 @@ export interface Config {
 }
 
 const TOP_KEYS = ['bin_dir', 'listen', 'drivers'];
-const DRIVER_KEYS = ['type', 'driver', 'args', 'env', 'start_timeout', 'shutdown_grace', 'sha256', 'config'];
+const DRIVER_KEYS = ['type', 'driver', 'args', 'env', 'start_timeout', 'shutdown_grace', 'call_timeout', 'sha256', 'restart', 'restart_delay', 'restart_max_delay', 'max_restarts', 'config'];
 
 function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
@@ -85,13 +90,23 @@ export function validateConfig(raw: unknown, file: string, dir: string): Config 
     if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) fail(at('args'), 'an array of strings', args);
     const env = d.env ?? {};
     if (!isTable(env) || !Object.values(env).every((v) => typeof v === 'string')) fail(at('env'), 'a table of strings', env);
-    const durations: Partial<Record<'startTimeout' | 'shutdownGrace', number>> = {};
-    for (const [key, prop] of [['start_timeout', 'startTimeout'], ['shutdown_grace', 'shutdownGrace']] as const) {
+    const durations: Partial<Record<'startTimeout' | 'shutdownGrace' | 'callTimeout' | 'delay' | 'maxDelay', number>> = {};
+    for (const [key, prop] of [['start_timeout', 'startTimeout'], ['shutdown_grace', 'shutdownGrace'], ['call_timeout', 'callTimeout'], ['restart_delay', 'delay'], ['restart_max_delay', 'maxDelay']] as const) {
       if (d[key] === undefined) continue;
       const ms = parseDuration(d[key]);
       if (ms === undefined) fail(at(key), 'a duration such as "10s", "500ms" or a number of milliseconds', d[key]);
       durations[prop] = ms;
     }
+    const policy = d.restart ?? 'never';
+    if (policy !== 'never' && policy !== 'on-failure') fail(at('restart'), '"never" or "on-failure"', policy);
+    const maxRestarts = d.max_restarts ?? DEFAULT_RESTART.maxRestarts;
+    if (!Number.isInteger(maxRestarts) || (maxRestarts as number) < 0) fail(at('max_restarts'), 'a non-negative integer', maxRestarts);
+    const restart: RestartPolicy = {
+      policy: policy as RestartPolicy['policy'],
+      delay: durations.delay ?? DEFAULT_RESTART.delay,
+      maxDelay: durations.maxDelay ?? DEFAULT_RESTART.maxDelay,
+      maxRestarts: maxRestarts as number,
+    };
     if (d.sha256 !== undefined && (typeof d.sha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(d.sha256))) fail(at('sha256'), '64 hex digits', d.sha256);
     const config = d.config ?? {};
     if (!isTable(config)) fail(at('config'), 'a table', config);
@@ -102,7 +117,10 @@ export function validateConfig(raw: unknown, file: string, dir: string): Config 
       driver: abs(d.driver as string),
       args: args as string[],
       env: env as Record<string, string>,
-      ...durations,
+      startTimeout: durations.startTimeout,
+      shutdownGrace: durations.shutdownGrace,
+      callTimeout: durations.callTimeout,
+      restart,
       sha256: (d.sha256 as string | undefined)?.toLowerCase(),
       config: config as Record<string, unknown>,
     };

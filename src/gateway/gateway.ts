@@ -4,6 +4,8 @@ import { internalServices } from '../contracts/internal.js';
 import { HealthCheckResponse_ServingStatus as Serving } from '../gen/grpc/health/v1/health.js';
 import type { Driver } from '../host/driver.js';
 import type { DriverHost } from '../host/host.js';
+import type { Supervisor } from '../host/supervisor.js';
+import type { DriverkitError } from '../errors.js';
 import { Status } from '../status.js';
 
 /** The metadata key that picks an instance when several drivers share a type. */
@@ -25,13 +27,12 @@ const identity = (b: Buffer) => b;
  * instance of the service's type in the config. Health: "" is SERVING while every driver
  * is ready; a service name while its default instance is; an instance name while it is.
  */
-export async function startGateway(host: DriverHost, drivers: readonly Driver[], listen: string): Promise<Gateway> {
+export async function startGateway(host: DriverHost, listen: string): Promise<Gateway> {
   const server = new Server();
-  const byName = new Map(drivers.map((d) => [d.name, d]));
-  const servicesSeen = new Map<string, Driver[]>();
+  const byName = new Map(host.config.drivers.map((d) => [d.name, host.supervisor(d.name)]));
+  const servicesSeen = new Map<string, Supervisor[]>();
   for (const entry of host.config.drivers) {
-    const driver = byName.get(entry.name);
-    if (!driver) continue;
+    const driver = byName.get(entry.name)!;
     for (const service of Object.values(entry.contract.versions)) {
       const list = servicesSeen.get(service.fullName) ?? [];
       if (list.length === 0) server.addService(relayDefinition(service), relayImplementation(service, list, byName));
@@ -39,12 +40,13 @@ export async function startGateway(host: DriverHost, drivers: readonly Driver[],
       servicesSeen.set(service.fullName, list);
     }
   }
+  const supervisors = [...byName.values()];
   server.addService(grpcDefinition(internalServices.health) as ServiceDefinition, {
     check: (call: ServerUnaryCall<{ service: string }, unknown>, cb: sendUnaryData<unknown>) => {
       const name = call.request.service;
-      const ready = (d: Driver | undefined) => d?.state === 'ready';
+      const ready = (d: Supervisor | undefined) => d?.status.state === 'ready';
       let up: boolean | undefined;
-      if (name === '') up = drivers.every(ready);
+      if (name === '') up = supervisors.every(ready);
       else if (servicesSeen.has(name)) up = ready(servicesSeen.get(name)![0]);
       else if (byName.has(name)) up = ready(byName.get(name));
       if (up === undefined) cb({ code: Status.NOT_FOUND, details: `unknown service or driver ${JSON.stringify(name)}` });
@@ -76,26 +78,31 @@ function relayDefinition(service: ServiceDef): ServiceDefinition {
   return def;
 }
 
-function relayImplementation(service: ServiceDef, instances: Driver[], byName: Map<string, Driver>): UntypedServiceImplementation {
+function relayImplementation(service: ServiceDef, instances: Supervisor[], byName: Map<string, Supervisor>): UntypedServiceImplementation {
   const impl: UntypedServiceImplementation = {};
   for (const [key, method] of Object.entries(service.methods)) {
     const path = methodPath(service, method);
     impl[key] = (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => {
       const wanted = call.metadata.get(ROUTE_HEADER)[0]?.toString();
-      const driver = wanted === undefined ? instances[0] : byName.get(wanted);
-      if (!driver || !instances.includes(driver)) {
-        cb({ code: Status.INVALID_ARGUMENT, details: `${ROUTE_HEADER}: no ${service.name} driver named ${JSON.stringify(wanted)} (known: ${instances.map((d) => d.name).join(', ')})` });
-        return;
-      }
-      if (driver.state !== 'ready') {
-        cb({ code: Status.UNAVAILABLE, details: `driver ${JSON.stringify(driver.name)} is ${driver.state}` });
+      const supervisor = wanted === undefined ? instances[0] : byName.get(wanted);
+      if (!supervisor || !instances.includes(supervisor)) {
+        cb({ code: Status.INVALID_ARGUMENT, details: `${ROUTE_HEADER}: no ${service.name} driver named ${JSON.stringify(wanted)} (known: ${instances.map((d) => d.entry.name).join(', ')})` });
         return;
       }
       const md = new Metadata();
       for (const [k, v] of Object.entries(call.metadata.getMap())) if (k !== ROUTE_HEADER && k !== 'user-agent') md.set(k, v);
-      const deadline = call.getDeadline();
-      const upstream = driver.forward(path, call.request, md, Number.isFinite(Number(deadline)) ? { deadline } : {}, (err, reply) => cb(err, reply));
-      call.once('cancelled', () => upstream.cancel());
+      const deadline = Number(call.getDeadline());
+      const options = Number.isFinite(deadline) ? { deadline } : {};
+      // Fast path: a ready driver. Otherwise wait (up to the call's deadline) through a restart.
+      const ready = supervisor.current;
+      const relay = (driver: Driver) => {
+        const upstream = driver.forward(path, call.request, md, options, (err, reply) => cb(err, reply));
+        call.once('cancelled', () => upstream.cancel());
+      };
+      if (ready) return relay(ready);
+      supervisor.get(Number.isFinite(deadline) ? deadline : Date.now() + (supervisor.entry.callTimeout ?? 30_000)).then(relay, (err: DriverkitError) =>
+        cb({ code: err.code === 'DRIVER_NOT_READY' ? Status.DEADLINE_EXCEEDED : Status.UNAVAILABLE, details: err.shortMessage }),
+      );
     };
   }
   return impl;

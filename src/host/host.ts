@@ -7,6 +7,7 @@ import { DriverkitError } from '../errors.js';
 import { Driver } from './driver.js';
 import { consoleLogger, type Logger } from './logger.js';
 import type { LatestClient } from './options.js';
+import { Supervisor, type SupervisorStatus } from './supervisor.js';
 
 /** How to open a host. */
 export interface HostOptions {
@@ -18,25 +19,26 @@ export interface HostOptions {
   logger?: Logger;
   /** Called before a source driver is really (not from cache) built. */
   onBuild?: (entry: DriverEntry) => void;
+  /** Called whenever a driver's state changes (starting, ready, restarting, failed, …). */
+  onState?: (name: string, status: SupervisorStatus) => void;
 }
 
 /**
  * The drivers a config names, started lazily: the first `driver(name)` or `client(name)`
  * builds (if from source), starts and configures that driver; `startAll()` does all of
- * them now. `close()` stops every driver.
+ * them now. Drivers are restarted by their `restart` policy. `close()` stops every driver.
  */
 export class DriverHost {
   readonly config: Config;
-  #logger: Logger;
-  #onBuild?: (entry: DriverEntry) => void;
-  #starting = new Map<string, Promise<Driver>>();
-  #drivers = new Set<Driver>();
+  readonly #logger: Logger;
+  readonly #options: Pick<HostOptions, 'onBuild' | 'onState'>;
+  readonly #supervisors = new Map<string, Supervisor>();
   #closed = false;
 
-  constructor(config: Config, options: Pick<HostOptions, 'logger' | 'onBuild'> = {}) {
+  constructor(config: Config, options: Pick<HostOptions, 'logger' | 'onBuild' | 'onState'> = {}) {
     this.config = config;
     this.#logger = options.logger ?? consoleLogger();
-    this.#onBuild = options.onBuild;
+    this.#options = options;
   }
 
   /** The config entry of an instance; UNKNOWN_DRIVER names the known ones. */
@@ -51,30 +53,39 @@ export class DriverHost {
   /** Builds a source driver if needed and returns its executable; a binary entry is returned as is. */
   async prepare(entry: DriverEntry): Promise<{ path: string; build?: BuildResult }> {
     if (!(await stat(entry.driver)).isDirectory()) return { path: entry.driver };
-    const build = await buildDriver({ folder: entry.driver, type: entry.type, binDir: this.config.binDir, driver: entry.name, onBuild: () => this.#onBuild?.(entry) });
+    const build = await buildDriver({ folder: entry.driver, type: entry.type, binDir: this.config.binDir, driver: entry.name, onBuild: () => this.#options.onBuild?.(entry) });
     return { path: build.binary, build };
+  }
+
+  /** The supervisor of an instance: its state, its current process, a client that survives restarts. */
+  supervisor(name: string): Supervisor {
+    let s = this.#supervisors.get(name);
+    if (!s) {
+      const entry = this.entry(name);
+      s = new Supervisor(entry, () => this.#launch(entry), entry.restart, this.#logger);
+      s.on('state', (status) => this.#options.onState?.(name, status));
+      this.#supervisors.set(name, s);
+    }
+    return s;
   }
 
   /** The running driver of an instance, started (and configured) on first use. */
   driver(name: string): Promise<Driver> {
     if (this.#closed) return Promise.reject(new DriverkitError('DRIVER_CLOSED', 'the host is closed', { driver: name }));
-    let p = this.#starting.get(name);
-    if (!p) {
-      p = this.#start(this.entry(name));
-      this.#starting.set(name, p);
-      // A failed start may be retried by the next caller.
-      p.catch(() => this.#starting.delete(name));
-    }
-    return p;
+    return this.supervisor(name).get();
   }
 
-  /** The typed client of an instance, checking that it is of the contract's type. */
+  /**
+   * The typed client of an instance, checking that it is of the contract's type. Its calls
+   * go to the current process: across a restart they wait (up to their deadline) for the next.
+   */
   async client<C extends Contract>(name: string, contract: C): Promise<LatestClient<C>> {
     const entry = this.entry(name);
     if (entry.type !== contract.type) {
       throw new DriverkitError('INVALID_OPTIONS', `is a "${entry.type}" driver, not "${contract.type}"`, { driver: name });
     }
-    return (await this.driver(name)).client as LatestClient<C>;
+    await this.driver(name);
+    return this.supervisor(name).client<LatestClient<C>>();
   }
 
   /** Starts every driver now (eagerly); rejects with the first failure, leaving the others running. */
@@ -82,14 +93,18 @@ export class DriverHost {
     return Promise.all(this.config.drivers.map((d) => this.driver(d.name)));
   }
 
+  /** Every instance's state, by name. */
+  status(): Record<string, SupervisorStatus> {
+    return Object.fromEntries(this.config.drivers.map((d) => [d.name, this.#supervisors.get(d.name)?.status ?? { state: 'stopped', restarts: 0 }]));
+  }
+
   /** Stops every driver this host started. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.allSettled([...this.#starting.values()]);
-    await Promise.all([...this.#drivers].map((d) => d.close()));
+    await Promise.all([...this.#supervisors.values()].map((s) => s.close()));
   }
 
-  async #start(entry: DriverEntry): Promise<Driver> {
+  async #launch(entry: DriverEntry): Promise<Driver> {
     const { path } = await this.prepare(entry);
     const driver = new Driver({
       name: entry.name,
@@ -104,20 +119,13 @@ export class DriverHost {
       sha256: entry.sha256,
       logger: this.#logger,
     });
-    this.#drivers.add(driver);
-    await driver.ready;
-    const configure = (driver.client as Record<string, unknown>).configure;
-    if (typeof configure === 'function') {
-      try {
-        await (configure as (req: unknown) => Promise<unknown>)({ config: entry.config });
-      } catch (err) {
-        await driver.close();
-        throw err;
-      }
-    }
-    if (this.#closed) {
+    try {
+      await driver.ready;
+      const configure = (driver.client as Record<string, unknown>).configure;
+      if (typeof configure === 'function') await (configure as (req: unknown) => Promise<unknown>)({ config: entry.config });
+    } catch (err) {
       await driver.close();
-      throw new DriverkitError('DRIVER_CLOSED', 'the host was closed while the driver started', { driver: entry.name });
+      throw err;
     }
     return driver;
   }
