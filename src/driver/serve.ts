@@ -3,6 +3,7 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { type Contract, contractVersions, type ServiceDef } from '../contracts/contract.js';
 import { ENV, NOT_A_PROGRAM_MESSAGE } from '../protocol/env.js';
 import { formatHandshake } from '../protocol/handshake.js';
+import { MESSAGE_LIMIT_OPTIONS } from '../protocol/limits.js';
 import { parseVersions, pickVersion } from '../protocol/versions.js';
 import { type Handlers, toGrpcService } from './handlers.js';
 import { watchHost } from './host-watch.js';
@@ -63,7 +64,7 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
   const version = pickVersion(parseVersions(process.env[ENV.protocolVersions]), offered);
   const service = contract.versions[version];
 
-  const server = new Server();
+  const server = new Server(MESSAGE_LIMIT_OPTIONS);
   let exiting: Promise<never> | undefined;
   const exit = (code = 0): Promise<never> =>
     (exiting ??= (async () => {

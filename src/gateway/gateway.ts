@@ -6,6 +6,7 @@ import type { Driver } from '../host/driver.js';
 import type { DriverHost } from '../host/host.js';
 import type { Supervisor } from '../host/supervisor.js';
 import type { DriverkitError } from '../errors.js';
+import { MESSAGE_LIMIT_OPTIONS } from '../protocol/limits.js';
 import { Status } from '../status.js';
 
 /** The metadata key that picks an instance when several drivers share a type. */
@@ -28,7 +29,7 @@ const identity = (b: Buffer) => b;
  * is ready; a service name while its default instance is; an instance name while it is.
  */
 export async function startGateway(host: DriverHost, listen: string): Promise<Gateway> {
-  const server = new Server();
+  const server = new Server(MESSAGE_LIMIT_OPTIONS);
   const byName = new Map(host.config.drivers.map((d) => [d.name, host.supervisor(d.name)]));
   const servicesSeen = new Map<string, Supervisor[]>();
   for (const entry of host.config.drivers) {

@@ -4,6 +4,7 @@ import { HEALTH_SERVICE_NAME, internalServices } from '../contracts/internal.js'
 import { HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health.js';
 import type { StdioData } from '../gen/plugin/grpc_stdio.js';
 import type { Handshake } from '../protocol/handshake.js';
+import { MESSAGE_LIMIT_OPTIONS } from '../protocol/limits.js';
 import { Status } from '../status.js';
 import { createPromiseClient, type ErrorMapper } from './typed-client.js';
 
@@ -17,6 +18,7 @@ export function openChannel(h: Handshake): Client {
   return new Client(grpcTarget(h), credentials.createInsecure(), {
     // One driver, one connection: never spread calls over extra subchannels.
     'grpc.use_local_subchannel_pool': 1,
+    ...MESSAGE_LIMIT_OPTIONS,
   });
 }
 

@@ -1,0 +1,12 @@
+/**
+ * The largest gRPC message either side accepts or sends: 16 MiB. grpc-js's default receive
+ * limit is 4 MiB; a user directory can answer a FindUsers with more, so both ends raise it
+ * to the same, deliberate figure. Larger messages fail with RESOURCE_EXHAUSTED.
+ */
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/** Channel and server options that apply the limit. */
+export const MESSAGE_LIMIT_OPTIONS = {
+  'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+  'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+} as const;
