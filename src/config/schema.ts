@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Contract } from '../contracts/contract.js';
 import { contracts } from '../contracts/registry.js';
 import { DriverkitError } from '../errors.js';
+import { parseReattach, type ReattachInfo } from '../protocol/reattach.js';
 import { DEFAULT_RESTART, type RestartPolicy } from './restart.js';
 import { parseDuration } from './duration.js';
 
@@ -24,6 +25,10 @@ export interface DriverEntry {
   callTimeout?: number;
   /** What to do when the driver exits on its own. */
   restart: RestartPolicy;
+  /** Connect to this running driver instead of starting `driver` (for debugging). */
+  reattach?: ReattachInfo;
+  /** With reattach: stop that process on close. */
+  killOnClose?: boolean;
   /** Handed to the driver's Configure. */
   config: Record<string, unknown>;
 }
@@ -42,7 +47,7 @@ export interface Config {
 }
 
 const TOP_KEYS = ['bin_dir', 'listen', 'drivers'];
-const DRIVER_KEYS = ['type', 'driver', 'args', 'env', 'start_timeout', 'shutdown_grace', 'call_timeout', 'sha256', 'restart', 'restart_delay', 'restart_max_delay', 'max_restarts', 'config'];
+const DRIVER_KEYS = ['type', 'driver', 'args', 'env', 'start_timeout', 'shutdown_grace', 'call_timeout', 'sha256', 'restart', 'restart_delay', 'restart_max_delay', 'max_restarts', 'reattach', 'kill_on_close', 'config'];
 
 function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
@@ -107,6 +112,13 @@ export function validateConfig(raw: unknown, file: string, dir: string): Config 
       maxDelay: durations.maxDelay ?? DEFAULT_RESTART.maxDelay,
       maxRestarts: maxRestarts as number,
     };
+    let reattach: ReattachInfo | undefined;
+    if (d.reattach !== undefined) {
+      const parsed = parseReattach(d.reattach);
+      if (!parsed.ok) fail(at('reattach'), `the DRIVERKIT_REATTACH={...} line a driver prints, or a table (${parsed.ok ? '' : parsed.reason})`, d.reattach);
+      reattach = parsed.ok ? parsed.info : undefined;
+    }
+    if (d.kill_on_close !== undefined && typeof d.kill_on_close !== 'boolean') fail(at('kill_on_close'), 'true or false', d.kill_on_close);
     if (d.sha256 !== undefined && (typeof d.sha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(d.sha256))) fail(at('sha256'), '64 hex digits', d.sha256);
     const config = d.config ?? {};
     if (!isTable(config)) fail(at('config'), 'a table', config);
@@ -121,6 +133,8 @@ export function validateConfig(raw: unknown, file: string, dir: string): Config 
       shutdownGrace: durations.shutdownGrace,
       callTimeout: durations.callTimeout,
       restart,
+      reattach,
+      killOnClose: d.kill_on_close as boolean | undefined,
       sha256: (d.sha256 as string | undefined)?.toLowerCase(),
       config: config as Record<string, unknown>,
     };

@@ -3,6 +3,7 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { type Contract, contractVersions, type ServiceDef } from '../contracts/contract.js';
 import { ENV, NOT_A_PROGRAM_MESSAGE } from '../protocol/env.js';
 import { formatHandshake } from '../protocol/handshake.js';
+import { formatReattachLine, REATTACH_FLAG } from '../protocol/reattach.js';
 import { MESSAGE_LIMIT_OPTIONS } from '../protocol/limits.js';
 import { parseVersions, pickVersion } from '../protocol/versions.js';
 import { type Handlers, toGrpcService } from './handlers.js';
@@ -48,7 +49,9 @@ export interface ServingDriver {
  */
 export async function serve<C extends Contract>(options: ServeOptions<C>): Promise<ServingDriver> {
   const { contract } = options;
-  if (process.env[contract.cookieKey] !== contract.cookieValue) {
+  // Started by hand for debugging: no host, no cookie; print where to reattach instead.
+  const byHand = process.argv.includes(REATTACH_FLAG);
+  if (!byHand && process.env[contract.cookieKey] !== contract.cookieValue) {
     process.stderr.write(NOT_A_PROGRAM_MESSAGE);
     process.exit(1);
   }
@@ -57,15 +60,18 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
   globalThis.console = new Console({ stdout: process.stderr, stderr: process.stderr });
   const log = options.logger ?? createLogger();
   // A terminal's Ctrl-C reaches the whole process group; like go-plugin, the host decides.
-  process.on('SIGINT', () => log.debug('ignoring SIGINT: the host decides when this driver stops'));
+  // Started by hand, Ctrl-C is the way to stop it.
+  if (byHand) process.once('SIGINT', () => void exit(0));
+  else process.on('SIGINT', () => log.debug('ignoring SIGINT: the host decides when this driver stops'));
 
   const handlers = options.handlers as Record<number, Record<string, (req: any, ctx: any) => unknown> | undefined>;
   const offered = contractVersions(contract).filter((v) => handlers[v]);
-  const version = pickVersion(parseVersions(process.env[ENV.protocolVersions]), offered);
+  const version = pickVersion(byHand ? offered : parseVersions(process.env[ENV.protocolVersions]), offered);
   const service = contract.versions[version];
 
   const server = new Server(MESSAGE_LIMIT_OPTIONS);
   let exiting: Promise<never> | undefined;
+  let listening: Awaited<ReturnType<typeof listen>> | undefined;
   const exit = (code = 0): Promise<never> =>
     (exiting ??= (async () => {
       try {
@@ -90,7 +96,6 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
     server.addService(s.definition, s.implementation);
   }
 
-  let listening: Awaited<ReturnType<typeof listen>> | undefined;
   try {
     listening = await listen(server, ServerCredentials.createInsecure(), options.network ?? 'unix');
   } catch (err) {
@@ -102,6 +107,11 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
   // Go drivers die on SIGTERM without cleaning up; we remove the socket first.
   process.once('SIGTERM', () => void exit(143));
 
+  if (byHand) {
+    capture.handshake(formatReattachLine({ protocol: 'grpc', version, network, address, pid: process.pid }));
+    log.info('serving for reattach; stop with Ctrl-C', { address });
+    return { version, network, address, exit };
+  }
   capture.handshake(formatHandshake({ app: version, network, address }));
   const hostPid = Number(process.env[ENV.hostPid]);
   watchHost(() => {

@@ -6,6 +6,7 @@ import { type Contract, contractVersions } from '../contracts/contract.js';
 import { DriverkitError, type ErrorCode, RpcError } from '../errors.js';
 import { type Handshake, HANDSHAKE_SHAPE, parseHandshake } from '../protocol/handshake.js';
 import { parseLogLine } from '../protocol/hclog.js';
+import { parseReattach, type ReattachInfo } from '../protocol/reattach.js';
 import { Status, type StatusCode } from '../status.js';
 import { checkHealth, openChannel, requestShutdown, streamStdio } from './connect.js';
 import { readHandshakeLine } from './handshake-reader.js';
@@ -14,7 +15,7 @@ import { consoleLogger } from './logger.js';
 import type { DriverOptions, DriverExit, LatestClient } from './options.js';
 import { validateOptions } from './options.js';
 import { checkExecutable, spawnProcess } from './spawn.js';
-import { signalGroup, trackGroup } from './terminate.js';
+import { pidAlive, pidGoneWithin, signalGroup, signalPid, trackGroup } from './terminate.js';
 import { createPromiseClient } from './typed-client.js';
 
 type State = 'starting' | 'ready' | 'closing' | 'closed' | 'exited';
@@ -53,6 +54,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
   #untrack?: () => void;
   #abortStart = new AbortController();
   #closing?: Promise<void>;
+  #attachedPid?: number;
 
   constructor(options: DriverOptions<C>) {
     super();
@@ -75,9 +77,9 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
     return this.#client;
   }
 
-  /** The process id, once spawned. */
+  /** The process id, once spawned (or as given for a reattached driver). */
   get pid(): number | undefined {
-    return this.#child?.pid;
+    return this.#child?.pid ?? this.#attachedPid;
   }
 
   /** starting, ready, closing, closed, or exited (on its own). */
@@ -102,6 +104,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
   async #start(): Promise<void> {
     const o = this.#options;
     try {
+      if (o.reattach !== undefined) return await this.#attach(o.reattach);
       await checkExecutable(this.path, { driver: this.name, path: this.path }, o.sha256);
       // close() may have run during the check; spawning is synchronous from here, so no gap.
       if (this.#abortStart.signal.aborted) throw this.#error('DRIVER_CLOSED', 'closed while starting');
@@ -117,25 +120,44 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
       readLines(child.stderr!, (line) => this.#onStderr(line));
       const line = await this.#race(readHandshakeLine(child.stdout!, (chunk) => this.#onStdout(chunk)), o.startTimeout);
       this.handshake = await this.#parse(line);
-      this.version = this.handshake.app;
-      this.#grpc = openChannel(this.handshake);
-      const deadline = new Date(Date.now() + o.startTimeout);
-      await this.#race(checkHealth(this.#grpc, deadline, (err, m) => this.#rpcError(err, m)), o.startTimeout).catch((err) => {
-        throw err instanceof DriverkitError && err.code !== 'RPC_ERROR' ? err : this.#error('CONNECT_FAILED', `cannot reach its gRPC server at ${this.handshake!.network}:${this.handshake!.address}: ${err.shortMessage ?? err.message}`, err);
-      });
-      this.#stopStdio = streamStdio(
-        this.#grpc,
-        (d) => this.#onStdout(Buffer.from(d.data)),
-        (err) => this.#log.log('debug', 'stdio stream ended', { driver: this.name, error: err.details }),
-      );
-      const service = this.contract.versions[this.version];
-      this.#client = createPromiseClient(this.#grpc, service, (err, m) => this.#rpcError(err, m)) as LatestClient<C>;
-      if (this.#state !== 'starting') throw this.#error('DRIVER_CLOSED', 'closed while starting');
-      this.#state = 'ready';
+      await this.#connect();
     } catch (err) {
       await this.#stop(false);
       throw err;
     }
+  }
+
+  /** Reattach: the process runs already; take its address instead of a handshake. */
+  async #attach(reattach: ReattachInfo | string): Promise<void> {
+    const parsed = parseReattach(reattach);
+    if (!parsed.ok) throw this.#error('INVALID_OPTIONS', `reattach info not understood: ${parsed.reason}`);
+    const { version, network, address, pid } = parsed.info;
+    if (!contractVersions(this.contract).includes(version)) {
+      throw this.#error('VERSION_MISMATCH', `the running driver serves app protocol version ${version}; the host speaks ${contractVersions(this.contract).join(', ')} of "${this.contract.type}"`);
+    }
+    this.#attachedPid = pid;
+    this.handshake = { core: 1, app: version, network, address, protocol: 'grpc' };
+    await this.#connect();
+  }
+
+  /** Dials the handshake's address, checks health, starts stdio and builds the typed client. */
+  async #connect(): Promise<void> {
+    const o = this.#options;
+    this.version = this.handshake!.app;
+    this.#grpc = openChannel(this.handshake!);
+    const deadline = new Date(Date.now() + o.startTimeout);
+    await this.#race(checkHealth(this.#grpc, deadline, (err, m) => this.#rpcError(err, m)), o.startTimeout).catch((err) => {
+      throw err instanceof DriverkitError && err.code !== 'RPC_ERROR' ? err : this.#error('CONNECT_FAILED', `cannot reach its gRPC server at ${this.handshake!.network}:${this.handshake!.address}: ${err.shortMessage ?? err.message}`, err);
+    });
+    this.#stopStdio = streamStdio(
+      this.#grpc,
+      (d) => this.#onStdout(Buffer.from(d.data)),
+      (err) => this.#log.log('debug', 'stdio stream ended', { driver: this.name, error: err.details }),
+    );
+    const service = this.contract.versions[this.version];
+    this.#client = createPromiseClient(this.#grpc, service, (err, m) => this.#rpcError(err, m)) as LatestClient<C>;
+    if (this.#state !== 'starting') throw this.#error('DRIVER_CLOSED', 'closed while starting');
+    this.#state = 'ready';
   }
 
   /** Waits for `p` unless the start timeout passes, the driver exits or close() is called. */
@@ -258,6 +280,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
     const wasReady = this.#state === 'ready';
     this.#state = 'closing';
     this.#abortStart.abort();
+    if (o.reattach !== undefined) return this.#detach(wasReady);
     const pid = this.#child?.pid;
     if (pid !== undefined && !this.#exit) {
       let gone = false;
@@ -280,6 +303,27 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
     this.#untrack?.();
     if (this.handshake?.network === 'unix') rmSync(this.handshake.address, { force: true });
     this.#state = 'closed';
+  }
+
+  /** Closing a reattached driver leaves its process alone unless `killOnClose` asks otherwise. */
+  async #detach(wasReady: boolean): Promise<void> {
+    const o = this.#options;
+    const pid = this.#attachedPid;
+    let killed = false;
+    if (o.killOnClose && pid !== undefined && pidAlive(pid)) {
+      if (wasReady && this.#grpc) void requestShutdown(this.#grpc, new Date(Date.now() + o.shutdownGrace));
+      for (const [signal, wait] of [[undefined, o.shutdownGrace], ['SIGTERM', o.killTimeout], ['SIGKILL', o.killTimeout]] as const) {
+        if (signal) signalPid(pid, signal);
+        // Not our child: no exit event comes, so watch the pid against a deadline.
+        if (await pidGoneWithin(pid, wait)) break;
+      }
+      killed = true;
+    }
+    this.#stopStdio?.();
+    this.#grpc?.close();
+    if (killed && this.handshake?.network === 'unix') rmSync(this.handshake.address, { force: true });
+    this.#state = 'closed';
+    this.#resolveExit({ code: null, signal: null });
   }
 
   async #exitWithin(ms: number): Promise<boolean> {

@@ -105,7 +105,8 @@ export class DriverHost {
   }
 
   async #launch(entry: DriverEntry): Promise<Driver> {
-    const { path } = await this.prepare(entry);
+    // A reattached driver runs already: nothing to build.
+    const { path } = entry.reattach ? { path: entry.driver } : await this.prepare(entry);
     const driver = new Driver({
       name: entry.name,
       path,
@@ -117,6 +118,8 @@ export class DriverHost {
       startTimeout: entry.startTimeout,
       shutdownGrace: entry.shutdownGrace,
       sha256: entry.sha256,
+      reattach: entry.reattach,
+      killOnClose: entry.killOnClose,
       logger: this.#logger,
     });
     try {

@@ -1,5 +1,6 @@
 import type { Contract, ServiceDef } from '../contracts/contract.js';
 import { DriverkitError } from '../errors.js';
+import type { ReattachInfo } from '../protocol/reattach.js';
 import type { Logger } from './logger.js';
 import type { PromiseClient } from './typed-client.js';
 
@@ -42,6 +43,14 @@ export interface DriverOptions<C extends Contract = Contract> {
   logger?: Logger;
   /** Hex sha256 the executable must have; checked before every start (go-plugin's SecureConfig). */
   sha256?: string;
+  /**
+   * Connect to a driver that is already running instead of spawning `path` (go-plugin's
+   * reattach): the info an SDK driver prints when started with `--driverkit-reattach`, as
+   * an object or that JSON line. No handshake is read.
+   */
+  reattach?: ReattachInfo | string;
+  /** For a reattached driver: stop its process on close (Shutdown, then signals to its pid). Default false. */
+  killOnClose?: boolean;
   /** Receives what the driver writes to stdout after the handshake. Default: logged at debug. */
   stdout?: (chunk: Buffer) => void;
 }

@@ -30,3 +30,32 @@ export function trackGroup(pid: number): () => void {
   }
   return () => live.delete(pid);
 }
+
+/** Sends a signal to one process (not its group); false when it is gone. */
+export function signalPid(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Polls a process that is not our child (so sends no exit event) until it is gone or `ms` pass. */
+export async function pidGoneWithin(pid: number, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (pidAlive(pid)) {
+    if (Date.now() >= end) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
