@@ -136,6 +136,8 @@ describe('context across the boundary', () => {
     const context = { requestId: 'req-42', user: 'einstein', token: 's3cret', fields: { tenant: 'cern' } };
     const { user } = await driver.client.getUser({ userId: { opaqueId: 'context' } }, { context });
     expect(JSON.parse(user!.username)).toEqual(context);
+    // The log line travels on stderr, which may trail the reply.
+    await waitFor(() => logger.entries.some((e) => e.message === 'handling'), 5000, 'the driver log line');
     const line = logger.entries.find((e) => e.message === 'handling');
     expect(line?.fields).toMatchObject({ driver: 'ctx', request_id: 'req-42', tenant: 'cern', step: 'context' });
   });

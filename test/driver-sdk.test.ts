@@ -89,6 +89,8 @@ describe('driver SDK', () => {
     const driver = useDriver({ name: 'chatty', path: BIN.fixture, contract: fixtureContract, env: { FIXTURE_MODE: 'logs' }, logger });
     await driver.ready;
     const find = (message: string) => logger.entries.find((e) => e.message === message);
+    // stderr is its own pipe: its lines may trail the handshake on stdout.
+    await waitFor(() => find('a plain line') !== undefined, 5000, 'the last log line');
     expect(find('disk almost full')).toMatchObject({ level: 'warn', fields: { driver: 'chatty', free_mb: 12, '@module': 'fixture' } });
     expect(find('lost connection')?.level).toBe('error');
     expect(find('details')?.level).toBe('debug');
@@ -114,6 +116,7 @@ describe('driver SDK', () => {
     expect(err.statusName).toBe('UNKNOWN');
     expect(err.message).not.toContain('secret internal detail');
     expect(err.message).toContain('internal error in the driver');
+    await waitFor(() => logger.entries.some((e) => e.message === 'handler failed'), 5000, 'the log line');
     const logged = logger.entries.find((e) => e.message === 'handler failed');
     expect(String(logged?.fields.error)).toContain('secret internal detail');
     expect(logged?.level).toBe('error');
