@@ -96,8 +96,18 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
     server.addService(s.definition, s.implementation);
   }
 
+  let serverCert: string | undefined;
   try {
-    listening = await listen(server, ServerCredentials.createInsecure(), options.network ?? 'unix');
+    let creds = ServerCredentials.createInsecure();
+    const clientCert = process.env[ENV.clientCert];
+    if (clientCert) {
+      // AutoMTLS: trust only the host's certificate, and show ours in the handshake.
+      const { generateIdentity } = await import('../protocol/mtls.js');
+      const id = await generateIdentity();
+      creds = ServerCredentials.createSsl(Buffer.from(clientCert), [{ private_key: Buffer.from(id.keyPem), cert_chain: Buffer.from(id.certPem) }], true);
+      serverCert = id.certBase64;
+    }
+    listening = await listen(server, creds, options.network ?? 'unix');
   } catch (err) {
     log.error(`cannot listen: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
@@ -112,7 +122,7 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
     log.info('serving for reattach; stop with Ctrl-C', { address });
     return { version, network, address, exit };
   }
-  capture.handshake(formatHandshake({ app: version, network, address }));
+  capture.handshake(formatHandshake({ app: version, network, address, serverCert }));
   const hostPid = Number(process.env[ENV.hostPid]);
   watchHost(() => {
     log.info('host is gone; exiting');

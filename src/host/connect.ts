@@ -13,12 +13,24 @@ export function grpcTarget(h: Pick<Handshake, 'network' | 'address'>): string {
   return h.network === 'unix' ? `unix:${h.address}` : h.address;
 }
 
+/** The host's side of AutoMTLS: its own identity, and the driver's certificate from the handshake. */
+export interface HostTls {
+  certPem: string;
+  keyPem: string;
+  serverCertPem: string;
+}
+
 /** Opens the one channel every service of a driver shares. */
-export function openChannel(h: Handshake): Client {
-  return new Client(grpcTarget(h), credentials.createInsecure(), {
+export function openChannel(h: Handshake, tls?: HostTls): Client {
+  const creds = tls
+    ? credentials.createSsl(Buffer.from(tls.serverCertPem), Buffer.from(tls.keyPem), Buffer.from(tls.certPem))
+    : credentials.createInsecure();
+  return new Client(grpcTarget(h), creds, {
     // One driver, one connection: never spread calls over extra subchannels.
     'grpc.use_local_subchannel_pool': 1,
     ...MESSAGE_LIMIT_OPTIONS,
+    // go-plugin certificates name "localhost", whatever the address.
+    ...(tls ? { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' } : {}),
   });
 }
 

@@ -7,6 +7,9 @@ import { DriverkitError, type ErrorCode, RpcError } from '../errors.js';
 import { type Handshake, HANDSHAKE_SHAPE, parseHandshake } from '../protocol/handshake.js';
 import { parseLogLine } from '../protocol/hclog.js';
 import { parseReattach, type ReattachInfo } from '../protocol/reattach.js';
+import { ENV } from '../protocol/env.js';
+import type { TlsIdentity } from '../protocol/mtls.js';
+import { certBase64ToPem } from '../protocol/tls-pem.js';
 import { Status, type StatusCode } from '../status.js';
 import { checkHealth, openChannel, requestShutdown, streamStdio } from './connect.js';
 import { readHandshakeLine } from './handshake-reader.js';
@@ -55,6 +58,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
   #abortStart = new AbortController();
   #closing?: Promise<void>;
   #attachedPid?: number;
+  #tls?: TlsIdentity;
 
   constructor(options: DriverOptions<C>) {
     super();
@@ -108,7 +112,11 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
       await checkExecutable(this.path, { driver: this.name, path: this.path }, o.sha256);
       // close() may have run during the check; spawning is synchronous from here, so no gap.
       if (this.#abortStart.signal.aborted) throw this.#error('DRIVER_CLOSED', 'closed while starting');
-      const child = (this.#child = spawnProcess(this.path, this.contract, o));
+      // AutoMTLS: the certificate is made before the spawn, since it goes in the environment.
+      this.#tls = o.autoMTLS ? await (await import('../protocol/mtls.js')).generateIdentity() : undefined;
+      if (this.#abortStart.signal.aborted) throw this.#error('DRIVER_CLOSED', 'closed while starting');
+      const env = this.#tls ? { ...o.env, [ENV.clientCert]: this.#tls.certPem } : o.env;
+      const child = (this.#child = spawnProcess(this.path, this.contract, { ...o, env }));
       if (child.pid === undefined) {
         const result = await child;
         throw this.#error('SPAWN_FAILED', `cannot start the executable: ${result.shortMessage ?? result.message}`);
@@ -144,7 +152,8 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
   async #connect(): Promise<void> {
     const o = this.#options;
     this.version = this.handshake!.app;
-    this.#grpc = openChannel(this.handshake!);
+    const h = this.handshake!;
+    this.#grpc = openChannel(h, this.#tls && h.serverCert ? { ...this.#tls, serverCertPem: certBase64ToPem(h.serverCert) } : undefined);
     const deadline = new Date(Date.now() + o.startTimeout);
     await this.#race(checkHealth(this.#grpc, deadline, (err, m) => this.#rpcError(err, m)), o.startTimeout).catch((err) => {
       throw err instanceof DriverkitError && err.code !== 'RPC_ERROR' ? err : this.#error('CONNECT_FAILED', `cannot reach its gRPC server at ${this.handshake!.network}:${this.handshake!.address}: ${err.shortMessage ?? err.message}`, err);
@@ -200,7 +209,10 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
       throw this.#error('VERSION_MISMATCH', `no common app protocol version: the host speaks ${offered.join(', ')} of "${this.contract.type}", the driver answered ${h.app}`);
     }
     if (h.multiplex) throw this.#error('PROTOCOL_UNSUPPORTED', 'the driver asked for multiplexed gRPC, which driverkit hosts never request');
-    if (h.serverCert) throw this.#error('PROTOCOL_UNSUPPORTED', 'the driver sent a TLS certificate, but this host did not ask for AutoMTLS');
+    if (h.serverCert && !this.#tls) throw this.#error('PROTOCOL_UNSUPPORTED', 'the driver sent a TLS certificate, but this host did not ask for AutoMTLS');
+    if (!h.serverCert && this.#tls) {
+      throw this.#error('PROTOCOL_UNSUPPORTED', 'AutoMTLS was asked for, but the driver sent no certificate in its handshake; refusing to talk to it in plaintext');
+    }
     return h;
   }
 

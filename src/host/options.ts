@@ -41,6 +41,11 @@ export interface DriverOptions<C extends Contract = Contract> {
   portRange?: { min: number; max: number };
   /** Receives the driver's log lines with a `driver` field. Default: `consoleLogger()`. */
   logger?: Logger;
+  /**
+   * go-plugin's AutoMTLS: a one-time certificate each way, both verified; a driver that
+   * answers without a certificate is refused, never talked to in plaintext. Default false.
+   */
+  autoMTLS?: boolean;
   /** Hex sha256 the executable must have; checked before every start (go-plugin's SecureConfig). */
   sha256?: string;
   /**
