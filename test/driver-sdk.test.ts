@@ -26,7 +26,8 @@ function firstLine(path: string, env: Record<string, string>): Promise<string> {
   onTestFinished(async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const gone = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
+      // SIGTERM: the driver removes its socket on the way out.
+      child.kill('SIGTERM');
       await gone;
     }
   });

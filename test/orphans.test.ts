@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -76,5 +76,25 @@ describe('no orphans', () => {
     expect((await driver.client.findUsers({ query: 'marie' })).users).toHaveLength(1);
     await driver.close();
     await waitFor(() => !isAlive(driverPid), 2000, 'the wrapped driver to exit');
+  });
+});
+
+describe('socket files', () => {
+  it('do not pile up in the temp dir across the ways a driver can end', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dk-sockets-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const env = { PLUGIN_UNIX_SOCKET_DIR: dir };
+    // Closed normally; killed hard by the test; its host exits without closing it.
+    const closed = useDriver({ name: 'closed', path: BIN.demo, contract: userprovider, env, logger: captureLogger() });
+    await closed.ready;
+    await closed.close();
+    const killed = useDriver({ name: 'killed', path: BIN.demo, contract: userprovider, env, logger: captureLogger() });
+    await killed.ready;
+    process.kill(killed.pid!, 'SIGKILL');
+    await killed.exited;
+    await killed.close();
+    const host = spawn(process.execPath, [BIN.host, BIN.demo, 'exit'], { stdio: 'ignore', env: { ...process.env, ...env } });
+    await new Promise((r) => host.once('exit', r));
+    expect(readdirSync(dir)).toEqual([]);
   });
 });

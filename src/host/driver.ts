@@ -121,7 +121,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
         const result = await child;
         throw this.#error('SPAWN_FAILED', `cannot start the executable: ${result.shortMessage ?? result.message}`);
       }
-      this.#untrack = trackGroup(child.pid);
+      this.#untrack = trackGroup(child.pid, () => (this.handshake?.network === 'unix' ? this.handshake.address : undefined));
       child.on('exit', (code, signal) => this.#onExit({ code, signal }));
       child.catch(() => {});
       this.#stderrDone = new Promise((resolve) => child.stderr!.once('end', resolve));
@@ -204,6 +204,8 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
       throw this.#error(code, `handshake line not understood: ${detail}`);
     }
     const h = parsed.handshake;
+    // Known from here on, so that a refused driver's socket is still removed on teardown.
+    this.handshake = h;
     const offered = contractVersions(this.contract);
     if (!offered.includes(h.app)) {
       throw this.#error('VERSION_MISMATCH', `no common app protocol version: the host speaks ${offered.join(', ')} of "${this.contract.type}", the driver answered ${h.app}`);

@@ -1,5 +1,7 @@
-/** Process groups of drivers still running, killed if the host exits without closing them. */
-const live = new Set<number>();
+import { rmSync } from 'node:fs';
+
+/** Process groups of drivers still running (with their socket), killed if the host exits without closing them. */
+const live = new Map<number, () => string | undefined>();
 let hooked = false;
 
 /**
@@ -17,15 +19,20 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
 
 /**
  * Remembers a driver group so that a host that exits without closing (process.exit, an
- * uncaught exception) still kills it. A host killed by a signal cannot run this: drivers
+ * uncaught exception) still kills it and removes its socket. A host killed by a signal cannot run this: drivers
  * notice that on their own (see the driver SDK's host watch).
  */
-export function trackGroup(pid: number): () => void {
-  live.add(pid);
+export function trackGroup(pid: number, socket: () => string | undefined): () => void {
+  live.set(pid, socket);
   if (!hooked) {
     hooked = true;
     process.once('exit', () => {
-      for (const p of live) signalGroup(p, 'SIGKILL');
+      for (const [p, path] of live) {
+        signalGroup(p, 'SIGKILL');
+        // A SIGKILLed driver cannot remove its socket; only synchronous work runs here.
+        const file = path();
+        if (file) rmSync(file, { force: true });
+      }
     });
   }
   return () => live.delete(pid);
