@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { openHost } from '../src/host/host.js';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { fixtureContract } from './fixtures/contract.js';
-import { useDriver } from './helpers.js';
+import { captureLogger, useDriver } from './helpers.js';
 import { BIN } from './paths.js';
 
 describe('AutoMTLS (TS host ↔ TS driver)', () => {
@@ -10,6 +11,14 @@ describe('AutoMTLS (TS host ↔ TS driver)', () => {
     await driver.ready;
     expect(driver.handshake?.serverCert?.length).toBeGreaterThan(50);
     expect((await driver.client.findUsers({ query: 'marie' })).users).toHaveLength(1);
+  });
+
+  it('is switched on by auto_mtls in config', async () => {
+    const host = await openHost({ config: { drivers: { users: { type: 'userprovider', driver: BIN.demo, auto_mtls: true } } }, logger: captureLogger() });
+    onTestFinished(() => host.close());
+    const driver = await host.driver('users');
+    expect(driver.handshake?.serverCert).toBeDefined();
+    expect((await (await host.client('users', userprovider)).findUsers({ query: 'rich' })).users).toHaveLength(1);
   });
 
   it('works over TCP too', async () => {

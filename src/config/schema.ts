@@ -29,6 +29,8 @@ export interface DriverEntry {
   reattach?: ReattachInfo;
   /** With reattach: stop that process on close. */
   killOnClose?: boolean;
+  /** go-plugin AutoMTLS between host and driver. */
+  autoMTLS?: boolean;
   /** Handed to the driver's Configure. */
   config: Record<string, unknown>;
 }
@@ -47,7 +49,7 @@ export interface Config {
 }
 
 const TOP_KEYS = ['bin_dir', 'listen', 'drivers'];
-const DRIVER_KEYS = ['type', 'driver', 'args', 'env', 'start_timeout', 'shutdown_grace', 'call_timeout', 'sha256', 'restart', 'restart_delay', 'restart_max_delay', 'max_restarts', 'reattach', 'kill_on_close', 'config'];
+const DRIVER_KEYS = ['type', 'driver', 'args', 'env', 'start_timeout', 'shutdown_grace', 'call_timeout', 'sha256', 'restart', 'restart_delay', 'restart_max_delay', 'max_restarts', 'reattach', 'kill_on_close', 'auto_mtls', 'config'];
 
 function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
@@ -119,6 +121,7 @@ export function validateConfig(raw: unknown, file: string, dir: string): Config 
       reattach = parsed.ok ? parsed.info : undefined;
     }
     if (d.kill_on_close !== undefined && typeof d.kill_on_close !== 'boolean') fail(at('kill_on_close'), 'true or false', d.kill_on_close);
+    if (d.auto_mtls !== undefined && typeof d.auto_mtls !== 'boolean') fail(at('auto_mtls'), 'true or false', d.auto_mtls);
     if (d.sha256 !== undefined && (typeof d.sha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(d.sha256))) fail(at('sha256'), '64 hex digits', d.sha256);
     const config = d.config ?? {};
     if (!isTable(config)) fail(at('config'), 'a table', config);
@@ -135,6 +138,7 @@ export function validateConfig(raw: unknown, file: string, dir: string): Config 
       restart,
       reattach,
       killOnClose: d.kill_on_close as boolean | undefined,
+      autoMTLS: d.auto_mtls as boolean | undefined,
       sha256: (d.sha256 as string | undefined)?.toLowerCase(),
       config: config as Record<string, unknown>,
     };

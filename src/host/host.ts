@@ -120,6 +120,7 @@ export class DriverHost {
       sha256: entry.sha256,
       reattach: entry.reattach,
       killOnClose: entry.killOnClose,
+      autoMTLS: entry.autoMTLS,
       logger: this.#logger,
     });
     try {
