@@ -1,7 +1,7 @@
 // The driver SDK: what a driver author imports as `driverkit/driver`. Keep this entry lean:
 // every import here is paid for at each driver's cold start.
 export { serve, type ServeOptions, type ServingDriver, type VersionedHandlers } from './serve.js';
-export type { CallContext, Handlers } from './handlers.js';
+export type { CallContext, Handlers } from '../contracts/handlers.js';
 export { createLogger, type DriverLogger, type LoggerOptions } from './log.js';
 export { RpcError, DriverkitError } from '../errors.js';
 export { Status } from '../status.js';

@@ -1,15 +1,8 @@
 import { formatLogLine, LOG_LEVELS, type LogFields, type LogLevel } from '../protocol/hclog.js';
 
-/** A driver's logger: hclog JSON lines on stderr, which every go-plugin host re-logs at their level. */
-export interface DriverLogger {
-  trace(message: string, fields?: LogFields): void;
-  debug(message: string, fields?: LogFields): void;
-  info(message: string, fields?: LogFields): void;
-  warn(message: string, fields?: LogFields): void;
-  error(message: string, fields?: LogFields): void;
-  /** A logger that adds these fields to every line (a request id, say). */
-  with(fields: LogFields): DriverLogger;
-}
+import type { DriverLogger } from '../contracts/handlers.js';
+
+export type { DriverLogger };
 
 export interface LoggerOptions {
   /** Written as `@module`, as hclog names sub-loggers. Default: none. */

@@ -6,7 +6,11 @@ import { formatHandshake } from '../protocol/handshake.js';
 import { formatReattachLine, REATTACH_FLAG } from '../protocol/reattach.js';
 import { MESSAGE_LIMIT_OPTIONS } from '../protocol/limits.js';
 import { parseVersions, pickVersion } from '../protocol/versions.js';
-import { type Handlers, toGrpcService } from './handlers.js';
+import { Broker } from '../contracts/broker.js';
+import { type Handlers, toGrpcService } from '../contracts/handlers.js';
+import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
+import { RpcError } from '../errors.js';
+import type { StatusCode } from '../status.js';
 import { watchHost } from './host-watch.js';
 import { listen } from './listen.js';
 import { createLogger, type DriverLogger } from './log.js';
@@ -40,6 +44,8 @@ export interface ServingDriver {
   address: string;
   /** Stops serving, removes the socket and exits the process with `code`. */
   exit(code?: number): Promise<never>;
+  /** go-plugin's broker (handlers also get it as `ctx.broker`). */
+  broker: Broker;
 }
 
 /**
@@ -80,18 +86,34 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
         log.error('onShutdown failed', { error: String(err) });
       }
       server.forceShutdown();
+      broker.close();
       listening?.cleanup();
       process.exit(code);
     })());
 
-  const typed = toGrpcService(service, handlers[version]!, log);
+  // go-plugin's broker: ConnInfos we offer wait until the host has opened StartStream.
+  let sendToHost: ((info: ConnInfo) => void) | undefined;
+  const queued: ConnInfo[] = [];
+  const broker = new Broker({
+    send: (info) => (sendToHost ? sendToHost(info) : void queued.push(info)),
+    listen: (srv) => listen(srv, ServerCredentials.createInsecure(), 'unix'),
+    mapError: (err, method) => new RpcError(err.code as StatusCode, err.details, { method }),
+    log,
+  });
+  const typed = toGrpcService(service, handlers[version]!, log, broker);
   server.addService(typed.definition, typed.implementation);
   for (const s of [
     healthService([service.fullName]),
     // Reply first, then exit: go-plugin hosts take UNAVAILABLE as success too, but an answer is cleaner.
     controllerService(() => setImmediate(() => void exit(0))),
     stdioService(capture),
-    brokerService(),
+    brokerService(
+      (info) => broker.receive(info),
+      (send) => {
+        sendToHost = send;
+        if (send) for (const info of queued.splice(0)) send(info);
+      },
+    ),
   ]) {
     server.addService(s.definition, s.implementation);
   }
@@ -120,7 +142,7 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
   if (byHand) {
     capture.handshake(formatReattachLine({ protocol: 'grpc', version, network, address, pid: process.pid }));
     log.info('serving for reattach; stop with Ctrl-C', { address });
-    return { version, network, address, exit };
+    return { version, network, address, exit, broker };
   }
   capture.handshake(formatHandshake({ app: version, network, address, serverCert }));
   const hostPid = Number(process.env[ENV.hostPid]);
@@ -128,5 +150,5 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
     log.info('host is gone; exiting');
     void exit(0);
   }, hostPid > 0 ? hostPid : undefined);
-  return { version, network, address, exit };
+  return { version, network, address, exit, broker };
 }

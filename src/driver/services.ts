@@ -3,6 +3,7 @@ import { grpcDefinition } from '../contracts/contract.js';
 import { HEALTH_SERVICE_NAME, internalServices } from '../contracts/internal.js';
 import { HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health.js';
 import type { StdioData } from '../gen/plugin/grpc_stdio.js';
+import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
 import { Status } from '../status.js';
 import type { StdoutCapture } from './stdout.js';
 
@@ -56,17 +57,21 @@ export function stdioService(capture: StdoutCapture): InternalService {
 }
 
 /**
- * go-plugin's GRPCBroker. Go hosts open StartStream right after connecting and log an error
- * if it fails, so the driver accepts the stream and holds it open.
+ * go-plugin's GRPCBroker: the host opens StartStream (Go hosts right after connecting);
+ * ConnInfos from it go to `receive`, and `attach` gets the way to send ours.
  */
-export function brokerService(): InternalService {
+export function brokerService(receive: (info: ConnInfo) => void, attach: (send: ((info: ConnInfo) => void) | undefined) => void): InternalService {
   return {
     definition: grpcDefinition(internalServices.broker),
     implementation: {
-      startStream: (call: ServerDuplexStream<unknown, unknown>) => {
-        call.on('data', () => {});
-        call.on('end', () => call.end());
-        call.on('error', () => {});
+      startStream: (call: ServerDuplexStream<ConnInfo, ConnInfo>) => {
+        attach((info) => call.write(info));
+        call.on('data', receive);
+        call.on('end', () => {
+          attach(undefined);
+          call.end();
+        });
+        call.on('error', () => attach(undefined));
       },
     },
   };

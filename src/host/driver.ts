@@ -11,7 +11,9 @@ import { ENV } from '../protocol/env.js';
 import type { TlsIdentity } from '../protocol/mtls.js';
 import { certBase64ToPem } from '../protocol/tls-pem.js';
 import { Status, type StatusCode } from '../status.js';
+import { openHostBroker } from './broker.js';
 import { checkHealth, openChannel, requestShutdown, streamStdio } from './connect.js';
+import type { Broker } from '../contracts/broker.js';
 import { readHandshakeLine } from './handshake-reader.js';
 import { readLines, Tail } from './lines.js';
 import { consoleLogger } from './logger.js';
@@ -19,7 +21,7 @@ import type { DriverOptions, DriverExit, LatestClient } from './options.js';
 import { validateOptions } from './options.js';
 import { checkExecutable, spawnProcess } from './spawn.js';
 import { pidAlive, pidGoneWithin, signalGroup, signalPid, trackGroup } from './terminate.js';
-import { createPromiseClient } from './typed-client.js';
+import { createPromiseClient } from '../contracts/client.js';
 
 type State = 'starting' | 'ready' | 'closing' | 'closed' | 'exited';
 
@@ -59,6 +61,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
   #closing?: Promise<void>;
   #attachedPid?: number;
   #tls?: TlsIdentity;
+  #broker?: Broker;
 
   constructor(options: DriverOptions<C>) {
     super();
@@ -98,6 +101,15 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
   forward(path: string, request: Buffer, metadata: Metadata, options: CallOptions, callback: (err: ServiceError | null, reply?: Buffer) => void): ClientUnaryCall {
     if (!this.#grpc || this.#state !== 'ready') throw this.#error('DRIVER_NOT_READY', `no calls possible: the driver is ${this.#state}`);
     return this.#grpc.makeUnaryRequest(path, identity, identity, request, metadata, options, callback);
+  }
+
+  /**
+   * go-plugin's broker over this driver's connection: `offer` a service to the driver (pass
+   * the id in a request), `dial` one the driver offered. Opened on first use.
+   */
+  get broker(): Broker {
+    if (!this.#grpc || this.#state !== 'ready') throw this.#error('DRIVER_NOT_READY', `no broker: the driver is ${this.#state}`);
+    return (this.#broker ??= openHostBroker(this.#grpc, this.name, this.#log, (err, m) => this.#rpcError(err, m)));
   }
 
   /** The last lines of the driver's stderr. */
@@ -313,6 +325,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
     // The leader is gone; anything it started in its group goes with it.
     if (pid !== undefined) signalGroup(pid, 'SIGKILL');
     this.#stopStdio?.();
+    this.#broker?.close();
     this.#grpc?.close();
     this.#untrack?.();
     if (this.handshake?.network === 'unix') rmSync(this.handshake.address, { force: true });
@@ -334,6 +347,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
       killed = true;
     }
     this.#stopStdio?.();
+    this.#broker?.close();
     this.#grpc?.close();
     if (killed && this.handshake?.network === 'unix') rmSync(this.handshake.address, { force: true });
     this.#state = 'closed';

@@ -2,7 +2,7 @@
 export { openHost, DriverHost, type HostOptions } from './host.js';
 export { startDriver, launchDriver, Driver } from './driver.js';
 export type { DriverOptions, DriverExit, LatestClient } from './options.js';
-export type { CallOptions, PromiseClient } from './typed-client.js';
+export type { CallOptions, PromiseClient } from '../contracts/client.js';
 export { consoleLogger, type Logger } from './logger.js';
 export { DriverkitError, RpcError, type ErrorCode } from '../errors.js';
 export { Status, type StatusCode, type StatusName } from '../status.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Client, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { contextToMetadata, type RequestContext } from '../protocol/context.js';
-import { type DeepPartial, grpcDefinition, type RequestOf, type ResponseOf, type ServiceDef } from '../contracts/contract.js';
+import { type DeepPartial, grpcDefinition, type RequestOf, type ResponseOf, type ServiceDef } from './contract.js';
 
 /** Per-call options of a typed client. */
 export interface CallOptions {

@@ -1,8 +1,20 @@
 import type { Metadata, sendUnaryData, ServerUnaryCall, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { type DeepPartial, grpcDefinition, methodPath, type RequestOf, type ResponseOf, type ServiceDef } from '../contracts/contract.js';
+import { type DeepPartial, grpcDefinition, methodPath, type RequestOf, type ResponseOf, type ServiceDef } from './contract.js';
 import { Status } from '../status.js';
 import { contextFromMetadata, type RequestContext } from '../protocol/context.js';
-import type { DriverLogger } from './log.js';
+import type { LogFields } from '../protocol/hclog.js';
+import type { Broker } from './broker.js';
+
+/** The logger a handler gets: hclog's levels, and `with` for a logger that adds fields. */
+export interface DriverLogger {
+  trace(message: string, fields?: LogFields): void;
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+  /** A logger that adds these fields to every line (a request id, say). */
+  with(fields: LogFields): DriverLogger;
+}
 
 /** What a handler gets besides its request. */
 export interface CallContext {
@@ -16,6 +28,8 @@ export interface CallContext {
   readonly log: DriverLogger;
   /** The gRPC method path. */
   readonly method: string;
+  /** go-plugin's broker: offer a service to the peer, or dial one it offered, by id. */
+  readonly broker: Broker;
 }
 
 /** The handlers a driver implements for one service: one async function per method. */
@@ -47,8 +61,9 @@ function metadataRecord(md: Metadata): Record<string, string> {
  */
 export function toGrpcService(
   service: ServiceDef,
-  handlers: Record<string, (req: any, ctx: CallContext) => unknown>,
+  handlers: Record<string, (req: any, ctx: any) => unknown>,
   log: DriverLogger,
+  broker: Broker,
 ): { definition: ServiceDefinition; implementation: UntypedServiceImplementation } {
   const definition = grpcDefinition(service);
   const implementation: UntypedServiceImplementation = {};
@@ -61,7 +76,7 @@ export function toGrpcService(
         callback({ code: Status.UNIMPLEMENTED, details: `method ${path} is not implemented by this driver` });
         return;
       }
-      run(handler, call, callback, path, log);
+      run(handler, call, callback, path, log, broker);
     };
   }
   return { definition, implementation };
@@ -73,6 +88,7 @@ function run(
   callback: sendUnaryData<unknown>,
   path: string,
   log: DriverLogger,
+  broker: Broker,
 ): void {
   let controller: AbortController | undefined;
   let metadata: Record<string, string> | undefined;
@@ -102,6 +118,7 @@ function run(
       return callLog;
     },
     method: path,
+    broker,
   };
   let result: unknown;
   try {
