@@ -18,11 +18,20 @@ export interface BrokerListener {
   cleanup(): void;
 }
 
+/** AutoMTLS material: brokered connections are verified like the main one. */
+export interface BrokerTls {
+  certPem: string;
+  keyPem: string;
+  peerCertPem: string;
+}
+
 export interface BrokerTransport {
   /** Sends one ConnInfo to the peer over StartStream (queued until the stream exists). */
   send(info: ConnInfo): void;
-  /** Binds a server for an offered service. */
-  listen(server: Server): Promise<BrokerListener>;
+  /** Binds a server for an offered service with these credentials. */
+  listen(server: Server, creds: ServerCredentials): Promise<BrokerListener>;
+  /** Set under AutoMTLS. */
+  tls?: BrokerTls;
   /** Makes a failed brokered call an error of the caller's family. */
   mapError: ErrorMapper;
   /** Logs handler failures of offered services. */
@@ -42,6 +51,11 @@ export class Broker {
 
   constructor(private readonly transport: BrokerTransport) {}
 
+  /** Turns on AutoMTLS for brokered connections (the driver learns its identity after creating the broker). */
+  useTls(tls: BrokerTls): void {
+    this.transport.tls = tls;
+  }
+
   /** Takes a ConnInfo the peer sent. */
   receive(info: ConnInfo): void {
     this.#known.set(info.serviceId, info);
@@ -55,7 +69,11 @@ export class Broker {
     const server = new Server(MESSAGE_LIMIT_OPTIONS);
     const { definition, implementation } = toGrpcService(service, handlers as unknown as Record<string, (req: unknown, ctx: unknown) => unknown>, this.transport.log, this);
     server.addService(definition, implementation);
-    const listener = await this.transport.listen(server);
+    const tls = this.transport.tls;
+    const creds = tls
+      ? ServerCredentials.createSsl(Buffer.from(tls.peerCertPem), [{ private_key: Buffer.from(tls.keyPem), cert_chain: Buffer.from(tls.certPem) }], true)
+      : ServerCredentials.createInsecure();
+    const listener = await this.transport.listen(server, creds);
     this.#servers.push({ server, listener });
     this.transport.send({ serviceId: id, network: listener.network, address: listener.address, knock: undefined });
     return id;
@@ -65,7 +83,15 @@ export class Broker {
   async dial<S extends ServiceDef>(id: number, service: S): Promise<PromiseClient<S>> {
     const info = this.#known.get(id) ?? (await this.#await(id));
     const target = info.network === 'unix' ? `unix:${info.address}` : info.address;
-    const client = new Client(target, credentials.createInsecure(), MESSAGE_LIMIT_OPTIONS);
+    const tls = this.transport.tls;
+    const client = tls
+      ? new Client(target, credentials.createSsl(Buffer.from(tls.peerCertPem), Buffer.from(tls.keyPem), Buffer.from(tls.certPem)), {
+          ...MESSAGE_LIMIT_OPTIONS,
+          // go-plugin certificates name "localhost", whatever the address.
+          'grpc.ssl_target_name_override': 'localhost',
+          'grpc.default_authority': 'localhost',
+        })
+      : new Client(target, credentials.createInsecure(), MESSAGE_LIMIT_OPTIONS);
     this.#clients.push(client);
     return createPromiseClient(client, service, this.transport.mapError);
   }
@@ -97,9 +123,7 @@ export class Broker {
 }
 
 /** Binds a brokered server on a unix socket at `path`. */
-export async function bindUnix(server: Server, path: string, cleanup: () => void): Promise<BrokerListener> {
-  await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`unix:${path}`, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
-  );
+export async function bindUnix(server: Server, creds: ServerCredentials, path: string, cleanup: () => void): Promise<BrokerListener> {
+  await new Promise<number>((resolve, reject) => server.bindAsync(`unix:${path}`, creds, (err, port) => (err ? reject(err) : resolve(port))));
   return { network: 'unix', address: path, cleanup };
 }

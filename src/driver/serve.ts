@@ -96,7 +96,7 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
   const queued: ConnInfo[] = [];
   const broker = new Broker({
     send: (info) => (sendToHost ? sendToHost(info) : void queued.push(info)),
-    listen: (srv) => listen(srv, ServerCredentials.createInsecure(), 'unix'),
+    listen: (srv, creds) => listen(srv, creds, 'unix'),
     mapError: (err, method) => new RpcError(err.code as StatusCode, err.details, { method }),
     log,
   });
@@ -128,6 +128,7 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
       const id = await generateIdentity();
       creds = ServerCredentials.createSsl(Buffer.from(clientCert), [{ private_key: Buffer.from(id.keyPem), cert_chain: Buffer.from(id.certPem) }], true);
       serverCert = id.certBase64;
+      broker.useTls({ certPem: id.certPem, keyPem: id.keyPem, peerCertPem: clientCert });
     }
     listening = await listen(server, creds, options.network ?? 'unix');
   } catch (err) {

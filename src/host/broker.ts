@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@grpc/grpc-js';
-import { Broker, bindUnix } from '../contracts/broker.js';
+import { Broker, type BrokerTls, bindUnix } from '../contracts/broker.js';
 import type { ErrorMapper } from '../contracts/client.js';
 import { codec, methodPath } from '../contracts/contract.js';
 import type { DriverLogger } from '../contracts/handlers.js';
@@ -22,18 +22,19 @@ function handlerLog(logger: Logger, base: LogFields): DriverLogger {
  * The host's end of go-plugin's GRPCBroker over one driver's channel: opens StartStream
  * (as go-plugin hosts do on connect) and serves offered services on unix sockets.
  */
-export function openHostBroker(channel: Client, driverName: string, logger: Logger, mapError: ErrorMapper): Broker {
+export function openHostBroker(channel: Client, driverName: string, logger: Logger, mapError: ErrorMapper, tls?: BrokerTls): Broker {
   const { startStream } = internalServices.broker.methods;
   const req = codec(startStream.requestType);
   const res = codec(startStream.responseType);
   const stream = channel.makeBidiStreamRequest(methodPath(internalServices.broker, startStream), req.serialize, res.deserialize);
   const broker = new Broker({
     send: (info: ConnInfo) => void stream.write(info),
-    listen: (server) => {
+    listen: (server, creds) => {
       const path = join(tmpdir(), `plugin${randomBytes(4).readUInt32BE()}`);
-      return bindUnix(server, path, () => rmSync(path, { force: true }));
+      return bindUnix(server, creds, path, () => rmSync(path, { force: true }));
     },
     mapError,
+    tls,
     log: handlerLog(logger, { driver: driverName, broker: true }),
   });
   stream.on('data', (info: ConnInfo) => broker.receive(info));

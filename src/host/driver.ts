@@ -109,7 +109,8 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
    */
   get broker(): Broker {
     if (!this.#grpc || this.#state !== 'ready') throw this.#error('DRIVER_NOT_READY', `no broker: the driver is ${this.#state}`);
-    return (this.#broker ??= openHostBroker(this.#grpc, this.name, this.#log, (err, m) => this.#rpcError(err, m)));
+    const tls = this.#tls && this.handshake?.serverCert ? { ...this.#tls, peerCertPem: certBase64ToPem(this.handshake.serverCert) } : undefined;
+    return (this.#broker ??= openHostBroker(this.#grpc, this.name, this.#log, (err, m) => this.#rpcError(err, m), tls));
   }
 
   /** The last lines of the driver's stderr. */
