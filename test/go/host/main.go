@@ -1,0 +1,87 @@
+// A go-plugin HOST (hashicorp/go-plugin 1.0.1, Debian's) that loads a driverkit driver:
+// handshake, Ping, GetUser, Kill. Used by test/go-host.test.ts.
+//
+//	host [-automtls] DRIVER_PATH COOKIE_KEY COOKIE_VALUE
+//
+// It prints one JSON line on stdout; go-plugin's own log (the driver's lines among it)
+// goes to stderr as hclog JSON.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"time"
+
+	userproviderv1 "driverkit/gen/userprovider/v1"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+)
+
+type userProviderPlugin struct{ plugin.Plugin }
+
+func (userProviderPlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error { return nil }
+
+func (userProviderPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (interface{}, error) {
+	return userproviderv1.NewUserProviderClient(c), nil
+}
+
+func fail(format string, args ...interface{}) {
+	fmt.Fprintf(os.Stderr, "gohost: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+func main() {
+	autoMTLS := flag.Bool("automtls", false, "use go-plugin AutoMTLS")
+	flag.Parse()
+	if flag.NArg() != 3 {
+		fail("usage: host [-automtls] DRIVER_PATH COOKIE_KEY COOKIE_VALUE")
+	}
+	logger := hclog.New(&hclog.LoggerOptions{Name: "gohost", Level: hclog.Trace, JSONFormat: true, Output: os.Stderr})
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  plugin.HandshakeConfig{ProtocolVersion: 1, MagicCookieKey: flag.Arg(1), MagicCookieValue: flag.Arg(2)},
+		Plugins:          map[string]plugin.Plugin{"userprovider": userProviderPlugin{}},
+		Cmd:              exec.Command(flag.Arg(0)),
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		Logger:           logger,
+		AutoMTLS:         *autoMTLS,
+	})
+	defer client.Kill()
+	rpc, err := client.Client()
+	if err != nil {
+		fail("start: %v", err)
+	}
+	if err := rpc.Ping(); err != nil {
+		fail("ping: %v", err)
+	}
+	raw, err := rpc.Dispense("userprovider")
+	if err != nil {
+		fail("dispense: %v", err)
+	}
+	users := raw.(userproviderv1.UserProviderClient)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := users.GetUser(ctx, &userproviderv1.GetUserRequest{UserId: &userproviderv1.UserId{OpaqueId: "4c510ada-c86b-4815-8820-42cdf82c3d51"}})
+	if err != nil {
+		fail("GetUser: %v", err)
+	}
+	pid := 0
+	if cfg := client.ReattachConfig(); cfg != nil {
+		pid = cfg.Pid
+	}
+	start := time.Now()
+	client.Kill()
+	out, _ := json.Marshal(map[string]interface{}{
+		"ping":     "ok",
+		"username": res.GetUser().GetUsername(),
+		"kill_ms":  time.Since(start).Milliseconds(),
+		"exited":   client.Exited(),
+		"pid":      pid,
+	})
+	fmt.Println(string(out))
+}
