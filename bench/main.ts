@@ -1,0 +1,34 @@
+// The benchmark: each row compares driverkit with a baseline measured in the same run.
+import { join } from 'node:path';
+import { printTable, writeChart, writeMarkdown } from './report.js';
+import type { Result } from './result.js';
+import { build } from './rows/build.js';
+import { coldStart } from './rows/cold-start.js';
+import { latency } from './rows/latency.js';
+import { memory } from './rows/memory.js';
+import { gateway, scale } from './rows/scale.js';
+
+const ROWS: Record<string, () => Promise<Result[]>> = {
+  cold: coldStart,
+  latency,
+  memory,
+  scale,
+  gateway,
+  build,
+  go: async () => [{ row: 'go', metric: 'Go rows (TS host → Go driver vs go-plugin host; go-plugin host ↔ Go plugin latency)', value: 0, unit: '', note: 'not measured yet: see bench/RESULTS.md' }],
+};
+
+const wanted = process.argv.slice(2);
+for (const w of wanted) if (!ROWS[w]) throw new Error(`unknown row ${JSON.stringify(w)}; rows: ${Object.keys(ROWS).join(', ')}`);
+const run = wanted.length ? wanted : Object.keys(ROWS);
+const results: Result[] = [];
+for (const name of run) {
+  process.stderr.write(`bench: ${name} …\n`);
+  results.push(...(await ROWS[name]()));
+}
+printTable(results);
+if (!wanted.length) {
+  writeMarkdown(join(process.cwd(), 'bench', 'RESULTS.md'), results, run);
+  writeChart(join(process.cwd(), 'bench', 'chart.svg'), results);
+  process.stdout.write('\nwrote bench/RESULTS.md and bench/chart.svg\n');
+}
