@@ -5,6 +5,7 @@ import type { Result } from './result.js';
 import { build } from './rows/build.js';
 import { coldStart } from './rows/cold-start.js';
 import { latency } from './rows/latency.js';
+import { go } from './rows/go.js';
 import { memory } from './rows/memory.js';
 import { gateway, scale } from './rows/scale.js';
 
@@ -15,7 +16,7 @@ const ROWS: Record<string, () => Promise<Result[]>> = {
   scale,
   gateway,
   build,
-  go: async () => [{ row: 'go', metric: 'Go rows (TS host → Go driver vs go-plugin host; go-plugin host ↔ Go plugin latency)', value: 0, unit: '', note: 'not measured yet: see bench/RESULTS.md' }],
+  go,
 };
 
 const wanted = process.argv.slice(2);

@@ -5,7 +5,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { buildDriver } from '../src/build/build.js';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { DriverkitError, RpcError } from '../src/errors.js';
-import { useDriver } from './helpers.js';
+import { hasGoToolchain, useDriver } from './helpers.js';
 import { BIN, ROOT } from './paths.js';
 
 /** A scratch folder inside the repo, so sources resolve `driverkit/driver` as drivers/ do. */
@@ -40,14 +40,7 @@ async function username(binary: string): Promise<string | undefined> {
   return user?.username;
 }
 
-const hasGo = (() => {
-  try {
-    execFileSync('go', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasGo = hasGoToolchain;
 
 describe('build from source', () => {
   it('builds on first use, reuses the binary untouched, rebuilds after a change', async () => {

@@ -29,22 +29,7 @@ describe('driverkit serve (gateway)', () => {
       join(dir, 'driverkit.toml'),
       `[drivers.staff]\ntype = "userprovider"\ndriver = "drivers/userprovider/json"\nconfig = { users = "staff.json" }\n\n[drivers.demo]\ntype = "userprovider"\ndriver = "drivers/userprovider/demo"\n`,
     );
-    const serve = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    serve.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => serve.on('exit', (code) => resolve(code)));
-    onTestFinished(() => {
-      if (serve.exitCode === null) serve.kill('SIGKILL');
-    });
-    const address = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      serve.stdout.on('data', (d) => {
-        out += d;
-        const m = /serving staff, demo on (\S+)\n/.exec(out);
-        if (m) resolve(m[1]);
-      });
-      void exited.then((code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
-    });
+    const { address, stop } = await startServe(dir);
 
     const channel = new Client(address, credentials.createInsecure());
     onTestFinished(() => channel.close());
@@ -70,8 +55,7 @@ describe('driverkit serve (gateway)', () => {
     expect((await health.check({ service: 'nope' }).catch((e) => e)).status).toBe(Status.NOT_FOUND);
 
     expect(processesUnder(dir)).toHaveLength(2);
-    serve.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await stop()).toBe(0);
     expect(processesUnder(dir)).toEqual([]);
   });
 
@@ -131,7 +115,7 @@ async function startServe(dir: string): Promise<{ address: string; stop: () => P
     let out = '';
     serve.stdout.on('data', (d) => {
       out += d;
-      const m = / on (\S+)\n/.exec(out);
+      const m = /driverkit: serving .* on (\S+)\n/.exec(out);
       if (m) resolve(m[1]);
     });
     void exited.then((code) => reject(new Error(`serve exited ${code}: ${stderr}`)));

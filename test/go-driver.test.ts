@@ -1,6 +1,5 @@
 // TS host → Go driver: a UserProvider written with plain go-plugin 1.0.1 (Debian's), built
 // from source through the normal config path and held to the same conformance suite.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -9,17 +8,10 @@ import type { Driver } from '../src/host/driver.js';
 import { type DriverHost, openHost } from '../src/host/host.js';
 import { describeUserProvider } from './conformance/userprovider.js';
 import { AuditLogDefinition } from '../src/gen/driverkit/audit/v1/audit.js';
-import { captureLogger, isAlive } from './helpers.js';
+import { captureLogger, hasGoToolchain, isAlive } from './helpers.js';
 import { ROOT } from './paths.js';
 
-const hasGo = (() => {
-  try {
-    execFileSync('sh', ['-c', 'command -v go && command -v protoc && command -v protoc-gen-go && test -d /usr/share/gocode/src/github.com/hashicorp/go-plugin'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasGo = hasGoToolchain;
 
 mkdirSync(join(ROOT, '.cache'), { recursive: true });
 const binDir = mkdtempSync(join(ROOT, '.cache', 'go-bin-'));

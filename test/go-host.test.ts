@@ -1,23 +1,16 @@
 // Go host → TS driver: hashicorp/go-plugin 1.0.1's own client (test/go/host) loads
 // driverkit drivers, pings them, calls GetUser and Kills them.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDriver } from '../src/build/build.js';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { fixtureContract } from './fixtures/contract.js';
-import { isAlive } from './helpers.js';
+import { hasGoToolchain, isAlive } from './helpers.js';
 import { BIN, ROOT } from './paths.js';
 
-const hasGo = (() => {
-  try {
-    execFileSync('sh', ['-c', 'command -v go && command -v protoc && command -v protoc-gen-go && test -d /usr/share/gocode/src/github.com/hashicorp/go-plugin'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasGo = hasGoToolchain;
 
 interface Outcome {
   code: number | null;

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { onTestFinished, expect } from 'vitest';
 import type { Contract } from '../src/contracts/contract.js';
@@ -56,3 +57,13 @@ export function useDriver<C extends Contract>(options: Omit<DriverOptions<C>, 'l
   });
   return driver;
 }
+
+/** Go, protoc, protoc-gen-go and Debian's go-plugin: what the Go interop tests build with (.ci/run installs them). */
+export const hasGoToolchain = (() => {
+  try {
+    execFileSync('sh', ['-c', 'command -v go && command -v protoc && command -v protoc-gen-go && test -d /usr/share/gocode/src/github.com/hashicorp/go-plugin'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();

@@ -33,7 +33,7 @@ export async function scale(): Promise<Result[]> {
   return [
     { row: 'scale', metric: `${DRIVERS} drivers: start all + close all`, value: (started + closed) / 1000, unit: 's', target: { max: 10, on: 'value', label: '≤ 10 s' }, note: `start ${Math.round(started)} ms, close ${Math.round(closed)} ms` },
     { row: 'scale', metric: `${CALLS} concurrent calls over ${DRIVERS} drivers`, value: callsMs / 1000, unit: 's', note: `${lost} lost or wrong (must be 0); ${Math.round(CALLS / (callsMs / 1000))} calls/s` },
-    { row: 'memory', metric: `host RSS growth with ${DRIVERS} drivers`, value: rssWith - rssBefore, unit: 'MB', note: `host RSS ${Math.round(rssWith)} MB` },
+    { row: 'memory', metric: `host RSS with ${DRIVERS} drivers running`, value: rssWith, unit: 'MB', baseline: { name: 'host RSS before', value: rssBefore } },
   ];
 }
 

@@ -1,13 +1,5 @@
 import { open, readFile, rm } from 'node:fs/promises';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { pidAlive } from '../host/terminate.js';
 
 /**
  * Runs `fn` holding an exclusive lock file, so two hosts (or two CLIs) building the same
@@ -25,7 +17,7 @@ export async function withLock<T>(path: string, fn: () => Promise<T>, timeoutMs 
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = Number(await readFile(path, 'utf8').catch(() => ''));
       // An empty file is a lock being written right now; only a dead owner is stale.
-      if (owner > 0 && !alive(owner)) {
+      if (owner > 0 && !pidAlive(owner)) {
         await rm(path, { force: true });
         continue;
       }

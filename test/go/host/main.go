@@ -1,7 +1,7 @@
 // A go-plugin HOST (hashicorp/go-plugin 1.0.1, Debian's) that loads a driverkit driver:
-// handshake, Ping, GetUser, Kill. Used by test/go-host.test.ts.
+// handshake, Ping, GetUser, Kill. Used by test/go-host.test.ts and the benchmark.
 //
-//	host [-automtls] DRIVER_PATH COOKIE_KEY COOKIE_VALUE
+//	host [-automtls] [-calls N] DRIVER_PATH COOKIE_KEY COOKIE_VALUE
 //
 // It prints one JSON line on stdout; go-plugin's own log (the driver's lines among it)
 // goes to stderr as hclog JSON.
@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sort"
 	"time"
 
 	userproviderv1 "driverkit/gen/userprovider/v1"
@@ -38,10 +39,12 @@ func fail(format string, args ...interface{}) {
 
 func main() {
 	autoMTLS := flag.Bool("automtls", false, "use go-plugin AutoMTLS")
+	calls := flag.Int("calls", 0, "for benchmarks: time this many sequential GetUser calls")
 	flag.Parse()
 	if flag.NArg() != 3 {
 		fail("usage: host [-automtls] DRIVER_PATH COOKIE_KEY COOKIE_VALUE")
 	}
+	begin := time.Now()
 	logger := hclog.New(&hclog.LoggerOptions{Name: "gohost", Level: hclog.Trace, JSONFormat: true, Output: os.Stderr})
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  plugin.HandshakeConfig{ProtocolVersion: 1, MagicCookieKey: flag.Arg(1), MagicCookieValue: flag.Arg(2)},
@@ -70,6 +73,22 @@ func main() {
 	if err != nil {
 		fail("GetUser: %v", err)
 	}
+	startMs := float64(time.Since(begin).Microseconds()) / 1000
+	var lat []float64
+	for i := 0; i < *calls; i++ {
+		t := time.Now()
+		if _, err := users.GetUser(ctx, &userproviderv1.GetUserRequest{UserId: &userproviderv1.UserId{OpaqueId: "4c510ada-c86b-4815-8820-42cdf82c3d51"}}); err != nil {
+			fail("GetUser #%d: %v", i, err)
+		}
+		lat = append(lat, float64(time.Since(t).Microseconds())/1000)
+	}
+	sort.Float64s(lat)
+	pct := func(p float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[int(p*float64(len(lat)-1))]
+	}
 	pid := 0
 	if cfg := client.ReattachConfig(); cfg != nil {
 		pid = cfg.Pid
@@ -82,6 +101,9 @@ func main() {
 		"kill_ms":  time.Since(start).Milliseconds(),
 		"exited":   client.Exited(),
 		"pid":      pid,
+		"start_ms": startMs,
+		"p50_ms":   pct(0.5),
+		"p99_ms":   pct(0.99),
 	})
 	fmt.Println(string(out))
 }
