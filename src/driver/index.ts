@@ -7,6 +7,8 @@ export { RpcError, DriverkitError } from '../errors.js';
 export { Status } from '../status.js';
 export { userprovider } from '../contracts/userprovider.js';
 export type { Contract } from '../contracts/contract.js';
+export type { Broker } from '../contracts/broker.js';
+export { AuditLogDefinition } from '../gen/driverkit/audit/v1/audit.js';
 export type { RequestContext } from '../protocol/context.js';
 export type {
   User,

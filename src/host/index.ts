@@ -1,6 +1,11 @@
 // The host API: what `import ... from 'driverkit'` gives.
 export { openHost, DriverHost, type HostOptions } from './host.js';
 export { startDriver, launchDriver, Driver } from './driver.js';
+export type { SupervisorStatus, Supervisor } from './supervisor.js';
+export { startGateway, ROUTE_HEADER, type Gateway } from '../gateway/gateway.js';
+export type { Broker } from '../contracts/broker.js';
+export { AuditLogDefinition } from '../gen/driverkit/audit/v1/audit.js';
+export type { ReattachInfo } from '../protocol/reattach.js';
 export type { DriverOptions, DriverExit, LatestClient } from './options.js';
 export type { CallOptions, PromiseClient } from '../contracts/client.js';
 export { consoleLogger, type Logger } from './logger.js';
