@@ -6,8 +6,16 @@
 set -eu
 PROTO=${1:?usage: OUT=binary go-build.sh PROTO_DIR}
 : "${OUT:?OUT must name the binary to write}"
-for tool in go protoc protoc-gen-go; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "go-build.sh: $tool not found (see the packages at the top of $0)" >&2; exit 1; }
+[ -d "$PROTO/driverkit" ] || { echo "go-build.sh: $PROTO/driverkit not found: argument 1 must be the repo's proto folder (from $PWD)" >&2; exit 1; }
+missing() { echo "go-build.sh: $1 not found: apt-get install $2" >&2; exit 1; }
+command -v go >/dev/null 2>&1 || missing go golang-go
+command -v protoc >/dev/null 2>&1 || missing protoc protobuf-compiler
+command -v protoc-gen-go >/dev/null 2>&1 || missing protoc-gen-go golang-goprotobuf-dev
+for lib in github.com/hashicorp/go-plugin:golang-github-hashicorp-go-plugin-dev \
+  github.com/hashicorp/go-hclog:golang-github-hashicorp-go-hclog-dev \
+  google.golang.org/grpc:golang-google-grpc-dev \
+  github.com/golang/protobuf/ptypes/struct:golang-goprotobuf-dev; do
+  [ -d "/usr/share/gocode/src/${lib%%:*}" ] || missing "Go package ${lib%%:*} (in /usr/share/gocode/src)" "${lib#*:}"
 done
 rm -rf .gen/src/driverkit
 mkdir -p .gen/src

@@ -69,6 +69,9 @@ func (s *server) byID(id *userproviderv1.UserId) (*userproviderv1.User, error) {
 			return u, nil
 		}
 	}
+	if id.Idp != "" {
+		return nil, status.Errorf(codes.NotFound, "user %q not found at %q", id.OpaqueId, id.Idp)
+	}
 	return nil, status.Errorf(codes.NotFound, "user %q not found", id.OpaqueId)
 }
 
@@ -115,6 +118,7 @@ func (s *server) GetUserByClaim(ctx context.Context, req *userproviderv1.GetUser
 }
 
 func (s *server) GetUserGroups(ctx context.Context, req *userproviderv1.GetUserGroupsRequest) (*userproviderv1.GetUserGroupsResponse, error) {
+	s.log.Debug("GetUserGroups", "id", req.GetUserId().GetOpaqueId())
 	u, err := s.byID(req.UserId)
 	if err != nil {
 		return nil, err
@@ -123,6 +127,7 @@ func (s *server) GetUserGroups(ctx context.Context, req *userproviderv1.GetUserG
 }
 
 func (s *server) FindUsers(ctx context.Context, req *userproviderv1.FindUsersRequest) (*userproviderv1.FindUsersResponse, error) {
+	s.log.Debug("FindUsers", "query", req.Query)
 	q := strings.ToLower(strings.TrimSpace(req.Query))
 	res := &userproviderv1.FindUsersResponse{}
 	if q == "" {

@@ -32,8 +32,13 @@ func (userProviderPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c 
 	return userproviderv1.NewUserProviderClient(c), nil
 }
 
+// cleanup ends the driver before an early exit: os.Exit skips deferred calls, and a Go
+// driver left behind would be orphaned (nothing in go-plugin notices its host died).
+var cleanup = func() {}
+
 func fail(format string, args ...interface{}) {
 	fmt.Fprintf(os.Stderr, "gohost: "+format+"\n", args...)
+	cleanup()
 	os.Exit(1)
 }
 
@@ -54,6 +59,7 @@ func main() {
 		Logger:           logger,
 		AutoMTLS:         *autoMTLS,
 	})
+	cleanup = client.Kill
 	defer client.Kill()
 	rpc, err := client.Client()
 	if err != nil {
@@ -97,6 +103,7 @@ func main() {
 	client.Kill()
 	out, _ := json.Marshal(map[string]interface{}{
 		"ping":     "ok",
+		"version":  client.NegotiatedVersion(),
 		"username": res.GetUser().GetUsername(),
 		"kill_ms":  time.Since(start).Milliseconds(),
 		"exited":   client.Exited(),
