@@ -70,6 +70,8 @@ describe('close()', () => {
     await driver.close();
     expect((await startError(driver.ready)).code).toBe('DRIVER_CLOSED');
     if (driver.pid !== undefined) expect(isAlive(driver.pid)).toBe(false);
+    // `exited` settles even when no process was ever started.
+    expect(await driver.exited).toEqual(driver.pid === undefined ? { code: null, signal: null } : expect.anything());
   });
 });
 

@@ -331,6 +331,8 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
     this.#untrack?.();
     if (this.handshake?.network === 'unix') rmSync(this.handshake.address, { force: true });
     this.#state = 'closed';
+    // Closed before anything was spawned: there is no exit to wait for, so `exited` settles now.
+    if (pid === undefined) this.#resolveExit({ code: null, signal: null });
   }
 
   /** Closing a reattached driver leaves its process alone unless `killOnClose` asks otherwise. */
