@@ -6,7 +6,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { internalServices } from '../src/contracts/internal.js';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { RpcError } from '../src/errors.js';
-import { createPromiseClient } from '../src/contracts/client.js';
+import { createPromiseClient } from '../src/host/client.js';
 import { Status } from '../src/status.js';
 import { BIN, CLI, ROOT } from './paths.js';
 

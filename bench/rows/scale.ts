@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { userprovider } from '../../src/contracts/userprovider.js';
 import { launchDriver } from '../../src/host/driver.js';
 import { configFromObject } from '../../src/config/load.js';
-import { createPromiseClient } from '../../src/contracts/client.js';
+import { createPromiseClient } from '../../src/host/client.js';
 import { startGateway } from '../../src/gateway/gateway.js';
 import { DriverHost } from '../../src/host/host.js';
 import { Client, credentials } from '@grpc/grpc-js';

@@ -1,5 +1,5 @@
 import type { Metadata, sendUnaryData, ServerUnaryCall, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { type DeepPartial, grpcDefinition, methodPath, type RequestOf, type ResponseOf, type ServiceDef } from './contract.js';
+import { type DeepPartial, grpcDefinition, type MethodDef, methodPath, type RequestOf, type ResponseOf, type ServiceDef } from './contract.js';
 import { Status } from '../status.js';
 import { contextFromMetadata, type RequestContext } from '../protocol/context.js';
 import type { LogFields } from '../protocol/hclog.js';
@@ -54,10 +54,24 @@ function metadataRecord(md: Metadata): Record<string, string> {
   return out;
 }
 
+/** A gRPC failure as both servers send it. */
+export interface CallStatus {
+  code: number;
+  details: string;
+}
+
+/** What a server knows of one call, whichever server it is. */
+export interface CallSource {
+  readonly cancelled: boolean;
+  /** Runs `listener` once when the host cancels the call or its deadline passes. */
+  onCancel(listener: () => void): void;
+  /** The call's metadata, lower-case keys, string values (binary ones base64). */
+  metadata(): Record<string, string>;
+}
+
 /**
- * Turns typed handlers into a grpc-js service. A handler that throws RpcError answers with
- * its status; anything else becomes UNKNOWN with a generic message and its stack goes to
- * the driver's log, so internals never leak to the host.
+ * Turns typed handlers into a grpc-js service (the host serves brokered services with
+ * grpc-js; the driver SDK has its own server and calls `invokeHandler` directly).
  */
 export function toGrpcService(
   service: ServiceDef,
@@ -68,28 +82,48 @@ export function toGrpcService(
   const definition = grpcDefinition(service);
   const implementation: UntypedServiceImplementation = {};
   for (const [key, method] of Object.entries(service.methods)) {
-    const path = methodPath(service, method);
-    if (method.requestStream || method.responseStream) throw new TypeError(`${path}: streaming methods are not supported by the driver SDK yet`);
+    const path = unaryPath(service, method);
     const handler = handlers[key];
     implementation[key] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-      if (!handler) {
-        callback({ code: Status.UNIMPLEMENTED, details: `method ${path} is not implemented by this driver` });
-        return;
-      }
-      run(handler, call, callback, path, log, broker);
+      const source: CallSource = {
+        get cancelled() {
+          return call.cancelled;
+        },
+        onCancel: (listener) => call.once('cancelled', listener),
+        metadata: () => metadataRecord(call.metadata),
+      };
+      invokeHandler(handler, call.request, source, path, log, broker, (err, value) => (err ? callback(err) : callback(null, value)));
     };
   }
   return { definition, implementation };
 }
 
-function run(
-  handler: (req: any, ctx: CallContext) => unknown,
-  call: ServerUnaryCall<unknown, unknown>,
-  callback: sendUnaryData<unknown>,
+/** The method's path; the SDK serves unary methods only, so streaming ones are refused up front. */
+export function unaryPath(service: ServiceDef, method: MethodDef): string {
+  const path = methodPath(service, method);
+  if (method.requestStream || method.responseStream) throw new TypeError(`${path}: streaming methods are not supported by the driver SDK yet`);
+  return path;
+}
+
+/**
+ * Runs one handler: builds its CallContext lazily, and answers with its value or its
+ * status. A handler that throws RpcError answers with that status; anything else becomes
+ * UNKNOWN with a generic message and its stack goes to the driver's log, so internals never
+ * leak to the host.
+ */
+export function invokeHandler(
+  handler: ((req: any, ctx: CallContext) => unknown) | undefined,
+  request: unknown,
+  call: CallSource,
   path: string,
   log: DriverLogger,
   broker: Broker,
+  done: (err: CallStatus | null, value?: unknown) => void,
 ): void {
+  if (!handler) {
+    done({ code: Status.UNIMPLEMENTED, details: `method ${path} is not implemented by this driver` });
+    return;
+  }
   let controller: AbortController | undefined;
   let metadata: Record<string, string> | undefined;
   let requestContext: RequestContext | undefined;
@@ -100,12 +134,12 @@ function run(
       if (!controller) {
         const c = (controller = new AbortController());
         if (call.cancelled) c.abort();
-        else call.once('cancelled', () => c.abort());
+        else call.onCancel(() => c.abort());
       }
       return controller.signal;
     },
     get metadata() {
-      return (metadata ??= metadataRecord(call.metadata));
+      return (metadata ??= call.metadata());
     },
     get context() {
       return (requestContext ??= contextFromMetadata(this.metadata));
@@ -122,21 +156,18 @@ function run(
   };
   let result: unknown;
   try {
-    result = handler(call.request, context);
+    result = handler(request, context);
   } catch (err) {
-    fail(err, callback, path, context.log);
+    done(failure(err, path, context.log));
     return;
   }
-  if (result instanceof Promise) result.then((value) => callback(null, value), (err) => fail(err, callback, path, context.log));
-  else callback(null, result);
+  if (result instanceof Promise) result.then((value) => done(null, value), (err) => done(failure(err, path, context.log)));
+  else done(null, result);
 }
 
-function fail(err: unknown, callback: sendUnaryData<unknown>, path: string, log: DriverLogger): void {
+function failure(err: unknown, path: string, log: DriverLogger): CallStatus {
   const status = statusOf(err);
-  if (status) {
-    callback(status);
-    return;
-  }
+  if (status) return status;
   log.error('handler failed', { method: path, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-  callback({ code: Status.UNKNOWN, details: `internal error in the driver while handling ${path} (see the driver's log)` });
+  return { code: Status.UNKNOWN, details: `internal error in the driver while handling ${path} (see the driver's log)` };
 }

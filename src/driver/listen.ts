@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Server, type ServerCredentials } from '@grpc/grpc-js';
 import { DEFAULT_PORT_RANGE, ENV } from '../protocol/env.js';
+import type { GrpcServer } from './grpc-server.js';
 
 /** Where a driver listens, as it goes into the handshake line. */
 export interface Listening {
@@ -20,11 +20,11 @@ const MAX_SOCKET_PATH = 107;
  * Binds the server on a unix socket (go-plugin's choice on every unix) or on loopback TCP
  * within `PLUGIN_MIN_PORT`..`PLUGIN_MAX_PORT`.
  */
-export async function listen(server: Server, creds: ServerCredentials, network: 'unix' | 'tcp', env = process.env): Promise<Listening> {
-  return network === 'unix' ? listenUnix(server, creds, env) : listenTcp(server, creds, env);
+export async function listen(server: GrpcServer, network: 'unix' | 'tcp', env = process.env): Promise<Listening> {
+  return network === 'unix' ? listenUnix(server, env) : listenTcp(server, env);
 }
 
-async function listenUnix(server: Server, creds: ServerCredentials, env: NodeJS.ProcessEnv): Promise<Listening> {
+async function listenUnix(server: GrpcServer, env: NodeJS.ProcessEnv): Promise<Listening> {
   const dir = env[ENV.unixSocketDir] || tmpdir();
   const path = join(dir, `plugin${randomBytes(5).readUInt32BE() % 1e9}`);
   if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
@@ -32,7 +32,7 @@ async function listenUnix(server: Server, creds: ServerCredentials, env: NodeJS.
       `unix socket path is ${Buffer.byteLength(path)} bytes, over the ${MAX_SOCKET_PATH}-byte limit: ${path} (set ${ENV.unixSocketDir} to a shorter folder)`,
     );
   }
-  await bind(server, `unix:${path}`, creds);
+  await server.listen({ path });
   const cleanup = () => rmSync(path, { force: true });
   const group = env[ENV.unixSocketGroup];
   try {
@@ -49,7 +49,7 @@ async function listenUnix(server: Server, creds: ServerCredentials, env: NodeJS.
   return { network: 'unix', address: path, cleanup };
 }
 
-async function listenTcp(server: Server, creds: ServerCredentials, env: NodeJS.ProcessEnv): Promise<Listening> {
+async function listenTcp(server: GrpcServer, env: NodeJS.ProcessEnv): Promise<Listening> {
   const min = Number(env[ENV.minPort] || DEFAULT_PORT_RANGE.min);
   const max = Number(env[ENV.maxPort] || DEFAULT_PORT_RANGE.max);
   if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || max > 65535 || min > max) {
@@ -58,17 +58,13 @@ async function listenTcp(server: Server, creds: ServerCredentials, env: NodeJS.P
   // go-plugin walks the range upwards and takes the first free port; so do we.
   for (let port = min; port <= max; port++) {
     try {
-      const bound = await bind(server, `127.0.0.1:${port}`, creds);
-      return { network: 'tcp', address: `127.0.0.1:${bound}`, cleanup: () => {} };
+      await server.listen({ host: '127.0.0.1', port });
+      return { network: 'tcp', address: `127.0.0.1:${port}`, cleanup: () => {} };
     } catch {
       // taken: try the next one
     }
   }
   throw new Error(`no free TCP port on 127.0.0.1 in ${min}..${max}`);
-}
-
-function bind(server: Server, address: string, creds: ServerCredentials): Promise<number> {
-  return new Promise((resolve, reject) => server.bindAsync(address, creds, (err, port) => (err ? reject(err) : resolve(port))));
 }
 
 /** go-plugin takes a gid or a group name; Node has no getgrnam, so read /etc/group. */

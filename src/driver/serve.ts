@@ -1,20 +1,20 @@
 import { Console } from 'node:console';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { type Contract, contractVersions, type ServiceDef } from '../contracts/contract.js';
 import { ENV, NOT_A_PROGRAM_MESSAGE } from '../protocol/env.js';
 import { formatHandshake } from '../protocol/handshake.js';
 import { formatReattachLine, REATTACH_FLAG } from '../protocol/reattach.js';
-import { MESSAGE_LIMIT_OPTIONS } from '../protocol/limits.js';
 import { parseVersions, pickVersion } from '../protocol/versions.js';
-import { Broker } from '../contracts/broker.js';
-import { type Handlers, toGrpcService } from '../contracts/handlers.js';
+import type { Broker } from '../contracts/broker.js';
+import type { Handlers } from '../contracts/handlers.js';
 import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
 import { RpcError } from '../errors.js';
 import type { StatusCode } from '../status.js';
+import { driverBroker } from './broker.js';
+import { GrpcServer, type ServerTls } from './grpc-server.js';
 import { watchHost } from './host-watch.js';
 import { listen } from './listen.js';
 import { createLogger, type DriverLogger } from './log.js';
-import { brokerService, controllerService, healthService, stdioService } from './services.js';
+import { serveBroker, serveController, serveHandlers, serveHealth, serveStdio } from './services.js';
 import { StdoutCapture } from './stdout.js';
 
 /** Handlers for each app protocol version the driver serves, keyed by version. */
@@ -75,7 +75,7 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
   const version = pickVersion(byHand ? offered : parseVersions(process.env[ENV.protocolVersions]), offered);
   const service = contract.versions[version];
 
-  const server = new Server(MESSAGE_LIMIT_OPTIONS);
+  let server: GrpcServer | undefined;
   let exiting: Promise<never> | undefined;
   let listening: Awaited<ReturnType<typeof listen>> | undefined;
   const exit = (code = 0): Promise<never> =>
@@ -85,7 +85,7 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
       } catch (err) {
         log.error('onShutdown failed', { error: String(err) });
       }
-      server.forceShutdown();
+      server?.close();
       broker.close();
       listening?.cleanup();
       process.exit(code);
@@ -94,43 +94,39 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
   // go-plugin's broker: ConnInfos we offer wait until the host has opened StartStream.
   let sendToHost: ((info: ConnInfo) => void) | undefined;
   const queued: ConnInfo[] = [];
-  const broker = new Broker({
-    send: (info) => (sendToHost ? sendToHost(info) : void queued.push(info)),
-    listen: (srv, creds) => listen(srv, creds, 'unix'),
-    mapError: (err, method) => new RpcError(err.code as StatusCode, err.details, { method }),
+  const broker = driverBroker(
+    (info) => (sendToHost ? sendToHost(info) : void queued.push(info)),
     log,
-  });
-  const typed = toGrpcService(service, handlers[version]!, log, broker);
-  server.addService(typed.definition, typed.implementation);
-  for (const s of [
-    healthService([service.fullName]),
-    // Reply first, then exit: go-plugin hosts take UNAVAILABLE as success too, but an answer is cleaner.
-    controllerService(() => setImmediate(() => void exit(0))),
-    stdioService(capture),
-    brokerService(
-      (info) => broker.receive(info),
-      (send) => {
-        sendToHost = send;
-        if (send) for (const info of queued.splice(0)) send(info);
-      },
-    ),
-  ]) {
-    server.addService(s.definition, s.implementation);
-  }
+    (err, method) => new RpcError(err.code as StatusCode, err.details, { method }),
+  );
 
   let serverCert: string | undefined;
   try {
-    let creds = ServerCredentials.createInsecure();
+    let tls: ServerTls | undefined;
     const clientCert = process.env[ENV.clientCert];
     if (clientCert) {
       // AutoMTLS: trust only the host's certificate, and show ours in the handshake.
       const { generateIdentity } = await import('../protocol/mtls.js');
       const id = await generateIdentity();
-      creds = ServerCredentials.createSsl(Buffer.from(clientCert), [{ private_key: Buffer.from(id.keyPem), cert_chain: Buffer.from(id.certPem) }], true);
+      tls = { certPem: id.certPem, keyPem: id.keyPem, peerCertPem: clientCert };
       serverCert = id.certBase64;
-      broker.useTls({ certPem: id.certPem, keyPem: id.keyPem, peerCertPem: clientCert });
+      broker.useTls(tls);
     }
-    listening = await listen(server, creds, options.network ?? 'unix');
+    server = new GrpcServer(tls);
+    serveHandlers(server, service, handlers[version]!, log, broker);
+    serveHealth(server, [service.fullName]);
+    // Reply first, then exit: go-plugin hosts take UNAVAILABLE as success too, but an answer is cleaner.
+    serveController(server, () => setImmediate(() => void exit(0)));
+    serveStdio(server, capture);
+    serveBroker(
+      server,
+      (info) => broker.receive(info),
+      (send) => {
+        sendToHost = send;
+        if (send) for (const info of queued.splice(0)) send(info);
+      },
+    );
+    listening = await listen(server, options.network ?? 'unix');
   } catch (err) {
     log.error(`cannot listen: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);

@@ -1,78 +1,67 @@
-import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall, ServerWritableStream, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { grpcDefinition } from '../contracts/contract.js';
+import { methodPath, type ServiceDef } from '../contracts/contract.js';
+import { type DriverLogger, invokeHandler, unaryPath } from '../contracts/handlers.js';
+import type { Broker } from '../contracts/broker.js';
 import { HEALTH_SERVICE_NAME, internalServices } from '../contracts/internal.js';
 import { HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health.js';
-import type { StdioData } from '../gen/plugin/grpc_stdio.js';
-import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
+import { ConnInfo } from '../gen/plugin/grpc_broker.js';
+import { StdioData } from '../gen/plugin/grpc_stdio.js';
 import { Status } from '../status.js';
+import type { GrpcServer } from './grpc-server.js';
 import type { StdoutCapture } from './stdout.js';
 
-export interface InternalService {
-  definition: ServiceDefinition;
-  implementation: UntypedServiceImplementation;
+/** The driver author's service: one typed handler per method, run by `invokeHandler`. */
+export function serveHandlers(server: GrpcServer, service: ServiceDef, handlers: Record<string, (req: any, ctx: any) => unknown>, log: DriverLogger, broker: Broker): void {
+  for (const [key, method] of Object.entries(service.methods)) {
+    const path = unaryPath(service, method);
+    const handler = handlers[key];
+    server.unary(path, { request: method.requestType, response: method.responseType }, (request, call, done) => invokeHandler(handler, request, call, path, log, broker, done));
+  }
 }
 
 /** grpc.health.v1: `plugin` (what go-plugin hosts check) and the empty name are SERVING. */
-export function healthService(servedNames: readonly string[]): InternalService {
+export function serveHealth(server: GrpcServer, servedNames: readonly string[]): void {
+  const service = internalServices.health;
   const serving = new Set(['', HEALTH_SERVICE_NAME, ...servedNames]);
-  return {
-    definition: grpcDefinition(internalServices.health),
-    implementation: {
-      check: (call: ServerUnaryCall<{ service: string }, unknown>, cb: sendUnaryData<unknown>) => {
-        if (serving.has(call.request.service)) cb(null, { status: HealthCheckResponse_ServingStatus.SERVING });
-        else cb({ code: Status.NOT_FOUND, details: `unknown service ${JSON.stringify(call.request.service)}` });
-      },
-      watch: (call: ServerWritableStream<unknown, unknown>) => {
-        call.emit('error', { code: Status.UNIMPLEMENTED, details: 'Watch is not implemented' });
-      },
-    },
-  };
+  const { check, watch } = service.methods;
+  server.unary(methodPath(service, check), { request: check.requestType, response: check.responseType }, (request, _call, done) => {
+    if (serving.has(request.service)) done(null, { status: HealthCheckResponse_ServingStatus.SERVING });
+    else done({ code: Status.NOT_FOUND, details: `unknown service ${JSON.stringify(request.service)}` });
+  });
+  server.stream(methodPath(service, watch), watch.requestType, { open: (call) => call.end(Status.UNIMPLEMENTED, 'Watch is not implemented') });
 }
 
 /** go-plugin's GRPCController: Shutdown answers, then the driver exits 0. */
-export function controllerService(onShutdown: () => void): InternalService {
-  return {
-    definition: grpcDefinition(internalServices.controller),
-    implementation: {
-      shutdown: (_call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) => {
-        cb(null, {});
-        onShutdown();
-      },
-    },
-  };
+export function serveController(server: GrpcServer, onShutdown: () => void): void {
+  const { shutdown } = internalServices.controller.methods;
+  server.unary(methodPath(internalServices.controller, shutdown), { request: shutdown.requestType, response: shutdown.responseType }, (_request, _call, done) => {
+    done(null, {});
+    onShutdown();
+  });
 }
 
 /** go-plugin's GRPCStdio: the driver's stdout after the handshake, streamed to the host. */
-export function stdioService(capture: StdoutCapture): InternalService {
-  return {
-    definition: grpcDefinition(internalServices.stdio),
-    implementation: {
-      streamStdio: (call: ServerWritableStream<unknown, StdioData>) => {
-        const detach = capture.attach((d) => call.write(d));
-        call.on('cancelled', detach);
-        call.on('close', detach);
-      },
-    },
-  };
+export function serveStdio(server: GrpcServer, capture: StdoutCapture): void {
+  const { streamStdio } = internalServices.stdio.methods;
+  server.stream(methodPath(internalServices.stdio, streamStdio), streamStdio.requestType, {
+    open: (call) => call.onCancel(capture.attach((d) => call.write(StdioData.encode(d).finish()))),
+  });
 }
 
 /**
  * go-plugin's GRPCBroker: the host opens StartStream (Go hosts right after connecting);
  * ConnInfos from it go to `receive`, and `attach` gets the way to send ours.
  */
-export function brokerService(receive: (info: ConnInfo) => void, attach: (send: ((info: ConnInfo) => void) | undefined) => void): InternalService {
-  return {
-    definition: grpcDefinition(internalServices.broker),
-    implementation: {
-      startStream: (call: ServerDuplexStream<ConnInfo, ConnInfo>) => {
-        attach((info) => call.write(info));
-        call.on('data', receive);
-        call.on('end', () => {
-          attach(undefined);
-          call.end();
-        });
-        call.on('error', () => attach(undefined));
-      },
+export function serveBroker(server: GrpcServer, receive: (info: ConnInfo) => void, attach: (send: ((info: ConnInfo) => void) | undefined) => void): void {
+  const { startStream } = internalServices.broker.methods;
+  server.stream(methodPath(internalServices.broker, startStream), startStream.requestType, {
+    open: (call) => {
+      attach((out) => call.write(ConnInfo.encode(out).finish()));
+      call.onCancel(() => attach(undefined));
     },
-  };
+    message: (_call, info) => receive(info),
+    end: (call) => {
+      attach(undefined);
+      call.end(Status.OK);
+    },
+  });
 }

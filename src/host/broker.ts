@@ -2,20 +2,58 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Client } from '@grpc/grpc-js';
-import { Broker, type BrokerTls, bindUnix } from '../contracts/broker.js';
-import type { ErrorMapper } from '../contracts/client.js';
+import { Client, credentials, Server, ServerCredentials } from '@grpc/grpc-js';
+import { Broker, type BrokerTls, type BrokerTransport } from '../contracts/broker.js';
+import type { ErrorMapper } from '../contracts/call.js';
 import { codec, methodPath } from '../contracts/contract.js';
-import type { DriverLogger } from '../contracts/handlers.js';
+import { type DriverLogger, toGrpcService } from '../contracts/handlers.js';
 import { internalServices } from '../contracts/internal.js';
 import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
 import type { LogFields, LogLevel } from '../protocol/hclog.js';
+import { MESSAGE_LIMIT_OPTIONS } from '../protocol/limits.js';
+import { createPromiseClient } from './client.js';
 import type { Logger } from './logger.js';
 
 /** The host's logger in the shape handlers of offered services log with. */
 function handlerLog(logger: Logger, base: LogFields): DriverLogger {
   const at = (level: LogLevel) => (message: string, fields?: LogFields) => logger.log(level, message, { ...base, ...fields });
   return { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), with: (f) => handlerLog(logger, { ...base, ...f }) };
+}
+
+/** grpc-js channel options for a brokered dial: the message limit, and go-plugin's server name under TLS. */
+function dialOptions(tls: BrokerTls | undefined): Record<string, string | number> {
+  return tls ? { ...MESSAGE_LIMIT_OPTIONS, 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' } : MESSAGE_LIMIT_OPTIONS;
+}
+
+/** Serves offered services with grpc-js on unix sockets, dials the driver's with grpc-js. */
+function hostTransport(send: (info: ConnInfo) => void, log: DriverLogger, mapError: ErrorMapper): BrokerTransport {
+  return {
+    send,
+    async serve(service, handlers, broker, tls) {
+      const server = new Server(MESSAGE_LIMIT_OPTIONS);
+      const { definition, implementation } = toGrpcService(service, handlers, log, broker);
+      server.addService(definition, implementation);
+      const creds = tls
+        ? ServerCredentials.createSsl(Buffer.from(tls.peerCertPem), [{ private_key: Buffer.from(tls.keyPem), cert_chain: Buffer.from(tls.certPem) }], true)
+        : ServerCredentials.createInsecure();
+      const path = join(tmpdir(), `plugin${randomBytes(4).readUInt32BE()}`);
+      await new Promise<number>((resolve, reject) => server.bindAsync(`unix:${path}`, creds, (err, port) => (err ? reject(err) : resolve(port))));
+      return {
+        network: 'unix',
+        address: path,
+        close: () => {
+          server.forceShutdown();
+          rmSync(path, { force: true });
+        },
+      };
+    },
+    dial(info, service, tls) {
+      const target = info.network === 'unix' ? `unix:${info.address}` : info.address;
+      const creds = tls ? credentials.createSsl(Buffer.from(tls.peerCertPem), Buffer.from(tls.keyPem), Buffer.from(tls.certPem)) : credentials.createInsecure();
+      const client = new Client(target, creds, dialOptions(tls));
+      return { client: createPromiseClient(client, service, mapError), close: () => client.close() };
+    },
+  };
 }
 
 /**
@@ -27,16 +65,8 @@ export function openHostBroker(channel: Client, driverName: string, logger: Logg
   const req = codec(startStream.requestType);
   const res = codec(startStream.responseType);
   const stream = channel.makeBidiStreamRequest(methodPath(internalServices.broker, startStream), req.serialize, res.deserialize);
-  const broker = new Broker({
-    send: (info: ConnInfo) => void stream.write(info),
-    listen: (server, creds) => {
-      const path = join(tmpdir(), `plugin${randomBytes(4).readUInt32BE()}`);
-      return bindUnix(server, creds, path, () => rmSync(path, { force: true }));
-    },
-    mapError,
-    tls,
-    log: handlerLog(logger, { driver: driverName, broker: true }),
-  });
+  const broker = new Broker(hostTransport((info) => void stream.write(info), handlerLog(logger, { driver: driverName, broker: true }), mapError));
+  broker.useTls(tls);
   stream.on('data', (info: ConnInfo) => broker.receive(info));
   // The stream ends when the driver does; calls on brokered clients say so themselves.
   stream.on('error', () => {});

@@ -6,7 +6,8 @@ import type { StdioData } from '../gen/plugin/grpc_stdio.js';
 import type { Handshake } from '../protocol/handshake.js';
 import { MESSAGE_LIMIT_OPTIONS } from '../protocol/limits.js';
 import { Status } from '../status.js';
-import { createPromiseClient, type ErrorMapper } from '../contracts/client.js';
+import type { ErrorMapper } from '../contracts/call.js';
+import { createPromiseClient } from './client.js';
 
 /** grpc-js's target for a handshake address. */
 export function grpcTarget(h: Pick<Handshake, 'network' | 'address'>): string {

@@ -21,7 +21,8 @@ import type { DriverOptions, DriverExit, LatestClient } from './options.js';
 import { validateOptions } from './options.js';
 import { checkExecutable, spawnProcess } from './spawn.js';
 import { pidAlive, pidGoneWithin, signalGroup, signalPid, trackGroup } from './terminate.js';
-import { createPromiseClient } from '../contracts/client.js';
+import { createPromiseClient } from './client.js';
+import type { CallError } from '../contracts/call.js';
 
 type State = 'starting' | 'ready' | 'closing' | 'closed' | 'exited';
 
@@ -267,14 +268,14 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
    * A driver that crashes mid-call closes its socket a moment before its exit is reported;
    * wait for that moment (briefly) so the error can say how it ended.
    */
-  #rpcError(err: ServiceError, method: string): RpcError | Promise<RpcError> {
+  #rpcError(err: CallError, method: string): RpcError | Promise<RpcError> {
     if (err.code === Status.UNAVAILABLE && !this.#exit && this.#child) {
       return this.#exitWithin(250).then(() => this.#stderrSettled()).then(() => this.#rpcErrorNow(err, method));
     }
     return this.#rpcErrorNow(err, method);
   }
 
-  #rpcErrorNow(err: ServiceError, method: string): RpcError {
+  #rpcErrorNow(err: CallError, method: string): RpcError {
     const exited = this.#exit !== undefined && this.#state !== 'closing' && this.#state !== 'closed';
     const rpc = new RpcError(err.code as StatusCode, exited ? `${err.details}; the driver process has exited` : err.details, {
       driver: this.name,

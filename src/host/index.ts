@@ -7,7 +7,7 @@ export type { Broker } from '../contracts/broker.js';
 export { AuditLogDefinition } from '../gen/driverkit/audit/v1/audit.js';
 export type { ReattachInfo } from '../protocol/reattach.js';
 export type { DriverOptions, DriverExit, LatestClient } from './options.js';
-export type { CallOptions, PromiseClient } from '../contracts/client.js';
+export type { CallOptions, PromiseClient } from '../contracts/call.js';
 export { consoleLogger, type Logger } from './logger.js';
 export { DriverkitError, RpcError, type ErrorCode } from '../errors.js';
 export { Status, type StatusCode, type StatusName } from '../status.js';

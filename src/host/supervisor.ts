@@ -5,7 +5,8 @@ import { DriverkitError } from '../errors.js';
 import { Driver } from './driver.js';
 import type { Logger } from './logger.js';
 import type { DriverExit } from './options.js';
-import { createPromiseClient, type CallOptions } from '../contracts/client.js';
+import type { CallOptions } from '../contracts/call.js';
+import { createPromiseClient } from './client.js';
 
 /** What a supervised driver is doing. `failed`: given up after too many restarts. */
 export type SupervisedState = 'stopped' | 'starting' | 'ready' | 'restarting' | 'failed' | 'exited' | 'closed';

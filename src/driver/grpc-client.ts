@@ -1,0 +1,111 @@
+// The driver's gRPC client, on node:http2: unary calls to a service the host offered over
+// the broker. Small on purpose, like the driver's server: grpc-js would be the largest
+// thing in every driver bundle only for this.
+import { type ClientHttp2Session, connect, constants, type IncomingHttpHeaders } from 'node:http2';
+import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { type CallError, type CallOptions, callDeadline, callMetadata, cancelledError, type ErrorMapper, type PromiseClient } from '../contracts/call.js';
+import type { BrokerTls } from '../contracts/broker.js';
+import { methodPath, type ServiceDef } from '../contracts/contract.js';
+import { decodeGrpcMessage, FrameReader, formatGrpcTimeout, frameMessage } from '../protocol/grpc-wire.js';
+import { MAX_MESSAGE_BYTES } from '../protocol/limits.js';
+import { Status, statusName } from '../status.js';
+
+/** Where to dial: a handshake's or a ConnInfo's network and address. */
+export interface DialTarget {
+  network: string;
+  address: string;
+}
+
+function callError(code: number, details: string): CallError {
+  return Object.assign(new Error(`${code} ${statusName(code)}: ${details}`), { code, details });
+}
+
+/** The status in a trailers block (or a trailers-only response), if it has one. */
+function statusOf(headers: IncomingHttpHeaders): CallError | null | undefined {
+  const raw = headers['grpc-status'];
+  if (raw === undefined) return undefined;
+  const code = Number(raw);
+  return code === Status.OK ? null : callError(code, decodeGrpcMessage(String(headers['grpc-message'] ?? '')));
+}
+
+/**
+ * A typed client of `service` at `target`, over one HTTP/2 connection opened on the first
+ * call (and again if it drops). TLS when `tls` is given, verified as the main connection is.
+ */
+export function dialService<S extends ServiceDef>(target: DialTarget, service: S, mapError: ErrorMapper, tls?: BrokerTls): { client: PromiseClient<S>; close(): void } {
+  const [host, port] = target.network === 'unix' ? [] : [target.address.slice(0, target.address.lastIndexOf(':')), Number(target.address.slice(target.address.lastIndexOf(':') + 1))];
+  const where = target.network === 'unix' ? { path: target.address } : { host, port };
+  let session: ClientHttp2Session | undefined;
+  const open = (): ClientHttp2Session => {
+    if (session && !session.closed && !session.destroyed) return session;
+    const s = connect(tls ? 'https://localhost' : 'http://localhost', {
+      maxSessionMemory: Number.MAX_SAFE_INTEGER,
+      // go-plugin certificates name "localhost", whatever the address.
+      createConnection: () =>
+        tls ? tlsConnect({ ...where, ca: tls.peerCertPem, key: tls.keyPem, cert: tls.certPem, servername: 'localhost', ALPNProtocols: ['h2'] }) : netConnect(where as { path: string }),
+    });
+    // Each call hears of a broken connection through its own stream.
+    s.on('error', () => {});
+    return (session = s);
+  };
+
+  const out: Record<string, unknown> = {};
+  for (const [key, method] of Object.entries(service.methods)) {
+    if (method.requestStream || method.responseStream) continue;
+    const path = methodPath(service, method);
+    out[key] = (request: unknown, options: CallOptions = {}) =>
+      new Promise((resolve, reject) => {
+        let settled = false;
+        let timer: NodeJS.Timeout | undefined;
+        const settle = (err: CallError | null, value?: unknown) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          options.signal?.removeEventListener('abort', onAbort);
+          if (err) void Promise.resolve(mapError(err, path)).then(reject);
+          else resolve(value);
+        };
+        const { signal } = options;
+        if (signal?.aborted) return settle(cancelledError(signal));
+        const deadline = callDeadline(options);
+        const headers: Record<string, string> = { ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...callMetadata(options) };
+        if (deadline !== undefined) headers['grpc-timeout'] = formatGrpcTimeout(deadline - Date.now());
+        const stream = open().request(headers);
+        const abandon = (err: CallError) => {
+          settle(err);
+          stream.close(constants.NGHTTP2_CANCEL);
+        };
+        const onAbort = () => abandon(cancelledError(signal!));
+        signal?.addEventListener('abort', onAbort, { once: true });
+        if (deadline !== undefined) timer = setTimeout(() => abandon(callError(Status.DEADLINE_EXCEEDED, 'deadline exceeded')), deadline - Date.now());
+        let reply: Buffer | undefined;
+        let status: CallError | null | undefined;
+        const reader = new FrameReader(
+          MAX_MESSAGE_BYTES,
+          (message) => (reply = message),
+          (err) => abandon(callError(err.kind === 'too-large' ? Status.RESOURCE_EXHAUSTED : Status.INTERNAL, err.kind === 'too-large' ? `response of ${err.size} bytes is larger than the ${MAX_MESSAGE_BYTES}-byte limit` : 'compressed response without grpc-encoding')),
+        );
+        stream.on('response', (h) => {
+          status = statusOf(h);
+          if (status === undefined && h[':status'] !== 200) status = callError(Status.UNKNOWN, `HTTP status ${h[':status']} from ${path}`);
+        });
+        stream.on('trailers', (h) => (status = statusOf(h)));
+        stream.on('data', (chunk: Buffer) => reader.push(chunk));
+        stream.on('error', (err: Error) => settle(callError(Status.UNAVAILABLE, err.message)));
+        stream.on('close', () => {
+          if (status) return settle(status);
+          if (status === null && reply) {
+            try {
+              return settle(null, method.responseType.decode(reply));
+            } catch (err) {
+              return settle(callError(Status.INTERNAL, `cannot decode the response: ${err instanceof Error ? err.message : String(err)}`));
+            }
+          }
+          settle(status === null ? callError(Status.INTERNAL, 'the response carried no message') : callError(Status.UNAVAILABLE, 'the connection closed before the call ended'));
+        });
+        stream.end(frameMessage(method.requestType.encode(method.requestType.fromPartial(request)).finish()));
+      });
+  }
+  return { client: out as PromiseClient<S>, close: () => session?.destroy() };
+}

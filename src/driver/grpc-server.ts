@@ -1,0 +1,244 @@
+// The driver's gRPC server, on node:http2 directly. grpc-js's server is general (compression,
+// channelz, keepalive policy, load reporting) and costs a driver about a third of its cold
+// start to load; a driver needs unary calls, two streams and AutoMTLS, which this serves
+// with the same wire format. https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md
+import {
+  createSecureServer,
+  createServer,
+  type Http2SecureServer,
+  type Http2Server,
+  type IncomingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import type { CallSource, CallStatus } from '../contracts/handlers.js';
+import type { MessageType } from '../contracts/contract.js';
+import { encodeGrpcMessage, FrameReader, frameMessage, parseGrpcTimeout, RESERVED_HEADERS } from '../protocol/grpc-wire.js';
+import { MAX_MESSAGE_BYTES } from '../protocol/limits.js';
+import { Status } from '../status.js';
+
+/** AutoMTLS: our identity, and the one peer certificate we trust. */
+export interface ServerTls {
+  certPem: string;
+  keyPem: string;
+  peerCertPem: string;
+}
+
+/** One call on the server: its metadata, its cancellation, and the way to answer. */
+export class ServerCall implements CallSource {
+  cancelled = false;
+  /** A unary call's one request, once read. */
+  request: unknown;
+  #ended = false;
+  #cancelListeners: Array<() => void> = [];
+  #trailers: Record<string, string> = {};
+  #deadline?: NodeJS.Timeout;
+
+  constructor(
+    private readonly stream: ServerHttp2Stream,
+    private readonly headers: IncomingHttpHeaders,
+  ) {
+    stream.once('close', () => {
+      // The stream closed before we answered: the host cancelled (RST_STREAM) or went away.
+      if (!this.#ended) this.#cancel();
+    });
+  }
+
+  /** Answered, cancelled or expired: nothing more goes out. */
+  get done(): boolean {
+    return this.#ended;
+  }
+
+  onCancel(listener: () => void): void {
+    this.#cancelListeners.push(listener);
+  }
+
+  metadata(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(this.headers)) {
+      if (k[0] !== ':' && !RESERVED_HEADERS.has(k) && v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+    }
+    return out;
+  }
+
+  /** Ends the call with DEADLINE_EXCEEDED after `ms`, as the host asked in grpc-timeout. */
+  expireIn(ms: number): void {
+    this.#deadline = setTimeout(() => {
+      this.#cancel();
+      this.end(Status.DEADLINE_EXCEEDED, 'deadline exceeded');
+    }, ms);
+  }
+
+  /** Sends one message; the response headers go with the first. */
+  write(message: Uint8Array): void {
+    if (this.#ended || this.stream.destroyed) return;
+    this.#respond();
+    this.stream.write(frameMessage(message));
+  }
+
+  /** Answers a unary call: its one message, then status OK, in as few writes as HTTP/2 allows. */
+  reply(message: Uint8Array): void {
+    if (message.length > MAX_MESSAGE_BYTES) {
+      this.end(Status.RESOURCE_EXHAUSTED, `response of ${message.length} bytes is larger than the ${MAX_MESSAGE_BYTES}-byte limit`);
+      return;
+    }
+    if (this.#ended || this.stream.destroyed) return;
+    this.#finish();
+    this.#respond();
+    this.#trailers = { 'grpc-status': '0' };
+    this.stream.end(frameMessage(message));
+  }
+
+  /** Ends the call with a status. A call that has sent nothing gets a trailers-only response. */
+  end(code: number, details = ''): void {
+    if (this.#ended || this.stream.destroyed) return;
+    this.#finish();
+    const trailers = { 'grpc-status': String(code), ...(details ? { 'grpc-message': encodeGrpcMessage(details) } : {}) };
+    if (this.stream.headersSent) {
+      this.#trailers = trailers;
+      this.stream.end();
+    } else {
+      this.stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...trailers }, { endStream: true });
+    }
+  }
+
+  #respond(): void {
+    if (this.stream.headersSent) return;
+    this.stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+    this.stream.once('wantTrailers', () => this.stream.sendTrailers(this.#trailers));
+  }
+
+  #finish(): void {
+    this.#ended = true;
+    clearTimeout(this.#deadline);
+  }
+
+  #cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.#finish();
+    for (const listener of this.#cancelListeners.splice(0)) listener();
+  }
+}
+
+/** How the server runs one method: its start, each request message, then the end of the requests. */
+interface MethodImpl {
+  onOpen?(call: ServerCall): void;
+  onMessage(call: ServerCall, message: Buffer): void;
+  onEnd(call: ServerCall): void;
+}
+
+/**
+ * A gRPC server over node:http2, for unary calls and the streams go-plugin's services need.
+ * Messages are limited to 16 MiB both ways (RESOURCE_EXHAUSTED), as the host's are.
+ */
+export class GrpcServer {
+  #methods = new Map<string, MethodImpl>();
+  #sessions = new Set<ServerHttp2Session>();
+  #server: Http2Server | Http2SecureServer;
+
+  constructor(tls?: ServerTls) {
+    // grpc-js's server lifts node's 10 MB session memory cap too: one 16 MiB message would hit it.
+    const options = { maxSessionMemory: Number.MAX_SAFE_INTEGER };
+    this.#server = tls
+      ? createSecureServer({ ...options, key: tls.keyPem, cert: tls.certPem, ca: tls.peerCertPem, requestCert: true, rejectUnauthorized: true })
+      : createServer(options);
+    this.#server.on('session', (session) => {
+      this.#sessions.add(session);
+      session.once('close', () => this.#sessions.delete(session));
+      // A host that dies resets the connection; that is not the driver's error.
+      session.on('error', () => {});
+    });
+    // A host whose certificate we do not trust fails its own handshake; nothing to do here.
+    this.#server.on('tlsClientError', () => {});
+    this.#server.on('stream', (stream, headers) => this.#onStream(stream, headers));
+  }
+
+  /** A unary method: `handle` answers through `done`, as grpc-js's sendUnaryData does. */
+  unary<Req, Res>(path: string, types: { request: MessageType<Req>; response: MessageType<Res> }, handle: (request: Req, call: ServerCall, done: (err: CallStatus | null, value?: unknown) => void) => void): void {
+    this.#methods.set(path, {
+      onMessage: (call, message) => {
+        if (call.request !== undefined) return call.end(Status.INTERNAL, `${path} is unary: expected one request message, got more`);
+        call.request = decodeOr(call, types.request, message, path);
+      },
+      onEnd: (call) => {
+        if (call.done) return;
+        if (call.request === undefined) return call.end(Status.INTERNAL, `${path} is unary: expected one request message, got none`);
+        handle(call.request as Req, call, (err, value) => {
+          if (err) call.end(err.code, err.details);
+          else call.reply(types.response.encode(types.response.fromPartial(value ?? {})).finish());
+        });
+      },
+    });
+  }
+
+  /** A streaming method: `handle` hears of its start, every request message and the end of the requests. */
+  stream<Req>(path: string, request: MessageType<Req>, handle: { open?(call: ServerCall): void; message?(call: ServerCall, message: Req): void; end?(call: ServerCall): void }): void {
+    this.#methods.set(path, {
+      onOpen: handle.open,
+      onMessage: (call, message) => {
+        const decoded = decodeOr(call, request, message, path);
+        if (decoded !== undefined) handle.message?.(call, decoded);
+      },
+      onEnd: (call) => handle.end?.(call),
+    });
+  }
+
+  /** Listens on a unix socket path or a loopback TCP port; resolves with the port (0 for unix). */
+  listen(target: { path: string } | { host: string; port: number }): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.#server.once('error', onError);
+      const ready = () => {
+        this.#server.off('error', onError);
+        const address = this.#server.address();
+        resolve(typeof address === 'object' && address ? address.port : 0);
+      };
+      if ('path' in target) this.#server.listen(target.path, ready);
+      else this.#server.listen(target.port, target.host, ready);
+    });
+  }
+
+  /** Stops at once: open calls end, connections close. */
+  close(): void {
+    for (const session of this.#sessions) session.destroy();
+    this.#server.close();
+  }
+
+  #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    stream.on('error', () => {});
+    const contentType = headers['content-type'];
+    if (headers[':method'] !== 'POST' || typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
+      stream.respond({ ':status': 415 }, { endStream: true });
+      return;
+    }
+    const call = new ServerCall(stream, headers);
+    const path = headers[':path'] ?? '';
+    const method = this.#methods.get(path);
+    if (!method) return call.end(Status.UNIMPLEMENTED, `method ${path} is not served by this driver`);
+    const encoding = headers['grpc-encoding'];
+    if (encoding !== undefined && encoding !== 'identity') return call.end(Status.UNIMPLEMENTED, `grpc-encoding ${encoding} is not supported; send uncompressed messages`);
+    const timeout = parseGrpcTimeout(headers['grpc-timeout'] as string | undefined);
+    if (timeout !== undefined) call.expireIn(timeout);
+    const reader = new FrameReader(
+      MAX_MESSAGE_BYTES,
+      (message) => method.onMessage(call, message),
+      (err) =>
+        err.kind === 'too-large'
+          ? call.end(Status.RESOURCE_EXHAUSTED, `request of ${err.size} bytes is larger than the ${MAX_MESSAGE_BYTES}-byte limit`)
+          : call.end(Status.INTERNAL, 'compressed message without grpc-encoding'),
+    );
+    method.onOpen?.(call);
+    stream.on('data', (chunk: Buffer) => reader.push(chunk));
+    stream.once('end', () => method.onEnd(call));
+  }
+}
+
+function decodeOr<T>(call: ServerCall, type: MessageType<T>, message: Buffer, path: string): T | undefined {
+  try {
+    return type.decode(message);
+  } catch (err) {
+    call.end(Status.INTERNAL, `${path}: cannot decode the request: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  }
+}

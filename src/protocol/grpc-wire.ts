@@ -1,0 +1,121 @@
+// gRPC over HTTP/2, the parts without I/O: message framing, grpc-timeout and grpc-message.
+// https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md
+
+/** Each message is prefixed by a compressed flag (1 byte) and its length (4 bytes, big endian). */
+export const FRAME_HEADER_BYTES = 5;
+
+/** One length-prefixed, uncompressed gRPC message. */
+export function frameMessage(message: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + message.length);
+  out[0] = 0;
+  out.writeUInt32BE(message.length, 1);
+  out.set(message, FRAME_HEADER_BYTES);
+  return out;
+}
+
+/** Why a message could not be read from the byte stream. */
+export type FrameError = { kind: 'too-large'; size: number } | { kind: 'compressed' };
+
+/**
+ * Splits an HTTP/2 data stream into gRPC messages. Chunks may cut messages anywhere; a
+ * message is handed on once whole. Messages over `maxBytes` are refused before they are
+ * buffered, so a peer cannot make the driver hold more than the limit.
+ */
+export class FrameReader {
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  #need = -1;
+  #failed = false;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly onMessage: (message: Buffer) => void,
+    private readonly onError: (err: FrameError) => void,
+  ) {}
+
+  push(chunk: Buffer): void {
+    if (this.#failed) return;
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    for (;;) {
+      if (this.#need < 0) {
+        if (this.#buffered < FRAME_HEADER_BYTES) return;
+        const head = this.#take(FRAME_HEADER_BYTES);
+        const size = head.readUInt32BE(1);
+        // No grpc-encoding is ever negotiated here, so a compressed message is a protocol error.
+        if (head[0] !== 0) return this.#fail({ kind: 'compressed' });
+        if (size > this.maxBytes) return this.#fail({ kind: 'too-large', size });
+        this.#need = size;
+      }
+      if (this.#buffered < this.#need) return;
+      const message = this.#take(this.#need);
+      this.#need = -1;
+      this.onMessage(message);
+    }
+  }
+
+  #fail(err: FrameError): void {
+    this.#failed = true;
+    this.#chunks = [];
+    this.#buffered = 0;
+    this.onError(err);
+  }
+
+  #take(n: number): Buffer {
+    // An empty message (google.protobuf.Empty, a default request) is 0 bytes long.
+    if (n === 0) return Buffer.alloc(0);
+    const first = this.#chunks[0];
+    let out: Buffer;
+    if (first.length >= n) {
+      // The common case, one message in one chunk: no copy.
+      out = first.subarray(0, n);
+      if (first.length === n) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(n);
+    } else {
+      const all = Buffer.concat(this.#chunks);
+      out = all.subarray(0, n);
+      this.#chunks = all.length > n ? [all.subarray(n)] : [];
+    }
+    this.#buffered -= n;
+    return out;
+  }
+}
+
+const TIMEOUT_UNITS_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000_001 };
+
+/** The `grpc-timeout` header in milliseconds (`100m`, `5S`, ...), or undefined when absent or malformed. */
+export function parseGrpcTimeout(value: string | undefined): number | undefined {
+  const m = value === undefined ? null : /^(\d{1,8})([HMSmun])$/.exec(value);
+  return m ? Number(m[1]) * TIMEOUT_UNITS_MS[m[2]] : undefined;
+}
+
+/** Milliseconds as a `grpc-timeout` header: at most 8 digits, in the finest unit that fits. */
+export function formatGrpcTimeout(ms: number): string {
+  const value = Math.max(0, Math.ceil(ms));
+  if (value < 1e8) return `${value}m`;
+  if (value / 1000 < 1e8) return `${Math.ceil(value / 1000)}S`;
+  return `${Math.min(99_999_999, Math.ceil(value / 60_000))}M`;
+}
+
+/** grpc-message is percent-encoded: every byte outside printable ASCII, and `%` itself. */
+export function encodeGrpcMessage(message: string): string {
+  if (/^[\x20-\x24\x26-\x7e]*$/.test(message)) return message;
+  let out = '';
+  for (const byte of Buffer.from(message, 'utf8')) {
+    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** Decodes grpc-message; a malformed escape is kept as it came, as the spec asks. */
+export function decodeGrpcMessage(value: string): string {
+  if (!value.includes('%')) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/** Headers a gRPC peer sets for the transport; everything else is the call's metadata. */
+export const RESERVED_HEADERS = new Set(['content-type', 'te', 'user-agent', 'grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'content-length']);
