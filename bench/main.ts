@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { printTable, writeChart, writeMarkdown } from './report.js';
 import type { Result } from './result.js';
 import { build } from './rows/build.js';
+import { changes } from './rows/changes.js';
 import { coldStart } from './rows/cold-start.js';
 import { latency } from './rows/latency.js';
 import { go } from './rows/go.js';
@@ -12,6 +13,7 @@ import { gateway, scale } from './rows/scale.js';
 const ROWS: Record<string, () => Promise<Result[]>> = {
   cold: coldStart,
   latency,
+  changes,
   memory,
   scale,
   gateway,

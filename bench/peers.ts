@@ -43,10 +43,9 @@ async function stop(child: ChildProcess, socket: string): Promise<void> {
   rmSync(socket, { force: true });
 }
 
-export async function rawGrpcPeer(): Promise<Peer> {
-  const { child, socket } = await spawnReady('raw-server');
-  const client = new Client(`unix:${socket}`, credentials.createInsecure(), { 'grpc.max_receive_message_length': 16 << 20 });
-  // What a plain grpc-js user writes: full messages, ts-proto's encode/decode, a callback.
+/** A plain grpc-js client, as its users write one: ts-proto's encode/decode and a callback. */
+function grpcClientPeer(name: string, target: string, options: Record<string, string | number>, stopServer: () => Promise<void>): Peer {
+  const client = new Client(target, credentials.createInsecure(), { 'grpc.max_receive_message_length': 16 << 20, ...options });
   const serialize = (v: GetUserRequest) => Buffer.from(GetUserRequest.encode(v).finish());
   const deserialize = (b: Buffer) => GetUserResponse.decode(b);
   const metadata = new Metadata();
@@ -55,13 +54,34 @@ export async function rawGrpcPeer(): Promise<Peer> {
       client.makeUnaryRequest(PATH, serialize, deserialize, { userId: { idp: '', opaqueId: p, type: 0 }, skipFetchingGroups: false }, metadata, {}, (err, res) => (err ? reject(err) : resolve(res))),
     );
   return {
-    name: 'raw grpc-js',
+    name,
     call,
     close: async () => {
       client.close();
-      await stop(child, socket);
+      await stopServer();
     },
   };
+}
+
+/** The floor for driverkit's own overhead: a plain grpc-js client and server, nothing of driverkit's. */
+export async function rawGrpcPeer(): Promise<Peer> {
+  const { child, socket } = await spawnReady('raw-server');
+  return grpcClientPeer('raw grpc-js', `unix:${socket}`, {}, () => stop(child, socket));
+}
+
+/**
+ * driverkit's driver (its node:http2 server) dialed by a plain grpc-js client with `options`:
+ * isolates the server side, or a client option, from the rest of driverkit.
+ */
+export async function driverServerPeer(name: string, options: Record<string, string | number> = {}): Promise<Peer> {
+  const env = { ...process.env, [userprovider.cookieKey]: userprovider.cookieValue, PLUGIN_PROTOCOL_VERSIONS: '1' };
+  const child = spawn(join(BENCH_BIN, 'echo-driver'), [], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => resolve(d.toString()));
+    child.once('exit', (code) => reject(new Error(`echo-driver exited ${code} before its handshake`)));
+  });
+  const socket = line.split('|')[3];
+  return grpcClientPeer(name, `unix:${socket}`, options, () => stop(child, socket));
 }
 
 export async function http2Peer(): Promise<Peer> {

@@ -19,6 +19,21 @@ export async function timeEach(n: number, fn: () => Promise<unknown>): Promise<n
   return out;
 }
 
+/**
+ * Runs `fn` against each peer for `rounds` rounds, interleaved so machine noise hits all
+ * alike, and in reverse order every other round: whichever peer runs second in a round
+ * gains (the first leaves the garbage and warms the caches), which showed as 5-15%.
+ */
+export async function interleaved<P, T>(peers: P[], rounds: number, fn: (p: P) => Promise<T>): Promise<T[][]> {
+  const out = peers.map(() => [] as T[]);
+  for (let r = 0; r < rounds; r++) {
+    const order = [...peers.keys()];
+    if (r % 2) order.reverse();
+    for (const i of order) out[i].push(await fn(peers[i]));
+  }
+  return out;
+}
+
 /** Calls per second with `concurrency` calls in flight, over `total` calls. */
 export async function throughput(total: number, concurrency: number, fn: () => Promise<unknown>): Promise<number> {
   let next = 0;

@@ -1,17 +1,10 @@
-import { driverkitPeer, http2Peer, type Peer, rawGrpcPeer } from '../peers.js';
+import { driverkitPeer, http2Peer, rawGrpcPeer } from '../peers.js';
 import type { Result } from '../result.js';
-import { percentile, throughput, timeEach } from '../stats.js';
+import { interleaved, percentile, throughput, timeEach } from '../stats.js';
 
 const CALLS = 3000;
 const CONCURRENT_CALLS = 6000;
 const SIZES = [100, 10_240, 102_400, 1_048_576];
-
-/** Runs `fn` against each peer, interleaving rounds so machine noise hits all alike. */
-async function interleaved<T>(peers: Peer[], rounds: number, fn: (p: Peer) => Promise<T>): Promise<T[][]> {
-  const out = peers.map(() => [] as T[]);
-  for (let r = 0; r < rounds; r++) for (const [i, p] of peers.entries()) out[i].push(await fn(p));
-  return out;
-}
 
 /** Unary latency and throughput: driverkit vs raw grpc-js vs node:http2, same payload, unix sockets. */
 export async function latency(): Promise<Result[]> {
@@ -19,9 +12,9 @@ export async function latency(): Promise<Result[]> {
   try {
     const payload = 'x'.repeat(100);
     for (const p of peers) await timeEach(300, () => p.call(payload)); // warm-up
-    const lat = (await interleaved(peers, 3, (p) => timeEach(CALLS / 3, () => p.call(payload)))).map((r) => r.flat());
-    const seq = (await interleaved(peers, 3, (p) => throughput(CALLS / 3, 1, () => p.call(payload)))).map((r) => Math.max(...r));
-    const conc = (await interleaved(peers, 3, (p) => throughput(CONCURRENT_CALLS / 3, 64, () => p.call(payload)))).map((r) => Math.max(...r));
+    const lat = (await interleaved(peers, 4, (p) => timeEach(CALLS / 4, () => p.call(payload)))).map((r) => r.flat());
+    const seq = (await interleaved(peers, 4, (p) => throughput(CALLS / 4, 1, () => p.call(payload)))).map((r) => Math.max(...r));
+    const conc = (await interleaved(peers, 4, (p) => throughput(CONCURRENT_CALLS / 4, 64, () => p.call(payload)))).map((r) => Math.max(...r));
     const [dk, raw, h2] = [0, 1, 2];
     const out: Result[] = [];
     for (const [p, label] of [[50, 'p50'], [99, 'p99']] as const) {
@@ -37,7 +30,7 @@ export async function latency(): Promise<Result[]> {
     for (const size of SIZES) {
       const body = 'x'.repeat(size);
       const n = size >= 1 << 20 ? 30 : size >= 100_000 ? 100 : 300;
-      const [d, r] = await interleaved(peers.slice(0, 2), 3, (p) => timeEach(n / 3, () => p.call(body)));
+      const [d, r] = await interleaved(peers.slice(0, 2), 4, (p) => timeEach(n / 4, () => p.call(body)));
       out.push({ row: 'payload', metric: `p50 at ${size >= 1 << 20 ? '1 MiB' : size >= 1024 ? `${size / 1024} KiB` : `${size} B`}`, value: percentile(d.flat(), 50), unit: 'ms', baseline: { name: 'raw grpc-js', value: percentile(r.flat(), 50) } });
     }
     return out;

@@ -8,7 +8,7 @@ import { type CallError, type CallOptions, callDeadline, callMetadata, cancelled
 import type { BrokerTls } from '../contracts/broker.js';
 import { methodPath, type ServiceDef } from '../contracts/contract.js';
 import { decodeGrpcMessage, FrameReader, formatGrpcTimeout, frameMessage } from '../protocol/grpc-wire.js';
-import { MAX_MESSAGE_BYTES } from '../protocol/limits.js';
+import { CONNECTION_WINDOW_BYTES, MAX_MESSAGE_BYTES, STREAM_WINDOW_BYTES } from '../protocol/limits.js';
 import { Status, statusName } from '../status.js';
 
 /** Where to dial: a handshake's or a ConnInfo's network and address. */
@@ -41,12 +41,14 @@ export function dialService<S extends ServiceDef>(target: DialTarget, service: S
     if (session && !session.closed && !session.destroyed) return session;
     const s = connect(tls ? 'https://localhost' : 'http://localhost', {
       maxSessionMemory: Number.MAX_SAFE_INTEGER,
+      settings: { initialWindowSize: STREAM_WINDOW_BYTES },
       // go-plugin certificates name "localhost", whatever the address.
       createConnection: () =>
         tls ? tlsConnect({ ...where, ca: tls.peerCertPem, key: tls.keyPem, cert: tls.certPem, servername: 'localhost', ALPNProtocols: ['h2'] }) : netConnect(where as { path: string }),
     });
     // Each call hears of a broken connection through its own stream.
     s.on('error', () => {});
+    s.once('connect', () => s.setLocalWindowSize(CONNECTION_WINDOW_BYTES));
     return (session = s);
   };
 

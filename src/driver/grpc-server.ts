@@ -14,7 +14,7 @@ import {
 import type { CallSource, CallStatus } from '../contracts/handlers.js';
 import type { MessageType } from '../contracts/contract.js';
 import { encodeGrpcMessage, FrameReader, frameMessage, parseGrpcTimeout, RESERVED_HEADERS } from '../protocol/grpc-wire.js';
-import { MAX_MESSAGE_BYTES } from '../protocol/limits.js';
+import { CONNECTION_WINDOW_BYTES, MAX_MESSAGE_BYTES, STREAM_WINDOW_BYTES } from '../protocol/limits.js';
 import { Status } from '../status.js';
 
 /** AutoMTLS: our identity, and the one peer certificate we trust. */
@@ -139,12 +139,13 @@ export class GrpcServer {
 
   constructor(tls?: ServerTls) {
     // grpc-js's server lifts node's 10 MB session memory cap too: one 16 MiB message would hit it.
-    const options = { maxSessionMemory: Number.MAX_SAFE_INTEGER };
+    const options = { maxSessionMemory: Number.MAX_SAFE_INTEGER, settings: { initialWindowSize: STREAM_WINDOW_BYTES } };
     this.#server = tls
       ? createSecureServer({ ...options, key: tls.keyPem, cert: tls.certPem, ca: tls.peerCertPem, requestCert: true, rejectUnauthorized: true })
       : createServer(options);
     this.#server.on('session', (session) => {
       this.#sessions.add(session);
+      session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
       session.once('close', () => this.#sessions.delete(session));
       // A host that dies resets the connection; that is not the driver's error.
       session.on('error', () => {});

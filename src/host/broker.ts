@@ -12,6 +12,7 @@ import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
 import type { LogFields, LogLevel } from '../protocol/hclog.js';
 import { MESSAGE_LIMIT_OPTIONS } from '../protocol/limits.js';
 import { createPromiseClient } from './client.js';
+import { CHANNEL_OPTIONS } from './connect.js';
 import type { Logger } from './logger.js';
 
 /** The host's logger in the shape handlers of offered services log with. */
@@ -20,9 +21,9 @@ function handlerLog(logger: Logger, base: LogFields): DriverLogger {
   return { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), with: (f) => handlerLog(logger, { ...base, ...f }) };
 }
 
-/** grpc-js channel options for a brokered dial: the message limit, and go-plugin's server name under TLS. */
+/** grpc-js channel options for a brokered dial: the driver channel's, and go-plugin's server name under TLS. */
 function dialOptions(tls: BrokerTls | undefined): Record<string, string | number> {
-  return tls ? { ...MESSAGE_LIMIT_OPTIONS, 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' } : MESSAGE_LIMIT_OPTIONS;
+  return tls ? { ...CHANNEL_OPTIONS, 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' } : CHANNEL_OPTIONS;
 }
 
 /** Serves offered services with grpc-js on unix sockets, dials the driver's with grpc-js. */

@@ -4,7 +4,7 @@ import { HEALTH_SERVICE_NAME, internalServices } from '../contracts/internal.js'
 import { HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health.js';
 import type { StdioData } from '../gen/plugin/grpc_stdio.js';
 import type { Handshake } from '../protocol/handshake.js';
-import { MESSAGE_LIMIT_OPTIONS } from '../protocol/limits.js';
+import { CONNECTION_WINDOW_BYTES, MESSAGE_LIMIT_OPTIONS } from '../protocol/limits.js';
 import { Status } from '../status.js';
 import type { ErrorMapper } from '../contracts/call.js';
 import { createPromiseClient } from './client.js';
@@ -21,6 +21,19 @@ export interface HostTls {
   serverCertPem: string;
 }
 
+/**
+ * grpc-js channel options for every connection to a driver. Retries and channelz are on by
+ * default and add bookkeeping to each call; a driver is local, has no retry policy and no
+ * channelz consumer (measured: about 13% less host CPU per call, bench row "client options").
+ */
+export const CHANNEL_OPTIONS = {
+  ...MESSAGE_LIMIT_OPTIONS,
+  'grpc.enable_retries': 0,
+  'grpc.enable_channelz': 0,
+  // grpc-js uses this one figure for the stream and the connection window.
+  'grpc-node.flow_control_window': CONNECTION_WINDOW_BYTES,
+} as const;
+
 /** Opens the one channel every service of a driver shares. */
 export function openChannel(h: Handshake, tls?: HostTls): Client {
   const creds = tls
@@ -29,7 +42,7 @@ export function openChannel(h: Handshake, tls?: HostTls): Client {
   return new Client(grpcTarget(h), creds, {
     // One driver, one connection: never spread calls over extra subchannels.
     'grpc.use_local_subchannel_pool': 1,
-    ...MESSAGE_LIMIT_OPTIONS,
+    ...CHANNEL_OPTIONS,
     // go-plugin certificates name "localhost", whatever the address.
     ...(tls ? { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' } : {}),
   });
