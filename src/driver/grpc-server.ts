@@ -64,8 +64,9 @@ export class ServerCall implements CallSource {
   /** Ends the call with DEADLINE_EXCEEDED after `ms`, as the host asked in grpc-timeout. */
   expireIn(ms: number): void {
     this.#deadline = setTimeout(() => {
-      this.#cancel();
+      // Answer first: cancelling marks the call done, after which nothing would go out.
       this.end(Status.DEADLINE_EXCEEDED, 'deadline exceeded');
+      this.#cancel();
     }, ms);
   }
 

@@ -1,0 +1,93 @@
+// The driver SDK's own gRPC server, seen from a raw HTTP/2 client: what a well-behaved
+// grpc-js host never sends, and what a grpc-go or hand-written host might.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
+import { connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { GetUserRequest, GetUserResponse } from '../src/gen/driverkit/userprovider/v1/userprovider.js';
+import { frameMessage } from '../src/protocol/grpc-wire.js';
+import { Status } from '../src/status.js';
+import { fixtureContract } from './fixtures/contract.js';
+import { useDriver, waitFor } from './helpers.js';
+import { BIN } from './paths.js';
+
+const GET_USER = '/driverkit.userprovider.v1.UserProvider/GetUser';
+
+interface Answer {
+  headers: IncomingHttpHeaders;
+  trailers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+async function rawSession(env: Record<string, string> = {}): Promise<ClientHttp2Session> {
+  const driver = useDriver({ name: 'raw', path: BIN.fixture, contract: fixtureContract, env });
+  await driver.ready;
+  const session = connect('http://localhost', { createConnection: () => netConnect(driver.handshake!.address) });
+  onTestFinished(() => void session.destroy());
+  return session;
+}
+
+/** One request with `headers` and `body`; resolves with everything that came back. */
+function request(session: ClientHttp2Session, headers: Record<string, string>, body: Buffer): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':method': 'POST', ':path': GET_USER, 'content-type': 'application/grpc', te: 'trailers', ...headers });
+    const answer: Answer = { headers: {}, trailers: {}, body: Buffer.alloc(0) };
+    stream.on('response', (h) => (answer.headers = h));
+    stream.on('trailers', (t) => (answer.trailers = t));
+    stream.on('data', (c: Buffer) => (answer.body = Buffer.concat([answer.body, c])));
+    stream.on('close', () => resolve(answer));
+    stream.on('error', reject);
+    stream.end(body);
+  });
+}
+
+const getUser = (id: string) => frameMessage(GetUserRequest.encode(GetUserRequest.fromPartial({ userId: { opaqueId: id } })).finish());
+/** The status of a response, whether trailers-only (in the headers) or in the trailers. */
+const status = (a: Answer) => ({ code: Number(a.trailers['grpc-status'] ?? a.headers['grpc-status']), message: String(a.trailers['grpc-message'] ?? a.headers['grpc-message'] ?? '') });
+
+describe("the driver's gRPC server", () => {
+  it('answers a unary call with headers, one message and status 0 in trailers', async () => {
+    const a = await request(await rawSession(), {}, getUser('echo:hi'));
+    expect(a.headers[':status']).toBe(200);
+    expect(a.headers['content-type']).toBe('application/grpc');
+    expect(status(a)).toEqual({ code: Status.OK, message: '' });
+    expect(a.body.readUInt32BE(1)).toBe(a.body.length - 5);
+    expect(GetUserResponse.decode(a.body.subarray(5)).user?.username).toBe('echo:hi');
+  });
+
+  it.each<{ what: string; headers: Record<string, string>; body: Buffer; code: number; message: RegExp }>([
+    { what: 'an unknown method', headers: { ':path': '/nope.Service/Missing' }, body: getUser('x'), code: Status.UNIMPLEMENTED, message: /method \/nope\.Service\/Missing is not served/ },
+    { what: 'a compressed message', headers: {}, body: Buffer.concat([Buffer.from([1]), getUser('x').subarray(1)]), code: Status.INTERNAL, message: /compressed message without grpc-encoding/ },
+    { what: 'grpc-encoding gzip', headers: { 'grpc-encoding': 'gzip' }, body: getUser('x'), code: Status.UNIMPLEMENTED, message: /grpc-encoding gzip is not supported/ },
+    { what: 'two messages on a unary method', headers: {}, body: Buffer.concat([getUser('a'), getUser('b')]), code: Status.INTERNAL, message: /expected one request message, got more/ },
+    { what: 'no message on a unary method', headers: {}, body: Buffer.alloc(0), code: Status.INTERNAL, message: /expected one request message, got none/ },
+    { what: 'bytes that are no GetUserRequest', headers: {}, body: frameMessage(Buffer.from([0xff, 0xff, 0xff])), code: Status.INTERNAL, message: /cannot decode the request/ },
+  ])('refuses $what with a clear status', async ({ headers, body, code, message }) => {
+    const s = status(await request(await rawSession(), headers, body));
+    expect(s.code).toBe(code);
+    expect(decodeURIComponent(s.message)).toMatch(message);
+  });
+
+  it('answers a request that is not gRPC with HTTP 415', async () => {
+    const a = await request(await rawSession(), { 'content-type': 'application/json' }, Buffer.from('{}'));
+    expect(a.headers[':status']).toBe(415);
+  });
+
+  it('enforces grpc-timeout itself: DEADLINE_EXCEEDED, and the handler sees its signal fire', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dk-server-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const marker = join(dir, 'marker');
+    // No client-side deadline here: only the server can end this call.
+    const a = await request(await rawSession({ FIXTURE_MARKER: marker }), { 'grpc-timeout': '200m' }, getUser('hang'));
+    expect(status(a)).toEqual({ code: Status.DEADLINE_EXCEEDED, message: 'deadline exceeded' });
+    await waitFor(() => readFileSync(marker, 'utf8') === 'cancelled', 5000, 'the handler to see its signal');
+  });
+
+  it('passes metadata to the handler (binary values as base64), without the transport headers', async () => {
+    const a = await request(await rawSession(), { 'x-request-id': 'req-7', 'x-trace-bin': 'AQID', 'grpc-timeout': '5S' }, getUser('metadata'));
+    expect(status(a).code).toBe(Status.OK);
+    expect(JSON.parse(GetUserResponse.decode(a.body.subarray(5)).user!.username)).toEqual({ 'x-request-id': 'req-7', 'x-trace-bin': 'AQID' });
+  });
+});
