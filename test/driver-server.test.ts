@@ -10,6 +10,7 @@ import { GetUserRequest, GetUserResponse } from '../src/gen/driverkit/userprovid
 import { frameMessage } from '../src/protocol/grpc-wire.js';
 import { Status } from '../src/status.js';
 import { fixtureContract } from './fixtures/contract.js';
+import type { Driver } from '../src/host/driver.js';
 import { useDriver, waitFor } from './helpers.js';
 import { BIN } from './paths.js';
 
@@ -21,13 +22,15 @@ interface Answer {
   body: Buffer;
 }
 
-async function rawSession(env: Record<string, string> = {}): Promise<ClientHttp2Session> {
+async function rawDriver(env: Record<string, string> = {}): Promise<{ driver: Driver; session: ClientHttp2Session }> {
   const driver = useDriver({ name: 'raw', path: BIN.fixture, contract: fixtureContract, env });
   await driver.ready;
   const session = connect('http://localhost', { createConnection: () => netConnect(driver.handshake!.address) });
   onTestFinished(() => void session.destroy());
-  return session;
+  return { driver, session };
 }
+
+const rawSession = async (env: Record<string, string> = {}) => (await rawDriver(env)).session;
 
 /** One request with `headers` and `body`; resolves with everything that came back. */
 function request(session: ClientHttp2Session, headers: Record<string, string>, body: Buffer): Promise<Answer> {
@@ -63,6 +66,7 @@ describe("the driver's gRPC server", () => {
     { what: 'grpc-encoding gzip', headers: { 'grpc-encoding': 'gzip' }, body: getUser('x'), code: Status.UNIMPLEMENTED, message: /grpc-encoding gzip is not supported/ },
     { what: 'two messages on a unary method', headers: {}, body: Buffer.concat([getUser('a'), getUser('b')]), code: Status.INTERNAL, message: /expected one request message, got more/ },
     { what: 'no message on a unary method', headers: {}, body: Buffer.alloc(0), code: Status.INTERNAL, message: /expected one request message, got none/ },
+    { what: 'a request cut in the middle of a message', headers: {}, body: getUser('x').subarray(0, 7), code: Status.INTERNAL, message: /the request ended in the middle of a message/ },
     { what: 'bytes that are no GetUserRequest', headers: {}, body: frameMessage(Buffer.from([0xff, 0xff, 0xff])), code: Status.INTERNAL, message: /cannot decode the request/ },
   ])('refuses $what with a clear status', async ({ headers, body, code, message }) => {
     const s = status(await request(await rawSession(), headers, body));
@@ -85,9 +89,30 @@ describe("the driver's gRPC server", () => {
     await waitFor(() => readFileSync(marker, 'utf8') === 'cancelled', 5000, 'the handler to see its signal');
   });
 
-  it('passes metadata to the handler (binary values as base64), without the transport headers', async () => {
-    const a = await request(await rawSession(), { 'x-request-id': 'req-7', 'x-trace-bin': 'AQID', 'grpc-timeout': '5S' }, getUser('metadata'));
+  it('passes metadata to the handler as grpc-js did: -bin values in padded base64, transport headers left out', async () => {
+    const headers = { 'x-request-id': 'req-7', 'x-trace-bin': 'AQI', 'grpc-timeout': '5S', 'accept-encoding': 'identity', 'user-agent': 'raw-test' };
+    const a = await request(await rawSession(), headers, getUser('metadata'));
     expect(status(a).code).toBe(Status.OK);
-    expect(JSON.parse(GetUserResponse.decode(a.body.subarray(5)).user!.username)).toEqual({ 'x-request-id': 'req-7', 'x-trace-bin': 'AQID' });
+    expect(JSON.parse(GetUserResponse.decode(a.body.subarray(5)).user!.username)).toEqual({ 'x-request-id': 'req-7', 'x-trace-bin': 'AQI=', 'user-agent': 'raw-test' });
+  });
+
+  it('a response protobuf cannot encode fails that call with INTERNAL; the driver serves on', async () => {
+    const session = await rawSession();
+    const s = status(await request(session, {}, getUser('bad-encode')));
+    expect(s.code).toBe(Status.INTERNAL);
+    expect(decodeURIComponent(s.message)).toMatch(/GetUser: cannot encode the response/);
+    expect(status(await request(session, {}, getUser('echo:still'))).code).toBe(Status.OK);
+  });
+
+  it('a deadline longer than a timer can hold (30 days) is no deadline at all, not an instant one', async () => {
+    const a = await request(await rawSession(), { 'grpc-timeout': '2592000S' }, getUser('echo:slow'));
+    expect(status(a).code).toBe(Status.OK);
+  });
+
+  it('answers Shutdown before it exits 0', async () => {
+    const { driver, session } = await rawDriver();
+    const a = await request(session, { ':path': '/plugin.GRPCController/Shutdown' }, frameMessage(Buffer.alloc(0)));
+    expect(status(a)).toEqual({ code: Status.OK, message: '' });
+    expect(await driver.exited).toEqual({ code: 0, signal: null });
   });
 });

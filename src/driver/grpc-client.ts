@@ -7,7 +7,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { type CallError, type CallOptions, callDeadline, callMetadata, cancelledError, type ErrorMapper, type PromiseClient } from '../contracts/call.js';
 import type { BrokerTls } from '../contracts/broker.js';
 import { methodPath, type ServiceDef } from '../contracts/contract.js';
-import { decodeGrpcMessage, FrameReader, formatGrpcTimeout, frameMessage } from '../protocol/grpc-wire.js';
+import { decodeGrpcMessage, FrameReader, formatGrpcTimeout, frameMessage, MAX_TIMER_MS } from '../protocol/grpc-wire.js';
 import { CONNECTION_WINDOW_BYTES, MAX_MESSAGE_BYTES, STREAM_WINDOW_BYTES } from '../protocol/limits.js';
 import { Status, statusName } from '../status.js';
 
@@ -37,6 +37,7 @@ export function dialService<S extends ServiceDef>(target: DialTarget, service: S
   const [host, port] = target.network === 'unix' ? [] : [target.address.slice(0, target.address.lastIndexOf(':')), Number(target.address.slice(target.address.lastIndexOf(':') + 1))];
   const where = target.network === 'unix' ? { path: target.address } : { host, port };
   let session: ClientHttp2Session | undefined;
+  let closed = false;
   const open = (): ClientHttp2Session => {
     if (session && !session.closed && !session.destroyed) return session;
     const s = connect(tls ? 'https://localhost' : 'http://localhost', {
@@ -58,18 +59,27 @@ export function dialService<S extends ServiceDef>(target: DialTarget, service: S
     const path = methodPath(service, method);
     out[key] = (request: unknown, options: CallOptions = {}) =>
       new Promise((resolve, reject) => {
+        const { signal } = options;
         let settled = false;
         let timer: NodeJS.Timeout | undefined;
+        let onAbort: (() => void) | undefined;
         const settle = (err: CallError | null, value?: unknown) => {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
-          options.signal?.removeEventListener('abort', onAbort);
+          if (onAbort) signal?.removeEventListener('abort', onAbort);
           if (err) void Promise.resolve(mapError(err, path)).then(reject);
           else resolve(value);
         };
-        const { signal } = options;
+        if (closed) return settle(callError(Status.UNAVAILABLE, `the client of ${target.network}:${target.address} is closed`));
         if (signal?.aborted) return settle(cancelledError(signal));
+        // Encode before opening a stream, so a request that cannot be encoded leaves nothing half-open.
+        let body: Buffer;
+        try {
+          body = frameMessage(method.requestType.encode(method.requestType.fromPartial(request)).finish());
+        } catch (err) {
+          return settle(callError(Status.INTERNAL, `cannot encode the request: ${err instanceof Error ? err.message : String(err)}`));
+        }
         const deadline = callDeadline(options);
         const headers: Record<string, string> = { ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...callMetadata(options) };
         if (deadline !== undefined) headers['grpc-timeout'] = formatGrpcTimeout(deadline - Date.now());
@@ -78,9 +88,13 @@ export function dialService<S extends ServiceDef>(target: DialTarget, service: S
           settle(err);
           stream.close(constants.NGHTTP2_CANCEL);
         };
-        const onAbort = () => abandon(cancelledError(signal!));
-        signal?.addEventListener('abort', onAbort, { once: true });
-        if (deadline !== undefined) timer = setTimeout(() => abandon(callError(Status.DEADLINE_EXCEEDED, 'deadline exceeded')), deadline - Date.now());
+        if (signal) {
+          onAbort = () => abandon(cancelledError(signal));
+          signal.addEventListener('abort', onAbort, { once: true });
+        }
+        if (deadline !== undefined && deadline - Date.now() <= MAX_TIMER_MS) {
+          timer = setTimeout(() => abandon(callError(Status.DEADLINE_EXCEEDED, 'deadline exceeded')), deadline - Date.now());
+        }
         let reply: Buffer | undefined;
         let status: CallError | null | undefined;
         const reader = new FrameReader(
@@ -106,8 +120,14 @@ export function dialService<S extends ServiceDef>(target: DialTarget, service: S
           }
           settle(status === null ? callError(Status.INTERNAL, 'the response carried no message') : callError(Status.UNAVAILABLE, 'the connection closed before the call ended'));
         });
-        stream.end(frameMessage(method.requestType.encode(method.requestType.fromPartial(request)).finish()));
+        stream.end(body);
       });
   }
-  return { client: out as PromiseClient<S>, close: () => session?.destroy() };
+  return {
+    client: out as PromiseClient<S>,
+    close: () => {
+      closed = true;
+      session?.destroy();
+    },
+  };
 }

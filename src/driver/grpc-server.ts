@@ -13,7 +13,7 @@ import {
 } from 'node:http2';
 import type { CallSource, CallStatus } from '../contracts/handlers.js';
 import type { MessageType } from '../contracts/contract.js';
-import { encodeGrpcMessage, FrameReader, frameMessage, parseGrpcTimeout, RESERVED_HEADERS } from '../protocol/grpc-wire.js';
+import { encodeGrpcMessage, FrameReader, frameMessage, MAX_TIMER_MS, metadataValue, parseGrpcTimeout, RESERVED_HEADERS } from '../protocol/grpc-wire.js';
 import { CONNECTION_WINDOW_BYTES, MAX_MESSAGE_BYTES, STREAM_WINDOW_BYTES } from '../protocol/limits.js';
 import { Status } from '../status.js';
 
@@ -56,13 +56,20 @@ export class ServerCall implements CallSource {
   metadata(): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(this.headers)) {
-      if (k[0] !== ':' && !RESERVED_HEADERS.has(k) && v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+      if (k[0] !== ':' && !RESERVED_HEADERS.has(k) && v !== undefined) out[k] = metadataValue(k, Array.isArray(v) ? v.join(', ') : v);
     }
     return out;
   }
 
+  /** Runs `listener` once the stream is closed: the answer is out, or the host went away. */
+  onClosed(listener: () => void): void {
+    if (this.stream.closed) listener();
+    else this.stream.once('close', listener);
+  }
+
   /** Ends the call with DEADLINE_EXCEEDED after `ms`, as the host asked in grpc-timeout. */
   expireIn(ms: number): void {
+    if (ms > MAX_TIMER_MS) return;
     this.#deadline = setTimeout(() => {
       // Answer first: cancelling marks the call done, after which nothing would go out.
       this.end(Status.DEADLINE_EXCEEDED, 'deadline exceeded');
@@ -126,7 +133,8 @@ export class ServerCall implements CallSource {
 interface MethodImpl {
   onOpen?(call: ServerCall): void;
   onMessage(call: ServerCall, message: Buffer): void;
-  onEnd(call: ServerCall): void;
+  /** `partial`: the requests ended in the middle of a message. */
+  onEnd(call: ServerCall, partial: boolean): void;
 }
 
 /**
@@ -163,12 +171,20 @@ export class GrpcServer {
         if (call.request !== undefined) return call.end(Status.INTERNAL, `${path} is unary: expected one request message, got more`);
         call.request = decodeOr(call, types.request, message, path);
       },
-      onEnd: (call) => {
+      onEnd: (call, partial) => {
         if (call.done) return;
+        if (partial) return call.end(Status.INTERNAL, `${path}: the request ended in the middle of a message`);
         if (call.request === undefined) return call.end(Status.INTERNAL, `${path} is unary: expected one request message, got none`);
         handle(call.request as Req, call, (err, value) => {
-          if (err) call.end(err.code, err.details);
-          else call.reply(types.response.encode(types.response.fromPartial(value ?? {})).finish());
+          if (err) return call.end(err.code, err.details);
+          let bytes: Uint8Array;
+          try {
+            bytes = types.response.encode(types.response.fromPartial(value ?? {})).finish();
+          } catch (e) {
+            // A handler's value that protobuf cannot encode (a 1.5 for an int32, say) fails this call, not the driver.
+            return call.end(Status.INTERNAL, `${path}: cannot encode the response: ${e instanceof Error ? e.message : String(e)}`);
+          }
+          call.reply(bytes);
         });
       },
     });
@@ -232,7 +248,7 @@ export class GrpcServer {
     );
     method.onOpen?.(call);
     stream.on('data', (chunk: Buffer) => reader.push(chunk));
-    stream.once('end', () => method.onEnd(call));
+    stream.once('end', () => method.onEnd(call, reader.partial));
   }
 }
 

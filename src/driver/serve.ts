@@ -116,7 +116,7 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
     serveHandlers(server, service, handlers[version]!, log, broker);
     serveHealth(server, [service.fullName]);
     // Reply first, then exit: go-plugin hosts take UNAVAILABLE as success too, but an answer is cleaner.
-    serveController(server, () => setImmediate(() => void exit(0)));
+    serveController(server, () => void exit(0));
     serveStdio(server, capture);
     serveBroker(
       server,

@@ -33,9 +33,10 @@ export function serveHealth(server: GrpcServer, servedNames: readonly string[]):
 /** go-plugin's GRPCController: Shutdown answers, then the driver exits 0. */
 export function serveController(server: GrpcServer, onShutdown: () => void): void {
   const { shutdown } = internalServices.controller.methods;
-  server.unary(methodPath(internalServices.controller, shutdown), { request: shutdown.requestType, response: shutdown.responseType }, (_request, _call, done) => {
+  server.unary(methodPath(internalServices.controller, shutdown), { request: shutdown.requestType, response: shutdown.responseType }, (_request, call, done) => {
     done(null, {});
-    onShutdown();
+    // Exiting tears the connection down: wait until the answer has left.
+    call.onClosed(onShutdown);
   });
 }
 

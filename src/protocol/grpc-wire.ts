@@ -33,6 +33,11 @@ export class FrameReader {
     private readonly onError: (err: FrameError) => void,
   ) {}
 
+  /** True while part of a message has arrived but not all of it. */
+  get partial(): boolean {
+    return this.#buffered > 0 || this.#need >= 0;
+  }
+
   push(chunk: Buffer): void {
     if (this.#failed) return;
     this.#chunks.push(chunk);
@@ -117,5 +122,16 @@ export function decodeGrpcMessage(value: string): string {
   }
 }
 
-/** Headers a gRPC peer sets for the transport; everything else is the call's metadata. */
-export const RESERVED_HEADERS = new Set(['content-type', 'te', 'user-agent', 'grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'content-length']);
+/**
+ * Headers a gRPC peer sets for the transport; everything else is the call's metadata. The
+ * same set grpc-js's server strips, so handlers see what they saw before (user-agent stays).
+ */
+export const RESERVED_HEADERS = new Set(['content-type', 'te', 'grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'accept-encoding', 'content-length']);
+
+/** The metadata value of header `key`: `-bin` values in padded base64 whatever the peer sent (grpc-go sends them unpadded). */
+export function metadataValue(key: string, value: string): string {
+  return key.endsWith('-bin') ? Buffer.from(value, 'base64').toString('base64') : value;
+}
+
+/** Node's timers fire at once past this many ms (about 24.8 days); a longer deadline needs no timer. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
