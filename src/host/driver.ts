@@ -1,7 +1,7 @@
-import { EventEmitter } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
+import { EventEmitter, once } from 'node:events';
 import { rmSync } from 'node:fs';
 import type { CallOptions, Client, ClientUnaryCall, Metadata, ServiceError } from '@grpc/grpc-js';
-import type { ResultPromise } from 'execa';
 import { type Contract, contractVersions } from '../contracts/contract.js';
 import { DriverkitError, type ErrorCode, RpcError } from '../errors.js';
 import { type Handshake, HANDSHAKE_SHAPE, parseHandshake } from '../protocol/handshake.js';
@@ -50,7 +50,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
   #options: Required<Pick<DriverOptions<C>, 'startTimeout' | 'shutdownGrace' | 'killTimeout'>> & DriverOptions<C>;
   #log;
   #tail = new Tail();
-  #child?: ResultPromise;
+  #child?: ChildProcess;
   #exit?: DriverExit;
   #resolveExit!: (e: DriverExit) => void;
   #stderrDone?: Promise<void>;
@@ -131,13 +131,15 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
       if (this.#abortStart.signal.aborted) throw this.#error('DRIVER_CLOSED', 'closed while starting');
       const env = this.#tls ? { ...o.env, [ENV.clientCert]: this.#tls.certPem } : o.env;
       const child = (this.#child = spawnProcess(this.path, this.contract, { ...o, env }));
+      // Errors are reported where they matter (spawn below, exit, calls), never as a crash of the host.
+      child.on('error', () => {});
       if (child.pid === undefined) {
-        const result = await child;
-        throw this.#error('SPAWN_FAILED', `cannot start the executable: ${result.shortMessage ?? result.message}`);
+        // A spawn the OS refused has no pid and says why in an 'error' event on a later tick.
+        const [err] = (await once(child, 'error')) as [Error];
+        throw this.#error('SPAWN_FAILED', `cannot start the executable: ${err.message}`);
       }
       this.#untrack = trackGroup(child.pid, () => (this.handshake?.network === 'unix' ? this.handshake.address : undefined));
       child.on('exit', (code, signal) => this.#onExit({ code, signal }));
-      child.catch(() => {});
       this.#stderrDone = new Promise((resolve) => child.stderr!.once('end', resolve));
       readLines(child.stderr!, (line) => this.#onStderr(line));
       const line = await this.#race(readHandshakeLine(child.stdout!, (chunk) => this.#onStdout(chunk)), o.startTimeout);
