@@ -56,11 +56,12 @@ everywhere; throughput rows are shown as baseline calls/s ÷ driverkit calls/s.
 ${table}
 
 Targets met: ${targets.filter((r) => met(r)).length} of ${targets.length}.
+What each change bought, and the gap that is left: [docs/performance.md](../docs/performance.md).
 
 ## Running
 
 \`npm run bench\` runs every row (a few minutes on 2 cores). One or more rows:
-\`npm run bench -- latency\` (rows: cold, latency, memory, scale, gateway, build, go).
+\`npm run bench -- latency\` (rows: ${rowsRun.join(', ')}).
 The runner bundles \`bench/\` with esbuild into \`.cache/bench/\` and runs it with node.
 `,
   );

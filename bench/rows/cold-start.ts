@@ -6,7 +6,7 @@ import { BENCH_BIN } from '../peers.js';
 import type { Result } from '../result.js';
 import { interleaved, median, timeEach } from '../stats.js';
 
-const RUNS = 20;
+const RUNS = 30;
 
 const nodeE0 = () => new Promise((r) => spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' }).once('exit', r));
 
