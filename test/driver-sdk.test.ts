@@ -85,6 +85,13 @@ describe('driver SDK', () => {
     expect(r.stderr).toMatch(/over the 107-byte limit/);
   });
 
+  it('refuses a PLUGIN_CLIENT_CERT that is no certificate, clearly, before printing anything', async () => {
+    const r = await run(BIN.demo, { ...COOKIE, PLUGIN_CLIENT_CERT: 'not a certificate' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/PLUGIN_CLIENT_CERT: expected a PEM certificate, got \\"not a certificate\\"/);
+  });
+
   it('sends log lines to the host at their level: hclog JSON and [LEVEL] prefixes', async () => {
     const logger = captureLogger();
     const driver = useDriver({ name: 'chatty', path: BIN.fixture, contract: fixtureContract, env: { FIXTURE_MODE: 'logs' }, logger });

@@ -101,32 +101,39 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
   );
 
   let serverCert: string | undefined;
-  try {
-    let tls: ServerTls | undefined;
-    const clientCert = process.env[ENV.clientCert];
-    if (clientCert) {
-      // AutoMTLS: trust only the host's certificate, and show ours in the handshake.
-      const { generateIdentity } = await import('../protocol/mtls.js');
-      const id = await generateIdentity();
-      tls = { certPem: id.certPem, keyPem: id.keyPem, peerCertPem: clientCert };
-      serverCert = id.certBase64;
-      broker.useTls(tls);
+  let tls: ServerTls | undefined;
+  const clientCert = process.env[ENV.clientCert];
+  if (clientCert) {
+    // AutoMTLS: trust only the host's certificate, and show ours in the handshake.
+    const { checkPeerCertificate, generateIdentity } = await import('../protocol/mtls.js');
+    try {
+      checkPeerCertificate(clientCert);
+    } catch (err) {
+      log.error(`${ENV.clientCert}: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
     }
-    server = new GrpcServer(tls);
-    serveHandlers(server, service, handlers[version]!, log, broker);
-    serveHealth(server, [service.fullName]);
-    // Reply first, then exit: go-plugin hosts take UNAVAILABLE as success too, but an answer is cleaner.
-    serveController(server, () => void exit(0));
-    serveStdio(server, capture);
-    serveBroker(
-      server,
-      (info) => broker.receive(info),
-      (send) => {
-        sendToHost = send;
-        if (send) for (const info of queued.splice(0)) send(info);
-      },
-    );
-    listening = await listen(server, options.network ?? 'unix');
+    const id = await generateIdentity();
+    tls = { certPem: id.certPem, keyPem: id.keyPem, peerCertPem: clientCert };
+    serverCert = id.certBase64;
+    broker.useTls(tls);
+  }
+  const srv = (server = new GrpcServer(tls));
+  // A service the SDK cannot serve (a streaming method) throws here, with its own message.
+  serveHandlers(srv, service, handlers[version]!, log, broker);
+  serveHealth(srv, [service.fullName]);
+  // Reply first, then exit: go-plugin hosts take UNAVAILABLE as success too, but an answer is cleaner.
+  serveController(srv, () => void exit(0));
+  serveStdio(srv, capture);
+  serveBroker(
+    srv,
+    (info) => broker.receive(info),
+    (send) => {
+      sendToHost = send;
+      if (send) for (const info of queued.splice(0)) send(info);
+    },
+  );
+  try {
+    listening = await listen(srv, options.network ?? 'unix');
   } catch (err) {
     log.error(`cannot listen: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);

@@ -2,7 +2,7 @@
 // certificate and trusts exactly the peer's. Built with node:crypto and a tiny DER encoder
 // rather than an X.509 library, which would add hundreds of KB to every driver bundle.
 // Imported lazily: most drivers never need it.
-import { generateKeyPair, randomBytes, sign } from 'node:crypto';
+import { generateKeyPair, randomBytes, sign, X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
 
 /** A one-time certificate and its key, as grpc-js wants them. */
@@ -113,4 +113,17 @@ export async function generateIdentity(): Promise<TlsIdentity> {
     keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
     certBase64: b64.replace(/=+$/, ''),
   };
+}
+
+/**
+ * Checks that the host's certificate (PLUGIN_CLIENT_CERT) is one; throws saying what came
+ * instead. TLS would take a malformed one silently and trust nobody.
+ */
+export function checkPeerCertificate(pem: string): void {
+  try {
+    new X509Certificate(pem);
+  } catch (err) {
+    const shown = pem.length > 40 ? `${pem.slice(0, 40)}…` : pem;
+    throw new Error(`expected a PEM certificate, got ${JSON.stringify(shown)} (${err instanceof Error ? err.message : String(err)})`);
+  }
 }
