@@ -1,5 +1,4 @@
-import type { Metadata, sendUnaryData, ServerUnaryCall, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { type DeepPartial, grpcDefinition, type MethodDef, methodPath, type RequestOf, type ResponseOf, type ServiceDef } from './contract.js';
+import { type DeepPartial, type MethodDef, methodPath, type RequestOf, type ResponseOf, type ServiceDef } from './contract.js';
 import { Status } from '../status.js';
 import { contextFromMetadata, type RequestContext } from '../protocol/context.js';
 import type { LogFields } from '../protocol/hclog.js';
@@ -48,12 +47,6 @@ function statusOf(err: unknown): { code: number; details: string } | undefined {
   return undefined;
 }
 
-function metadataRecord(md: Metadata): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(md.getMap())) out[k] = typeof v === 'string' ? v : v.toString('base64');
-  return out;
-}
-
 /** A gRPC failure as both servers send it. */
 export interface CallStatus {
   code: number;
@@ -67,35 +60,6 @@ export interface CallSource {
   onCancel(listener: () => void): void;
   /** The call's metadata, lower-case keys, string values (binary ones base64). */
   metadata(): Record<string, string>;
-}
-
-/**
- * Turns typed handlers into a grpc-js service (the host serves brokered services with
- * grpc-js; the driver SDK has its own server and calls `invokeHandler` directly).
- */
-export function toGrpcService(
-  service: ServiceDef,
-  handlers: Record<string, (req: any, ctx: any) => unknown>,
-  log: DriverLogger,
-  broker: Broker,
-): { definition: ServiceDefinition; implementation: UntypedServiceImplementation } {
-  const definition = grpcDefinition(service);
-  const implementation: UntypedServiceImplementation = {};
-  for (const [key, method] of Object.entries(service.methods)) {
-    const path = unaryPath(service, method);
-    const handler = handlers[key];
-    implementation[key] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-      const source: CallSource = {
-        get cancelled() {
-          return call.cancelled;
-        },
-        onCancel: (listener) => call.once('cancelled', listener),
-        metadata: () => metadataRecord(call.metadata),
-      };
-      invokeHandler(handler, call.request, source, path, log, broker, (err, value) => (err ? callback(err) : callback(null, value)));
-    };
-  }
-  return { definition, implementation };
 }
 
 /** The method's path; the SDK serves unary methods only, so streaming ones are refused up front. */

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, credentials, Server, ServerCredentials } from '@grpc/grpc-js';
+import { Client, credentials, type Metadata, type sendUnaryData, Server, ServerCredentials, type ServerUnaryCall, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { Broker, type BrokerTls, type BrokerTransport } from '../contracts/broker.js';
 import type { ErrorMapper } from '../contracts/call.js';
-import { codec, methodPath } from '../contracts/contract.js';
-import { type DriverLogger, toGrpcService } from '../contracts/handlers.js';
+import { codec, grpcDefinition, methodPath, type ServiceDef } from '../contracts/contract.js';
+import { type CallSource, type DriverLogger, invokeHandler, unaryPath } from '../contracts/handlers.js';
 import { internalServices } from '../contracts/internal.js';
 import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
 import type { LogFields, LogLevel } from '../protocol/hclog.js';
@@ -19,6 +19,38 @@ import type { Logger } from './logger.js';
 function handlerLog(logger: Logger, base: LogFields): DriverLogger {
   const at = (level: LogLevel) => (message: string, fields?: LogFields) => logger.log(level, message, { ...base, ...fields });
   return { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), with: (f) => handlerLog(logger, { ...base, ...f }) };
+}
+
+function metadataRecord(md: Metadata): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(md.getMap())) out[k] = typeof v === 'string' ? v : v.toString('base64');
+  return out;
+}
+
+/** Turns typed handlers into a grpc-js service: the host serves brokered services with grpc-js. */
+function toGrpcService(
+  service: ServiceDef,
+  handlers: Record<string, (req: any, ctx: any) => unknown>,
+  log: DriverLogger,
+  broker: Broker,
+): { definition: ServiceDefinition; implementation: UntypedServiceImplementation } {
+  const definition = grpcDefinition(service);
+  const implementation: UntypedServiceImplementation = {};
+  for (const [key, method] of Object.entries(service.methods)) {
+    const path = unaryPath(service, method);
+    const handler = handlers[key];
+    implementation[key] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+      const source: CallSource = {
+        get cancelled() {
+          return call.cancelled;
+        },
+        onCancel: (listener) => call.once('cancelled', listener),
+        metadata: () => metadataRecord(call.metadata),
+      };
+      invokeHandler(handler, call.request, source, path, log, broker, (err, value) => (err ? callback(err) : callback(null, value)));
+    };
+  }
+  return { definition, implementation };
 }
 
 /** grpc-js channel options for a brokered dial: the driver channel's, and go-plugin's server name under TLS. */
