@@ -3,14 +3,16 @@ import { EventEmitter, once } from 'node:events';
 import { rmSync } from 'node:fs';
 import type { CallOptions, Client, ClientUnaryCall, Metadata, ServiceError } from '@grpc/grpc-js';
 import { type Contract, contractVersions } from '../contracts/contract.js';
-import { DriverkitError, type ErrorCode, RpcError } from '../errors.js';
-import { type Handshake, HANDSHAKE_SHAPE, parseHandshake } from '../protocol/handshake.js';
+import { DriverkitError, type ErrorCode, type RpcError } from '../errors.js';
+import { type Handshake, HANDSHAKE_SHAPE } from '../protocol/handshake.js';
+import { checkHandshake } from './handshake-check.js';
+import { callFailure } from './rpc-error.js';
 import { parseLogLine } from '../protocol/hclog.js';
 import { parseReattach, type ReattachInfo } from '../protocol/reattach.js';
 import { ENV } from '../protocol/env.js';
 import type { TlsIdentity } from '../protocol/mtls.js';
 import { certBase64ToPem } from '../protocol/tls-pem.js';
-import { Status, type StatusCode } from '../status.js';
+import { Status } from '../status.js';
 import { openHostBroker } from './broker.js';
 import { checkHealth, openChannel, requestShutdown, streamStdio } from './connect.js';
 import type { Broker } from '../contracts/broker.js';
@@ -213,25 +215,11 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
       await this.#stderrSettled();
       throw this.#error('EXITED_BEFORE_HANDSHAKE', `closed stdout before the handshake; expected ${HANDSHAKE_SHAPE}`, undefined, this.#exit);
     }
-    const parsed = parseHandshake(line);
-    if (!parsed.ok) {
-      const code: ErrorCode = { invalid: 'HANDSHAKE_INVALID', 'core-version': 'CORE_VERSION_MISMATCH', protocol: 'PROTOCOL_UNSUPPORTED', network: 'HANDSHAKE_INVALID' }[parsed.kind] as ErrorCode;
-      const detail = parsed.kind === 'invalid' && parsed.reason.startsWith('expected') ? parsed.reason : `${parsed.reason}, in ${JSON.stringify(line)}`;
-      throw this.#error(code, `handshake line not understood: ${detail}`);
-    }
-    const h = parsed.handshake;
+    const verdict = checkHandshake(line, this.contract, this.#tls !== undefined);
     // Known from here on, so that a refused driver's socket is still removed on teardown.
-    this.handshake = h;
-    const offered = contractVersions(this.contract);
-    if (!offered.includes(h.app)) {
-      throw this.#error('VERSION_MISMATCH', `no common app protocol version: the host speaks ${offered.join(', ')} of "${this.contract.type}", the driver answered ${h.app}`);
-    }
-    if (h.multiplex) throw this.#error('PROTOCOL_UNSUPPORTED', 'the driver asked for multiplexed gRPC, which driverkit hosts never request');
-    if (h.serverCert && !this.#tls) throw this.#error('PROTOCOL_UNSUPPORTED', 'the driver sent a TLS certificate, but this host did not ask for AutoMTLS');
-    if (!h.serverCert && this.#tls) {
-      throw this.#error('PROTOCOL_UNSUPPORTED', 'AutoMTLS was asked for, but the driver sent no certificate in its handshake; refusing to talk to it in plaintext');
-    }
-    return h;
+    this.handshake = verdict.handshake;
+    if (!verdict.ok) throw this.#error(verdict.code, verdict.message);
+    return verdict.handshake;
   }
 
   #onStderr(line: string): void {
@@ -278,18 +266,8 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
   }
 
   #rpcErrorNow(err: CallError, method: string): RpcError {
-    const exited = this.#exit !== undefined && this.#state !== 'closing' && this.#state !== 'closed';
-    const rpc = new RpcError(err.code as StatusCode, exited ? `${err.details}; the driver process has exited` : err.details, {
-      driver: this.name,
-      path: this.path,
-      method,
-      cause: err,
-      ...(exited || err.code === Status.UNAVAILABLE ? { stderrTail: this.#tail.get(), exitCode: this.#exit?.code, signal: this.#exit?.signal } : {}),
-    });
-    // Keep grpc-js's "for call at" stack: it points at the caller, not at grpc-js internals.
-    const at = err.stack?.indexOf('for call at');
-    if (at !== undefined && at >= 0) rpc.stack = `${rpc.name}: ${rpc.message}\n${err.stack!.slice(at)}`;
-    return rpc;
+    const exitedOnItsOwn = this.#exit !== undefined && this.#state !== 'closing' && this.#state !== 'closed';
+    return callFailure(err, method, { driver: this.name, path: this.path, exit: this.#exit, exitedOnItsOwn, stderrTail: this.#tail.get() });
   }
 
   /**
