@@ -20,7 +20,7 @@ interface Row {
   env?: Record<string, string>;
   path?: () => string;
   contract?: Contract;
-  options?: { startTimeout?: number; shutdownGrace?: number; killTimeout?: number; sha256?: string; logger?: Logger };
+  options?: { startTimeout?: number; shutdownGrace?: number; killTimeout?: number; sha256?: string; cwd?: string; logger?: Logger };
   /** The start must fail with this code, and the message must match. */
   start?: { code: string; message: RegExp };
   /** Or the start succeeds and this checks what follows. */
@@ -61,6 +61,9 @@ const rows: Row[] = [
   { name: 'socket path too long', env: { PLUGIN_UNIX_SOCKET_DIR: '/tmp/' + 'x'.repeat(120) }, start: { code: 'EXITED_BEFORE_HANDSHAKE', message: /over the 107-byte limit/ } },
   { name: 'missing file', path: () => '/nonexistent/driver', start: { code: 'DRIVER_NOT_FOUND', message: /nothing is there/ } },
   { name: 'non-executable file', path: () => tempCopy(0o644), start: { code: 'DRIVER_NOT_EXECUTABLE', message: /not executable \(mode 644\)/ } },
+  // Node refuses the first by throwing at once, the second in an 'error' event: both are SPAWN_FAILED.
+  { name: 'working folder is a file', options: { cwd: BIN.fixture }, start: { code: 'SPAWN_FAILED', message: /cannot start the executable: .*ENOTDIR/ } },
+  { name: 'working folder missing', options: { cwd: '/nonexistent-folder' }, start: { code: 'SPAWN_FAILED', message: /cannot start the executable: .*ENOENT/ } },
   { name: 'checksum mismatch', options: { sha256: '0'.repeat(64) }, start: { code: 'CHECKSUM_MISMATCH', message: new RegExp(`expected sha256 0{64}, the file has ${createHash('sha256').update(readFileSync(BIN.fixture)).digest('hex')}`) } },
   {
     name: 'checksum match starts',

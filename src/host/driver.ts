@@ -132,13 +132,17 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
       this.#tls = o.autoMTLS ? await (await import('../protocol/mtls.js')).generateIdentity() : undefined;
       if (this.#abortStart.signal.aborted) throw this.#error('DRIVER_CLOSED', 'closed while starting');
       const env = this.#tls ? { ...o.env, [ENV.clientCert]: this.#tls.certPem } : o.env;
-      const child = (this.#child = spawnProcess(this.path, this.contract, { ...o, env }));
-      // Errors are reported where they matter (spawn below, exit, calls), never as a crash of the host.
-      child.on('error', () => {});
+      let child: ChildProcess;
+      try {
+        child = this.#child = spawnProcess(this.path, this.contract, { ...o, env });
+      } catch (err) {
+        // Node refuses some spawns by throwing (a cwd that is a file, an environment too large).
+        throw this.#error('SPAWN_FAILED', `cannot start the executable: ${err instanceof Error ? err.message : String(err)}`, err);
+      }
       if (child.pid === undefined) {
-        // A spawn the OS refused has no pid and says why in an 'error' event on a later tick.
+        // Others it reports in an 'error' event on a later tick, with no pid.
         const [err] = (await once(child, 'error')) as [Error];
-        throw this.#error('SPAWN_FAILED', `cannot start the executable: ${err.message}`);
+        throw this.#error('SPAWN_FAILED', `cannot start the executable: ${err.message}`, err);
       }
       this.#untrack = trackGroup(child.pid, () => (this.handshake?.network === 'unix' ? this.handshake.address : undefined));
       child.on('exit', (code, signal) => this.#onExit({ code, signal }));

@@ -61,10 +61,17 @@ export function driverEnv(contract: Contract, options: SpawnOptions): Record<str
  * (measured), and the host needs only the pipes and the exit event.
  */
 export function spawnProcess(path: string, contract: Contract, options: SpawnOptions): ChildProcess {
-  return spawn(path, [...(options.args ?? [])], {
+  const child = spawn(path, [...(options.args ?? [])], {
     env: driverEnv(contract, options),
     cwd: options.cwd,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // The host learns of failures from the spawn itself, the exit and the calls; an 'error'
+  // event on the child or a pipe must not crash it.
+  const ignore = () => {};
+  child.on('error', ignore);
+  child.stdout?.on('error', ignore);
+  child.stderr?.on('error', ignore);
+  return child;
 }
