@@ -34,10 +34,10 @@ async function compare(peers: [Peer, Peer], metric: (size: string) => string, ba
 }
 
 export async function changes(): Promise<Result[]> {
-  const server = await compare([await driverServerPeer('driverkit server'), await rawGrpcPeer()], (size) => `driver's node:http2 server vs grpc-js server, p50 at ${size} (same grpc-js client)`, 'grpc-js server');
+  const server = await compare([await driverServerPeer('driverkit server'), await rawGrpcPeer()], (size) => `p50 at ${size}: driver's node:http2 server vs grpc-js's (same grpc-js client)`, 'grpc-js server');
   const options = await compare(
     [await driverServerPeer('driverkit options', CHANNEL_OPTIONS), await driverServerPeer('grpc-js defaults')],
-    (size) => `host channel options (4 MiB window) vs grpc-js defaults, p50 at ${size} (same driver)`,
+    (size) => `p50 at ${size}: host's 4 MiB HTTP/2 window vs grpc-js defaults (same driver)`,
     'grpc-js defaults',
   );
   return [...server, ...options];
