@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, credentials, type Metadata, type sendUnaryData, Server, ServerCredentials, type ServerUnaryCall, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { type Client, type Metadata, type sendUnaryData, Server, ServerCredentials, type ServerUnaryCall, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { Broker, type BrokerTls, type BrokerTransport } from '../contracts/broker.js';
 import type { ErrorMapper } from '../contracts/call.js';
 import { codec, grpcDefinition, methodPath, type ServiceDef } from '../contracts/contract.js';
@@ -12,7 +12,7 @@ import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
 import type { LogFields, LogLevel } from '../protocol/hclog.js';
 import { MESSAGE_LIMIT_OPTIONS } from '../protocol/limits.js';
 import { createPromiseClient } from './client.js';
-import { CHANNEL_OPTIONS } from './connect.js';
+import { openChannel } from './connect.js';
 import type { Logger } from './logger.js';
 
 /** The host's logger in the shape handlers of offered services log with. */
@@ -53,11 +53,6 @@ function toGrpcService(
   return { definition, implementation };
 }
 
-/** grpc-js channel options for a brokered dial: the driver channel's, and go-plugin's server name under TLS. */
-function dialOptions(tls: BrokerTls | undefined): Record<string, string | number> {
-  return tls ? { ...CHANNEL_OPTIONS, 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' } : CHANNEL_OPTIONS;
-}
-
 /** Serves offered services with grpc-js on unix sockets, dials the driver's with grpc-js. */
 function hostTransport(send: (info: ConnInfo) => void, log: DriverLogger, mapError: ErrorMapper): BrokerTransport {
   return {
@@ -81,9 +76,7 @@ function hostTransport(send: (info: ConnInfo) => void, log: DriverLogger, mapErr
       };
     },
     dial(info, service, tls) {
-      const target = info.network === 'unix' ? `unix:${info.address}` : info.address;
-      const creds = tls ? credentials.createSsl(Buffer.from(tls.peerCertPem), Buffer.from(tls.keyPem), Buffer.from(tls.certPem)) : credentials.createInsecure();
-      const client = new Client(target, creds, dialOptions(tls));
+      const client = openChannel(info, tls);
       return { client: createPromiseClient(client, service, mapError), close: () => client.close() };
     },
   };

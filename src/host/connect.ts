@@ -3,22 +3,15 @@ import { codec, methodPath } from '../contracts/contract.js';
 import { HEALTH_SERVICE_NAME, internalServices } from '../contracts/internal.js';
 import { HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health.js';
 import type { StdioData } from '../gen/plugin/grpc_stdio.js';
-import type { Handshake } from '../protocol/handshake.js';
 import { CONNECTION_WINDOW_BYTES, MESSAGE_LIMIT_OPTIONS } from '../protocol/limits.js';
 import { Status } from '../status.js';
+import type { BrokerTls } from '../contracts/broker.js';
 import type { ErrorMapper } from '../contracts/call.js';
 import { createPromiseClient } from './client.js';
 
-/** grpc-js's target for a handshake address. */
-export function grpcTarget(h: Pick<Handshake, 'network' | 'address'>): string {
+/** grpc-js's target for a handshake's (or a brokered ConnInfo's) network and address. */
+export function grpcTarget(h: { network: string; address: string }): string {
   return h.network === 'unix' ? `unix:${h.address}` : h.address;
-}
-
-/** The host's side of AutoMTLS: its own identity, and the driver's certificate from the handshake. */
-export interface HostTls {
-  certPem: string;
-  keyPem: string;
-  serverCertPem: string;
 }
 
 /**
@@ -33,13 +26,16 @@ export const CHANNEL_OPTIONS = {
   'grpc-node.flow_control_window': CONNECTION_WINDOW_BYTES,
 } as const;
 
-/** Opens the one channel every service of a driver shares. */
-export function openChannel(h: Handshake, tls?: HostTls): Client {
+/**
+ * Opens one channel to a driver (its handshake address, or a service it offered over the
+ * broker). Under AutoMTLS `tls` holds our identity and the one peer certificate we trust.
+ */
+export function openChannel(h: { network: string; address: string }, tls?: BrokerTls): Client {
   const creds = tls
-    ? credentials.createSsl(Buffer.from(tls.serverCertPem), Buffer.from(tls.keyPem), Buffer.from(tls.certPem))
+    ? credentials.createSsl(Buffer.from(tls.peerCertPem), Buffer.from(tls.keyPem), Buffer.from(tls.certPem))
     : credentials.createInsecure();
   return new Client(grpcTarget(h), creds, {
-    // One driver, one connection: never spread calls over extra subchannels.
+    // One peer, one connection: never spread calls over extra subchannels.
     'grpc.use_local_subchannel_pool': 1,
     ...CHANNEL_OPTIONS,
     // go-plugin certificates name "localhost", whatever the address.

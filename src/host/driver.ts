@@ -15,7 +15,7 @@ import { certBase64ToPem } from '../protocol/tls-pem.js';
 import { Status } from '../status.js';
 import { openHostBroker } from './broker.js';
 import { checkHealth, openChannel, requestShutdown, streamStdio } from './connect.js';
-import type { Broker } from '../contracts/broker.js';
+import type { Broker, BrokerTls } from '../contracts/broker.js';
 import { readHandshakeLine } from './handshake-reader.js';
 import { readLines, Tail } from './lines.js';
 import { consoleLogger } from './logger.js';
@@ -112,8 +112,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
    */
   get broker(): Broker {
     if (!this.#grpc || this.#state !== 'ready') throw this.#error('DRIVER_NOT_READY', `no broker: the driver is ${this.#state}`);
-    const tls = this.#tls && this.handshake?.serverCert ? { ...this.#tls, peerCertPem: certBase64ToPem(this.handshake.serverCert) } : undefined;
-    return (this.#broker ??= openHostBroker(this.#grpc, this.name, this.#log, (err, m) => this.#rpcError(err, m), tls));
+    return (this.#broker ??= openHostBroker(this.#grpc, this.name, this.#log, (err, m) => this.#rpcError(err, m), this.#peerTls()));
   }
 
   /** The last lines of the driver's stderr. */
@@ -175,7 +174,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
     const o = this.#options;
     this.version = this.handshake!.app;
     const h = this.handshake!;
-    this.#grpc = openChannel(h, this.#tls && h.serverCert ? { ...this.#tls, serverCertPem: certBase64ToPem(h.serverCert) } : undefined);
+    this.#grpc = openChannel(h, this.#peerTls());
     const deadline = new Date(Date.now() + o.startTimeout);
     await this.#race(checkHealth(this.#grpc, deadline, (err, m) => this.#rpcError(err, m)), o.startTimeout).catch((err) => {
       throw err instanceof DriverkitError && err.code !== 'RPC_ERROR' ? err : this.#error('CONNECT_FAILED', `cannot reach its gRPC server at ${this.handshake!.network}:${this.handshake!.address}: ${err.shortMessage ?? err.message}`, err);
@@ -189,6 +188,12 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
     this.#client = createPromiseClient(this.#grpc, service, (err, m) => this.#rpcError(err, m)) as LatestClient<C>;
     if (this.#state !== 'starting') throw this.#error('DRIVER_CLOSED', 'closed while starting');
     this.#state = 'ready';
+  }
+
+  /** Under AutoMTLS: our identity and the driver's certificate from its handshake, for the channel and the broker. */
+  #peerTls(): BrokerTls | undefined {
+    const cert = this.handshake?.serverCert;
+    return this.#tls && cert ? { certPem: this.#tls.certPem, keyPem: this.#tls.keyPem, peerCertPem: certBase64ToPem(cert) } : undefined;
   }
 
   /** Waits for `p` unless the start timeout passes, the driver exits or close() is called. */
