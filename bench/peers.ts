@@ -9,6 +9,7 @@ import { Client, credentials, Metadata } from '@grpc/grpc-js';
 import { GetUserRequest, GetUserResponse } from '../src/gen/driverkit/userprovider/v1/userprovider.js';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { startDriver } from '../src/host/driver.js';
+import { parseHandshake } from '../src/protocol/handshake.js';
 
 const PATH = '/driverkit.userprovider.v1.UserProvider/GetUser';
 export const BENCH_BIN = join(process.cwd(), '.cache', 'bench');
@@ -80,7 +81,9 @@ export async function driverServerPeer(name: string, options: Record<string, str
     child.stdout!.once('data', (d: Buffer) => resolve(d.toString()));
     child.once('exit', (code) => reject(new Error(`echo-driver exited ${code} before its handshake`)));
   });
-  const socket = line.split('|')[3];
+  const parsed = parseHandshake(line.trim());
+  if (!parsed.ok) throw new Error(`echo-driver: handshake line not understood: ${parsed.reason}`);
+  const socket = parsed.handshake.address;
   return grpcClientPeer(name, `unix:${socket}`, options, () => stop(child, socket));
 }
 

@@ -35,7 +35,8 @@ function statusOf(headers: IncomingHttpHeaders): CallError | null | undefined {
  */
 export function dialService<S extends ServiceDef>(target: DialTarget, service: S, mapError: ErrorMapper, tls?: BrokerTls): { client: PromiseClient<S>; close(): void } {
   const [host, port] = target.network === 'unix' ? [] : [target.address.slice(0, target.address.lastIndexOf(':')), Number(target.address.slice(target.address.lastIndexOf(':') + 1))];
-  const where = target.network === 'unix' ? { path: target.address } : { host, port };
+  const endpoint = target.network === 'unix' ? { path: target.address } : { host, port };
+  const where = `${target.network}:${target.address}`;
   let session: ClientHttp2Session | undefined;
   let closed = false;
   const open = (): ClientHttp2Session => {
@@ -45,7 +46,7 @@ export function dialService<S extends ServiceDef>(target: DialTarget, service: S
       settings: { initialWindowSize: STREAM_WINDOW_BYTES },
       // go-plugin certificates name "localhost", whatever the address.
       createConnection: () =>
-        tls ? tlsConnect({ ...where, ca: tls.peerCertPem, key: tls.keyPem, cert: tls.certPem, servername: 'localhost', ALPNProtocols: ['h2'] }) : netConnect(where as { path: string }),
+        tls ? tlsConnect({ ...endpoint, ca: tls.peerCertPem, key: tls.keyPem, cert: tls.certPem, servername: 'localhost', ALPNProtocols: ['h2'] }) : netConnect(endpoint as { path: string }),
     });
     // Each call hears of a broken connection through its own stream.
     s.on('error', () => {});
@@ -71,7 +72,7 @@ export function dialService<S extends ServiceDef>(target: DialTarget, service: S
           if (err) void Promise.resolve(mapError(err, path)).then(reject);
           else resolve(value);
         };
-        if (closed) return settle(callError(Status.UNAVAILABLE, `the client of ${target.network}:${target.address} is closed`));
+        if (closed) return settle(callError(Status.UNAVAILABLE, `the client of ${where} is closed`));
         if (signal?.aborted) return settle(cancelledError(signal));
         // Encode before opening a stream, so a request that cannot be encoded leaves nothing half-open.
         let body: Buffer;
@@ -108,7 +109,7 @@ export function dialService<S extends ServiceDef>(target: DialTarget, service: S
         });
         stream.on('trailers', (h) => (status = statusOf(h)));
         stream.on('data', (chunk: Buffer) => reader.push(chunk));
-        stream.on('error', (err: Error) => settle(callError(Status.UNAVAILABLE, err.message)));
+        stream.on('error', (err: Error) => settle(callError(Status.UNAVAILABLE, `${where}: ${err.message}`)));
         stream.on('close', () => {
           if (status) return settle(status);
           if (status === null && reply) {
@@ -118,7 +119,11 @@ export function dialService<S extends ServiceDef>(target: DialTarget, service: S
               return settle(callError(Status.INTERNAL, `cannot decode the response: ${err instanceof Error ? err.message : String(err)}`));
             }
           }
-          settle(status === null ? callError(Status.INTERNAL, 'the response carried no message') : callError(Status.UNAVAILABLE, 'the connection closed before the call ended'));
+          settle(
+            status === null
+              ? callError(Status.INTERNAL, `the response from ${where} carried no message`)
+              : callError(Status.UNAVAILABLE, `the connection to ${where} closed before the call ended`),
+          );
         });
         stream.end(body);
       });

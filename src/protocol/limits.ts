@@ -12,9 +12,9 @@ export const MESSAGE_LIMIT_OPTIONS = {
 } as const;
 
 /**
- * HTTP/2 flow-control windows. The protocol's default (64 KiB) makes a 1 MiB message wait
- * for about sixteen WINDOW_UPDATE round trips; with these it goes in one flight. Measured
- * on the 1 MiB payload row of `npm run bench` (see bench/RESULTS.md).
+ * HTTP/2 flow-control windows. At the protocol's default (64 KiB) a 1 MiB message waits for
+ * a WINDOW_UPDATE every 64 KiB; with these, for a few. Measured in the bench row "changes":
+ * median 0.87x at 1 MiB, no change at 100 B (docs/performance.md).
  */
 export const STREAM_WINDOW_BYTES = 1024 * 1024;
 export const CONNECTION_WINDOW_BYTES = 4 * 1024 * 1024;
