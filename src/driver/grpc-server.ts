@@ -11,7 +11,7 @@ import {
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from 'node:http2';
-import type { CallSource, CallStatus } from '../contracts/handlers.js';
+import type { CallSource, CallStatus } from '../rpc/handlers.js';
 import type { MessageType } from '../contracts/contract.js';
 import { encodeGrpcMessage, FrameReader, frameMessage, MAX_TIMER_MS, metadataValue, parseGrpcTimeout, RESERVED_HEADERS } from '../protocol/grpc-wire.js';
 import { CONNECTION_WINDOW_BYTES, MAX_MESSAGE_BYTES, STREAM_WINDOW_BYTES } from '../protocol/limits.js';
@@ -70,11 +70,14 @@ export class ServerCall implements CallSource {
   /** Ends the call with DEADLINE_EXCEEDED after `ms`, as the host asked in grpc-timeout. */
   expireIn(ms: number): void {
     if (ms > MAX_TIMER_MS) return;
-    this.#deadline = setTimeout(() => {
-      // Answer first: cancelling marks the call done, after which nothing would go out.
-      this.end(Status.DEADLINE_EXCEEDED, 'deadline exceeded');
-      this.#cancel();
-    }, ms);
+    this.#deadline = setTimeout(() => this.abort(Status.DEADLINE_EXCEEDED, 'deadline exceeded'), ms);
+  }
+
+  /** Ends the call with a status and cancels its handler (its `ctx.signal` fires). */
+  abort(code: number, details: string): void {
+    // Answer first: cancelling marks the call done, after which nothing would go out.
+    this.end(code, details);
+    this.#cancel();
   }
 
   /** Sends one message; the response headers go with the first. */
@@ -144,6 +147,7 @@ interface MethodImpl {
 export class GrpcServer {
   #methods = new Map<string, MethodImpl>();
   #sessions = new Set<ServerHttp2Session>();
+  #calls = new Set<ServerCall>();
   #server: Http2Server | Http2SecureServer;
 
   constructor(tls?: ServerTls) {
@@ -217,10 +221,24 @@ export class GrpcServer {
     });
   }
 
-  /** Stops at once: open calls end, connections close. */
-  close(): void {
-    for (const session of this.#sessions) session.destroy();
+  /**
+   * Stops serving: open calls end with UNAVAILABLE, then each connection closes once what
+   * was written to it has left (an answer to Shutdown must reach the host before the
+   * process exits), or after `flushMs` at the latest.
+   */
+  close(flushMs = 200): Promise<void> {
     this.#server.close();
+    for (const call of this.#calls) call.abort(Status.UNAVAILABLE, 'the driver is shutting down');
+    const sessions = [...this.#sessions];
+    if (sessions.length === 0) return Promise.resolve();
+    const timer = setTimeout(() => sessions.forEach((s) => s.destroy()), flushMs);
+    return Promise.all(
+      sessions.map((s) => {
+        const closed = new Promise((resolve) => s.once('close', resolve));
+        s.close();
+        return closed;
+      }),
+    ).then(() => clearTimeout(timer));
   }
 
   #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
@@ -231,6 +249,8 @@ export class GrpcServer {
       return;
     }
     const call = new ServerCall(stream, headers);
+    this.#calls.add(call);
+    stream.once('close', () => this.#calls.delete(call));
     const path = headers[':path'] ?? '';
     const method = this.#methods.get(path);
     if (!method) return call.end(Status.UNIMPLEMENTED, `method ${path} is not served by this driver`);

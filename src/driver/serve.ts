@@ -4,8 +4,8 @@ import { ENV, NOT_A_PROGRAM_MESSAGE } from '../protocol/env.js';
 import { formatHandshake } from '../protocol/handshake.js';
 import { formatReattachLine, REATTACH_FLAG } from '../protocol/reattach.js';
 import { parseVersions, pickVersion } from '../protocol/versions.js';
-import type { Broker } from '../contracts/broker.js';
-import type { Handlers } from '../contracts/handlers.js';
+import type { Broker } from '../rpc/broker.js';
+import type { Handlers } from '../rpc/handlers.js';
 import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
 import { RpcError } from '../errors.js';
 import type { StatusCode } from '../status.js';
@@ -85,8 +85,8 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
       } catch (err) {
         log.error('onShutdown failed', { error: String(err) });
       }
-      server?.close();
       broker.close();
+      await server?.close();
       listening?.cleanup();
       process.exit(code);
     })());

@@ -1,0 +1,61 @@
+// What a typed call takes and how its options go on the wire, the same for the host's
+// grpc-js client and the driver's own (brokered dials).
+import { randomUUID } from 'node:crypto';
+import { contextToMetadata, type RequestContext } from '../protocol/context.js';
+import type { DeepPartial, RequestOf, ResponseOf, ServiceDef } from '../contracts/contract.js';
+
+/** Per-call options of a typed client. */
+export interface CallOptions {
+  /** Milliseconds the call may take; becomes the gRPC deadline. Default: none. */
+  timeout?: number;
+  /** An absolute gRPC deadline; wins over `timeout`. */
+  deadline?: Date;
+  /** Aborting cancels the call in the driver too (it sees CANCELLED). */
+  signal?: AbortSignal;
+  /** gRPC metadata sent with the call. */
+  metadata?: Record<string, string>;
+  /** Request id, user, token and log fields for the driver's handler; a request id is made up if missing. */
+  context?: RequestContext;
+}
+
+/** A typed, promise-based client of one service: one async method per RPC. */
+export type PromiseClient<S extends ServiceDef> = {
+  [K in keyof S['methods']]: (
+    request: DeepPartial<RequestOf<S['methods'][K]>>,
+    options?: CallOptions,
+  ) => Promise<ResponseOf<S['methods'][K]>>;
+};
+
+/** A failed call as grpc-js reports it (its ServiceError); the driver's own client reports the same shape. */
+export interface CallError extends Error {
+  code: number;
+  details: string;
+}
+
+/**
+ * Turns a failed call into the caller's error (the driver's error family); may take a
+ * moment (a promise) to learn why, e.g. the exit status of a driver that just died.
+ */
+export type ErrorMapper = (err: CallError, method: string) => Error | Promise<Error>;
+
+/** The metadata a call sends: the caller's, then its request context. Undefined when there is none. */
+export function callMetadata(options: CallOptions): Record<string, string> | undefined {
+  if (!options.metadata && !options.context) return undefined;
+  const out: Record<string, string> = { ...options.metadata };
+  if (options.context) {
+    const ctx = options.context.requestId ? options.context : { ...options.context, requestId: randomUUID() };
+    Object.assign(out, contextToMetadata(ctx));
+  }
+  return out;
+}
+
+/** The call's deadline in epoch milliseconds, or undefined for none. */
+export function callDeadline(options: CallOptions): number | undefined {
+  return options.deadline?.getTime() ?? (options.timeout === undefined ? undefined : Date.now() + options.timeout);
+}
+
+/** The error of a call whose signal was aborted before or while it ran. */
+export function cancelledError(signal: AbortSignal): CallError {
+  const details = signal.reason instanceof Error ? signal.reason.message : 'aborted by the caller';
+  return Object.assign(new Error(`1 CANCELLED: ${details}`), { code: 1, details });
+}

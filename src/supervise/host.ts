@@ -1,0 +1,142 @@
+import { stat } from 'node:fs/promises';
+import { buildDriver, type BuildResult } from '../build/build.js';
+import { configFromObject, loadConfig } from '../config/load.js';
+import type { Config, DriverEntry } from '../config/schema.js';
+import type { Contract } from '../contracts/contract.js';
+import { DriverkitError } from '../errors.js';
+import { Driver } from '../host/driver.js';
+import { consoleLogger, type Logger } from '../host/logger.js';
+import type { LatestClient } from '../host/options.js';
+import { Supervisor, type SupervisorStatus } from './supervisor.js';
+
+/** How to open a host. */
+export interface HostOptions {
+  /** A config file path (default `driverkit.toml`), or a config object. */
+  config?: string | Record<string, unknown>;
+  /** For a config object: the folder its relative paths are relative to. Default: the working directory. */
+  dir?: string;
+  /** Receives every driver's log lines. Default: `consoleLogger()`. */
+  logger?: Logger;
+  /** Called before a source driver is really (not from cache) built. */
+  onBuild?: (entry: DriverEntry) => void;
+  /** Called whenever a driver's state changes (starting, ready, restarting, failed, …). */
+  onState?: (name: string, status: SupervisorStatus) => void;
+}
+
+/**
+ * The drivers a config names, started lazily: the first `driver(name)` or `client(name)`
+ * builds (if from source), starts and configures that driver; `startAll()` does all of
+ * them now. Drivers are restarted by their `restart` policy. `close()` stops every driver.
+ */
+export class DriverHost {
+  readonly config: Config;
+  readonly #logger: Logger;
+  readonly #options: Pick<HostOptions, 'onBuild' | 'onState'>;
+  readonly #supervisors = new Map<string, Supervisor>();
+  #closed = false;
+
+  constructor(config: Config, options: Pick<HostOptions, 'logger' | 'onBuild' | 'onState'> = {}) {
+    this.config = config;
+    this.#logger = options.logger ?? consoleLogger();
+    this.#options = options;
+  }
+
+  /** The config entry of an instance; UNKNOWN_DRIVER names the known ones. */
+  entry(name: string): DriverEntry {
+    const entry = this.config.drivers.find((d) => d.name === name);
+    if (!entry) {
+      throw new DriverkitError('UNKNOWN_DRIVER', `no driver named ${JSON.stringify(name)} in ${this.config.file} (known: ${this.config.drivers.map((d) => d.name).join(', ')})`);
+    }
+    return entry;
+  }
+
+  /** Builds a source driver if needed and returns its executable; a binary entry is returned as is. */
+  async prepare(entry: DriverEntry): Promise<{ path: string; build?: BuildResult }> {
+    if (!(await stat(entry.driver)).isDirectory()) return { path: entry.driver };
+    const build = await buildDriver({ folder: entry.driver, type: entry.type, binDir: this.config.binDir, driver: entry.name, onBuild: () => this.#options.onBuild?.(entry) });
+    return { path: build.binary, build };
+  }
+
+  /** The supervisor of an instance: its state, its current process, a client that survives restarts. */
+  supervisor(name: string): Supervisor {
+    let s = this.#supervisors.get(name);
+    if (!s) {
+      const entry = this.entry(name);
+      s = new Supervisor(entry, () => this.#launch(entry), entry.restart, this.#logger);
+      s.on('state', (status) => this.#options.onState?.(name, status));
+      this.#supervisors.set(name, s);
+    }
+    return s;
+  }
+
+  /** The running driver of an instance, started (and configured) on first use. */
+  driver(name: string): Promise<Driver> {
+    if (this.#closed) return Promise.reject(new DriverkitError('DRIVER_CLOSED', 'the host is closed', { driver: name }));
+    return this.supervisor(name).get();
+  }
+
+  /**
+   * The typed client of an instance, checking that it is of the contract's type. Its calls
+   * go to the current process: across a restart they wait (up to their deadline) for the next.
+   */
+  async client<C extends Contract>(name: string, contract: C): Promise<LatestClient<C>> {
+    const entry = this.entry(name);
+    if (entry.type !== contract.type) {
+      throw new DriverkitError('INVALID_OPTIONS', `is a "${entry.type}" driver, not "${contract.type}"`, { driver: name });
+    }
+    await this.driver(name);
+    return this.supervisor(name).client<LatestClient<C>>();
+  }
+
+  /** Starts every driver now (eagerly); rejects with the first failure, leaving the others running. */
+  async startAll(): Promise<Driver[]> {
+    return Promise.all(this.config.drivers.map((d) => this.driver(d.name)));
+  }
+
+  /** Every instance's state, by name. */
+  status(): Record<string, SupervisorStatus> {
+    return Object.fromEntries(this.config.drivers.map((d) => [d.name, this.#supervisors.get(d.name)?.status ?? { state: 'stopped', restarts: 0 }]));
+  }
+
+  /** Stops every driver this host started. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#supervisors.values()].map((s) => s.close()));
+  }
+
+  async #launch(entry: DriverEntry): Promise<Driver> {
+    // A reattached driver runs already: nothing to build.
+    const { path } = entry.reattach ? { path: entry.driver } : await this.prepare(entry);
+    const driver = new Driver({
+      name: entry.name,
+      path,
+      contract: entry.contract,
+      args: entry.args,
+      env: entry.env,
+      // Drivers run in the config's folder, so relative paths in their config work.
+      cwd: this.config.dir,
+      startTimeout: entry.startTimeout,
+      shutdownGrace: entry.shutdownGrace,
+      sha256: entry.sha256,
+      reattach: entry.reattach,
+      killOnClose: entry.killOnClose,
+      autoMTLS: entry.autoMTLS,
+      logger: this.#logger,
+    });
+    try {
+      await driver.ready;
+      const configure = (driver.client as Record<string, unknown>).configure;
+      if (typeof configure === 'function') await (configure as (req: unknown) => Promise<unknown>)({ config: entry.config });
+    } catch (err) {
+      await driver.close();
+      throw err;
+    }
+    return driver;
+  }
+}
+
+/** Loads a config (file or object) and returns a host for its drivers; nothing starts yet. */
+export async function openHost(options: HostOptions = {}): Promise<DriverHost> {
+  const config = typeof options.config === 'object' ? await configFromObject(options.config, options.dir) : await loadConfig(options.config);
+  return new DriverHost(config, options);
+}

@@ -1,0 +1,181 @@
+import { EventEmitter } from 'node:events';
+import type { RestartPolicy } from '../config/restart.js';
+import type { DriverEntry } from '../config/schema.js';
+import { DriverkitError } from '../errors.js';
+import { Driver } from '../host/driver.js';
+import type { Logger } from '../host/logger.js';
+import type { DriverExit } from '../host/options.js';
+import type { CallOptions } from '../rpc/call.js';
+import { createPromiseClient } from '../host/client.js';
+
+/** What a supervised driver is doing. `failed`: given up after too many restarts. */
+export type SupervisedState = 'stopped' | 'starting' | 'ready' | 'restarting' | 'failed' | 'exited' | 'closed';
+
+/** A run that lasted this long resets the count of consecutive failures. */
+const STABLE_MS = 30_000;
+
+export interface SupervisorStatus {
+  state: SupervisedState;
+  restarts: number;
+  lastExit?: DriverExit;
+}
+
+/**
+ * One config entry's driver over its lifetime: starts it (with `prepare` for builds and
+ * `configure` to run Configure), restarts it by its policy, and hands out a client whose
+ * calls survive restarts: during one they wait up to their deadline for the new process.
+ */
+export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
+  #state: SupervisedState = 'stopped';
+  #restarts = 0;
+  #failures = 0;
+  #lastExit?: DriverExit;
+  #current?: Driver;
+  #ready?: Promise<Driver>;
+  #lastError?: unknown;
+  #timer?: NodeJS.Timeout;
+  #client?: unknown;
+  #cancelRestart?: (err: unknown) => void;
+
+  constructor(
+    readonly entry: DriverEntry,
+    private readonly launch: () => Promise<Driver>,
+    private readonly policy: RestartPolicy,
+    private readonly logger: Logger,
+  ) {
+    super();
+  }
+
+  get status(): SupervisorStatus {
+    return { state: this.#state, restarts: this.#restarts, lastExit: this.#lastExit };
+  }
+
+  /** The current driver when it is ready, else undefined. */
+  get current(): Driver | undefined {
+    return this.#state === 'ready' ? this.#current : undefined;
+  }
+
+  /** A ready driver: starts it if needed, waits through a restart (up to `deadline`). */
+  async get(deadline?: number): Promise<Driver> {
+    if (this.#state === 'closed') throw this.#error('DRIVER_CLOSED', 'the host is closed');
+    if (this.#state === 'failed') throw this.#error('DRIVER_FAILED', `given up after ${this.#restarts} restarts`);
+    if (this.#state === 'exited') throw this.#error('DRIVER_FAILED', 'exited on its own and its restart policy is "never"');
+    if (this.#state === 'stopped') this.#begin('starting');
+    if (deadline === undefined) return this.#ready!;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        this.#ready!,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(this.#error('DRIVER_NOT_READY', `still ${this.#state} when the call's deadline passed`)), Math.max(0, deadline - Date.now()));
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** A typed client whose calls go to whichever process is current; `call_timeout` is its default deadline. */
+  client<T>(): T {
+    if (!this.#client) {
+      const service = Object.values(this.entry.contract.versions).at(-1)!;
+      const out: Record<string, unknown> = {};
+      for (const key of Object.keys(service.methods)) {
+        out[key] = async (request: unknown, options: CallOptions = {}) => {
+          if (options.deadline === undefined && options.timeout === undefined && this.entry.callTimeout !== undefined) {
+            options = { ...options, timeout: this.entry.callTimeout };
+          }
+          const deadline = options.deadline?.getTime() ?? (options.timeout === undefined ? undefined : Date.now() + options.timeout);
+          const driver = await this.get(deadline);
+          return (driver.client as Record<string, (r: unknown, o: CallOptions) => Promise<unknown>>)[key](request, options);
+        };
+      }
+      this.#client = out;
+    }
+    return this.#client as T;
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#cancelRestart?.(this.#error('DRIVER_CLOSED', 'the host was closed during a restart'));
+    const starting = this.#ready;
+    this.#set('closed');
+    await starting?.catch(() => {});
+    await this.#current?.close();
+  }
+
+  #begin(state: 'starting' | 'restarting'): void {
+    this.#set(state);
+    const run = this.launch().then(
+      (driver) => {
+        if (this.#state === 'closed') {
+          void driver.close();
+          throw this.#error('DRIVER_CLOSED', 'the host was closed while the driver started');
+        }
+        this.#current = driver;
+        const startedAt = Date.now();
+        driver.once('exit', (exit) => this.#onExit(driver, exit, Date.now() - startedAt));
+        this.#set('ready');
+        return driver;
+      },
+      (err: unknown) => {
+        this.#lastError = err;
+        if (this.#state !== 'closed' && state === 'restarting') this.#scheduleRestart();
+        else if (this.#state !== 'closed') this.#set('stopped');
+        throw err;
+      },
+    );
+    run.catch(() => {});
+    // Calls waiting through a restart must see the next process, not this failure.
+    this.#ready = state === 'restarting' ? run.catch(() => this.#ready!) : run;
+  }
+
+  #onExit(driver: Driver, exit: DriverExit, uptime: number): void {
+    if (this.#current !== driver || this.#state !== 'ready') return;
+    this.#lastExit = exit;
+    const failed = exit.code !== 0;
+    if (this.policy.policy === 'never' || !failed) {
+      this.#set('exited');
+      return;
+    }
+    if (uptime >= STABLE_MS) this.#failures = 0;
+    this.#scheduleRestart();
+  }
+
+  #scheduleRestart(): void {
+    this.#failures++;
+    if (this.#failures > this.policy.maxRestarts) {
+      this.logger.log('error', 'driver keeps failing; giving up', { driver: this.entry.name, restarts: this.#restarts, lastExit: this.#lastExit });
+      this.#set('failed');
+      this.#ready = Promise.reject(this.#error('DRIVER_FAILED', `given up after ${this.#restarts} restarts`));
+      this.#ready.catch(() => {});
+      return;
+    }
+    const delay = Math.min(this.policy.delay * 2 ** (this.#failures - 1), this.policy.maxDelay);
+    this.logger.log('warn', 'driver failed; restarting', { driver: this.entry.name, in_ms: delay, attempt: this.#failures, lastExit: this.#lastExit });
+    this.#set('restarting');
+    let resolveNext!: (d: Driver) => void;
+    let rejectNext!: (e: unknown) => void;
+    const next = new Promise<Driver>((res, rej) => ((resolveNext = res), (rejectNext = rej)));
+    next.catch(() => {});
+    this.#ready = next;
+    this.#cancelRestart = rejectNext;
+    this.#timer = setTimeout(() => {
+      if (this.#state === 'closed') return rejectNext(this.#error('DRIVER_CLOSED', 'the host is closed'));
+      this.#restarts++;
+      this.#begin('restarting');
+      this.#ready!.then(resolveNext, rejectNext);
+    }, delay);
+  }
+
+  #set(state: SupervisedState): void {
+    this.#state = state;
+    this.emit('state', this.status);
+  }
+
+  #error(code: 'DRIVER_CLOSED' | 'DRIVER_FAILED' | 'DRIVER_NOT_READY', message: string): DriverkitError {
+    const last = this.#lastExit;
+    const tail = this.#current?.stderrTail ?? (this.#lastError as DriverkitError | undefined)?.stderrTail;
+    return new DriverkitError(code, message, { driver: this.entry.name, path: this.entry.driver, exitCode: last?.code, signal: last?.signal, stderrTail: tail, cause: this.#lastError });
+  }
+}
