@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type UserProviderContract, userprovider } from '../src/contracts/userprovider.js';
 import type { Driver } from '../src/host/driver.js';
-import { type DriverHost, openHost } from '../src/host/host.js';
+import { type DriverHost, openHost } from '../src/supervise/host.js';
 import { describeUserProvider } from './conformance/userprovider.js';
 import { AuditLogDefinition } from '../src/gen/driverkit/audit/v1/audit.js';
 import { captureLogger, hasGoToolchain, isAlive } from './helpers.js';

@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { onTestFinished, expect } from 'vitest';
 import type { Contract } from '../src/contracts/contract.js';
 import { launchDriver, type Driver } from '../src/host/driver.js';
 import type { Logger } from '../src/host/logger.js';
 import type { DriverOptions } from '../src/host/options.js';
+import { pidAlive } from '../src/pid.js';
 import type { LogFields, LogLevel } from '../src/protocol/hclog.js';
 
 export interface Captured {
@@ -19,21 +19,8 @@ export function captureLogger(): Logger & { entries: Captured[] } {
   return { entries, log: (level, message, fields) => void entries.push({ level, message, fields }) };
 }
 
-/** True while `pid` runs. A zombie (dead, not yet reaped by whoever adopted it) counts as gone. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    // The state follows the parenthesised command name: `pid (comm) S ...`.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
+/** True while `pid` runs; a zombie counts as gone. */
+export const isAlive = pidAlive;
 
 /** Polls `check` until it is true or `ms` pass; no fixed sleeps. */
 export async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { launchDriver } from '../src/host/driver.js';
-import { openHost } from '../src/host/host.js';
+import { openHost } from '../src/supervise/host.js';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { captureLogger, isAlive, waitFor } from './helpers.js';
 import { BIN } from './paths.js';

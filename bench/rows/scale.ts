@@ -4,7 +4,7 @@ import { launchDriver } from '../../src/host/driver.js';
 import { configFromObject } from '../../src/config/load.js';
 import { createPromiseClient } from '../../src/host/client.js';
 import { startGateway } from '../../src/gateway/gateway.js';
-import { DriverHost } from '../../src/host/host.js';
+import { DriverHost } from '../../src/supervise/host.js';
 import { Client, credentials } from '@grpc/grpc-js';
 import { BENCH_BIN } from '../peers.js';
 import type { Result } from '../result.js';

@@ -1,5 +1,5 @@
 import { open, readFile, rm } from 'node:fs/promises';
-import { pidAlive } from '../host/terminate.js';
+import { pidAlive } from '../pid.js';
 
 /**
  * Runs `fn` holding an exclusive lock file, so two hosts (or two CLIs) building the same

@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 
 /** Lines of compiler output kept for a failed build's error. */
 const TAIL_LINES = 30;
@@ -8,19 +8,23 @@ export function tailLines(text: string, n = TAIL_LINES): string[] {
   return text.trimEnd().split('\n').slice(-n);
 }
 
-/** Runs a build tool and returns its combined output; throws with that output when it fails. */
-export async function runTool(file: string, args: string[], options: { cwd: string; env?: Record<string, string>; shell?: boolean }): Promise<string> {
-  const result = await execa(file, args, {
-    cwd: options.cwd,
-    env: options.env,
-    all: true,
-    reject: false,
-    shell: options.shell,
-    stdin: 'ignore',
+/**
+ * Runs a build tool and returns its combined output; throws with that output when it
+ * fails. `env` is added to this process's environment.
+ */
+export function runTool(file: string, args: string[], options: { cwd: string; env?: Record<string, string>; shell?: boolean }): Promise<string> {
+  const what = options.shell ? file : [file, ...args].join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, shell: options.shell, stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.stderr.on('data', (c: Buffer) => chunks.push(c));
+    const fail = (why: string) => reject(Object.assign(new Error(`${what} failed (${why})`), { output: Buffer.concat(chunks).toString('utf8') }));
+    child.once('error', (err) => fail(err.message));
+    child.once('close', (code, signal) => {
+      if (code === 0) resolve(Buffer.concat(chunks).toString('utf8'));
+      else if (code !== null) fail(`exit code ${code}`);
+      else fail(`killed by ${signal}`);
+    });
   });
-  if (result.failed) {
-    const why = result.exitCode !== undefined ? `exit code ${result.exitCode}` : result.shortMessage;
-    throw Object.assign(new Error(`${options.shell ? file : [file, ...args].join(' ')} failed (${why})`), { output: result.all ?? '' });
-  }
-  return result.all ?? '';
 }

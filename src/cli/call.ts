@@ -1,6 +1,6 @@
 import { DEFAULT_CONFIG_FILE } from '../config/load.js';
 import { DriverkitError } from '../errors.js';
-import { openHost } from '../host/host.js';
+import { openHost } from '../supervise/host.js';
 import { CONFIG_OPTION, cliLogger, parseCommand } from './args.js';
 
 const HELP = `Usage: driverkit call [--config FILE] [--timeout MS] NAME METHOD [JSON]

@@ -1,8 +1,8 @@
 import { DEFAULT_CONFIG_FILE } from '../config/load.js';
 import { startGateway } from '../gateway/gateway.js';
 import { consoleLogger } from '../host/logger.js';
-import { openHost } from '../host/host.js';
-import { removeStatus, statusPath, writeStatus } from '../host/status-file.js';
+import { openHost } from '../supervise/host.js';
+import { removeStatus, statusPath, writeStatus } from '../supervise/status-file.js';
 import { CONFIG_OPTION, parseCommand } from './args.js';
 
 const DEFAULT_LISTEN = '127.0.0.1:50051';

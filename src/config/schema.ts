@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { Contract } from '../contracts/contract.js';
-import { contracts } from '../contracts/registry.js';
+import { contracts } from './registry.js';
 import { DriverkitError } from '../errors.js';
 import { parseReattach, type ReattachInfo } from '../protocol/reattach.js';
 import { DEFAULT_RESTART, type RestartPolicy } from './restart.js';

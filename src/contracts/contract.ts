@@ -1,5 +1,3 @@
-import type { ServiceDefinition } from '@grpc/grpc-js';
-
 /** A message codec as ts-proto generates it (`MessageFns<T>`). */
 export interface MessageType<T> {
   encode(message: T): { finish(): Uint8Array };
@@ -73,24 +71,4 @@ export function codec<T>(type: MessageType<T>): { serialize(value: unknown): Buf
     serialize: (value) => Buffer.from(type.encode(type.fromPartial(value)).finish()),
     deserialize: (bytes) => type.decode(bytes),
   };
-}
-
-/** The grpc-js form of a generated service (paths, codecs, streaming flags), for clients and servers alike. */
-export function grpcDefinition(service: ServiceDef): ServiceDefinition {
-  const def: Record<string, ServiceDefinition[string]> = {};
-  for (const [key, m] of Object.entries(service.methods)) {
-    const req = codec(m.requestType);
-    const res = codec(m.responseType);
-    def[key] = {
-      path: methodPath(service, m),
-      requestStream: m.requestStream,
-      responseStream: m.responseStream,
-      requestSerialize: req.serialize,
-      requestDeserialize: req.deserialize,
-      responseSerialize: res.serialize,
-      responseDeserialize: res.deserialize,
-      originalName: key,
-    };
-  }
-  return def;
 }

@@ -1,6 +1,6 @@
-import type { ErrorMapper } from '../contracts/call.js';
-import { Broker } from '../contracts/broker.js';
-import type { DriverLogger } from '../contracts/handlers.js';
+import type { ErrorMapper } from '../rpc/call.js';
+import { Broker } from '../rpc/broker.js';
+import type { DriverLogger } from '../rpc/handlers.js';
 import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
 import { dialService } from './grpc-client.js';
 import { GrpcServer } from './grpc-server.js';

@@ -4,8 +4,8 @@
 import { type ClientHttp2Session, connect, constants, type IncomingHttpHeaders } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { type CallError, type CallOptions, callDeadline, callMetadata, cancelledError, type ErrorMapper, type PromiseClient } from '../contracts/call.js';
-import type { BrokerTls } from '../contracts/broker.js';
+import { type CallError, type CallOptions, callDeadline, callMetadata, cancelledError, type ErrorMapper, type PromiseClient } from '../rpc/call.js';
+import type { BrokerTls } from '../rpc/broker.js';
 import { methodPath, type ServiceDef } from '../contracts/contract.js';
 import { decodeGrpcMessage, FrameReader, formatGrpcTimeout, frameMessage, MAX_TIMER_MS } from '../protocol/grpc-wire.js';
 import { CONNECTION_WINDOW_BYTES, MAX_MESSAGE_BYTES, STREAM_WINDOW_BYTES } from '../protocol/limits.js';

@@ -1,14 +1,7 @@
+import { pidAlive } from '../pid.js';
+
 /** How often a driver checks that its host is alive; the guarantee is exit within 2 s. */
 const INTERVAL_MS = 250;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Calls `onGone` once the process that started this driver has died. go-plugin hosts of
@@ -20,7 +13,7 @@ function alive(pid: number): boolean {
 export function watchHost(onGone: () => void, hostPid?: number, intervalMs = INTERVAL_MS): () => void {
   const initial = process.ppid;
   const timer = setInterval(() => {
-    if (process.ppid !== initial || (hostPid !== undefined && !alive(hostPid))) {
+    if (process.ppid !== initial || (hostPid !== undefined && !pidAlive(hostPid))) {
       clearInterval(timer);
       onGone();
     }

@@ -1,13 +1,13 @@
 // The driver SDK: what a driver author imports as `driverkit/driver`. Keep this entry lean:
 // every import here is paid for at each driver's cold start.
 export { serve, type ServeOptions, type ServingDriver, type VersionedHandlers } from './serve.js';
-export type { CallContext, Handlers } from '../contracts/handlers.js';
+export type { CallContext, Handlers } from '../rpc/handlers.js';
 export { createLogger, type DriverLogger, type LoggerOptions } from './log.js';
 export { RpcError, DriverkitError } from '../errors.js';
 export { Status } from '../status.js';
 export { userprovider } from '../contracts/userprovider.js';
 export type { Contract } from '../contracts/contract.js';
-export type { Broker } from '../contracts/broker.js';
+export type { Broker } from '../rpc/broker.js';
 export { AuditLogDefinition } from '../gen/driverkit/audit/v1/audit.js';
 export type { RequestContext } from '../protocol/context.js';
 export type {

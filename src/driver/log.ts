@@ -1,6 +1,6 @@
 import { formatLogLine, LOG_LEVELS, type LogFields, type LogLevel } from '../protocol/hclog.js';
 
-import type { DriverLogger } from '../contracts/handlers.js';
+import type { DriverLogger } from '../rpc/handlers.js';
 
 export type { DriverLogger };
 

@@ -1,6 +1,6 @@
 import { methodPath, type ServiceDef } from '../contracts/contract.js';
-import { type DriverLogger, invokeHandler, unaryPath } from '../contracts/handlers.js';
-import type { Broker } from '../contracts/broker.js';
+import { type DriverLogger, invokeHandler, unaryPath } from '../rpc/handlers.js';
+import type { Broker } from '../rpc/broker.js';
 import { HEALTH_SERVICE_NAME, internalServices } from '../contracts/internal.js';
 import { HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health.js';
 import { ConnInfo } from '../gen/plugin/grpc_broker.js';

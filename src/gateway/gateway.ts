@@ -1,10 +1,11 @@
 import { Metadata, Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { grpcDefinition, methodPath, type ServiceDef } from '../contracts/contract.js';
+import { methodPath, type ServiceDef } from '../contracts/contract.js';
+import { grpcDefinition } from '../host/grpc-definition.js';
 import { internalServices } from '../contracts/internal.js';
 import { HealthCheckResponse_ServingStatus as Serving } from '../gen/grpc/health/v1/health.js';
 import type { Driver } from '../host/driver.js';
-import type { DriverHost } from '../host/host.js';
-import type { Supervisor } from '../host/supervisor.js';
+import type { DriverHost } from '../supervise/host.js';
+import type { Supervisor } from '../supervise/supervisor.js';
 import type { DriverkitError } from '../errors.js';
 import { MESSAGE_LIMIT_OPTIONS } from '../protocol/limits.js';
 import { Status } from '../status.js';

@@ -1,6 +1,7 @@
 import { type Client, Metadata } from '@grpc/grpc-js';
-import { type CallOptions, callDeadline, callMetadata, cancelledError, type ErrorMapper, type PromiseClient } from '../contracts/call.js';
-import { grpcDefinition, type ServiceDef } from '../contracts/contract.js';
+import { type CallOptions, callDeadline, callMetadata, cancelledError, type ErrorMapper, type PromiseClient } from '../rpc/call.js';
+import { type ServiceDef } from '../contracts/contract.js';
+import { grpcDefinition } from './grpc-definition.js';
 
 /**
  * Builds a promise client for `service` over an existing grpc-js client, so every service

@@ -5,8 +5,8 @@ import { HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health.
 import type { StdioData } from '../gen/plugin/grpc_stdio.js';
 import { CONNECTION_WINDOW_BYTES, MESSAGE_LIMIT_OPTIONS } from '../protocol/limits.js';
 import { Status } from '../status.js';
-import type { BrokerTls } from '../contracts/broker.js';
-import type { ErrorMapper } from '../contracts/call.js';
+import type { BrokerTls } from '../rpc/broker.js';
+import type { ErrorMapper } from '../rpc/call.js';
 import { createPromiseClient } from './client.js';
 
 /** grpc-js's target for a handshake's (or a brokered ConnInfo's) network and address. */

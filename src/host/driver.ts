@@ -15,16 +15,17 @@ import { certBase64ToPem } from '../protocol/tls-pem.js';
 import { Status } from '../status.js';
 import { openHostBroker } from './broker.js';
 import { checkHealth, openChannel, requestShutdown, streamStdio } from './connect.js';
-import type { Broker, BrokerTls } from '../contracts/broker.js';
+import type { Broker, BrokerTls } from '../rpc/broker.js';
 import { readHandshakeLine } from './handshake-reader.js';
 import { readLines, Tail } from './lines.js';
 import { consoleLogger } from './logger.js';
 import type { DriverOptions, DriverExit, LatestClient } from './options.js';
 import { validateOptions } from './options.js';
 import { checkExecutable, spawnProcess } from './spawn.js';
-import { pidAlive, pidGoneWithin, signalGroup, signalPid, trackGroup } from './terminate.js';
+import { pidAlive } from '../pid.js';
+import { pidGoneWithin, signalGroup, signalPid, trackGroup } from './terminate.js';
 import { createPromiseClient } from './client.js';
-import type { CallError } from '../contracts/call.js';
+import type { CallError } from '../rpc/call.js';
 
 type State = 'starting' | 'ready' | 'closing' | 'closed' | 'exited';
 

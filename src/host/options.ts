@@ -2,7 +2,7 @@ import type { Contract, ServiceDef } from '../contracts/contract.js';
 import { DriverkitError } from '../errors.js';
 import type { ReattachInfo } from '../protocol/reattach.js';
 import type { Logger } from './logger.js';
-import type { PromiseClient } from '../contracts/call.js';
+import type { PromiseClient } from '../rpc/call.js';
 
 /** How a driver process ended: one of the two is set. */
 export interface DriverExit {

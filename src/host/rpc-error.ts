@@ -1,4 +1,4 @@
-import type { CallError } from '../contracts/call.js';
+import type { CallError } from '../rpc/call.js';
 import { RpcError } from '../errors.js';
 import { Status, type StatusCode } from '../status.js';
 import type { DriverExit } from './options.js';

@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { pidAlive } from '../pid.js';
 
 /** Process groups of drivers still running (with their socket), killed if the host exits without closing them. */
 const live = new Map<number, () => string | undefined>();
@@ -45,15 +46,6 @@ export function signalPid(pid: number, signal: NodeJS.Signals): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -1,0 +1,103 @@
+// Which folder of src/ may import which, read from the source itself: the library never
+// reaches into the application, host and driver never import each other, the folders form
+// no cycle, and each public entry loads only the packages its audience needs.
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from './paths.js';
+
+const SRC = join(ROOT, 'src');
+
+/** The folders each folder may import from (besides itself). `.` is src/'s own files: errors, status, version, pid. */
+const ALLOWED: Record<string, readonly string[]> = {
+  // Shared by host and driver: pure, or generated.
+  '.': [],
+  gen: [],
+  protocol: ['.', 'gen'],
+  contracts: ['.', 'gen', 'protocol'],
+  rpc: ['.', 'gen', 'protocol', 'contracts'],
+  // The library: the host side (`driverkit`) and the SDK (`driverkit/driver`).
+  host: ['.', 'gen', 'protocol', 'contracts', 'rpc'],
+  driver: ['.', 'gen', 'protocol', 'contracts', 'rpc'],
+  // The application, on top of the library.
+  config: ['.', 'gen', 'protocol', 'contracts'],
+  build: ['.'],
+  supervise: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host', 'config', 'build'],
+  gateway: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host', 'supervise'],
+  cli: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host', 'config', 'build', 'supervise', 'gateway'],
+};
+
+/** Packages an entry must never load, directly or through any file it imports. */
+const ENTRIES: Record<string, { file: string; never: readonly string[] }> = {
+  driverkit: { file: 'host/index.ts', never: ['esbuild', 'semver', 'smol-toml', 'execa'] },
+  'driverkit/driver': { file: 'driver/index.ts', never: ['@grpc/grpc-js', 'esbuild', 'semver', 'smol-toml', 'execa'] },
+  'driverkit/host': { file: 'supervise/index.ts', never: [] },
+  'driverkit/build': { file: 'build/index.ts', never: ['@grpc/grpc-js'] },
+  'driverkit/gateway': { file: 'gateway/index.ts', never: [] },
+};
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return sourceFiles(p);
+    return e.name.endsWith('.ts') ? [p] : [];
+  });
+}
+
+/** Every module specifier a file imports or re-exports, static or dynamic. */
+function specifiers(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const pattern = /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+'([^']+)'|(?:^|\n)\s*import\s+'([^']+)'|import\(\s*'([^']+)'\s*\)/g;
+  return [...text.matchAll(pattern)].map((m) => m[1] ?? m[2] ?? m[3]);
+}
+
+const folderOf = (file: string) => {
+  const rel = relative(SRC, file);
+  return rel.includes('/') ? rel.slice(0, rel.indexOf('/')) : '.';
+};
+const resolveLocal = (from: string, spec: string) => resolve(dirname(from), spec.replace(/\.js$/, '.ts'));
+const packageOf = (spec: string) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
+
+const files = sourceFiles(SRC);
+const edges = files.flatMap((file) => specifiers(file).filter((s) => s.startsWith('.')).map((s) => ({ file, target: resolveLocal(file, s) })));
+
+describe('import rules', () => {
+  it('every folder of src/ is in the table', () => {
+    expect([...new Set(files.map(folderOf))].sort()).toEqual(Object.keys(ALLOWED).sort());
+  });
+
+  it('each folder imports only from the folders below it', () => {
+    const bad = edges
+      .filter(({ file, target }) => folderOf(file) !== folderOf(target) && !ALLOWED[folderOf(file)]?.includes(folderOf(target)))
+      .map(({ file, target }) => `${relative(SRC, file)} imports ${relative(SRC, target)}`);
+    expect(bad).toEqual([]);
+  });
+
+  it('the folders form no cycle', () => {
+    const graph = new Map<string, Set<string>>();
+    for (const { file, target } of edges) {
+      if (folderOf(file) === folderOf(target)) continue;
+      graph.set(folderOf(file), (graph.get(folderOf(file)) ?? new Set()).add(folderOf(target)));
+    }
+    const reaches = (from: string, to: string, seen = new Set<string>()): boolean =>
+      [...(graph.get(from) ?? [])].some((n) => n === to || (!seen.has(n) && (seen.add(n), reaches(n, to, seen))));
+    expect([...graph.keys()].filter((f) => reaches(f, f))).toEqual([]);
+  });
+
+  for (const [entry, { file, never }] of Object.entries(ENTRIES)) {
+    it(`${entry} loads none of: ${never.join(', ') || '(no limits)'}`, () => {
+      const seen = new Set<string>();
+      const packages = new Set<string>();
+      const visit = (f: string) => {
+        if (seen.has(f)) return;
+        seen.add(f);
+        for (const s of specifiers(f)) {
+          if (s.startsWith('.')) visit(resolveLocal(f, s));
+          else if (!s.startsWith('node:')) packages.add(packageOf(s));
+        }
+      };
+      visit(join(SRC, file));
+      expect([...packages].filter((p) => never.includes(p))).toEqual([]);
+    });
+  }
+});
