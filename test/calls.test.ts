@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { RpcError } from '../src/errors.js';
+import { createClient, type Interceptor } from '../src/rpc/client.js';
 import { Status } from '../src/status.js';
 import { fixtureContract } from './fixtures/contract.js';
 import { captureLogger, useDriver, waitFor } from './helpers.js';
@@ -64,6 +65,36 @@ describe('typed calls', () => {
     expect(err.message).toContain('driver "crashy"');
     expect(await driver.exited).toEqual({ code: 3, signal: null });
     expect(driver.state).toBe('exited');
+  });
+
+  it("a live driver's UNAVAILABLE is its answer: no wait for an exit, no stderr tail, the driver stays ready", async () => {
+    const driver = useDriver({ name: 'backend-down', path: BIN.fixture, contract: fixtureContract });
+    await driver.ready;
+    const t0 = Date.now();
+    for (let i = 0; i < 4; i++) {
+      const err = await rpcError(driver.client.getUser({ userId: { opaqueId: 'unavailable' } }));
+      expect(err.status).toBe(Status.UNAVAILABLE);
+      expect(err.shortMessage).toBe('[UNAVAILABLE] backend down (/driverkit.userprovider.v1.UserProvider/GetUser)');
+      expect(err.exitCode).toBeUndefined();
+      expect(err.stderrTail).toEqual([]);
+    }
+    // Four calls together take less than the 250 ms one call used to wait for an exit.
+    expect(Date.now() - t0).toBeLessThan(250);
+    expect(driver.state).toBe('ready');
+  });
+
+  it('a step of its own runs around every call of a client built with createClient', async () => {
+    const driver = useDriver({ name: 'steps', path: BIN.fixture, contract: fixtureContract });
+    await driver.ready;
+    const seen: string[] = [];
+    const tag: Interceptor = (next) => (call) => {
+      seen.push(call.path);
+      return next({ ...call, options: { ...call.options, metadata: { ...call.options.metadata, 'x-tag': 'tagged' } } });
+    };
+    const users = createClient(fixtureContract.versions[1], (call) => driver.invoke(call), tag);
+    const { user } = await users.getUser({ userId: { opaqueId: 'metadata' } });
+    expect(JSON.parse(user!.username)).toMatchObject({ 'x-tag': 'tagged' });
+    expect(seen).toEqual(['/driverkit.userprovider.v1.UserProvider/GetUser']);
   });
 
   it('metadata travels with the call', async () => {

@@ -1,13 +1,18 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, credentials } from '@grpc/grpc-js';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { internalServices } from '../src/contracts/internal.js';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { RpcError } from '../src/errors.js';
-import { createPromiseClient } from '../src/host/client.js';
+import { createClient, errorStep } from '../src/rpc/client.js';
+import { grpcInvoke } from '../src/host/invoke.js';
 import { Status } from '../src/status.js';
+import { startGateway } from '../src/gateway/gateway.js';
+import { openHost } from '../src/supervise/host.js';
+import { captureLogger, waitFor } from './helpers.js';
 import { BIN, CLI, ROOT } from './paths.js';
 
 const EINSTEIN = '4c510ada-c86b-4815-8820-42cdf82c3d51';
@@ -34,8 +39,8 @@ describe('driverkit serve (gateway)', () => {
     const channel = new Client(address, credentials.createInsecure());
     onTestFinished(() => channel.close());
     const mapError = (err: { code: number; details: string }, method: string) => new RpcError(err.code as never, err.details, { method });
-    const users = createPromiseClient(channel, userprovider.versions[1], mapError);
-    const health = createPromiseClient(channel, internalServices.health, mapError);
+    const users = createClient(userprovider.versions[1], grpcInvoke(channel), errorStep(mapError));
+    const health = createClient(internalServices.health, grpcInvoke(channel), errorStep(mapError));
 
     // No header: the first userprovider in the config (staff).
     expect((await users.getUser({ userId: { opaqueId: 's1' } })).user?.username).toBe('staffer');
@@ -57,6 +62,28 @@ describe('driverkit serve (gateway)', () => {
     expect(processesUnder(dir)).toHaveLength(2);
     expect(await stop()).toBe(0);
     expect(processesUnder(dir)).toEqual([]);
+  });
+
+  it('call_timeout is the deadline of relayed calls that carry none; the driver sees the call cancelled', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dk-gateway-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const marker = join(dir, 'marker');
+    const host = await openHost({
+      config: { drivers: { slow: { type: 'userprovider', driver: BIN.fixture, call_timeout: '300ms', env: { FIXTURE_CONTRACT: 'userprovider', FIXTURE_MARKER: marker } } } },
+      logger: captureLogger(),
+    });
+    onTestFinished(() => host.close());
+    const gateway = await startGateway(host, '127.0.0.1:0');
+    onTestFinished(() => gateway.close());
+    const channel = new Client(gateway.address, credentials.createInsecure());
+    onTestFinished(() => channel.close());
+    const users = createClient(userprovider.versions[1], grpcInvoke(channel));
+    const err = await users.getUser({ userId: { opaqueId: 'hang' } }).catch((e) => e);
+    expect(err.code).toBe(Status.DEADLINE_EXCEEDED);
+    await waitFor(() => existsSync(marker) && readFileSync(marker, 'utf8') === 'cancelled', 5000, 'the handler to see its call cancelled');
+    // A deadline of the caller's own still wins.
+    const own = await users.getUser({ userId: { opaqueId: 'x' } }, { timeout: 5000 });
+    expect(own.user?.username).toBe('x');
   });
 
   it('a driver that keeps crashing is given up: health NOT_SERVING, ls says so, the rest serves on', async () => {
@@ -84,7 +111,7 @@ driver = "${BIN.demo}"
     const channel = new Client(address, credentials.createInsecure());
     onTestFinished(() => channel.close());
     const mapError = (err: { code: number; details: string }, method: string) => new RpcError(err.code as never, err.details, { method });
-    const health = createPromiseClient(channel, internalServices.health, mapError);
+    const health = createClient(internalServices.health, grpcInvoke(channel), errorStep(mapError));
     // Poll health against a deadline: the gateway has no event to wait on from outside.
     const end = Date.now() + 10_000;
     while ((await health.check({ service: 'flaky' })).status !== 2) {
@@ -93,7 +120,7 @@ driver = "${BIN.demo}"
     }
     await waitForLs(dir, /flaky .* failed \(given up\), 1 restarts, last exit 5/);
     expect((await health.check({ service: 'demo' })).status).toBe(1);
-    const users = createPromiseClient(channel, userprovider.versions[1], mapError);
+    const users = createClient(userprovider.versions[1], grpcInvoke(channel), errorStep(mapError));
     const err = await users.findUsers({ query: 'x' }, { metadata: { 'driverkit-driver': 'flaky' } }).catch((e) => e);
     expect(err.status).toBe(Status.UNAVAILABLE);
     expect(err.details).toMatch(/given up after 1 restarts/);

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type UserProviderContract, userprovider } from '../src/contracts/userprovider.js';
+import { buildDriver } from '../src/build/build.js';
 import type { Driver } from '../src/host/driver.js';
 import { type DriverHost, openHost } from '../src/supervise/host.js';
 import { describeUserProvider } from './conformance/userprovider.js';
@@ -39,10 +40,11 @@ describe.skipIf(!hasGo)('Go driver (plain go-plugin)', () => {
   it('builds from source with the manifest command, then starts from cache', async () => {
     const { host } = await goHost();
     const entry = host.entry('users');
-    const first = await host.prepare(entry);
-    expect(first.build?.toolchain).toBe('custom');
-    const again = await host.prepare(entry);
-    expect(again.build?.cached).toBe(true);
+    const build = () => buildDriver({ folder: entry.driver, type: entry.type, binDir: host.config.binDir });
+    const first = await build();
+    expect(first.toolchain).toBe('custom');
+    const again = await build();
+    expect(again.cached).toBe(true);
     await host.close();
   }, 120_000);
 

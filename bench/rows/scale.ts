@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { userprovider } from '../../src/contracts/userprovider.js';
 import { launchDriver } from '../../src/host/driver.js';
 import { configFromObject } from '../../src/config/load.js';
-import { createPromiseClient } from '../../src/host/client.js';
+import { createClient } from '../../src/rpc/client.js';
+import { grpcInvoke } from '../../src/host/invoke.js';
 import { startGateway } from '../../src/gateway/gateway.js';
 import { DriverHost } from '../../src/supervise/host.js';
 import { Client, credentials } from '@grpc/grpc-js';
@@ -44,7 +45,7 @@ export async function gateway(): Promise<Result[]> {
   const direct = await host.client('users', userprovider);
   const gw = await startGateway(host, '127.0.0.1:0');
   const channel = new Client(gw.address, credentials.createInsecure());
-  const via = createPromiseClient(channel, userprovider.versions[1], (e) => e);
+  const via = createClient(userprovider.versions[1], grpcInvoke(channel));
   try {
     const req = { userId: { opaqueId: 'x'.repeat(100) } };
     await timeEach(300, () => via.getUser(req));

@@ -2,7 +2,7 @@ import type { ErrorMapper } from '../rpc/call.js';
 import { Broker } from '../rpc/broker.js';
 import type { DriverLogger } from '../rpc/handlers.js';
 import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
-import { dialService } from './grpc-client.js';
+import { dialInvoke } from './grpc-client.js';
 import { GrpcServer } from './grpc-server.js';
 import { listen } from './listen.js';
 import { serveHandlers } from './services.js';
@@ -27,6 +27,7 @@ export function driverBroker(send: (info: ConnInfo) => void, log: DriverLogger, 
         },
       };
     },
-    dial: (info, service, tls) => dialService(info, service, mapError, tls),
+    dial: (info, tls) => dialInvoke(info, tls),
+    mapError,
   });
 }

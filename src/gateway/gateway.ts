@@ -1,17 +1,25 @@
 import { Metadata, Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { methodPath, type ServiceDef } from '../contracts/contract.js';
-import { grpcDefinition } from '../host/grpc-definition.js';
 import { internalServices } from '../contracts/internal.js';
+import { DriverkitError, RpcError } from '../errors.js';
 import { HealthCheckResponse_ServingStatus as Serving } from '../gen/grpc/health/v1/health.js';
-import type { Driver } from '../host/driver.js';
-import type { DriverHost } from '../supervise/host.js';
-import type { Supervisor } from '../supervise/supervisor.js';
-import type { DriverkitError } from '../errors.js';
+import { grpcDefinition } from '../host/grpc-definition.js';
 import { MESSAGE_LIMIT_OPTIONS } from '../protocol/limits.js';
+import type { UnaryCall } from '../rpc/client.js';
 import { Status } from '../status.js';
 
 /** The metadata key that picks an instance when several drivers share a type. */
 export const ROUTE_HEADER = 'driverkit-driver';
+
+/** What a gateway relays to: named driver instances, their services, and a way to call each. */
+export interface GatewayDrivers {
+  /** Every instance, in config order, with the services of every version of its type. */
+  instances(): ReadonlyArray<{ name: string; services: readonly ServiceDef[] }>;
+  /** Sends one call to an instance: started on first use, through a restart, with its `call_timeout`. */
+  invoke(name: string, call: UnaryCall): Promise<unknown>;
+  /** Whether an instance is ready for calls now. */
+  isReady(name: string): boolean;
+}
 
 /** A running gateway. */
 export interface Gateway {
@@ -29,28 +37,25 @@ const identity = (b: Buffer) => b;
  * instance of the service's type in the config. Health: "" is SERVING while every driver
  * is ready; a service name while its default instance is; an instance name while it is.
  */
-export async function startGateway(host: DriverHost, listen: string): Promise<Gateway> {
+export async function startGateway(drivers: GatewayDrivers, listen: string): Promise<Gateway> {
   const server = new Server(MESSAGE_LIMIT_OPTIONS);
-  const byName = new Map(host.config.drivers.map((d) => [d.name, host.supervisor(d.name)]));
-  const servicesSeen = new Map<string, Supervisor[]>();
-  for (const entry of host.config.drivers) {
-    const driver = byName.get(entry.name)!;
-    for (const service of Object.values(entry.contract.versions)) {
-      const list = servicesSeen.get(service.fullName) ?? [];
-      if (list.length === 0) server.addService(relayDefinition(service), relayImplementation(service, list, byName));
-      list.push(driver);
-      servicesSeen.set(service.fullName, list);
+  const names = drivers.instances().map((d) => d.name);
+  const byService = new Map<string, string[]>();
+  for (const { name, services } of drivers.instances()) {
+    for (const service of services) {
+      const list = byService.get(service.fullName) ?? [];
+      if (list.length === 0) server.addService(relayDefinition(service), relayImplementation(service, list, drivers));
+      list.push(name);
+      byService.set(service.fullName, list);
     }
   }
-  const supervisors = [...byName.values()];
-  server.addService(grpcDefinition(internalServices.health) as ServiceDefinition, {
+  server.addService(grpcDefinition(internalServices.health), {
     check: (call: ServerUnaryCall<{ service: string }, unknown>, cb: sendUnaryData<unknown>) => {
       const name = call.request.service;
-      const ready = (d: Supervisor | undefined) => d?.status.state === 'ready';
       let up: boolean | undefined;
-      if (name === '') up = supervisors.every(ready);
-      else if (servicesSeen.has(name)) up = ready(servicesSeen.get(name)![0]);
-      else if (byName.has(name)) up = ready(byName.get(name));
+      if (name === '') up = names.every((n) => drivers.isReady(n));
+      else if (byService.has(name)) up = drivers.isReady(byService.get(name)![0]);
+      else if (names.includes(name)) up = drivers.isReady(name);
       if (up === undefined) cb({ code: Status.NOT_FOUND, details: `unknown service or driver ${JSON.stringify(name)}` });
       else cb(null, { status: up ? Serving.SERVING : Serving.NOT_SERVING });
     },
@@ -80,30 +85,36 @@ function relayDefinition(service: ServiceDef): ServiceDefinition {
   return def;
 }
 
-function relayImplementation(service: ServiceDef, instances: Supervisor[], byName: Map<string, Supervisor>): UntypedServiceImplementation {
+/** The status a relayed call ends with: the driver's own, or why no driver could answer. */
+function relayedStatus(err: unknown): { code: number; details: string; metadata?: Metadata } {
+  if (err instanceof RpcError) {
+    const metadata = (err.cause as { metadata?: unknown } | undefined)?.metadata;
+    return { code: err.status, details: err.details, metadata: metadata instanceof Metadata ? metadata : undefined };
+  }
+  if (err instanceof DriverkitError) return { code: err.code === 'DRIVER_NOT_READY' ? Status.DEADLINE_EXCEEDED : Status.UNAVAILABLE, details: err.shortMessage };
+  return { code: Status.INTERNAL, details: 'the gateway failed to relay the call' };
+}
+
+function relayImplementation(service: ServiceDef, instances: string[], drivers: GatewayDrivers): UntypedServiceImplementation {
   const impl: UntypedServiceImplementation = {};
   for (const [key, method] of Object.entries(service.methods)) {
     const path = methodPath(service, method);
     impl[key] = (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => {
       const wanted = call.metadata.get(ROUTE_HEADER)[0]?.toString();
-      const supervisor = wanted === undefined ? instances[0] : byName.get(wanted);
-      if (!supervisor || !instances.includes(supervisor)) {
-        cb({ code: Status.INVALID_ARGUMENT, details: `${ROUTE_HEADER}: no ${service.name} driver named ${JSON.stringify(wanted)} (known: ${instances.map((d) => d.entry.name).join(', ')})` });
+      const name = wanted ?? instances[0];
+      if (!instances.includes(name)) {
+        cb({ code: Status.INVALID_ARGUMENT, details: `${ROUTE_HEADER}: no ${service.name} driver named ${JSON.stringify(wanted)} (known: ${instances.join(', ')})` });
         return;
       }
-      const md = new Metadata();
-      for (const [k, v] of Object.entries(call.metadata.getMap())) if (k !== ROUTE_HEADER && k !== 'user-agent') md.set(k, v);
+      const metadata: Record<string, string | Buffer> = {};
+      for (const [k, v] of Object.entries(call.metadata.getMap())) if (k !== ROUTE_HEADER && k !== 'user-agent') metadata[k] = v;
       const deadline = Number(call.getDeadline());
-      const options = Number.isFinite(deadline) ? { deadline } : {};
-      // Fast path: a ready driver. Otherwise wait (up to the call's deadline) through a restart.
-      const ready = supervisor.current;
-      const relay = (driver: Driver) => {
-        const upstream = driver.forward(path, call.request, md, options, (err, reply) => cb(err, reply));
-        call.once('cancelled', () => upstream.cancel());
-      };
-      if (ready) return relay(ready);
-      supervisor.get(Number.isFinite(deadline) ? deadline : Date.now() + (supervisor.entry.callTimeout ?? 30_000)).then(relay, (err: DriverkitError) =>
-        cb({ code: err.code === 'DRIVER_NOT_READY' ? Status.DEADLINE_EXCEEDED : Status.UNAVAILABLE, details: err.shortMessage }),
+      const abort = new AbortController();
+      call.once('cancelled', () => abort.abort());
+      const options = { metadata, signal: abort.signal, ...(Number.isFinite(deadline) ? { deadline: new Date(deadline) } : {}) };
+      drivers.invoke(name, { path, request: call.request, serialize: identity as (b: unknown) => Buffer, deserialize: identity, options }).then(
+        (reply) => cb(null, reply as Buffer),
+        (err) => cb(relayedStatus(err)),
       );
     };
   }

@@ -12,7 +12,7 @@ import { internalServices } from '../contracts/internal.js';
 import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
 import type { LogFields, LogLevel } from '../protocol/hclog.js';
 import { MESSAGE_LIMIT_OPTIONS } from '../protocol/limits.js';
-import { createPromiseClient } from './client.js';
+import { grpcInvoke } from './invoke.js';
 import { openChannel } from './connect.js';
 import type { Logger } from './logger.js';
 
@@ -76,10 +76,11 @@ function hostTransport(send: (info: ConnInfo) => void, log: DriverLogger, mapErr
         },
       };
     },
-    dial(info, service, tls) {
-      const client = openChannel(info, tls);
-      return { client: createPromiseClient(client, service, mapError), close: () => client.close() };
+    dial(info, tls) {
+      const channel = openChannel(info, tls);
+      return { invoke: grpcInvoke(channel), close: () => channel.close() };
     },
+    mapError,
   };
 }
 

@@ -6,8 +6,8 @@ import type { StdioData } from '../gen/plugin/grpc_stdio.js';
 import { CONNECTION_WINDOW_BYTES, MESSAGE_LIMIT_OPTIONS } from '../protocol/limits.js';
 import { Status } from '../status.js';
 import type { BrokerTls } from '../rpc/broker.js';
-import type { ErrorMapper } from '../rpc/call.js';
-import { createPromiseClient } from './client.js';
+import { createClient } from '../rpc/client.js';
+import { grpcInvoke } from './invoke.js';
 
 /** grpc-js's target for a handshake's (or a brokered ConnInfo's) network and address. */
 export function grpcTarget(h: { network: string; address: string }): string {
@@ -44,8 +44,8 @@ export function openChannel(h: { network: string; address: string }, tls?: Broke
 }
 
 /** Checks health service `plugin` is SERVING, as go-plugin hosts do before anything else. */
-export async function checkHealth(client: Client, deadline: Date, mapError: ErrorMapper): Promise<void> {
-  const health = createPromiseClient(client, internalServices.health, mapError);
+export async function checkHealth(channel: Client, deadline: Date): Promise<void> {
+  const health = createClient(internalServices.health, grpcInvoke(channel));
   const res = await health.check({ service: HEALTH_SERVICE_NAME }, { deadline });
   if (res.status !== HealthCheckResponse_ServingStatus.SERVING) {
     throw new Error(`health of service "${HEALTH_SERVICE_NAME}" is ${HealthCheckResponse_ServingStatus[res.status] ?? res.status}, expected SERVING`);
@@ -53,13 +53,13 @@ export async function checkHealth(client: Client, deadline: Date, mapError: Erro
 }
 
 /** Asks the driver to exit (go-plugin's GRPCController.Shutdown). Resolves either way. */
-export function requestShutdown(client: Client, deadline: Date): Promise<void> {
-  const { shutdown } = internalServices.controller.methods;
-  const path = methodPath(internalServices.controller, shutdown);
-  const req = codec(shutdown.requestType);
-  const res = codec(shutdown.responseType);
+export function requestShutdown(channel: Client, deadline: Date): Promise<void> {
+  const controller = createClient(internalServices.controller, grpcInvoke(channel));
   // A Go driver stops its server before answering: UNAVAILABLE is the usual success.
-  return new Promise((resolve) => client.makeUnaryRequest(path, req.serialize, res.deserialize, {}, { deadline }, () => resolve()));
+  return controller.shutdown({}, { deadline }).then(
+    () => {},
+    () => {},
+  );
 }
 
 /**

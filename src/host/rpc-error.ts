@@ -16,8 +16,8 @@ export interface CallFailureContext {
 
 /**
  * The caller's error for a failed call. A call that failed because the driver died says so,
- * with its exit and stderr tail; so does any UNAVAILABLE, since that is how a dying driver
- * first shows.
+ * with its exit and stderr tail; so does an UNAVAILABLE the transport made up, since that
+ * is how a dying driver first shows. A status the driver sent is passed on as it is.
  */
 export function callFailure(err: CallError, method: string, at: CallFailureContext): RpcError {
   const { exitedOnItsOwn, exit } = at;
@@ -26,7 +26,7 @@ export function callFailure(err: CallError, method: string, at: CallFailureConte
     path: at.path,
     method,
     cause: err,
-    ...(exitedOnItsOwn || err.code === Status.UNAVAILABLE ? { stderrTail: at.stderrTail, exitCode: exit?.code, signal: exit?.signal } : {}),
+    ...(exitedOnItsOwn || (err.code === Status.UNAVAILABLE && !err.fromPeer) ? { stderrTail: at.stderrTail, exitCode: exit?.code, signal: exit?.signal } : {}),
   });
   // Keep grpc-js's "for call at" stack: it points at the caller, not at grpc-js internals.
   const stackAt = err.stack?.indexOf('for call at');

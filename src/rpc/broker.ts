@@ -2,7 +2,8 @@
 // offered service is served and how a peer's is dialed is each side's own (the host uses
 // grpc-js, the driver its lean server and client), plugged in as a BrokerTransport.
 import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
-import type { PromiseClient } from './call.js';
+import type { ErrorMapper, PromiseClient } from './call.js';
+import { createClient, errorStep, type Invoke } from './client.js';
 import type { ServiceDef } from '../contracts/contract.js';
 import type { Handlers } from './handlers.js';
 
@@ -28,8 +29,10 @@ export interface BrokerTransport {
   send(info: ConnInfo): void;
   /** Serves `handlers` on a new listener of this side's. */
   serve(service: ServiceDef, handlers: Record<string, (req: unknown, ctx: any) => unknown>, broker: Broker, tls?: BrokerTls): Promise<OfferedService>;
-  /** A typed client of the peer's service at `info`. */
-  dial(info: ConnInfo, service: ServiceDef, tls?: BrokerTls): { client: PromiseClient<ServiceDef>; close(): void };
+  /** A transport to the peer's server at `info`. */
+  dial(info: ConnInfo, tls?: BrokerTls): { invoke: Invoke; close(): void };
+  /** Turns a failed call on a dialed service into this side's error. */
+  mapError: ErrorMapper;
 }
 
 /**
@@ -69,9 +72,9 @@ export class Broker {
   /** A typed client of the service the peer offered under `id`; waits up to 5 s for its address. */
   async dial<S extends ServiceDef>(id: number, service: S): Promise<PromiseClient<S>> {
     const info = this.#known.get(id) ?? (await this.#await(id));
-    const dialed = this.transport.dial(info, service, this.#tls);
+    const dialed = this.transport.dial(info, this.#tls);
     this.#open.push(dialed);
-    return dialed.client as PromiseClient<S>;
+    return createClient(service, dialed.invoke, errorStep(this.transport.mapError));
   }
 
   /** Stops offered services, closes dialed clients, removes sockets. */

@@ -12,8 +12,8 @@ export interface CallOptions {
   deadline?: Date;
   /** Aborting cancels the call in the driver too (it sees CANCELLED). */
   signal?: AbortSignal;
-  /** gRPC metadata sent with the call. */
-  metadata?: Record<string, string>;
+  /** gRPC metadata sent with the call; Buffer values for keys that end in `-bin`. */
+  metadata?: Record<string, string | Buffer>;
   /** Request id, user, token and log fields for the driver's handler; a request id is made up if missing. */
   context?: RequestContext;
 }
@@ -30,6 +30,11 @@ export type PromiseClient<S extends ServiceDef> = {
 export interface CallError extends Error {
   code: number;
   details: string;
+  /**
+   * True when the status came from the peer (it sent headers or trailers); false when the
+   * transport made it up (the connection broke, the deadline passed, the caller cancelled).
+   */
+  fromPeer?: boolean;
 }
 
 /**
@@ -39,9 +44,9 @@ export interface CallError extends Error {
 export type ErrorMapper = (err: CallError, method: string) => Error | Promise<Error>;
 
 /** The metadata a call sends: the caller's, then its request context. Undefined when there is none. */
-export function callMetadata(options: CallOptions): Record<string, string> | undefined {
+export function callMetadata(options: CallOptions): Record<string, string | Buffer> | undefined {
   if (!options.metadata && !options.context) return undefined;
-  const out: Record<string, string> = { ...options.metadata };
+  const out: Record<string, string | Buffer> = { ...options.metadata };
   if (options.context) {
     const ctx = options.context.requestId ? options.context : { ...options.context, requestId: randomUUID() };
     Object.assign(out, contextToMetadata(ctx));
@@ -57,5 +62,5 @@ export function callDeadline(options: CallOptions): number | undefined {
 /** The error of a call whose signal was aborted before or while it ran. */
 export function cancelledError(signal: AbortSignal): CallError {
   const details = signal.reason instanceof Error ? signal.reason.message : 'aborted by the caller';
-  return Object.assign(new Error(`1 CANCELLED: ${details}`), { code: 1, details });
+  return Object.assign(new Error(`1 CANCELLED: ${details}`), { code: 1, details, fromPeer: false });
 }

@@ -2,7 +2,8 @@ import { stat } from 'node:fs/promises';
 import { buildDriver, type BuildResult } from '../build/build.js';
 import { configFromObject, loadConfig } from '../config/load.js';
 import type { Config, DriverEntry } from '../config/schema.js';
-import type { Contract } from '../contracts/contract.js';
+import type { Contract, ServiceDef } from '../contracts/contract.js';
+import type { UnaryCall } from '../rpc/client.js';
 import { DriverkitError } from '../errors.js';
 import { Driver } from '../host/driver.js';
 import { consoleLogger, type Logger } from '../host/logger.js';
@@ -51,14 +52,30 @@ export class DriverHost {
   }
 
   /** Builds a source driver if needed and returns its executable; a binary entry is returned as is. */
-  async prepare(entry: DriverEntry): Promise<{ path: string; build?: BuildResult }> {
+  async #prepare(entry: DriverEntry): Promise<{ path: string; build?: BuildResult }> {
     if (!(await stat(entry.driver)).isDirectory()) return { path: entry.driver };
     const build = await buildDriver({ folder: entry.driver, type: entry.type, binDir: this.config.binDir, driver: entry.name, onBuild: () => this.#options.onBuild?.(entry) });
     return { path: build.binary, build };
   }
 
+  /** Every instance with the services of every version of its type (for a gateway). */
+  instances(): Array<{ name: string; services: ServiceDef[] }> {
+    return this.config.drivers.map((d) => ({ name: d.name, services: Object.values(d.contract.versions) }));
+  }
+
+  /** Sends one call to an instance through its supervisor: started on first use, through restarts, with `call_timeout`. */
+  invoke(name: string, call: UnaryCall): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new DriverkitError('DRIVER_CLOSED', 'the host is closed', { driver: name }));
+    return this.#supervisor(name).invoke(call);
+  }
+
+  /** Whether an instance is ready for calls now. */
+  isReady(name: string): boolean {
+    return this.#supervisors.get(name)?.status.state === 'ready';
+  }
+
   /** The supervisor of an instance: its state, its current process, a client that survives restarts. */
-  supervisor(name: string): Supervisor {
+  #supervisor(name: string): Supervisor {
     let s = this.#supervisors.get(name);
     if (!s) {
       const entry = this.entry(name);
@@ -72,7 +89,7 @@ export class DriverHost {
   /** The running driver of an instance, started (and configured) on first use. */
   driver(name: string): Promise<Driver> {
     if (this.#closed) return Promise.reject(new DriverkitError('DRIVER_CLOSED', 'the host is closed', { driver: name }));
-    return this.supervisor(name).get();
+    return this.#supervisor(name).get();
   }
 
   /**
@@ -85,7 +102,7 @@ export class DriverHost {
       throw new DriverkitError('INVALID_OPTIONS', `is a "${entry.type}" driver, not "${contract.type}"`, { driver: name });
     }
     await this.driver(name);
-    return this.supervisor(name).client<LatestClient<C>>();
+    return this.#supervisor(name).client<LatestClient<C>>();
   }
 
   /** Starts every driver now (eagerly); rejects with the first failure, leaving the others running. */
@@ -106,7 +123,7 @@ export class DriverHost {
 
   async #launch(entry: DriverEntry): Promise<Driver> {
     // A reattached driver runs already: nothing to build.
-    const { path } = entry.reattach ? { path: entry.driver } : await this.prepare(entry);
+    const { path } = entry.reattach ? { path: entry.driver } : await this.#prepare(entry);
     const driver = new Driver({
       name: entry.name,
       path,

@@ -5,8 +5,7 @@ import { DriverkitError } from '../errors.js';
 import { Driver } from '../host/driver.js';
 import type { Logger } from '../host/logger.js';
 import type { DriverExit } from '../host/options.js';
-import type { CallOptions } from '../rpc/call.js';
-import { createPromiseClient } from '../host/client.js';
+import { createClient, deadlineStep, type Invoke } from '../rpc/client.js';
 
 /** What a supervised driver is doing. `failed`: given up after too many restarts. */
 export type SupervisedState = 'stopped' | 'starting' | 'ready' | 'restarting' | 'failed' | 'exited' | 'closed';
@@ -35,6 +34,7 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
   #lastError?: unknown;
   #timer?: NodeJS.Timeout;
   #client?: unknown;
+  #invoke?: Invoke;
   #cancelRestart?: (err: unknown) => void;
 
   constructor(
@@ -60,6 +60,7 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
     if (this.#state === 'closed') throw this.#error('DRIVER_CLOSED', 'the host is closed');
     if (this.#state === 'failed') throw this.#error('DRIVER_FAILED', `given up after ${this.#restarts} restarts`);
     if (this.#state === 'exited') throw this.#error('DRIVER_FAILED', 'exited on its own and its restart policy is "never"');
+    if (this.#state === 'ready' && this.#current) return this.#current;
     if (this.#state === 'stopped') this.#begin('starting');
     if (deadline === undefined) return this.#ready!;
     let timer: NodeJS.Timeout | undefined;
@@ -75,24 +76,20 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
     }
   }
 
-  /** A typed client whose calls go to whichever process is current; `call_timeout` is its default deadline. */
+  /**
+   * Sends a call to whichever process is current, starting it if needed and waiting through
+   * a restart up to the call's deadline; `call_timeout` is the default deadline.
+   */
+  get invoke(): Invoke {
+    return (this.#invoke ??= deadlineStep(this.entry.callTimeout)(async (call) => {
+      const driver = await this.get(call.options.deadline?.getTime());
+      return driver.invoke(call);
+    }));
+  }
+
+  /** A typed client over `invoke`, for the newest version of the entry's type. */
   client<T>(): T {
-    if (!this.#client) {
-      const service = Object.values(this.entry.contract.versions).at(-1)!;
-      const out: Record<string, unknown> = {};
-      for (const key of Object.keys(service.methods)) {
-        out[key] = async (request: unknown, options: CallOptions = {}) => {
-          if (options.deadline === undefined && options.timeout === undefined && this.entry.callTimeout !== undefined) {
-            options = { ...options, timeout: this.entry.callTimeout };
-          }
-          const deadline = options.deadline?.getTime() ?? (options.timeout === undefined ? undefined : Date.now() + options.timeout);
-          const driver = await this.get(deadline);
-          return (driver.client as Record<string, (r: unknown, o: CallOptions) => Promise<unknown>>)[key](request, options);
-        };
-      }
-      this.#client = out;
-    }
-    return this.#client as T;
+    return (this.#client ??= createClient(Object.values(this.entry.contract.versions).at(-1)!, this.invoke)) as T;
   }
 
   async close(): Promise<void> {
