@@ -1,5 +1,5 @@
 import { methodPath, type ServiceDef } from '../contracts/contract.js';
-import { type DriverLogger, invokeHandler, unaryPath } from '../rpc/handlers.js';
+import { bindHandlers, type DriverLogger } from '../rpc/handlers.js';
 import type { Broker } from '../rpc/broker.js';
 import { HEALTH_SERVICE_NAME, internalServices } from '../contracts/internal.js';
 import { HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health.js';
@@ -9,12 +9,10 @@ import { Status } from '../status.js';
 import type { GrpcServer } from './grpc-server.js';
 import type { StdoutCapture } from './stdout.js';
 
-/** The driver author's service: one typed handler per method, run by `invokeHandler`. */
+/** The driver author's service: one typed handler per method. */
 export function serveHandlers(server: GrpcServer, service: ServiceDef, handlers: Record<string, (req: any, ctx: any) => unknown>, log: DriverLogger, broker: Broker): void {
-  for (const [key, method] of Object.entries(service.methods)) {
-    const path = unaryPath(service, method);
-    const handler = handlers[key];
-    server.unary(path, { request: method.requestType, response: method.responseType }, (request, call, done) => invokeHandler(handler, request, call, path, log, broker, done));
+  for (const { path, method, run } of bindHandlers(service, handlers, log, broker)) {
+    server.unary(path, { request: method.requestType, response: method.responseType }, run);
   }
 }
 

@@ -7,7 +7,7 @@ import { Broker, type BrokerTls, type BrokerTransport } from '../rpc/broker.js';
 import type { ErrorMapper } from '../rpc/call.js';
 import { codec, methodPath, type ServiceDef } from '../contracts/contract.js';
 import { grpcDefinition } from './grpc-definition.js';
-import { type CallSource, type DriverLogger, invokeHandler, unaryPath } from '../rpc/handlers.js';
+import { bindHandlers, type CallSource, type DriverLogger } from '../rpc/handlers.js';
 import { internalServices } from '../contracts/internal.js';
 import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
 import type { LogFields, LogLevel } from '../protocol/hclog.js';
@@ -37,9 +37,7 @@ function toGrpcService(
 ): { definition: ServiceDefinition; implementation: UntypedServiceImplementation } {
   const definition = grpcDefinition(service);
   const implementation: UntypedServiceImplementation = {};
-  for (const [key, method] of Object.entries(service.methods)) {
-    const path = unaryPath(service, method);
-    const handler = handlers[key];
+  for (const { key, run } of bindHandlers(service, handlers, log, broker)) {
     implementation[key] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
       const source: CallSource = {
         get cancelled() {
@@ -48,7 +46,7 @@ function toGrpcService(
         onCancel: (listener) => call.once('cancelled', listener),
         metadata: () => metadataRecord(call.metadata),
       };
-      invokeHandler(handler, call.request, source, path, log, broker, (err, value) => (err ? callback(err) : callback(null, value)));
+      run(call.request, source, (err, value) => (err ? callback(err) : callback(null, value)));
     };
   }
   return { definition, implementation };

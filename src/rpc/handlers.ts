@@ -62,11 +62,27 @@ export interface CallSource {
   metadata(): Record<string, string>;
 }
 
-/** The method's path; the SDK serves unary methods only, so streaming ones are refused up front. */
-export function unaryPath(service: ServiceDef, method: MethodDef): string {
-  const path = methodPath(service, method);
-  if (method.requestStream || method.responseStream) throw new TypeError(`${path}: streaming methods are not supported by the driver SDK yet`);
-  return path;
+/** One method of a service with its handler bound: a server registers `run` under `path`. */
+export interface BoundMethod {
+  /** The method's key in the generated service (`getUser`). */
+  key: string;
+  path: string;
+  method: MethodDef;
+  run(request: unknown, call: CallSource, done: (err: CallStatus | null, value?: unknown) => void): void;
+}
+
+/**
+ * Binds handlers to a service's methods, the one way both sides serve handlers (the
+ * driver on its own server, the host's broker on grpc-js). Unary methods only for now, so
+ * a service with a streaming one is refused up front.
+ */
+export function bindHandlers(service: ServiceDef, handlers: Record<string, ((req: any, ctx: any) => unknown) | undefined>, log: DriverLogger, broker: Broker): BoundMethod[] {
+  return Object.entries(service.methods).map(([key, method]) => {
+    const path = methodPath(service, method);
+    if (method.requestStream || method.responseStream) throw new TypeError(`${path}: streaming methods are not supported by the driver SDK yet`);
+    const handler = handlers[key];
+    return { key, path, method, run: (request, call, done) => invokeHandler(handler, request, call, path, log, broker, done) };
+  });
 }
 
 /**
@@ -75,7 +91,7 @@ export function unaryPath(service: ServiceDef, method: MethodDef): string {
  * UNKNOWN with a generic message and its stack goes to the driver's log, so internals never
  * leak to the host.
  */
-export function invokeHandler(
+function invokeHandler(
   handler: ((req: any, ctx: CallContext) => unknown) | undefined,
   request: unknown,
   call: CallSource,
