@@ -19,7 +19,9 @@ export const Status = {
   UNAUTHENTICATED: 16,
 } as const;
 
+/** A gRPC status code, 0 to 16. */
 export type StatusCode = (typeof Status)[keyof typeof Status];
+/** A gRPC status code's name, `NOT_FOUND`. */
 export type StatusName = keyof typeof Status;
 
 const NAMES = Object.fromEntries(Object.entries(Status).map(([name, code]) => [code, name])) as Record<number, StatusName>;

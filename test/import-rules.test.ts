@@ -84,6 +84,22 @@ describe('import rules', () => {
     expect([...graph.keys()].filter((f) => reaches(f, f))).toEqual([]);
   });
 
+  // dist/ is built by the global setup, as `npm run build` builds it.
+  it('the public types of driverkit and driverkit/driver name no grpc-js type', () => {
+    const seen = new Set<string>();
+    const leaks: string[] = [];
+    const visit = (f: string) => {
+      if (seen.has(f)) return;
+      seen.add(f);
+      const text = readFileSync(f, 'utf8');
+      if (/from '@grpc\/grpc-js'|import\("@grpc\/grpc-js"\)/.test(text)) leaks.push(relative(ROOT, f));
+      for (const m of text.matchAll(/from '(\.[^']+)'|import\("(\.[^"]+)"\)/g)) visit(resolve(dirname(f), (m[1] ?? m[2]).replace(/\.js$/, '.d.ts')));
+    };
+    for (const entry of ['host/index.d.ts', 'driver/index.d.ts']) visit(join(ROOT, 'dist', entry));
+    expect(seen.size).toBeGreaterThan(5);
+    expect(leaks).toEqual([]);
+  });
+
   for (const [entry, { file, never }] of Object.entries(ENTRIES)) {
     it(`${entry} loads none of: ${never.join(', ') || '(no limits)'}`, () => {
       const seen = new Set<string>();

@@ -20,6 +20,7 @@ export interface BuildRequest {
   onBuild?: (folder: string) => void;
 }
 
+/** A built (or up-to-date) driver. */
 export interface BuildResult {
   binary: string;
   /** True when the binary was up to date and nothing was built. */

@@ -12,4 +12,5 @@ export const userprovider = {
   versions: { 1: UserProviderDefinition },
 } as const satisfies Contract;
 
+/** The type of the `userprovider` contract, for typed clients and handlers. */
 export type UserProviderContract = typeof userprovider;

@@ -6,8 +6,9 @@ export { createLogger, type DriverLogger, type LoggerOptions } from './log.js';
 export { RpcError, DriverkitError } from '../errors.js';
 export { Status } from '../status.js';
 export { userprovider } from '../contracts/userprovider.js';
-export type { Contract } from '../contracts/contract.js';
+export type { Contract, ServiceDef } from '../contracts/contract.js';
 export type { Broker } from '../rpc/broker.js';
+export type { CallOptions, PromiseClient } from '../rpc/call.js';
 export { AuditLogDefinition } from '../gen/driverkit/audit/v1/audit.js';
 export type { RequestContext } from '../protocol/context.js';
 export type {

@@ -4,6 +4,7 @@ import type { DriverLogger } from '../rpc/handlers.js';
 
 export type { DriverLogger };
 
+/** Options of `createLogger`. */
 export interface LoggerOptions {
   /** Written as `@module`, as hclog names sub-loggers. Default: none. */
   module?: string;

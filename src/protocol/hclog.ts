@@ -1,5 +1,6 @@
 /** hclog's levels, lowest first. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+/** One of hclog's levels. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Structured fields beside a log message. */

@@ -13,6 +13,7 @@ export type SupervisedState = 'stopped' | 'starting' | 'ready' | 'restarting' | 
 /** A run that lasted this long resets the count of consecutive failures. */
 const STABLE_MS = 30_000;
 
+/** A supervised driver's state, its restart count and how its last process ended. */
 export interface SupervisorStatus {
   state: SupervisedState;
   restarts: number;
