@@ -5,14 +5,18 @@ import type { Result } from './result.js';
 import { build } from './rows/build.js';
 import { changes } from './rows/changes.js';
 import { coldStart } from './rows/cold-start.js';
+import { importRow } from './rows/import.js';
 import { latency } from './rows/latency.js';
 import { go } from './rows/go.js';
 import { memory } from './rows/memory.js';
 import { gateway, scale } from './rows/scale.js';
+import { unavailable } from './rows/unavailable.js';
 
 const ROWS: Record<string, () => Promise<Result[]>> = {
   cold: coldStart,
+  import: importRow,
   latency,
+  unavailable,
   changes,
   memory,
   scale,

@@ -18,6 +18,7 @@ const banner = [
 const programs = {
   main: 'bench/main.ts',
   'echo-driver': 'bench/servers/echo-driver.ts',
+  'status-driver': 'bench/servers/status-driver.ts',
   'raw-server': 'bench/servers/raw-server.ts',
   'h2-server': 'bench/servers/h2-server.ts',
 };
