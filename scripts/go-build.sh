@@ -20,8 +20,8 @@ done
 rm -rf .gen/src/driverkit
 mkdir -p .gen/src
 # protoc-gen-go 1.3 wants one package per run.
-for file in driverkit/userprovider/v1/userprovider.proto driverkit/audit/v1/audit.proto; do
+for file in driverkit/options.proto driverkit/userprovider/v1/userprovider.proto driverkit/audit/v1/audit.proto; do
   # protoc 3.21 names APIv2 paths for well-known types; Debian's protoc-gen-go 1.3 has APIv1 ones.
-  protoc -I "$PROTO" --go_out=plugins=grpc,Mgoogle/protobuf/struct.proto=github.com/golang/protobuf/ptypes/struct:.gen/src "$PROTO/$file"
+  protoc -I "$PROTO" --go_out=plugins=grpc,Mgoogle/protobuf/struct.proto=github.com/golang/protobuf/ptypes/struct,Mgoogle/protobuf/descriptor.proto=github.com/golang/protobuf/protoc-gen-go/descriptor:.gen/src "$PROTO/$file"
 done
 GO111MODULE=off GOPATH="$PWD/.gen:/usr/share/gocode" go build -o "$OUT" .

@@ -20,17 +20,18 @@ const ALLOWED: Record<string, readonly string[]> = {
   host: ['.', 'gen', 'protocol', 'contracts', 'rpc'],
   driver: ['.', 'gen', 'protocol', 'contracts', 'rpc'],
   // The application, on top of the library.
-  config: ['.', 'gen', 'protocol', 'contracts'],
+  types: ['.', 'contracts'],
+  config: ['.', 'gen', 'protocol', 'contracts', 'types'],
   build: ['.'],
-  supervise: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host', 'config', 'build'],
+  supervise: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host', 'config', 'build', 'types'],
   gateway: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host', 'supervise'],
-  cli: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host', 'config', 'build', 'supervise', 'gateway'],
+  cli: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host', 'config', 'build', 'supervise', 'gateway', 'types'],
 };
 
 /** Packages an entry must never load, directly or through any file it imports. */
 const ENTRIES: Record<string, { file: string; never: readonly string[] }> = {
-  driverkit: { file: 'host/index.ts', never: ['esbuild', 'semver', 'smol-toml', 'execa'] },
-  'driverkit/driver': { file: 'driver/index.ts', never: ['@grpc/grpc-js', 'esbuild', 'semver', 'smol-toml', 'execa'] },
+  driverkit: { file: 'host/index.ts', never: ['esbuild', 'semver', 'smol-toml', 'execa', 'protobufjs'] },
+  'driverkit/driver': { file: 'driver/index.ts', never: ['@grpc/grpc-js', 'esbuild', 'semver', 'smol-toml', 'execa', 'protobufjs'] },
   'driverkit/host': { file: 'supervise/index.ts', never: [] },
   'driverkit/build': { file: 'build/index.ts', never: ['@grpc/grpc-js'] },
   'driverkit/gateway': { file: 'gateway/index.ts', never: [] },

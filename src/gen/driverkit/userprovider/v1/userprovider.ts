@@ -16,13 +16,10 @@ export const protobufFileName = "driverkit/userprovider/v1/userprovider.proto";
  * UserProvider: the first driverkit driver type, a user directory shaped like the
  * user manager of CS3 Reva's user provider.
  *
- * Handshake, for authors of drivers in any language (defined once, in TypeScript, in
- * src/contracts/userprovider.ts; keep the two in step):
- *   cookie key:   DRIVERKIT_USERPROVIDER
- *   cookie value: 7d2f1c6e-userprovider-v1
- *   app protocol versions: 1 (this file's package, driverkit.userprovider.v1)
- * A driver started without that variable set to that value must print a short message
- * to stderr and exit 1. The rest of the handshake is hashicorp/go-plugin's, unchanged.
+ * Handshake, for authors of drivers in any language: the (driverkit.driver) option on the
+ * service below (cookie key and value, app protocol version). A driver started without
+ * that variable set to that value must print a short message to stderr and exit 1. The
+ * rest of the handshake is hashicorp/go-plugin's, unchanged.
  *
  * Errors: an unknown user is NOT_FOUND with a message naming the id or claim; a request
  * that is missing a field or names an unknown claim is INVALID_ARGUMENT; a driver that is

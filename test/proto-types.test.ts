@@ -1,0 +1,88 @@
+// Driver types read from a .proto at run time: the handshake from (driverkit.driver), codecs
+// from protobufjs, used against real drivers built from the generated code.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { userprovider } from '../src/contracts/userprovider.js';
+import { driverTypes, TypeSpecError } from '../src/types/driver-types.js';
+import { dynamicContract } from '../src/types/dynamic.js';
+import { loadProtos } from '../src/types/proto.js';
+import { useDriver } from './helpers.js';
+import { BIN, ROOT } from './paths.js';
+
+const EINSTEIN = '4c510ada-c86b-4815-8820-42cdf82c3d51';
+const USERPROVIDER_PROTO = join(ROOT, 'proto/driverkit/userprovider/v1/userprovider.proto');
+
+function protoDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'dk-proto-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+const kvProto = (type: string, version: number, pkg = 'kv.v1', cookie = 'hello') => `syntax = "proto3";
+package ${pkg};
+import "driverkit/options.proto";
+message GetRequest { string key = 1; }
+message GetResponse { bytes value = 1; int64 size = 2; }
+service KV {
+  option (driverkit.driver) = { type: "${type}", cookie_key: "KV_PLUGIN", cookie_value: "${cookie}", version: ${version} };
+  rpc Get(GetRequest) returns (GetResponse);
+}
+`;
+
+describe('driver types from a .proto', () => {
+  it('userprovider read from its proto has the handshake the generated contract has', async () => {
+    const [spec, ...rest] = driverTypes(await loadProtos([USERPROVIDER_PROTO]));
+    expect(rest).toEqual([]);
+    const contract = dynamicContract(spec);
+    expect({ type: contract.type, cookieKey: contract.cookieKey, cookieValue: contract.cookieValue }).toEqual({
+      type: userprovider.type,
+      cookieKey: userprovider.cookieKey,
+      cookieValue: userprovider.cookieValue,
+    });
+    expect(Object.keys(contract.versions[1].methods)).toEqual(Object.keys(userprovider.versions[1].methods));
+  });
+
+  it('a dynamic contract drives a real driver: Configure with a plain config table, typed-shaped replies', async () => {
+    const contract = dynamicContract(driverTypes(await loadProtos([USERPROVIDER_PROTO]))[0]);
+    const driver = useDriver({ name: 'dyn', path: BIN.json, contract });
+    await driver.ready;
+    const client = driver.client as Record<string, (req: unknown) => Promise<any>>;
+    await client.configure({ config: { users: join(ROOT, 'examples/users.json') } });
+    const { user } = await client.getUser({ userId: { opaqueId: EINSTEIN } });
+    expect(user.username).toBe('einstein');
+    const method = contract.versions[1].methods.getUser;
+    expect(method.responseType.toJSON(await client.getUser({ userId: { opaqueId: EINSTEIN } }))).toMatchObject({ user: { username: 'einstein' } });
+    expect(method.requestType.fromJSON({ user_id: { opaque_id: 'x' } })).toMatchObject({ userId: { opaqueId: 'x' } });
+    expect(() => method.requestType.fromJSON({ userid: {} })).toThrow(/userid: no such field in driverkit.userprovider.v1.GetUserRequest/);
+    expect(() => method.requestType.fromJSON({ user_id: { opaqueid: 'x' } })).toThrow(/user_id.opaqueid: no such field in driverkit.userprovider.v1.UserId/);
+  });
+
+  it('versions of one type group together; int64 stays exact', async () => {
+    const dir = protoDir({ 'v1.proto': kvProto('kv', 1), 'v2.proto': kvProto('kv', 2, 'kv.v2') });
+    const [spec] = driverTypes(await loadProtos([join(dir, 'v1.proto'), join(dir, 'v2.proto')]));
+    expect([...spec.versions.keys()]).toEqual([1, 2]);
+    const res = dynamicContract(spec).versions[2].methods.get.responseType;
+    const big = '1152921504606846977';
+    expect(res.decode(res.encode({ size: big }).finish()).size).toBe(big);
+  });
+
+  it.each([
+    { name: 'two types with one cookie', files: { 'a.proto': kvProto('a', 1), 'b.proto': kvProto('b', 1, 'b.v1') }, error: /types "a" and "b" share the cookie KV_PLUGIN=hello/ },
+    { name: 'one version twice', files: { 'a.proto': kvProto('kv', 1), 'b.proto': kvProto('kv', 1, 'b.v1') }, error: /version 1 of type "kv" is already service kv.v1.KV/ },
+    { name: 'versions with different cookies', files: { 'a.proto': kvProto('kv', 1), 'b.proto': kvProto('kv', 2, 'b.v1', 'other') }, error: /every version of a type must use the same cookie/ },
+    { name: 'no version', files: { 'a.proto': kvProto('kv', 0) }, error: /expected a version of 1 or more/ },
+  ] as Array<{ name: string; files: Record<string, string>; error: RegExp }>)('refuses $name', async ({ files, error }) => {
+    const dir = protoDir(files);
+    const root = await loadProtos(Object.keys(files).map((f) => join(dir, f)));
+    expect(() => driverTypes(root)).toThrow(TypeSpecError);
+    expect(() => driverTypes(root)).toThrow(error);
+  });
+
+  it('a proto that does not parse fails naming the file and line', async () => {
+    const dir = protoDir({ 'bad.proto': 'syntax = "proto3";\nmessage {\n' });
+    await expect(loadProtos([join(dir, 'bad.proto')])).rejects.toThrow(/bad\.proto, line 2/);
+  });
+});
