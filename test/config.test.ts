@@ -1,13 +1,22 @@
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, expectTypeOf, it, onTestFinished } from 'vitest';
+import type { Contract } from '../src/contracts/contract.js';
 import { loadConfig } from '../src/config/load.js';
 import { parseDuration } from '../src/config/duration.js';
+import { DRIVER_KEYS, TOP_KEYS } from '../src/config/keys.js';
+import type { RestartPolicy } from '../src/config/restart.js';
+import { type Config, type DriverEntry, validateConfig } from '../src/config/schema.js';
+import { keyTable } from '../src/config/table.js';
+import type { ReattachInfo } from '../src/protocol/reattach.js';
 import { DriverkitError } from '../src/errors.js';
 import { VERSION } from '../src/version.js';
 import { ROOT } from './paths.js';
 import { readFileSync } from 'node:fs';
+
+const SHA = 'AB'.repeat(32);
+const REATTACH = 'DRIVERKIT_REATTACH={"protocol":"grpc","version":1,"network":"unix","address":"/tmp/d.sock","pid":42}';
 
 function configDir(toml: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'dk-config-'));
@@ -92,5 +101,79 @@ users = "./staff.json"
   it('the example config in the repo is valid', async () => {
     const c = await loadConfig(join(ROOT, 'driverkit.toml'));
     expect(c.drivers.length).toBeGreaterThan(0);
+  });
+
+  // validateConfig is pure: the rest of the key table, without files.
+  it.each([
+    { name: 'top level not a table', raw: [], message: 'f.toml: (top level): expected a table, got an array' },
+    { name: 'empty bin_dir', raw: { bin_dir: '', drivers: { userprovider: { driver: 'd' } } }, message: 'f.toml: bin_dir: expected a folder path (string), got string ""' },
+    { name: 'listen without a port', raw: { listen: 'localhost', drivers: { userprovider: { driver: 'd' } } }, message: 'f.toml: listen: expected an address "HOST:PORT", got string "localhost"' },
+    { name: 'drivers not a table', raw: { drivers: 3 }, message: 'f.toml: drivers: expected a table of [drivers.NAME] tables, got number 3' },
+    { name: 'empty drivers', raw: { drivers: {} }, message: 'f.toml: drivers: expected at least one [drivers.NAME] table' },
+    { name: 'bad instance name', raw: { drivers: { 'a b': { driver: 'd' } } }, message: 'f.toml: drivers.a b: expected a name of letters, digits, "_", "." or "-", got string "a b"' },
+    { name: 'entry not a table', raw: { drivers: { userprovider: 'd' } }, message: 'f.toml: drivers.userprovider: expected a table, got string "d"' },
+    { name: 'type not a string', raw: { drivers: { a: { type: 1, driver: 'd' } } }, message: 'f.toml: drivers.a.type: expected a driver type name (string), got number 1' },
+    { name: 'type from the prototype', raw: { drivers: { a: { type: 'constructor', driver: 'd' } } }, message: 'f.toml: drivers.a.type: expected a known driver type (userprovider), got string "constructor"' },
+    { name: 'driver not a string', raw: { drivers: { userprovider: { driver: 1 } } }, message: 'f.toml: drivers.userprovider.driver: expected the path of an executable or of a source folder (string), got number 1' },
+    { name: 'env of numbers', raw: { drivers: { userprovider: { driver: 'd', env: { A: 1 } } } }, message: 'f.toml: drivers.userprovider.env: expected a table of strings, got a table' },
+    { name: 'bad call_timeout', raw: { drivers: { userprovider: { driver: 'd', call_timeout: -5 } } }, message: 'f.toml: drivers.userprovider.call_timeout: expected a duration such as "10s", "500ms" or a number of milliseconds, got number -5' },
+    { name: 'bad restart_delay', raw: { drivers: { userprovider: { driver: 'd', restart_delay: 'x' } } }, message: 'f.toml: drivers.userprovider.restart_delay: expected a duration such as "10s", "500ms" or a number of milliseconds, got string "x"' },
+    { name: 'auto_mtls not a boolean', raw: { drivers: { userprovider: { driver: 'd', auto_mtls: 'yes' } } }, message: 'f.toml: drivers.userprovider.auto_mtls: expected true or false, got string "yes"' },
+    { name: 'kill_on_close not a boolean', raw: { drivers: { userprovider: { driver: 'd', kill_on_close: 1 } } }, message: 'f.toml: drivers.userprovider.kill_on_close: expected true or false, got number 1' },
+    { name: 'bad reattach', raw: { drivers: { userprovider: { driver: 'd', reattach: '{' } } }, message: 'f.toml: drivers.userprovider.reattach: expected the DRIVERKIT_REATTACH={...} line a driver prints, or a table (not JSON), got string "{"' },
+    { name: 'config not a table', raw: { drivers: { userprovider: { driver: 'd', config: [] } } }, message: 'f.toml: drivers.userprovider.config: expected a table, got an array' },
+  ])('$name', ({ raw, message }) => {
+    expect(() => validateConfig(raw, 'f.toml', '/w')).toThrow(new DriverkitError('CONFIG_INVALID', message));
+  });
+
+  it('assembles restart, lower-cases sha256, parses reattach, keeps absolute paths', () => {
+    const c = validateConfig({ bin_dir: '/b', listen: 'h:1', drivers: { userprovider: { driver: '/x/d', sha256: SHA, restart: 'on-failure', restart_delay: '1s', max_restarts: 0, reattach: REATTACH, kill_on_close: true, auto_mtls: false, call_timeout: '2m' } } }, 'f.toml', '/w');
+    expect(c).toMatchObject({ file: 'f.toml', dir: '/w', binDir: '/b', listen: 'h:1' });
+    expect(c.drivers[0]).toMatchObject({ name: 'userprovider', type: 'userprovider', driver: '/x/d', args: [], env: {}, config: {}, sha256: SHA.toLowerCase(), killOnClose: true, autoMTLS: false, callTimeout: 120_000 });
+    expect(c.drivers[0].contract.type).toBe('userprovider');
+    expect(c.drivers[0].restart).toEqual({ policy: 'on-failure', delay: 1000, maxDelay: 10_000, maxRestarts: 0 });
+    expect(c.drivers[0].reattach).toEqual({ protocol: 'grpc', version: 1, network: 'unix', address: '/tmp/d.sock', pid: 42 });
+  });
+
+  it('entries do not share default arrays or tables', () => {
+    const c = validateConfig({ drivers: { userprovider: { driver: 'd' }, b: { type: 'userprovider', driver: 'd' } } }, 'f.toml', '/w');
+    c.drivers[0].args.push('x');
+    expect(c.drivers[1].args).toEqual([]);
+  });
+
+  it('DriverEntry and Config keep the shapes their consumers read', () => {
+    expectTypeOf<DriverEntry>().toEqualTypeOf<{
+      name: string;
+      type: string;
+      contract: Contract;
+      driver: string;
+      args: string[];
+      env: Record<string, string>;
+      startTimeout?: number;
+      shutdownGrace?: number;
+      sha256?: string;
+      callTimeout?: number;
+      restart: RestartPolicy;
+      reattach?: ReattachInfo;
+      killOnClose?: boolean;
+      autoMTLS?: boolean;
+      config: Record<string, unknown>;
+    }>();
+    expectTypeOf<Config>().toEqualTypeOf<{ file: string; dir: string; binDir: string; listen?: string; drivers: DriverEntry[] }>();
+  });
+
+  // The README's key reference is generated from the key tables; rewrite it with
+  // DRIVERKIT_WRITE_DOCS=1 npx vitest run test/config.test.ts
+  it("README.md's config key reference matches the key tables", () => {
+    const readme = join(ROOT, 'README.md');
+    const text = readFileSync(readme, 'utf8');
+    const [begin, end] = ['<!-- config keys: generated from src/config/keys.ts -->\n', '\n<!-- end of config keys -->'];
+    const want = `${keyTable(TOP_KEYS)}\n\nEach \`[drivers.NAME]\` table:\n\n${keyTable(DRIVER_KEYS)}`;
+    const [from, to] = [text.indexOf(begin), text.indexOf(end)];
+    expect(from, 'README.md has the config keys markers').toBeGreaterThan(-1);
+    expect(to).toBeGreaterThan(from);
+    const have = text.slice(from + begin.length, to);
+    if (have !== want && process.env.DRIVERKIT_WRITE_DOCS) writeFileSync(readme, text.slice(0, from + begin.length) + want + text.slice(to));
+    else expect(have).toBe(want);
   });
 });

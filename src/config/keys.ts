@@ -1,0 +1,81 @@
+import { isAbsolute, resolve } from 'node:path';
+import { parseReattach } from '../protocol/reattach.js';
+import { contracts } from './registry.js';
+import { DEFAULT_RESTART } from './restart.js';
+import { count, duration, fail, flag, isTable, ok, oneOf, stringTable, strings, table, within, type Parsed } from './parsers.js';
+import { parseTable, type Key } from './table.js';
+import type { DriverEntry } from './schema.js';
+
+/** What parsing the top level knows besides the values: the folder relative paths start from. */
+export interface TopContext {
+  dir: string;
+}
+
+/** What parsing one `[drivers.NAME]` table knows besides the values: also the instance name. */
+export interface DriverContext extends TopContext {
+  name: string;
+}
+
+const path = (expected: string) => (v: unknown, ctx: TopContext) =>
+  typeof v === 'string' && v !== '' ? ok(isAbsolute(v) ? v : resolve(ctx.dir, v)) : fail(expected, v);
+
+function driverType(v: unknown): Parsed<string> {
+  if (typeof v !== 'string') return fail('a driver type name (string)', v);
+  // hasOwn, so that "constructor" or "toString" is not taken for a driver type.
+  return Object.hasOwn(contracts, v) ? ok(v) : fail(`a known driver type (${Object.keys(contracts).join(', ')})`, v);
+}
+
+function reattach(v: unknown) {
+  const r = parseReattach(v);
+  return r.ok ? ok(r.info) : fail(`the DRIVERKIT_REATTACH={...} line a driver prints, or a table (${r.reason})`, v);
+}
+
+// Defaults are raw values that go through the parser, so the docs show them as written in TOML.
+const asDuration = (ms: number) => (ms % 1000 ? `${ms}ms` : `${ms / 1000}s`);
+const sha256 = (v: unknown) => (typeof v === 'string' && /^[0-9a-fA-F]{64}$/.test(v) ? ok(v.toLowerCase()) : fail('64 hex digits', v));
+const address = (v: unknown) => (typeof v === 'string' && /^.+:\d+$/.test(v) ? ok(v) : fail('an address "HOST:PORT"', v));
+
+/** The keys of a `[drivers.NAME]` table, in the order they are checked and documented. */
+export const DRIVER_KEYS = [
+  { toml: 'type', field: 'type', parse: driverType, default: (ctx: DriverContext) => ctx.name, defaultDoc: 'the instance name', doc: 'The driver type (`userprovider`): which services it serves.' },
+  { toml: 'driver', field: 'driver', parse: path('the path of an executable or of a source folder (string)'), required: 'the path of an executable or of a source folder', doc: 'An executable, or a source folder built into `<bin_dir>/<type>/<folder name>`.' },
+  { toml: 'args', field: 'args', parse: strings, default: [], doc: 'Arguments to the executable.' },
+  { toml: 'env', field: 'env', parse: stringTable, default: {}, doc: 'Added to its environment.' },
+  { toml: 'start_timeout', field: 'startTimeout', parse: duration, defaultDoc: '`"60s"`', doc: 'How long it may take to print its handshake and answer health checks.' },
+  { toml: 'shutdown_grace', field: 'shutdownGrace', parse: duration, defaultDoc: '`"2s"`', doc: 'How long it may take to exit after Shutdown before SIGTERM.' },
+  { toml: 'call_timeout', field: 'callTimeout', parse: duration, defaultDoc: 'none (`"30s"` in the gateway)', doc: 'Default deadline of calls through the host and the gateway.' },
+  { toml: 'sha256', field: 'sha256', parse: sha256, defaultDoc: 'none', doc: 'Hex digest the executable must have, checked before every start.' },
+  { toml: 'auto_mtls', field: 'autoMTLS', parse: flag, defaultDoc: '`false`', doc: 'go-plugin AutoMTLS between host and driver.' },
+  { toml: 'restart', group: 'restart', field: 'policy', parse: oneOf(['never', 'on-failure']), default: DEFAULT_RESTART.policy, doc: '`"on-failure"` restarts it after a non-zero exit or a signal.' },
+  { toml: 'restart_delay', group: 'restart', field: 'delay', parse: duration, default: asDuration(DEFAULT_RESTART.delay), doc: 'First delay before a restart; doubles with each consecutive failure.' },
+  { toml: 'restart_max_delay', group: 'restart', field: 'maxDelay', parse: duration, default: asDuration(DEFAULT_RESTART.maxDelay), doc: 'The longest delay before a restart.' },
+  { toml: 'max_restarts', group: 'restart', field: 'maxRestarts', parse: count, default: DEFAULT_RESTART.maxRestarts, doc: 'Consecutive failed runs after which the driver is given up.' },
+  { toml: 'reattach', field: 'reattach', parse: reattach, defaultDoc: 'none', doc: 'The `DRIVERKIT_REATTACH={…}` line of a driver started by hand: connect to it instead of starting `driver`.' },
+  { toml: 'kill_on_close', field: 'killOnClose', parse: flag, defaultDoc: '`false`', doc: 'With `reattach`: stop that process on close.' },
+  { toml: 'config', field: 'config', parse: table, default: {}, doc: "Handed to the driver's Configure." },
+] as const satisfies readonly Key<DriverContext>[];
+
+const NAME = /^[A-Za-z0-9_.-]+$/;
+
+/** The `drivers` table: each entry parsed by DRIVER_KEYS, then given its name and contract. */
+function driverTables(v: unknown, ctx: TopContext): Parsed<DriverEntry[]> {
+  if (!isTable(v)) return fail('a table of [drivers.NAME] tables', v);
+  const entries = Object.entries(v);
+  // No value quoted: an empty table is the same mistake as a missing one.
+  if (entries.length === 0) return fail('at least one [drivers.NAME] table');
+  const drivers: DriverEntry[] = [];
+  for (const [name, raw] of entries) {
+    if (!NAME.test(name)) return within(name, fail('a name of letters, digits, "_", "." or "-"', name));
+    const fields = parseTable(DRIVER_KEYS, raw, { name, dir: ctx.dir });
+    if (!fields.ok) return within(name, fields);
+    drivers.push({ name, contract: contracts[fields.value.type], ...fields.value });
+  }
+  return ok(drivers);
+}
+
+/** The top-level keys of a config file. */
+export const TOP_KEYS = [
+  { toml: 'bin_dir', field: 'binDir', parse: path('a folder path (string)'), default: 'bin', doc: 'Where source drivers are built.' },
+  { toml: 'listen', field: 'listen', parse: address, defaultDoc: '`"127.0.0.1:50051"`', doc: "`driverkit serve`'s address, `HOST:PORT`." },
+  { toml: 'drivers', field: 'drivers', parse: driverTables, required: 'at least one [drivers.NAME] table', doc: 'One `[drivers.NAME]` table per driver instance; NAME is letters, digits, `_`, `.` or `-`.' },
+] as const satisfies readonly Key<TopContext>[];
