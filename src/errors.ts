@@ -24,6 +24,8 @@ export type ErrorCode =
   | 'BUILD_FAILED'
   | 'DRIVER_INCOMPATIBLE'
   | 'UNKNOWN_DRIVER'
+  | 'PROTO_INVALID'
+  | 'GEN_FAILED'
   | 'USAGE'
   | 'RPC_ERROR';
 

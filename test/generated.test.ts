@@ -15,8 +15,8 @@ function files(dir: string): string[] {
 it('src/gen is what `npm run gen` produces from proto/ (regenerate and commit if this fails)', () => {
   const out = mkdtempSync(join(tmpdir(), 'dk-gen-'));
   onTestFinished(() => rmSync(out, { recursive: true, force: true }));
-  execFileSync(join(ROOT, 'node_modules/.bin/buf'), ['generate', '-o', out], { cwd: ROOT, stdio: 'pipe' });
-  const fresh = join(out, 'src/gen');
+  const fresh = join(out, 'gen');
+  execFileSync(process.execPath, [join(ROOT, 'scripts/gen.mjs'), '--out', fresh], { cwd: ROOT, stdio: 'pipe' });
   const committed = join(ROOT, 'src/gen');
   expect(files(committed)).toEqual(files(fresh));
   for (const f of files(fresh)) expect(readFileSync(join(committed, f), 'utf8'), f).toBe(readFileSync(join(fresh, f), 'utf8'));

@@ -1,15 +1,19 @@
 // Driver types read from a .proto at run time: the handshake from (driverkit.driver), codecs
 // from protobufjs, used against real drivers built from the generated code.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { driverTypes, TypeSpecError } from '../src/types/driver-types.js';
 import { dynamicContract } from '../src/types/dynamic.js';
 import { loadProtos } from '../src/types/proto.js';
 import { useDriver } from './helpers.js';
-import { BIN, ROOT } from './paths.js';
+import { BIN, CLI, ROOT } from './paths.js';
+
+const execFileAsync = promisify(execFile);
 
 const EINSTEIN = '4c510ada-c86b-4815-8820-42cdf82c3d51';
 const USERPROVIDER_PROTO = join(ROOT, 'proto/driverkit/userprovider/v1/userprovider.proto');
@@ -84,5 +88,26 @@ describe('driver types from a .proto', () => {
   it('a proto that does not parse fails naming the file and line', async () => {
     const dir = protoDir({ 'bad.proto': 'syntax = "proto3";\nmessage {\n' });
     await expect(loadProtos([join(dir, 'bad.proto')])).rejects.toThrow(/bad\.proto, line 2/);
+  });
+});
+
+describe('driverkit gen', () => {
+  it('writes ts-proto code and one contract module per driver type, with every version', async () => {
+    const dir = protoDir({ 'v1.proto': kvProto('kv', 1), 'v2.proto': kvProto('kv', 2, 'kv.v2') });
+    const out = join(dir, 'gen');
+    const { stdout } = await execFileAsync(process.execPath, [CLI, 'gen', '--out', out, '-I', dir, join(dir, 'v1.proto'), join(dir, 'v2.proto')], { cwd: dir });
+    expect(stdout).toMatch(/driver types: kv/);
+    expect(readdirSync(out, { recursive: true }).sort()).toEqual(['contracts', 'contracts/kv.ts', 'v1.ts', 'v2.ts']);
+    const contract = readFileSync(join(out, 'contracts/kv.ts'), 'utf8');
+    expect(contract).toContain("import { KVDefinition as V1 } from '../v1.js';");
+    expect(contract).toContain("import { KVDefinition as V2 } from '../v2.js';");
+    expect(contract).toMatch(/cookieKey: "KV_PLUGIN",\n  cookieValue: "hello",\n  versions: \{ 1: V1, 2: V2 \}/);
+  });
+
+  it('a proto that does not parse is exit 1 naming file and line', async () => {
+    const dir = protoDir({ 'bad.proto': 'syntax = "proto3";\nmessage {\n' });
+    const err = await execFileAsync(process.execPath, [CLI, 'gen', '--out', join(dir, 'gen'), join(dir, 'bad.proto')], { cwd: dir }).catch((e) => e);
+    expect(err.code).toBe(1);
+    expect(err.stderr).toMatch(/driverkit gen: cannot read the protos: .*bad\.proto, line 2/);
   });
 });

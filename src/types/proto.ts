@@ -4,8 +4,15 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 
-/** driverkit's own protos (driverkit/options.proto), shipped in the package's proto/ folder. */
-const OWN_PROTO = fileURLToPath(new URL('../../proto/', import.meta.url));
+/**
+ * driverkit's own protos (driverkit/options.proto), shipped in the package's proto/ folder:
+ * two levels up from dist/types/ or src/types/, one from a bundle in .cache/.
+ */
+export const OWN_PROTO = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4 && !existsSync(join(dir, 'proto/driverkit/options.proto')); i++) dir = dirname(dir);
+  return join(dir, 'proto');
+})();
 /** protobufjs bundles google/protobuf's well-known types but not descriptor.proto, which it ships as a file. */
 const PROTOBUFJS = dirname(createRequire(import.meta.url).resolve('protobufjs/package.json'));
 
