@@ -6,6 +6,7 @@ import type { Contract } from '../src/contracts/contract.js';
 import { loadConfig } from '../src/config/load.js';
 import { parseDuration } from '../src/config/duration.js';
 import { DRIVER_KEYS, TOP_KEYS } from '../src/config/keys.js';
+import { TYPE_KEYS, type TypeDecl } from '../src/config/types.js';
 import type { RestartPolicy } from '../src/config/restart.js';
 import { type Config, type DriverEntry, validateConfig } from '../src/config/schema.js';
 import { keyTable } from '../src/config/table.js';
@@ -63,13 +64,13 @@ users = "./staff.json"
   });
 
   it.each([
-    { name: 'unknown top-level key', toml: 'bin_dri = "x"\n[drivers.a]\ndriver = "driver.sh"', message: /bin_dri: expected no such key \(known: bin_dir, listen, drivers\), got string "x"/ },
+    { name: 'unknown top-level key', toml: 'bin_dri = "x"\n[drivers.a]\ndriver = "driver.sh"', message: /bin_dri: expected no such key \(known: bin_dir, listen, types, drivers\), got string "x"/ },
     { name: 'unknown driver key', toml: '[drivers.a]\ndriver = "driver.sh"\ntimeout = 5', message: /drivers\.a\.timeout: expected no such key/ },
     { name: 'wrong type', toml: '[drivers.userprovider]\ndriver = "driver.sh"\nargs = "x"', message: /drivers\.userprovider\.args: expected an array of strings, got string "x"/ },
     { name: 'bad duration', toml: '[drivers.userprovider]\ndriver = "driver.sh"\nstart_timeout = "soon"', message: /drivers\.userprovider\.start_timeout: expected a duration/ },
     { name: 'missing driver key', toml: '[drivers.users]\ntype = "userprovider"', message: /drivers\.users\.driver: expected the path of an executable or of a source folder$/m },
     { name: 'driver path that does not exist', toml: '[drivers.users]\ntype = "userprovider"\ndriver = "./nope"', message: /drivers\.users\.driver: expected an executable or a source folder, but nothing is at .*nope/ },
-    { name: 'unknown type', toml: '[drivers.a]\ndriver = "driver.sh"', message: /drivers\.a\.type: expected a known driver type \(userprovider\), got string "a"/ },
+    { name: 'unknown type', toml: '[drivers.a]\ndriver = "driver.sh"', message: /drivers\.a\.type: expected a known driver type \(userprovider; declare others in \[types.NAME\]\), got string "a"/ },
     { name: 'no drivers', toml: 'bin_dir = "bin"', message: /drivers: expected at least one \[drivers\.NAME\] table/ },
     { name: 'unknown restart policy', toml: '[drivers.userprovider]\ndriver = "driver.sh"\nrestart = "always"', message: /drivers\.userprovider\.restart: expected "never" or "on-failure", got string "always"/ },
     { name: 'negative max_restarts', toml: '[drivers.userprovider]\ndriver = "driver.sh"\nmax_restarts = -1', message: /max_restarts: expected a non-negative integer/ },
@@ -113,7 +114,7 @@ users = "./staff.json"
     { name: 'bad instance name', raw: { drivers: { 'a b': { driver: 'd' } } }, message: 'f.toml: drivers.a b: expected a name of letters, digits, "_", "." or "-", got string "a b"' },
     { name: 'entry not a table', raw: { drivers: { userprovider: 'd' } }, message: 'f.toml: drivers.userprovider: expected a table, got string "d"' },
     { name: 'type not a string', raw: { drivers: { a: { type: 1, driver: 'd' } } }, message: 'f.toml: drivers.a.type: expected a driver type name (string), got number 1' },
-    { name: 'type from the prototype', raw: { drivers: { a: { type: 'constructor', driver: 'd' } } }, message: 'f.toml: drivers.a.type: expected a known driver type (userprovider), got string "constructor"' },
+    { name: 'type from the prototype', raw: { drivers: { a: { type: 'constructor', driver: 'd' } } }, message: 'f.toml: drivers.a.type: expected a known driver type (userprovider; declare others in [types.NAME]), got string "constructor"' },
     { name: 'driver not a string', raw: { drivers: { userprovider: { driver: 1 } } }, message: 'f.toml: drivers.userprovider.driver: expected the path of an executable or of a source folder (string), got number 1' },
     { name: 'env of numbers', raw: { drivers: { userprovider: { driver: 'd', env: { A: 1 } } } }, message: 'f.toml: drivers.userprovider.env: expected a table of strings, got a table' },
     { name: 'bad call_timeout', raw: { drivers: { userprovider: { driver: 'd', call_timeout: -5 } } }, message: 'f.toml: drivers.userprovider.call_timeout: expected a duration such as "10s", "500ms" or a number of milliseconds, got number -5' },
@@ -159,7 +160,7 @@ users = "./staff.json"
       autoMTLS?: boolean;
       config: Record<string, unknown>;
     }>();
-    expectTypeOf<Config>().toEqualTypeOf<{ file: string; dir: string; binDir: string; listen?: string; drivers: DriverEntry[] }>();
+    expectTypeOf<Config>().toEqualTypeOf<{ file: string; dir: string; binDir: string; listen?: string; types: TypeDecl[]; drivers: DriverEntry[] }>();
   });
 
   // The README's key reference is generated from the key tables; rewrite it with
@@ -168,7 +169,7 @@ users = "./staff.json"
     const readme = join(ROOT, 'README.md');
     const text = readFileSync(readme, 'utf8');
     const [begin, end] = ['<!-- config keys: generated from src/config/keys.ts -->\n', '\n<!-- end of config keys -->'];
-    const want = `${keyTable(TOP_KEYS)}\n\nEach \`[drivers.NAME]\` table:\n\n${keyTable(DRIVER_KEYS)}`;
+    const want = `${keyTable(TOP_KEYS)}\n\nEach \`[types.NAME]\` table:\n\n${keyTable(TYPE_KEYS)}\n\nEach \`[drivers.NAME]\` table:\n\n${keyTable(DRIVER_KEYS)}`;
     const [from, to] = [text.indexOf(begin), text.indexOf(end)];
     expect(from, 'README.md has the config keys markers').toBeGreaterThan(-1);
     expect(to).toBeGreaterThan(from);

@@ -1,14 +1,17 @@
 import { isAbsolute, resolve } from 'node:path';
 import { parseReattach } from '../protocol/reattach.js';
-import { contracts } from './registry.js';
+import type { Contract } from '../contracts/contract.js';
 import { DEFAULT_RESTART } from './restart.js';
 import { count, duration, fail, flag, isTable, ok, oneOf, stringTable, strings, table, within, type Parsed } from './parsers.js';
 import { parseTable, type Key } from './table.js';
+import { typeTables } from './types.js';
 import type { DriverEntry } from './schema.js';
 
-/** What parsing the top level knows besides the values: the folder relative paths start from. */
+/** What parsing the top level knows besides the values: the folder relative paths start from, and the known types. */
 export interface TopContext {
   dir: string;
+  /** Every driver type by name: built in, given by the host's code, declared in `[types]`. */
+  contracts: Readonly<Record<string, Contract>>;
 }
 
 /** What parsing one `[drivers.NAME]` table knows besides the values: also the instance name. */
@@ -19,10 +22,10 @@ export interface DriverContext extends TopContext {
 const path = (expected: string) => (v: unknown, ctx: TopContext) =>
   typeof v === 'string' && v !== '' ? ok(isAbsolute(v) ? v : resolve(ctx.dir, v)) : fail(expected, v);
 
-function driverType(v: unknown): Parsed<string> {
+function driverType(v: unknown, ctx: TopContext): Parsed<string> {
   if (typeof v !== 'string') return fail('a driver type name (string)', v);
   // hasOwn, so that "constructor" or "toString" is not taken for a driver type.
-  return Object.hasOwn(contracts, v) ? ok(v) : fail(`a known driver type (${Object.keys(contracts).join(', ')})`, v);
+  return Object.hasOwn(ctx.contracts, v) ? ok(v) : fail(`a known driver type (${Object.keys(ctx.contracts).join(', ')}; declare others in [types.NAME])`, v);
 }
 
 function reattach(v: unknown) {
@@ -66,9 +69,15 @@ function driverTables(v: unknown, ctx: TopContext): Parsed<DriverEntry[]> {
   const drivers: DriverEntry[] = [];
   for (const [name, raw] of entries) {
     if (!NAME.test(name)) return within(name, fail('a name of letters, digits, "_", "." or "-"', name));
-    const fields = parseTable(DRIVER_KEYS, raw, { name, dir: ctx.dir });
+    const fields = parseTable(DRIVER_KEYS, raw, { ...ctx, name });
     if (!fields.ok) return within(name, fields);
-    drivers.push({ name, contract: contracts[fields.value.type], ...fields.value });
+    const contract = ctx.contracts[fields.value.type];
+    // Configure is what receives the table; a type without it would silently drop it.
+    const configurable = Object.values(contract.versions).every((s) => 'configure' in s.methods);
+    if (!configurable && Object.keys(fields.value.config).length > 0) {
+      return within(name, within('config', fail(`no config table: type "${contract.type}" has no Configure method to receive one`, fields.value.config)));
+    }
+    drivers.push({ name, contract, ...fields.value });
   }
   return ok(drivers);
 }
@@ -77,5 +86,6 @@ function driverTables(v: unknown, ctx: TopContext): Parsed<DriverEntry[]> {
 export const TOP_KEYS = [
   { toml: 'bin_dir', field: 'binDir', parse: path('a folder path (string)'), default: 'bin', doc: 'Where source drivers are built.' },
   { toml: 'listen', field: 'listen', parse: address, defaultDoc: '`"127.0.0.1:50051"`', doc: "`driverkit serve`'s address, `HOST:PORT`." },
+  { toml: 'types', field: 'types', parse: typeTables, default: {}, doc: 'One `[types.NAME]` table per driver type declared from its `.proto` (keys below).' },
   { toml: 'drivers', field: 'drivers', parse: driverTables, required: 'at least one [drivers.NAME] table', doc: 'One `[drivers.NAME]` table per driver instance; NAME is letters, digits, `_`, `.` or `-`.' },
 ] as const satisfies readonly Key<TopContext>[];

@@ -2,16 +2,22 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import { DriverkitError } from '../errors.js';
-import { type Config, validateConfig } from './schema.js';
+import type { Contract } from '../contracts/contract.js';
+import { isTable } from './parsers.js';
+import { contracts as BUILTIN } from './registry.js';
+import { type Config, orThrow, validateConfig } from './schema.js';
+import { loadTypeDecls, typeTables } from './types.js';
 
 /** The config file used when none is named. */
 export const DEFAULT_CONFIG_FILE = 'driverkit.toml';
 
 /**
  * Reads, parses and validates a config file, and checks that every `driver` path exists.
- * Relative paths in it are relative to the file's folder.
+ * Relative paths in it are relative to the file's folder. Its drivers may be of a built-in
+ * type, of one of `contracts` (the host's generated ones), or of one it declares in
+ * `[types.NAME]` from a .proto.
  */
-export async function loadConfig(file = DEFAULT_CONFIG_FILE): Promise<Config> {
+export async function loadConfig(file = DEFAULT_CONFIG_FILE, contracts: readonly Contract[] = []): Promise<Config> {
   const path = resolve(file);
   let text: string;
   try {
@@ -27,14 +33,24 @@ export async function loadConfig(file = DEFAULT_CONFIG_FILE): Promise<Config> {
     const first = String((err as Error).message).split('\n')[0];
     throw new DriverkitError('CONFIG_INVALID', `${path}: not valid TOML at ${where}: ${first}`, { cause: err });
   }
-  const config = validateConfig(raw, path, dirname(path));
-  await checkDriverPaths(config);
-  return config;
+  return validate(raw, path, dirname(path), contracts);
 }
 
 /** Validates a config given as an object (for hosts that build it in code). */
-export async function configFromObject(raw: unknown, dir = process.cwd()): Promise<Config> {
-  const config = validateConfig(raw, '<config object>', resolve(dir));
+export async function configFromObject(raw: unknown, dir = process.cwd(), contracts: readonly Contract[] = []): Promise<Config> {
+  return validate(raw, '<config object>', resolve(dir), contracts);
+}
+
+async function validate(raw: unknown, file: string, dir: string, fromCode: readonly Contract[]): Promise<Config> {
+  const known: Record<string, Contract> = { ...BUILTIN };
+  for (const c of fromCode) known[c.type] = c;
+  // [types] first: a driver's `type` may name one of them.
+  const types = isTable(raw) ? raw.types : undefined;
+  if (types !== undefined) {
+    const decls = orThrow(typeTables(types, { dir }), file, 'types');
+    Object.assign(known, orThrow(await loadTypeDecls(decls, known), file, 'types'));
+  }
+  const config = validateConfig(raw, file, dir, known);
   await checkDriverPaths(config);
   return config;
 }

@@ -1,7 +1,8 @@
 import type { Contract } from '../contracts/contract.js';
 import { DriverkitError } from '../errors.js';
 import { DRIVER_KEYS, TOP_KEYS } from './keys.js';
-import { describe } from './parsers.js';
+import { describe, type Parsed } from './parsers.js';
+import { contracts as BUILTIN } from './registry.js';
 import type { RestartPolicy } from './restart.js';
 import { parseTable, type Fields } from './table.js';
 
@@ -30,9 +31,14 @@ export interface Config extends Fields<typeof TOP_KEYS> {
  * Validates parsed TOML (or a plain object) as a driverkit config. Every error names the
  * file, the key and what was expected: `FILE: drivers.NAME.KEY: expected ..., got ...`.
  */
-export function validateConfig(raw: unknown, file: string, dir: string): Config {
-  const top = parseTable(TOP_KEYS, raw, { dir });
-  if (top.ok) return { file, dir, ...top.value };
-  const got = 'got' in top ? `, got ${describe(top.got)}` : '';
-  throw new DriverkitError('CONFIG_INVALID', `${file}: ${top.key ?? '(top level)'}: expected ${top.expected}${got}`);
+export function validateConfig(raw: unknown, file: string, dir: string, contracts: Readonly<Record<string, Contract>> = BUILTIN): Config {
+  return { file, dir, ...orThrow(parseTable(TOP_KEYS, raw, { dir, contracts }), file) };
+}
+
+/** A refused value as the config error: file, key path, expectation and what was there. */
+export function orThrow<T>(parsed: Parsed<T>, file: string, prefix = ''): T {
+  if (parsed.ok) return parsed.value;
+  const key = [prefix, parsed.key].filter(Boolean).join('.') || '(top level)';
+  const got = 'got' in parsed ? `, got ${describe(parsed.got)}` : '';
+  throw new DriverkitError('CONFIG_INVALID', `${file}: ${key}: expected ${parsed.expected}${got}`);
 }

@@ -14,6 +14,8 @@ import { Supervisor, type SupervisorStatus } from './supervisor.js';
 export interface HostOptions {
   /** A config file path (default `driverkit.toml`), or a config object. */
   config?: string | Record<string, unknown>;
+  /** Driver types from the host's code (`driverkit gen` contract modules) that the config may name. Default: none. */
+  contracts?: readonly Contract[];
   /** For a config object: the folder its relative paths are relative to. Default: the working directory. */
   dir?: string;
   /** Receives every driver's log lines. Default: `consoleLogger()`. */
@@ -102,7 +104,7 @@ export class DriverHost {
       throw new DriverkitError('INVALID_OPTIONS', `is a "${entry.type}" driver, not "${contract.type}"`, { driver: name });
     }
     await this.driver(name);
-    return this.#supervisor(name).client<LatestClient<C>>();
+    return this.#supervisor(name).client<LatestClient<C>>(contract);
   }
 
   /** Starts every driver now (eagerly); rejects with the first failure, leaving the others running. */
@@ -154,6 +156,6 @@ export class DriverHost {
 
 /** Loads a config (file or object) and returns a host for its drivers; nothing starts yet. */
 export async function openHost(options: HostOptions = {}): Promise<DriverHost> {
-  const config = typeof options.config === 'object' ? await configFromObject(options.config, options.dir) : await loadConfig(options.config);
+  const config = typeof options.config === 'object' ? await configFromObject(options.config, options.dir, options.contracts) : await loadConfig(options.config, options.contracts);
   return new DriverHost(config, options);
 }

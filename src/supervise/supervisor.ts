@@ -88,9 +88,14 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
     }));
   }
 
-  /** A typed client over `invoke`, for the newest version of the entry's type. */
-  client<T>(): T {
-    return (this.#client ??= createClient(Object.values(this.entry.contract.versions).at(-1)!, this.invoke)) as T;
+  /**
+   * A typed client over `invoke` for the newest version of `contract` (default: the
+   * entry's): a host's generated contract gives ts-proto's codecs even for a type the
+   * config declared from its proto.
+   */
+  client<T>(contract = this.entry.contract): T {
+    if (contract !== this.entry.contract) return createClient(Object.values(contract.versions).at(-1)!, this.invoke) as T;
+    return (this.#client ??= createClient(Object.values(contract.versions).at(-1)!, this.invoke)) as T;
   }
 
   async close(): Promise<void> {
