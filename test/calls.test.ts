@@ -7,7 +7,7 @@ import { RpcError } from '../src/errors.js';
 import { createClient, type Interceptor } from '../src/rpc/client.js';
 import { Status } from '../src/status.js';
 import { fixtureContract } from './fixtures/contract.js';
-import { captureLogger, useDriver, waitFor } from './helpers.js';
+import { captureLogger, expectRejection, useDriver, waitFor } from './helpers.js';
 import { BIN } from './paths.js';
 
 function tempDir(): string {
@@ -16,11 +16,7 @@ function tempDir(): string {
   return dir;
 }
 
-async function rpcError(p: Promise<unknown>): Promise<RpcError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(RpcError);
-  return err as RpcError;
-}
+const rpcError = (p: Promise<unknown>) => expectRejection(p, RpcError);
 
 describe('typed calls', () => {
   it('a deadline ends a hanging call with DEADLINE_EXCEEDED, and the caller stack is kept', async () => {

@@ -1,44 +1,21 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { userprovider } from '../src/contracts/userprovider.js';
+import { RpcError } from '../src/errors.js';
 import { fixtureContract } from './fixtures/contract.js';
-import { captureLogger, isAlive, useDriver, waitFor } from './helpers.js';
+import { captureLogger, expectRejection, isAlive, spawnCollect, spawnUntil, useDriver, waitFor } from './helpers.js';
 import { BIN } from './paths.js';
 
 /** Runs an executable directly (no driverkit host) and collects what it prints. */
-function run(path: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(path, [], { env: { PATH: process.env.PATH!, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (path: string, env: Record<string, string>) => spawnCollect(path, [], { env: { PATH: process.env.PATH!, ...env } });
 
-/** Starts an executable directly and resolves with its first stdout line; kills it at test end. */
-function firstLine(path: string, env: Record<string, string>): Promise<string> {
-  const child = spawn(path, [], { env: { PATH: process.env.PATH!, ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
-  onTestFinished(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const gone = new Promise((r) => child.once('exit', r));
-      // SIGTERM: the driver removes its socket on the way out.
-      child.kill('SIGTERM');
-      await gone;
-    }
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('\n')) resolve(out.slice(0, out.indexOf('\n')));
-    });
-    child.on('exit', (code) => reject(new Error(`exited ${code} before a line`)));
-  });
+/** Starts an executable directly and resolves with its first stdout line; ends it at test end. */
+async function firstLine(path: string, env: Record<string, string>): Promise<string> {
+  // SIGTERM: the driver removes its socket on the way out.
+  const { match } = await spawnUntil(path, [], /^(.*)\n/, { env: { PATH: process.env.PATH!, ...env }, endSignal: 'SIGTERM' });
+  return match[1];
 }
 
 const COOKIE = { [userprovider.cookieKey]: userprovider.cookieValue };
@@ -111,8 +88,8 @@ describe('driver SDK', () => {
     const driver = useDriver({ name: 'stdout', path: BIN.fixture, contract: fixtureContract, stdout: (c) => chunks.push(c.toString()) });
     await driver.ready;
     await driver.client.getUser({ userId: { opaqueId: 'stdout' } });
-    // The stream is asynchronous to the call: wait for the chunk, bounded by the test timeout.
-    while (!chunks.join('').includes('after the handshake')) await new Promise((r) => setImmediate(r));
+    // The stream is asynchronous to the call: wait for the chunk.
+    await waitFor(() => chunks.join('').includes('after the handshake'), 5000, 'the stdout chunk');
     expect(chunks.join('')).toBe('after the handshake\n');
   });
 
@@ -120,7 +97,7 @@ describe('driver SDK', () => {
     const logger = captureLogger();
     const driver = useDriver({ name: 'throws', path: BIN.fixture, contract: fixtureContract, logger });
     await driver.ready;
-    const err = await driver.client.getUser({ userId: { opaqueId: 'throw' } }).catch((e) => e);
+    const err = await expectRejection(driver.client.getUser({ userId: { opaqueId: 'throw' } }), RpcError);
     expect(err.statusName).toBe('UNKNOWN');
     expect(err.message).not.toContain('secret internal detail');
     expect(err.message).toContain('internal error in the driver');

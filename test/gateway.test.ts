@@ -1,8 +1,8 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, credentials } from '@grpc/grpc-js';
+import { Client, credentials, type ServiceError } from '@grpc/grpc-js';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { internalServices } from '../src/contracts/internal.js';
 import { userprovider } from '../src/contracts/userprovider.js';
@@ -12,7 +12,7 @@ import { grpcInvoke } from '../src/host/invoke.js';
 import { Status } from '../src/status.js';
 import { startGateway } from '../src/gateway/gateway.js';
 import { openHost } from '../src/supervise/host.js';
-import { captureLogger, waitFor } from './helpers.js';
+import { captureLogger, expectRejection, spawnCollect, spawnUntil, waitFor } from './helpers.js';
 import { BIN, CLI, ROOT } from './paths.js';
 
 const EINSTEIN = '4c510ada-c86b-4815-8820-42cdf82c3d51';
@@ -48,16 +48,16 @@ describe('driverkit serve (gateway)', () => {
     const viaDemo = await users.getUser({ userId: { opaqueId: EINSTEIN } }, { metadata: { 'driverkit-driver': 'demo' } });
     expect(viaDemo.user?.username).toBe('einstein');
     // The driver's own errors pass through unchanged.
-    const notFound = await users.getUser({ userId: { opaqueId: EINSTEIN } }).catch((e) => e);
+    const notFound = await expectRejection(users.getUser({ userId: { opaqueId: EINSTEIN } }), RpcError);
     expect(notFound.status).toBe(Status.NOT_FOUND);
-    const badRoute = await users.getUser({ userId: { opaqueId: 'x' } }, { metadata: { 'driverkit-driver': 'nope' } }).catch((e) => e);
+    const badRoute = await expectRejection(users.getUser({ userId: { opaqueId: 'x' } }, { metadata: { 'driverkit-driver': 'nope' } }), RpcError);
     expect(badRoute.status).toBe(Status.INVALID_ARGUMENT);
     expect(badRoute.details).toMatch(/no UserProvider driver named "nope" \(known: staff, demo\)/);
 
     for (const service of ['', 'driverkit.userprovider.v1.UserProvider', 'demo', 'staff']) {
       expect((await health.check({ service })).status, service).toBe(1);
     }
-    expect((await health.check({ service: 'nope' }).catch((e) => e)).status).toBe(Status.NOT_FOUND);
+    expect((await expectRejection(health.check({ service: 'nope' }), RpcError)).status).toBe(Status.NOT_FOUND);
 
     expect(processesUnder(dir)).toHaveLength(2);
     expect(await stop()).toBe(0);
@@ -78,7 +78,8 @@ describe('driverkit serve (gateway)', () => {
     const channel = new Client(gateway.address, credentials.createInsecure());
     onTestFinished(() => channel.close());
     const users = createClient(userprovider.versions[1], grpcInvoke(channel));
-    const err = await users.getUser({ userId: { opaqueId: 'hang' } }).catch((e) => e);
+    // No errorStep here: what comes back is grpc-js's own error.
+    const err = await expectRejection<ServiceError>(users.getUser({ userId: { opaqueId: 'hang' } }));
     expect(err.code).toBe(Status.DEADLINE_EXCEEDED);
     await waitFor(() => existsSync(marker) && readFileSync(marker, 'utf8') === 'cancelled', 5000, 'the handler to see its call cancelled');
     // A deadline of the caller's own still wins.
@@ -113,15 +114,11 @@ driver = "${BIN.demo}"
     const mapError = (err: { code: number; details: string }, method: string) => new RpcError(err.code as never, err.details, { method });
     const health = createClient(internalServices.health, grpcInvoke(channel), errorStep(mapError));
     // Poll health against a deadline: the gateway has no event to wait on from outside.
-    const end = Date.now() + 10_000;
-    while ((await health.check({ service: 'flaky' })).status !== 2) {
-      if (Date.now() > end) throw new Error('flaky never became NOT_SERVING');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitFor(async () => (await health.check({ service: 'flaky' })).status === 2, 10_000, 'flaky to become NOT_SERVING', 50);
     await waitForLs(dir, /flaky .* failed \(given up\), 1 restarts, last exit 5/);
     expect((await health.check({ service: 'demo' })).status).toBe(1);
     const users = createClient(userprovider.versions[1], grpcInvoke(channel), errorStep(mapError));
-    const err = await users.findUsers({ query: 'x' }, { metadata: { 'driverkit-driver': 'flaky' } }).catch((e) => e);
+    const err = await expectRejection(users.findUsers({ query: 'x' }, { metadata: { 'driverkit-driver': 'flaky' } }), RpcError);
     expect(err.status).toBe(Status.UNAVAILABLE);
     expect(err.details).toMatch(/given up after 1 restarts/);
     expect((await users.findUsers({ query: 'marie' }, { metadata: { 'driverkit-driver': 'demo' } })).users).toHaveLength(1);
@@ -131,38 +128,24 @@ driver = "${BIN.demo}"
 
 /** Starts `driverkit serve` on a free port in `dir`; `stop` sends SIGTERM and resolves with the exit code. */
 async function startServe(dir: string): Promise<{ address: string; stop: () => Promise<number | null> }> {
-  const serve = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  serve.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => serve.on('exit', (code) => resolve(code)));
-  onTestFinished(() => {
-    if (serve.exitCode === null) serve.kill('SIGKILL');
-  });
-  const address = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    serve.stdout.on('data', (d) => {
-      out += d;
-      const m = /driverkit: serving .* on (\S+)\n/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    void exited.then((code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
-  });
+  const { match, child, done } = await spawnUntil(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0'], /driverkit: serving .* on (\S+)\n/, { cwd: dir });
   return {
-    address,
+    address: match[1],
     stop: async () => {
-      serve.kill('SIGTERM');
-      return exited;
+      child.kill('SIGTERM');
+      return (await done).code;
     },
   };
 }
 
 /** Runs `driverkit ls` until its output matches (bounded). */
 async function waitForLs(dir: string, pattern: RegExp): Promise<void> {
-  const end = Date.now() + 10_000;
-  for (;;) {
-    const out = execFileSync(process.execPath, [CLI, 'ls'], { cwd: dir, encoding: 'utf8' });
-    if (pattern.test(out)) return;
-    if (Date.now() > end) throw new Error(`driverkit ls never matched ${pattern}:\n${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  let out = '';
+  const matches = async () => {
+    const ls = await spawnCollect(process.execPath, [CLI, 'ls'], { cwd: dir });
+    expect(ls.code, ls.stderr).toBe(0);
+    out = ls.stdout;
+    return pattern.test(out);
+  };
+  await waitFor(matches, 10_000, () => `driverkit ls to match ${pattern}, last:\n${out}`, 100);
 }

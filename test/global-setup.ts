@@ -1,14 +1,25 @@
 // Builds every executable the tests run, once, through the same bundler `driverkit build`
-// uses; after the run, fails it if any of them is still running.
+// uses; after the run, fails it if any process the tests started is still running.
 import { execFile, execFileSync } from 'node:child_process';
-import { promisify } from 'node:util';
-import { rm } from 'node:fs/promises';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { TestProject } from 'vitest/node';
 import { bundleTypeScript } from '../src/build/typescript.js';
 import { BIN, ROOT, TEST_BIN } from './paths.js';
 
-export async function setup(): Promise<void> {
+/**
+ * Process groups the tests started, one leader pid a line, appended by `recordGroup` in
+ * test/helpers.ts. One file per run, so that runs side by side do not share it.
+ */
+const GROUPS = join(ROOT, '.cache', `test-groups-${process.pid}`);
+
+export async function setup(project: TestProject): Promise<void> {
   await rm(TEST_BIN, { recursive: true, force: true });
+  await mkdir(join(ROOT, '.cache'), { recursive: true });
+  writeFileSync(GROUPS, '');
+  project.provide('groupsFile', GROUPS);
   await Promise.all([
     // The CLI is tested as shipped: dist/, built by tsc like `npm run build`.
     promisify(execFile)(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')]),
@@ -19,17 +30,55 @@ export async function setup(): Promise<void> {
   ]);
 }
 
-export function teardown(): void {
-  const left = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+interface Row {
+  pid: number;
+  pgid: number;
+  stat: string;
+  args: string;
+  line: string;
+}
+
+function processes(): Row[] {
+  return execFileSync('ps', ['-eo', 'pid=,pgid=,stat=,args='], { encoding: 'utf8' })
     .split('\n')
-    .filter((line) => line.includes(TEST_BIN));
+    .map((line) => /^\s*(\d+)\s+(\d+)\s+(\S+)\s(.*)$/.exec(line))
+    .filter((m) => m !== null)
+    .map(([line, pid, pgid, stat, args]) => ({ pid: Number(pid), pgid: Number(pgid), stat, args, line: line.trim() }));
+}
+
+function recordedGroups(): Set<number> {
+  try {
+    return new Set(readFileSync(GROUPS, 'utf8').split('\n').filter(Boolean).map(Number));
+  } catch {
+    return new Set();
+  }
+}
+
+/**
+ * Fails the run (exit code 1) if a test left a process behind: one running an executable
+ * from TEST_BIN, any process in the group of one (a driver's `sleep` grandchild has another
+ * command line), or any in a group the tests recorded, even when its leader is gone.
+ * Zombies are dead and do not count. The runner's own group (its workers, the CLI runs) is
+ * judged by args alone.
+ */
+export function teardown(): void {
+  const recorded = recordedGroups();
+  rmSync(GROUPS, { force: true });
+  const all = processes();
+  const own = all.find((p) => p.pid === process.pid)?.pgid;
+  const live = all.filter((p) => p.pid !== process.pid && !p.stat.startsWith('Z'));
+  const groups = new Set([...recorded, ...live.filter((p) => p.args.includes(TEST_BIN)).map((p) => p.pgid)]);
+  if (own !== undefined) groups.delete(own);
+  const left = live.filter((p) => p.args.includes(TEST_BIN) || groups.has(p.pgid));
   if (left.length === 0) return;
-  for (const line of left) {
+  for (const p of left) {
     try {
-      process.kill(Number(line.trim().split(/\s+/)[0]), 'SIGKILL');
+      process.kill(p.pid, 'SIGKILL');
     } catch {
       // already gone
     }
   }
-  throw new Error(`test processes were left running after the tests (now killed):\n${left.join('\n')}`);
+  // Vitest only logs an error thrown here; the exit code is what fails `npm test`.
+  process.exitCode = 1;
+  throw new Error(`test processes were left running after the tests (now killed):\n(pid pgid stat args)\n${left.map((p) => p.line).join('\n')}`);
 }

@@ -1,13 +1,12 @@
 // Go host → TS driver: hashicorp/go-plugin 1.0.1's own client (test/go/host) loads
 // driverkit drivers, pings them, calls GetUser and Kills them.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDriver } from '../src/build/build.js';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { fixtureContract } from './fixtures/contract.js';
-import { hasGoToolchain, isAlive } from './helpers.js';
+import { hasGoToolchain, isAlive, spawnCollect } from './helpers.js';
 import { BIN, ROOT } from './paths.js';
 
 const hasGo = hasGoToolchain;
@@ -28,26 +27,22 @@ describe.skipIf(!hasGo)('Go host (plain go-plugin) → TS driver', () => {
   }, 120_000);
   afterAll(() => rmSync(binDir, { recursive: true, force: true }));
 
-  function run(args: string[], env: Record<string, string> = {}): Promise<Outcome> {
-    return new Promise((resolve) => {
-      const child = spawn(goHost, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.on('close', (code) => {
-        const log = stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-        resolve({ code, result: stdout ? JSON.parse(stdout) : undefined, log, stderr });
-      });
-    });
+  async function run(args: string[], env: Record<string, string> = {}): Promise<Outcome> {
+    const { code, stdout, stderr } = await spawnCollect(goHost, args, { env: { ...process.env, ...env } });
+    const log = stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    return { code, result: stdout ? JSON.parse(stdout) : undefined, log, stderr };
   }
 
   it.each([false, true])('loads the TS demo driver, pings, calls, and Kill() ends it through Shutdown (AutoMTLS: %s)', async (autoMTLS) => {
     const out = await run([...(autoMTLS ? ['-automtls'] : []), BIN.demo, userprovider.cookieKey, userprovider.cookieValue]);
     expect(out.code, out.stderr).toBe(0);
     expect(out.result).toMatchObject({ ping: 'ok', username: 'einstein', exited: true });
-    // go-plugin waits 2 s after Shutdown before it kills; the driver is gone well before.
-    expect(out.result!.kill_ms).toBeLessThan(1000);
+    // go-plugin's Kill() waits up to 2 s for the exit after Shutdown, then logs "plugin
+    // failed to exit gracefully" and kills; it logs "plugin exited" only when the driver
+    // went on its own. (This was `kill_ms < 1000`, which a loaded machine can break.)
+    const messages = out.log.map((l) => l['@message']);
+    expect(messages).toContain('plugin exited');
+    expect(messages).not.toContain('plugin failed to exit gracefully');
     expect(isAlive(out.result!.pid)).toBe(false);
     expect(out.log.some((l) => l['@message'] === 'plugin process exited')).toBe(true);
   });

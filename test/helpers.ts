@@ -1,11 +1,20 @@
-import { execFileSync } from 'node:child_process';
-import { onTestFinished, expect } from 'vitest';
+import { type ChildProcess, execFileSync, spawn, type SpawnOptions } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+import { inspect } from 'node:util';
+import { expect, inject, onTestFinished } from 'vitest';
 import type { Contract } from '../src/contracts/contract.js';
 import { launchDriver, type Driver } from '../src/host/driver.js';
 import type { Logger } from '../src/host/logger.js';
 import type { DriverOptions } from '../src/host/options.js';
 import { pidAlive } from '../src/pid.js';
 import type { LogFields, LogLevel } from '../src/protocol/hclog.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The file the end-of-run leak check reads process groups from (test/global-setup.ts). */
+    groupsFile: string;
+  }
+}
 
 export interface Captured {
   level: LogLevel;
@@ -22,27 +31,138 @@ export function captureLogger(): Logger & { entries: Captured[] } {
 /** True while `pid` runs; a zombie counts as gone. */
 export const isAlive = pidAlive;
 
-/** Polls `check` until it is true or `ms` pass; no fixed sleeps. */
-export async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
+/**
+ * Polls `check` every `every` ms (default 20) until it is true, or fails after `ms`; no
+ * fixed sleeps. `what` may be a function, to put the last thing seen in the error.
+ */
+export async function waitFor(check: () => boolean | Promise<boolean>, ms: number, what: string | (() => string), every = 20): Promise<void> {
   const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'string' ? what : what()}`);
+    await new Promise((r) => setTimeout(r, every));
   }
 }
 
 /**
+ * Awaits a promise that must reject and returns its error, checked to be an `type` (by
+ * default any Error). Replaces `.catch((e) => e)`, which lets a promise that fulfils pass
+ * its value on as if it were the error.
+ */
+export async function expectRejection<E extends Error = Error>(promise: PromiseLike<unknown>, type?: abstract new (...args: never[]) => E): Promise<E> {
+  const outcome = await Promise.resolve(promise).then(
+    (value) => ({ rejected: false as const, value }),
+    (error: unknown) => ({ rejected: true as const, error }),
+  );
+  if (!outcome.rejected) throw new Error(`expected a rejection, got a value: ${inspect(outcome.value, { depth: 2 })}`);
+  expect(outcome.error).toBeInstanceOf(type ?? Error);
+  return outcome.error as E;
+}
+
+/**
+ * Notes `pid` as the leader of a process group the tests started (drivers are spawned
+ * detached, so each leads its own), for the end-of-run check that nothing of that group
+ * is left, grandchildren included. A pid that leads no group is harmless: no group can
+ * have its number.
+ */
+export function recordGroup(pid: number | undefined): void {
+  const file = inject('groupsFile');
+  if (pid !== undefined && file) appendFileSync(file, `${pid}\n`);
+}
+
+/**
  * Launches a driver that is closed when the test ends; the test then fails if its process
- * (or its process group) is still alive.
+ * is still alive, and the end-of-run check fails the run if anything of its process group is.
  */
 export function useDriver<C extends Contract>(options: Omit<DriverOptions<C>, 'logger'> & { logger?: Logger }): Driver<C> {
   const driver = launchDriver({ logger: captureLogger(), ...options } as DriverOptions<C>);
   onTestFinished(async () => {
+    recordGroup(driver.pid);
     await driver.close();
     const pid = driver.pid;
     if (pid !== undefined) expect(isAlive(pid), `driver ${options.name} (pid ${pid}) still running after close`).toBe(false);
   });
   return driver;
+}
+
+/** How a process ran: its exit and everything it printed. */
+export interface Collected {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Node's spawn options (stdin is always closed, stdout and stderr collected), and how to end the process. */
+export interface CollectOptions extends Omit<SpawnOptions, 'stdio'> {
+  /**
+   * The signal that ends the process when the test finishes while it still runs. Default
+   * SIGKILL; SIGTERM lets a driver remove its socket on the way out.
+   */
+  endSignal?: NodeJS.Signals;
+}
+
+/** A process started by {@link spawnUntil}, past the line it waited for. */
+export interface Running {
+  /** The match of the pattern in stdout. */
+  match: RegExpExecArray;
+  /** The process: `kill` it to end it before the test does. */
+  child: ChildProcess;
+  /** Settles once the process has exited and its pipes are closed. */
+  done: Promise<Collected>;
+}
+
+function launch(file: string, args: readonly string[], { endSignal = 'SIGKILL', ...options }: CollectOptions): { child: ChildProcess; done: Promise<Collected>; stdout: () => string } {
+  const child = spawn(file, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const done = new Promise<Collected>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+  });
+  onTestFinished(async () => {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      child.kill(endSignal);
+      await exited;
+    }
+  });
+  return { child, done, stdout: () => stdout };
+}
+
+/**
+ * Runs `file` with `args` to its end and resolves with its exit and output. Call it inside
+ * a test: a process still running when the test finishes is killed (see `endSignal`).
+ */
+export function spawnCollect(file: string, args: readonly string[] = [], options: CollectOptions = {}): Promise<Collected> {
+  return launch(file, args, options).done;
+}
+
+/**
+ * Starts `file` like {@link spawnCollect} and resolves once its stdout matches `pattern`
+ * (for example a handshake or a "listening on" line); rejects with its stderr if it ends first.
+ */
+export async function spawnUntil(file: string, args: readonly string[], pattern: RegExp, options: CollectOptions = {}): Promise<Running> {
+  const { child, done, stdout } = launch(file, args, options);
+  const match = await new Promise<RegExpExecArray>((resolve, reject) => {
+    const look = () => {
+      const m = pattern.exec(stdout());
+      if (m) {
+        child.stdout!.off('data', look);
+        resolve(m);
+      }
+    };
+    child.stdout!.on('data', look);
+    done.then(
+      (r) => reject(new Error(`${file} ended (exit code ${r.code}, signal ${r.signal}) before printing ${pattern}; stderr:\n${r.stderr}`)),
+      reject,
+    );
+  });
+  return { match, child, done };
 }
 
 /** Go, protoc, protoc-gen-go and Debian's go-plugin: what the Go interop tests build with (.ci/run installs them). */

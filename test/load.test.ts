@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RpcError } from '../src/errors.js';
 import { Status } from '../src/status.js';
 import { fixtureContract } from './fixtures/contract.js';
-import { useDriver } from './helpers.js';
+import { expectRejection, useDriver } from './helpers.js';
 import { BIN } from './paths.js';
 
 describe('limits and load', () => {
@@ -11,8 +11,7 @@ describe('limits and load', () => {
     await driver.ready;
     const five = 'echo:' + 'x'.repeat(5 * 1024 * 1024);
     expect((await driver.client.getUser({ userId: { opaqueId: five } })).user?.username.length).toBe(five.length);
-    const err = await driver.client.getUser({ userId: { opaqueId: 'echo:' + 'x'.repeat(17 * 1024 * 1024) } }).catch((e) => e);
-    expect(err).toBeInstanceOf(RpcError);
+    const err = await expectRejection(driver.client.getUser({ userId: { opaqueId: 'echo:' + 'x'.repeat(17 * 1024 * 1024) } }), RpcError);
     expect(err.status).toBe(Status.RESOURCE_EXHAUSTED);
     // The driver is unharmed.
     expect((await driver.client.getUser({ userId: { opaqueId: 'ok' } })).user?.username).toBe('ok');

@@ -1,8 +1,9 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { openHost } from '../src/supervise/host.js';
 import { userprovider } from '../src/contracts/userprovider.js';
+import { DriverkitError } from '../src/errors.js';
 import { fixtureContract } from './fixtures/contract.js';
-import { captureLogger, useDriver } from './helpers.js';
+import { captureLogger, expectRejection, useDriver } from './helpers.js';
 import { BIN } from './paths.js';
 
 describe('AutoMTLS (TS host ↔ TS driver)', () => {
@@ -31,7 +32,7 @@ describe('AutoMTLS (TS host ↔ TS driver)', () => {
   it('a driver that answers without a certificate is refused, not used in plaintext', async () => {
     // This "driver" prints a plaintext handshake whatever the host asked for.
     const driver = useDriver({ name: 'plain', path: BIN.fixture, contract: fixtureContract, env: { FIXTURE_MODE: 'line', FIXTURE_LINE: '1|1|unix|/tmp/x|grpc|' }, autoMTLS: true });
-    const err = await driver.ready.catch((e) => e);
+    const err = await expectRejection(driver.ready, DriverkitError);
     expect(err.code).toBe('PROTOCOL_UNSUPPORTED');
     expect(err.message).toMatch(/AutoMTLS was asked for, but the driver sent no certificate/);
   });
@@ -39,12 +40,12 @@ describe('AutoMTLS (TS host ↔ TS driver)', () => {
   it('a certificate the host did not ask for is refused', async () => {
     const cert = 'A'.repeat(80);
     const driver = useDriver({ name: 'eager', path: BIN.fixture, contract: fixtureContract, env: { FIXTURE_MODE: 'line', FIXTURE_LINE: `1|1|unix|/tmp/x|grpc|${cert}` } });
-    expect((await driver.ready.catch((e) => e)).message).toMatch(/sent a TLS certificate, but this host did not ask for AutoMTLS/);
+    expect((await expectRejection(driver.ready, DriverkitError)).message).toMatch(/sent a TLS certificate, but this host did not ask for AutoMTLS/);
   });
 
   it("a driver that does not trust the host's certificate fails the start clearly", async () => {
     const driver = useDriver({ name: 'mitm', path: BIN.fixture, contract: fixtureContract, env: { FIXTURE_MODE: 'wrong-cert' }, autoMTLS: true, startTimeout: 5000 });
-    const err = await driver.ready.catch((e) => e);
+    const err = await expectRejection(driver.ready, DriverkitError);
     expect(err.code).toBe('CONNECT_FAILED');
     expect(err.message).toMatch(/driver "mitm" .*cannot reach its gRPC server at tcp:127\.0\.0\.1:\d+/);
   });

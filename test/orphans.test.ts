@@ -1,29 +1,22 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { userprovider } from '../src/contracts/userprovider.js';
-import { captureLogger, isAlive, useDriver, waitFor } from './helpers.js';
+import { captureLogger, isAlive, recordGroup, spawnCollect, spawnUntil, useDriver, waitFor } from './helpers.js';
 import { BIN } from './paths.js';
 
 /** Runs the test host on `driverPath`; resolves with what it printed and a way to end it. */
 async function runHost(driverPath: string, how: 'wait' | 'exit' | 'throw') {
-  const host = spawn(process.execPath, [BIN.host, driverPath, how], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise((r) => host.once('exit', r));
-  const pids: number[] = [];
+  // The host (killed at test end by spawnUntil) prints its driver's pid and socket first.
+  const { match, child: host, done: exited } = await spawnUntil(process.execPath, [BIN.host, driverPath, how], /^(.*)\n/);
+  const info = JSON.parse(match[1]) as { pid: number; address: string };
+  // The host spawned the driver detached: it leads its own group.
+  recordGroup(info.pid);
+  const pids = [info.pid];
   onTestFinished(() => {
-    for (const pid of [host.pid!, ...pids]) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   });
-  const info = await new Promise<{ pid: number; address: string }>((resolve, reject) => {
-    let out = '';
-    host.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('\n')) resolve(JSON.parse(out.slice(0, out.indexOf('\n'))));
-    });
-    host.once('exit', (code) => !out.includes('\n') && reject(new Error(`host exited ${code}`)));
-  });
-  pids.push(info.pid);
   return { host, info, exited, track: (pid: number) => pids.push(pid) };
 }
 
@@ -40,24 +33,26 @@ const childrenOf = (pid: number) =>
   readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
 
 describe('no orphans', () => {
-  it('a driver exits within 2 s of its host being SIGKILLed, and removes its socket', async () => {
+  // The SDK promises an exit within 2 s of the host's death; test/host-watch.test.ts holds
+  // its look to that on fake timers. Here, end to end, a driver that misses the death never
+  // exits at all, so a deadline far above 2 s still catches it and a loaded machine cannot
+  // break it (these asserted `< 2000` ms of wall clock before).
+  it('a driver exits on its own once its host is SIGKILLed, and removes its socket', async () => {
     const { host, info, exited } = await runHost(BIN.demo, 'wait');
     expect(isAlive(info.pid)).toBe(true);
     host.kill('SIGKILL');
     await exited;
-    const t0 = Date.now();
-    await waitFor(() => !isAlive(info.pid), 2500, 'the orphaned driver to exit');
-    expect(Date.now() - t0).toBeLessThan(2000);
+    await waitFor(() => !isAlive(info.pid), 10_000, 'the orphaned driver to exit');
     expect(existsSync(info.address)).toBe(false);
   });
 
   it.each(['exit', 'throw'] as const)('a host that ends without closing (%s) takes its driver along', async (how) => {
     const { info, exited } = await runHost(BIN.demo, how);
     await exited;
-    await waitFor(() => !isAlive(info.pid), 2000, 'the driver to be gone');
+    await waitFor(() => !isAlive(info.pid), 10_000, 'the driver to be gone');
   });
 
-  it('a driver behind a sh wrapper exits within 2 s of its host being SIGKILLed', async () => {
+  it('a driver behind a sh wrapper exits on its own once its host is SIGKILLed', async () => {
     const { host, info, exited, track } = await runHost(shWrapper(), 'wait');
     const [driverPid] = childrenOf(info.pid);
     track(driverPid);
@@ -65,8 +60,8 @@ describe('no orphans', () => {
     host.kill('SIGKILL');
     await exited;
     // Its parent (the wrapper) lives on, so only the host pid tells the driver to go.
-    await waitFor(() => !isAlive(driverPid), 2000, 'the wrapped driver to exit');
-    await waitFor(() => !isAlive(info.pid), 2000, 'the wrapper to exit');
+    await waitFor(() => !isAlive(driverPid), 10_000, 'the wrapped driver to exit');
+    await waitFor(() => !isAlive(info.pid), 10_000, 'the wrapper to exit');
   });
 
   it('close() stops the real driver behind a sh wrapper, not only the wrapper', async () => {
@@ -93,8 +88,7 @@ describe('socket files', () => {
     process.kill(killed.pid!, 'SIGKILL');
     await killed.exited;
     await killed.close();
-    const host = spawn(process.execPath, [BIN.host, BIN.demo, 'exit'], { stdio: 'ignore', env: { ...process.env, ...env } });
-    await new Promise((r) => host.once('exit', r));
+    expect((await spawnCollect(process.execPath, [BIN.host, BIN.demo, 'exit'], { env: { ...process.env, ...env } })).code).toBe(0);
     expect(readdirSync(dir)).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import { DriverkitError, RpcError } from '../src/errors.js';
 import { openHost } from '../src/supervise/host.js';
 import type { SupervisorStatus } from '../src/supervise/supervisor.js';
 import { Status } from '../src/status.js';
-import { captureLogger, isAlive } from './helpers.js';
+import { captureLogger, expectRejection, isAlive, recordGroup } from './helpers.js';
 import { BIN } from './paths.js';
 
 /** A host over one fixture driver under the UserProvider handshake, closed at test end. */
@@ -34,6 +34,7 @@ async function hostWith(driver: Record<string, unknown>, env: Record<string, str
   const pidNow = async () => {
     const pid = Number((await users.getUser({ userId: { opaqueId: 'config' } }, { timeout: 10_000 })).user!.displayName);
     pids.add(pid);
+    recordGroup(pid);
     return pid;
   };
   return { host, users, states, reach, pidNow };
@@ -43,8 +44,7 @@ describe('restart policy', () => {
   it('on-failure: a crash mid-call fails that call clearly; the driver comes back configured', async () => {
     const { host, users, reach, pidNow } = await hostWith({ restart: 'on-failure', restart_delay: '50ms' });
     const first = await pidNow();
-    const err = await users.getUser({ userId: { opaqueId: 'crash' } }).catch((e) => e);
-    expect(err).toBeInstanceOf(RpcError);
+    const err = await expectRejection(users.getUser({ userId: { opaqueId: 'crash' } }), RpcError);
     expect(err.status).toBe(Status.UNAVAILABLE);
     expect(err.message).toMatch(/exit code 3/);
     await reach('restarting');
@@ -58,10 +58,9 @@ describe('restart policy', () => {
   it('a call whose deadline passes during the restart fails clearly', async () => {
     const { users, reach, pidNow } = await hostWith({ restart: 'on-failure', restart_delay: '2s' });
     await pidNow();
-    await users.getUser({ userId: { opaqueId: 'crash' } }).catch(() => {});
+    await expectRejection(users.getUser({ userId: { opaqueId: 'crash' } }), RpcError);
     await reach('restarting');
-    const err = await users.getUser({ userId: { opaqueId: 'x' } }, { timeout: 50 }).catch((e) => e);
-    expect(err).toBeInstanceOf(DriverkitError);
+    const err = await expectRejection(users.getUser({ userId: { opaqueId: 'x' } }, { timeout: 50 }), DriverkitError);
     expect(err.code).toBe('DRIVER_NOT_READY');
     expect(err.message).toMatch(/driver "users" .*still restarting when the call's deadline passed/);
   });
@@ -70,7 +69,7 @@ describe('restart policy', () => {
     const { host, users, reach } = await hostWith({ restart: 'on-failure', restart_delay: '20ms', max_restarts: 2 }, { FIXTURE_MODE: 'crash-soon', FIXTURE_CRASH_MS: '50' });
     await reach('failed');
     expect(host.status().users).toMatchObject({ state: 'failed', restarts: 2, lastExit: { code: 5 } });
-    const err = await users.findUsers({ query: 'x' }).catch((e) => e);
+    const err = await expectRejection(users.findUsers({ query: 'x' }), DriverkitError);
     expect(err.code).toBe('DRIVER_FAILED');
     expect(err.message).toMatch(/driver "users" .*given up after 2 restarts \(exit code 5\)/);
   });
@@ -78,9 +77,9 @@ describe('restart policy', () => {
   it('never (the default): a crashed driver stays down and calls say so', async () => {
     const { users, reach, pidNow } = await hostWith({});
     await pidNow();
-    await users.getUser({ userId: { opaqueId: 'crash' } }).catch(() => {});
+    await expectRejection(users.getUser({ userId: { opaqueId: 'crash' } }), RpcError);
     await reach('exited');
-    const err = await users.findUsers({ query: 'x' }).catch((e) => e);
+    const err = await expectRejection(users.findUsers({ query: 'x' }), DriverkitError);
     expect(err.code).toBe('DRIVER_FAILED');
     expect(err.message).toMatch(/exited on its own and its restart policy is "never" \(exit code 3\)/);
   });
