@@ -1,15 +1,19 @@
 #!/usr/bin/env node
-// `npm run gen [-- --out DIR]`: regenerates src/gen from proto/ with driverkit's own `gen`
-// command, run from source (bundled by esbuild, as the bench is), so that it works even
-// when src/gen is missing and the TypeScript build cannot run.
+// `npm run gen [-- --out DIR]`: regenerates src/gen from proto/, and the test types' code in
+// test/fixtures/gen, with driverkit's own `gen` command run from source (bundled by
+// esbuild, as the bench is), so that it works even when src/gen is missing and the
+// TypeScript build cannot run. With --out DIR, both go below DIR (src, test).
 import { execFileSync } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const out = process.argv[process.argv.indexOf('--out') + 1] && process.argv.includes('--out') ? process.argv[process.argv.indexOf('--out') + 1] : join(root, 'src/gen');
+const at = process.argv.indexOf('--out');
+const base = at > 0 ? process.argv[at + 1] : undefined;
+const out = base ? join(base, 'src') : join(root, 'src/gen');
+const testOut = base ? join(base, 'test') : join(root, 'test/fixtures/gen');
 const cli = join(root, '.cache', 'gen-cli.mjs');
 await build({
   stdin: { contents: "import { run } from './src/cli/gen.ts'; process.exitCode = await run(process.argv.slice(2));", resolveDir: root, loader: 'ts' },
@@ -26,5 +30,11 @@ const protos = readdirSync(join(root, 'proto'), { recursive: true })
   .filter((f) => f.endsWith('.proto') && f !== join('driverkit', 'options.proto'))
   .map((f) => join('proto', f))
   .sort();
+const gen = (...args) => execFileSync(process.execPath, [cli, ...args], { cwd: root, stdio: 'inherit' });
 rmSync(out, { recursive: true, force: true });
-execFileSync(process.execPath, [cli, '--out', relative(root, out) || out, '-I', 'proto', ...protos], { cwd: root, stdio: 'inherit' });
+gen('--out', out, '-I', 'proto', ...protos);
+// The test types: go-plugin's KV example's proto (no driverkit option: the handshake is
+// given here, as its Go code has it) and a type with two versions.
+rmSync(testOut, { recursive: true, force: true });
+gen('--out', testOut, '-I', 'test/go/kv/proto', 'test/go/kv/proto/kv.proto', '--type', 'kv', '--service', 'proto.KV', '--cookie-key', 'BASIC_PLUGIN', '--cookie-value', 'hello');
+gen('--out', testOut, '-I', 'test/fixtures/protos', 'test/fixtures/protos/greeter/v1/greeter.proto', 'test/fixtures/protos/greeter/v2/greeter.proto');

@@ -27,6 +27,8 @@ export async function setup(project: TestProject): Promise<void> {
     bundleTypeScript(join(ROOT, 'drivers/userprovider/json/main.ts'), BIN.json),
     bundleTypeScript(join(ROOT, 'test/fixtures/driver.ts'), BIN.fixture),
     bundleTypeScript(join(ROOT, 'test/fixtures/host.ts'), BIN.host),
+    bundleTypeScript(join(ROOT, 'test/fixtures/kv-driver.ts'), BIN.kv),
+    bundleTypeScript(join(ROOT, 'test/fixtures/greeter-driver.ts'), BIN.greeter),
   ]);
 }
 

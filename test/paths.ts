@@ -12,6 +12,8 @@ export const BIN = {
   json: join(TEST_BIN, 'userprovider', 'json'),
   fixture: join(TEST_BIN, 'fixture', 'driver'),
   host: join(TEST_BIN, 'fixture', 'host'),
+  kv: join(TEST_BIN, 'kv', 'ts'),
+  greeter: join(TEST_BIN, 'greeter', 'ts'),
 };
 
 /** The CLI as shipped (dist/, built by the global setup). */

@@ -14,6 +14,11 @@ option) a contract module DIR/contracts/<type>.ts to pass to startDriver, openHo
 Options:
   -o, --out DIR              output folder (default: src/gen)
   -I, --include DIR          import root, as protoc's -I (repeatable; default: .)
+      --type NAME            for a proto without the (driverkit.driver) option: a contract
+      --service FULLNAME       for this service, with this handshake (all four together;
+      --cookie-key KEY         --version defaults to 1)
+      --cookie-value VALUE
+      --version N
   -h, --help                 show this help
 
 Example:
@@ -21,12 +26,24 @@ Example:
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseCommand(argv, { out: { type: 'string', short: 'o' }, include: { type: 'string', short: 'I', multiple: true } }, HELP);
+  const text = { type: 'string' } as const;
+  const args = parseCommand(
+    argv,
+    { out: { type: 'string', short: 'o' }, include: { type: 'string', short: 'I', multiple: true }, type: text, service: text, 'cookie-key': text, 'cookie-value': text, version: text },
+    HELP,
+  );
   if (!args) return 0;
-  if (args.positionals.length === 0) throw new DriverkitError('USAGE', `expected at least one .proto file\n\n${HELP}`);
+  const usage = (message: string) => new DriverkitError('USAGE', `${message}\n\n${HELP}`);
+  if (args.positionals.length === 0) throw usage('expected at least one .proto file');
   const include = args.values.include as unknown as string[] | undefined;
+  const { type, service, 'cookie-key': cookieKey, 'cookie-value': cookieValue } = args.values;
+  const given = [type, service, cookieKey, cookieValue].filter((x) => x !== undefined).length;
+  if (given !== 0 && given !== 4) throw usage('--type, --service, --cookie-key and --cookie-value go together');
+  const version = Number(args.values.version ?? 1);
+  if (!Number.isInteger(version) || version < 1) throw usage(`--version: expected an app protocol version of 1 or more, got ${JSON.stringify(args.values.version)}`);
+  const extra = given === 4 ? { type: type!, service: service!, cookieKey: cookieKey!, cookieValue: cookieValue!, version } : undefined;
   try {
-    const { types, files } = await generate({ protos: args.positionals, include, out: args.values.out ?? 'src/gen' });
+    const { types, files } = await generate({ protos: args.positionals, include, out: args.values.out ?? 'src/gen', type: extra });
     process.stdout.write(`driverkit gen: ${files.length} files; driver types: ${types.join(', ') || '(none: no service has the (driverkit.driver) option)'}\n`);
     return 0;
   } catch (err) {

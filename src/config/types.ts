@@ -67,11 +67,15 @@ export function typeTables(v: unknown, ctx: TypeContext): Parsed<TypeDecl[]> {
  */
 export async function loadTypeDecls(decls: readonly TypeDecl[], known: Readonly<Record<string, Contract>>): Promise<Parsed<Record<string, Contract>>> {
   const specs: TypeSpec[] = [];
+  const same: Record<string, Contract> = {};
   for (const decl of decls) {
-    if (Object.hasOwn(known, decl.name)) return within(decl.name, fail(`a name no other type has: "${decl.name}" is known already`));
     const spec = await loadDecl(decl);
     if (!spec.ok) return within(decl.name, spec);
-    specs.push(spec.value);
+    const have = Object.hasOwn(known, decl.name) ? known[decl.name] : undefined;
+    if (have === undefined) specs.push(spec.value);
+    // The host's own (generated) contract of the same type: its typed codecs win.
+    else if (have.cookieKey === spec.value.cookieKey && have.cookieValue === spec.value.cookieValue) same[decl.name] = have;
+    else return within(decl.name, fail(`the handshake the host knows type "${decl.name}" by (${have.cookieKey}=${have.cookieValue}), or another name`, `${spec.value.cookieKey}=${spec.value.cookieValue}`));
   }
   const all = [...Object.values(known).map((c) => ({ type: c.type, cookieKey: c.cookieKey, cookieValue: c.cookieValue, versions: new Map() })), ...specs];
   try {
@@ -79,7 +83,7 @@ export async function loadTypeDecls(decls: readonly TypeDecl[], known: Readonly<
   } catch (err) {
     return fail((err as Error).message);
   }
-  return ok(Object.fromEntries(specs.map((s) => [s.type, dynamicContract(s)])));
+  return ok({ ...same, ...Object.fromEntries(specs.map((s) => [s.type, dynamicContract(s)])) });
 }
 
 async function loadDecl(decl: TypeDecl): Promise<Parsed<TypeSpec>> {
