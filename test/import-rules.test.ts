@@ -25,7 +25,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   build: ['.'],
   supervise: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host', 'config', 'build', 'types'],
   gateway: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host', 'supervise'],
-  cli: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host', 'config', 'build', 'supervise', 'gateway', 'types'],
+  testing: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host'],
+  cli: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host', 'config', 'build', 'supervise', 'gateway', 'types', 'testing'],
 };
 
 /** Packages an entry must never load, directly or through any file it imports. */
@@ -35,6 +36,7 @@ const ENTRIES: Record<string, { file: string; never: readonly string[] }> = {
   'driverkit/host': { file: 'supervise/index.ts', never: [] },
   'driverkit/build': { file: 'build/index.ts', never: ['@grpc/grpc-js'] },
   'driverkit/gateway': { file: 'gateway/index.ts', never: [] },
+  'driverkit/testing': { file: 'testing/index.ts', never: ['esbuild', 'semver', 'smol-toml', 'protobufjs'] },
 };
 
 function sourceFiles(dir: string): string[] {

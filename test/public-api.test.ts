@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { ROOT } from './paths.js';
 
-const ENTRIES = ['src/host/index.ts', 'src/driver/index.ts', 'src/supervise/index.ts', 'src/build/index.ts', 'src/gateway/index.ts'];
+const ENTRIES = ['src/host/index.ts', 'src/driver/index.ts', 'src/supervise/index.ts', 'src/build/index.ts', 'src/gateway/index.ts', 'src/testing/index.ts'];
 
 it('every export of every public entry is documented', () => {
   const files = ENTRIES.map((f) => join(ROOT, f));

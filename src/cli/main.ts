@@ -13,6 +13,7 @@ const COMMANDS: Record<string, Command> = {
   ls: { summary: 'list the drivers of a config and their state', load: () => import('./ls.js') },
   call: { summary: 'start a driver, call one method with JSON, print the reply', load: () => import('./call.js') },
   serve: { summary: 'start every driver and serve them on one gRPC address', load: () => import('./serve.js') },
+  conformance: { summary: "check a driver against its type's conformance suite", load: () => import('./conformance.js') },
   gen: { summary: 'turn .proto files into TypeScript: ts-proto code and driver type contracts', load: () => import('./gen.js') },
 };
 
