@@ -34,7 +34,7 @@ const gen = (...args) => execFileSync(process.execPath, [cli, ...args], { cwd: r
 rmSync(out, { recursive: true, force: true });
 gen('--out', out, '-I', 'proto', ...protos);
 // The test types: go-plugin's KV example's proto (no driverkit option: the handshake is
-// given here, as its Go code has it) and a type with two versions.
+// given here, as its Go code has it), a type with two versions, and one with every method kind.
 rmSync(testOut, { recursive: true, force: true });
 gen('--out', testOut, '-I', 'test/go/kv/proto', 'test/go/kv/proto/kv.proto', '--type', 'kv', '--service', 'proto.KV', '--cookie-key', 'BASIC_PLUGIN', '--cookie-value', 'hello');
-gen('--out', testOut, '-I', 'test/fixtures/protos', 'test/fixtures/protos/greeter/v1/greeter.proto', 'test/fixtures/protos/greeter/v2/greeter.proto');
+gen('--out', testOut, '-I', 'test/fixtures/protos', 'test/fixtures/protos/greeter/v1/greeter.proto', 'test/fixtures/protos/greeter/v2/greeter.proto', 'test/fixtures/protos/counter/v1/counter.proto');

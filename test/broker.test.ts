@@ -12,7 +12,7 @@ describe('GRPCBroker (TS host ↔ TS driver)', () => {
     const id = await driver.broker.offer(AuditLogDefinition, {
       record: (req) => {
         events.push(req.event);
-        return { count: events.length };
+        return { count: String(events.length) };
       },
     });
     expect(id).toBe(1);
@@ -27,20 +27,20 @@ describe('GRPCBroker (TS host ↔ TS driver)', () => {
     await driver.ready;
     const { user } = await driver.client.getUser({ userId: { opaqueId: 'offer' } });
     const audit = await driver.broker.dial(Number(user!.username), AuditLogDefinition);
-    expect((await audit.record({ event: 'a' })).count).toBe(1);
-    expect((await audit.record({ event: 'b' })).count).toBe(2);
+    expect((await audit.record({ event: 'a' })).count).toBe('1');
+    expect((await audit.record({ event: 'b' })).count).toBe('2');
   });
 
   it('works under AutoMTLS, both ways', async () => {
     const driver = useDriver({ name: 'broker', path: BIN.fixture, contract: fixtureContract, autoMTLS: true });
     await driver.ready;
     let count = 0;
-    const id = await driver.broker.offer(AuditLogDefinition, { record: () => ({ count: ++count }) });
+    const id = await driver.broker.offer(AuditLogDefinition, { record: () => ({ count: String(++count) }) });
     await driver.client.configure({ config: { audit: id } });
     expect((await driver.client.getUser({ userId: { opaqueId: 'audit' } })).user?.username).toBe('audited:1');
     const { user } = await driver.client.getUser({ userId: { opaqueId: 'offer' } });
     const audit = await driver.broker.dial(Number(user!.username), AuditLogDefinition);
-    expect((await audit.record({ event: 'a' })).count).toBe(1);
+    expect((await audit.record({ event: 'a' })).count).toBe('1');
   });
 
   it('dialing an id the peer never offered fails after go-plugin\'s 5 s, clearly', async () => {

@@ -126,7 +126,7 @@ describe('a type with two app protocol versions', () => {
     if (version === 2) {
       const v2 = driver.client as ReturnType<typeof createClient<(typeof greeter)['versions'][2]>>;
       expect((await v2.hello({ name: 'ada', language: 'fr' })).message).toBe('bonjour ada (v2)');
-      expect((await v2.count({})).greeted).toBe(2);
+      expect((await v2.count({})).greeted).toBe('2');
     }
     expect(isAlive(driver.pid!)).toBe(true);
   });

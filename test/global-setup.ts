@@ -29,6 +29,7 @@ export async function setup(project: TestProject): Promise<void> {
     bundleTypeScript(join(ROOT, 'test/fixtures/host.ts'), BIN.host),
     bundleTypeScript(join(ROOT, 'test/fixtures/kv-driver.ts'), BIN.kv),
     bundleTypeScript(join(ROOT, 'test/fixtures/greeter-driver.ts'), BIN.greeter),
+    bundleTypeScript(join(ROOT, 'test/fixtures/counter-driver.ts'), BIN.counter),
   ]);
 }
 

@@ -90,7 +90,7 @@ describe.skipIf(!hasGo)('Go driver (plain go-plugin)', () => {
     const id = await driver.broker.offer(AuditLogDefinition, {
       record: (req) => {
         events.push(req.event);
-        return { count: events.length };
+        return { count: String(events.length) };
       },
     });
     await driver.client.configure({ config: { audit: id } });

@@ -14,6 +14,7 @@ export const BIN = {
   host: join(TEST_BIN, 'fixture', 'host'),
   kv: join(TEST_BIN, 'kv', 'ts'),
   greeter: join(TEST_BIN, 'greeter', 'ts'),
+  counter: join(TEST_BIN, 'counter', 'ts'),
 };
 
 /** The CLI as shipped (dist/, built by the global setup). */

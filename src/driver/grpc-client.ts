@@ -76,6 +76,7 @@ export function dialInvoke(target: DialTarget, tls?: BrokerTls): { invoke: Invok
         else resolve(value);
       };
       if (closed) return settle(callError(Status.UNAVAILABLE, `the client of ${where} is closed`));
+      if (call.requestStream || call.responseStream) return settle(callError(Status.UNIMPLEMENTED, `${call.path}: a driver's brokered client makes unary calls only (for now)`));
       if (signal?.aborted) return settle(cancelledError(signal));
       // Encode before opening a stream, so a request that cannot be encoded leaves nothing half-open.
       let body: Buffer;

@@ -11,10 +11,12 @@ import {
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from 'node:http2';
-import type { CallSource, CallStatus } from '../rpc/handlers.js';
-import type { MessageType } from '../contracts/contract.js';
+import type { CallSink, CallSource, CallStatus } from '../rpc/handlers.js';
+import type { MessageType, MethodDef } from '../contracts/contract.js';
+import { RequestQueue } from './request-queue.js';
 import { encodeGrpcMessage, FrameReader, frameMessage, MAX_TIMER_MS, metadataValue, parseGrpcTimeout, RESERVED_HEADERS } from '../protocol/grpc-wire.js';
 import { CONNECTION_WINDOW_BYTES, MAX_MESSAGE_BYTES, STREAM_WINDOW_BYTES } from '../protocol/limits.js';
+import { RpcError } from '../errors.js';
 import { Status } from '../status.js';
 
 /** AutoMTLS: our identity, and the one peer certificate we trust. */
@@ -85,6 +87,38 @@ export class ServerCall implements CallSource {
     if (this.#ended || this.stream.destroyed) return;
     this.#respond();
     this.stream.write(frameMessage(message));
+  }
+
+  /**
+   * Sends one message of a response stream and resolves once the stream can take more:
+   * HTTP/2 flow control, so a slow reader slows the writer and nothing buffers without bound.
+   */
+  send(message: Uint8Array): Promise<void> {
+    if (message.length > MAX_MESSAGE_BYTES) {
+      this.end(Status.RESOURCE_EXHAUSTED, `response of ${message.length} bytes is larger than the ${MAX_MESSAGE_BYTES}-byte limit`);
+      return Promise.resolve();
+    }
+    if (this.#ended || this.stream.destroyed) return Promise.resolve();
+    this.#respond();
+    if (this.stream.write(frameMessage(message))) return Promise.resolve();
+    return new Promise((resolve) => {
+      const go = () => {
+        this.stream.off('drain', go);
+        this.stream.off('close', go);
+        resolve();
+      };
+      this.stream.once('drain', go);
+      this.stream.once('close', go);
+    });
+  }
+
+  /** Stops reading requests (back-pressure), until resume(). */
+  pause(): void {
+    this.stream.pause();
+  }
+
+  resume(): void {
+    this.stream.resume();
   }
 
   /** Answers a unary call: its one message, then status OK, in as few writes as HTTP/2 allows. */
@@ -168,7 +202,7 @@ export class GrpcServer {
     this.#server.on('stream', (stream, headers) => this.#onStream(stream, headers));
   }
 
-  /** A unary method: `handle` answers through `done`, as grpc-js's sendUnaryData does. */
+  /** A method with one request: `handle` runs once it is in, and answers through `done`, as grpc-js's sendUnaryData does. */
   unary<Req, Res>(path: string, types: { request: MessageType<Req>; response: MessageType<Res> }, handle: (request: Req, call: ServerCall, done: (err: CallStatus | null, value?: unknown) => void) => void): void {
     this.#methods.set(path, {
       onMessage: (call, message) => {
@@ -190,6 +224,61 @@ export class GrpcServer {
           }
           call.reply(bytes);
         });
+      },
+    });
+  }
+
+  /**
+   * An app method of any kind, run by `run` (see bindHandlers): a unary or server-streaming
+   * method once its one request is in, a client-streaming or bidi one at once, with its
+   * requests as a RequestQueue.
+   */
+  method(path: string, m: MethodDef, run: (input: unknown, call: ServerCall, sink: CallSink) => void): void {
+    const encode = (value: unknown): Uint8Array => m.responseType.encode(m.responseType.fromPartial(value ?? {})).finish();
+    const sink = (call: ServerCall): CallSink => ({
+      send: (value) => {
+        let bytes: Uint8Array;
+        try {
+          bytes = encode(value);
+        } catch (e) {
+          call.end(Status.INTERNAL, `${path}: cannot encode a response: ${e instanceof Error ? e.message : String(e)}`);
+          return Promise.reject(e);
+        }
+        return call.send(bytes);
+      },
+      done: (err, value) => {
+        if (call.done) return;
+        if (err) return call.end(err.code, err.details);
+        if (m.responseStream) return call.end(Status.OK);
+        let bytes: Uint8Array;
+        try {
+          bytes = encode(value);
+        } catch (e) {
+          // A handler's value that protobuf cannot encode (a 1.5 for an int32, say) fails this call, not the driver.
+          return call.end(Status.INTERNAL, `${path}: cannot encode the response: ${e instanceof Error ? e.message : String(e)}`);
+        }
+        call.reply(bytes);
+      },
+    });
+    if (!m.requestStream) {
+      this.unary(path, { request: m.requestType, response: m.responseType }, (request, call) => run(request, call, sink(call)));
+      return;
+    }
+    const queues = new WeakMap<ServerCall, RequestQueue<unknown>>();
+    this.#methods.set(path, {
+      onOpen: (call) => {
+        const queue = new RequestQueue<unknown>(() => call.pause(), () => call.resume());
+        queues.set(call, queue);
+        call.onCancel(() => queue.fail(new RpcError(Status.CANCELLED, 'the call was cancelled')));
+        run(queue, call, sink(call));
+      },
+      onMessage: (call, message) => {
+        const decoded = decodeOr(call, m.requestType, message, path);
+        if (decoded !== undefined) queues.get(call)?.push(decoded);
+      },
+      onEnd: (call, partial) => {
+        if (partial) return call.end(Status.INTERNAL, `${path}: the requests ended in the middle of a message`);
+        queues.get(call)?.end();
       },
     });
   }

@@ -11,9 +11,7 @@ import type { StdoutCapture } from './stdout.js';
 
 /** The driver author's service: one typed handler per method. */
 export function serveHandlers(server: GrpcServer, service: ServiceDef, handlers: Record<string, (req: any, ctx: any) => unknown>, log: DriverLogger, broker: Broker): void {
-  for (const { path, method, run } of bindHandlers(service, handlers, log, broker)) {
-    server.unary(path, { request: method.requestType, response: method.responseType }, run);
-  }
+  for (const { path, method, run } of bindHandlers(service, handlers, log, broker)) server.method(path, method, run);
 }
 
 /** grpc.health.v1: `plugin` (what go-plugin hosts check) and the empty name are SERVING. */

@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { Metadata, Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { methodPath, type ServiceDef } from '../contracts/contract.js';
 import { internalServices } from '../contracts/internal.js';
@@ -5,7 +6,7 @@ import { DriverkitError, RpcError } from '../errors.js';
 import { HealthCheckResponse_ServingStatus as Serving } from '../gen/grpc/health/v1/health.js';
 import { grpcDefinition } from '../host/grpc-definition.js';
 import { MESSAGE_LIMIT_OPTIONS } from '../protocol/limits.js';
-import type { UnaryCall } from '../rpc/client.js';
+import type { Call } from '../rpc/client.js';
 import { Status } from '../status.js';
 
 /** The metadata key that picks an instance when several drivers share a type. */
@@ -16,7 +17,7 @@ export interface GatewayDrivers {
   /** Every instance, in config order, with the services of every version of its type. */
   instances(): ReadonlyArray<{ name: string; services: readonly ServiceDef[] }>;
   /** Sends one call to an instance: started on first use, through a restart, with its `call_timeout`. */
-  invoke(name: string, call: UnaryCall): Promise<unknown>;
+  invoke(name: string, call: Call): Promise<unknown>;
   /** Whether an instance is ready for calls now. */
   isReady(name: string): boolean;
 }
@@ -95,15 +96,20 @@ function relayedStatus(err: unknown): { code: number; details: string; metadata?
   return { code: Status.INTERNAL, details: 'the gateway failed to relay the call' };
 }
 
+/** A grpc-js server call of any kind, as far as relaying needs it. */
+type GatewayCall = EventEmitter & { metadata: Metadata; request?: Buffer; getDeadline(): Date | number; write?(b: Buffer): boolean; end?(): void; iterator(o: { destroyOnReturn: boolean }): AsyncIterable<Buffer> };
+
 function relayImplementation(service: ServiceDef, instances: string[], drivers: GatewayDrivers): UntypedServiceImplementation {
   const impl: UntypedServiceImplementation = {};
   for (const [key, method] of Object.entries(service.methods)) {
     const path = methodPath(service, method);
-    impl[key] = (call: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => {
+    const { requestStream, responseStream } = method;
+    impl[key] = (call: GatewayCall, cb?: sendUnaryData<Buffer>) => {
+      const fail = (status: { code: number; details: string; metadata?: Metadata }) => (cb ? cb(status) : call.emit('error', status));
       const wanted = call.metadata.get(ROUTE_HEADER)[0]?.toString();
       const name = wanted ?? instances[0];
       if (!instances.includes(name)) {
-        cb({ code: Status.INVALID_ARGUMENT, details: `${ROUTE_HEADER}: no ${service.name} driver named ${JSON.stringify(wanted)} (known: ${instances.join(', ')})` });
+        fail({ code: Status.INVALID_ARGUMENT, details: `${ROUTE_HEADER}: no ${service.name} driver named ${JSON.stringify(wanted)} (known: ${instances.join(', ')})` });
         return;
       }
       const metadata: Record<string, string | Buffer> = {};
@@ -112,10 +118,23 @@ function relayImplementation(service: ServiceDef, instances: string[], drivers: 
       const abort = new AbortController();
       call.once('cancelled', () => abort.abort());
       const options = { metadata, signal: abort.signal, ...(Number.isFinite(deadline) ? { deadline: new Date(deadline) } : {}) };
-      drivers.invoke(name, { path, request: call.request, serialize: identity as (b: unknown) => Buffer, deserialize: identity, options }).then(
-        (reply) => cb(null, reply as Buffer),
-        (err) => cb(relayedStatus(err)),
-      );
+      // A client or bidi stream's call is itself the readable of requests, still encoded. Not
+      // destroyed when they end: a bidi call's writable side still carries the responses.
+      const request = requestStream ? call.iterator({ destroyOnReturn: false }) : call.request;
+      const relayed = drivers.invoke(name, { path, request, serialize: identity as (b: unknown) => Buffer, deserialize: identity, options, requestStream, responseStream });
+      if (!responseStream) {
+        relayed.then((reply) => cb!(null, reply as Buffer), (err) => cb!(relayedStatus(err)));
+        return;
+      }
+      void relayed
+        .then(async (replies) => {
+          for await (const reply of replies as AsyncIterable<Buffer>) {
+            // The caller reads slowly: wait, so the driver is slowed too (its stream is read as we write).
+            if (!call.write!(reply)) await new Promise((resolve) => (call.once('drain', resolve), call.once('cancelled', resolve)));
+          }
+          call.end!();
+        })
+        .catch((err) => fail(relayedStatus(err)));
     };
   }
   return impl;

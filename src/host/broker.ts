@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Client, type Metadata, type sendUnaryData, Server, ServerCredentials, type ServerUnaryCall, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { type Client, type Metadata, type sendUnaryData, Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { Broker, type BrokerTls, type BrokerTransport } from '../rpc/broker.js';
 import type { ErrorMapper } from '../rpc/call.js';
 import { codec, methodPath, type ServiceDef } from '../contracts/contract.js';
 import { grpcDefinition } from './grpc-definition.js';
-import { bindHandlers, type CallSource, type DriverLogger } from '../rpc/handlers.js';
+import { bindHandlers, type CallSink, type CallSource, type DriverLogger } from '../rpc/handlers.js';
 import { internalServices } from '../contracts/internal.js';
 import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
 import type { LogFields, LogLevel } from '../protocol/hclog.js';
@@ -28,6 +29,9 @@ function metadataRecord(md: Metadata): Record<string, string> {
   return out;
 }
 
+/** A grpc-js call of any kind, as far as the handler runner needs it. */
+type GrpcCall = EventEmitter & { cancelled: boolean; metadata: Metadata; request?: unknown; write?(v: unknown): boolean; end?(): void; iterator(o: { destroyOnReturn: boolean }): AsyncIterable<unknown> };
+
 /** Turns typed handlers into a grpc-js service: the host serves brokered services with grpc-js. */
 function toGrpcService(
   service: ServiceDef,
@@ -37,8 +41,8 @@ function toGrpcService(
 ): { definition: ServiceDefinition; implementation: UntypedServiceImplementation } {
   const definition = grpcDefinition(service);
   const implementation: UntypedServiceImplementation = {};
-  for (const { key, run } of bindHandlers(service, handlers, log, broker)) {
-    implementation[key] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+  for (const { key, method, run } of bindHandlers(service, handlers, log, broker)) {
+    implementation[key] = (call: GrpcCall, callback?: sendUnaryData<unknown>) => {
       const source: CallSource = {
         get cancelled() {
           return call.cancelled;
@@ -46,7 +50,20 @@ function toGrpcService(
         onCancel: (listener) => call.once('cancelled', listener),
         metadata: () => metadataRecord(call.metadata),
       };
-      run(call.request, source, (err, value) => (err ? callback(err) : callback(null, value)));
+      const sink: CallSink = {
+        // grpc-js's writable side says when to wait, as node streams do.
+        send: async (value) => {
+          if (!call.write!(value)) await new Promise((resolve) => (call.once('drain', resolve), call.once('cancelled', resolve)));
+        },
+        done: (err, value) => {
+          if (callback) return err ? callback(err) : callback(null, value);
+          if (err) call.emit('error', err);
+          else call.end!();
+        },
+      };
+      // A client or bidi stream's call is itself the readable of requests; reading them to
+      // the end must not destroy it, since a bidi call still writes its responses.
+      run(method.requestStream ? call.iterator({ destroyOnReturn: false }) : call.request, source, sink);
     };
   }
   return { definition, implementation };

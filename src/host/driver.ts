@@ -10,7 +10,7 @@ import type { TlsIdentity } from '../protocol/mtls.js';
 import { certBase64ToPem } from '../protocol/tls-pem.js';
 import type { Broker, BrokerTls } from '../rpc/broker.js';
 import type { CallError } from '../rpc/call.js';
-import { createClient, errorStep, type Invoke, type UnaryCall } from '../rpc/client.js';
+import { createClient, errorStep, type Invoke, type Call } from '../rpc/client.js';
 import { Status } from '../status.js';
 import { Connection } from './connection.js';
 import { checkHandshake } from './handshake-check.js';
@@ -89,7 +89,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
    * relay passes identity codecs to forward encoded messages. Errors are RpcErrors, as
    * from the typed client.
    */
-  invoke(call: UnaryCall): Promise<unknown> {
+  invoke(call: Call): Promise<unknown> {
     if (!this.#invoke || this.#state !== 'ready') return Promise.reject(this.#notReady('no calls possible'));
     return this.#invoke(call);
   }

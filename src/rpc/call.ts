@@ -18,12 +18,25 @@ export interface CallOptions {
   context?: RequestContext;
 }
 
-/** A typed, promise-based client of one service: one async method per RPC. */
+/** Requests of a client-streaming or bidi call: any iterable, or an async generator that produces them as it goes. */
+export type Requests<T> = AsyncIterable<T> | Iterable<T>;
+
+/**
+ * The client function of one method, by its kind: unary `(request) => Promise<response>`;
+ * server-streaming `(request) => AsyncIterable<response>`; client-streaming
+ * `(requests) => Promise<response>`; bidi `(requests) => AsyncIterable<response>`.
+ */
+export type ClientMethod<M> = M extends { requestStream: true }
+  ? M extends { responseStream: true }
+    ? (requests: Requests<DeepPartial<RequestOf<M>>>, options?: CallOptions) => AsyncIterable<ResponseOf<M>>
+    : (requests: Requests<DeepPartial<RequestOf<M>>>, options?: CallOptions) => Promise<ResponseOf<M>>
+  : M extends { responseStream: true }
+    ? (request: DeepPartial<RequestOf<M>>, options?: CallOptions) => AsyncIterable<ResponseOf<M>>
+    : (request: DeepPartial<RequestOf<M>>, options?: CallOptions) => Promise<ResponseOf<M>>;
+
+/** A typed client of one service: one function per RPC, promise-based or streaming by its kind. */
 export type PromiseClient<S extends ServiceDef> = {
-  [K in keyof S['methods']]: (
-    request: DeepPartial<RequestOf<S['methods'][K]>>,
-    options?: CallOptions,
-  ) => Promise<ResponseOf<S['methods'][K]>>;
+  [K in keyof S['methods']]: ClientMethod<S['methods'][K]>;
 };
 
 /** A failed call as grpc-js reports it (its ServiceError); the driver's own client reports the same shape. */

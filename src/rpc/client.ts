@@ -5,44 +5,73 @@
 import { codec, methodPath, type ServiceDef } from '../contracts/contract.js';
 import { callDeadline, type CallOptions, type ErrorMapper, type PromiseClient } from './call.js';
 
-/** One unary call on its way to a transport: what each step sees and may replace. */
-export interface UnaryCall {
+/** One call on its way to a transport, of any of gRPC's four kinds: what each step sees and may replace. */
+export interface Call {
   /** The gRPC method path, `/package.Service/Method`. */
   readonly path: string;
+  /** The request; for a client-streaming or bidi method, an iterable or async iterable of requests. */
   readonly request: unknown;
   readonly serialize: (value: unknown) => Buffer;
   readonly deserialize: (bytes: Buffer) => unknown;
   readonly options: CallOptions;
+  readonly requestStream: boolean;
+  readonly responseStream: boolean;
 }
 
-/** Sends a call and resolves with its decoded reply. A transport rejects with a CallError. */
-export type Invoke = (call: UnaryCall) => Promise<unknown>;
+/**
+ * Sends a call. Resolves with the decoded response, or for a server-streaming or bidi
+ * method with an AsyncIterable of responses (which throws the call's failure and cancels
+ * the call when left early). A transport rejects (or throws) CallErrors.
+ */
+export type Invoke = (call: Call) => Promise<unknown>;
 
 /** A step around every call of a client: it receives the next step and returns its own. */
 export type Interceptor = (next: Invoke) => Invoke;
 
 /**
- * A typed, promise-based client of `service` whose calls go through `steps` (the first is
- * outermost) and then `invoke`. Codecs are prepared once, not per call.
+ * A typed client of `service` whose calls go through `steps` (the first is outermost) and
+ * then `invoke`. Codecs are prepared once, not per call. A streaming method's responses
+ * are an AsyncIterable; the call starts when it is first read.
  */
 export function createClient<S extends ServiceDef>(service: S, invoke: Invoke, ...steps: Interceptor[]): PromiseClient<S> {
   const run = steps.reduceRight<Invoke>((next, step) => step(next), invoke);
   const out: Record<string, unknown> = {};
   for (const [key, method] of Object.entries(service.methods)) {
-    // Streaming methods arrive with the streaming work; until then a client has none.
-    if (method.requestStream || method.responseStream) continue;
     const path = methodPath(service, method);
     const { serialize } = codec(method.requestType);
     const { deserialize } = codec(method.responseType);
-    out[key] = (request: unknown, options: CallOptions = {}) => run({ path, request, serialize, deserialize, options });
+    const { requestStream, responseStream } = method;
+    out[key] = (request: unknown, options: CallOptions = {}) => {
+      const call = { path, request, serialize, deserialize, options, requestStream, responseStream };
+      return responseStream ? lazyResponses(() => run(call)) : run(call);
+    };
   }
   return out as PromiseClient<S>;
+}
+
+/** The responses of a call that starts on the first read. */
+function lazyResponses(start: () => Promise<unknown>): AsyncIterable<unknown> {
+  return {
+    [Symbol.asyncIterator]() {
+      let inner: Promise<AsyncIterator<unknown>> | undefined;
+      const get = () => (inner ??= start().then((r) => (r as AsyncIterable<unknown>)[Symbol.asyncIterator]()));
+      return {
+        next: async () => (await get()).next(),
+        return: async (value?: unknown) => {
+          if (!inner) return { done: true, value };
+          const it = await inner;
+          return it.return ? it.return(value) : { done: true, value };
+        },
+      };
+    },
+  };
 }
 
 /**
  * Fixes the call's deadline before anything else runs, so time spent waiting (for a
  * restart, say) counts against it; a call with neither `timeout` nor `deadline` gets
- * `defaultMs` (config `call_timeout`) when one is set.
+ * `defaultMs` (config `call_timeout`) when one is set. For a stream, the deadline covers
+ * the whole stream.
  */
 export function deadlineStep(defaultMs?: number): Interceptor {
   return (next) => (call) => {
@@ -53,7 +82,23 @@ export function deadlineStep(defaultMs?: number): Interceptor {
   };
 }
 
-/** Turns a transport's CallError into the caller's error (the driver's error family). */
+/** Turns a transport's CallError into the caller's error (the driver's error family), for streamed responses too. */
 export function errorStep(map: ErrorMapper): Interceptor {
-  return (next) => (call) => next(call).catch(async (err) => Promise.reject(await map(err, call.path)));
+  return (next) => async (call) => {
+    let out: unknown;
+    try {
+      out = await next(call);
+    } catch (err) {
+      throw await map(err as Parameters<ErrorMapper>[0], call.path);
+    }
+    return call.responseStream ? mapErrors(out as AsyncIterable<unknown>, (err) => map(err, call.path)) : out;
+  };
+}
+
+async function* mapErrors(responses: AsyncIterable<unknown>, map: (err: any) => Error | Promise<Error>): AsyncGenerator<unknown> {
+  try {
+    yield* responses;
+  } catch (err) {
+    throw await map(err);
+  }
 }

@@ -31,12 +31,30 @@ export interface CallContext {
   readonly broker: Broker;
 }
 
-/** The handlers a driver implements for one service: one async function per method. */
+/** One response, or a promise of it. */
+type Answer<T> = Promise<DeepPartial<T>> | DeepPartial<T>;
+/** What a streaming handler returns: an async generator, or any iterable of responses. */
+type Responses<T> = AsyncIterable<DeepPartial<T>> | Iterable<DeepPartial<T>>;
+
+/**
+ * The handler of one method, by its kind: unary `(request) => response`; server-streaming
+ * `(request) => responses` (an async generator); client-streaming `(requests) => response`;
+ * bidi `(requests) => responses`. Requests arrive as an AsyncIterable that applies
+ * back-pressure: the client is slowed while the handler does not read.
+ */
+export type Handler<M> = M extends MethodDef<infer Req, infer Res>
+  ? M extends { requestStream: true }
+    ? M extends { responseStream: true }
+      ? (requests: AsyncIterable<Req>, context: CallContext) => Responses<Res>
+      : (requests: AsyncIterable<Req>, context: CallContext) => Answer<Res>
+    : M extends { responseStream: true }
+      ? (request: Req, context: CallContext) => Responses<Res>
+      : (request: Req, context: CallContext) => Answer<Res>
+  : never;
+
+/** The handlers a driver implements for one service: one function per method. */
 export type Handlers<S extends ServiceDef> = {
-  [K in keyof S['methods']]: (
-    request: RequestOf<S['methods'][K]>,
-    context: CallContext,
-  ) => Promise<DeepPartial<ResponseOf<S['methods'][K]>>> | DeepPartial<ResponseOf<S['methods'][K]>>;
+  [K in keyof S['methods']]: Handler<S['methods'][K]>;
 };
 
 /** Something thrown that carries a gRPC status: driverkit's RpcError, or one from another copy of it. */
@@ -62,26 +80,33 @@ export interface CallSource {
   metadata(): Record<string, string>;
 }
 
+/** Where a handler's answer goes: each streamed response, then the call's end. */
+export interface CallSink {
+  /** Sends one response of a streaming method; resolves when the peer can take more. */
+  send(value: unknown): Promise<void>;
+  /** Ends the call: a status, or OK with the one response of a unary or client-streaming method. Once. */
+  done(err: CallStatus | null, value?: unknown): void;
+}
+
 /** One method of a service with its handler bound: a server registers `run` under `path`. */
 export interface BoundMethod {
   /** The method's key in the generated service (`getUser`). */
   key: string;
   path: string;
   method: MethodDef;
-  run(request: unknown, call: CallSource, done: (err: CallStatus | null, value?: unknown) => void): void;
+  /** Runs the handler on `input`: the request, or for a client or bidi stream, the requests. */
+  run(input: unknown, call: CallSource, sink: CallSink): void;
 }
 
 /**
  * Binds handlers to a service's methods, the one way both sides serve handlers (the
- * driver on its own server, the host's broker on grpc-js). Unary methods only for now, so
- * a service with a streaming one is refused up front.
+ * driver on its own server, the host's broker on grpc-js).
  */
 export function bindHandlers(service: ServiceDef, handlers: Record<string, ((req: any, ctx: any) => unknown) | undefined>, log: DriverLogger, broker: Broker): BoundMethod[] {
   return Object.entries(service.methods).map(([key, method]) => {
     const path = methodPath(service, method);
-    if (method.requestStream || method.responseStream) throw new TypeError(`${path}: streaming methods are not supported by the driver SDK yet`);
     const handler = handlers[key];
-    return { key, path, method, run: (request, call, done) => invokeHandler(handler, request, call, path, log, broker, done) };
+    return { key, path, method, run: (input, call, sink) => invokeHandler(handler, method.responseStream, input, call, path, log, broker, sink) };
   });
 }
 
@@ -93,15 +118,16 @@ export function bindHandlers(service: ServiceDef, handlers: Record<string, ((req
  */
 function invokeHandler(
   handler: ((req: any, ctx: CallContext) => unknown) | undefined,
-  request: unknown,
+  streams: boolean,
+  input: unknown,
   call: CallSource,
   path: string,
   log: DriverLogger,
   broker: Broker,
-  done: (err: CallStatus | null, value?: unknown) => void,
+  sink: CallSink,
 ): void {
   if (!handler) {
-    done({ code: Status.UNIMPLEMENTED, details: `method ${path} is not implemented by this driver` });
+    sink.done({ code: Status.UNIMPLEMENTED, details: `method ${path} is not implemented by this driver` });
     return;
   }
   let controller: AbortController | undefined;
@@ -136,13 +162,31 @@ function invokeHandler(
   };
   let result: unknown;
   try {
-    result = handler(request, context);
+    result = handler(input, context);
   } catch (err) {
-    done(failure(err, path, context.log));
+    sink.done(failure(err, path, context.log));
     return;
   }
-  if (result instanceof Promise) result.then((value) => done(null, value), (err) => done(failure(err, path, context.log)));
-  else done(null, result);
+  if (streams) void drain(result, call, sink).then(() => sink.done(null), (err) => sink.done(failure(err, path, context.log)));
+  else if (result instanceof Promise) result.then((value) => sink.done(null, value), (err) => sink.done(failure(err, path, context.log)));
+  else sink.done(null, result);
+}
+
+/**
+ * Sends what a streaming handler yields, one response at a time, each after the peer took
+ * the last (so a slow reader slows the generator). A cancelled call stops the loop, which
+ * ends the generator (its `finally` runs).
+ */
+async function drain(responses: unknown, call: CallSource, sink: CallSink): Promise<void> {
+  const iterable = responses as AsyncIterable<unknown> | Iterable<unknown> | null | undefined;
+  if (iterable == null || (typeof (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function' && typeof (iterable as Iterable<unknown>)[Symbol.iterator] !== 'function')) {
+    throw new TypeError('a streaming handler must return an iterable of responses (an async generator, say)');
+  }
+  for await (const value of iterable) {
+    if (call.cancelled) return;
+    await sink.send(value);
+    if (call.cancelled) return;
+  }
 }
 
 function failure(err: unknown, path: string, log: DriverLogger): CallStatus {

@@ -3,7 +3,7 @@ import { buildDriver, type BuildResult } from '../build/build.js';
 import { configFromObject, loadConfig } from '../config/load.js';
 import type { Config, DriverEntry } from '../config/schema.js';
 import type { Contract, ServiceDef } from '../contracts/contract.js';
-import type { UnaryCall } from '../rpc/client.js';
+import type { Call } from '../rpc/client.js';
 import { DriverkitError } from '../errors.js';
 import { Driver } from '../host/driver.js';
 import { consoleLogger, type Logger } from '../host/logger.js';
@@ -66,7 +66,7 @@ export class DriverHost {
   }
 
   /** Sends one call to an instance through its supervisor: started on first use, through restarts, with `call_timeout`. */
-  invoke(name: string, call: UnaryCall): Promise<unknown> {
+  invoke(name: string, call: Call): Promise<unknown> {
     if (this.#closed) return Promise.reject(new DriverkitError('DRIVER_CLOSED', 'the host is closed', { driver: name }));
     return this.#supervisor(name).invoke(call);
   }

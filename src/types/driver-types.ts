@@ -35,7 +35,8 @@ const TYPE_NAME = /^[A-Za-z0-9_-]+$/;
  */
 export function driverTypes(root: protobuf.Root): TypeSpec[] {
   const byType = new Map<string, TypeSpec>();
-  for (const service of servicesOf(root)) {
+  // Sorted, so that results and errors do not depend on the order files finished loading.
+  for (const service of servicesOf(root).sort((a, b) => fullName(a).localeCompare(fullName(b)))) {
     const o = driverOption(service);
     if (!o) continue;
     const where = `service ${fullName(service)}: (driverkit.driver)`;

@@ -12,8 +12,12 @@ import { fileURLToPath } from 'node:url';
 import { checkCookies, driverTypes, TypeSpecError, type TypeSpec } from './driver-types.js';
 import { fullName, loadProtos, OWN_PROTO, servicesOf } from './proto.js';
 
-/** ts-proto's options: generic service definitions (what a Contract holds), ESM imports. */
-export const TS_PROTO_OPTIONS = ['outputServices=generic-definitions', 'esModuleInterop=true', 'importSuffix=.js', 'env=node', 'useExactTypes=false'];
+/**
+ * ts-proto's options: generic service definitions (what a Contract holds), ESM imports,
+ * and 64-bit integers as decimal strings: exact, the same as proto3 JSON and as types read
+ * from a proto at run time (a number loses precision above 2^53).
+ */
+export const TS_PROTO_OPTIONS = ['outputServices=generic-definitions', 'esModuleInterop=true', 'importSuffix=.js', 'env=node', 'useExactTypes=false', 'forceLong=string'];
 
 /** What to generate. */
 export interface GenOptions {

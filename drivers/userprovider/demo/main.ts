@@ -13,8 +13,8 @@ const USERS: User[] = [
     mailVerified: true,
     displayName: 'Albert Einstein',
     groups: ['sailing-lovers', 'violin-haters', 'physics-lovers'],
-    uidNumber: 123,
-    gidNumber: 987,
+    uidNumber: '123',
+    gidNumber: '987',
   },
   {
     id: { idp: IDP, opaqueId: 'f7fbf8c8-139b-4376-b307-cf0a8c2d0d9c', type: PRIMARY },
@@ -23,8 +23,8 @@ const USERS: User[] = [
     mailVerified: true,
     displayName: 'Marie Curie',
     groups: ['radium-lovers', 'polonium-lovers', 'physics-lovers'],
-    uidNumber: 456,
-    gidNumber: 987,
+    uidNumber: '456',
+    gidNumber: '987',
   },
   {
     id: { idp: IDP, opaqueId: '932b4540-8d16-481e-8ef4-588e4b6b151c', type: PRIMARY },
@@ -33,8 +33,8 @@ const USERS: User[] = [
     mailVerified: true,
     displayName: 'Richard Feynman',
     groups: ['quantum-lovers', 'philosophy-haters', 'physics-lovers'],
-    uidNumber: 789,
-    gidNumber: 987,
+    uidNumber: '789',
+    gidNumber: '987',
   },
 ];
 

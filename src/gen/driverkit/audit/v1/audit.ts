@@ -22,7 +22,7 @@ export interface RecordRequest {
 }
 
 export interface RecordResponse {
-  count: number;
+  count: string;
 }
 
 function createBaseRecordRequest(): RecordRequest {
@@ -93,12 +93,12 @@ export const RecordRequest: MessageFns<RecordRequest> = {
 };
 
 function createBaseRecordResponse(): RecordResponse {
-  return { count: 0 };
+  return { count: "0" };
 }
 
 export const RecordResponse: MessageFns<RecordResponse> = {
   encode(message: RecordResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.count !== 0) {
+    if (message.count !== "0") {
       writer.uint32(8).uint64(message.count);
     }
     return writer;
@@ -122,7 +122,7 @@ export const RecordResponse: MessageFns<RecordResponse> = {
               break;
             }
 
-            message.count = longToNumber(reader.uint64());
+            message.count = reader.uint64().toString();
             continue;
           }
         }
@@ -138,13 +138,13 @@ export const RecordResponse: MessageFns<RecordResponse> = {
   },
 
   fromJSON(object: any): RecordResponse {
-    return { count: isSet(object.count) ? globalThis.Number(object.count) : 0 };
+    return { count: isSet(object.count) ? globalThis.String(object.count) : "0" };
   },
 
   toJSON(message: RecordResponse): unknown {
     const obj: any = {};
-    if (message.count !== 0) {
-      obj.count = Math.round(message.count);
+    if (message.count !== "0") {
+      obj.count = message.count;
     }
     return obj;
   },
@@ -154,7 +154,7 @@ export const RecordResponse: MessageFns<RecordResponse> = {
   },
   fromPartial(object: DeepPartial<RecordResponse>): RecordResponse {
     const message = createBaseRecordResponse();
-    message.count = object.count ?? 0;
+    message.count = object.count ?? "0";
     return message;
   },
 };
@@ -184,17 +184,6 @@ export type DeepPartial<T> = T extends Builtin ? T
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
-
-function longToNumber(int64: { toString(): string }): number {
-  const num = globalThis.Number(int64.toString());
-  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
-  }
-  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
-  }
-  return num;
-}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;

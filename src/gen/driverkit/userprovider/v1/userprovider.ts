@@ -113,8 +113,8 @@ export interface User {
   mailVerified: boolean;
   displayName: string;
   groups: string[];
-  uidNumber: number;
-  gidNumber: number;
+  uidNumber: string;
+  gidNumber: string;
 }
 
 export interface ConfigureRequest {
@@ -274,8 +274,8 @@ function createBaseUser(): User {
     mailVerified: false,
     displayName: "",
     groups: [],
-    uidNumber: 0,
-    gidNumber: 0,
+    uidNumber: "0",
+    gidNumber: "0",
   };
 }
 
@@ -299,10 +299,10 @@ export const User: MessageFns<User> = {
     for (const v of message.groups) {
       writer.uint32(50).string(v!);
     }
-    if (message.uidNumber !== 0) {
+    if (message.uidNumber !== "0") {
       writer.uint32(56).int64(message.uidNumber);
     }
-    if (message.gidNumber !== 0) {
+    if (message.gidNumber !== "0") {
       writer.uint32(64).int64(message.gidNumber);
     }
     return writer;
@@ -374,7 +374,7 @@ export const User: MessageFns<User> = {
               break;
             }
 
-            message.uidNumber = longToNumber(reader.int64());
+            message.uidNumber = reader.int64().toString();
             continue;
           }
           case 8: {
@@ -382,7 +382,7 @@ export const User: MessageFns<User> = {
               break;
             }
 
-            message.gidNumber = longToNumber(reader.int64());
+            message.gidNumber = reader.int64().toString();
             continue;
           }
         }
@@ -414,15 +414,15 @@ export const User: MessageFns<User> = {
         : "",
       groups: globalThis.Array.isArray(object?.groups) ? object.groups.map((e: any) => globalThis.String(e)) : [],
       uidNumber: isSet(object.uidNumber)
-        ? globalThis.Number(object.uidNumber)
+        ? globalThis.String(object.uidNumber)
         : isSet(object.uid_number)
-        ? globalThis.Number(object.uid_number)
-        : 0,
+        ? globalThis.String(object.uid_number)
+        : "0",
       gidNumber: isSet(object.gidNumber)
-        ? globalThis.Number(object.gidNumber)
+        ? globalThis.String(object.gidNumber)
         : isSet(object.gid_number)
-        ? globalThis.Number(object.gid_number)
-        : 0,
+        ? globalThis.String(object.gid_number)
+        : "0",
     };
   },
 
@@ -446,11 +446,11 @@ export const User: MessageFns<User> = {
     if (message.groups?.length) {
       obj.groups = message.groups;
     }
-    if (message.uidNumber !== 0) {
-      obj.uidNumber = Math.round(message.uidNumber);
+    if (message.uidNumber !== "0") {
+      obj.uidNumber = message.uidNumber;
     }
-    if (message.gidNumber !== 0) {
-      obj.gidNumber = Math.round(message.gidNumber);
+    if (message.gidNumber !== "0") {
+      obj.gidNumber = message.gidNumber;
     }
     return obj;
   },
@@ -466,8 +466,8 @@ export const User: MessageFns<User> = {
     message.mailVerified = object.mailVerified ?? false;
     message.displayName = object.displayName ?? "";
     message.groups = object.groups?.map((e) => e) || [];
-    message.uidNumber = object.uidNumber ?? 0;
-    message.gidNumber = object.gidNumber ?? 0;
+    message.uidNumber = object.uidNumber ?? "0";
+    message.gidNumber = object.gidNumber ?? "0";
     return message;
   },
 };
@@ -1292,17 +1292,6 @@ export type DeepPartial<T> = T extends Builtin ? T
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
-
-function longToNumber(int64: { toString(): string }): number {
-  const num = globalThis.Number(int64.toString());
-  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
-  }
-  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
-    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
-  }
-  return num;
-}
 
 function isObject(value: any): boolean {
   return typeof value === "object" && value !== null;

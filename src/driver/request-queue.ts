@@ -1,0 +1,80 @@
+/** Requests buffered past this pause the stream; HTTP/2 flow control then slows the client. */
+const HIGH_WATER = 16;
+
+/**
+ * The requests of a client-streaming or bidi call, as the AsyncIterable a handler reads.
+ * Messages are decoded as they arrive; while more than HIGH_WATER wait unread, the HTTP/2
+ * stream is paused, so a handler that reads slowly holds the client back instead of the
+ * driver buffering without bound.
+ */
+export class RequestQueue<T> implements AsyncIterable<T> {
+  #buffer: T[] = [];
+  #waiting?: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void };
+  #ended = false;
+  #error: unknown;
+  #paused = false;
+
+  constructor(
+    private readonly pause: () => void,
+    private readonly resume: () => void,
+  ) {}
+
+  /** One request arrived. */
+  push(value: T): void {
+    if (this.#ended) return;
+    if (this.#waiting) return this.#settle({ value, done: false });
+    this.#buffer.push(value);
+    if (this.#buffer.length >= HIGH_WATER && !this.#paused) {
+      this.#paused = true;
+      this.pause();
+    }
+  }
+
+  /** The client half-closed: no more requests. */
+  end(): void {
+    this.#ended = true;
+    if (this.#waiting && this.#buffer.length === 0) this.#settle({ value: undefined, done: true });
+  }
+
+  /** The call failed (cancelled, say): a handler waiting for a request gets `err`. */
+  fail(err: unknown): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#error = err;
+    this.#buffer = [];
+    const w = this.#waiting;
+    this.#waiting = undefined;
+    w?.reject(err);
+  }
+
+  #settle(r: IteratorResult<T>): void {
+    const w = this.#waiting!;
+    this.#waiting = undefined;
+    w.resolve(r);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return {
+      next: () => {
+        if (this.#buffer.length) {
+          const value = this.#buffer.shift()!;
+          if (this.#paused && this.#buffer.length < HIGH_WATER / 2) {
+            this.#paused = false;
+            this.resume();
+          }
+          return Promise.resolve({ value, done: false });
+        }
+        if (this.#error !== undefined) return Promise.reject(this.#error);
+        if (this.#ended) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve, reject) => (this.#waiting = { resolve, reject }));
+      },
+      // A handler that stops reading early: drop the rest.
+      return: () => {
+        this.#ended = true;
+        this.#buffer = [];
+        if (this.#paused) this.resume();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+}
