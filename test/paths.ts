@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** Where the global setup puts the executables the tests run (not bin/: that is the user's). */
-export const TEST_BIN = join(ROOT, '.cache', 'test-bin');
+/** Where the global setup puts the executables the tests run (not bin/: that is the user's); DRIVERKIT_TEST_BIN gives a run of its own, so that runs side by side do not remove or kill each other's. */
+export const TEST_BIN = process.env.DRIVERKIT_TEST_BIN ?? join(ROOT, '.cache', 'test-bin');
 
 export const BIN = {
   demo: join(TEST_BIN, 'userprovider', 'demo'),
