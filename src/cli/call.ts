@@ -1,4 +1,10 @@
+import { join } from 'node:path';
 import { DEFAULT_CONFIG_FILE } from '../config/load.js';
+import { builtinProtos } from '../config/registry.js';
+import type { Contract, MethodDef } from '../contracts/contract.js';
+import { driverTypes } from '../types/driver-types.js';
+import { dynamicContract } from '../types/dynamic.js';
+import { loadProtos, OWN_PROTO } from '../types/proto.js';
 import { DriverkitError } from '../errors.js';
 import { openHost } from '../supervise/host.js';
 import { CONFIG_OPTION, cliLogger, parseCommand } from './args.js';
@@ -6,8 +12,10 @@ import { CONFIG_OPTION, cliLogger, parseCommand } from './args.js';
 const HELP = `Usage: driverkit call [--config FILE] [--timeout MS] NAME METHOD [JSON]
 
 Starts driver NAME (building it first if it is a source folder), runs Configure with its
-config, calls METHOD (GetUser or getUser) with the JSON request (proto3 JSON; default {}),
-prints the JSON reply and closes the driver.
+config, calls METHOD (GetUser or getUser) with the JSON request (proto3 JSON; default {};
+for a method that streams its requests, a JSON array of them), prints the JSON reply (for
+a response stream, one JSON line per response) and closes the driver. Unknown fields and
+values of the wrong type are refused, naming the field.
 
 Options:
   -c, --config FILE  config file (default: ${DEFAULT_CONFIG_FILE})
@@ -41,13 +49,45 @@ export async function run(argv: string[]): Promise<number> {
   const key = Object.keys(service.methods).find((k) => k.toLowerCase() === normalized);
   if (!key) throw usage(`${entry.type} has no method ${JSON.stringify(methodName)} (methods: ${Object.values(service.methods).map((m) => m.name).join(', ')})`);
   try {
-    const driver = await host.driver(name);
-    const method = entry.contract.versions[driver.version!].methods[key];
-    const client = driver.client as unknown as Record<string, (req: unknown, opts: unknown) => Promise<unknown>>;
-    const reply = await client[key](method.requestType.fromJSON(body), { timeout });
-    process.stdout.write(JSON.stringify(method.responseType.toJSON(reply), null, 2) + '\n');
+    const json = await strictJson(entry.contract);
+    const method = json.versions[(await host.driver(name)).version!].methods[key];
+    const request = readRequest(method, body);
+    const reply = (await host.client(name, json))[key as never] as (req: unknown, opts: unknown) => unknown;
+    const out = reply(request, { timeout });
+    if (!method.responseStream) {
+      process.stdout.write(JSON.stringify(method.responseType.toJSON(await out), null, 2) + '\n');
+      return 0;
+    }
+    // A stream: one JSON line per response, as it comes.
+    for await (const r of out as AsyncIterable<unknown>) process.stdout.write(JSON.stringify(method.responseType.toJSON(r)) + '\n');
     return 0;
   } finally {
     await host.close();
   }
+}
+
+/**
+ * The contract whose JSON reading follows the proto3 JSON mapping strictly (unknown fields
+ * and wrong types refused, naming the field): one read from the proto. A type declared in
+ * config is one already; a built-in type's proto ships in the package.
+ */
+async function strictJson(contract: Contract): Promise<Contract> {
+  const proto = builtinProtos[contract.type];
+  if (proto === undefined) return contract;
+  const spec = driverTypes(await loadProtos([join(OWN_PROTO, proto)])).find((s) => s.type === contract.type)!;
+  return dynamicContract(spec);
+}
+
+/** The request (or, for a client-streaming or bidi method, the JSON array of requests). */
+function readRequest(method: MethodDef, body: unknown): unknown {
+  const read = (b: unknown, where: string) => {
+    try {
+      return method.requestType.fromJSON(b);
+    } catch (err) {
+      throw new DriverkitError('USAGE', `${where}${(err as Error).message}`);
+    }
+  };
+  if (!method.requestStream) return read(body, 'the request: ');
+  if (!Array.isArray(body)) throw new DriverkitError('USAGE', `${method.name} streams its requests: expected a JSON array of them, got ${JSON.stringify(body)}`);
+  return body.map((b, i) => read(b, `request [${i}]: `));
 }

@@ -5,3 +5,8 @@ import { userprovider } from '../contracts/userprovider.js';
 export const contracts: Readonly<Record<string, Contract>> = {
   [userprovider.type]: userprovider,
 };
+
+/** Where each built-in type's proto is, below the package's proto/ folder (for strict proto3 JSON). */
+export const builtinProtos: Readonly<Record<string, string>> = {
+  [userprovider.type]: 'driverkit/userprovider/v1/userprovider.proto',
+};
