@@ -10,12 +10,14 @@ import { latency } from './rows/latency.js';
 import { go } from './rows/go.js';
 import { memory } from './rows/memory.js';
 import { gateway, scale } from './rows/scale.js';
+import { streaming } from './rows/streaming.js';
 import { unavailable } from './rows/unavailable.js';
 
 const ROWS: Record<string, () => Promise<Result[]>> = {
   cold: coldStart,
   import: importRow,
   latency,
+  streaming,
   unavailable,
   changes,
   memory,

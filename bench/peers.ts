@@ -27,7 +27,8 @@ export async function driverkitPeer(): Promise<Peer> {
   return { name: 'driverkit', call: (p) => driver.client.getUser({ userId: { opaqueId: p } }), close: () => driver.close() };
 }
 
-async function spawnReady(program: string): Promise<{ child: ChildProcess; socket: string }> {
+/** Spawns a bench server on a fresh unix socket and waits for its "ready" line. */
+export async function spawnReady(program: string): Promise<{ child: ChildProcess; socket: string }> {
   const socket = join(tmpdir(), `bench${randomBytes(4).readUInt32BE()}`);
   const child = spawn(process.execPath, [join(BENCH_BIN, program), socket], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
@@ -37,7 +38,8 @@ async function spawnReady(program: string): Promise<{ child: ChildProcess; socke
   return { child, socket };
 }
 
-async function stop(child: ChildProcess, socket: string): Promise<void> {
+/** Kills a server from `spawnReady` and removes its socket. */
+export async function stop(child: ChildProcess, socket: string): Promise<void> {
   const gone = new Promise((r) => child.once('exit', r));
   child.kill('SIGKILL');
   await gone;

@@ -19,8 +19,10 @@ const programs = {
   main: 'bench/main.ts',
   'echo-driver': 'bench/servers/echo-driver.ts',
   'status-driver': 'bench/servers/status-driver.ts',
+  'counter-driver': 'bench/servers/counter-driver.ts',
   'raw-server': 'bench/servers/raw-server.ts',
   'h2-server': 'bench/servers/h2-server.ts',
+  'raw-counter-server': 'bench/servers/raw-counter-server.ts',
 };
 await Promise.all(
   Object.entries(programs).map(([name, entry]) =>
