@@ -10,6 +10,7 @@ import type { BrokerTls } from '../rpc/broker.js';
 import { decodeGrpcMessage, FrameReader, formatGrpcTimeout, frameMessage, MAX_TIMER_MS } from '../protocol/grpc-wire.js';
 import { CONNECTION_WINDOW_BYTES, MAX_MESSAGE_BYTES, STREAM_WINDOW_BYTES } from '../protocol/limits.js';
 import { Status, statusName } from '../status.js';
+import { streamCall } from './stream-client.js';
 
 /** Where to dial: a handshake's or a ConnInfo's network and address. */
 export interface DialTarget {
@@ -76,18 +77,21 @@ export function dialInvoke(target: DialTarget, tls?: BrokerTls): { invoke: Invok
         else resolve(value);
       };
       if (closed) return settle(callError(Status.UNAVAILABLE, `the client of ${where} is closed`));
-      if (call.requestStream || call.responseStream) return settle(callError(Status.UNIMPLEMENTED, `${call.path}: a driver's brokered client makes unary calls only (for now)`));
       if (signal?.aborted) return settle(cancelledError(signal));
       // Encode before opening a stream, so a request that cannot be encoded leaves nothing half-open.
-      let body: Buffer;
+      let body: Buffer | undefined;
       try {
-        body = frameMessage(call.serialize(call.request));
+        if (!call.requestStream && !call.responseStream) body = frameMessage(call.serialize(call.request));
       } catch (err) {
         return settle(callError(Status.INTERNAL, `cannot encode the request: ${err instanceof Error ? err.message : String(err)}`));
       }
       const deadline = callDeadline(call.options);
       const headers: Record<string, string> = { ':method': 'POST', ':path': call.path, 'content-type': 'application/grpc', te: 'trailers', ...headerMetadata(callMetadata(call.options)) };
       if (deadline !== undefined) headers['grpc-timeout'] = formatGrpcTimeout(deadline - Date.now());
+      if (call.requestStream || call.responseStream) {
+        settled = true;
+        return streamCall(open().request(headers), call, { statusOf, callError, where }).then(resolve, reject);
+      }
       const stream = open().request(headers);
       const abandon = (err: CallError) => {
         settle(err);
