@@ -8,6 +8,10 @@ describe("the host's handshake rules", () => {
   it.each([
     { line: '1|2|unix|/tmp/plugin1|grpc|', tls: false, ok: true },
     { line: `1|1|tcp|127.0.0.1:10000|grpc|${CERT}`, tls: true, ok: true },
+    { line: '1|1|tcp|127.4.5.6:10000|grpc|', tls: false, ok: true },
+    { line: '1|1|tcp|10.255.255.1:1234|grpc|', tls: false, code: 'HANDSHAKE_INVALID', message: /expected a loopback TCP address \(127\.0\.0\.0\/8 or \[::1\]\), got "10\.255\.255\.1:1234"/, parsed: true },
+    { line: '1|1|tcp|example.com:80|grpc|', tls: false, code: 'HANDSHAKE_INVALID', message: /got "example\.com:80"/, parsed: true },
+    { line: '1|1|tcp|localhost:10000|grpc|', tls: false, code: 'HANDSHAKE_INVALID', message: /loopback/, parsed: true },
     { line: 'hello', tls: false, code: 'HANDSHAKE_INVALID', message: /expected CORE\|APP\|NETWORK\|ADDR\|PROTOCOL\[\|CERT\], got "hello"/ },
     { line: '2|1|unix|/tmp/p|grpc|', tls: false, code: 'CORE_VERSION_MISMATCH' },
     { line: '1|1|unix|/tmp/p|netrpc|', tls: false, code: 'PROTOCOL_UNSUPPORTED' },

@@ -223,7 +223,8 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
 
   #onStderr(line: string): void {
     const entry = parseLogLine(line);
-    this.#log.log(entry.level, entry.message, { driver: this.name, ...entry.fields });
+    // The host says which driver a line came from: a driver (or a caller's forged log fields) cannot.
+    this.#log.log(entry.level, entry.message, { ...entry.fields, driver: this.name });
   }
 
   #onStdout(chunk: Buffer): void {

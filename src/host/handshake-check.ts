@@ -23,10 +23,19 @@ export function checkHandshake(line: string, contract: Contract, askedTls: boole
   if (!offered.includes(handshake.app)) {
     return refuse('VERSION_MISMATCH', `no common app protocol version: the host speaks ${offered.join(', ')} of "${contract.type}", the driver answered ${handshake.app}`);
   }
+  if (handshake.network === 'tcp' && !isLoopback(handshake.address)) {
+    return refuse('HANDSHAKE_INVALID', `expected a loopback TCP address (127.0.0.0/8 or [::1]), got ${JSON.stringify(handshake.address)}: a driver is a local process, and the host dials no other machine for it`);
+  }
   if (handshake.multiplex) return refuse('PROTOCOL_UNSUPPORTED', 'the driver asked for multiplexed gRPC, which driverkit hosts never request');
   if (handshake.serverCert && !askedTls) return refuse('PROTOCOL_UNSUPPORTED', 'the driver sent a TLS certificate, but this host did not ask for AutoMTLS');
   if (!handshake.serverCert && askedTls) {
     return refuse('PROTOCOL_UNSUPPORTED', 'AutoMTLS was asked for, but the driver sent no certificate in its handshake; refusing to talk to it in plaintext');
   }
   return { ok: true, handshake };
+}
+
+/** A loopback `HOST:PORT`: an IPv4 address in 127.0.0.0/8 or [::1]; names (even localhost) are not resolved. */
+function isLoopback(address: string): boolean {
+  const host = address.slice(0, address.lastIndexOf(':'));
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '[::1]' || host === '::1';
 }

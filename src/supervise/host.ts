@@ -4,11 +4,15 @@ import { configFromObject, loadConfig } from '../config/load.js';
 import type { Config, DriverEntry } from '../config/schema.js';
 import type { Contract, ServiceDef } from '../contracts/contract.js';
 import type { Call } from '../rpc/client.js';
+import type { CallOptions } from '../rpc/call.js';
 import { DriverkitError } from '../errors.js';
 import { Driver } from '../host/driver.js';
 import { consoleLogger, type Logger } from '../host/logger.js';
 import type { LatestClient } from '../host/options.js';
 import { Supervisor, type SupervisorStatus } from './supervisor.js';
+
+/** go-plugin's start timeout, which a driver's Configure also gets when its entry sets no call_timeout. */
+const DEFAULT_START_TIMEOUT_MS = 60_000;
 
 /** How to open a host. */
 export interface HostOptions {
@@ -145,7 +149,9 @@ export class DriverHost {
     try {
       await driver.ready;
       const configure = (driver.client as Record<string, unknown>).configure;
-      if (typeof configure === 'function') await (configure as (req: unknown) => Promise<unknown>)({ config: entry.config });
+      // A driver whose Configure never answers must not hang the host: it gets call_timeout, else the start timeout.
+      const timeout = entry.callTimeout ?? entry.startTimeout ?? DEFAULT_START_TIMEOUT_MS;
+      if (typeof configure === 'function') await (configure as (req: unknown, o: CallOptions) => Promise<unknown>)({ config: entry.config }, { timeout });
     } catch (err) {
       await driver.close();
       throw err;
