@@ -10,7 +10,12 @@ export interface CallOptions {
   timeout?: number;
   /** An absolute gRPC deadline; wins over `timeout`. */
   deadline?: Date;
-  /** Aborting cancels the call in the driver too (it sees CANCELLED). */
+  /**
+   * Aborting cancels the call in the driver too (it sees CANCELLED, its `ctx.signal` fires).
+   * For a call whose requests stream (client-streaming, bidi) over grpc-js, the driver may
+   * first see the requests end, then the cancel: grpc-js half-closes before it resets
+   * (grpc/grpc-node#2583), so a handler can finish before it hears of the abort.
+   */
   signal?: AbortSignal;
   /** gRPC metadata sent with the call; Buffer values for keys that end in `-bin`. */
   metadata?: Record<string, string | Buffer>;
