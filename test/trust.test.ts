@@ -1,12 +1,15 @@
 // Trust boundaries between host, driver and callers: what a driver or a caller says cannot
 // hang the host or take another's name.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { DriverkitError, RpcError } from '../src/errors.js';
 import { Status } from '../src/status.js';
 import { openHost } from '../src/supervise/host.js';
 import { fixtureContract } from './fixtures/contract.js';
-import { captureLogger, expectRejection, isAlive, useDriver } from './helpers.js';
-import { BIN } from './paths.js';
+import { captureLogger, expectRejection, isAlive, spawnCollect, spawnUntil, useDriver, waitFor } from './helpers.js';
+import { BIN, CLI } from './paths.js';
 
 describe('trust boundaries', () => {
   it("a Configure that never answers fails the start at call_timeout, and the driver is stopped", async () => {
@@ -29,8 +32,39 @@ describe('trust boundaries', () => {
     const driver = useDriver({ name: 'users', path: BIN.fixture, contract: fixtureContract, logger });
     await driver.ready;
     await driver.client.getUser({ userId: { opaqueId: 'context' } }, { context: { fields: { driver: 'demo', step: 'forged' } } });
+    // stderr and the reply race: wait for the line.
+    await waitFor(() => logger.entries.some((e) => e.message === 'handling'), 10_000, "the driver's log line");
     const line = logger.entries.find((e) => e.message === 'handling');
     expect(line?.fields).toMatchObject({ driver: 'users', step: 'context' });
     expect(isAlive(driver.pid!)).toBe(true);
+  });
+
+  it.each(['a regular file', 'a folder'])('a handshake naming %s as its socket is refused, and what it named is left alone', async (what) => {
+    const dir = mkdtempSync(join(tmpdir(), 'dk-trust-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const target = join(dir, 'precious');
+    if (what === 'a folder') mkdirSync(target);
+    else writeFileSync(target, 'keep me');
+    const driver = useDriver({ name: 'liar', path: BIN.fixture, contract: fixtureContract, startTimeout: 5000, env: { FIXTURE_MODE: 'line', FIXTURE_LINE: `1|1|unix|${target}|grpc|` } });
+    const err = await expectRejection(driver.ready, DriverkitError);
+    expect(['CONNECT_FAILED', 'HANDSHAKE_TIMEOUT']).toContain(err.code);
+    await driver.close();
+    if (what === 'a folder') expect(statSync(target).isDirectory()).toBe(true);
+    else expect(readFileSync(target, 'utf8')).toBe('keep me');
+  });
+
+  it("a second driverkit serve on the same config that cannot listen leaves the first one's status file alone", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dk-trust-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'driverkit.toml'), `[drivers.demo]\ntype = "userprovider"\ndriver = "${BIN.demo}"\n`);
+    const first = await spawnUntil(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0'], /serving demo on (\S+)\n/, { cwd: dir, endSignal: 'SIGTERM' });
+    const status = join(dir, 'bin', '.serve-status.json');
+    expect(JSON.parse(readFileSync(status, 'utf8')).pid).toBe(first.child.pid);
+    const second = await spawnCollect(process.execPath, [CLI, 'serve', '--listen', first.match[1]], { cwd: dir });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/cannot listen on 127\.0\.0\.1:\d+/);
+    expect(JSON.parse(readFileSync(status, 'utf8')).pid).toBe(first.child.pid);
+    first.child.kill('SIGTERM');
+    expect((await first.done).code).toBe(0);
   });
 });

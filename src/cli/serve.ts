@@ -2,7 +2,7 @@ import { DEFAULT_CONFIG_FILE } from '../config/load.js';
 import { startGateway } from '../gateway/gateway.js';
 import { consoleLogger } from '../host/logger.js';
 import { openHost } from '../supervise/host.js';
-import { removeStatus, statusPath, writeStatus } from '../supervise/status-file.js';
+import { readStatus, removeStatus, statusPath, writeStatus } from '../supervise/status-file.js';
 import { CONFIG_OPTION, parseCommand } from './args.js';
 
 const DEFAULT_LISTEN = '127.0.0.1:50051';
@@ -35,7 +35,11 @@ export async function run(argv: string[]): Promise<number> {
   });
   const statusFile = statusPath(host.config.binDir);
   // driverkit ls reads this to show each driver's state (ready, restarting, failed, ...).
-  publish = () => writeStatus(statusFile, { pid: process.pid, address: gateway?.address, drivers: host.status() });
+  // Another serve of this config, still running, keeps the file: this one only reports its own.
+  publish = () => {
+    const other = readStatus(statusFile);
+    if (!other || other.pid === process.pid) writeStatus(statusFile, { pid: process.pid, address: gateway?.address, drivers: host.status() });
+  };
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {

@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { rmSync } from 'node:fs';
 import { type Contract, contractVersions } from '../contracts/contract.js';
 import { DriverkitError, type ErrorCode, type RpcError } from '../errors.js';
 import { type Handshake, HANDSHAKE_SHAPE } from '../protocol/handshake.js';
@@ -20,6 +19,7 @@ import type { DriverExit, DriverOptions, LatestClient } from './options.js';
 import { validateOptions } from './options.js';
 import { DriverProcess } from './process.js';
 import { callFailure } from './rpc-error.js';
+import { removeSocket } from './socket-file.js';
 import { checkExecutable } from './spawn.js';
 
 type State = 'starting' | 'ready' | 'closing' | 'closed' | 'exited';
@@ -299,7 +299,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
       await process.stop({ graceful, shutdown, grace: o.shutdownGrace, killTimeout: o.killTimeout });
     }
     connection?.close();
-    if (ours && this.handshake?.network === 'unix') rmSync(this.handshake.address, { force: true });
+    if (ours && this.handshake?.network === 'unix') removeSocket(this.handshake.address);
     this.#state = 'closed';
     // No exit event comes for a driver never spawned, or not our child: `exited` settles now.
     if (!process?.child) this.#resolveExit({ code: null, signal: null });

@@ -1,5 +1,5 @@
-import { rmSync } from 'node:fs';
 import { pidAlive } from '../pid.js';
+import { removeSocket } from './socket-file.js';
 
 /** Process groups of drivers still running (with their socket), killed if the host exits without closing them. */
 const live = new Map<number, () => string | undefined>();
@@ -32,7 +32,7 @@ export function trackGroup(pid: number, socket: () => string | undefined): () =>
         signalGroup(p, 'SIGKILL');
         // A SIGKILLed driver cannot remove its socket; only synchronous work runs here.
         const file = path();
-        if (file) rmSync(file, { force: true });
+        if (file) removeSocket(file);
       }
     });
   }

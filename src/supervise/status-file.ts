@@ -22,8 +22,13 @@ export function writeStatus(path: string, status: ServeStatus): void {
   renameSync(tmp, path);
 }
 
+/** Removes the status file if this process wrote it: a second serve that failed to start must not remove the first one's. */
 export function removeStatus(path: string): void {
-  rmSync(path, { force: true });
+  try {
+    if ((JSON.parse(readFileSync(path, 'utf8')) as ServeStatus).pid === process.pid) rmSync(path, { force: true });
+  } catch {
+    // gone, or not ours to judge
+  }
 }
 
 /** The status of a serve process that is still running, else undefined. */
