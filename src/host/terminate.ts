@@ -1,5 +1,6 @@
 import { pidAlive } from '../pid.js';
 import { removeSocket } from './socket-file.js';
+import { tellWatchdog } from './watchdog.js';
 
 /** Process groups of drivers still running (with their socket), killed if the host exits without closing them. */
 const live = new Map<number, () => string | undefined>();
@@ -20,11 +21,12 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
 
 /**
  * Remembers a driver group so that a host that exits without closing (process.exit, an
- * uncaught exception) still kills it and removes its socket. A host killed by a signal cannot run this: drivers
- * notice that on their own (see the driver SDK's host watch).
+ * uncaught exception) still kills it and removes its socket. A host killed by a signal
+ * cannot run this: the watchdog stops its drivers then (and SDK drivers notice on their own).
  */
 export function trackGroup(pid: number, socket: () => string | undefined): () => void {
   live.set(pid, socket);
+  tellWatchdog('+', pid);
   if (!hooked) {
     hooked = true;
     process.once('exit', () => {
@@ -36,7 +38,10 @@ export function trackGroup(pid: number, socket: () => string | undefined): () =>
       }
     });
   }
-  return () => live.delete(pid);
+  return () => {
+    live.delete(pid);
+    tellWatchdog('-', pid);
+  };
 }
 
 /** Sends a signal to one process (not its group); false when it is gone. */
