@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { buildDriver } from '../src/build/build.js';
@@ -128,6 +128,20 @@ describe('build from source', () => {
     writeFileSync(join(root, 'shared.txt'), 'v2');
     expect((await buildDriver({ folder, type: 'userprovider', binDir: join(root, 'bin') })).cached).toBe(false);
     expect((await buildDriver({ folder, type: 'userprovider', binDir: join(root, 'bin') })).cached).toBe(true);
+  });
+
+  it('a symlinked input is tracked by its target: changing the target rebuilds', async () => {
+    const root = scratch();
+    const folder = join(root, 'linked');
+    mkdirSync(folder);
+    writeFileSync(join(root, 'real-target'), BIN.demo);
+    symlinkSync(join(root, 'real-target'), join(folder, 'target'));
+    writeFileSync(join(folder, 'driverkit.json'), JSON.stringify({ build: `printf '#!/bin/sh\\nexec "%s"\\n' "$(cat target)" > "$OUT"` }));
+    const build = () => buildDriver({ folder, type: 'userprovider', binDir: join(root, 'bin') });
+    expect((await build()).cached).toBe(false);
+    expect((await build()).cached).toBe(true);
+    writeFileSync(join(root, 'real-target'), BIN.json);
+    expect((await build()).cached).toBe(false);
   });
 
   it('a folder with nothing to build says what it expected', async () => {

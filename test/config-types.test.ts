@@ -1,6 +1,6 @@
 // [types.NAME]: driver types declared in config from a .proto. Each mistake is a config
 // error naming the file and the key.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -61,5 +61,15 @@ describe('[types.NAME] in config', () => {
     expect(err.code).toBe('CONFIG_INVALID');
     expect(err.message).toContain(join(d, 'driverkit.toml'));
     expect(err.message).toMatch(error);
+  });
+});
+
+describe('source folders', () => {
+  it('two folders of one type with one name would build to one binary: a config error naming both', async () => {
+    const d = dir({});
+    for (const sub of ['a/users', 'b/users']) mkdirSync(join(d, sub), { recursive: true });
+    writeFileSync(join(d, 'driverkit.toml'), '[drivers.one]\ntype = "userprovider"\ndriver = "a/users"\n\n[drivers.two]\ntype = "userprovider"\ndriver = "b/users"\n');
+    const err = await expectRejection(loadConfig(join(d, 'driverkit.toml')), DriverkitError);
+    expect(err.message).toMatch(/drivers\.two\.driver: expected a source folder whose name no other userprovider driver's folder has, but drivers\.one \(.*a\/users\) also builds to .*bin\/userprovider\/users/);
   });
 });

@@ -70,12 +70,17 @@ export async function isFresh(stamp: Stamp | undefined, key: string, binary: str
 
 const SKIP = new Set(['node_modules', '.git', 'vendor']);
 
-/** Every file below `folder` (absolute, sorted), skipping hidden entries and dependency folders. */
+/**
+ * Every file below `folder` (absolute, sorted), skipping hidden entries and dependency
+ * folders. A symlink to a file counts: the stamp records its target (stat follows it), so
+ * changing the target rebuilds.
+ */
 export async function listFiles(folder: string): Promise<string[]> {
   const entries = await readdir(folder, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile())
+  const paths = entries
+    .filter((e) => e.isFile() || e.isSymbolicLink())
     .map((e) => join(e.parentPath, e.name))
-    .filter((p) => !relative(folder, p).split('/').some((part) => part.startsWith('.') || SKIP.has(part)))
-    .sort();
+    .filter((p) => !relative(folder, p).split('/').some((part) => part.startsWith('.') || SKIP.has(part)));
+  const files = await Promise.all(paths.map(async (p) => ((await stat(p).then((s) => s.isFile(), () => false)) ? p : undefined)));
+  return files.filter((p): p is string => p !== undefined).sort();
 }

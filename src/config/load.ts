@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
 import { DriverkitError } from '../errors.js';
 import type { Contract } from '../contracts/contract.js';
@@ -56,11 +56,21 @@ async function validate(raw: unknown, file: string, dir: string, fromCode: reado
 }
 
 async function checkDriverPaths(config: Config): Promise<void> {
+  const outputs = new Map<string, string>();
   for (const d of config.drivers) {
+    let info;
     try {
-      await stat(d.driver);
+      info = await stat(d.driver);
     } catch {
       throw new DriverkitError('CONFIG_INVALID', `${config.file}: drivers.${d.name}.driver: expected an executable or a source folder, but nothing is at ${d.driver}`);
     }
+    if (!info.isDirectory() || d.reattach) continue;
+    // Source folders build to <bin_dir>/<type>/<folder name>: two folders there would rebuild each other.
+    const output = `${d.type}/${basename(d.driver)}`;
+    const other = config.drivers.find((o) => o.name === outputs.get(output));
+    if (other && other.driver !== d.driver) {
+      throw new DriverkitError('CONFIG_INVALID', `${config.file}: drivers.${d.name}.driver: expected a source folder whose name no other ${d.type} driver's folder has, but drivers.${other.name} (${other.driver}) also builds to ${join(config.binDir, output)}; rename one folder`);
+    }
+    outputs.set(output, d.name);
   }
 }
