@@ -38,3 +38,5 @@ gen('--out', out, '-I', 'proto', ...protos);
 rmSync(testOut, { recursive: true, force: true });
 gen('--out', testOut, '-I', 'test/go/kv/proto', 'test/go/kv/proto/kv.proto', '--type', 'kv', '--service', 'proto.KV', '--cookie-key', 'BASIC_PLUGIN', '--cookie-value', 'hello');
 gen('--out', testOut, '-I', 'test/fixtures/protos', 'test/fixtures/protos/greeter/v1/greeter.proto', 'test/fixtures/protos/greeter/v2/greeter.proto', 'test/fixtures/protos/counter/v1/counter.proto');
+// gRPC's interop test service (grpc.testing), for holding the driver's own server to gRPC's interop cases.
+gen('--out', testOut, '-I', 'test/fixtures/protos', 'test/fixtures/protos/grpc/testing/test.proto');

@@ -30,6 +30,7 @@ export async function setup(project: TestProject): Promise<void> {
     bundleTypeScript(join(ROOT, 'test/fixtures/kv-driver.ts'), BIN.kv),
     bundleTypeScript(join(ROOT, 'test/fixtures/greeter-driver.ts'), BIN.greeter),
     bundleTypeScript(join(ROOT, 'test/fixtures/counter-driver.ts'), BIN.counter),
+    bundleTypeScript(join(ROOT, 'test/fixtures/interop-driver.ts'), BIN.interop),
   ]);
 }
 

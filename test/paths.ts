@@ -15,6 +15,7 @@ export const BIN = {
   kv: join(TEST_BIN, 'kv', 'ts'),
   greeter: join(TEST_BIN, 'greeter', 'ts'),
   counter: join(TEST_BIN, 'counter', 'ts'),
+  interop: join(TEST_BIN, 'interop', 'ts'),
 };
 
 /** The CLI as shipped (dist/, built by the global setup). */

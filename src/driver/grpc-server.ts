@@ -34,6 +34,9 @@ export class ServerCall implements CallSource {
   #ended = false;
   #cancelListeners: Array<() => void> = [];
   #trailers: Record<string, string> = {};
+  /** Metadata the handler set (ctx.setHeader/setTrailer), in wire form; absent on most calls. */
+  #customHeaders?: Record<string, string>;
+  #customTrailers?: Record<string, string>;
   #deadline?: NodeJS.Timeout;
 
   constructor(
@@ -61,6 +64,18 @@ export class ServerCall implements CallSource {
       if (k[0] !== ':' && !RESERVED_HEADERS.has(k) && v !== undefined) out[k] = metadataValue(k, Array.isArray(v) ? v.join(', ') : v);
     }
     return out;
+  }
+
+  /** Sets a response header (checked by the caller); false once the headers are out. */
+  setHeader(key: string, value: string | Buffer): boolean {
+    if (this.stream.headersSent) return false;
+    (this.#customHeaders ??= {})[key] = wireValue(value);
+    return true;
+  }
+
+  /** Sets a trailer (checked by the caller), sent with the status. */
+  setTrailer(key: string, value: string | Buffer): void {
+    (this.#customTrailers ??= {})[key] = wireValue(value);
   }
 
   /** Runs `listener` once the stream is closed: the answer is out, or the host went away. */
@@ -130,7 +145,7 @@ export class ServerCall implements CallSource {
     if (this.#ended || this.stream.destroyed) return;
     this.#finish();
     this.#respond();
-    this.#trailers = { 'grpc-status': '0' };
+    this.#trailers = this.#customTrailers ? { ...this.#customTrailers, 'grpc-status': '0' } : { 'grpc-status': '0' };
     this.stream.end(frameMessage(message));
   }
 
@@ -138,18 +153,19 @@ export class ServerCall implements CallSource {
   end(code: number, details = ''): void {
     if (this.#ended || this.stream.destroyed) return;
     this.#finish();
-    const trailers = { 'grpc-status': String(code), ...(details ? { 'grpc-message': encodeGrpcMessage(details) } : {}) };
+    const trailers = { ...this.#customTrailers, 'grpc-status': String(code), ...(details ? { 'grpc-message': encodeGrpcMessage(details) } : {}) };
     if (this.stream.headersSent) {
       this.#trailers = trailers;
       this.stream.end();
     } else {
-      this.stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...trailers }, { endStream: true });
+      // Trailers-only: the handler's headers and trailers share the one block, as in grpc-js.
+      this.stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...this.#customHeaders, ...trailers }, { endStream: true });
     }
   }
 
   #respond(): void {
     if (this.stream.headersSent) return;
-    this.stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+    this.stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...this.#customHeaders }, { waitForTrailers: true });
     this.stream.once('wantTrailers', () => this.stream.sendTrailers(this.#trailers));
   }
 
@@ -344,9 +360,18 @@ export class GrpcServer {
     const method = this.#methods.get(path);
     if (!method) return call.end(Status.UNIMPLEMENTED, `method ${path} is not served by this driver`);
     const encoding = headers['grpc-encoding'];
-    if (encoding !== undefined && encoding !== 'identity') return call.end(Status.UNIMPLEMENTED, `grpc-encoding ${encoding} is not supported; send uncompressed messages`);
-    const timeout = parseGrpcTimeout(headers['grpc-timeout'] as string | undefined);
-    if (timeout !== undefined) call.expireIn(timeout);
+    if (encoding !== undefined && encoding !== 'identity') {
+      // compression.md: refuse with UNIMPLEMENTED and say what we accept (grpc-go refuses the same way).
+      call.setTrailer('grpc-accept-encoding', 'identity');
+      return call.end(Status.UNIMPLEMENTED, `grpc-encoding ${encoding} is not supported; send uncompressed messages`);
+    }
+    const rawTimeout = headers['grpc-timeout'];
+    if (rawTimeout !== undefined) {
+      const timeout = parseGrpcTimeout(rawTimeout as string);
+      // grpc-go and grpc-js fail such a call with INTERNAL rather than run it without its deadline.
+      if (timeout === undefined) return call.end(Status.INTERNAL, `malformed grpc-timeout ${JSON.stringify(rawTimeout)}: expected up to 8 digits and a unit (H, M, S, m, u or n)`);
+      call.expireIn(timeout);
+    }
     const reader = new FrameReader(
       MAX_MESSAGE_BYTES,
       (message) => method.onMessage(call, message),
@@ -359,6 +384,11 @@ export class GrpcServer {
     stream.on('data', (chunk: Buffer) => reader.push(chunk));
     stream.once('end', () => method.onEnd(call, reader.partial));
   }
+}
+
+/** A metadata value as HTTP/2 carries it: bytes (`-bin` keys) in base64. */
+function wireValue(value: string | Buffer): string {
+  return typeof value === 'string' ? value : value.toString('base64');
 }
 
 function decodeOr<T>(call: ServerCall, type: MessageType<T>, message: Buffer, path: string): T | undefined {

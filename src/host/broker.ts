@@ -3,7 +3,7 @@ import type { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Client, type Metadata, type sendUnaryData, Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { type Client, Metadata, type sendUnaryData, Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { Broker, type BrokerTls, type BrokerTransport } from '../rpc/broker.js';
 import type { ErrorMapper } from '../rpc/call.js';
 import { codec, methodPath, type ServiceDef } from '../contracts/contract.js';
@@ -30,10 +30,22 @@ function metadataRecord(md: Metadata): Record<string, string> {
 }
 
 /** A grpc-js call of any kind, as far as the handler runner needs it. */
-type GrpcCall = EventEmitter & { cancelled: boolean; metadata: Metadata; request?: unknown; write?(v: unknown): boolean; end?(): void; iterator(o: { destroyOnReturn: boolean }): AsyncIterable<unknown> };
+type GrpcCall = EventEmitter & {
+  cancelled: boolean;
+  metadata: Metadata;
+  request?: unknown;
+  sendMetadata(md: Metadata): void;
+  write?(v: unknown): boolean;
+  end?(trailers?: Metadata): void;
+  iterator(o: { destroyOnReturn: boolean }): AsyncIterable<unknown>;
+};
 
-/** Turns typed handlers into a grpc-js service: the host serves brokered services with grpc-js. */
-function toGrpcService(
+/**
+ * Turns typed handlers into a grpc-js service: the host serves brokered services with
+ * grpc-js. test/interop.test.ts serves the interop handlers with it too, to hold the
+ * driver's own server to grpc-js's answers.
+ */
+export function toGrpcService(
   service: ServiceDef,
   handlers: Record<string, (req: any, ctx: any) => unknown>,
   log: DriverLogger,
@@ -43,22 +55,36 @@ function toGrpcService(
   const implementation: UntypedServiceImplementation = {};
   for (const { key, method, run } of bindHandlers(service, handlers, log, broker)) {
     implementation[key] = (call: GrpcCall, callback?: sendUnaryData<unknown>) => {
+      // What the handler set with ctx.setHeader/setTrailer, made on first use (most set
+      // neither). grpc-js would send empty headers with the first message, so ours go just
+      // before the first response or the status, as the driver's own server sends them.
+      let headers: Metadata | undefined;
+      let trailers: Metadata | undefined;
+      let headersOut = false;
+      const flushHeaders = () => {
+        headersOut = true;
+        if (headers) call.sendMetadata(headers);
+      };
       const source: CallSource = {
         get cancelled() {
           return call.cancelled;
         },
         onCancel: (listener) => call.once('cancelled', listener),
         metadata: () => metadataRecord(call.metadata),
+        setHeader: (k, v) => !headersOut && ((headers ??= new Metadata()).set(k, v), true),
+        setTrailer: (k, v) => (trailers ??= new Metadata()).set(k, v),
       };
       const sink: CallSink = {
         // grpc-js's writable side says when to wait, as node streams do.
         send: async (value) => {
+          if (!headersOut) flushHeaders();
           if (!call.write!(value)) await new Promise((resolve) => (call.once('drain', resolve), call.once('cancelled', resolve)));
         },
         done: (err, value) => {
-          if (callback) return err ? callback(err) : callback(null, value);
-          if (err) call.emit('error', err);
-          else call.end!();
+          if (!headersOut) flushHeaders();
+          if (callback) return err ? callback({ ...err, metadata: trailers }) : callback(null, value, trailers);
+          if (err) call.emit('error', { ...err, metadata: trailers });
+          else call.end!(trailers);
         },
       };
       // A client or bidi stream's call is itself the readable of requests; reading them to

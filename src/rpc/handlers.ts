@@ -29,6 +29,16 @@ export interface CallContext {
   readonly method: string;
   /** go-plugin's broker: offer a service to the peer, or dial one it offered, by id. */
   readonly broker: Broker;
+  /**
+   * Sets a response header (gRPC initial metadata). Headers go out with the first response
+   * of a stream, or with a unary call's answer or status, so set them before; after that
+   * this throws. The same key again replaces the value. Keys are lower-case (`x-trace`); a
+   * `-bin` key takes bytes (sent base64), any other key printable ASCII; `grpc-` keys and
+   * the transport's own headers are refused.
+   */
+  setHeader(key: string, value: string | Uint8Array): void;
+  /** Sets a trailer (gRPC trailing metadata), sent with the call's status, whatever it is; keys and values as for setHeader. */
+  setTrailer(key: string, value: string | Uint8Array): void;
 }
 
 /** One response, or a promise of it. */
@@ -78,6 +88,37 @@ export interface CallSource {
   onCancel(listener: () => void): void;
   /** The call's metadata, lower-case keys, string values (binary ones base64). */
   metadata(): Record<string, string>;
+  /** Sets a response header (checked by checkMetadata); false once the headers have gone out. */
+  setHeader(key: string, value: string | Buffer): boolean;
+  /** Sets a trailer (checked by checkMetadata), sent with the status. */
+  setTrailer(key: string, value: string | Buffer): void;
+}
+
+/** Headers a handler may not set: the transport's own, which the server sets (a second content-type or te would break the call). */
+const TRANSPORT_HEADERS = new Set(['content-type', 'te', 'user-agent', 'content-length', 'accept-encoding']);
+
+function quoted(value: unknown): string {
+  return typeof value === 'string' ? `${JSON.stringify(value)} (string)` : value instanceof Uint8Array ? `${value.length} bytes` : `${String(value)} (${typeof value})`;
+}
+
+/**
+ * A metadata entry a handler gives, checked as gRPC defines metadata (PROTOCOL-HTTP2.md:
+ * keys of `0-9 a-z _ - .`, ASCII values printable, `-bin` values bytes), so that both
+ * servers refuse the same entries with the same message. Returns bytes as a Buffer.
+ */
+export function checkMetadata(what: string, key: unknown, value: unknown): string | Buffer {
+  if (typeof key !== 'string' || !/^[0-9a-z_.-]+$/.test(key)) {
+    throw new TypeError(`${what}: expected a metadata key of lower-case letters, digits, "-", "_" and ".", got ${quoted(key)}`);
+  }
+  if (key.startsWith('grpc-') || TRANSPORT_HEADERS.has(key)) throw new TypeError(`${what}: ${JSON.stringify(key)} is set by gRPC itself, not by handlers`);
+  if (key.endsWith('-bin')) {
+    if (!(value instanceof Uint8Array)) throw new TypeError(`${what}: a -bin key takes bytes (a Buffer or Uint8Array), got ${quoted(value)}`);
+    return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  }
+  if (typeof value !== 'string' || !/^[\x20-\x7e]*$/.test(value)) {
+    throw new TypeError(`${what}: expected printable ASCII for ${JSON.stringify(key)} (or a key ending in -bin, for bytes), got ${quoted(value)}`);
+  }
+  return value;
 }
 
 /** Where a handler's answer goes: each streamed response, then the call's end. */
@@ -159,6 +200,13 @@ function invokeHandler(
     },
     method: path,
     broker,
+    setHeader(key, value) {
+      const checked = checkMetadata('ctx.setHeader', key, value);
+      if (!call.setHeader(key, checked)) throw new Error(`ctx.setHeader(${JSON.stringify(key)}): the response headers of ${path} have gone out (with the first response); set headers before it`);
+    },
+    setTrailer(key, value) {
+      call.setTrailer(key, checkMetadata('ctx.setTrailer', key, value));
+    },
   };
   let result: unknown;
   try {
