@@ -64,8 +64,8 @@ describe("the driver's gRPC server", () => {
     { what: 'an unknown method', headers: { ':path': '/nope.Service/Missing' }, body: getUser('x'), code: Status.UNIMPLEMENTED, message: /method \/nope\.Service\/Missing is not served/ },
     { what: 'a compressed message', headers: {}, body: Buffer.concat([Buffer.from([1]), getUser('x').subarray(1)]), code: Status.INTERNAL, message: /compressed message without grpc-encoding/ },
     { what: 'grpc-encoding gzip', headers: { 'grpc-encoding': 'gzip' }, body: getUser('x'), code: Status.UNIMPLEMENTED, message: /grpc-encoding gzip is not supported/ },
-    { what: 'two messages on a unary method', headers: {}, body: Buffer.concat([getUser('a'), getUser('b')]), code: Status.INTERNAL, message: /expected one request message, got more/ },
-    { what: 'no message on a unary method', headers: {}, body: Buffer.alloc(0), code: Status.INTERNAL, message: /expected one request message, got none/ },
+    { what: 'two messages on a unary method', headers: {}, body: Buffer.concat([getUser('a'), getUser('b')]), code: Status.UNIMPLEMENTED, message: /takes one request message, got more/ },
+    { what: 'no message on a unary method', headers: {}, body: Buffer.alloc(0), code: Status.UNIMPLEMENTED, message: /takes one request message, got none/ },
     { what: 'a request cut in the middle of a message', headers: {}, body: getUser('x').subarray(0, 7), code: Status.INTERNAL, message: /the request ended in the middle of a message/ },
     { what: 'bytes that are no GetUserRequest', headers: {}, body: frameMessage(Buffer.from([0xff, 0xff, 0xff])), code: Status.INTERNAL, message: /cannot decode the request/ },
   ])('refuses $what with a clear status', async ({ headers, body, code, message }) => {

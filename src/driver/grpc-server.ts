@@ -222,13 +222,13 @@ export class GrpcServer {
   unary<Req, Res>(path: string, types: { request: MessageType<Req>; response: MessageType<Res> }, handle: (request: Req, call: ServerCall, done: (err: CallStatus | null, value?: unknown) => void) => void): void {
     this.#methods.set(path, {
       onMessage: (call, message) => {
-        if (call.request !== undefined) return call.end(Status.INTERNAL, `${path} is unary: expected one request message, got more`);
+        if (call.request !== undefined) return call.end(Status.UNIMPLEMENTED, `${path} takes one request message, got more`);
         call.request = decodeOr(call, types.request, message, path);
       },
       onEnd: (call, partial) => {
         if (call.done) return;
         if (partial) return call.end(Status.INTERNAL, `${path}: the request ended in the middle of a message`);
-        if (call.request === undefined) return call.end(Status.INTERNAL, `${path} is unary: expected one request message, got none`);
+        if (call.request === undefined) return call.end(Status.UNIMPLEMENTED, `${path} takes one request message, got none`);
         handle(call.request as Req, call, (err, value) => {
           if (err) return call.end(err.code, err.details);
           let bytes: Uint8Array;
