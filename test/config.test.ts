@@ -7,6 +7,7 @@ import { loadConfig } from '../src/config/load.js';
 import { parseDuration } from '../src/config/duration.js';
 import { DRIVER_KEYS, TOP_KEYS } from '../src/config/keys.js';
 import { TYPE_KEYS, type TypeDecl } from '../src/config/types.js';
+import { GATEWAY_KEYS, type GatewayConfig } from '../src/config/gateway.js';
 import type { RestartPolicy } from '../src/config/restart.js';
 import { type Config, type DriverEntry, validateConfig } from '../src/config/schema.js';
 import { keyTable } from '../src/config/table.js';
@@ -64,7 +65,7 @@ users = "./staff.json"
   });
 
   it.each([
-    { name: 'unknown top-level key', toml: 'bin_dri = "x"\n[drivers.a]\ndriver = "driver.sh"', message: /bin_dri: expected no such key \(known: bin_dir, listen, types, drivers\), got string "x"/ },
+    { name: 'unknown top-level key', toml: 'bin_dri = "x"\n[drivers.a]\ndriver = "driver.sh"', message: /bin_dri: expected no such key \(known: bin_dir, listen, gateway, types, drivers\), got string "x"/ },
     { name: 'unknown driver key', toml: '[drivers.a]\ndriver = "driver.sh"\ntimeout = 5', message: /drivers\.a\.timeout: expected no such key/ },
     { name: 'wrong type', toml: '[drivers.userprovider]\ndriver = "driver.sh"\nargs = "x"', message: /drivers\.userprovider\.args: expected an array of strings, got string "x"/ },
     { name: 'bad duration', toml: '[drivers.userprovider]\ndriver = "driver.sh"\nstart_timeout = "soon"', message: /drivers\.userprovider\.start_timeout: expected a duration/ },
@@ -159,8 +160,9 @@ users = "./staff.json"
       killOnClose?: boolean;
       autoMTLS?: boolean;
       config: Record<string, unknown>;
+      gatewayAllow?: string[];
     }>();
-    expectTypeOf<Config>().toEqualTypeOf<{ file: string; dir: string; binDir: string; listen?: string; types: TypeDecl[]; drivers: DriverEntry[] }>();
+    expectTypeOf<Config>().toEqualTypeOf<{ file: string; dir: string; binDir: string; listen?: string; gateway: GatewayConfig; types: TypeDecl[]; drivers: DriverEntry[] }>();
   });
 
   // The README's key reference is generated from the key tables; rewrite it with
@@ -169,7 +171,7 @@ users = "./staff.json"
     const readme = join(ROOT, 'README.md');
     const text = readFileSync(readme, 'utf8');
     const [begin, end] = ['<!-- config keys: generated from src/config/keys.ts -->\n', '\n<!-- end of config keys -->'];
-    const want = `${keyTable(TOP_KEYS)}\n\nEach \`[types.NAME]\` table:\n\n${keyTable(TYPE_KEYS)}\n\nEach \`[drivers.NAME]\` table:\n\n${keyTable(DRIVER_KEYS)}`;
+    const want = `${keyTable(TOP_KEYS)}\n\nThe \`[gateway]\` table:\n\n${keyTable(GATEWAY_KEYS)}\n\nEach \`[types.NAME]\` table:\n\n${keyTable(TYPE_KEYS)}\n\nEach \`[drivers.NAME]\` table:\n\n${keyTable(DRIVER_KEYS)}`;
     const [from, to] = [text.indexOf(begin), text.indexOf(end)];
     expect(from, 'README.md has the config keys markers').toBeGreaterThan(-1);
     expect(to).toBeGreaterThan(from);

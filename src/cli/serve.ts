@@ -4,6 +4,9 @@ import { consoleLogger } from '../host/logger.js';
 import { openHost } from '../supervise/host.js';
 import { readStatus, removeStatus, statusPath, writeStatus } from '../supervise/status-file.js';
 import { CONFIG_OPTION, parseCommand } from './args.js';
+import { gatewaySecurity } from './gateway-security.js';
+import { checkListen } from '../gateway/security.js';
+import { DriverkitError } from '../errors.js';
 
 const DEFAULT_LISTEN = '127.0.0.1:50051';
 
@@ -54,8 +57,13 @@ export async function run(argv: string[]): Promise<number> {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void stop().then(resolve));
   });
   try {
+    const listen = args.values.listen ?? host.config.listen ?? DEFAULT_LISTEN;
+    const security = await gatewaySecurity(host.config);
+    // Refuse an exposed address before any driver starts.
+    const refusal = checkListen(listen, security);
+    if (refusal) throw new DriverkitError('CONFIG_INVALID', `${host.config.file}: ${refusal} ([gateway] tls_cert, tls_key, tokens_file or client_ca; or insecure = true)`);
     await host.startAll();
-    gateway = await startGateway(host, args.values.listen ?? host.config.listen ?? DEFAULT_LISTEN);
+    gateway = await startGateway(host, listen, security);
   } catch (err) {
     // A signal during start-up closes the drivers, which fails the start: that is a clean stop.
     if (stopping) {

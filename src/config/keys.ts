@@ -5,6 +5,7 @@ import { DEFAULT_RESTART } from './restart.js';
 import { count, duration, fail, flag, isTable, ok, oneOf, stringTable, strings, table, within, type Parsed } from './parsers.js';
 import { parseTable, type Key } from './table.js';
 import { typeTables } from './types.js';
+import { gatewayTable, methodList } from './gateway.js';
 import type { DriverEntry } from './schema.js';
 
 /** What parsing the top level knows besides the values: the folder relative paths start from, and the known types. */
@@ -56,6 +57,7 @@ export const DRIVER_KEYS = [
   { toml: 'reattach', field: 'reattach', parse: reattach, defaultDoc: 'none', doc: 'The `DRIVERKIT_REATTACH={…}` line of a driver started by hand: connect to it instead of starting `driver`.' },
   { toml: 'kill_on_close', field: 'killOnClose', parse: flag, defaultDoc: '`false`', doc: 'With `reattach`: stop that process on close.' },
   { toml: 'config', field: 'config', parse: table, default: {}, doc: "Handed to the driver's Configure." },
+  { toml: 'gateway_allow', field: 'gatewayAllow', parse: methodList, defaultDoc: 'every method but Configure', doc: 'The methods `driverkit serve` relays to this driver (`["GetUser"]`, `["*"]` for all).' },
 ] as const satisfies readonly Key<DriverContext>[];
 
 const NAME = /^[A-Za-z0-9_.-]+$/;
@@ -86,6 +88,7 @@ function driverTables(v: unknown, ctx: TopContext): Parsed<DriverEntry[]> {
 export const TOP_KEYS = [
   { toml: 'bin_dir', field: 'binDir', parse: path('a folder path (string)'), default: 'bin', doc: 'Where source drivers are built.' },
   { toml: 'listen', field: 'listen', parse: address, defaultDoc: '`"127.0.0.1:50051"`', doc: "`driverkit serve`'s address, `HOST:PORT`." },
+  { toml: 'gateway', field: 'gateway', parse: gatewayTable, default: {}, doc: "`driverkit serve`'s TLS, authentication and limits: the `[gateway]` table (keys below)." },
   { toml: 'types', field: 'types', parse: typeTables, default: {}, doc: 'One `[types.NAME]` table per driver type declared from its `.proto` (keys below).' },
   { toml: 'drivers', field: 'drivers', parse: driverTables, required: 'at least one [drivers.NAME] table', doc: 'One `[drivers.NAME]` table per driver instance; NAME is letters, digits, `_`, `.` or `-`.' },
 ] as const satisfies readonly Key<TopContext>[];

@@ -8,6 +8,7 @@ import { grpcDefinition } from '../host/grpc-definition.js';
 import { MESSAGE_LIMIT_OPTIONS } from '../protocol/limits.js';
 import type { Call } from '../rpc/client.js';
 import { Status } from '../status.js';
+import { checkAllowed, checkListen, checkToken, type GatewaySecurity } from './security.js';
 
 /** The metadata key that picks an instance when several drivers share a type. */
 export const ROUTE_HEADER = 'driverkit-driver';
@@ -38,14 +39,18 @@ const identity = (b: Buffer) => b;
  * instance of the service's type in the config. Health: "" is SERVING while every driver
  * is ready; a service name while its default instance is; an instance name while it is.
  */
-export async function startGateway(drivers: GatewayDrivers, listen: string): Promise<Gateway> {
-  const server = new Server(MESSAGE_LIMIT_OPTIONS);
+export async function startGateway(drivers: GatewayDrivers, listen: string, security: GatewaySecurity = {}): Promise<Gateway> {
+  const refusal = checkListen(listen, security);
+  if (refusal) throw new DriverkitError('INVALID_OPTIONS', refusal);
+  const maxMessage = security.maxMessageBytes ?? MESSAGE_LIMIT_OPTIONS['grpc.max_receive_message_length'];
+  const server = new Server({ ...MESSAGE_LIMIT_OPTIONS, 'grpc.max_receive_message_length': maxMessage });
+  const guard = { security, inFlight: 0, max: security.maxConcurrentCalls ?? 256 };
   const names = drivers.instances().map((d) => d.name);
   const byService = new Map<string, string[]>();
   for (const { name, services } of drivers.instances()) {
     for (const service of services) {
       const list = byService.get(service.fullName) ?? [];
-      if (list.length === 0) server.addService(relayDefinition(service), relayImplementation(service, list, drivers));
+      if (list.length === 0) server.addService(relayDefinition(service), relayImplementation(service, list, drivers, guard));
       list.push(name);
       byService.set(service.fullName, list);
     }
@@ -63,7 +68,7 @@ export async function startGateway(drivers: GatewayDrivers, listen: string): Pro
     watch: (call: { emit(e: string, v: unknown): void }) => call.emit('error', { code: Status.UNIMPLEMENTED, details: 'Watch is not implemented' }),
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(new Error(`cannot listen on ${listen}: ${err.message}`)) : resolve(p))),
+    server.bindAsync(listen, credentialsOf(security), (err, p) => (err ? reject(new Error(`cannot listen on ${listen}: ${err.message}`)) : resolve(p))),
   );
   return {
     address: `${listen.slice(0, listen.lastIndexOf(':'))}:${port}`,
@@ -99,7 +104,20 @@ function relayedStatus(err: unknown): { code: number; details: string; metadata?
 /** A grpc-js server call of any kind, as far as relaying needs it. */
 type GatewayCall = EventEmitter & { metadata: Metadata; request?: Buffer; getDeadline(): Date | number; write?(b: Buffer): boolean; end?(): void; iterator(o: { destroyOnReturn: boolean }): AsyncIterable<Buffer> };
 
-function relayImplementation(service: ServiceDef, instances: string[], drivers: GatewayDrivers): UntypedServiceImplementation {
+/** The server's credentials: TLS (and mTLS with a client CA) when configured. */
+function credentialsOf({ tls }: GatewaySecurity): ServerCredentials {
+  if (!tls) return ServerCredentials.createInsecure();
+  const ca = tls.clientCaPem ? Buffer.from(tls.clientCaPem) : null;
+  return ServerCredentials.createSsl(ca, [{ private_key: Buffer.from(tls.keyPem), cert_chain: Buffer.from(tls.certPem) }], ca !== null);
+}
+
+interface Guard {
+  security: GatewaySecurity;
+  inFlight: number;
+  max: number;
+}
+
+function relayImplementation(service: ServiceDef, instances: string[], drivers: GatewayDrivers, guard: Guard): UntypedServiceImplementation {
   const impl: UntypedServiceImplementation = {};
   for (const [key, method] of Object.entries(service.methods)) {
     const path = methodPath(service, method);
@@ -108,12 +126,25 @@ function relayImplementation(service: ServiceDef, instances: string[], drivers: 
       const fail = (status: { code: number; details: string; metadata?: Metadata }) => (cb ? cb(status) : call.emit('error', status));
       const wanted = call.metadata.get(ROUTE_HEADER)[0]?.toString();
       const name = wanted ?? instances[0];
+      const refused = checkToken(call.metadata, guard.security.tokens);
+      if (refused) return fail(refused);
       if (!instances.includes(name)) {
         fail({ code: Status.INVALID_ARGUMENT, details: `${ROUTE_HEADER}: no ${service.name} driver named ${JSON.stringify(wanted)} (known: ${instances.join(', ')})` });
         return;
       }
+      const denied = checkAllowed(name, method.name, guard.security.allow);
+      if (denied) return fail(denied);
+      if (guard.inFlight >= guard.max) return fail({ code: Status.RESOURCE_EXHAUSTED, details: `this gateway relays at most ${guard.max} calls at once` });
+      guard.inFlight++;
+      let counted = true;
+      const release = () => {
+        if (counted) guard.inFlight--;
+        counted = false;
+      };
+      call.once('cancelled', release);
       const metadata: Record<string, string | Buffer> = {};
-      for (const [k, v] of Object.entries(call.metadata.getMap())) if (k !== ROUTE_HEADER && k !== 'user-agent') metadata[k] = v;
+      // The caller's credentials are the gateway's to check, not the driver's to see.
+      for (const [k, v] of Object.entries(call.metadata.getMap())) if (k !== ROUTE_HEADER && k !== 'user-agent' && k !== 'authorization') metadata[k] = v;
       const deadline = Number(call.getDeadline());
       const abort = new AbortController();
       call.once('cancelled', () => abort.abort());
@@ -122,6 +153,7 @@ function relayImplementation(service: ServiceDef, instances: string[], drivers: 
       // destroyed when they end: a bidi call's writable side still carries the responses.
       const request = requestStream ? call.iterator({ destroyOnReturn: false }) : call.request;
       const relayed = drivers.invoke(name, { path, request, serialize: identity as (b: unknown) => Buffer, deserialize: identity, options, requestStream, responseStream });
+      void relayed.then(release, release);
       if (!responseStream) {
         relayed.then((reply) => cb!(null, reply as Buffer), (err) => cb!(relayedStatus(err)));
         return;
@@ -134,7 +166,8 @@ function relayImplementation(service: ServiceDef, instances: string[], drivers: 
           }
           call.end!();
         })
-        .catch((err) => fail(relayedStatus(err)));
+        .catch((err) => fail(relayedStatus(err)))
+        .finally(release);
     };
   }
   return impl;

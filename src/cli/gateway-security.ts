@@ -1,0 +1,36 @@
+import { readFile } from 'node:fs/promises';
+import type { Config } from '../config/schema.js';
+import { DriverkitError } from '../errors.js';
+import type { GatewaySecurity } from '../gateway/security.js';
+
+/** The gateway's security from the config's `[gateway]` table and `gateway_allow` keys, its files read. */
+export async function gatewaySecurity(config: Config): Promise<GatewaySecurity> {
+  const g = config.gateway;
+  const read = async (path: string | undefined, key: string) => {
+    if (path === undefined) return undefined;
+    try {
+      return await readFile(path, 'utf8');
+    } catch (err) {
+      throw new DriverkitError('CONFIG_INVALID', `${config.file}: gateway.${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    }
+  };
+  const [certPem, keyPem, clientCaPem, tokenFile] = await Promise.all([read(g.tlsCert, 'tls_cert'), read(g.tlsKey, 'tls_key'), read(g.clientCa, 'client_ca'), read(g.tokensFile, 'tokens_file')]);
+  const tokens = [
+    ...(tokenFile ?? '').split('\n'),
+    ...(g.tokensEnv ? (process.env[g.tokensEnv] ?? '').split(',') : []),
+  ]
+    .map((t) => t.trim())
+    .filter(Boolean);
+  if ((g.tokensFile || g.tokensEnv) && tokens.length === 0) {
+    throw new DriverkitError('CONFIG_INVALID', `${config.file}: gateway: expected at least one bearer token in ${g.tokensFile ?? `$${g.tokensEnv}`}, found none`);
+  }
+  const allow = Object.fromEntries(config.drivers.filter((d) => d.gatewayAllow).map((d) => [d.name, d.gatewayAllow!]));
+  return {
+    tls: certPem && keyPem ? { certPem, keyPem, clientCaPem } : undefined,
+    tokens: tokens.length ? tokens : undefined,
+    allow,
+    maxConcurrentCalls: g.maxConcurrentCalls,
+    maxMessageBytes: g.maxMessageBytes,
+    insecure: g.insecure,
+  };
+}

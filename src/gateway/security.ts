@@ -1,0 +1,56 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Metadata } from '@grpc/grpc-js';
+import { Status } from '../status.js';
+
+/** Who may call what through a gateway, and how much. */
+export interface GatewaySecurity {
+  /** TLS: the gateway's certificate and key (PEM); with `clientCaPem`, clients must show a certificate it signed (mTLS). */
+  tls?: { certPem: string; keyPem: string; clientCaPem?: string };
+  /** Bearer tokens a client must send as `authorization: Bearer TOKEN`. Default: none asked. */
+  tokens?: readonly string[];
+  /**
+   * The methods (by name, `GetUser`) each instance serves through the gateway; `*` is all.
+   * Default for an instance not listed: all but Configure, which is the host's to call.
+   */
+  allow?: Readonly<Record<string, readonly string[]>>;
+  /** Calls in flight at once, across clients; past it, RESOURCE_EXHAUSTED. Default 256. */
+  maxConcurrentCalls?: number;
+  /** The largest request message, in bytes. Default 16 MiB, driverkit's limit. */
+  maxMessageBytes?: number;
+  /** Serve a non-loopback address without TLS and authentication. Default false: refused. */
+  insecure?: boolean;
+}
+
+/** Methods a gateway never relays unless an allow-list names them: they act on the driver, not for a caller. */
+const ADMIN_METHODS = new Set(['Configure']);
+
+/** A status to answer instead of relaying, or undefined to relay. */
+export type Verdict = { code: number; details: string } | undefined;
+
+/** Checks the bearer token in constant time; every call when tokens are set. */
+export function checkToken(metadata: Metadata, tokens: readonly string[] | undefined): Verdict {
+  if (!tokens?.length) return undefined;
+  const header = metadata.get('authorization')[0]?.toString() ?? '';
+  const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+  const ok = tokens.some((t) => {
+    const want = Buffer.from(t);
+    return want.length === given.length && timingSafeEqual(want, given);
+  });
+  return ok ? undefined : { code: Status.UNAUTHENTICATED, details: 'expected a valid bearer token in the authorization metadata' };
+}
+
+/** Whether `instance` may be called at `method` (its name) through the gateway. */
+export function checkAllowed(instance: string, method: string, allow: GatewaySecurity['allow']): Verdict {
+  const list = allow?.[instance];
+  const ok = list ? list.includes('*') || list.includes(method) : !ADMIN_METHODS.has(method);
+  return ok ? undefined : { code: Status.PERMISSION_DENIED, details: `${method} of driver ${JSON.stringify(instance)} is not allowed through this gateway` };
+}
+
+/** Refuses a non-loopback address unless it is served with TLS and authentication, or `insecure`. */
+export function checkListen(listen: string, s: GatewaySecurity): string | undefined {
+  const host = listen.slice(0, listen.lastIndexOf(':'));
+  const loopback = /^127\.\d+\.\d+\.\d+$/.test(host) || host === 'localhost' || host === '[::1]' || host === '::1';
+  const authenticated = s.tokens?.length || s.tls?.clientCaPem;
+  if (loopback || s.insecure || (s.tls && authenticated)) return undefined;
+  return `refusing to serve ${listen} (reachable from other machines) without TLS and authentication: give a certificate and key, and tokens or a client CA, or allow it explicitly as insecure`;
+}

@@ -1,0 +1,99 @@
+// The gateway lets in only whom it should: bearer tokens, TLS and mTLS with certificates
+// made here, a per-driver allow-list that keeps Configure out, a limit on calls in flight,
+// and no exposed address without protection.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, credentials } from '@grpc/grpc-js';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { userprovider } from '../src/contracts/userprovider.js';
+import { DriverkitError } from '../src/errors.js';
+import { startGateway } from '../src/gateway/gateway.js';
+import type { GatewaySecurity } from '../src/gateway/security.js';
+import { grpcInvoke } from '../src/host/invoke.js';
+import { generateIdentity } from '../src/protocol/mtls.js';
+import { createClient } from '../src/rpc/client.js';
+import { Status } from '../src/status.js';
+import { openHost } from '../src/supervise/host.js';
+import { captureLogger, expectRejection, spawnCollect } from './helpers.js';
+import { BIN, CLI } from './paths.js';
+
+async function gatewayWith(security: GatewaySecurity, listen = '127.0.0.1:0') {
+  const host = await openHost({ config: { drivers: { users: { type: 'userprovider', driver: BIN.fixture, env: { FIXTURE_CONTRACT: 'userprovider' } } } }, logger: captureLogger() });
+  onTestFinished(() => host.close());
+  const gateway = await startGateway(host, listen, security);
+  onTestFinished(() => gateway.close());
+  return gateway;
+}
+
+function usersAt(address: string, creds = credentials.createInsecure(), options: Record<string, string> = {}) {
+  const channel = new Client(address, creds, options);
+  onTestFinished(() => channel.close());
+  return createClient(userprovider.versions[1], grpcInvoke(channel));
+}
+
+describe('gateway security', () => {
+  it('bearer tokens: none or a wrong one is UNAUTHENTICATED; the token never reaches the driver', async () => {
+    const gateway = await gatewayWith({ tokens: ['s3cret-1', 's3cret-2'] });
+    const users = usersAt(gateway.address);
+    for (const metadata of [undefined, { authorization: 'Bearer nope' }, { authorization: 's3cret-1' }]) {
+      const err = await expectRejection(users.getUser({ userId: { opaqueId: 'x' } }, { metadata }));
+      expect(err).toMatchObject({ code: Status.UNAUTHENTICATED });
+    }
+    const { user } = await users.getUser({ userId: { opaqueId: 'metadata' } }, { metadata: { authorization: 'Bearer s3cret-2', 'x-mine': 'kept' } });
+    const seen = JSON.parse(user!.username) as Record<string, string>;
+    expect(seen['x-mine']).toBe('kept');
+    expect(seen.authorization).toBeUndefined();
+  });
+
+  it('Configure is not reachable through the gateway unless a driver allows it; the allow-list is per method', async () => {
+    const closed = usersAt((await gatewayWith({})).address);
+    const err = await expectRejection(closed.configure({ config: { users: '/etc/passwd' } }));
+    expect(err).toMatchObject({ code: Status.PERMISSION_DENIED, details: 'Configure of driver "users" is not allowed through this gateway' });
+    const only = usersAt((await gatewayWith({ allow: { users: ['FindUsers'] } })).address);
+    expect((await only.findUsers({ query: 'x' })).users).toEqual([]);
+    expect(await expectRejection(only.getUser({ userId: { opaqueId: 'x' } }))).toMatchObject({ code: Status.PERMISSION_DENIED });
+    const open = usersAt((await gatewayWith({ allow: { users: ['*'] } })).address);
+    await open.configure({ config: {} });
+  });
+
+  it('TLS with mTLS: a client with the CA-signed certificate gets through; one without, or in plaintext, does not', async () => {
+    const [server, client, stranger] = await Promise.all([generateIdentity(), generateIdentity(), generateIdentity()]);
+    const gateway = await gatewayWith({ tls: { certPem: server.certPem, keyPem: server.keyPem, clientCaPem: client.certPem }, insecure: false }, '127.0.0.1:0');
+    const name = { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' };
+    const trusted = usersAt(gateway.address, credentials.createSsl(Buffer.from(server.certPem), Buffer.from(client.keyPem), Buffer.from(client.certPem)), name);
+    expect((await trusted.findUsers({ query: 'x' })).users).toEqual([]);
+    const untrusted = usersAt(gateway.address, credentials.createSsl(Buffer.from(server.certPem), Buffer.from(stranger.keyPem), Buffer.from(stranger.certPem)), name);
+    expect(await expectRejection(untrusted.findUsers({ query: 'x' }, { timeout: 5000 }))).toMatchObject({ code: Status.UNAVAILABLE });
+    const plaintext = usersAt(gateway.address);
+    expect(await expectRejection(plaintext.findUsers({ query: 'x' }, { timeout: 5000 }))).toMatchObject({ code: Status.UNAVAILABLE });
+  });
+
+  it('calls in flight are limited: past the limit, RESOURCE_EXHAUSTED', async () => {
+    const users = usersAt((await gatewayWith({ maxConcurrentCalls: 1 })).address);
+    const abort = new AbortController();
+    const hanging = users.getUser({ userId: { opaqueId: 'hang' } }, { signal: abort.signal }).catch((e: unknown) => e);
+    // The first call holds the only slot until it is aborted: retry the second until the first is counted.
+    let err: { code?: number } | undefined;
+    for (let i = 0; i < 50 && err?.code !== Status.RESOURCE_EXHAUSTED; i++) err = (await users.findUsers({ query: 'x' }).then(() => undefined, (e: unknown) => e)) as { code?: number };
+    expect(err).toMatchObject({ code: Status.RESOURCE_EXHAUSTED, details: 'this gateway relays at most 1 calls at once' });
+    abort.abort();
+    await hanging;
+  });
+
+  it('an address off loopback without TLS and authentication is refused; insecure allows it', async () => {
+    const err = await expectRejection(gatewayWith({}, '0.0.0.0:0'), DriverkitError);
+    expect(err.message).toMatch(/refusing to serve 0\.0\.0\.0:0 \(reachable from other machines\) without TLS and authentication/);
+    await gatewayWith({ insecure: true }, '0.0.0.0:0');
+  });
+
+  it('driverkit serve refuses such an address before any driver starts, and reads its tokens from the config', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dk-gw-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'driverkit.toml'), `listen = "0.0.0.0:0"\n[gateway]\ntokens_env = "GW_TOKENS"\n\n[drivers.users]\ntype = "userprovider"\ndriver = "${BIN.demo}"\n`);
+    const out = await spawnCollect(process.execPath, [CLI, 'serve'], { cwd: dir, env: { ...process.env, GW_TOKENS: 'a,b' } });
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(/refusing to serve 0\.0\.0\.0:0 .*without TLS and authentication/);
+    expect(out.stderr).not.toMatch(/building|starting/);
+  });
+});
