@@ -133,6 +133,18 @@ describe('json driver configuration', () => {
     expect(driver.state).toBe('ready');
   });
 
+  it("the json driver's errors never quote a file's content, and a device that never ends is refused unread", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'secret'), 'root:x:0:0:root:/root:/bin/bash\n');
+    const driver = useDriver({ name: 'json', path: BIN.json, contract: userprovider, cwd: dir });
+    await driver.ready;
+    const leak = await rpcError(driver.client.configure({ config: { users: 'secret' } }));
+    expect(leak.message).toMatch(/users file ".*secret" is not valid JSON/);
+    expect(leak.message).not.toContain('root:x');
+    const zero = await rpcError(driver.client.configure({ config: { users: '/dev/zero' } }));
+    expect(zero.message).toMatch(/cannot read users file ".*zero": not a regular file/);
+  });
+
   it('lookups before Configure are FAILED_PRECONDITION', async () => {
     const driver = useDriver({ name: 'json', path: BIN.json, contract: userprovider });
     await driver.ready;
