@@ -51,6 +51,31 @@ const getUser = (id: string) => frameMessage(GetUserRequest.encode(GetUserReques
 const status = (a: Answer) => ({ code: Number(a.trailers['grpc-status'] ?? a.headers['grpc-status']), message: String(a.trailers['grpc-message'] ?? a.headers['grpc-message'] ?? '') });
 
 describe("the driver's gRPC server", () => {
+  it('survives a client that closes its connection with calls unfinished (it crashed on ERR_HTTP2_INVALID_STREAM)', async () => {
+    const { driver, session } = await rawDriver();
+    for (let i = 0; i < 3; i++) session.request({ ':method': 'POST', ':path': GET_USER, 'content-type': 'application/grpc', te: 'trailers' }).on('error', () => {}).end(getUser('hang'));
+    // Let the calls reach their handlers, then close with all three open.
+    await new Promise<void>((resolve) => session.ping(() => resolve()));
+    session.close();
+    session.destroy();
+    const again = connect('http://localhost', { createConnection: () => netConnect(driver.handshake!.address) });
+    onTestFinished(() => void again.destroy());
+    expect(status(await request(again, {}, getUser('echo:alive')))).toEqual({ code: Status.OK, message: '' });
+    expect(driver.state).toBe('ready');
+  });
+
+  it('advertises a limit on concurrent streams per connection', async () => {
+    const session = await rawSession();
+    await new Promise<void>((resolve) => (session.remoteSettings.maxConcurrentStreams !== undefined && session.remoteSettings.maxConcurrentStreams < 2 ** 31 ? resolve() : session.once('remoteSettings', () => resolve())));
+    expect(session.remoteSettings.maxConcurrentStreams).toBe(1024);
+  });
+
+  it('lets one StreamStdio caller receive stdout: a second is refused', async () => {
+    const { session } = await rawDriver();
+    const second = await request(session, { ':path': '/plugin.GRPCStdio/StreamStdio' }, frameMessage(Buffer.alloc(0)));
+    expect(status(second)).toMatchObject({ code: Status.ALREADY_EXISTS });
+  });
+
   it('answers a unary call with headers, one message and status 0 in trailers', async () => {
     const a = await request(await rawSession(), {}, getUser('echo:hi'));
     expect(a.headers[':status']).toBe(200);

@@ -19,6 +19,11 @@ import { CONNECTION_WINDOW_BYTES, MAX_MESSAGE_BYTES, STREAM_WINDOW_BYTES } from 
 import { RpcError } from '../errors.js';
 import { Status } from '../status.js';
 
+/** Calls one connection may have open at once; a host queues past it (HTTP/2 SETTINGS). */
+export const MAX_CONCURRENT_STREAMS = 1024;
+/** node:http2's cap on one session's buffered data, in megabytes. */
+const MAX_SESSION_MEMORY_MB = 256;
+
 /** AutoMTLS: our identity, and the one peer certificate we trust. */
 export interface ServerTls {
   certPem: string;
@@ -99,7 +104,7 @@ export class ServerCall implements CallSource {
 
   /** Sends one message; the response headers go with the first. */
   write(message: Uint8Array): void {
-    if (this.#ended || this.stream.destroyed) return;
+    if (this.#gone()) return;
     this.#respond();
     this.stream.write(frameMessage(message));
   }
@@ -113,7 +118,7 @@ export class ServerCall implements CallSource {
       this.end(Status.RESOURCE_EXHAUSTED, `response of ${message.length} bytes is larger than the ${MAX_MESSAGE_BYTES}-byte limit`);
       return Promise.resolve();
     }
-    if (this.#ended || this.stream.destroyed) return Promise.resolve();
+    if (this.#gone()) return Promise.resolve();
     this.#respond();
     if (this.stream.write(frameMessage(message))) return Promise.resolve();
     return new Promise((resolve) => {
@@ -142,7 +147,7 @@ export class ServerCall implements CallSource {
       this.end(Status.RESOURCE_EXHAUSTED, `response of ${message.length} bytes is larger than the ${MAX_MESSAGE_BYTES}-byte limit`);
       return;
     }
-    if (this.#ended || this.stream.destroyed) return;
+    if (this.#gone()) return;
     this.#finish();
     this.#respond();
     this.#trailers = this.#customTrailers ? { ...this.#customTrailers, 'grpc-status': '0' } : { 'grpc-status': '0' };
@@ -151,7 +156,7 @@ export class ServerCall implements CallSource {
 
   /** Ends the call with a status. A call that has sent nothing gets a trailers-only response. */
   end(code: number, details = ''): void {
-    if (this.#ended || this.stream.destroyed) return;
+    if (this.#gone()) return;
     this.#finish();
     const trailers = { ...this.#customTrailers, 'grpc-status': String(code), ...(details ? { 'grpc-message': encodeGrpcMessage(details) } : {}) };
     if (this.stream.headersSent) {
@@ -167,6 +172,15 @@ export class ServerCall implements CallSource {
     if (this.stream.headersSent) return;
     this.stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...this.#customHeaders }, { waitForTrailers: true });
     this.stream.once('wantTrailers', () => this.stream.sendTrailers(this.#trailers));
+  }
+
+  /**
+   * Nothing more can go out: answered, or the stream is closed. A stream the peer reset (or
+   * whose session went away) is `closed` a moment before its 'close' event; writing to it
+   * then throws ERR_HTTP2_INVALID_STREAM, which crashed the driver.
+   */
+  #gone(): boolean {
+    return this.#ended || this.stream.destroyed || this.stream.closed;
   }
 
   #finish(): void {
@@ -201,8 +215,9 @@ export class GrpcServer {
   #server: Http2Server | Http2SecureServer;
 
   constructor(tls?: ServerTls) {
-    // grpc-js's server lifts node's 10 MB session memory cap too: one 16 MiB message would hit it.
-    const options = { maxSessionMemory: Number.MAX_SAFE_INTEGER, settings: { initialWindowSize: STREAM_WINDOW_BYTES } };
+    // Bounds a peer can hold: streams at once per connection, and the session's buffered
+    // memory (node's default 10 MB would refuse one 16 MiB message; 256 MB takes several).
+    const options = { maxSessionMemory: MAX_SESSION_MEMORY_MB, settings: { initialWindowSize: STREAM_WINDOW_BYTES, maxConcurrentStreams: MAX_CONCURRENT_STREAMS } };
     this.#server = tls
       ? createSecureServer({ ...options, key: tls.keyPem, cert: tls.certPem, ca: tls.peerCertPem, requestCert: true, rejectUnauthorized: true })
       : createServer(options);

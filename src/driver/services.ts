@@ -40,7 +40,11 @@ export function serveController(server: GrpcServer, onShutdown: () => void): voi
 export function serveStdio(server: GrpcServer, capture: StdoutCapture): void {
   const { streamStdio } = internalServices.stdio.methods;
   server.stream(methodPath(internalServices.stdio, streamStdio), streamStdio.requestType, {
-    open: (call) => call.onCancel(capture.attach((d) => call.write(StdioData.encode(d).finish()))),
+    open: (call) => {
+      // One receiver: a second caller must not take the driver's stdout from the host.
+      if (capture.attached) return call.end(Status.ALREADY_EXISTS, "another StreamStdio call already receives this driver's stdout");
+      call.onCancel(capture.attach((d) => call.send(StdioData.encode(d).finish())));
+    },
   });
 }
 

@@ -14,7 +14,8 @@ export class StdoutCapture {
   private readonly original: Write;
   private buffered: StdioData[] = [];
   private bufferedBytes = 0;
-  private sink?: (data: StdioData) => void;
+  private sink?: (data: StdioData) => Promise<void>;
+  private sending = false;
 
   constructor() {
     this.original = process.stdout.write.bind(process.stdout) as Write;
@@ -34,23 +35,42 @@ export class StdoutCapture {
     }) as Write;
   }
 
-  /** Delivers buffered and future stdout chunks to `sink` (the one StreamStdio call). */
-  attach(sink: (data: StdioData) => void): () => void {
+  /** True while a StreamStdio call receives stdout: there is one receiver, the host. */
+  get attached(): boolean {
+    return this.sink !== undefined;
+  }
+
+  /**
+   * Delivers buffered and future stdout chunks to `sink` (the one StreamStdio call), one
+   * at a time: the next goes when the last was taken, and what waits meanwhile is bounded
+   * (the oldest is dropped), so a host that never reads cannot grow the driver's memory.
+   */
+  attach(sink: (data: StdioData) => Promise<void>): () => void {
     this.sink = sink;
-    for (const d of this.buffered) sink(d);
-    this.buffered = [];
-    this.bufferedBytes = 0;
+    this.flush();
     return () => {
       if (this.sink === sink) this.sink = undefined;
     };
   }
 
   private push(data: StdioData): void {
-    if (this.sink) return this.sink(data);
     this.buffered.push(data);
     this.bufferedBytes += data.data.length;
     while (this.bufferedBytes > MAX_BUFFERED && this.buffered.length > 1) {
       this.bufferedBytes -= this.buffered.shift()!.data.length;
     }
+    this.flush();
+  }
+
+  private flush(): void {
+    const sink = this.sink;
+    if (!sink || this.sending || this.buffered.length === 0) return;
+    const next = this.buffered.shift()!;
+    this.bufferedBytes -= next.data.length;
+    this.sending = true;
+    void sink(next).finally(() => {
+      this.sending = false;
+      this.flush();
+    });
   }
 }
