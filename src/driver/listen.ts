@@ -32,9 +32,18 @@ async function listenUnix(server: GrpcServer, env: NodeJS.ProcessEnv): Promise<L
       `unix socket path is ${Buffer.byteLength(path)} bytes, over the ${MAX_SOCKET_PATH}-byte limit: ${path} (set ${ENV.unixSocketDir} to a shorter folder)`,
     );
   }
-  await server.listen({ path });
-  const cleanup = () => rmSync(path, { force: true });
   const group = env[ENV.unixSocketGroup];
+  // The socket is created with its final mode: the bind happens inside listen(), under this
+  // umask, so there is no moment when another user could connect (chmod after it left one).
+  const umask = process.umask(group ? 0o117 : 0o177);
+  let bound: Promise<number>;
+  try {
+    bound = server.listen({ path });
+  } finally {
+    process.umask(umask);
+  }
+  await bound;
+  const cleanup = () => rmSync(path, { force: true });
   try {
     if (group) {
       chownSync(path, -1, resolveGroup(group));

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Client, Metadata, type sendUnaryData, Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
@@ -106,16 +106,19 @@ function hostTransport(send: (info: ConnInfo) => void, log: DriverLogger, mapErr
       const creds = tls
         ? ServerCredentials.createSsl(Buffer.from(tls.peerCertPem), [{ private_key: Buffer.from(tls.keyPem), cert_chain: Buffer.from(tls.certPem) }], true)
         : ServerCredentials.createInsecure();
-      const path = join(tmpdir(), `plugin${randomBytes(4).readUInt32BE()}`);
-      await new Promise<number>((resolve, reject) => server.bindAsync(`unix:${path}`, creds, (err, port) => (err ? reject(err) : resolve(port))));
-      return {
-        network: 'unix',
-        address: path,
-        close: () => {
-          server.forceShutdown();
-          rmSync(path, { force: true });
-        },
+      // grpc-js binds asynchronously, so no umask can cover it: the socket goes in a folder
+      // of its own, mode 0700, which no other user can enter whatever the socket's mode.
+      const dir = mkdtempSync(join(tmpdir(), 'driverkit-broker-'));
+      const path = join(dir, `plugin${randomBytes(4).readUInt32BE()}`);
+      const close = () => {
+        server.forceShutdown();
+        rmSync(dir, { recursive: true, force: true });
       };
+      await new Promise<number>((resolve, reject) => server.bindAsync(`unix:${path}`, creds, (err, port) => (err ? reject(err) : resolve(port)))).catch((err) => {
+        close();
+        throw err;
+      });
+      return { network: 'unix', address: path, close };
     },
     dial(info, tls) {
       const channel = openChannel(info, tls);
