@@ -1,11 +1,11 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { buildDriver } from '../src/build/build.js';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { DriverkitError, RpcError } from '../src/errors.js';
-import { expectRejection, hasGoToolchain, useDriver } from './helpers.js';
-import { BIN, ROOT } from './paths.js';
+import { expectRejection, hasGoToolchain, isAlive, recordGroup, spawnUntil, useDriver, waitFor } from './helpers.js';
+import { BIN, CLI, ROOT } from './paths.js';
 
 /** A scratch folder inside the repo, so sources resolve `driverkit/driver` as drivers/ do. */
 function scratch(): string {
@@ -142,6 +142,28 @@ describe('build from source', () => {
     expect((await build()).cached).toBe(true);
     writeFileSync(join(root, 'real-target'), BIN.json);
     expect((await build()).cached).toBe(false);
+  });
+
+  it('a build whose process is SIGKILLed leaves no build command running, and its temp file goes with the next build', async () => {
+    const root = scratch();
+    const folder = join(root, 'slow');
+    mkdirSync(folder);
+    // Writes half a binary, notes its pid (its group), then takes forever.
+    writeFileSync(join(folder, 'driverkit.json'), JSON.stringify({ type: 'userprovider', build: `echo partial > "$OUT"; echo $$ > ${join(root, 'build.pid')}; [ -f ${join(root, 'fast')} ] || sleep 600; printf '#!/bin/sh\\nexec "%s"\\n' "${BIN.demo}" > "$OUT"` }));
+    writeFileSync(join(root, 'driverkit.toml'), `bin_dir = "bin"\n[drivers.users]\ntype = "userprovider"\ndriver = "slow"\n`);
+    const cli = spawnUntil(process.execPath, [CLI, 'build'], /never/, { cwd: root }).catch(() => undefined);
+    await waitFor(() => existsSync(join(root, 'build.pid')) && readFileSync(join(root, 'build.pid'), 'utf8').trim() !== '', 20_000, 'the build command to start');
+    const pid = Number(readFileSync(join(root, 'build.pid'), 'utf8'));
+    recordGroup(pid);
+    const temps = () => readdirSync(join(root, 'bin', 'userprovider'), { withFileTypes: true }).filter((e) => e.name.startsWith('.slow.build-')).map((e) => e.name);
+    expect(temps()).toHaveLength(1);
+    const builder = Number(temps()[0].split('-').pop());
+    process.kill(builder, 'SIGKILL');
+    await cli;
+    await waitFor(() => !isAlive(pid), 10_000, 'the build command to be stopped');
+    writeFileSync(join(root, 'fast'), '');
+    expect((await buildDriver({ folder, type: 'userprovider', binDir: join(root, 'bin') })).cached).toBe(false);
+    expect(temps()).toEqual([]);
   });
 
   it('a folder with nothing to build says what it expected', async () => {

@@ -1,4 +1,5 @@
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { pidAlive } from '../pid.js';
 import { basename, dirname, join } from 'node:path';
 import { DriverkitError } from '../errors.js';
 import { withLock } from './lock.js';
@@ -69,6 +70,7 @@ export async function buildDriver(req: BuildRequest): Promise<BuildResult> {
     // Another process may have built it while we waited for the lock.
     if (await isFresh(await readStamp(stampPath), key, binary, listing)) return { binary, cached: true, toolchain: toolchain.name };
     req.onBuild?.(req.folder);
+    await removeStaleTemps(binary);
     const tmp = join(dirname(binary), `.${basename(binary)}.build-${process.pid}`);
     try {
       const inputs = await toolchain.build(tmp);
@@ -85,6 +87,15 @@ export async function buildDriver(req: BuildRequest): Promise<BuildResult> {
     }
     return { binary, cached: false, toolchain: toolchain.name };
   });
+}
+
+/** Temp files of builds whose process was killed (their pid is gone): nothing else removes them. */
+async function removeStaleTemps(binary: string): Promise<void> {
+  const prefix = `.${basename(binary)}.build-`;
+  for (const name of await readdir(dirname(binary)).catch(() => [] as string[])) {
+    const pid = Number(name.slice(prefix.length));
+    if (name.startsWith(prefix) && pid > 0 && !pidAlive(pid)) await rm(join(dirname(binary), name), { force: true });
+  }
 }
 
 /** The compiler output of a failed build: esbuild's messages, or a tool's combined output. */

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { tellWatchdog } from '../watchdog.js';
 
 /** Lines of compiler output kept for a failed build's error. */
 const TAIL_LINES = 30;
@@ -15,7 +16,12 @@ export function tailLines(text: string, n = TAIL_LINES): string[] {
 export function runTool(file: string, args: string[], options: { cwd: string; env?: Record<string, string>; shell?: boolean }): Promise<string> {
   const what = options.shell ? file : [file, ...args].join(' ');
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, shell: options.shell, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group, which the watchdog stops if this process is killed mid-build.
+    const child = spawn(file, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, shell: options.shell, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    if (child.pid !== undefined) {
+      tellWatchdog('+', child.pid);
+      child.once('exit', () => tellWatchdog('-', child.pid!));
+    }
     const chunks: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => chunks.push(c));
     child.stderr.on('data', (c: Buffer) => chunks.push(c));

@@ -1,6 +1,6 @@
 import { pidAlive } from '../pid.js';
 import { removeSocket } from './socket-file.js';
-import { tellWatchdog } from './watchdog.js';
+import { tellWatchdog } from '../watchdog.js';
 
 /** Process groups of drivers still running (with their socket), killed if the host exits without closing them. */
 const live = new Map<number, () => string | undefined>();

@@ -22,10 +22,11 @@ let watchdog: ChildProcess | undefined;
 let unavailable = false;
 
 /**
- * Tells the watchdog that a driver's process group started (`+`) or is gone (`-`). The
- * watchdog (one small shell process per host, started on the first driver) outlives a
- * host killed by a signal, which no exit hook of the host's own survives, and then stops
- * every driver the host left: Go drivers and wrapped ones too, which watch nothing.
+ * Tells the watchdog that a process group this process started (a driver, a build
+ * command) began (`+`) or is gone (`-`). The watchdog (one small shell process, started on
+ * the first group) outlives this process when it is killed by a signal, which no exit hook
+ * survives, and then stops every group left: Go drivers and wrapped ones too, which watch
+ * nothing, and build commands.
  */
 export function tellWatchdog(op: '+' | '-', pgid: number): void {
   if (unavailable) return;
