@@ -3,14 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { fixtureContract } from './fixtures/contract.js';
 import { counter } from './fixtures/gen/contracts/counter.js';
-import { useDriver } from './helpers.js';
+import { collect, useDriver } from './helpers.js';
 import { BIN } from './paths.js';
 
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const v of it) out.push(v);
-  return out;
-}
 
 describe('the broker with streaming methods', () => {
   it("the driver calls every kind of a service the host offered", async () => {

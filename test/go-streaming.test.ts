@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { RpcError } from '../src/errors.js';
 import { Status } from '../src/status.js';
 import { counter } from './fixtures/gen/contracts/counter.js';
-import { expectRejection, hasGoToolchain, isAlive, recordGroup, spawnUntil, useDriver, waitFor } from './helpers.js';
+import { collect, expectRejection, hasGoToolchain, isAlive, recordGroup, requestQueue, spawnUntil, useDriver, waitFor } from './helpers.js';
 import { BIN, ROOT } from './paths.js';
 
 const BIG = '1152921504606846977'; // 2^60 + 1: a number would round it
@@ -24,32 +24,7 @@ function markerFile(): { path: string; read: () => string } {
   return { path, read: () => (existsSync(path) ? readFileSync(path, 'utf8') : '') };
 }
 
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const v of it) out.push(v);
-  return out;
-}
 
-/** Requests that are produced one at a time, when the test says so (for ping-pong). */
-function channel<T>(): { requests: AsyncIterable<T>; send(v: T): void; end(): void } {
-  const queue: Array<IteratorResult<T>> = [];
-  let wake: (() => void) | undefined;
-  const push = (r: IteratorResult<T>) => (queue.push(r), wake?.());
-  return {
-    requests: {
-      async *[Symbol.asyncIterator]() {
-        for (;;) {
-          while (!queue.length) await new Promise<void>((r) => (wake = r));
-          const r = queue.shift()!;
-          if (r.done) return;
-          yield r.value;
-        }
-      },
-    },
-    send: (value) => push({ value, done: false }),
-    end: () => push({ value: undefined, done: true }),
-  };
-}
 
 /** True while any process of group `pgid` runs. */
 function groupAlive(pgid: number): boolean {
@@ -98,7 +73,7 @@ describe.skipIf(!hasGoToolchain)('every method kind with go-plugin peers', () =>
       }
       expect(await client.sum(values())).toEqual({ total: '10', count: '4' });
       // Ping-pong: each request is sent only after the answer to the last one came back.
-      const { requests, send, end } = channel<{ i: number; payload: Buffer }>();
+      const { requests, send, end } = requestQueue<{ i: number; payload: Buffer }>();
       const replies = client.echo(requests)[Symbol.asyncIterator]();
       for (let i = 1; i <= 3; i++) {
         send({ i, payload: Buffer.from([i]) });
@@ -160,7 +135,7 @@ describe.skipIf(!hasGoToolchain)('every method kind with go-plugin peers', () =>
       const marker = markerFile();
       const { client } = await goDriver({ COUNTER_MARKER: marker.path });
       const abort = new AbortController();
-      const { requests, send } = channel<{ i: number }>();
+      const { requests, send } = requestQueue<{ i: number }>();
       const replies = client.echo(requests, { signal: abort.signal })[Symbol.asyncIterator]();
       send({ i: 7 });
       expect((await replies.next()).value).toMatchObject({ i: 7 });

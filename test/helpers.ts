@@ -174,3 +174,31 @@ export const hasGoToolchain = (() => {
     return false;
   }
 })();
+
+/** Requests sent one at a time, when the test says so: for ping-pong, and for streams that stay open. */
+export function requestQueue<T>(): { requests: AsyncIterable<T>; send(v: T): void; end(): void } {
+  const queue: Array<IteratorResult<T>> = [];
+  let wake: (() => void) | undefined;
+  const push = (r: IteratorResult<T>) => (queue.push(r), wake?.());
+  return {
+    requests: {
+      async *[Symbol.asyncIterator]() {
+        for (;;) {
+          while (!queue.length) await new Promise<void>((r) => (wake = r));
+          const r = queue.shift()!;
+          if (r.done) return;
+          yield r.value;
+        }
+      },
+    },
+    send: (value) => push({ value, done: false }),
+    end: () => push({ value: undefined, done: true }),
+  };
+}
+
+/** Every item of an async iterable (a response stream), in order. */
+export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const v of it) out.push(v);
+  return out;
+}

@@ -27,7 +27,7 @@ import { interop } from './fixtures/gen/contracts/interop.js';
 import { SimpleRequest } from './fixtures/gen/grpc/testing/messages.js';
 import { UnimplementedServiceDefinition } from './fixtures/gen/grpc/testing/test.js';
 import { interopHandlers } from './fixtures/interop-driver.js';
-import { expectRejection, hasGoToolchain, spawnCollect, useDriver } from './helpers.js';
+import { collect, expectRejection, hasGoToolchain, requestQueue, spawnCollect, useDriver } from './helpers.js';
 import { BIN, ROOT, TEST_BIN } from './paths.js';
 
 const TestService = interop.versions[1];
@@ -86,32 +86,7 @@ function clientOf(served: Served) {
 const zeros = (n: number) => ({ body: Buffer.alloc(n) });
 const sizeOf = (payload: { body: Uint8Array } | undefined) => payload?.body.length ?? 0;
 
-/** Requests sent one at a time when the test says so, for ping-pong and for streams that stay open. */
-function requestQueue<T>(): { requests: AsyncIterable<T>; send(v: T): void; end(): void } {
-  const queue: Array<IteratorResult<T>> = [];
-  let wake: (() => void) | undefined;
-  const push = (r: IteratorResult<T>) => (queue.push(r), wake?.());
-  return {
-    requests: {
-      async *[Symbol.asyncIterator]() {
-        for (;;) {
-          while (!queue.length) await new Promise<void>((r) => (wake = r));
-          const r = queue.shift()!;
-          if (r.done) return;
-          yield r.value;
-        }
-      },
-    },
-    send: (value) => push({ value, done: false }),
-    end: () => push({ value: undefined, done: true }),
-  };
-}
 
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const v of it) out.push(v);
-  return out;
-}
 
 /** What a raw grpc-js call saw: its response headers, its status (with trailers) and its responses. */
 interface Seen {

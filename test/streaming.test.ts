@@ -13,7 +13,7 @@ import { createClient } from '../src/rpc/client.js';
 import { Status } from '../src/status.js';
 import { openHost } from '../src/supervise/host.js';
 import { counter } from './fixtures/gen/contracts/counter.js';
-import { captureLogger, expectRejection, useDriver, waitFor } from './helpers.js';
+import { captureLogger, collect, expectRejection, requestQueue, useDriver, waitFor } from './helpers.js';
 import { BIN } from './paths.js';
 
 const BIG = '1152921504606846977'; // 2^60 + 1: a number would round it
@@ -31,32 +31,7 @@ async function counterDriver(env: Record<string, string> = {}) {
   return driver;
 }
 
-/** Requests that are produced one at a time, when the test says so (for ping-pong). */
-function channel<T>(): { requests: AsyncIterable<T>; send(v: T): void; end(): void } {
-  const queue: Array<IteratorResult<T>> = [];
-  let wake: (() => void) | undefined;
-  const push = (r: IteratorResult<T>) => (queue.push(r), wake?.());
-  return {
-    requests: {
-      async *[Symbol.asyncIterator]() {
-        for (;;) {
-          while (!queue.length) await new Promise<void>((r) => (wake = r));
-          const r = queue.shift()!;
-          if (r.done) return;
-          yield r.value;
-        }
-      },
-    },
-    send: (value) => push({ value, done: false }),
-    end: () => push({ value: undefined, done: true }),
-  };
-}
 
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const v of it) out.push(v);
-  return out;
-}
 
 describe('every method kind, host ↔ SDK driver', () => {
   it('unary, server-streaming, client-streaming and bidi, with int64 exact', async () => {
@@ -69,7 +44,7 @@ describe('every method kind, host ↔ SDK driver', () => {
     }
     expect((await client.sum(values())).total).toBe('10');
     // Ping-pong: each request is sent only after the answer to the last one came back.
-    const { requests, send, end } = channel<{ i: number }>();
+    const { requests, send, end } = requestQueue<{ i: number }>();
     const replies = client.echo(requests)[Symbol.asyncIterator]();
     for (let i = 1; i <= 3; i++) {
       send({ i });
