@@ -1,0 +1,177 @@
+// One call on the driver's gRPC server: reading its metadata, and answering it with
+// messages, headers, trailers and a status as gRPC's HTTP/2 mapping says.
+import type { ServerHttp2Stream, IncomingHttpHeaders } from 'node:http2';
+import type { CallSource } from '../rpc/handlers.js';
+import { encodeGrpcMessage, frameMessage, MAX_TIMER_MS, metadataValue, RESERVED_HEADERS } from '../protocol/grpc-wire.js';
+import { MAX_MESSAGE_BYTES } from '../protocol/limits.js';
+import { Status } from '../status.js';
+
+/** One call on the server: its metadata, its cancellation, and the way to answer. */
+export class ServerCall implements CallSource {
+  cancelled = false;
+  /** A unary call's one request, once read. */
+  request: unknown;
+  #ended = false;
+  #cancelListeners: Array<() => void> = [];
+  #trailers: Record<string, string> = {};
+  /** Metadata the handler set (ctx.setHeader/setTrailer), in wire form; absent on most calls. */
+  #customHeaders?: Record<string, string>;
+  #customTrailers?: Record<string, string>;
+  #deadline?: NodeJS.Timeout;
+
+  constructor(
+    private readonly stream: ServerHttp2Stream,
+    private readonly headers: IncomingHttpHeaders,
+  ) {
+    stream.once('close', () => {
+      // The stream closed before we answered: the host cancelled (RST_STREAM) or went away.
+      if (!this.#ended) this.#cancel();
+    });
+  }
+
+  /** Answered, cancelled or expired: nothing more goes out. */
+  get done(): boolean {
+    return this.#ended;
+  }
+
+  onCancel(listener: () => void): void {
+    this.#cancelListeners.push(listener);
+  }
+
+  metadata(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(this.headers)) {
+      if (k[0] !== ':' && !RESERVED_HEADERS.has(k) && v !== undefined) out[k] = metadataValue(k, Array.isArray(v) ? v.join(', ') : v);
+    }
+    return out;
+  }
+
+  /** Sets a response header (checked by the caller); false once the headers are out. */
+  setHeader(key: string, value: string | Buffer): boolean {
+    if (this.stream.headersSent) return false;
+    (this.#customHeaders ??= {})[key] = wireValue(value);
+    return true;
+  }
+
+  /** Sets a trailer (checked by the caller), sent with the status. */
+  setTrailer(key: string, value: string | Buffer): void {
+    (this.#customTrailers ??= {})[key] = wireValue(value);
+  }
+
+  /** Runs `listener` once the stream is closed: the answer is out, or the host went away. */
+  onClosed(listener: () => void): void {
+    if (this.stream.closed) listener();
+    else this.stream.once('close', listener);
+  }
+
+  /** Ends the call with DEADLINE_EXCEEDED after `ms`, as the host asked in grpc-timeout. */
+  expireIn(ms: number): void {
+    if (ms > MAX_TIMER_MS) return;
+    this.#deadline = setTimeout(() => this.abort(Status.DEADLINE_EXCEEDED, 'deadline exceeded'), ms);
+  }
+
+  /** Ends the call with a status and cancels its handler (its `ctx.signal` fires). */
+  abort(code: number, details: string): void {
+    // Answer first: cancelling marks the call done, after which nothing would go out.
+    this.end(code, details);
+    this.#cancel();
+  }
+
+  /** Sends one message; the response headers go with the first. */
+  write(message: Uint8Array): void {
+    if (this.#gone()) return;
+    this.#respond();
+    this.stream.write(frameMessage(message));
+  }
+
+  /**
+   * Sends one message of a response stream and resolves once the stream can take more:
+   * HTTP/2 flow control, so a slow reader slows the writer and nothing buffers without bound.
+   */
+  send(message: Uint8Array): Promise<void> {
+    if (message.length > MAX_MESSAGE_BYTES) {
+      this.end(Status.RESOURCE_EXHAUSTED, `response of ${message.length} bytes is larger than the ${MAX_MESSAGE_BYTES}-byte limit`);
+      return Promise.resolve();
+    }
+    if (this.#gone()) return Promise.resolve();
+    this.#respond();
+    if (this.stream.write(frameMessage(message))) return Promise.resolve();
+    return new Promise((resolve) => {
+      const go = () => {
+        this.stream.off('drain', go);
+        this.stream.off('close', go);
+        resolve();
+      };
+      this.stream.once('drain', go);
+      this.stream.once('close', go);
+    });
+  }
+
+  /** Stops reading requests (back-pressure), until resume(). */
+  pause(): void {
+    this.stream.pause();
+  }
+
+  resume(): void {
+    this.stream.resume();
+  }
+
+  /** Answers a unary call: its one message, then status OK, in as few writes as HTTP/2 allows. */
+  reply(message: Uint8Array): void {
+    if (message.length > MAX_MESSAGE_BYTES) {
+      this.end(Status.RESOURCE_EXHAUSTED, `response of ${message.length} bytes is larger than the ${MAX_MESSAGE_BYTES}-byte limit`);
+      return;
+    }
+    if (this.#gone()) return;
+    this.#finish();
+    this.#respond();
+    this.#trailers = this.#customTrailers ? { ...this.#customTrailers, 'grpc-status': '0' } : { 'grpc-status': '0' };
+    this.stream.end(frameMessage(message));
+  }
+
+  /** Ends the call with a status. A call that has sent nothing gets a trailers-only response. */
+  end(code: number, details = ''): void {
+    if (this.#gone()) return;
+    this.#finish();
+    const trailers = { ...this.#customTrailers, 'grpc-status': String(code), ...(details ? { 'grpc-message': encodeGrpcMessage(details) } : {}) };
+    if (this.stream.headersSent) {
+      this.#trailers = trailers;
+      this.stream.end();
+    } else {
+      // Trailers-only: the handler's headers and trailers share the one block, as in grpc-js.
+      this.stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...this.#customHeaders, ...trailers }, { endStream: true });
+    }
+  }
+
+  #respond(): void {
+    if (this.stream.headersSent) return;
+    this.stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...this.#customHeaders }, { waitForTrailers: true });
+    this.stream.once('wantTrailers', () => this.stream.sendTrailers(this.#trailers));
+  }
+
+  /**
+   * Nothing more can go out: answered, or the stream is closed. A stream the peer reset (or
+   * whose session went away) is `closed` a moment before its 'close' event; writing to it
+   * then throws ERR_HTTP2_INVALID_STREAM, which crashed the driver.
+   */
+  #gone(): boolean {
+    return this.#ended || this.stream.destroyed || this.stream.closed;
+  }
+
+  #finish(): void {
+    this.#ended = true;
+    clearTimeout(this.#deadline);
+  }
+
+  #cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.#finish();
+    for (const listener of this.#cancelListeners.splice(0)) listener();
+  }
+}
+
+/** A metadata value as HTTP/2 carries it: bytes (`-bin` keys) in base64. */
+function wireValue(value: string | Buffer): string {
+  return typeof value === 'string' ? value : value.toString('base64');
+}
