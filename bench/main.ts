@@ -9,6 +9,7 @@ import { importRow } from './rows/import.js';
 import { latency } from './rows/latency.js';
 import { go } from './rows/go.js';
 import { memory } from './rows/memory.js';
+import { orphans } from './rows/orphans.js';
 import { gateway, scale } from './rows/scale.js';
 import { streaming } from './rows/streaming.js';
 import { unavailable } from './rows/unavailable.js';
@@ -25,6 +26,7 @@ const ROWS: Record<string, () => Promise<Result[]>> = {
   gateway,
   build,
   go,
+  orphans,
 };
 
 const wanted = process.argv.slice(2);

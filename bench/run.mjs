@@ -23,6 +23,7 @@ const programs = {
   'raw-server': 'bench/servers/raw-server.ts',
   'h2-server': 'bench/servers/h2-server.ts',
   'raw-counter-server': 'bench/servers/raw-counter-server.ts',
+  'demo-driver': 'drivers/userprovider/demo/main.ts',
 };
 await Promise.all(
   Object.entries(programs).map(([name, entry]) =>
