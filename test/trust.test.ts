@@ -1,6 +1,7 @@
 // Trust boundaries between host, driver and callers: what a driver or a caller says cannot
 // hang the host or take another's name.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -8,7 +9,7 @@ import { DriverkitError, RpcError } from '../src/errors.js';
 import { Status } from '../src/status.js';
 import { openHost } from '../src/supervise/host.js';
 import { fixtureContract } from './fixtures/contract.js';
-import { captureLogger, expectRejection, isAlive, spawnCollect, spawnUntil, useDriver, waitFor } from './helpers.js';
+import { captureLogger, expectRejection, isAlive, recordGroup, spawnCollect, spawnUntil, useDriver, waitFor } from './helpers.js';
 import { BIN, CLI } from './paths.js';
 
 describe('trust boundaries', () => {
@@ -66,5 +67,22 @@ describe('trust boundaries', () => {
     expect(JSON.parse(readFileSync(status, 'utf8')).pid).toBe(first.child.pid);
     first.child.kill('SIGTERM');
     expect((await first.done).code).toBe(0);
+  });
+
+  it('driverkit serve stops on SIGTERM while a driver\'s Configure hangs, leaving nothing behind', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dk-trust-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const marker = join(dir, 'marker');
+    writeFileSync(join(dir, 'driverkit.toml'), `[drivers.stuck]\ntype = "userprovider"\ndriver = "${BIN.fixture}"\nenv = { FIXTURE_CONTRACT = "userprovider", FIXTURE_CONFIGURE = "hang", FIXTURE_MARKER = "${marker}" }\n`);
+    const serve = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0'], { cwd: dir, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => serve.once('exit', resolve));
+    onTestFinished(() => void (serve.exitCode === null && serve.kill('SIGKILL')));
+    await waitFor(() => /^configuring \d+$/.test(existsSync(marker) ? readFileSync(marker, 'utf8') : ''), 20_000, 'the driver to be in its Configure');
+    const pid = Number(readFileSync(marker, 'utf8').split(' ')[1]);
+    recordGroup(pid);
+    serve.kill('SIGTERM');
+    // Before, it waited out the 60 s start timeout and ignored SIGTERM meanwhile.
+    expect(await exited).toBe(0);
+    await waitFor(() => !isAlive(pid), 10_000, 'the driver to be gone');
   });
 });

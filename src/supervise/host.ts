@@ -41,6 +41,8 @@ export class DriverHost {
   readonly #options: Pick<HostOptions, 'onBuild' | 'onState'>;
   readonly #supervisors = new Map<string, Supervisor>();
   #closed = false;
+  /** Drivers started but not yet configured: close() must not wait out their Configure. */
+  readonly #launching = new Set<Driver>();
 
   constructor(config: Config, options: Pick<HostOptions, 'logger' | 'onBuild' | 'onState'> = {}) {
     this.config = config;
@@ -124,6 +126,9 @@ export class DriverHost {
   /** Stops every driver this host started. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
+    // A start in progress (a Configure that hangs, say) is cut short, so close() takes the
+    // shutdown grace and kill time at most, not the start timeout.
+    await Promise.all([...this.#launching].map((d) => d.close()));
     await Promise.all([...this.#supervisors.values()].map((s) => s.close()));
   }
 
@@ -146,6 +151,7 @@ export class DriverHost {
       autoMTLS: entry.autoMTLS,
       logger: this.#logger,
     });
+    this.#launching.add(driver);
     try {
       await driver.ready;
       const configure = (driver.client as Record<string, unknown>).configure;
@@ -155,6 +161,8 @@ export class DriverHost {
     } catch (err) {
       await driver.close();
       throw err;
+    } finally {
+      this.#launching.delete(driver);
     }
     return driver;
   }
