@@ -159,6 +159,7 @@ users = "./staff.json"
       reattach?: ReattachInfo;
       killOnClose?: boolean;
       autoMTLS?: boolean;
+      allowRemote?: boolean;
       config: Record<string, unknown>;
       gatewayAllow?: string[];
     }>();

@@ -34,6 +34,10 @@ describe("the host's handshake rules", () => {
     }
   });
 
+  it('dials a remote TCP address only when allowed', () => {
+    expect(checkHandshake('1|1|tcp|10.255.255.1:1234|grpc|', fixtureContract, false, true)).toMatchObject({ ok: true });
+  });
+
   it('takes the versions the host speaks from its contract', () => {
     expect(checkHandshake('1|2|unix|/tmp/p|grpc|', hostSpeaking(1), false)).toMatchObject({ ok: false, code: 'VERSION_MISMATCH' });
   });

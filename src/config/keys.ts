@@ -50,6 +50,7 @@ export const DRIVER_KEYS = [
   { toml: 'call_timeout', field: 'callTimeout', parse: duration, defaultDoc: 'none (`"30s"` in the gateway)', doc: 'Default deadline of calls through the host and the gateway.' },
   { toml: 'sha256', field: 'sha256', parse: sha256, defaultDoc: 'none', doc: 'Hex digest the executable must have, checked before every start.' },
   { toml: 'auto_mtls', field: 'autoMTLS', parse: flag, defaultDoc: '`false`', doc: 'go-plugin AutoMTLS between host and driver.' },
+  { toml: 'allow_remote_address', field: 'allowRemote', parse: flag, defaultDoc: '`false`', doc: 'Dial a TCP handshake address off loopback (a driver reattached on another machine); refused otherwise.' },
   { toml: 'restart', group: 'restart', field: 'policy', parse: oneOf(['never', 'on-failure']), default: DEFAULT_RESTART.policy, doc: '`"on-failure"` restarts it after a non-zero exit or a signal.' },
   { toml: 'restart_delay', group: 'restart', field: 'delay', parse: duration, default: asDuration(DEFAULT_RESTART.delay), doc: 'First delay before a restart; doubles with each consecutive failure.' },
   { toml: 'restart_max_delay', group: 'restart', field: 'maxDelay', parse: duration, default: asDuration(DEFAULT_RESTART.maxDelay), doc: 'The longest delay before a restart.' },

@@ -209,7 +209,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
       await this.#process?.stderrSettled();
       throw this.#error('EXITED_BEFORE_HANDSHAKE', `closed stdout before the handshake; expected ${HANDSHAKE_SHAPE}`);
     }
-    const verdict = checkHandshake(line, this.contract, this.#tls !== undefined);
+    const verdict = checkHandshake(line, this.contract, this.#tls !== undefined, this.#options.allowRemote);
     // Known from here on, so that a refused driver's socket is still removed on teardown.
     this.handshake = verdict.handshake;
     if (!verdict.ok) throw this.#error(verdict.code, verdict.message);

@@ -9,9 +9,10 @@ const PARSE_CODES: Record<string, ErrorCode> = { invalid: 'HANDSHAKE_INVALID', '
 
 /**
  * Parses the handshake line and applies this host's rules: a common app version, no
- * multiplexing, and a certificate exactly when AutoMTLS was asked for (`askedTls`).
+ * multiplexing, a certificate exactly when AutoMTLS was asked for (`askedTls`), and a TCP
+ * address on loopback unless `allowRemote`.
  */
-export function checkHandshake(line: string, contract: Contract, askedTls: boolean): HandshakeVerdict {
+export function checkHandshake(line: string, contract: Contract, askedTls: boolean, allowRemote = false): HandshakeVerdict {
   const parsed = parseHandshake(line);
   if (!parsed.ok) {
     const detail = parsed.kind === 'invalid' && parsed.reason.startsWith('expected') ? parsed.reason : `${parsed.reason}, in ${JSON.stringify(line)}`;
@@ -23,8 +24,8 @@ export function checkHandshake(line: string, contract: Contract, askedTls: boole
   if (!offered.includes(handshake.app)) {
     return refuse('VERSION_MISMATCH', `no common app protocol version: the host speaks ${offered.join(', ')} of "${contract.type}", the driver answered ${handshake.app}`);
   }
-  if (handshake.network === 'tcp' && !isLoopback(handshake.address)) {
-    return refuse('HANDSHAKE_INVALID', `expected a loopback TCP address (127.0.0.0/8 or [::1]), got ${JSON.stringify(handshake.address)}: a driver is a local process, and the host dials no other machine for it`);
+  if (handshake.network === 'tcp' && !allowRemote && !isLoopback(handshake.address)) {
+    return refuse('HANDSHAKE_INVALID', `expected a loopback TCP address (127.0.0.0/8 or [::1]), got ${JSON.stringify(handshake.address)}: a driver is a local process, and the host dials no other machine for it unless allowRemote (config allow_remote_address) says so`);
   }
   if (handshake.multiplex) return refuse('PROTOCOL_UNSUPPORTED', 'the driver asked for multiplexed gRPC, which driverkit hosts never request');
   if (handshake.serverCert && !askedTls) return refuse('PROTOCOL_UNSUPPORTED', 'the driver sent a TLS certificate, but this host did not ask for AutoMTLS');

@@ -56,6 +56,8 @@ export interface DriverOptions<C extends Contract = Contract> {
   reattach?: ReattachInfo | string;
   /** For a reattached driver: stop its process on close (Shutdown, then signals to its pid). Default false. */
   killOnClose?: boolean;
+  /** Dial a TCP address off loopback that the driver's handshake names. Default false: refused (HANDSHAKE_INVALID). */
+  allowRemote?: boolean;
   /** Receives what the driver writes to stdout after the handshake. Default: logged at debug. */
   stdout?: (chunk: Buffer) => void;
 }

@@ -149,6 +149,7 @@ export class DriverHost {
       reattach: entry.reattach,
       killOnClose: entry.killOnClose,
       autoMTLS: entry.autoMTLS,
+      allowRemote: entry.allowRemote,
       logger: this.#logger,
     });
     this.#launching.add(driver);
