@@ -9,6 +9,7 @@ import { DriverkitError, RpcError } from '../src/errors.js';
 import { Status } from '../src/status.js';
 import { openHost } from '../src/supervise/host.js';
 import { fixtureContract } from './fixtures/contract.js';
+import { userprovider } from '../src/contracts/userprovider.js';
 import { captureLogger, expectRejection, isAlive, recordGroup, spawnCollect, spawnUntil, useDriver, waitFor } from './helpers.js';
 import { BIN, CLI } from './paths.js';
 
@@ -48,7 +49,8 @@ describe('trust boundaries', () => {
     else writeFileSync(target, 'keep me');
     const driver = useDriver({ name: 'liar', path: BIN.fixture, contract: fixtureContract, startTimeout: 5000, env: { FIXTURE_MODE: 'line', FIXTURE_LINE: `1|1|unix|${target}|grpc|` } });
     const err = await expectRejection(driver.ready, DriverkitError);
-    expect(['CONNECT_FAILED', 'HANDSHAKE_TIMEOUT']).toContain(err.code);
+    expect(err.code).toBe('HANDSHAKE_INVALID');
+    expect(err.message).toMatch(/expected the handshake to name the socket the driver made, got ".*precious": it is not a socket/);
     await driver.close();
     if (what === 'a folder') expect(statSync(target).isDirectory()).toBe(true);
     else expect(readFileSync(target, 'utf8')).toBe('keep me');
@@ -84,5 +86,18 @@ describe('trust boundaries', () => {
     // Before, it waited out the 60 s start timeout and ignored SIGTERM meanwhile.
     expect(await exited).toBe(0);
     await waitFor(() => !isAlive(pid), 10_000, 'the driver to be gone');
+  });
+
+  it("a handshake naming another driver's socket is refused; that driver is not shut down and keeps its socket", async () => {
+    const victim = useDriver({ name: 'victim', path: BIN.demo, contract: userprovider });
+    await victim.ready;
+    const address = victim.handshake!.address;
+    const liar = useDriver({ name: 'liar', path: BIN.fixture, contract: fixtureContract, env: { FIXTURE_MODE: 'line', FIXTURE_LINE: `1|1|unix|${address}|grpc|` } });
+    const err = await expectRejection(liar.ready, DriverkitError);
+    expect(err.code).toBe('HANDSHAKE_INVALID');
+    expect(err.message).toMatch(/expected the handshake to name the socket the driver made, got ".*": it existed before the driver started/);
+    await liar.close();
+    expect(existsSync(address)).toBe(true);
+    expect((await victim.client.findUsers({ query: 'marie' })).users).toHaveLength(1);
   });
 });

@@ -19,7 +19,7 @@ import type { DriverExit, DriverOptions, LatestClient } from './options.js';
 import { validateOptions } from './options.js';
 import { DriverProcess } from './process.js';
 import { callFailure } from './rpc-error.js';
-import { removeSocket } from './socket-file.js';
+import { notMadeBy, removeSocket } from './socket-file.js';
 import { checkExecutable } from './spawn.js';
 
 type State = 'starting' | 'ready' | 'closing' | 'closed' | 'exited';
@@ -54,6 +54,10 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
   #abortStart = new AbortController();
   #closing?: Promise<void>;
   #tls?: TlsIdentity;
+  /** When the process was spawned: a socket made before it is not this driver's. */
+  #spawnedAt = 0;
+  /** The driver's own socket, once the handshake named one it made. */
+  #socket?: string;
 
   constructor(options: DriverOptions<C>) {
     super();
@@ -119,7 +123,8 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
       // close() may have run meanwhile; spawning is synchronous from here, so no gap.
       this.#checkNotClosed();
       const env = this.#tls ? { ...o.env, [ENV.clientCert]: this.#tls.certPem } : o.env;
-      const socket = () => (this.handshake?.network === 'unix' ? this.handshake.address : undefined);
+      const socket = () => this.#socket;
+      this.#spawnedAt = Date.now();
       const process = await DriverProcess.spawn(this.path, this.contract, { ...o, env }, (line) => this.#onStderr(line), socket).catch((err: Error) => {
         // Node refuses some spawns by throwing (a cwd that is a file), others in an 'error' event.
         throw this.#error('SPAWN_FAILED', `cannot start the executable: ${err.message}`, err);
@@ -210,9 +215,13 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
       throw this.#error('EXITED_BEFORE_HANDSHAKE', `closed stdout before the handshake; expected ${HANDSHAKE_SHAPE}`);
     }
     const verdict = checkHandshake(line, this.contract, this.#tls !== undefined, this.#options.allowRemote);
-    // Known from here on, so that a refused driver's socket is still removed on teardown.
     this.handshake = verdict.handshake;
+    const h = verdict.handshake;
+    // Only a socket this driver made is dialed, and removed on teardown (even when refused).
+    const foreign = h?.network === 'unix' ? await notMadeBy(h.address, this.#spawnedAt) : undefined;
+    if (h?.network === 'unix' && foreign === undefined) this.#socket = h.address;
     if (!verdict.ok) throw this.#error(verdict.code, verdict.message);
+    if (foreign !== undefined) throw this.#error('HANDSHAKE_INVALID', `expected the handshake to name the socket the driver made, got ${JSON.stringify(h!.address)}: ${foreign}`);
     return verdict.handshake;
   }
 
@@ -299,7 +308,8 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
       await process.stop({ graceful, shutdown, grace: o.shutdownGrace, killTimeout: o.killTimeout });
     }
     connection?.close();
-    if (ours && this.handshake?.network === 'unix') removeSocket(this.handshake.address);
+    if (ours && o.reattach !== undefined && this.handshake?.network === 'unix') removeSocket(this.handshake.address);
+    else if (ours && this.#socket) removeSocket(this.#socket);
     this.#state = 'closed';
     // No exit event comes for a driver never spawned, or not our child: `exited` settles now.
     if (!process?.child) this.#resolveExit({ code: null, signal: null });
