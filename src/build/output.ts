@@ -17,10 +17,20 @@ export function runTool(file: string, args: string[], options: { cwd: string; en
   const what = options.shell ? file : [file, ...args].join(' ');
   return new Promise((resolve, reject) => {
     // Its own process group, which the watchdog stops if this process is killed mid-build.
-    const child = spawn(file, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, shell: options.shell, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // The tool starts only once its group is registered (a line on stdin; without it, EOF
+    // and no start), so a builder killed right after the spawn leaves nothing behind.
+    const run = options.shell ? ['-c', file] : ['-c', 'exec "$0" "$@"', file, ...args];
+    const child = spawn('/bin/sh', ['-c', 'read -r _ || exit 125; exec /bin/sh "$@"', 'driverkit-build', ...run], {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+    child.stdin.on('error', () => {});
     if (child.pid !== undefined) {
       tellWatchdog('+', child.pid);
       child.once('exit', () => tellWatchdog('-', child.pid!));
+      child.stdin.end('go\n');
     }
     const chunks: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => chunks.push(c));

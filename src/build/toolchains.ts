@@ -59,7 +59,8 @@ export async function detectToolchain(folder: string, manifest: Manifest): Promi
       listing: folderWide,
       build: async (out) => {
         await runTool('go', ['build', '-o', out, '.'], { cwd: folder, env }).catch((err) => {
-          if ((err as { output?: string }).output === '' || /ENOENT/.test(String(err))) {
+          // A missing tool: the shell that starts it says "not found" and exits 127.
+          if ((err as { output?: string }).output === '' || /exit code 127/.test(String(err))) {
             throw Object.assign(new Error('the Go toolchain is not installed (Debian: apt-get install golang-go)'), { output: '' });
           }
           throw err;
