@@ -23,10 +23,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   types: ['.', 'contracts'],
   config: ['.', 'gen', 'protocol', 'contracts', 'types'],
   build: ['.'],
+  packages: ['.', 'build'],
   supervise: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host', 'config', 'build', 'types'],
   gateway: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host', 'supervise'],
   testing: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host'],
-  cli: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host', 'config', 'build', 'supervise', 'gateway', 'types', 'testing'],
+  cli: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host', 'config', 'build', 'supervise', 'gateway', 'types', 'testing', 'packages'],
 };
 
 /** Packages an entry must never load, directly or through any file it imports. */

@@ -15,6 +15,11 @@ const COMMANDS: Record<string, Command> = {
   serve: { summary: 'start every driver and serve them on one gRPC address', load: () => import('./serve.js') },
   conformance: { summary: "check a driver against its type's conformance suite", load: () => import('./conformance.js') },
   gen: { summary: 'turn .proto files into TypeScript: ts-proto code and driver type contracts', load: () => import('./gen.js') },
+  install: { summary: 'install driver packages from an index, pinned in driverkit.lock', load: () => import('./install.js') },
+  upgrade: { summary: 'move installed packages to their highest compatible version', load: () => import('./upgrade.js') },
+  uninstall: { summary: 'remove installed packages', load: () => import('./uninstall.js') },
+  packages: { summary: 'list installed packages and whether newer ones exist', load: () => import('./packages.js') },
+  pack: { summary: 'turn a built driver into an archive and its index manifest', load: () => import('./pack.js') },
 };
 
 const HELP = `driverkit ${VERSION}: out-of-process gRPC drivers, go-plugin compatible

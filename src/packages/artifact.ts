@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { DriverkitError } from '../errors.js';
+import { fetchBytes } from './source.js';
+import { versionFolder, type Store } from './store.js';
+import { unpackTarGz } from './unpack.js';
+
+/** What to download and check. */
+export interface ArtifactRequest {
+  name: string;
+  version: string;
+  /** The archive's absolute URL. */
+  url: string;
+  /** Its expected sha256, checked before anything is unpacked. */
+  sha256: string;
+  /** The executable inside the archive; default: its only file. */
+  entry?: string;
+  /** Told before the download starts (the CLI prints it). */
+  onDownload?: (url: string) => void;
+}
+
+/** An unpacked, checked version: the executable relative to the store's root, and its sha256. */
+export interface Unpacked {
+  binary: string;
+  binarySha256: string;
+}
+
+/** The lowercase hex sha256 of some bytes. */
+export const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+/** The sha256 of a file, or undefined when it cannot be read. */
+export const fileSha256 = (path: string) => readFile(path).then(sha256, () => undefined);
+
+/**
+ * Downloads an artifact, checks its sha256, unpacks it into a temp folder beside its final
+ * place and renames it into `<drivers>/<name>/<version>/`. Any failure leaves the store as
+ * it was: the previous version keeps working. The caller holds the name's lock.
+ */
+export async function installArtifact(store: Store, req: ArtifactRequest): Promise<Unpacked> {
+  req.onDownload?.(req.url);
+  const bytes = (await fetchBytes(new URL(req.url)))!;
+  const got = sha256(bytes);
+  if (got !== req.sha256) {
+    throw new DriverkitError('CHECKSUM_MISMATCH', `${req.name} ${req.version}: ${req.url} has sha256 ${got}, but the index says ${req.sha256}; nothing was installed`);
+  }
+  const final = versionFolder(store, req.name, req.version);
+  const tmp = join(store.drivers, req.name, `.tmp-${req.version}-${process.pid}`);
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  try {
+    const entries = await unpackTarGz(bytes, tmp, req.url);
+    const files = entries.filter((e) => e.type === 'file').map((e) => e.path);
+    const entry = req.entry ?? (files.length === 1 ? files[0] : undefined);
+    if (entry === undefined) {
+      throw new DriverkitError('PACKAGE_INVALID', `${req.url}: the archive holds ${files.length} files, so the artifact must name its "entry" (one of: ${files.slice(0, 5).join(', ')})`);
+    }
+    if (!files.includes(entry)) throw new DriverkitError('PACKAGE_INVALID', `${req.url}: the artifact's entry ${JSON.stringify(entry)} is not a file in the archive`);
+    await chmod(join(tmp, entry), 0o755);
+    const binarySha256 = (await fileSha256(join(tmp, entry)))!;
+    const old = `${final}.old-${process.pid}`;
+    const hadOld = await rename(final, old).then(() => true, () => false);
+    await rename(tmp, final);
+    if (hadOld) await rm(old, { recursive: true, force: true });
+    return { binary: relative(store.root, join(final, entry)), binarySha256 };
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,102 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import semver from 'semver';
+import { withLock } from '../build/lock.js';
+import { DriverkitError } from '../errors.js';
+import { fileSha256, installArtifact } from './artifact.js';
+import { readLock, writeLock, type LockEntry } from './lockfile.js';
+import { resolvePackage } from './resolve.js';
+import { defaultIndexes, indexForLock, indexFromLock, versionFolder, type Store } from './store.js';
+
+/** One install, upgrade or check of a package. */
+export interface InstallRequest {
+  store: Store;
+  name: string;
+  /** A semver range; default: any version (or the locked one, if locked). */
+  range?: string;
+  /** Indexes to resolve in; default: the lock's index for this name, else DRIVERKIT_INDEX. */
+  indexes?: readonly string[];
+  /** Ignore `driverkit` ranges and allow a downgrade. Default false. */
+  force?: boolean;
+  /** Install exactly what the lock says, and fail (LOCK_STALE) rather than change it. Default false. */
+  frozen?: boolean;
+  /** Look for a higher version even when the locked one is in range. Default false. */
+  upgrade?: boolean;
+  /** Told before each download. */
+  onDownload?: (url: string) => void;
+}
+
+/** What an install did: `installed` (new), `upgraded`, `downgraded`, `repaired` (files restored from the lock) or `unchanged`. */
+export interface InstallResult {
+  name: string;
+  version: string;
+  previous?: string;
+  action: 'installed' | 'upgraded' | 'downgraded' | 'repaired' | 'unchanged';
+  /** The executable's absolute path. */
+  binary: string;
+}
+
+/**
+ * Installs a package into a store and records it in the store's lock file. Two installs of
+ * one name take turns (a lock file per name); the lock file is rewritten under its own lock.
+ */
+export async function installPackage(req: InstallRequest): Promise<InstallResult> {
+  const { store, name } = req;
+  await mkdir(store.drivers, { recursive: true });
+  return withLock(join(store.drivers, `${name}.lock`), () => installLocked(req));
+}
+
+async function installLocked(req: InstallRequest): Promise<InstallResult> {
+  const { store, name, range, force = false } = req;
+  const locked = (await readLock(store.lockFile)).drivers[name];
+  const result = (action: InstallResult['action'], entry: LockEntry): InstallResult => ({ name, version: entry.version, previous: locked?.version, action, binary: join(store.root, entry.binary) });
+  const intact = async (e: LockEntry) => (await fileSha256(join(store.root, e.binary))) === e.binarySha256;
+  const inRange = (v: string) => range === undefined || semver.satisfies(v, range);
+  if (req.frozen) {
+    if (!locked) throw new DriverkitError('LOCK_STALE', `"${name}" is not in ${store.lockFile}, and --frozen does not change the lock`);
+    if (!inRange(locked.version)) throw new DriverkitError('LOCK_STALE', `${store.lockFile} has ${name} ${locked.version}, not in ${range}, and --frozen does not change the lock`);
+  }
+  if (locked && (req.frozen || (!req.upgrade && inRange(locked.version)))) {
+    if (await intact(locked)) return result('unchanged', locked);
+    const entry = relative(versionFolder(store, name, locked.version), join(store.root, locked.binary));
+    const got = await installArtifact(store, { name, version: locked.version, url: locked.url, sha256: locked.sha256, entry, onDownload: req.onDownload });
+    if (got.binarySha256 !== locked.binarySha256) {
+      throw new DriverkitError('CHECKSUM_MISMATCH', `${name} ${locked.version}: the unpacked executable has sha256 ${got.binarySha256}, but ${store.lockFile} says ${locked.binarySha256}`);
+    }
+    return result('repaired', locked);
+  }
+  const indexes = req.indexes?.length ? req.indexes : locked ? [indexFromLock(store, locked.index)] : defaultIndexes();
+  const { manifest, artifact } = await resolvePackage({ name, range, indexes, force });
+  if (locked && semver.lt(manifest.version, locked.version) && !force) {
+    throw new DriverkitError('DOWNGRADE_REFUSED', `${name} ${locked.version} is installed, and the highest version that fits is ${manifest.version}: pass --force to downgrade`);
+  }
+  if (locked && locked.version === manifest.version && (await intact(locked))) return result('unchanged', locked);
+  const url = new URL(artifact.url, manifest.manifestUrl).href;
+  const got = await installArtifact(store, { name, version: manifest.version, url, sha256: artifact.sha256, entry: artifact.entry, onDownload: req.onDownload });
+  const entry: LockEntry = { version: manifest.version, type: manifest.type, index: indexForLock(store, manifest.index), url, sha256: artifact.sha256, ...got };
+  await withLock(`${store.lockFile}.lock`, async () => {
+    const lock = await readLock(store.lockFile);
+    lock.drivers[name] = entry;
+    await writeLock(store.lockFile, lock);
+  });
+  if (locked && locked.version !== manifest.version) await rm(versionFolder(store, name, locked.version), { recursive: true, force: true });
+  const action = !locked ? 'installed' : semver.gt(manifest.version, locked.version) ? 'upgraded' : semver.lt(manifest.version, locked.version) ? 'downgraded' : 'repaired';
+  return result(action, entry);
+}
+
+/** Removes a package's files and its lock entry; PACKAGE_NOT_FOUND when it is not installed. */
+export async function uninstallPackage(store: Store, name: string): Promise<string> {
+  await mkdir(store.drivers, { recursive: true });
+  return withLock(join(store.drivers, `${name}.lock`), async () => {
+    const version = await withLock(`${store.lockFile}.lock`, async () => {
+      const lock = await readLock(store.lockFile);
+      const entry = lock.drivers[name];
+      if (!entry) throw new DriverkitError('PACKAGE_NOT_FOUND', `"${name}" is not installed (not in ${store.lockFile})`);
+      delete lock.drivers[name];
+      await writeLock(store.lockFile, lock);
+      return entry.version;
+    });
+    await rm(join(store.drivers, name), { recursive: true, force: true });
+    return version;
+  });
+}

@@ -1,0 +1,78 @@
+import semver from 'semver';
+import { DriverkitError } from '../errors.js';
+
+/** One platform's build of a package version. */
+export interface Artifact {
+  /** As node's `process.platform`: "linux", "darwin", "win32". */
+  os: string;
+  /** As node's `process.arch`: "x64", "arm64". */
+  arch: string;
+  /** A .tar.gz, absolute or relative to the manifest's own location. */
+  url: string;
+  /** Lowercase hex sha256 of the archive, checked before it is unpacked. */
+  sha256: string;
+  /** The executable's path inside the archive; default: the archive's only file. */
+  entry?: string;
+}
+
+/** A package manifest: one name and version of a driver in an index (`<name>/<version>.json`). */
+export interface PackageManifest {
+  name: string;
+  /** The driver type it implements, e.g. "userprovider". */
+  type: string;
+  /** The package's exact semver version. */
+  version: string;
+  /** The driverkit versions it works with, a semver range such as "^0.1.0". */
+  driverkit: string;
+  description?: string;
+  license?: string;
+  homepage?: string;
+  artifacts: Artifact[];
+}
+
+/** Package names: what a folder name, a lock key and a config reference can all hold. */
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+const REQUIRED = ['name', 'type', 'version', 'driverkit', 'artifacts'] as const;
+const OPTIONAL = ['description', 'license', 'homepage'] as const;
+const ARTIFACT_REQUIRED = ['os', 'arch', 'url', 'sha256'] as const;
+
+/**
+ * Validates a parsed manifest; `where` (its file or URL) starts every error message, which
+ * also names the field and quotes the bad value (PACKAGE_INVALID).
+ */
+export function parsePackageManifest(raw: unknown, where: string): PackageManifest {
+  const bad = (field: string, expected: string, value: unknown): never => {
+    throw new DriverkitError('PACKAGE_INVALID', `${where}: "${field}" must be ${expected}, got ${JSON.stringify(value) ?? 'nothing'}`);
+  };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) bad('(manifest)', 'a JSON object', raw);
+  const m = raw as Record<string, unknown>;
+  for (const key of Object.keys(m)) {
+    if (![...REQUIRED, ...OPTIONAL].includes(key as never)) {
+      throw new DriverkitError('PACKAGE_INVALID', `${where}: unknown field "${key}" (known: ${[...REQUIRED, ...OPTIONAL].join(', ')})`);
+    }
+  }
+  for (const key of [...REQUIRED.filter((k) => k !== 'artifacts'), ...OPTIONAL]) {
+    if ((m[key] !== undefined || REQUIRED.includes(key as never)) && typeof m[key] !== 'string') bad(key, 'a string', m[key]);
+  }
+  if (!NAME_PATTERN.test(m.name as string)) bad('name', `a name matching ${NAME_PATTERN}`, m.name);
+  if (semver.valid(m.version as string) === null) bad('version', 'an exact semver version such as "1.2.0"', m.version);
+  if (semver.validRange(m.driverkit as string) === null) bad('driverkit', 'a semver range such as "^0.1.0"', m.driverkit);
+  if (!Array.isArray(m.artifacts) || m.artifacts.length === 0) bad('artifacts', 'a non-empty array', m.artifacts);
+  (m.artifacts as unknown[]).forEach((a, i) => parseArtifact(a, `artifacts[${i}]`, bad));
+  return m as unknown as PackageManifest;
+}
+
+function parseArtifact(raw: unknown, field: string, bad: (field: string, expected: string, value: unknown) => never): void {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) bad(field, 'an object', raw);
+  const a = raw as Record<string, unknown>;
+  for (const key of Object.keys(a)) if (![...ARTIFACT_REQUIRED, 'entry'].includes(key)) bad(`${field}.${key}`, 'absent (unknown field)', a[key]);
+  for (const key of ARTIFACT_REQUIRED) if (typeof a[key] !== 'string' || a[key] === '') bad(`${field}.${key}`, 'a non-empty string', a[key]);
+  if (!/^[0-9a-f]{64}$/.test(a.sha256 as string)) bad(`${field}.sha256`, '64 lowercase hex digits', a.sha256);
+  if (a.entry !== undefined && (typeof a.entry !== 'string' || a.entry === '')) bad(`${field}.entry`, 'a non-empty string', a.entry);
+}
+
+/** This machine's artifact of `manifest`, if it has one. */
+export function artifactFor(manifest: PackageManifest, os: string = process.platform, arch: string = process.arch): Artifact | undefined {
+  return manifest.artifacts.find((a) => a.os === os && a.arch === arch);
+}

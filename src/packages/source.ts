@@ -1,0 +1,83 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import semver from 'semver';
+import { DriverkitError } from '../errors.js';
+import { parsePackageManifest, type PackageManifest } from './manifest.js';
+
+/** A manifest with where it came from: the index as the user named it, and its own URL. */
+export interface IndexedManifest extends PackageManifest {
+  /** The index as named on the command line or in the lock. */
+  index: string;
+  /** The manifest's URL; relative artifact URLs are resolved against it. */
+  manifestUrl: string;
+}
+
+/** An index (a folder path, `file:` URL or `http(s):` URL) as a URL ending in "/". */
+export function indexUrl(index: string): URL {
+  const url = /^(https?|file):/.test(index) ? new URL(index) : pathToFileURL(resolve(index));
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  return url;
+}
+
+/**
+ * The bytes at a `file:` or `http(s):` URL. A failed, refused or cut-short transfer is a
+ * DOWNLOAD_FAILED error; a 404 or missing file is `undefined` when `optional`.
+ */
+export async function fetchBytes(url: URL, optional = false): Promise<Buffer | undefined> {
+  try {
+    if (url.protocol === 'file:') return await readFile(fileURLToPath(url));
+    const res = await fetch(url);
+    if (res.status === 404 && optional) return undefined;
+    if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+    const body = Buffer.from(await res.arrayBuffer());
+    // fetch trusts the server about compression; without it, a short body is a cut transfer.
+    const length = Number(res.headers.get('content-length') ?? NaN);
+    if (!res.headers.get('content-encoding') && length >= 0 && body.length !== length) throw new Error(`got ${body.length} of ${length} bytes`);
+    return body;
+  } catch (err) {
+    if (optional && (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const why = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+    throw new DriverkitError('DOWNLOAD_FAILED', `could not download ${url.href}: ${why}`, { cause: err });
+  }
+}
+
+async function fetchJson(url: URL, optional: boolean): Promise<unknown> {
+  const bytes = await fetchBytes(url, optional);
+  if (bytes === undefined) return undefined;
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new DriverkitError('PACKAGE_INVALID', `${url.href}: not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The versions of `name` an index holds: its `<name>/versions.json` (a JSON array, which
+ * an HTTP index must serve), else, in a folder index, the `<version>.json` files there.
+ */
+export async function listVersions(index: string, name: string): Promise<string[]> {
+  const base = new URL(`${encodeURIComponent(name)}/`, indexUrl(index));
+  const listed = await fetchJson(new URL('versions.json', base), true);
+  if (listed !== undefined) {
+    if (!Array.isArray(listed) || !listed.every((v) => typeof v === 'string' && semver.valid(v))) {
+      throw new DriverkitError('PACKAGE_INVALID', `${base.href}versions.json: must be an array of semver versions, got ${JSON.stringify(listed)}`);
+    }
+    return listed;
+  }
+  if (base.protocol !== 'file:') return [];
+  const files = await readdir(fileURLToPath(base)).catch(() => [] as string[]);
+  return files.map((f) => f.replace(/\.json$/, '')).filter((v) => semver.valid(v) !== null);
+}
+
+/** Reads and validates `<name>/<version>.json` from an index; its name and version must match the path. */
+export async function readIndexed(index: string, name: string, version: string): Promise<IndexedManifest> {
+  const url = new URL(`${encodeURIComponent(name)}/${encodeURIComponent(version)}.json`, indexUrl(index));
+  const raw = await fetchJson(url, true);
+  if (raw === undefined) throw new DriverkitError('PACKAGE_NOT_FOUND', `${url.href}: listed in the index but missing`);
+  const m = parsePackageManifest(raw, url.href);
+  if (m.name !== name || m.version !== version) {
+    throw new DriverkitError('PACKAGE_INVALID', `${url.href}: says it is ${m.name}@${m.version}, but its path says ${name}@${version}`);
+  }
+  return { ...m, index, manifestUrl: url.href };
+}

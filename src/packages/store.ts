@@ -1,0 +1,41 @@
+import { homedir } from 'node:os';
+import { join, relative, resolve, sep } from 'node:path';
+
+/** Where a set of installed drivers lives: its folder of drivers and its lock file. */
+export interface Store {
+  /** The project folder, or the per-user driverkit folder. */
+  root: string;
+  /** `<root>/.driverkit/drivers` for a project, `<root>/drivers` per user. */
+  drivers: string;
+  /** `driverkit.lock`: what is installed, from where, with which digests. */
+  lockFile: string;
+  global: boolean;
+}
+
+/** A project's store: drivers under `.driverkit/drivers/`, apart from `bin/` build outputs; the lock next to the config. */
+export function projectStore(projectDir: string = process.cwd()): Store {
+  const root = resolve(projectDir);
+  return { root, drivers: join(root, '.driverkit', 'drivers'), lockFile: join(root, 'driverkit.lock'), global: false };
+}
+
+/** The per-user store: `$DRIVERKIT_HOME`, else `$XDG_DATA_HOME/driverkit`, else `~/.local/share/driverkit`. */
+export function globalStore(): Store {
+  const root = resolve(process.env.DRIVERKIT_HOME || join(process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'driverkit'));
+  return { root, drivers: join(root, 'drivers'), lockFile: join(root, 'driverkit.lock'), global: true };
+}
+
+/** The folder one version of a package is installed in. */
+export const versionFolder = (store: Store, name: string, version: string) => join(store.drivers, name, version);
+
+/** The indexes named by `DRIVERKIT_INDEX` (comma-separated), used when no --index is given. */
+export function defaultIndexes(): string[] {
+  return (process.env.DRIVERKIT_INDEX ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+const isUrl = (index: string) => /^(https?|file):/.test(index);
+
+/** An index as the lock records it: URLs as they are, folders relative to the store's root (so a committed lock works in any clone). */
+export const indexForLock = (store: Store, index: string) => (isUrl(index) ? index : relative(store.root, resolve(index)).split(sep).join('/') || '.');
+
+/** An index from the lock, made usable from any working folder. */
+export const indexFromLock = (store: Store, index: string) => (isUrl(index) ? index : resolve(store.root, index));

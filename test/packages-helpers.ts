@@ -1,0 +1,85 @@
+// A package index on disk, served by a local HTTP server the test starts (127.0.0.1 only),
+// and the CLI run in a project folder.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { onTestFinished } from 'vitest';
+import { spawnCollect } from './helpers.js';
+import { BIN, CLI, ROOT } from './paths.js';
+
+/** A temp folder removed when the test ends. */
+export function tempDir(prefix: string): string {
+  mkdirSync(join(ROOT, '.cache'), { recursive: true });
+  const dir = mkdtempSync(join(ROOT, '.cache', `${prefix}-`));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Runs the shipped CLI in `cwd`, with a private per-user store. */
+export const cli = (cwd: string, ...args: string[]) =>
+  spawnCollect(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, DRIVERKIT_HOME: join(cwd, '.home'), DRIVERKIT_INDEX: '' } });
+
+/** Packs the demo driver as `demo@version` into the folder index `index` with `driverkit pack --index`. */
+export async function publish(index: string, version: string, driverkit = '^0.1.0'): Promise<void> {
+  const r = await cli(index, 'pack', BIN.demo, '--name', 'demo', '--type', 'userprovider', '--version', version, '--driverkit', driverkit, '--index', index);
+  if (r.code !== 0) throw new Error(`pack failed: ${r.stderr}`);
+}
+
+/** How the server treats one path: `cut` sends half of the body then closes; `delayMs` holds the answer. */
+export interface Rule {
+  cut?: boolean;
+  delayMs?: number;
+}
+
+/** A local HTTP server of a folder: its base URL, per-path rules, and counts of archive downloads. */
+export interface IndexServer {
+  url: string;
+  rules: Map<string, Rule>;
+  downloads: number;
+  maxConcurrent: number;
+}
+
+export async function serveFolder(folder: string): Promise<IndexServer> {
+  const state: IndexServer = { url: '', rules: new Map(), downloads: 0, maxConcurrent: 0 };
+  let inFlight = 0;
+  const server = createServer(async (req, res: ServerResponse) => {
+    const path = decodeURIComponent(new URL(req.url!, 'http://x').pathname);
+    const rule = state.rules.get(path) ?? {};
+    let body: Buffer;
+    try {
+      body = readFileSync(join(folder, path));
+    } catch {
+      res.writeHead(404).end();
+      return;
+    }
+    const archive = path.endsWith('.tar.gz');
+    if (archive) state.maxConcurrent = Math.max(state.maxConcurrent, ++inFlight);
+    if (rule.delayMs) await new Promise((r) => setTimeout(r, rule.delayMs));
+    res.writeHead(200, { 'content-length': body.length });
+    if (rule.cut) {
+      res.write(body.subarray(0, body.length >> 1), () => res.destroy());
+    } else {
+      res.end(body);
+    }
+    if (archive) {
+      state.downloads++;
+      inFlight--;
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  onTestFinished(() => new Promise<void>((r) => server.close(() => r())));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  return state;
+}
+
+/** The lock file of a project, parsed. */
+export const readLockFile = (project: string) => JSON.parse(readFileSync(join(project, 'driverkit.lock'), 'utf8'));
+
+/** Rewrites one field of a manifest in a folder index. */
+export function editManifest(index: string, version: string, edit: (m: Record<string, any>) => void): void {
+  const file = join(index, 'demo', `${version}.json`);
+  const m = JSON.parse(readFileSync(file, 'utf8'));
+  edit(m);
+  writeFileSync(file, JSON.stringify(m));
+}
