@@ -28,7 +28,7 @@ Usage: driverkit <command> [options]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(7)} ${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(Math.max(...Object.keys(COMMANDS).map((n) => n.length)))}  ${c.summary}`)
   .join('\n')}
 
 Run "driverkit <command> --help" for a command's options.
