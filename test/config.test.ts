@@ -65,11 +65,11 @@ users = "./staff.json"
   });
 
   it.each([
-    { name: 'unknown top-level key', toml: 'bin_dri = "x"\n[drivers.a]\ndriver = "driver.sh"', message: /bin_dri: expected no such key \(known: bin_dir, listen, gateway, types, drivers\), got string "x"/ },
+    { name: 'unknown top-level key', toml: 'bin_dri = "x"\n[drivers.a]\ndriver = "driver.sh"', message: /bin_dri: expected no such key \(known: bin_dir, listen, gateway, indexes, types, drivers\), got string "x"/ },
     { name: 'unknown driver key', toml: '[drivers.a]\ndriver = "driver.sh"\ntimeout = 5', message: /drivers\.a\.timeout: expected no such key/ },
     { name: 'wrong type', toml: '[drivers.userprovider]\ndriver = "driver.sh"\nargs = "x"', message: /drivers\.userprovider\.args: expected an array of strings, got string "x"/ },
     { name: 'bad duration', toml: '[drivers.userprovider]\ndriver = "driver.sh"\nstart_timeout = "soon"', message: /drivers\.userprovider\.start_timeout: expected a duration/ },
-    { name: 'missing driver key', toml: '[drivers.users]\ntype = "userprovider"', message: /drivers\.users\.driver: expected the path of an executable or of a source folder$/m },
+    { name: 'missing driver key', toml: '[drivers.users]\ntype = "userprovider"', message: /drivers\.users\.driver: expected the path of an executable or of a source folder \(or package = "NAME\[@RANGE\]"\)$/m },
     { name: 'driver path that does not exist', toml: '[drivers.users]\ntype = "userprovider"\ndriver = "./nope"', message: /drivers\.users\.driver: expected an executable or a source folder, but nothing is at .*nope/ },
     { name: 'unknown type', toml: '[drivers.a]\ndriver = "driver.sh"', message: /drivers\.a\.type: expected a known driver type \(userprovider; declare others in \[types.NAME\]\), got string "a"/ },
     { name: 'no drivers', toml: 'bin_dir = "bin"', message: /drivers: expected at least one \[drivers\.NAME\] table/ },
@@ -162,8 +162,9 @@ users = "./staff.json"
       allowRemote?: boolean;
       config: Record<string, unknown>;
       gatewayAllow?: string[];
+      package?: { name: string; range?: string };
     }>();
-    expectTypeOf<Config>().toEqualTypeOf<{ file: string; dir: string; binDir: string; listen?: string; gateway: GatewayConfig; types: TypeDecl[]; drivers: DriverEntry[] }>();
+    expectTypeOf<Config>().toEqualTypeOf<{ file: string; dir: string; binDir: string; listen?: string; gateway: GatewayConfig; indexes: string[]; types: TypeDecl[]; drivers: DriverEntry[] }>();
   });
 
   // The README's key reference is generated from the key tables; rewrite it with

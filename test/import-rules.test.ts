@@ -24,7 +24,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   config: ['.', 'gen', 'protocol', 'contracts', 'types'],
   build: ['.'],
   packages: ['.', 'build'],
-  supervise: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host', 'config', 'build', 'types'],
+  supervise: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host', 'config', 'build', 'types', 'packages'],
   gateway: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host', 'supervise'],
   testing: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host'],
   cli: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host', 'config', 'build', 'supervise', 'gateway', 'types', 'testing', 'packages'],

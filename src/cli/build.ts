@@ -52,7 +52,7 @@ async function folderTarget(folder: string): Promise<Target> {
 
 async function configTargets(config: Config): Promise<Target[]> {
   const out: Target[] = [];
-  for (const d of config.drivers) if (await isFolder(d.driver)) out.push({ folder: d.driver, type: d.type, name: d.name });
+  for (const d of config.drivers) if (!d.package && (await isFolder(d.driver))) out.push({ folder: d.driver, type: d.type, name: d.name });
   return out;
 }
 

@@ -5,6 +5,7 @@ import { buildStatus } from '../build/build.js';
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/load.js';
 import { readStatus, statusPath } from '../supervise/status-file.js';
 import type { SupervisorStatus } from '../supervise/supervisor.js';
+import { resolveInstalled } from '../packages/installed.js';
 import { CONFIG_OPTION, parseCommand } from './args.js';
 
 const HELP = `Usage: driverkit ls [--config FILE]
@@ -33,6 +34,13 @@ export async function run(argv: string[]): Promise<number> {
   const serving = readStatus(statusPath(config.binDir));
   const rows = await Promise.all(
     config.drivers.map(async (d) => {
+      if (d.package) {
+        const ref = `${d.package.name}${d.package.range ? `@${d.package.range}` : ''}`;
+        const state = await resolveInstalled(d.package.name, d.package.range, config.dir).then((p) => `installed ${p.version}`, () => 'not installed');
+        const row = [d.name, d.type, 'package', ref, state];
+        if (serving) row.push(describeRunning(serving.drivers[d.name]));
+        return row;
+      }
       const isSource = (await stat(d.driver)).isDirectory();
       const state = isSource
         ? await buildStatus({ folder: d.driver, type: d.type, binDir: config.binDir })

@@ -29,6 +29,12 @@ function driverType(v: unknown, ctx: TopContext): Parsed<string> {
   return Object.hasOwn(ctx.contracts, v) ? ok(v) : fail(`a known driver type (${Object.keys(ctx.contracts).join(', ')}; declare others in [types.NAME])`, v);
 }
 
+/** `NAME` or `NAME@RANGE`, as `driverkit install` takes it. */
+function packageRef(v: unknown): Parsed<{ name: string; range?: string }> {
+  const m = typeof v === 'string' ? /^([a-z0-9][a-z0-9._-]*)(?:@(.+))?$/.exec(v) : null;
+  return m ? ok({ name: m[1], ...(m[2] ? { range: m[2] } : {}) }) : fail('a package "NAME" or "NAME@RANGE", such as "kv@^1.2"', v);
+}
+
 function reattach(v: unknown) {
   const r = parseReattach(v);
   return r.ok ? ok(r.info) : fail(`the DRIVERKIT_REATTACH={...} line a driver prints, or a table (${r.reason})`, v);
@@ -42,7 +48,8 @@ const address = (v: unknown) => (typeof v === 'string' && /^.+:\d+$/.test(v) ? o
 /** The keys of a `[drivers.NAME]` table, in the order they are checked and documented. */
 export const DRIVER_KEYS = [
   { toml: 'type', field: 'type', parse: driverType, default: (ctx: DriverContext) => ctx.name, defaultDoc: 'the instance name', doc: 'The driver type (`userprovider`): which services it serves.' },
-  { toml: 'driver', field: 'driver', parse: path('the path of an executable or of a source folder (string)'), required: 'the path of an executable or of a source folder', doc: 'An executable, or a source folder built into `<bin_dir>/<type>/<folder name>`.' },
+  { toml: 'driver', field: 'driver', parse: path('the path of an executable or of a source folder (string)'), defaultDoc: 'none: `driver` or `package`', doc: 'An executable, or a source folder built into `<bin_dir>/<type>/<folder name>`.' },
+  { toml: 'package', field: 'package', parse: packageRef, defaultDoc: 'none', doc: 'Instead of `driver`: an installed package, `NAME` or `NAME@RANGE`, installed on first use from `indexes` and pinned (digest checked at every start) by `driverkit.lock`.' },
   { toml: 'args', field: 'args', parse: strings, default: [], doc: 'Arguments to the executable.' },
   { toml: 'env', field: 'env', parse: stringTable, default: {}, doc: 'Added to its environment.' },
   { toml: 'start_timeout', field: 'startTimeout', parse: duration, defaultDoc: '`"60s"`', doc: 'How long it may take to print its handshake and answer health checks.' },
@@ -63,6 +70,13 @@ export const DRIVER_KEYS = [
 
 const NAME = /^[A-Za-z0-9_.-]+$/;
 
+/** Index locations: URLs as they are, folders made absolute. */
+function indexList(v: unknown, ctx: TopContext): Parsed<string[]> {
+  const list = strings(v);
+  if (!list.ok) return fail('an array of index folders or URLs', v);
+  return ok(list.value.map((i) => (/^(https?|file):/.test(i) || isAbsolute(i) ? i : resolve(ctx.dir, i))));
+}
+
 /** The `drivers` table: each entry parsed by DRIVER_KEYS, then given its name and contract. */
 function driverTables(v: unknown, ctx: TopContext): Parsed<DriverEntry[]> {
   if (!isTable(v)) return fail('a table of [drivers.NAME] tables', v);
@@ -74,13 +88,18 @@ function driverTables(v: unknown, ctx: TopContext): Parsed<DriverEntry[]> {
     if (!NAME.test(name)) return within(name, fail('a name of letters, digits, "_", "." or "-"', name));
     const fields = parseTable(DRIVER_KEYS, raw, { ...ctx, name });
     if (!fields.ok) return within(name, fields);
+    if ((fields.value.driver === undefined) === (fields.value.package === undefined)) {
+      const both = fields.value.driver !== undefined;
+      return within(name, within(both ? 'package' : 'driver', fail(both ? 'either driver or package, not both' : 'the path of an executable or of a source folder (or package = "NAME[@RANGE]")')));
+    }
     const contract = ctx.contracts[fields.value.type];
     // Configure is what receives the table; a type without it would silently drop it.
     const configurable = Object.values(contract.versions).every((s) => 'configure' in s.methods);
     if (!configurable && Object.keys(fields.value.config).length > 0) {
       return within(name, within('config', fail(`no config table: type "${contract.type}" has no Configure method to receive one`, fields.value.config)));
     }
-    drivers.push({ name, contract, ...fields.value });
+    // A package's executable is known once it is installed: `driver` stays empty until then.
+    drivers.push({ name, contract, ...fields.value, driver: fields.value.driver ?? '' });
   }
   return ok(drivers);
 }
@@ -90,6 +109,7 @@ export const TOP_KEYS = [
   { toml: 'bin_dir', field: 'binDir', parse: path('a folder path (string)'), default: 'bin', doc: 'Where source drivers are built.' },
   { toml: 'listen', field: 'listen', parse: address, defaultDoc: '`"127.0.0.1:50051"`', doc: "`driverkit serve`'s address, `HOST:PORT`." },
   { toml: 'gateway', field: 'gateway', parse: gatewayTable, default: {}, doc: "`driverkit serve`'s TLS, authentication and limits: the `[gateway]` table (keys below)." },
+  { toml: 'indexes', field: 'indexes', parse: indexList, default: [], doc: 'Package indexes (folders, `file:` or `http(s):` URLs) that `package` entries are installed from; `DRIVERKIT_INDEX` adds more.' },
   { toml: 'types', field: 'types', parse: typeTables, default: {}, doc: 'One `[types.NAME]` table per driver type declared from its `.proto` (keys below).' },
   { toml: 'drivers', field: 'drivers', parse: driverTables, required: 'at least one [drivers.NAME] table', doc: 'One `[drivers.NAME]` table per driver instance; NAME is letters, digits, `_`, `.` or `-`.' },
 ] as const satisfies readonly Key<TopContext>[];

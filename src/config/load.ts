@@ -58,6 +58,8 @@ async function validate(raw: unknown, file: string, dir: string, fromCode: reado
 async function checkDriverPaths(config: Config): Promise<void> {
   const outputs = new Map<string, string>();
   for (const d of config.drivers) {
+    // A package is installed (or checked against the lock) when it starts.
+    if (d.package) continue;
     let info;
     try {
       info = await stat(d.driver);

@@ -17,6 +17,8 @@ export interface DriverEntry extends Fields<typeof DRIVER_KEYS> {
   contract: Contract;
   /** What to do when the driver exits on its own, from `restart`, `restart_delay`, `restart_max_delay` and `max_restarts`. */
   restart: RestartPolicy;
+  /** The executable or source folder; empty for a `package` entry until it is installed. */
+  driver: string;
 }
 
 /** A validated configuration file; its other fields come from TOP_KEYS in keys.ts. */

@@ -7,6 +7,9 @@ import type { Call } from '../rpc/client.js';
 import type { CallOptions } from '../rpc/call.js';
 import { DriverkitError } from '../errors.js';
 import { Driver } from '../host/driver.js';
+import { installPackage } from '../packages/install.js';
+import { resolveInstalled } from '../packages/installed.js';
+import { projectStore } from '../packages/store.js';
 import { consoleLogger, type Logger } from '../host/logger.js';
 import type { LatestClient } from '../host/options.js';
 import { Supervisor, type SupervisorStatus } from './supervisor.js';
@@ -59,8 +62,12 @@ export class DriverHost {
     return entry;
   }
 
-  /** Builds a source driver if needed and returns its executable; a binary entry is returned as is. */
-  async #prepare(entry: DriverEntry): Promise<{ path: string; build?: BuildResult }> {
+  /**
+   * The executable of an entry: a package installed on first use (and the sha256 its lock
+   * pins), a source folder built if needed, or a binary as it is.
+   */
+  async #prepare(entry: DriverEntry): Promise<{ path: string; sha256?: string; build?: BuildResult }> {
+    if (entry.package) return installedPackage(entry, this.config);
     if (!(await stat(entry.driver)).isDirectory()) return { path: entry.driver };
     const build = await buildDriver({ folder: entry.driver, type: entry.type, binDir: this.config.binDir, driver: entry.name, onBuild: () => this.#options.onBuild?.(entry) });
     return { path: build.binary, build };
@@ -134,7 +141,7 @@ export class DriverHost {
 
   async #launch(entry: DriverEntry): Promise<Driver> {
     // A reattached driver runs already: nothing to build.
-    const { path } = entry.reattach ? { path: entry.driver } : await this.#prepare(entry);
+    const { path, sha256 } = entry.reattach ? { path: entry.driver, sha256: undefined } : await this.#prepare(entry);
     const driver = new Driver({
       name: entry.name,
       path,
@@ -145,7 +152,7 @@ export class DriverHost {
       cwd: this.config.dir,
       startTimeout: entry.startTimeout,
       shutdownGrace: entry.shutdownGrace,
-      sha256: entry.sha256,
+      sha256: entry.sha256 ?? sha256,
       reattach: entry.reattach,
       killOnClose: entry.killOnClose,
       autoMTLS: entry.autoMTLS,
@@ -167,6 +174,15 @@ export class DriverHost {
     }
     return driver;
   }
+}
+
+/** A `package` entry's executable: installed from the config's indexes on first use, then pinned by the lock. */
+async function installedPackage(entry: DriverEntry, config: Config): Promise<{ path: string; sha256: string }> {
+  const { name, range } = entry.package!;
+  const found = await resolveInstalled(name, range, config.dir).catch((err: DriverkitError) => (err.code === 'PACKAGE_NOT_FOUND' ? undefined : Promise.reject(err)));
+  if (found) return found;
+  await installPackage({ store: projectStore(config.dir), name, range, indexes: config.indexes.length ? config.indexes : undefined });
+  return resolveInstalled(name, range, config.dir);
 }
 
 /** Loads a config (file or object) and returns a host for its drivers; nothing starts yet. */
