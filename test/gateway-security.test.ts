@@ -3,6 +3,7 @@
 // and no exposed address without protection.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:http2';
 import { join } from 'node:path';
 import { Client, credentials } from '@grpc/grpc-js';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -79,6 +80,14 @@ describe('gateway security', () => {
     expect(err).toMatchObject({ code: Status.RESOURCE_EXHAUSTED, details: 'this gateway relays at most 1 calls at once' });
     abort.abort();
     await hanging;
+  });
+
+  it('a client connection is told how many calls it may have open at once', async () => {
+    const gateway = await gatewayWith({ maxCallsPerClient: 7 });
+    const session = connect(`http://${gateway.address}`);
+    onTestFinished(() => void session.destroy());
+    await new Promise<void>((resolve) => session.once('remoteSettings', () => resolve()));
+    expect(session.remoteSettings.maxConcurrentStreams).toBe(7);
   });
 
   it('an address off loopback without TLS and authentication is refused; insecure allows it', async () => {

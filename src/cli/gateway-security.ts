@@ -30,6 +30,7 @@ export async function gatewaySecurity(config: Config): Promise<GatewaySecurity> 
     tokens: tokens.length ? tokens : undefined,
     allow,
     maxConcurrentCalls: g.maxConcurrentCalls,
+    maxCallsPerClient: g.maxCallsPerClient,
     maxMessageBytes: g.maxMessageBytes,
     insecure: g.insecure,
   };

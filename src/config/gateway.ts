@@ -19,6 +19,7 @@ export const GATEWAY_KEYS = [
   { toml: 'tokens_file', field: 'tokensFile', parse: file, defaultDoc: 'none', doc: 'Bearer tokens a client must send (`authorization: Bearer T`), one per line.' },
   { toml: 'tokens_env', field: 'tokensEnv', parse: envName, defaultDoc: 'none', doc: 'An environment variable holding bearer tokens, comma-separated.' },
   { toml: 'max_concurrent_calls', field: 'maxConcurrentCalls', parse: positive, defaultDoc: '`256`', doc: 'Calls relayed at once; past it, RESOURCE_EXHAUSTED.' },
+  { toml: 'max_calls_per_client', field: 'maxCallsPerClient', parse: positive, defaultDoc: '`100`', doc: 'Calls one client connection may have open at once (it queues past that).' },
   { toml: 'max_message_size', field: 'maxMessageBytes', parse: positive, defaultDoc: '`16777216`', doc: 'The largest request message, in bytes.' },
   { toml: 'insecure', field: 'insecure', parse: flag, default: false, doc: 'Serve an address off loopback without TLS and authentication (refused otherwise).' },
 ] as const satisfies readonly Key<GatewayContext>[];

@@ -43,7 +43,7 @@ export async function startGateway(drivers: GatewayDrivers, listen: string, secu
   const refusal = checkListen(listen, security);
   if (refusal) throw new DriverkitError('INVALID_OPTIONS', refusal);
   const maxMessage = security.maxMessageBytes ?? MESSAGE_LIMIT_OPTIONS['grpc.max_receive_message_length'];
-  const server = new Server({ ...MESSAGE_LIMIT_OPTIONS, 'grpc.max_receive_message_length': maxMessage });
+  const server = new Server({ ...MESSAGE_LIMIT_OPTIONS, 'grpc.max_receive_message_length': maxMessage, 'grpc.max_concurrent_streams': security.maxCallsPerClient ?? 100 });
   const guard = { security, inFlight: 0, max: security.maxConcurrentCalls ?? 256 };
   const names = drivers.instances().map((d) => d.name);
   const byService = new Map<string, string[]>();

@@ -15,6 +15,11 @@ export interface GatewaySecurity {
   allow?: Readonly<Record<string, readonly string[]>>;
   /** Calls in flight at once, across clients; past it, RESOURCE_EXHAUSTED. Default 256. */
   maxConcurrentCalls?: number;
+  /**
+   * Calls one client connection may have open at once (HTTP/2 SETTINGS; a client queues
+   * past it), which with `maxMessageBytes` bounds the memory one client can hold. Default 100.
+   */
+  maxCallsPerClient?: number;
   /** The largest request message, in bytes. Default 16 MiB, driverkit's limit. */
   maxMessageBytes?: number;
   /** Serve a non-loopback address without TLS and authentication. Default false: refused. */
