@@ -64,6 +64,25 @@ describe("the driver's gRPC server", () => {
     expect(driver.state).toBe('ready');
   });
 
+  it('serves at most 64 connections at once: those past it are closed, the host and the first still answer', async () => {
+    const { driver, session } = await rawDriver();
+    // The host's channel and `session` are two; 70 more leave 8 past the limit.
+    const more = Array.from({ length: 70 }, () => connect('http://localhost', { createConnection: () => netConnect(driver.handshake!.address) }));
+    onTestFinished(() => more.forEach((s) => s.destroy()));
+    // A connection the driver kept answers a ping; one it refused closes.
+    const closed = more.map(
+      (s) =>
+        new Promise<boolean>((resolve) => {
+          s.on('error', () => {});
+          s.once('close', () => resolve(true));
+          s.once('connect', () => s.ping((err) => (err ? resolve(true) : resolve(false))));
+        }),
+    );
+    expect((await Promise.all(closed)).filter(Boolean)).toHaveLength(8);
+    expect(status(await request(session, {}, getUser('echo:still')))).toEqual({ code: Status.OK, message: '' });
+    expect((await driver.client.getUser({ userId: { opaqueId: 'echo:host' } })).user?.username).toBe('echo:host');
+  });
+
   it('advertises a limit on concurrent streams per connection', async () => {
     const session = await rawSession();
     await new Promise<void>((resolve) => (session.remoteSettings.maxConcurrentStreams !== undefined && session.remoteSettings.maxConcurrentStreams < 2 ** 31 ? resolve() : session.once('remoteSettings', () => resolve())));

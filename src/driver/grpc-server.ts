@@ -22,6 +22,8 @@ import { Status } from '../status.js';
 
 /** Calls one connection may have open at once; a host queues past it (HTTP/2 SETTINGS). */
 export const MAX_CONCURRENT_STREAMS = 1024;
+/** Connections served at once. */
+export const MAX_SESSIONS = 64;
 /** node:http2's cap on one session's buffered data, in megabytes. */
 const MAX_SESSION_MEMORY_MB = 256;
 
@@ -58,11 +60,13 @@ export class GrpcServer {
       ? createSecureServer({ ...options, key: tls.keyPem, cert: tls.certPem, ca: tls.peerCertPem, requestCert: true, rejectUnauthorized: true })
       : createServer(options);
     this.#server.on('session', (session) => {
+      session.on('error', () => {});
+      // A host needs one connection (and one per brokered dial); a peer opening more is refused.
+      if (this.#sessions.size >= MAX_SESSIONS) return void session.destroy();
       this.#sessions.add(session);
       session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+      // A host that dies resets the connection; that is not the driver's error (see 'error' above).
       session.once('close', () => this.#sessions.delete(session));
-      // A host that dies resets the connection; that is not the driver's error.
-      session.on('error', () => {});
     });
     // A host whose certificate we do not trust fails its own handshake; nothing to do here.
     this.#server.on('tlsClientError', () => {});
