@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
+import { isLoopback } from '../protocol/loopback.js';
 import { Status } from '../status.js';
 
 /** Who may call what through a gateway, and how much. */
@@ -53,8 +54,7 @@ export function checkAllowed(instance: string, method: string, allow: GatewaySec
 
 /** Refuses a non-loopback address unless it is served with TLS and authentication, or `insecure`. */
 export function checkListen(listen: string, s: GatewaySecurity): string | undefined {
-  const host = listen.slice(0, listen.lastIndexOf(':'));
-  const loopback = /^127\.\d+\.\d+\.\d+$/.test(host) || host === 'localhost' || host === '[::1]' || host === '::1';
+  const loopback = isLoopback(listen, true);
   const authenticated = s.tokens?.length || s.tls?.clientCaPem;
   if (loopback || s.insecure || (s.tls && authenticated)) return undefined;
   return `refusing to serve ${listen} (reachable from other machines) without TLS and authentication: give a certificate and key, and tokens or a client CA, or allow it explicitly as insecure`;

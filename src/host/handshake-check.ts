@@ -1,6 +1,7 @@
 import { type Contract, contractVersions } from '../contracts/contract.js';
 import type { ErrorCode } from '../errors.js';
 import { type Handshake, parseHandshake } from '../protocol/handshake.js';
+import { isLoopback } from '../protocol/loopback.js';
 
 /** What the host makes of a driver's first line: a handshake to use, or why not (and the handshake, if one parsed). */
 export type HandshakeVerdict = { ok: true; handshake: Handshake } | { ok: false; code: ErrorCode; message: string; handshake?: Handshake };
@@ -33,10 +34,4 @@ export function checkHandshake(line: string, contract: Contract, askedTls: boole
     return refuse('PROTOCOL_UNSUPPORTED', 'AutoMTLS was asked for, but the driver sent no certificate in its handshake; refusing to talk to it in plaintext');
   }
   return { ok: true, handshake };
-}
-
-/** A loopback `HOST:PORT`: an IPv4 address in 127.0.0.0/8 or [::1]; names (even localhost) are not resolved. */
-function isLoopback(address: string): boolean {
-  const host = address.slice(0, address.lastIndexOf(':'));
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '[::1]' || host === '::1';
 }
