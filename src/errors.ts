@@ -33,6 +33,7 @@ export type ErrorCode =
   | 'ARCHIVE_UNSAFE'
   | 'LOCK_STALE'
   | 'DOWNGRADE_REFUSED'
+  | 'SIGNATURE_INVALID'
   | 'USAGE'
   | 'RPC_ERROR';
 

@@ -16,13 +16,16 @@ export function tempDir(prefix: string): string {
   return dir;
 }
 
-/** Runs the shipped CLI in `cwd`, with a private per-user store. */
-export const cli = (cwd: string, ...args: string[]) =>
-  spawnCollect(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, DRIVERKIT_HOME: join(cwd, '.home'), DRIVERKIT_INDEX: '' } });
+/** Runs the shipped CLI in `cwd`, with a private per-user store, no default index and no trusted keys. */
+export const cli = (cwd: string, ...args: string[]) => cliWith({}, cwd, ...args);
 
-/** Packs the demo driver as `demo@version` into the folder index `index` with `driverkit pack --index`. */
-export async function publish(index: string, version: string, driverkit = '^0.1.0'): Promise<void> {
-  const r = await cli(index, 'pack', BIN.demo, '--name', 'demo', '--type', 'userprovider', '--version', version, '--driverkit', driverkit, '--index', index);
+/** `cli` with extra environment variables. */
+export const cliWith = (env: Record<string, string>, cwd: string, ...args: string[]) =>
+  spawnCollect(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, DRIVERKIT_HOME: join(cwd, '.home'), DRIVERKIT_INDEX: '', DRIVERKIT_TRUSTED_KEYS: '', ...env } });
+
+/** Packs the demo driver as `demo@version` into the folder index `index` with `driverkit pack --index`; `extra` are more pack options. */
+export async function publish(index: string, version: string, driverkit = '^0.1.0', ...extra: string[]): Promise<void> {
+  const r = await cli(index, 'pack', BIN.demo, '--name', 'demo', '--type', 'userprovider', '--version', version, '--driverkit', driverkit, '--index', index, ...extra);
   if (r.code !== 0) throw new Error(`pack failed: ${r.stderr}`);
 }
 

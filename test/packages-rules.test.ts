@@ -19,7 +19,8 @@ describe('package manifests', () => {
     { change: { artifacts: [] }, error: '"artifacts" must be a non-empty array, got []' },
     { change: { artifacts: [{ ...ok.artifacts[0], sha256: 'xyz' }] }, error: '"artifacts[0].sha256" must be 64 lowercase hex digits, got "xyz"' },
     { change: { artifacts: [{ ...ok.artifacts[0], os: undefined }] }, error: '"artifacts[0].os" must be a non-empty string' },
-    { change: { signature: 'x' }, error: 'unknown field "signature"' },
+    { change: { signed: 'x' }, error: 'unknown field "signed"' },
+    { change: { signature: 'x' }, error: '"signature" must be a base64 ed25519 signature (88 characters), got "x"' },
   ];
   for (const { change, error } of rows) {
     it(`refuses ${JSON.stringify(change)}`, () => {

@@ -20,6 +20,7 @@ const COMMANDS: Record<string, Command> = {
   uninstall: { summary: 'remove installed packages', load: () => import('./uninstall.js') },
   packages: { summary: 'list installed packages and whether newer ones exist', load: () => import('./packages.js') },
   pack: { summary: 'turn a built driver into an archive and its index manifest', load: () => import('./pack.js') },
+  search: { summary: 'list the packages an index has, filtered by a term', load: () => import('./search.js') },
 };
 
 const HELP = `driverkit ${VERSION}: out-of-process gRPC drivers, go-plugin compatible

@@ -1,11 +1,13 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DriverkitError } from '../errors.js';
 import { addToIndex } from '../packages/index-write.js';
 import { packDriver } from '../packages/pack.js';
+import { writeKeyPair } from '../packages/signature.js';
 import { parseCommand } from './args.js';
 
 const HELP = `Usage: driverkit pack FILE|FOLDER --name NAME --version VERSION --type TYPE [options]
+       driverkit pack --new-key BASE
 
 Turns a built driver (an executable, or a folder with --entry) into NAME-VERSION-OS-ARCH.tar.gz
 and prints its manifest, sha256 filled in, ready for an index (NAME/VERSION.json).
@@ -20,18 +22,29 @@ Options:
       --description, --license, --homepage TEXT
       --out DIR           where to write the archive (default: .)
       --index DIR         add to a folder index instead: archive, manifest and versions.json
+      --sign KEY.pem      sign the manifest with this ed25519 private key
+      --new-key BASE      write a new ed25519 key pair, BASE.pem (private) and BASE.pub.pem
+                          (give operators this one, for --trusted-key), and pack nothing
   -h, --help              show this help
 `;
 
 const STRING = { type: 'string' } as const;
 
 export async function run(argv: string[]): Promise<number> {
-  const options = { name: STRING, version: STRING, type: STRING, entry: STRING, driverkit: STRING, url: STRING, description: STRING, license: STRING, homepage: STRING, out: STRING, index: STRING };
+  const options = { name: STRING, version: STRING, type: STRING, entry: STRING, driverkit: STRING, url: STRING, description: STRING, license: STRING, homepage: STRING, out: STRING, index: STRING, sign: STRING, 'new-key': STRING };
   const args = parseCommand(argv, options, HELP);
   if (!args) return 0;
   const v = args.values;
+  if (v['new-key']) {
+    const { privateFile, publicFile } = await writeKeyPair(v['new-key']);
+    process.stdout.write(`wrote ${privateFile} (keep it secret: pack --sign ${privateFile}) and ${publicFile} (for install --trusted-key)\n`);
+    return 0;
+  }
   if (args.positionals.length !== 1 || !v.name || !v.version || !v.type) throw new DriverkitError('USAGE', `name one driver, with --name, --version and --type\n\n${HELP}`);
-  const packed = await packDriver({ ...v, input: args.positionals[0], name: v.name, version: v.version, type: v.type });
+  const signingKey = v.sign ? await readFile(v.sign).catch((err: Error) => {
+    throw new DriverkitError('USAGE', `--sign ${v.sign}: ${err.message}`);
+  }) : undefined;
+  const packed = await packDriver({ ...v, input: args.positionals[0], name: v.name, version: v.version, type: v.type, signingKey });
   if (v.index) {
     const file = await addToIndex(resolve(v.index), packed);
     process.stderr.write(`added ${file}\n`);

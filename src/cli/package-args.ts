@@ -9,7 +9,12 @@ export const PACKAGE_OPTIONS = {
   index: { type: 'string', multiple: true },
   global: { type: 'boolean', short: 'g' },
   force: { type: 'boolean' },
+  'trusted-key': { type: 'string', multiple: true },
 } as const;
+
+/** The help lines for --trusted-key, shared by install and upgrade. */
+export const TRUSTED_KEY_HELP = `      --trusted-key FILE  an ed25519 public key (PEM) that must have signed each manifest
+                     (repeatable; also DRIVERKIT_TRUSTED_KEYS, comma-separated paths)`;
 
 /** `NAME[@RANGE]` into its parts; a malformed name is a USAGE error. */
 export function splitSpec(spec: string): { name: string; range?: string } {

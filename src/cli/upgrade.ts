@@ -3,7 +3,8 @@ import { installPackage } from '../packages/install.js';
 import { listInstalled } from '../packages/installed.js';
 import { globalStore, projectStore } from '../packages/store.js';
 import { parseCommand } from './args.js';
-import { describeResult, onDownload, PACKAGE_OPTIONS, splitSpec } from './package-args.js';
+import { loadTrustedKeys } from '../packages/signature.js';
+import { describeResult, onDownload, PACKAGE_OPTIONS, splitSpec, TRUSTED_KEY_HELP } from './package-args.js';
 
 const HELP = `Usage: driverkit upgrade NAME[@RANGE]... | --all [--index INDEX]... [--global] [--force]
 
@@ -16,6 +17,7 @@ Options:
       --index INDEX  index to look in (repeatable); default: each package's locked index
   -g, --global       the per-user store
       --force        ignore the packages' driverkit ranges, and allow a downgrade
+${TRUSTED_KEY_HELP}
   -h, --help         show this help
 `;
 
@@ -26,8 +28,9 @@ export async function run(argv: string[]): Promise<number> {
   const store = v.global ? globalStore() : projectStore();
   if (Boolean(v.all) === args.positionals.length > 0) throw new DriverkitError('USAGE', `name the packages to upgrade, or pass --all (not both)\n\n${HELP}`);
   const specs = v.all ? (await listInstalled(store)).map((d) => ({ name: d.name, range: undefined })) : args.positionals.map(splitSpec);
+  const trustedKeys = await loadTrustedKeys(v['trusted-key'] as string[] | undefined);
   for (const { name, range } of specs) {
-    const result = await installPackage({ store, name, range, indexes: v.index as string[] | undefined, force: Boolean(v.force), upgrade: true, onDownload });
+    const result = await installPackage({ store, name, range, indexes: v.index as string[] | undefined, force: Boolean(v.force), trustedKeys, upgrade: true, onDownload });
     process.stdout.write(describeResult(result, store));
   }
   return 0;

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import semver from 'semver';
@@ -6,7 +7,8 @@ import { DriverkitError } from '../errors.js';
 import { fileSha256, installArtifact } from './artifact.js';
 import { readLock, writeLock, type LockEntry } from './lockfile.js';
 import { resolvePackage } from './resolve.js';
-import { defaultIndexes, indexForLock, indexFromLock, versionFolder, type Store } from './store.js';
+import { loadTrustedKeys } from './signature.js';
+import { defaultIndexes, indexForLock, indexFromLock, LOCAL_FILE_INDEX, versionFolder, type Store } from './store.js';
 
 /** One install, upgrade or check of a package. */
 export interface InstallRequest {
@@ -24,6 +26,8 @@ export interface InstallRequest {
   upgrade?: boolean;
   /** Told before each download. */
   onDownload?: (url: string) => void;
+  /** Public keys one of which must sign the manifest; default: those DRIVERKIT_TRUSTED_KEYS names (none: not checked). */
+  trustedKeys?: readonly KeyObject[];
 }
 
 /** What an install did: `installed` (new), `upgraded`, `downgraded`, `repaired` (files restored from the lock) or `unchanged`. */
@@ -65,8 +69,9 @@ async function installLocked(req: InstallRequest): Promise<InstallResult> {
     }
     return result('repaired', locked);
   }
-  const indexes = req.indexes?.length ? req.indexes : locked ? [indexFromLock(store, locked.index)] : defaultIndexes();
-  const { manifest, artifact } = await resolvePackage({ name, range, indexes, force });
+  const indexes = req.indexes?.length ? req.indexes : locked && locked.index !== LOCAL_FILE_INDEX ? [indexFromLock(store, locked.index)] : defaultIndexes();
+  const trustedKeys = req.trustedKeys ?? (await loadTrustedKeys());
+  const { manifest, artifact } = await resolvePackage({ name, range, indexes, force, trustedKeys });
   if (locked && semver.lt(manifest.version, locked.version) && !force) {
     throw new DriverkitError('DOWNGRADE_REFUSED', `${name} ${locked.version} is installed, and the highest version that fits is ${manifest.version}: pass --force to downgrade`);
   }
@@ -74,14 +79,22 @@ async function installLocked(req: InstallRequest): Promise<InstallResult> {
   const url = new URL(artifact.url, manifest.manifestUrl).href;
   const got = await installArtifact(store, { name, version: manifest.version, url, sha256: artifact.sha256, entry: artifact.entry, onDownload: req.onDownload });
   const entry: LockEntry = { version: manifest.version, type: manifest.type, index: indexForLock(store, manifest.index), url, sha256: artifact.sha256, ...got };
+  return result(await recordInstall(store, name, entry, locked), entry);
+}
+
+/**
+ * Writes a newly unpacked version into the lock (under the lock file's own lock), then
+ * removes the previous version's folder. The caller holds the name's lock. Returns what
+ * changed compared with `locked`.
+ */
+export async function recordInstall(store: Store, name: string, entry: LockEntry, locked: LockEntry | undefined): Promise<InstallResult['action']> {
   await withLock(`${store.lockFile}.lock`, async () => {
     const lock = await readLock(store.lockFile);
     lock.drivers[name] = entry;
     await writeLock(store.lockFile, lock);
   });
-  if (locked && locked.version !== manifest.version) await rm(versionFolder(store, name, locked.version), { recursive: true, force: true });
-  const action = !locked ? 'installed' : semver.gt(manifest.version, locked.version) ? 'upgraded' : semver.lt(manifest.version, locked.version) ? 'downgraded' : 'repaired';
-  return result(action, entry);
+  if (locked && locked.version !== entry.version) await rm(versionFolder(store, name, locked.version), { recursive: true, force: true });
+  return !locked ? 'installed' : semver.gt(entry.version, locked.version) ? 'upgraded' : semver.lt(entry.version, locked.version) ? 'downgraded' : 'repaired';
 }
 
 /** Removes a package's files and its lock entry; PACKAGE_NOT_FOUND when it is not installed. */

@@ -4,7 +4,7 @@ import { DriverkitError } from '../errors.js';
 import { fileSha256 } from './artifact.js';
 import { readLock, type LockEntry } from './lockfile.js';
 import { resolvePackage } from './resolve.js';
-import { globalStore, indexFromLock, projectStore, type Store } from './store.js';
+import { globalStore, indexFromLock, LOCAL_FILE_INDEX, projectStore, type Store } from './store.js';
 
 /** An installed package, as the lock records it. */
 export interface InstalledDriver extends LockEntry {
@@ -44,10 +44,15 @@ export async function checkInstalled(d: InstalledDriver): Promise<'ok' | 'missin
   return got === undefined ? 'missing' : got === d.binarySha256 ? 'ok' : 'changed';
 }
 
-/** The highest compatible version above the installed one, `undefined` when it is the newest, or an error message when its indexes cannot be read. */
-export async function newerVersion(d: InstalledDriver, indexes: readonly string[] = [indexFromLock(d.store, d.index)]): Promise<string | undefined | Error> {
+/**
+ * The highest compatible version above the installed one, `undefined` when it is the newest
+ * (or was installed from a local archive, which has no index), or an error message when its
+ * indexes cannot be read.
+ */
+export async function newerVersion(d: InstalledDriver, indexes?: readonly string[]): Promise<string | undefined | Error> {
+  if (!indexes && d.index === LOCAL_FILE_INDEX) return undefined;
   try {
-    const { manifest } = await resolvePackage({ name: d.name, indexes });
+    const { manifest } = await resolvePackage({ name: d.name, indexes: indexes ?? [indexFromLock(d.store, d.index)] });
     return semver.gt(manifest.version, d.version) ? manifest.version : undefined;
   } catch (err) {
     return err as Error;

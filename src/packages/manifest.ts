@@ -28,13 +28,15 @@ export interface PackageManifest {
   license?: string;
   homepage?: string;
   artifacts: Artifact[];
+  /** Base64 ed25519 signature over the manifest's canonical JSON without this field (see signature.ts). */
+  signature?: string;
 }
 
 /** Package names: what a folder name, a lock key and a config reference can all hold. */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 const REQUIRED = ['name', 'type', 'version', 'driverkit', 'artifacts'] as const;
-const OPTIONAL = ['description', 'license', 'homepage'] as const;
+const OPTIONAL = ['description', 'license', 'homepage', 'signature'] as const;
 const ARTIFACT_REQUIRED = ['os', 'arch', 'url', 'sha256'] as const;
 
 /**
@@ -55,6 +57,7 @@ export function parsePackageManifest(raw: unknown, where: string): PackageManife
   for (const key of [...REQUIRED.filter((k) => k !== 'artifacts'), ...OPTIONAL]) {
     if ((m[key] !== undefined || REQUIRED.includes(key as never)) && typeof m[key] !== 'string') bad(key, 'a string', m[key]);
   }
+  if (m.signature !== undefined && !/^[A-Za-z0-9+/]{86}==$/.test(m.signature as string)) bad('signature', 'a base64 ed25519 signature (88 characters)', m.signature);
   if (!NAME_PATTERN.test(m.name as string)) bad('name', `a name matching ${NAME_PATTERN}`, m.name);
   if (semver.valid(m.version as string) === null) bad('version', 'an exact semver version such as "1.2.0"', m.version);
   if (semver.validRange(m.driverkit as string) === null) bad('driverkit', 'a semver range such as "^0.1.0"', m.driverkit);

@@ -5,6 +5,7 @@ import { DriverkitError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { sha256 } from './artifact.js';
 import { parsePackageManifest, type PackageManifest } from './manifest.js';
+import { signManifest } from './signature.js';
 import { writeTar, type TarEntry } from './tar.js';
 
 /** What to pack: a built executable, or a folder holding one (named by `entry`). */
@@ -26,6 +27,8 @@ export interface PackRequest {
   /** Default: this machine's `process.platform` / `process.arch`. */
   os?: string;
   arch?: string;
+  /** An ed25519 private key (PEM) to sign the manifest with; default: unsigned. */
+  signingKey?: string | Buffer;
 }
 
 /** The archive's bytes, its file name (`<name>-<version>-<os>-<arch>.tar.gz`) and its validated manifest. */
@@ -63,7 +66,8 @@ export async function packDriver(req: PackRequest): Promise<Packed> {
     ...(req.homepage ? { homepage: req.homepage } : {}),
     artifacts: [artifact],
   };
-  return { archive, fileName, manifest: parsePackageManifest(raw, `the manifest for ${basename(input)}`) };
+  const manifest = parsePackageManifest(raw, `the manifest for ${basename(input)}`);
+  return { archive, fileName, manifest: req.signingKey ? signManifest(manifest, req.signingKey) : manifest };
 }
 
 async function folderEntries(root: string, dir: string): Promise<Pick<TarEntry, 'path' | 'type' | 'mode' | 'data'>[]> {

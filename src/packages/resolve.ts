@@ -1,7 +1,9 @@
+import type { KeyObject } from 'node:crypto';
 import semver from 'semver';
 import { DriverkitError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { artifactFor, type Artifact } from './manifest.js';
+import { checkSignature } from './signature.js';
 import { listVersions, readIndexed, type IndexedManifest } from './source.js';
 
 /** What to look for in which indexes. */
@@ -17,6 +19,8 @@ export interface ResolveRequest {
   driverkitVersion?: string;
   os?: string;
   arch?: string;
+  /** Public keys one of which must verify the chosen manifest's signature; empty (default): signatures are not checked. */
+  trustedKeys?: readonly KeyObject[];
 }
 
 /** The version chosen, and its artifact for this platform. */
@@ -28,7 +32,9 @@ export interface Resolved {
 /**
  * The highest version of a package whose `driverkit` range admits this driverkit and that
  * has an artifact for this os/arch. Nothing in the indexes is PACKAGE_NOT_FOUND; versions
- * that exist but do not fit are PACKAGE_INCOMPATIBLE, naming each version and why.
+ * that exist but do not fit are PACKAGE_INCOMPATIBLE, naming each version and why. With
+ * `trustedKeys`, the chosen manifest must be signed by one of them (SIGNATURE_INVALID): a
+ * bad signature never falls back to a lower version.
  */
 export async function resolvePackage(req: ResolveRequest): Promise<Resolved> {
   const { name, range, indexes, force = false, driverkitVersion = VERSION, os = process.platform, arch = process.arch } = req;
@@ -45,7 +51,10 @@ export async function resolvePackage(req: ResolveRequest): Promise<Resolved> {
     const manifest = await readIndexed(found.get(v)!, name, v);
     const fits = force || semver.satisfies(driverkitVersion, manifest.driverkit, { includePrerelease: true });
     const artifact = artifactFor(manifest, os, arch);
-    if (fits && artifact) return { manifest, artifact };
+    if (fits && artifact) {
+      checkSignature(manifest, req.trustedKeys ?? []);
+      return { manifest, artifact };
+    }
     if (!fits) reasons.push(`${name} ${v} needs driverkit ${manifest.driverkit}`);
     else reasons.push(`${name} ${v} has no artifact for ${os}-${arch} (has: ${manifest.artifacts.map((a) => `${a.os}-${a.arch}`).join(', ')})`);
   }

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import semver from 'semver';
 import { DriverkitError } from '../errors.js';
-import { parsePackageManifest, type PackageManifest } from './manifest.js';
+import { NAME_PATTERN, parsePackageManifest, type PackageManifest } from './manifest.js';
 
 /** A manifest with where it came from: the index as the user named it, and its own URL. */
 export interface IndexedManifest extends PackageManifest {
@@ -80,4 +80,26 @@ export async function readIndexed(index: string, name: string, version: string):
     throw new DriverkitError('PACKAGE_INVALID', `${url.href}: says it is ${m.name}@${m.version}, but its path says ${name}@${version}`);
   }
   return { ...m, index, manifestUrl: url.href };
+}
+
+/**
+ * The package names an index holds: a folder (path or `file:` URL) is listed (its folders
+ * named like packages); an http(s) index must serve `index.json`, a JSON array of names,
+ * which `driverkit pack --index` writes. Missing over HTTP is PACKAGE_NOT_FOUND.
+ */
+export async function listNames(index: string): Promise<string[]> {
+  const base = indexUrl(index);
+  if (base.protocol === 'file:') {
+    const entries = await readdir(fileURLToPath(base), { withFileTypes: true }).catch((err: Error) => {
+      throw new DriverkitError('PACKAGE_NOT_FOUND', `index ${index}: ${err.message}`);
+    });
+    return entries.filter((e) => e.isDirectory() && NAME_PATTERN.test(e.name)).map((e) => e.name).sort();
+  }
+  const url = new URL('index.json', base);
+  const listed = await fetchJson(url, true);
+  if (listed === undefined) throw new DriverkitError('PACKAGE_NOT_FOUND', `${url.href}: missing; an index served over HTTP lists its packages there (driverkit pack --index writes it)`);
+  if (!Array.isArray(listed) || !listed.every((n) => typeof n === 'string' && NAME_PATTERN.test(n))) {
+    throw new DriverkitError('PACKAGE_INVALID', `${url.href}: must be an array of package names, got ${JSON.stringify(listed)}`);
+  }
+  return listed;
 }

@@ -32,6 +32,9 @@ export function defaultIndexes(): string[] {
   return (process.env.DRIVERKIT_INDEX ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+/** The lock's `index` for a package installed from a local archive (`install --file`): no index to look for newer versions in. */
+export const LOCAL_FILE_INDEX = '(file)';
+
 const isUrl = (index: string) => /^(https?|file):/.test(index);
 
 /** An index as the lock records it: URLs as they are, folders relative to the store's root (so a committed lock works in any clone). */
