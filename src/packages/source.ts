@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import semver from 'semver';
 import { DriverkitError } from '../errors.js';
+import { checkoutIndex, isGitIndex } from './git.js';
 import { NAME_PATTERN, parsePackageManifest, type PackageManifest } from './manifest.js';
 
 /** A manifest with where it came from: the index as the user named it, and its own URL. */
@@ -11,6 +12,11 @@ export interface IndexedManifest extends PackageManifest {
   index: string;
   /** The manifest's URL; relative artifact URLs are resolved against it. */
   manifestUrl: string;
+}
+
+/** Where an index's files are read from: a git index's checkout, else the index itself. */
+async function baseUrl(index: string): Promise<URL> {
+  return isGitIndex(index) ? indexUrl(await checkoutIndex(index)) : indexUrl(index);
 }
 
 /** An index (a folder path, `file:` URL or `http(s):` URL) as a URL ending in "/". */
@@ -57,7 +63,7 @@ async function fetchJson(url: URL, optional: boolean): Promise<unknown> {
  * an HTTP index must serve), else, in a folder index, the `<version>.json` files there.
  */
 export async function listVersions(index: string, name: string): Promise<string[]> {
-  const base = new URL(`${encodeURIComponent(name)}/`, indexUrl(index));
+  const base = new URL(`${encodeURIComponent(name)}/`, await baseUrl(index));
   const listed = await fetchJson(new URL('versions.json', base), true);
   if (listed !== undefined) {
     if (!Array.isArray(listed) || !listed.every((v) => typeof v === 'string' && semver.valid(v))) {
@@ -72,7 +78,7 @@ export async function listVersions(index: string, name: string): Promise<string[
 
 /** Reads and validates `<name>/<version>.json` from an index; its name and version must match the path. */
 export async function readIndexed(index: string, name: string, version: string): Promise<IndexedManifest> {
-  const url = new URL(`${encodeURIComponent(name)}/${encodeURIComponent(version)}.json`, indexUrl(index));
+  const url = new URL(`${encodeURIComponent(name)}/${encodeURIComponent(version)}.json`, await baseUrl(index));
   const raw = await fetchJson(url, true);
   if (raw === undefined) throw new DriverkitError('PACKAGE_NOT_FOUND', `${url.href}: listed in the index but missing`);
   const m = parsePackageManifest(raw, url.href);
@@ -88,7 +94,7 @@ export async function readIndexed(index: string, name: string, version: string):
  * which `driverkit pack --index` writes. Missing over HTTP is PACKAGE_NOT_FOUND.
  */
 export async function listNames(index: string): Promise<string[]> {
-  const base = indexUrl(index);
+  const base = await baseUrl(index);
   if (base.protocol === 'file:') {
     const entries = await readdir(fileURLToPath(base), { withFileTypes: true }).catch((err: Error) => {
       throw new DriverkitError('PACKAGE_NOT_FOUND', `index ${index}: ${err.message}`);

@@ -35,7 +35,7 @@ export function defaultIndexes(): string[] {
 /** The lock's `index` for a package installed from a local archive (`install --file`): no index to look for newer versions in. */
 export const LOCAL_FILE_INDEX = '(file)';
 
-const isUrl = (index: string) => /^(https?|file):/.test(index);
+const isUrl = (index: string) => /^(https?|file|git\+)/.test(index);
 
 /** An index as the lock records it: URLs as they are, folders relative to the store's root (so a committed lock works in any clone). */
 export const indexForLock = (store: Store, index: string) => (isUrl(index) ? index : relative(store.root, resolve(index)).split(sep).join('/') || '.');
