@@ -11,7 +11,7 @@ import {
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from 'node:http2';
-import type { CallSink, CallSource, CallStatus } from '../rpc/handlers.js';
+import type { CallSink, CallStatus } from '../rpc/handlers.js';
 import type { MessageType, MethodDef } from '../contracts/contract.js';
 import { RequestQueue } from './request-queue.js';
 import { ServerCall } from './server-call.js';

@@ -1,4 +1,4 @@
-import { type DeepPartial, type MethodDef, methodPath, type RequestOf, type ResponseOf, type ServiceDef } from '../contracts/contract.js';
+import { type DeepPartial, type MethodDef, methodPath, type ServiceDef } from '../contracts/contract.js';
 import { Status } from '../status.js';
 import { contextFromMetadata, type RequestContext } from '../protocol/context.js';
 import type { LogFields } from '../protocol/hclog.js';
