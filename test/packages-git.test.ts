@@ -1,9 +1,12 @@
-// A package index that is a git repository, reached by a file: URL at a tag.
+// Git: a package index that is a git repository, and a source driver installed from one.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { userprovider } from '../src/contracts/userprovider.js';
+import { useDriver } from './helpers.js';
 import { cli, publish, tempDir } from './packages-helpers.js';
+import { BIN } from './paths.js';
 
 const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', ...args], { cwd, stdio: 'pipe' });
@@ -31,10 +34,29 @@ describe('git indexes', () => {
     expect(JSON.parse(readFileSync(join(project, 'driverkit.lock'), 'utf8')).drivers.demo.version).toBe('1.1.0');
   });
 
+  it('install --git clones a source driver at a tag, builds it, installs it pinned like an archive', async () => {
+    const repo = tempDir('pkg-src');
+    git(repo, 'init', '--quiet');
+    // Any build that writes an executable to $OUT will do: a wrapper of the demo driver.
+    writeFileSync(join(repo, 'driverkit.json'), JSON.stringify({ type: 'userprovider', version: '0.3.0', build: `printf '#!/bin/sh\\nexec "%s"\\n' "${BIN.demo}" > "$OUT"` }));
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '--quiet', '-m', 'a source driver');
+    git(repo, 'tag', 'v0.3.0');
+    const project = tempDir('pkg-project');
+    const out = await cli(project, 'install', '--git', `file://${repo}#v0.3.0`, '--name', 'demo-src');
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stderr).toMatch(/building demo-src from file:/);
+    const lock = JSON.parse(readFileSync(join(project, 'driverkit.lock'), 'utf8'));
+    expect(lock.drivers['demo-src']).toMatchObject({ version: '0.3.0', type: 'userprovider' });
+    const driver = useDriver({ name: 'demo-src', path: join(project, lock.drivers['demo-src'].binary), contract: userprovider, sha256: lock.drivers['demo-src'].binarySha256 });
+    await driver.ready;
+    expect((await driver.client.findUsers({ query: 'marie' })).users).toHaveLength(1);
+  });
+
   it('a repository that cannot be cloned is DOWNLOAD_FAILED naming it', async () => {
     const project = tempDir('pkg-project');
     const out = await cli(project, 'install', 'demo', '--index', `git+file://${join(project, 'nope')}`);
     expect(out.code).toBe(1);
-    expect(out.stderr).toMatch(/could not clone git index file:\/\/.*nope/);
+    expect(out.stderr).toMatch(/could not clone git repository file:\/\/.*nope/);
   });
 });

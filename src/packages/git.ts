@@ -25,7 +25,14 @@ export function checkoutIndex(index: string): Promise<string> {
 }
 
 async function clone(index: string): Promise<string> {
-  const spec = index.slice('git+'.length);
+  return cloneRepo(index.slice('git+'.length));
+}
+
+/**
+ * A shallow clone of `URL[#REF]` (a branch or tag; default: HEAD) in a temp folder that
+ * goes when the process exits. A repository that cannot be cloned is DOWNLOAD_FAILED.
+ */
+export async function cloneRepo(spec: string): Promise<string> {
   const hash = spec.lastIndexOf('#');
   const [url, ref] = hash > 0 ? [spec.slice(0, hash), spec.slice(hash + 1)] : [spec, undefined];
   const dir = await mkdtemp(join(tmpdir(), 'driverkit-git-'));
@@ -33,7 +40,7 @@ async function clone(index: string): Promise<string> {
   try {
     await runTool('git', ['clone', '--quiet', '--depth', '1', ...(ref ? ['--branch', ref] : []), '--', url, dir], { cwd: tmpdir(), env: { GIT_TERMINAL_PROMPT: '0' } });
   } catch (err) {
-    throw new DriverkitError('DOWNLOAD_FAILED', `could not clone git index ${url}${ref ? ` at ${ref}` : ''}: ${String((err as { output?: string }).output ?? err).trim()}`, { cause: err });
+    throw new DriverkitError('DOWNLOAD_FAILED', `could not clone git repository ${url}${ref ? ` at ${ref}` : ''}: ${String((err as { output?: string }).output ?? err).trim()}`, { cause: err });
   }
   return dir;
 }

@@ -1,0 +1,46 @@
+import type { KeyObject } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { buildDriver } from '../build/build.js';
+import { readManifest } from '../build/manifest.js';
+import { DriverkitError } from '../errors.js';
+import { cloneRepo } from './git.js';
+import { installFile } from './install-file.js';
+import type { InstallResult } from './install.js';
+import { packDriver } from './pack.js';
+import type { Store } from './store.js';
+
+/** A source driver in a git repository to install (`driverkit install --git URL[#REF]`). */
+export interface GitInstallRequest {
+  store: Store;
+  /** `URL[#REF]`: https:, file: or a path; REF a branch or tag (default: HEAD). */
+  source: string;
+  /** The package name; default: the repository's name (its URL's last part, without .git). */
+  name?: string;
+  force?: boolean;
+  trustedKeys?: readonly KeyObject[];
+  /** Told before the build starts. */
+  onBuild?: (name: string) => void;
+}
+
+/**
+ * Clones a source driver, builds it with driverkit's build (its driverkit.json must give
+ * `type` and `version`), packs the result into the store's sources folder and installs that
+ * archive as a local file would be: the lock pins the archive's and the binary's digests.
+ */
+export async function installGit(req: GitInstallRequest): Promise<InstallResult> {
+  const dir = await cloneRepo(req.source);
+  const manifest = await readManifest(dir);
+  if (!manifest.type || !manifest.version) {
+    throw new DriverkitError('PACKAGE_INVALID', `${req.source}: expected a driverkit.json with "type" and "version" at the repository's root, got ${manifest.file ? `${JSON.stringify({ type: manifest.type, version: manifest.version })} in ${manifest.file}` : 'none'}`);
+  }
+  const name = req.name ?? basename(req.source.replace(/#.*$/, '').replace(/\/+$/, '')).replace(/\.git$/, '');
+  req.onBuild?.(name);
+  const built = await buildDriver({ folder: dir, type: manifest.type, binDir: join(dir, '.driverkit-build'), driver: name });
+  const packed = await packDriver({ input: built.binary, name, version: manifest.version, type: manifest.type, driverkit: manifest.driverkit });
+  // Kept where --frozen can restore from it, as for any local archive.
+  const archive = join(req.store.drivers, name, 'sources', packed.fileName);
+  await mkdir(join(req.store.drivers, name, 'sources'), { recursive: true });
+  await writeFile(archive, packed.archive);
+  return installFile({ store: req.store, file: archive, name, version: manifest.version, type: manifest.type, force: req.force, trustedKeys: req.trustedKeys });
+}
