@@ -1,6 +1,6 @@
 // A config entry naming a package: installed on first use from the config's indexes,
 // served, listed, and pinned by driverkit.lock at every start.
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DriverkitError } from '../src/errors.js';
@@ -39,6 +39,23 @@ describe('package entries in config', () => {
     const err = await expectRejection(host.driver('users'), DriverkitError);
     await host.close();
     expect(err.code).toBe('CHECKSUM_MISMATCH');
+  });
+
+  it('a committed lock works in another clone: install --frozen restores from a folder index inside the project', async () => {
+    const project = tempDir('pkg-project');
+    const index = join(project, 'index');
+    mkdirSync(index);
+    await publish(index, '1.0.0');
+    expect((await cli(project, 'install', 'demo', '--index', 'index')).code).toBe(0);
+    const lock = JSON.parse(readFileSync(join(project, 'driverkit.lock'), 'utf8'));
+    expect(lock.drivers.demo.url).not.toMatch(/^file:/);
+    // Another clone: the index and the lock, at another path, nothing installed.
+    const clone = tempDir('pkg-clone');
+    cpSync(index, join(clone, 'index'), { recursive: true });
+    cpSync(join(project, 'driverkit.lock'), join(clone, 'driverkit.lock'));
+    const frozen = await cli(clone, 'install', '--frozen');
+    expect(frozen.code, frozen.stderr).toBe(0);
+    expect(existsSync(join(clone, lock.drivers.demo.binary))).toBe(true);
   });
 
   it('driver and package together, or neither, is a config error', async () => {

@@ -1,7 +1,7 @@
 // `driverkit install --file`: a local archive installed without an index, as real CLI processes.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { resolveInstalled } from '../src/packages/installed.js';
@@ -31,7 +31,7 @@ describe('install --file', () => {
     expect([r.code, r.stderr]).toEqual([0, '']);
     expect(r.stdout).toMatch(/^installed\s+demo 1\.3\.0\s+\.driverkit\/drivers\/demo\/1\.3\.0\/demo\n$/);
     expect(readLockFile(project).drivers.demo).toEqual({
-      version: '1.3.0', type: 'userprovider', index: '(file)', url: `file://${archive}`, sha256: sha(readFileSync(archive)),
+      version: '1.3.0', type: 'userprovider', index: '(file)', url: relative(project, archive), sha256: sha(readFileSync(archive)),
       binary: '.driverkit/drivers/demo/1.3.0/demo', binarySha256: sha(readFileSync(BIN.demo)),
     });
     const installed = await resolveInstalled('demo', '^1.3', project);

@@ -9,7 +9,7 @@ import { fileSha256, installArtifact, sha256 } from './artifact.js';
 import { recordInstall, type InstallResult } from './install.js';
 import { readLock, type LockEntry } from './lockfile.js';
 import { NAME_PATTERN } from './manifest.js';
-import { LOCAL_FILE_INDEX, type Store } from './store.js';
+import { LOCAL_FILE_INDEX, type Store, urlForLock } from './store.js';
 
 /** A local archive to install without an index (`driverkit install --file`). */
 export interface FileInstallRequest {
@@ -55,7 +55,7 @@ export async function installFile(req: FileInstallRequest): Promise<InstallResul
     if (locked?.version === version && locked.sha256 === digest && (await fileSha256(join(store.root, locked.binary))) === locked.binarySha256) return result('unchanged', locked);
     const url = pathToFileURL(path).href;
     const got = await installArtifact(store, { name, version, url, sha256: digest, entry: req.entry });
-    const entry: LockEntry = { version, type, index: LOCAL_FILE_INDEX, url, sha256: digest, ...got };
+    const entry: LockEntry = { version, type, index: LOCAL_FILE_INDEX, url: urlForLock(store, url), sha256: digest, ...got };
     return result(await recordInstall(store, name, entry, locked), entry);
   });
 }

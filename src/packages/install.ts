@@ -8,7 +8,7 @@ import { fileSha256, installArtifact } from './artifact.js';
 import { readLock, writeLock, type LockEntry } from './lockfile.js';
 import { resolvePackage } from './resolve.js';
 import { loadTrustedKeys } from './signature.js';
-import { defaultIndexes, indexForLock, indexFromLock, LOCAL_FILE_INDEX, versionFolder, type Store } from './store.js';
+import { defaultIndexes, indexForLock, indexFromLock, LOCAL_FILE_INDEX, versionFolder, type Store, urlForLock, urlFromLock } from './store.js';
 
 /** One install, upgrade or check of a package. */
 export interface InstallRequest {
@@ -63,7 +63,7 @@ async function installLocked(req: InstallRequest): Promise<InstallResult> {
   if (locked && (req.frozen || (!req.upgrade && inRange(locked.version)))) {
     if (await intact(locked)) return result('unchanged', locked);
     const entry = relative(versionFolder(store, name, locked.version), join(store.root, locked.binary));
-    const got = await installArtifact(store, { name, version: locked.version, url: locked.url, sha256: locked.sha256, entry, onDownload: req.onDownload });
+    const got = await installArtifact(store, { name, version: locked.version, url: urlFromLock(store, locked.url), sha256: locked.sha256, entry, onDownload: req.onDownload });
     if (got.binarySha256 !== locked.binarySha256) {
       throw new DriverkitError('CHECKSUM_MISMATCH', `${name} ${locked.version}: the unpacked executable has sha256 ${got.binarySha256}, but ${store.lockFile} says ${locked.binarySha256}`);
     }
@@ -78,7 +78,7 @@ async function installLocked(req: InstallRequest): Promise<InstallResult> {
   if (locked && locked.version === manifest.version && (await intact(locked))) return result('unchanged', locked);
   const url = new URL(artifact.url, manifest.manifestUrl).href;
   const got = await installArtifact(store, { name, version: manifest.version, url, sha256: artifact.sha256, entry: artifact.entry, onDownload: req.onDownload });
-  const entry: LockEntry = { version: manifest.version, type: manifest.type, index: indexForLock(store, manifest.index), url, sha256: artifact.sha256, ...got };
+  const entry: LockEntry = { version: manifest.version, type: manifest.type, index: indexForLock(store, manifest.index), url: urlForLock(store, url), sha256: artifact.sha256, ...got };
   return result(await recordInstall(store, name, entry, locked), entry);
 }
 

@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** Where a set of installed drivers lives: its folder of drivers and its lock file. */
 export interface Store {
@@ -42,3 +43,9 @@ export const indexForLock = (store: Store, index: string) => (isUrl(index) ? ind
 
 /** An index from the lock, made usable from any working folder. */
 export const indexFromLock = (store: Store, index: string) => (isUrl(index) ? index : resolve(store.root, index));
+
+/** An archive's URL as the lock records it: a `file:` one relative to the store's root (so a committed lock works in any clone), others as they are. */
+export const urlForLock = (store: Store, url: string) => (url.startsWith('file:') ? relative(store.root, fileURLToPath(url)).split(sep).join('/') : url);
+
+/** The URL an archive is fetched from, for a lock's `url`. */
+export const urlFromLock = (store: Store, url: string) => (/^[a-z][a-z0-9+.-]*:/i.test(url) ? url : pathToFileURL(resolve(store.root, url)).href);
