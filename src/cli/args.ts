@@ -25,3 +25,8 @@ export function cliLogger(): Logger {
 }
 
 export const CONFIG_OPTION = { config: { type: 'string', short: 'c' } } as const;
+
+/** Says on stderr that a source driver is being built (not from cache): it can take a while. */
+export function buildNotice(command: string): (entry: { name: string; driver: string }) => void {
+  return (entry) => void process.stderr.write(`driverkit ${command}: building ${entry.name} from ${entry.driver} …\n`);
+}

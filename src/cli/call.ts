@@ -7,7 +7,7 @@ import { dynamicContract } from '../types/dynamic.js';
 import { loadProtos, OWN_PROTO } from '../types/proto.js';
 import { DriverkitError } from '../errors.js';
 import { openHost } from '../supervise/host.js';
-import { CONFIG_OPTION, cliLogger, parseCommand } from './args.js';
+import { buildNotice, CONFIG_OPTION, cliLogger, parseCommand } from './args.js';
 
 const HELP = `Usage: driverkit call [--config FILE] [--timeout MS] NAME METHOD [JSON]
 
@@ -41,7 +41,7 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     throw usage(`the request is not valid JSON: ${(err as Error).message}`);
   }
-  const host = await openHost({ config: args.values.config, logger: cliLogger() });
+  const host = await openHost({ config: args.values.config, logger: cliLogger(), onBuild: buildNotice('call') });
   const entry = host.entry(name);
   // Every version of a type has the same method names; the negotiated one is found below.
   const service = Object.values(entry.contract.versions)[0];

@@ -7,7 +7,7 @@ import type { Driver } from '../host/driver.js';
 import { openHost } from '../supervise/host.js';
 import { runSuite } from '../testing/suite.js';
 import { suites } from '../testing/suites.js';
-import { CONFIG_OPTION, cliLogger, parseCommand } from './args.js';
+import { buildNotice, CONFIG_OPTION, cliLogger, parseCommand } from './args.js';
 
 const HELP = `Usage: driverkit conformance [--config FILE] NAME
        driverkit conformance --type TYPE --driver PATH [--configure JSON]
@@ -48,7 +48,7 @@ export async function run(argv: string[]): Promise<number> {
   } else {
     const [name, ...extra] = args.positionals;
     if (!name || extra.length) throw usage('expected the NAME of one driver in the config, or --driver');
-    const host = await openHost({ config: args.values.config, logger: cliLogger() });
+    const host = await openHost({ config: args.values.config, logger: cliLogger(), onBuild: buildNotice('conformance') });
     close = () => host.close();
     driver = await host.driver(name).catch(async (err) => (await close(), Promise.reject(err)));
   }
