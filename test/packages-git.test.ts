@@ -4,9 +4,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { userprovider } from '../src/contracts/userprovider.js';
-import { useDriver } from './helpers.js';
+import { spawnUntil, useDriver } from './helpers.js';
 import { cli, publish, tempDir } from './packages-helpers.js';
-import { BIN } from './paths.js';
+import { BIN, CLI } from './paths.js';
 
 const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', ...args], { cwd, stdio: 'pipe' });
@@ -51,6 +51,20 @@ describe('git indexes', () => {
     const driver = useDriver({ name: 'demo-src', path: join(project, lock.drivers['demo-src'].binary), contract: userprovider, sha256: lock.drivers['demo-src'].binarySha256 });
     await driver.ready;
     expect((await driver.client.findUsers({ query: 'marie' })).users).toHaveLength(1);
+  });
+
+  it('driverkit serve installs a config\'s package from a git index and serves it', async () => {
+    const repo = tempDir('pkg-git');
+    git(repo, 'init', '--quiet');
+    await publish(repo, '1.0.0');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '--quiet', '-m', 'demo 1.0.0');
+    const project = tempDir('pkg-project');
+    writeFileSync(join(project, 'driverkit.toml'), `indexes = ["git+file://${repo}"]\n\n[drivers.users]\ntype = "userprovider"\npackage = "demo"\n`);
+    const serve = await spawnUntil(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0'], /serving users on (\S+)\n/, { cwd: project, env: { ...process.env, DRIVERKIT_HOME: join(project, '.home'), DRIVERKIT_INDEX: '' }, endSignal: 'SIGTERM' });
+    expect(JSON.parse(readFileSync(join(project, 'driverkit.lock'), 'utf8')).drivers.demo).toMatchObject({ version: '1.0.0', index: `git+file://${repo}` });
+    serve.child.kill('SIGTERM');
+    expect((await serve.done).code).toBe(0);
   });
 
   it('a repository that cannot be cloned is DOWNLOAD_FAILED naming it', async () => {

@@ -74,7 +74,7 @@ const NAME = /^[A-Za-z0-9_.-]+$/;
 function indexList(v: unknown, ctx: TopContext): Parsed<string[]> {
   const list = strings(v);
   if (!list.ok) return fail('an array of index folders or URLs', v);
-  return ok(list.value.map((i) => (/^(https?|file):/.test(i) || isAbsolute(i) ? i : resolve(ctx.dir, i))));
+  return ok(list.value.map((i) => (/^(https?:|file:|git\+)/.test(i) || isAbsolute(i) ? i : resolve(ctx.dir, i))));
 }
 
 /** The `drivers` table: each entry parsed by DRIVER_KEYS, then given its name and contract. */
@@ -109,7 +109,7 @@ export const TOP_KEYS = [
   { toml: 'bin_dir', field: 'binDir', parse: path('a folder path (string)'), default: 'bin', doc: 'Where source drivers are built.' },
   { toml: 'listen', field: 'listen', parse: address, defaultDoc: '`"127.0.0.1:50051"`', doc: "`driverkit serve`'s address, `HOST:PORT`." },
   { toml: 'gateway', field: 'gateway', parse: gatewayTable, default: {}, doc: "`driverkit serve`'s TLS, authentication and limits: the `[gateway]` table (keys below)." },
-  { toml: 'indexes', field: 'indexes', parse: indexList, default: [], doc: 'Package indexes (folders, `file:` or `http(s):` URLs) that `package` entries are installed from; `DRIVERKIT_INDEX` adds more.' },
+  { toml: 'indexes', field: 'indexes', parse: indexList, default: [], doc: 'Package indexes (folders, `file:` or `http(s):` URLs, `git+URL[#REF]`) that `package` entries are installed from; `DRIVERKIT_INDEX` adds more.' },
   { toml: 'types', field: 'types', parse: typeTables, default: {}, doc: 'One `[types.NAME]` table per driver type declared from its `.proto` (keys below).' },
   { toml: 'drivers', field: 'drivers', parse: driverTables, required: 'at least one [drivers.NAME] table', doc: 'One `[drivers.NAME]` table per driver instance; NAME is letters, digits, `_`, `.` or `-`.' },
 ] as const satisfies readonly Key<TopContext>[];
