@@ -67,6 +67,17 @@ describe('git indexes', () => {
     expect((await serve.done).code).toBe(0);
   });
 
+  it('pack builds a source folder first, then packs the result', async () => {
+    const src = tempDir('pkg-src');
+    writeFileSync(join(src, 'driverkit.json'), JSON.stringify({ type: 'userprovider', build: `printf '#!/bin/sh\\nexec "%s"\\n' "${BIN.demo}" > "$OUT"` }));
+    const index = tempDir('pkg-index');
+    const out = await cli(index, 'pack', src, '--name', 'built', '--type', 'userprovider', '--version', '2.0.0', '--index', index);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stderr).toMatch(/building .* …/);
+    const project = tempDir('pkg-project');
+    expect((await cli(project, 'install', 'built', '--index', index)).code).toBe(0);
+  });
+
   it('a repository that cannot be cloned is DOWNLOAD_FAILED naming it', async () => {
     const project = tempDir('pkg-project');
     const out = await cli(project, 'install', 'demo', '--index', `git+file://${join(project, 'nope')}`);

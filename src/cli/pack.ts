@@ -1,7 +1,10 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DriverkitError } from '../errors.js';
 import { addToIndex } from '../packages/index-write.js';
+import { buildDriver } from '../build/build.js';
 import { packDriver } from '../packages/pack.js';
 import { writeKeyPair } from '../packages/signature.js';
 import { parseCommand } from './args.js';
@@ -9,8 +12,9 @@ import { parseCommand } from './args.js';
 const HELP = `Usage: driverkit pack FILE|FOLDER --name NAME --version VERSION --type TYPE [options]
        driverkit pack --new-key BASE
 
-Turns a built driver (an executable, or a folder with --entry) into NAME-VERSION-OS-ARCH.tar.gz
-and prints its manifest, sha256 filled in, ready for an index (NAME/VERSION.json).
+Turns a driver (an executable, a folder with --entry, or a source folder, which it builds
+first as driverkit build does) into NAME-VERSION-OS-ARCH.tar.gz and prints its manifest,
+sha256 filled in, ready for an index (NAME/VERSION.json).
 
 Options:
       --name NAME         the package name
@@ -30,6 +34,15 @@ Options:
 
 const STRING = { type: 'string' } as const;
 
+/** A source folder (a folder without --entry) is built first, into a temp folder; anything else is packed as it is. */
+async function builtInput(input: string, entry: string | undefined, type: string): Promise<string> {
+  if (entry !== undefined || !(await stat(input).then((s) => s.isDirectory(), () => false))) return input;
+  process.stderr.write(`driverkit pack: building ${input} …\n`);
+  const out = await mkdtemp(join(tmpdir(), 'driverkit-pack-'));
+  process.once('exit', () => rmSync(out, { recursive: true, force: true }));
+  return (await buildDriver({ folder: resolve(input), type, binDir: out })).binary;
+}
+
 export async function run(argv: string[]): Promise<number> {
   const options = { name: STRING, version: STRING, type: STRING, entry: STRING, driverkit: STRING, url: STRING, description: STRING, license: STRING, homepage: STRING, out: STRING, index: STRING, sign: STRING, 'new-key': STRING };
   const args = parseCommand(argv, options, HELP);
@@ -44,7 +57,7 @@ export async function run(argv: string[]): Promise<number> {
   const signingKey = v.sign ? await readFile(v.sign).catch((err: Error) => {
     throw new DriverkitError('USAGE', `--sign ${v.sign}: ${err.message}`);
   }) : undefined;
-  const packed = await packDriver({ ...v, input: args.positionals[0], name: v.name, version: v.version, type: v.type, signingKey });
+  const packed = await packDriver({ ...v, input: await builtInput(args.positionals[0], v.entry, v.type), name: v.name, version: v.version, type: v.type, signingKey });
   if (v.index) {
     const file = await addToIndex(resolve(v.index), packed);
     process.stderr.write(`added ${file}\n`);
