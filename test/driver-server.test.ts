@@ -1,5 +1,6 @@
 // The driver SDK's own gRPC server, seen from a raw HTTP/2 client: what a well-behaved
 // grpc-js host never sends, and what a grpc-go or hand-written host might.
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
 import { connect as netConnect } from 'node:net';
@@ -81,6 +82,28 @@ describe("the driver's gRPC server", () => {
     expect((await Promise.all(closed)).filter(Boolean)).toHaveLength(8);
     expect(status(await request(session, {}, getUser('echo:still')))).toEqual({ code: Status.OK, message: '' });
     expect((await driver.client.getUser({ userId: { opaqueId: 'echo:host' } })).user?.username).toBe('echo:host');
+  });
+
+  it('closes connections that never speak HTTP/2 or sit with no call open; the host calls on', async () => {
+    const driver = useDriver({ name: 'idle', path: BIN.fixture, contract: fixtureContract, env: { FIXTURE_MODE: 'tcp', FIXTURE_IDLE_MS: '300' } });
+    await driver.ready;
+    const [host, port] = [driver.handshake!.address.slice(0, driver.handshake!.address.lastIndexOf(':')), Number(driver.handshake!.address.split(':').pop())];
+    // Any local user can reach a TCP driver: a connection that says nothing is dropped.
+    const silent = netConnect({ host, port }).resume();
+    onTestFinished(() => void silent.destroy());
+    await once(silent, 'close');
+    // An HTTP/2 connection gets GOAWAY once it has had no call open for the idle time, first
+    // from the start, and again after a call.
+    const session = connect(`http://${host}:${port}`);
+    onTestFinished(() => void session.destroy());
+    session.on('error', () => {});
+    const [goaway, closed] = [once(session, 'goaway'), once(session, 'close')];
+    expect(status(await request(session, {}, getUser('echo:before')))).toEqual({ code: Status.OK, message: '' });
+    await goaway;
+    await closed;
+    // The host's own connection carries its stdio stream; its calls work throughout.
+    expect((await driver.client.getUser({ userId: { opaqueId: 'echo:after' } })).user?.username).toBe('echo:after');
+    expect(driver.state).toBe('ready');
   });
 
   it('advertises a limit on concurrent streams per connection', async () => {

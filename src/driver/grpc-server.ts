@@ -26,6 +26,19 @@ export const MAX_CONCURRENT_STREAMS = 1024;
 export const MAX_SESSIONS = 64;
 /** node:http2's cap on one session's buffered data, in megabytes. */
 const MAX_SESSION_MEMORY_MB = 256;
+/** How long a connection may go without a call before it is closed (GOAWAY); see ServerLimits. */
+export const IDLE_TIMEOUT_MS = 5 * 60_000;
+/** How long a new connection has to finish TLS and send its HTTP/2 SETTINGS. */
+const PREFACE_TIMEOUT_MS = 10_000;
+
+/** Time limits on a connection, so that peers that hold one and do nothing give it back. */
+export interface ServerLimits {
+  /**
+   * A connection with no call open for this long is closed with GOAWAY; a gRPC client
+   * reconnects on its next call. The host's stdio stream keeps its own connection open.
+   */
+  idleTimeoutMs?: number;
+}
 
 /** AutoMTLS: our identity, and the one peer certificate we trust. */
 export interface ServerTls {
@@ -52,12 +65,14 @@ export class GrpcServer {
   #calls = new Set<ServerCall>();
   #server: Http2Server | Http2SecureServer;
 
-  constructor(tls?: ServerTls) {
+  constructor(tls?: ServerTls, limits: ServerLimits = {}) {
+    const idleMs = limits.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+    const prefaceMs = Math.min(PREFACE_TIMEOUT_MS, idleMs);
     // Bounds a peer can hold: streams at once per connection, and the session's buffered
     // memory (node's default 10 MB would refuse one 16 MiB message; 256 MB takes several).
     const options = { maxSessionMemory: MAX_SESSION_MEMORY_MB, settings: { initialWindowSize: STREAM_WINDOW_BYTES, maxConcurrentStreams: MAX_CONCURRENT_STREAMS } };
     this.#server = tls
-      ? createSecureServer({ ...options, key: tls.keyPem, cert: tls.certPem, ca: tls.peerCertPem, requestCert: true, rejectUnauthorized: true })
+      ? createSecureServer({ ...options, handshakeTimeout: prefaceMs, key: tls.keyPem, cert: tls.certPem, ca: tls.peerCertPem, requestCert: true, rejectUnauthorized: true })
       : createServer(options);
     this.#server.on('session', (session) => {
       session.on('error', () => {});
@@ -65,6 +80,7 @@ export class GrpcServer {
       if (this.#sessions.size >= MAX_SESSIONS) return void session.destroy();
       this.#sessions.add(session);
       session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+      watchIdle(session, prefaceMs, idleMs);
       // A host that dies resets the connection; that is not the driver's error (see 'error' above).
       session.once('close', () => this.#sessions.delete(session));
     });
@@ -239,6 +255,25 @@ export class GrpcServer {
     stream.on('data', (chunk: Buffer) => reader.push(chunk));
     stream.once('end', () => method.onEnd(call, reader.partial));
   }
+}
+
+/**
+ * Connections are a bounded resource (MAX_SESSIONS): one that never speaks HTTP/2 is
+ * destroyed after `prefaceMs`, and one with no call open for `idleMs` is closed (GOAWAY).
+ */
+function watchIdle(session: ServerHttp2Session, prefaceMs: number, idleMs: number): void {
+  const preface = setTimeout(() => session.destroy(), prefaceMs).unref();
+  session.once('remoteSettings', () => clearTimeout(preface));
+  let open = 0;
+  let idle: NodeJS.Timeout | undefined;
+  const arm = () => (idle = setTimeout(() => session.close(), idleMs).unref());
+  session.on('stream', (stream: ServerHttp2Stream) => {
+    open++;
+    clearTimeout(idle);
+    stream.once('close', () => --open === 0 && !session.closed && arm());
+  });
+  session.once('close', () => (clearTimeout(preface), clearTimeout(idle)));
+  arm();
 }
 
 function decodeOr<T>(call: ServerCall, type: MessageType<T>, message: Buffer, path: string): T | undefined {

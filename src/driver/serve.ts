@@ -34,6 +34,13 @@ export interface ServeOptions<C extends Contract> {
   logger?: DriverLogger;
   /** Runs before the driver exits on Shutdown or when its host is gone; keep it short. */
   onShutdown?: () => void | Promise<void>;
+  /**
+   * A connection with no call open for this long is closed (HTTP/2 GOAWAY), so that peers
+   * cannot hold the driver's 64 connections by doing nothing; a gRPC client reconnects on
+   * its next call. A new connection has the smaller of this and 10 s to speak HTTP/2.
+   * Default 5 minutes.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** A running driver. */
@@ -117,7 +124,7 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
     serverCert = id.certBase64;
     broker.useTls(tls);
   }
-  const srv = (server = new GrpcServer(tls));
+  const srv = (server = new GrpcServer(tls, { idleTimeoutMs: options.idleTimeoutMs }));
   // A service the SDK cannot serve (a streaming method) throws here, with its own message.
   serveHandlers(srv, service, handlers[version]!, log, broker);
   serveHealth(srv, [service.fullName]);
