@@ -82,6 +82,29 @@ describe('gateway security', () => {
     await hanging;
   });
 
+  it('request bytes in flight are limited per client connection and in all: past either, RESOURCE_EXHAUSTED', async () => {
+    const MiB = 1 << 20;
+    const gateway = await gatewayWith({ maxClientMemory: 35 * MiB, maxMemory: 40 * MiB });
+    const a = usersAt(gateway.address);
+    // Another connection: grpc-js would otherwise share one between clients of one address.
+    const b = usersAt(gateway.address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 } as never);
+    const big = (id: string, mib = 15) => ({ userId: { opaqueId: id, idp: 'x'.repeat(mib * MiB) } });
+    const abort = new AbortController();
+    const hanging = [0, 1].map(() => a.getUser(big('hang'), { signal: abort.signal }).catch((e: unknown) => e));
+    // Retry until both holds are counted: 15 MiB each, a third would make 45 of 35.
+    let err: { code?: number; details?: string } | undefined;
+    for (let i = 0; i < 50 && err?.code === undefined; i++) err = (await a.getUser(big('echo:a')).then(() => undefined, (e: unknown) => e)) as typeof err;
+    expect(err).toMatchObject({ code: Status.RESOURCE_EXHAUSTED, details: `one client may have at most ${35 * MiB} bytes of requests in flight` });
+    // Another client is within its own share but not the overall one (30 + 15 of 40)...
+    expect(await expectRejection(b.getUser(big('echo:b')))).toMatchObject({ code: Status.RESOURCE_EXHAUSTED, details: `this gateway holds at most ${40 * MiB} bytes of requests in flight` });
+    // ...and gets what is left (30 + 5 of 40).
+    expect((await b.getUser(big('echo:b', 5))).user?.username).toBe('echo:b');
+    abort.abort();
+    await Promise.all(hanging);
+    // Given back when the calls end.
+    expect((await a.getUser(big('echo:again'))).user?.username).toBe('echo:again');
+  });
+
   it('a client connection is told how many calls it may have open at once', async () => {
     const gateway = await gatewayWith({ maxCallsPerClient: 7 });
     const session = connect(`http://${gateway.address}`);

@@ -32,6 +32,8 @@ export async function gatewaySecurity(config: Config): Promise<GatewaySecurity> 
     maxConcurrentCalls: g.maxConcurrentCalls,
     maxCallsPerClient: g.maxCallsPerClient,
     maxMessageBytes: g.maxMessageBytes,
+    maxClientMemory: g.maxClientMemory,
+    maxMemory: g.maxMemory,
     insecure: g.insecure,
   };
 }

@@ -8,6 +8,7 @@ import { grpcDefinition } from '../host/grpc-definition.js';
 import { MESSAGE_LIMIT_OPTIONS } from '../protocol/limits.js';
 import type { Call } from '../rpc/client.js';
 import { Status } from '../status.js';
+import { MemoryBudget } from './budget.js';
 import { checkAllowed, checkListen, checkToken, type GatewaySecurity } from './security.js';
 
 /** The metadata key that picks an instance when several drivers share a type. */
@@ -32,6 +33,7 @@ export interface Gateway {
 }
 
 const identity = (b: Buffer) => b;
+const MIB = 1 << 20;
 
 /**
  * Serves every driver of a host on one gRPC address, relaying each call, still encoded, to
@@ -44,7 +46,8 @@ export async function startGateway(drivers: GatewayDrivers, listen: string, secu
   if (refusal) throw new DriverkitError('INVALID_OPTIONS', refusal);
   const maxMessage = security.maxMessageBytes ?? MESSAGE_LIMIT_OPTIONS['grpc.max_receive_message_length'];
   const server = new Server({ ...MESSAGE_LIMIT_OPTIONS, 'grpc.max_receive_message_length': maxMessage, 'grpc.max_concurrent_streams': security.maxCallsPerClient ?? 100 });
-  const guard = { security, inFlight: 0, max: security.maxConcurrentCalls ?? 256 };
+  const memory = new MemoryBudget(security.maxClientMemory ?? 64 * MIB, security.maxMemory ?? 256 * MIB);
+  const guard = { security, inFlight: 0, max: security.maxConcurrentCalls ?? 256, memory };
   const names = drivers.instances().map((d) => d.name);
   const byService = new Map<string, string[]>();
   for (const { name, services } of drivers.instances()) {
@@ -102,7 +105,7 @@ function relayedStatus(err: unknown): { code: number; details: string; metadata?
 }
 
 /** A grpc-js server call of any kind, as far as relaying needs it. */
-type GatewayCall = EventEmitter & { metadata: Metadata; request?: Buffer; getDeadline(): Date | number; write?(b: Buffer): boolean; end?(): void; iterator(o: { destroyOnReturn: boolean }): AsyncIterable<Buffer> };
+type GatewayCall = EventEmitter & { metadata: Metadata; request?: Buffer; getDeadline(): Date | number; getPeer(): string; write?(b: Buffer): boolean; end?(): void; iterator(o: { destroyOnReturn: boolean }): AsyncIterable<Buffer> };
 
 /** The server's credentials: TLS (and mTLS with a client CA) when configured. */
 function credentialsOf({ tls }: GatewaySecurity): ServerCredentials {
@@ -115,6 +118,7 @@ interface Guard {
   security: GatewaySecurity;
   inFlight: number;
   max: number;
+  memory: MemoryBudget;
 }
 
 function relayImplementation(service: ServiceDef, instances: string[], drivers: GatewayDrivers, guard: Guard): UntypedServiceImplementation {
@@ -135,11 +139,15 @@ function relayImplementation(service: ServiceDef, instances: string[], drivers: 
       const denied = checkAllowed(name, method.name, guard.security.allow);
       if (denied) return fail(denied);
       if (guard.inFlight >= guard.max) return fail({ code: Status.RESOURCE_EXHAUSTED, details: `this gateway relays at most ${guard.max} calls at once` });
+      // A request stream is relayed as it is read (flow control bounds it); one request is held whole.
+      const held = guard.memory.take(call.getPeer(), requestStream ? 0 : call.request!.length);
+      if (held.verdict) return fail(held.verdict);
       guard.inFlight++;
       let counted = true;
       const release = () => {
         if (counted) guard.inFlight--;
         counted = false;
+        held.release();
       };
       call.once('cancelled', release);
       const metadata: Record<string, string | Buffer> = {};
