@@ -12,7 +12,7 @@ import { frameMessage } from '../src/protocol/grpc-wire.js';
 import { Status } from '../src/status.js';
 import { fixtureContract } from './fixtures/contract.js';
 import type { Driver } from '../src/host/driver.js';
-import { useDriver, waitFor } from './helpers.js';
+import { spawnUntil, useDriver, waitFor } from './helpers.js';
 import { BIN } from './paths.js';
 
 const GET_USER = '/driverkit.userprovider.v1.UserProvider/GetUser';
@@ -116,6 +116,21 @@ describe("the driver's gRPC server", () => {
     const { session } = await rawDriver();
     const second = await request(session, { ':path': '/plugin.GRPCStdio/StreamStdio' }, frameMessage(Buffer.alloc(0)));
     expect(status(second)).toMatchObject({ code: Status.ALREADY_EXISTS });
+  });
+
+  it('stdout for a StreamStdio caller that never reads is bounded: 256 MiB written, the driver stays small', async () => {
+    // Started without a host, so that the one StreamStdio caller is this test, which never reads.
+    const env = { PATH: process.env.PATH!, [fixtureContract.cookieKey]: fixtureContract.cookieValue, PLUGIN_PROTOCOL_VERSIONS: '1' };
+    const { match, child } = await spawnUntil(BIN.fixture, [], /^1\|1\|unix\|([^|]+)\|grpc/, { env, endSignal: 'SIGTERM' });
+    const session = connect('http://localhost', { createConnection: () => netConnect(match[1]) });
+    onTestFinished(() => void session.destroy());
+    const stdio = session.request({ ':method': 'POST', ':path': '/plugin.GRPCStdio/StreamStdio', 'content-type': 'application/grpc', te: 'trailers' });
+    stdio.on('error', () => {}).pause();
+    stdio.end(frameMessage(Buffer.alloc(0)));
+    expect(status(await request(session, {}, getUser('stdout-flood')))).toEqual({ code: Status.OK, message: '' });
+    // The peak resident size: unbounded buffering held all 256 MiB (it reached 722 MiB).
+    const peakKiB = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]);
+    expect(peakKiB).toBeLessThan(160 * 1024);
   });
 
   it('answers a unary call with headers, one message and status 0 in trailers', async () => {
