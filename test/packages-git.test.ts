@@ -1,11 +1,11 @@
 // Git: a package index that is a git repository, and a source driver installed from one.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { spawnUntil, useDriver } from './helpers.js';
-import { cli, publish, tempDir } from './packages-helpers.js';
+import { cli, publish, readLockFile, tempDir } from './packages-helpers.js';
 import { BIN, CLI } from './paths.js';
 
 const git = (cwd: string, ...args: string[]) =>
@@ -76,6 +76,55 @@ describe('git indexes', () => {
     expect(out.stderr).toMatch(/building .* …/);
     const project = tempDir('pkg-project');
     expect((await cli(project, 'install', 'built', '--index', index)).code).toBe(0);
+  });
+
+  it('a manifest with no artifact for this platform but a source is built from its pinned commit, and rebuilt in a fresh clone', async () => {
+    const repo = tempDir('pkg-src');
+    git(repo, 'init', '--quiet');
+    // A build that counts its runs, so that the test can tell a rebuild from a reuse.
+    const runs = join(tempDir('pkg-runs'), 'runs');
+    writeFileSync(join(repo, 'driverkit.json'), JSON.stringify({ type: 'userprovider', build: `echo run >> "${runs}"; printf '#!/bin/sh\\nexec "%s"\\n' "${BIN.demo}" > "$OUT"` }));
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '--quiet', '-m', 'v1');
+    git(repo, 'tag', 'v1');
+    const commit = git(repo, 'rev-parse', 'HEAD').toString().trim();
+    const index = tempDir('pkg-index');
+    const manifest = (version: string, source: object) => {
+      mkdirSync(join(index, 'src-demo'), { recursive: true });
+      writeFileSync(join(index, 'src-demo', `${version}.json`), JSON.stringify({ name: 'src-demo', type: 'userprovider', version, driverkit: '*', artifacts: [{ os: 'plan9', arch: 'mips', url: 'x.tar.gz', sha256: '0'.repeat(64) }], source }));
+    };
+    manifest('1.0.0', { git: repo, commit, ref: 'v1' });
+    const project = tempDir('pkg-project');
+    const out = await cli(project, 'install', 'src-demo', '--index', index);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stderr).toMatch(/building src-demo 1\.0\.0 from .*pkg-src/);
+    const entry = readLockFile(project).drivers['src-demo'];
+    expect(entry).toMatchObject({ version: '1.0.0', source: `${repo}#${commit}` });
+    const driver = useDriver({ name: 'src-demo', path: join(project, entry.binary), contract: userprovider, sha256: entry.binarySha256 });
+    await driver.ready;
+    expect((await driver.client.findUsers({ query: 'marie' })).users).toHaveLength(1);
+    await driver.close();
+    // A fresh clone of the project has the lock only: --frozen builds the same commit again.
+    const clone = tempDir('pkg-clone');
+    cpSync(join(project, 'driverkit.lock'), join(clone, 'driverkit.lock'));
+    const frozen = await cli(clone, 'install', 'src-demo', '--frozen');
+    expect(frozen.code, frozen.stderr).toBe(0);
+    expect(frozen.stdout).toMatch(/repaired\s+src-demo 1\.0\.0/);
+    expect(readFileSync(runs, 'utf8')).toBe('run\nrun\n');
+    // A tag moved away from the pinned commit is refused before anything is built.
+    writeFileSync(join(repo, 'extra'), 'x');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '--quiet', '-m', 'v2');
+    git(repo, 'tag', '-f', 'v1');
+    manifest('1.0.1', { git: repo, commit, ref: 'v1' });
+    const moved = await cli(project, 'upgrade', 'src-demo', '--index', index);
+    expect(moved.code).toBe(1);
+    expect(moved.stderr).toMatch(new RegExp(`v1 is commit [0-9a-f]{40}, but the manifest pins ${commit}; nothing was built`));
+    expect(readFileSync(runs, 'utf8')).toBe('run\nrun\n');
+    // Without a ref, a full clone is checked out at the commit.
+    manifest('1.0.2', { git: repo, commit });
+    expect((await cli(project, 'upgrade', 'src-demo', '--index', index)).code).toBe(0);
+    expect(readLockFile(project).drivers['src-demo']).toMatchObject({ version: '1.0.2', source: `${repo}#${commit}` });
   });
 
   it('a repository that cannot be cloned is DOWNLOAD_FAILED naming it', async () => {

@@ -6,7 +6,7 @@ import { globalStore, projectStore } from '../packages/store.js';
 import { DriverkitError } from '../errors.js';
 import { parseCommand } from './args.js';
 import { loadTrustedKeys } from '../packages/signature.js';
-import { describeResult, onDownload, PACKAGE_OPTIONS, splitSpec, TRUSTED_KEY_HELP } from './package-args.js';
+import { describeResult, onBuild, onDownload, PACKAGE_OPTIONS, splitSpec, TRUSTED_KEY_HELP } from './package-args.js';
 
 const STRING = { type: 'string' } as const;
 
@@ -63,7 +63,7 @@ export async function run(argv: string[]): Promise<number> {
     if (specs.length === 0) throw new DriverkitError('USAGE', `nothing to install: name a package, or have a ${store.lockFile}\n\n${HELP}`);
   }
   for (const { name, range } of specs) {
-    const result = await installPackage({ store, name, range, indexes: v.index as string[] | undefined, force: Boolean(v.force), trustedKeys, frozen: Boolean(v.frozen), onDownload });
+    const result = await installPackage({ store, name, range, indexes: v.index as string[] | undefined, force: Boolean(v.force), trustedKeys, frozen: Boolean(v.frozen), onDownload, onBuild });
     process.stdout.write(describeResult(result, store));
   }
   return 0;

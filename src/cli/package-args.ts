@@ -30,6 +30,11 @@ export function describeResult(r: InstallResult, store: Store): string {
   return `${r.action.padEnd(10)} ${r.name} ${r.version}${change}  ${relative(store.global ? store.root : '.', r.binary)}\n`;
 }
 
+/** Tells the user that a version is built from its source, which takes a while. */
+export function onBuild(what: string): void {
+  process.stderr.write(`building ${what} …\n`);
+}
+
 /** Tells the user about a download on stderr when it is a terminal. */
 export function onDownload(url: string): void {
   if (process.stderr.isTTY) process.stderr.write(`downloading ${url} …\n`);

@@ -4,7 +4,7 @@ import { listInstalled } from '../packages/installed.js';
 import { globalStore, projectStore } from '../packages/store.js';
 import { parseCommand } from './args.js';
 import { loadTrustedKeys } from '../packages/signature.js';
-import { describeResult, onDownload, PACKAGE_OPTIONS, splitSpec, TRUSTED_KEY_HELP } from './package-args.js';
+import { describeResult, onBuild, onDownload, PACKAGE_OPTIONS, splitSpec, TRUSTED_KEY_HELP } from './package-args.js';
 
 const HELP = `Usage: driverkit upgrade NAME[@RANGE]... | --all [--index INDEX]... [--global] [--force]
 
@@ -30,7 +30,7 @@ export async function run(argv: string[]): Promise<number> {
   const specs = v.all ? (await listInstalled(store)).map((d) => ({ name: d.name, range: undefined })) : args.positionals.map(splitSpec);
   const trustedKeys = await loadTrustedKeys(v['trusted-key'] as string[] | undefined);
   for (const { name, range } of specs) {
-    const result = await installPackage({ store, name, range, indexes: v.index as string[] | undefined, force: Boolean(v.force), trustedKeys, upgrade: true, onDownload });
+    const result = await installPackage({ store, name, range, indexes: v.index as string[] | undefined, force: Boolean(v.force), trustedKeys, upgrade: true, onDownload, onBuild });
     process.stdout.write(describeResult(result, store));
   }
   return 0;

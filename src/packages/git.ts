@@ -29,18 +29,34 @@ async function clone(index: string): Promise<string> {
 }
 
 /**
- * A shallow clone of `URL[#REF]` (a branch or tag; default: HEAD) in a temp folder that
- * goes when the process exits. A repository that cannot be cloned is DOWNLOAD_FAILED.
+ * A shallow (or `full`) clone of `URL[#REF]` (a branch or tag; default: HEAD) in a temp
+ * folder that goes when the process exits. A repository that cannot be cloned is DOWNLOAD_FAILED.
  */
-export async function cloneRepo(spec: string): Promise<string> {
+export async function cloneRepo(spec: string, full = false): Promise<string> {
   const hash = spec.lastIndexOf('#');
   const [url, ref] = hash > 0 ? [spec.slice(0, hash), spec.slice(hash + 1)] : [spec, undefined];
   const dir = await mkdtemp(join(tmpdir(), 'driverkit-git-'));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   try {
-    await runTool('git', ['clone', '--quiet', '--depth', '1', ...(ref ? ['--branch', ref] : []), '--', url, dir], { cwd: tmpdir(), env: { GIT_TERMINAL_PROMPT: '0' } });
+    await runTool('git', ['clone', '--quiet', ...(full ? [] : ['--depth', '1']), ...(ref ? ['--branch', ref] : []), '--', url, dir], { cwd: tmpdir(), env: { GIT_TERMINAL_PROMPT: '0' } });
   } catch (err) {
     throw new DriverkitError('DOWNLOAD_FAILED', `could not clone git repository ${url}${ref ? ` at ${ref}` : ''}: ${String((err as { output?: string }).output ?? err).trim()}`, { cause: err });
   }
+  return dir;
+}
+
+/**
+ * A clone of `url` at exactly `commit`: shallow at `ref` when given (which must still name
+ * that commit: a moved tag is CHECKSUM_MISMATCH), else a full clone checked out at it.
+ */
+export async function cloneCommit(url: string, commit: string, ref?: string): Promise<string> {
+  const dir = await cloneRepo(ref ? `${url}#${ref}` : url, !ref);
+  if (!ref) {
+    await runTool('git', ['checkout', '--quiet', '--detach', commit, '--'], { cwd: dir, env: { GIT_TERMINAL_PROMPT: '0' } }).catch((err) => {
+      throw new DriverkitError('DOWNLOAD_FAILED', `git repository ${url} has no commit ${commit}: ${String((err as { output?: string }).output ?? err).trim()}`, { cause: err });
+    });
+  }
+  const head = (await runTool('git', ['rev-parse', 'HEAD'], { cwd: dir, env: {} })).trim();
+  if (head !== commit) throw new DriverkitError('CHECKSUM_MISMATCH', `git repository ${url}: ${ref} is commit ${head}, but the manifest pins ${commit}; nothing was built`);
   return dir;
 }

@@ -1,13 +1,11 @@
 import type { KeyObject } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import { buildDriver } from '../build/build.js';
+import { basename } from 'node:path';
 import { readManifest } from '../build/manifest.js';
 import { DriverkitError } from '../errors.js';
 import { cloneRepo } from './git.js';
 import { installFile } from './install-file.js';
 import type { InstallResult } from './install.js';
-import { packDriver } from './pack.js';
+import { buildToArchive } from './install-source.js';
 import type { Store } from './store.js';
 
 /** A source driver in a git repository to install (`driverkit install --git URL[#REF]`). */
@@ -36,11 +34,6 @@ export async function installGit(req: GitInstallRequest): Promise<InstallResult>
   }
   const name = req.name ?? basename(req.source.replace(/#.*$/, '').replace(/\/+$/, '')).replace(/\.git$/, '');
   req.onBuild?.(name);
-  const built = await buildDriver({ folder: dir, type: manifest.type, binDir: join(dir, '.driverkit-build'), driver: name });
-  const packed = await packDriver({ input: built.binary, name, version: manifest.version, type: manifest.type, driverkit: manifest.driverkit });
-  // Kept where --frozen can restore from it, as for any local archive.
-  const archive = join(req.store.drivers, name, 'sources', packed.fileName);
-  await mkdir(join(req.store.drivers, name, 'sources'), { recursive: true });
-  await writeFile(archive, packed.archive);
-  return installFile({ store: req.store, file: archive, name, version: manifest.version, type: manifest.type, force: req.force, trustedKeys: req.trustedKeys });
+  const built = await buildToArchive(req.store, dir, { name, version: manifest.version, type: manifest.type, driverkit: manifest.driverkit });
+  return installFile({ store: req.store, file: built.file, name, version: manifest.version, type: manifest.type, force: req.force, trustedKeys: req.trustedKeys });
 }

@@ -1,10 +1,12 @@
 import type { KeyObject } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { access, mkdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import semver from 'semver';
 import { withLock } from '../build/lock.js';
 import { DriverkitError } from '../errors.js';
 import { fileSha256, installArtifact } from './artifact.js';
+import { buildSource, sourceForLock, sourceUrl } from './install-source.js';
 import { readLock, writeLock, type LockEntry } from './lockfile.js';
 import { resolvePackage } from './resolve.js';
 import { loadTrustedKeys } from './signature.js';
@@ -26,6 +28,8 @@ export interface InstallRequest {
   upgrade?: boolean;
   /** Told before each download. */
   onDownload?: (url: string) => void;
+  /** Told before a version is built from its source (no artifact for this platform). */
+  onBuild?: (what: string) => void;
   /** Public keys one of which must sign the manifest; default: those DRIVERKIT_TRUSTED_KEYS names (none: not checked). */
   trustedKeys?: readonly KeyObject[];
 }
@@ -63,7 +67,15 @@ async function installLocked(req: InstallRequest): Promise<InstallResult> {
   if (locked && (req.frozen || (!req.upgrade && inRange(locked.version)))) {
     if (await intact(locked)) return result('unchanged', locked);
     const entry = relative(versionFolder(store, name, locked.version), join(store.root, locked.binary));
-    const got = await installArtifact(store, { name, version: locked.version, url: urlFromLock(store, locked.url), sha256: locked.sha256, entry, onDownload: req.onDownload });
+    let archive = { url: urlFromLock(store, locked.url), sha256: locked.sha256 };
+    if (locked.source && !(await exists(archive.url))) {
+      // Built from source here before, and its archive is not in this clone: build that commit again.
+      const hash = locked.source.lastIndexOf('#');
+      req.onBuild?.(`${name} ${locked.version} from ${locked.source}`);
+      const built = await buildSource(store, { name, version: locked.version, type: locked.type }, locked.source.slice(0, hash), locked.source.slice(hash + 1));
+      archive = { url: pathToFileURL(built.file).href, sha256: built.sha256 };
+    }
+    const got = await installArtifact(store, { name, version: locked.version, ...archive, entry, onDownload: req.onDownload });
     if (got.binarySha256 !== locked.binarySha256) {
       throw new DriverkitError('CHECKSUM_MISMATCH', `${name} ${locked.version}: the unpacked executable has sha256 ${got.binarySha256}, but ${store.lockFile} says ${locked.binarySha256}`);
     }
@@ -76,9 +88,27 @@ async function installLocked(req: InstallRequest): Promise<InstallResult> {
     throw new DriverkitError('DOWNGRADE_REFUSED', `${name} ${locked.version} is installed, and the highest version that fits is ${manifest.version}: pass --force to downgrade`);
   }
   if (locked && locked.version === manifest.version && (await intact(locked))) return result('unchanged', locked);
-  const url = new URL(artifact.url, manifest.manifestUrl).href;
-  const got = await installArtifact(store, { name, version: manifest.version, url, sha256: artifact.sha256, entry: artifact.entry, onDownload: req.onDownload });
-  const entry: LockEntry = { version: manifest.version, type: manifest.type, index: indexForLock(store, manifest.index), url: urlForLock(store, url), sha256: artifact.sha256, ...got };
+  let archive: { url: string; sha256: string; entry?: string; source?: string };
+  if (artifact) {
+    archive = { url: new URL(artifact.url, manifest.manifestUrl).href, sha256: artifact.sha256, entry: artifact.entry };
+  } else {
+    // No artifact for this platform: build the pinned commit of the manifest's source.
+    const { commit, ref } = manifest.source!;
+    const git = sourceUrl(manifest.source!, manifest.manifestUrl);
+    req.onBuild?.(`${name} ${manifest.version} from ${git}`);
+    const built = await buildSource(store, { name, version: manifest.version, type: manifest.type, driverkit: manifest.driverkit }, git, commit, ref);
+    archive = { url: pathToFileURL(built.file).href, sha256: built.sha256, source: sourceForLock(git, commit) };
+  }
+  const got = await installArtifact(store, { name, version: manifest.version, url: archive.url, sha256: archive.sha256, entry: archive.entry, onDownload: req.onDownload });
+  const entry: LockEntry = {
+    version: manifest.version,
+    type: manifest.type,
+    index: indexForLock(store, manifest.index),
+    url: urlForLock(store, archive.url),
+    sha256: archive.sha256,
+    ...got,
+    ...(archive.source ? { source: archive.source } : {}),
+  };
   return result(await recordInstall(store, name, entry, locked), entry);
 }
 
@@ -112,4 +142,13 @@ export async function uninstallPackage(store: Store, name: string): Promise<stri
     await rm(join(store.drivers, name), { recursive: true, force: true });
     return version;
   });
+}
+
+/** Whether a `file:` URL's file is there; other URLs are assumed to be. */
+async function exists(url: string): Promise<boolean> {
+  if (!url.startsWith('file:')) return true;
+  return access(fileURLToPath(url)).then(
+    () => true,
+    () => false,
+  );
 }

@@ -15,6 +15,8 @@ export interface LockEntry {
   /** The executable, relative to the store's root, and its sha256 (checked before every start). */
   binary: string;
   binarySha256: string;
+  /** For a version built from its manifest's source: `URL#COMMIT`, built again if its archive is gone. */
+  source?: string;
 }
 
 /** The lock file's content: `{ "lockVersion": 1, "drivers": { NAME: LockEntry } }`. */
@@ -48,6 +50,7 @@ export async function readLock(file: string): Promise<LockFile> {
   for (const [name, entry] of Object.entries(raw.drivers)) {
     if (!NAME_PATTERN.test(name)) bad(`driver name ${JSON.stringify(name)} is not a package name`);
     for (const f of FIELDS) if (typeof entry?.[f] !== 'string') bad(`"drivers.${name}.${f}" must be a string, got ${JSON.stringify(entry?.[f])}`);
+    if (entry.source !== undefined && (typeof entry.source !== 'string' || !/#[0-9a-f]{40}$/.test(entry.source))) bad(`"drivers.${name}.source" must be "URL#COMMIT", got ${JSON.stringify(entry.source)}`);
     if (!semver.valid(entry.version)) bad(`"drivers.${name}.version" must be a semver version, got ${JSON.stringify(entry.version)}`);
   }
   return raw;

@@ -15,6 +15,19 @@ export interface Artifact {
   entry?: string;
 }
 
+/**
+ * A version's source, for platforms no artifact covers: a git repository whose root holds a
+ * source driver (see driverkit build), pinned to one commit.
+ */
+export interface SourceRef {
+  /** The repository: https:, file: or a path (relative to the manifest's own location). */
+  git: string;
+  /** The full commit hash (40 hex digits): what is built, checked after the clone. */
+  commit: string;
+  /** A tag or branch that names the commit, so that a shallow clone can fetch it; default: a full clone. */
+  ref?: string;
+}
+
 /** A package manifest: one name and version of a driver in an index (`<name>/<version>.json`). */
 export interface PackageManifest {
   name: string;
@@ -27,7 +40,10 @@ export interface PackageManifest {
   description?: string;
   license?: string;
   homepage?: string;
+  /** Built executables, per platform; may be empty when `source` is given. */
   artifacts: Artifact[];
+  /** Built by driverkit where no artifact fits this os/arch. */
+  source?: SourceRef;
   /** Base64 ed25519 signature over the manifest's canonical JSON without this field (see signature.ts). */
   signature?: string;
 }
@@ -36,7 +52,7 @@ export interface PackageManifest {
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 const REQUIRED = ['name', 'type', 'version', 'driverkit', 'artifacts'] as const;
-const OPTIONAL = ['description', 'license', 'homepage', 'signature'] as const;
+const OPTIONAL = ['description', 'license', 'homepage', 'signature', 'source'] as const;
 const ARTIFACT_REQUIRED = ['os', 'arch', 'url', 'sha256'] as const;
 
 /**
@@ -54,14 +70,15 @@ export function parsePackageManifest(raw: unknown, where: string): PackageManife
       throw new DriverkitError('PACKAGE_INVALID', `${where}: unknown field "${key}" (known: ${[...REQUIRED, ...OPTIONAL].join(', ')})`);
     }
   }
-  for (const key of [...REQUIRED.filter((k) => k !== 'artifacts'), ...OPTIONAL]) {
+  for (const key of [...REQUIRED.filter((k) => k !== 'artifacts'), ...OPTIONAL.filter((k) => k !== 'source')]) {
     if ((m[key] !== undefined || REQUIRED.includes(key as never)) && typeof m[key] !== 'string') bad(key, 'a string', m[key]);
   }
   if (m.signature !== undefined && !/^[A-Za-z0-9+/]{86}==$/.test(m.signature as string)) bad('signature', 'a base64 ed25519 signature (88 characters)', m.signature);
   if (!NAME_PATTERN.test(m.name as string)) bad('name', `a name matching ${NAME_PATTERN}`, m.name);
   if (semver.valid(m.version as string) === null) bad('version', 'an exact semver version such as "1.2.0"', m.version);
   if (semver.validRange(m.driverkit as string) === null) bad('driverkit', 'a semver range such as "^0.1.0"', m.driverkit);
-  if (!Array.isArray(m.artifacts) || m.artifacts.length === 0) bad('artifacts', 'a non-empty array', m.artifacts);
+  if (m.source !== undefined) parseSource(m.source, bad);
+  if (!Array.isArray(m.artifacts) || (m.artifacts.length === 0 && m.source === undefined)) bad('artifacts', 'a non-empty array (or an empty one with "source")', m.artifacts);
   (m.artifacts as unknown[]).forEach((a, i) => parseArtifact(a, `artifacts[${i}]`, bad));
   return m as unknown as PackageManifest;
 }
@@ -73,6 +90,17 @@ function parseArtifact(raw: unknown, field: string, bad: (field: string, expecte
   for (const key of ARTIFACT_REQUIRED) if (typeof a[key] !== 'string' || a[key] === '') bad(`${field}.${key}`, 'a non-empty string', a[key]);
   if (!/^[0-9a-f]{64}$/.test(a.sha256 as string)) bad(`${field}.sha256`, '64 lowercase hex digits', a.sha256);
   if (a.entry !== undefined && (typeof a.entry !== 'string' || a.entry === '')) bad(`${field}.entry`, 'a non-empty string', a.entry);
+}
+
+function parseSource(raw: unknown, bad: (field: string, expected: string, value: unknown) => never): void {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) bad('source', 'an object { git, commit, ref? }', raw);
+  const src = raw as Record<string, unknown>;
+  for (const key of Object.keys(src)) if (!['git', 'commit', 'ref'].includes(key)) bad(`source.${key}`, 'absent (unknown field)', src[key]);
+  // An index is not trusted to pick git's transport (ext:: runs commands): URLs and paths only.
+  if (typeof src.git !== 'string' || !/^((https?|ssh|git|file):\/\/|[^-:][^:]*$)/.test(src.git)) bad('source.git', 'an https:, http:, ssh:, git: or file: URL, or a path', src.git);
+  if (typeof src.commit !== 'string' || !/^[0-9a-f]{40}$/.test(src.commit)) bad('source.commit', 'a full commit hash (40 lowercase hex digits)', src.commit);
+  // A ref is handed to git: one that looks like an option is refused.
+  if (src.ref !== undefined && (typeof src.ref !== 'string' || !/^[A-Za-z0-9._/][A-Za-z0-9._/-]*$/.test(src.ref))) bad('source.ref', 'a tag or branch name', src.ref);
 }
 
 /** This machine's artifact of `manifest`, if it has one. */

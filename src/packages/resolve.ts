@@ -23,15 +23,15 @@ export interface ResolveRequest {
   trustedKeys?: readonly KeyObject[];
 }
 
-/** The version chosen, and its artifact for this platform. */
+/** The version chosen, and its artifact for this platform (else its source is built). */
 export interface Resolved {
   manifest: IndexedManifest;
-  artifact: Artifact;
+  artifact?: Artifact;
 }
 
 /**
  * The highest version of a package whose `driverkit` range admits this driverkit and that
- * has an artifact for this os/arch. Nothing in the indexes is PACKAGE_NOT_FOUND; versions
+ * has an artifact for this os/arch or a source to build. Nothing in the indexes is PACKAGE_NOT_FOUND; versions
  * that exist but do not fit are PACKAGE_INCOMPATIBLE, naming each version and why. With
  * `trustedKeys`, the chosen manifest must be signed by one of them (SIGNATURE_INVALID): a
  * bad signature never falls back to a lower version.
@@ -51,12 +51,12 @@ export async function resolvePackage(req: ResolveRequest): Promise<Resolved> {
     const manifest = await readIndexed(found.get(v)!, name, v);
     const fits = force || semver.satisfies(driverkitVersion, manifest.driverkit, { includePrerelease: true });
     const artifact = artifactFor(manifest, os, arch);
-    if (fits && artifact) {
+    if (fits && (artifact || manifest.source)) {
       checkSignature(manifest, req.trustedKeys ?? []);
       return { manifest, artifact };
     }
     if (!fits) reasons.push(`${name} ${v} needs driverkit ${manifest.driverkit}`);
-    else reasons.push(`${name} ${v} has no artifact for ${os}-${arch} (has: ${manifest.artifacts.map((a) => `${a.os}-${a.arch}`).join(', ')})`);
+    else reasons.push(`${name} ${v} has no artifact for ${os}-${arch} (has: ${manifest.artifacts.map((a) => `${a.os}-${a.arch}`).join(', ')}) and no source`);
   }
   throw new DriverkitError(
     'PACKAGE_INCOMPATIBLE',
