@@ -1,9 +1,12 @@
 // Signed manifests: `pack --new-key` / `pack --sign` for authors, `--trusted-key` and
 // DRIVERKIT_TRUSTED_KEYS for operators, as real CLI processes over a folder index.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DriverkitError } from '../src/errors.js';
 import { parsePackageManifest } from '../src/packages/manifest.js';
+import { openHost } from '../src/supervise/host.js';
+import { captureLogger, expectRejection } from './helpers.js';
 import { canonicalJson, isSignedBy, loadTrustedKeys } from '../src/packages/signature.js';
 import { cli, cliWith, editManifest, publish, readLockFile, tempDir } from './packages-helpers.js';
 
@@ -42,6 +45,26 @@ describe('signed manifests', () => {
     const right = await cli(project, 'install', 'demo', '--index', index, '--trusted-key', other.pub, '--trusted-key', author.pub);
     expect([right.code, right.stderr]).toEqual([0, '']);
     expect(readLockFile(project).drivers.demo.version).toBe('1.0.0');
+  });
+
+  it("a config's trusted_keys apply to the packages its entries install: unsigned is refused at start, signed starts", async () => {
+    const [index, keys, project] = [tempDir('pkg-index'), tempDir('pkg-keys'), tempDir('pkg-project')];
+    const author = await newKey(keys, 'author');
+    await publish(index, '1.0.0');
+    const config = join(project, 'driverkit.toml');
+    writeFileSync(config, `indexes = ["${index}"]\ntrusted_keys = ["${relative(project, author.pub)}"]\n\n[drivers.users]\ntype = "userprovider"\npackage = "demo"\n`);
+    const refused = await openHost({ config, logger: captureLogger() });
+    const err = await expectRejection(refused.driver('users'), DriverkitError);
+    await refused.close();
+    expect(err).toMatchObject({ code: 'SIGNATURE_INVALID' });
+    expect(err.message).toMatch(/demo 1\.0\.0 from index .*: it is not signed, and trusted keys are set; nothing was installed/);
+    expect(existsSync(join(project, 'driverkit.lock'))).toBe(false);
+    await publish(index, '1.0.1', '^0.1.0', '--sign', author.priv);
+    const host = await openHost({ config, logger: captureLogger() });
+    const driver = await host.driver('users');
+    expect((await driver.client.findUsers({ query: 'marie' })).users).toHaveLength(1);
+    await host.close();
+    expect(readLockFile(project).drivers.demo.version).toBe('1.0.1');
   });
 
   it('with keys set (DRIVERKIT_TRUSTED_KEYS), an unsigned manifest and one altered after signing are refused', async () => {

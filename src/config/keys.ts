@@ -77,6 +77,13 @@ function indexList(v: unknown, ctx: TopContext): Parsed<string[]> {
   return ok(list.value.map((i) => (/^(https?:|file:|git\+)/.test(i) || isAbsolute(i) ? i : resolve(ctx.dir, i))));
 }
 
+/** Key files, made absolute against the config's folder. */
+function keyFiles(v: unknown, ctx: TopContext): Parsed<string[]> {
+  const list = strings(v);
+  if (!list.ok) return fail('an array of public key files (PEM)', v);
+  return ok(list.value.map((f) => resolve(ctx.dir, f)));
+}
+
 /** The `drivers` table: each entry parsed by DRIVER_KEYS, then given its name and contract. */
 function driverTables(v: unknown, ctx: TopContext): Parsed<DriverEntry[]> {
   if (!isTable(v)) return fail('a table of [drivers.NAME] tables', v);
@@ -110,6 +117,7 @@ export const TOP_KEYS = [
   { toml: 'listen', field: 'listen', parse: address, defaultDoc: '`"127.0.0.1:50051"`', doc: "`driverkit serve`'s address, `HOST:PORT`." },
   { toml: 'gateway', field: 'gateway', parse: gatewayTable, default: {}, doc: "`driverkit serve`'s TLS, authentication and limits: the `[gateway]` table (keys below)." },
   { toml: 'indexes', field: 'indexes', parse: indexList, default: [], doc: 'Package indexes (folders, `file:` or `http(s):` URLs, `git+URL[#REF]`) that `package` entries are installed from; `DRIVERKIT_INDEX` adds more.' },
+  { toml: 'trusted_keys', field: 'trustedKeys', parse: keyFiles, default: [], doc: 'Ed25519 public keys (PEM files) one of which must sign every manifest a `package` entry installs; `DRIVERKIT_TRUSTED_KEYS` adds more. Default: signatures are not checked.' },
   { toml: 'types', field: 'types', parse: typeTables, default: {}, doc: 'One `[types.NAME]` table per driver type declared from its `.proto` (keys below).' },
   { toml: 'drivers', field: 'drivers', parse: driverTables, required: 'at least one [drivers.NAME] table', doc: 'One `[drivers.NAME]` table per driver instance; NAME is letters, digits, `_`, `.` or `-`.' },
 ] as const satisfies readonly Key<TopContext>[];

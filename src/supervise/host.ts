@@ -8,6 +8,7 @@ import type { CallOptions } from '../rpc/call.js';
 import { DriverkitError } from '../errors.js';
 import { Driver } from '../host/driver.js';
 import { installPackage } from '../packages/install.js';
+import { loadTrustedKeys } from '../packages/signature.js';
 import { resolveInstalled } from '../packages/installed.js';
 import { projectStore } from '../packages/store.js';
 import { consoleLogger, type Logger } from '../host/logger.js';
@@ -181,7 +182,8 @@ async function installedPackage(entry: DriverEntry, config: Config): Promise<{ p
   const { name, range } = entry.package!;
   const found = await resolveInstalled(name, range, config.dir).catch((err: DriverkitError) => (err.code === 'PACKAGE_NOT_FOUND' ? undefined : Promise.reject(err)));
   if (found) return found;
-  await installPackage({ store: projectStore(config.dir), name, range, indexes: config.indexes.length ? config.indexes : undefined });
+  const trustedKeys = await loadTrustedKeys(config.trustedKeys);
+  await installPackage({ store: projectStore(config.dir), name, range, indexes: config.indexes.length ? config.indexes : undefined, trustedKeys });
   return resolveInstalled(name, range, config.dir);
 }
 
