@@ -1,7 +1,8 @@
 // A package index on disk, served by a local HTTP server the test starts (127.0.0.1 only),
 // and the CLI run in a project folder.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
@@ -43,10 +44,11 @@ export interface IndexServer {
   maxConcurrent: number;
 }
 
-export async function serveFolder(folder: string): Promise<IndexServer> {
+/** Serves `folder` over HTTP, or over HTTPS with `tls` (a certificate for `localhost`). */
+export async function serveFolder(folder: string, tls?: { certPem: string; keyPem: string }): Promise<IndexServer> {
   const state: IndexServer = { url: '', rules: new Map(), downloads: 0, maxConcurrent: 0 };
   let inFlight = 0;
-  const server = createServer(async (req, res: ServerResponse) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = decodeURIComponent(new URL(req.url!, 'http://x').pathname);
     const rule = state.rules.get(path) ?? {};
     let body: Buffer;
@@ -69,10 +71,12 @@ export async function serveFolder(folder: string): Promise<IndexServer> {
       state.downloads++;
       inFlight--;
     }
-  });
+  };
+  const server = tls ? createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, handle) : createServer(handle);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   onTestFinished(() => new Promise<void>((r) => server.close(() => r())));
-  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const port = (server.address() as AddressInfo).port;
+  state.url = tls ? `https://localhost:${port}/` : `http://127.0.0.1:${port}/`;
   return state;
 }
 

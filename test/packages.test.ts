@@ -1,5 +1,5 @@
 // driverkit install / upgrade / uninstall / packages / pack, as real CLI processes against
-// an index on disk and served by a local HTTP server.
+// an index on disk and served by a local HTTP(S) server.
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -7,9 +7,10 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { resolveInstalled } from '../src/packages/installed.js';
+import { generateIdentity } from '../src/protocol/mtls.js';
 import { writeTar } from '../src/packages/tar.js';
 import { expectRejection, useDriver } from './helpers.js';
-import { cli, editManifest, publish, readLockFile, serveFolder, tempDir } from './packages-helpers.js';
+import { cli, cliWith, editManifest, publish, readLockFile, serveFolder, tempDir } from './packages-helpers.js';
 import { BIN } from './paths.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -38,6 +39,24 @@ describe('driver packages', () => {
     expect(existsSync(join(project, '.driverkit/drivers/demo'))).toBe(false);
     expect(readLockFile(project).drivers).toEqual({});
     await expect(resolveInstalled('demo', undefined, project)).rejects.toMatchObject({ code: 'PACKAGE_NOT_FOUND' });
+  });
+
+  it('install over HTTPS: with the server\'s CA trusted it installs; without, it fails naming the index and the certificate', async () => {
+    const index = tempDir('pkg-index');
+    await publish(index, '1.0.0');
+    const id = await generateIdentity();
+    const ca = join(tempDir('pkg-ca'), 'ca.pem');
+    writeFileSync(ca, id.certPem);
+    const server = await serveFolder(index, id);
+    const project = tempDir('pkg-project');
+    const untrusted = await cli(project, 'install', 'demo', '--index', server.url);
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.stderr).toMatch(new RegExp(`${server.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*(certificate|self.signed)`, 'i'));
+    expect(existsSync(join(project, 'driverkit.lock'))).toBe(false);
+    const trusted = await cliWith({ NODE_EXTRA_CA_CERTS: ca }, project, 'install', 'demo', '--index', server.url);
+    expect(trusted.code, trusted.stderr).toBe(0);
+    expect(readLockFile(project).drivers.demo).toMatchObject({ version: '1.0.0', index: server.url });
+    expect(server.downloads).toBe(1);
   });
 
   it('upgrade picks the highest compatible version while a newer incompatible one exists; downgrades need --force', async () => {
