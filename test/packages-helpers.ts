@@ -30,10 +30,11 @@ export async function publish(index: string, version: string, driverkit = '^0.1.
   if (r.code !== 0) throw new Error(`pack failed: ${r.stderr}`);
 }
 
-/** How the server treats one path: `cut` sends half of the body then closes; `delayMs` holds the answer. */
+/** How the server treats one path: `cut` sends half of the body then closes; `delayMs` holds the answer; `trickleMs` sends the body in ten parts this far apart. */
 export interface Rule {
   cut?: boolean;
   delayMs?: number;
+  trickleMs?: number;
 }
 
 /** A local HTTP server of a folder: its base URL, per-path rules, and counts of archive downloads. */
@@ -64,6 +65,13 @@ export async function serveFolder(folder: string, tls?: { certPem: string; keyPe
     res.writeHead(200, { 'content-length': body.length });
     if (rule.cut) {
       res.write(body.subarray(0, body.length >> 1), () => res.destroy());
+    } else if (rule.trickleMs) {
+      const part = Math.ceil(body.length / 10);
+      for (let at = 0; at < body.length; at += part) {
+        res.write(body.subarray(at, at + part));
+        await new Promise((r) => setTimeout(r, rule.trickleMs));
+      }
+      res.end();
     } else {
       res.end(body);
     }

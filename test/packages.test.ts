@@ -9,9 +9,9 @@ import { userprovider } from '../src/contracts/userprovider.js';
 import { resolveInstalled } from '../src/packages/installed.js';
 import { generateIdentity } from '../src/protocol/mtls.js';
 import { writeTar } from '../src/packages/tar.js';
-import { expectRejection, useDriver } from './helpers.js';
+import { expectRejection, spawnCollect, useDriver } from './helpers.js';
 import { cli, cliWith, editManifest, publish, readLockFile, serveFolder, tempDir } from './packages-helpers.js';
-import { BIN } from './paths.js';
+import { BIN, CLI } from './paths.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -57,6 +57,24 @@ describe('driver packages', () => {
     expect(trusted.code, trusted.stderr).toBe(0);
     expect(readLockFile(project).drivers.demo).toMatchObject({ version: '1.0.0', index: server.url });
     expect(server.downloads).toBe(1);
+  });
+
+  it('on a terminal, a download that takes more than a moment shows how far it is, in place', async () => {
+    const index = tempDir('pkg-index');
+    await publish(index, '1.0.0');
+    const server = await serveFolder(index);
+    const archive = `demo/demo-1.0.0-${process.platform}-${process.arch}.tar.gz`;
+    server.rules.set(`/${archive}`, { trickleMs: 60 });
+    const project = tempDir('pkg-project');
+    // script(1) gives the CLI a terminal; its output is what a user would see.
+    const command = [process.execPath, CLI, 'install', 'demo', '--index', server.url].map((a) => `'${a}'`).join(' ');
+    const out = await spawnCollect('script', ['-qec', command, '/dev/null'], { cwd: project, env: { ...process.env, DRIVERKIT_HOME: join(project, '.home'), DRIVERKIT_INDEX: '', DRIVERKIT_TRUSTED_KEYS: '' } });
+    expect(out.code, out.stdout).toBe(0);
+    const lines = out.stdout.split('\r').filter((l) => l.startsWith('downloading'));
+    expect(lines.length).toBeGreaterThan(1);
+    expect(lines.at(-1)).toMatch(new RegExp(`^downloading ${server.url}${archive} 100% of \\d+ kB$`));
+    expect(lines.slice(0, -1).every((l) => / \d{1,2}% of \d+ kB$/.test(l))).toBe(true);
+    expect(out.stdout).toMatch(/installed\s+demo 1\.0\.0/);
   });
 
   it('upgrade picks the highest compatible version while a newer incompatible one exists; downgrades need --force', async () => {

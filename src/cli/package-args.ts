@@ -2,6 +2,7 @@ import { relative } from 'node:path';
 import { DriverkitError } from '../errors.js';
 import type { InstallResult } from '../packages/install.js';
 import { NAME_PATTERN } from '../packages/manifest.js';
+import type { Progress } from '../packages/source.js';
 import type { Store } from '../packages/store.js';
 
 /** The options install and upgrade share. */
@@ -35,7 +36,26 @@ export function onBuild(what: string): void {
   process.stderr.write(`building ${what} …\n`);
 }
 
-/** Tells the user about a download on stderr when it is a terminal. */
-export function onDownload(url: string): void {
-  if (process.stderr.isTTY) process.stderr.write(`downloading ${url} …\n`);
+/**
+ * Shows a download on stderr when it is a terminal: a line that counts up in place (at most
+ * ten times a second) once the download has taken more than a moment, finished by a newline.
+ */
+export function onDownload(url: string): Progress | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  return downloadProgress(url, (text) => process.stderr.write(text));
+}
+
+/** The progress line of one download, written through `write`; exported for its test. */
+export function downloadProgress(url: string, write: (text: string) => void, now: () => number = Date.now, momentMs = 300): Progress {
+  const start = now();
+  let last = 0;
+  return (received, total) => {
+    const t = now();
+    const done = total !== undefined && received >= total;
+    if (t - start < momentMs || (!done && t - last < 100)) return;
+    last = t;
+    const size = (n: number) => (n < 1e6 ? `${Math.ceil(n / 1e3)} kB` : `${(n / 1e6).toFixed(1)} MB`);
+    const amount = total ? `${Math.floor((received / total) * 100)}% of ${size(total)}` : size(received);
+    write(`\rdownloading ${url} ${amount}${done ? '\n' : ''}`);
+  };
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { DriverkitError } from '../errors.js';
-import { fetchBytes } from './source.js';
+import { fetchBytes, type Progress } from './source.js';
 import { versionFolder, type Store } from './store.js';
 import { unpackTarGz } from './unpack.js';
 
@@ -16,8 +16,8 @@ export interface ArtifactRequest {
   sha256: string;
   /** The executable inside the archive; default: its only file. */
   entry?: string;
-  /** Told before the download starts (the CLI prints it). */
-  onDownload?: (url: string) => void;
+  /** Told before the download starts; what it returns hears how the download goes (the CLI shows it). */
+  onDownload?: (url: string) => Progress | void;
 }
 
 /** An unpacked, checked version: the executable relative to the store's root, and its sha256. */
@@ -38,8 +38,8 @@ export const fileSha256 = (path: string) => readFile(path).then(sha256, () => un
  * it was: the previous version keeps working. The caller holds the name's lock.
  */
 export async function installArtifact(store: Store, req: ArtifactRequest): Promise<Unpacked> {
-  req.onDownload?.(req.url);
-  const bytes = (await fetchBytes(new URL(req.url)))!;
+  const progress = req.onDownload?.(req.url) ?? undefined;
+  const bytes = (await fetchBytes(new URL(req.url), false, progress))!;
   const got = sha256(bytes);
   if (got !== req.sha256) {
     throw new DriverkitError('CHECKSUM_MISMATCH', `${req.name} ${req.version}: ${req.url} has sha256 ${got}, but the index says ${req.sha256}; nothing was installed`);

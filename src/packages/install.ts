@@ -7,6 +7,7 @@ import { withLock } from '../build/lock.js';
 import { DriverkitError } from '../errors.js';
 import { fileSha256, installArtifact } from './artifact.js';
 import { buildSource, sourceForLock, sourceUrl } from './install-source.js';
+import type { Progress } from './source.js';
 import { readLock, writeLock, type LockEntry } from './lockfile.js';
 import { resolvePackage } from './resolve.js';
 import { loadTrustedKeys } from './signature.js';
@@ -26,8 +27,8 @@ export interface InstallRequest {
   frozen?: boolean;
   /** Look for a higher version even when the locked one is in range. Default false. */
   upgrade?: boolean;
-  /** Told before each download. */
-  onDownload?: (url: string) => void;
+  /** Told before each download; what it returns hears how the download goes. */
+  onDownload?: (url: string) => Progress | void;
   /** Told before a version is built from its source (no artifact for this platform). */
   onBuild?: (what: string) => void;
   /** Public keys one of which must sign the manifest; default: those DRIVERKIT_TRUSTED_KEYS names (none: not checked). */

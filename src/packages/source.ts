@@ -26,19 +26,29 @@ export function indexUrl(index: string): URL {
   return url;
 }
 
+/** Told as a download goes: bytes so far, and the total when the server says it. */
+export type Progress = (received: number, total: number | undefined) => void;
+
 /**
  * The bytes at a `file:` or `http(s):` URL. A failed, refused or cut-short transfer is a
  * DOWNLOAD_FAILED error; a 404 or missing file is `undefined` when `optional`.
  */
-export async function fetchBytes(url: URL, optional = false): Promise<Buffer | undefined> {
+export async function fetchBytes(url: URL, optional = false, onProgress?: Progress): Promise<Buffer | undefined> {
   try {
     if (url.protocol === 'file:') return await readFile(fileURLToPath(url));
     const res = await fetch(url);
     if (res.status === 404 && optional) return undefined;
     if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
-    const body = Buffer.from(await res.arrayBuffer());
-    // fetch trusts the server about compression; without it, a short body is a cut transfer.
     const length = Number(res.headers.get('content-length') ?? NaN);
+    const chunks: Buffer[] = [];
+    let received = 0;
+    for await (const chunk of res.body ?? []) {
+      chunks.push(Buffer.from(chunk));
+      received += chunk.length;
+      onProgress?.(received, length >= 0 ? length : undefined);
+    }
+    const body = Buffer.concat(chunks);
+    // fetch trusts the server about compression; without it, a short body is a cut transfer.
     if (!res.headers.get('content-encoding') && length >= 0 && body.length !== length) throw new Error(`got ${body.length} of ${length} bytes`);
     return body;
   } catch (err) {
