@@ -65,6 +65,50 @@ describe("the driver's gRPC server", () => {
     expect(driver.state).toBe('ready');
   });
 
+  it('survives a peer that resets a call before its request ends, with or without a message', async () => {
+    const { driver } = await rawDriver();
+    // Node's own client always ends the request before it resets a stream, so these frames
+    // are written by hand: HEADERS without END_STREAM, then RST_STREAM, then a PING.
+    const socket = netConnect(driver.handshake!.address);
+    onTestFinished(() => void socket.destroy());
+    const frame = (type: number, flags: number, stream: number, payload: Buffer) => {
+      const head = Buffer.alloc(9);
+      head.writeUIntBE(payload.length, 0, 3);
+      head.writeUInt8(type, 3);
+      head.writeUInt8(flags, 4);
+      head.writeUInt32BE(stream, 5);
+      return Buffer.concat([head, payload]);
+    };
+    // HPACK literal header fields without indexing, plain (not Huffman) strings.
+    const str = (v: string) => Buffer.concat([Buffer.from([v.length]), Buffer.from(v)]);
+    const fields = Object.entries({ ':method': 'POST', ':scheme': 'http', ':path': GET_USER, ':authority': 'localhost', 'content-type': 'application/grpc', te: 'trailers' });
+    const block = Buffer.concat(fields.map(([k, v]) => Buffer.concat([Buffer.from([0]), str(k), str(v)])));
+    const cancel = Buffer.alloc(4);
+    cancel.writeUInt32BE(8);
+    const pong = new Promise<void>((resolve) => {
+      let seen = Buffer.alloc(0);
+      socket.on('data', (d: Buffer) => {
+        seen = Buffer.concat([seen, d]);
+        // Frames after the server's preface: look for PING (6) with ACK (1).
+        for (let at = 0; at + 9 <= seen.length; at += 9 + seen.readUIntBE(at, 3)) if (seen[at + 3] === 6 && seen[at + 4] === 1) resolve();
+      });
+    });
+    socket.on('error', () => {});
+    socket.write(Buffer.concat([
+      Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
+      frame(4, 0, 0, Buffer.alloc(0)),
+      frame(1, 0x4, 1, block),
+      frame(3, 0, 1, cancel),
+      frame(1, 0x4, 3, block),
+      frame(0, 0, 3, getUser('echo:reset')),
+      frame(3, 0, 3, cancel),
+      frame(6, 0, 0, Buffer.alloc(8)),
+    ]));
+    await pong;
+    expect((await driver.client.getUser({ userId: { opaqueId: 'echo:alive' } })).user?.username).toBe('echo:alive');
+    expect(driver.state).toBe('ready');
+  });
+
   it('serves at most 64 connections at once: those past it are closed, the host and the first still answer', async () => {
     const { driver, session } = await rawDriver();
     // The host's channel and `session` are two; 70 more leave 8 past the limit.
