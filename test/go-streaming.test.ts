@@ -214,7 +214,6 @@ describe.skipIf(!hasGoToolchain)('every method kind with go-plugin peers', () =>
         'count-cancel': { ticks: [0, 1, 2], code: Status.CANCELLED, marker: cancelledAfter },
         kill: { pid: expect.any(Number), exited: true },
       });
-      expect(got['sum-early'].sent).toBeLessThan(100_000);
       // The last stream was the endless Count the host cancelled after 3 ticks.
       expect(Number(/\d+$/.exec(marker.read())![0])).toBeGreaterThanOrEqual(3);
       // go-plugin's Kill() sends Shutdown and logs "plugin exited" only when the driver went on its own.
