@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -44,6 +47,25 @@ describe('no orphans', () => {
     await exited;
     await waitFor(() => !isAlive(info.pid), 10_000, 'the orphaned driver to exit');
     expect(existsSync(info.address)).toBe(false);
+  });
+
+  it('an SDK driver exits as soon as its host pipe reads end-of-file, with the host still its parent and alive', async () => {
+    // This test is the host: it holds the pipe's other end, and closes it without dying, so
+    // neither the parent check nor a host pid can be what ends the driver.
+    const child = spawn(BIN.demo, [], {
+      env: { PATH: process.env.PATH!, [userprovider.cookieKey]: userprovider.cookieValue, PLUGIN_PROTOCOL_VERSIONS: '1', DRIVERKIT_HOST_PIPE: '3' },
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    });
+    onTestFinished(() => void (child.exitCode === null && child.kill('SIGKILL')));
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+    const socket = line.toString().split('|')[3];
+    const exited = once(child, 'exit');
+    (child.stdio[3] as Socket).destroy();
+    expect(await exited).toEqual([0, null]);
+    expect(stderr).toContain('host closed its pipe; exiting');
+    expect(existsSync(socket)).toBe(false);
   });
 
   it.each(['exit', 'throw'] as const)('a host that ends without closing (%s) takes its driver along', async (how) => {

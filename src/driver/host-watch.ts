@@ -1,3 +1,5 @@
+import { fstatSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { pidAlive } from '../pid.js';
 
 /** How often a driver checks that its host is alive; the guarantee is exit within 2 s. */
@@ -21,4 +23,27 @@ export function watchHost(onGone: () => void, hostPid?: number, intervalMs = INT
   // The check must not keep an otherwise finished driver alive.
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/**
+ * Calls `onGone` once the host pipe at `fd` (see ENV.hostPipe) reads end-of-file: the host
+ * died, at once and however it died. False when `fd` is not a pipe or socket (an inherited
+ * variable from some other process): the poll of watchHost is then all there is.
+ */
+export function watchHostPipe(fd: number, onGone: () => void): boolean {
+  try {
+    const info = fstatSync(fd);
+    if (!info.isFIFO() && !info.isSocket()) return false;
+  } catch {
+    return false;
+  }
+  const pipe = new Socket({ fd, readable: true, writable: false });
+  let called = false;
+  const gone = () => {
+    if (!called) onGone();
+    called = true;
+  };
+  pipe.on('end', gone).on('close', gone).on('error', gone);
+  pipe.resume().unref();
+  return true;
 }

@@ -11,7 +11,7 @@ import { RpcError } from '../errors.js';
 import type { StatusCode } from '../status.js';
 import { driverBroker } from './broker.js';
 import { GrpcServer, type ServerTls } from './grpc-server.js';
-import { watchHost } from './host-watch.js';
+import { watchHost, watchHostPipe } from './host-watch.js';
 import { listen } from './listen.js';
 import { createLogger, type DriverLogger } from './log.js';
 import { serveBroker, serveController, serveHandlers, serveHealth, serveStdio } from './services.js';
@@ -161,5 +161,12 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
     log.info('host is gone; exiting');
     void exit(0);
   }, hostPid > 0 ? hostPid : undefined);
+  const hostPipe = Number(process.env[ENV.hostPipe]);
+  if (Number.isInteger(hostPipe) && hostPipe > 2) {
+    watchHostPipe(hostPipe, () => {
+      log.info('host closed its pipe; exiting');
+      void exit(0);
+    });
+  }
   return { version, network, address, exit, broker };
 }

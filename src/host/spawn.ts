@@ -2,10 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { access, readFile, stat } from 'node:fs/promises';
+import type { Socket } from 'node:net';
 import type { Contract } from '../contracts/contract.js';
 import { contractVersions } from '../contracts/contract.js';
 import { DriverkitError } from '../errors.js';
-import { DEFAULT_PORT_RANGE, ENV } from '../protocol/env.js';
+import { DEFAULT_PORT_RANGE, ENV, HOST_PIPE_FD } from '../protocol/env.js';
 import { formatVersions } from '../protocol/versions.js';
 
 /**
@@ -49,6 +50,7 @@ export function driverEnv(contract: Contract, options: SpawnOptions): Record<str
   env[ENV.minPort] = String(range.min);
   env[ENV.maxPort] = String(range.max);
   env[ENV.hostPid] = String(process.pid);
+  env[ENV.hostPipe] = String(HOST_PIPE_FD);
   // Multiplexing would change the handshake and the transport; driverkit hosts never ask.
   delete env[ENV.multiplexGrpc];
   return env;
@@ -65,7 +67,8 @@ export function spawnProcess(path: string, contract: Contract, options: SpawnOpt
     env: driverEnv(contract, options),
     cwd: options.cwd,
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // The fourth is the host pipe (see ENV.hostPipe): never written, closed by our death.
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
   });
   // The host learns of failures from the spawn itself, the exit and the calls; an 'error'
   // event on the child or a pipe must not crash it.
@@ -73,5 +76,10 @@ export function spawnProcess(path: string, contract: Contract, options: SpawnOpt
   child.on('error', ignore);
   child.stdout?.on('error', ignore);
   child.stderr?.on('error', ignore);
+  const hostPipe = child.stdio[HOST_PIPE_FD] as Socket | null;
+  hostPipe?.on('error', ignore);
+  // Held open, never written. Read, so that its end-of-file at the driver's exit closes it
+  // (the child's 'close' waits for every pipe); unref'd, so it keeps nothing alive.
+  hostPipe?.resume().unref();
   return child;
 }

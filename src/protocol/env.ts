@@ -19,7 +19,16 @@ export const ENV = {
    * outlives the host) still notices the host is gone. Other hosts do not set it.
    */
   hostPid: 'DRIVERKIT_HOST_PID',
+  /**
+   * driverkit's own: a file descriptor the driver inherits whose other end only the host
+   * holds. The kernel closes it when the host dies, however it dies, so the driver reads
+   * end-of-file at once instead of noticing on its next poll.
+   */
+  hostPipe: 'DRIVERKIT_HOST_PIPE',
 } as const;
+
+/** The descriptor a driverkit host passes as DRIVERKIT_HOST_PIPE: the one after stdio. */
+export const HOST_PIPE_FD = 3;
 
 /** go-plugin's Go hosts offer this port range; we send the same so drivers behave alike. */
 export const DEFAULT_PORT_RANGE = { min: 10000, max: 25000 } as const;
