@@ -136,8 +136,7 @@ describe("the driver's gRPC server", () => {
     const silent = netConnect({ host, port }).resume();
     onTestFinished(() => void silent.destroy());
     await once(silent, 'close');
-    // An HTTP/2 connection gets GOAWAY once it has had no call open for the idle time, first
-    // from the start, and again after a call.
+    // An HTTP/2 connection gets GOAWAY once it has had no call open for the idle time.
     const session = connect(`http://${host}:${port}`);
     onTestFinished(() => void session.destroy());
     session.on('error', () => {});

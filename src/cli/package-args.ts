@@ -37,25 +37,33 @@ export function onBuild(what: string): void {
 }
 
 /**
- * Shows a download on stderr when it is a terminal: a line that counts up in place (at most
- * ten times a second) once the download has taken more than a moment, finished by a newline.
+ * Shows a download on stderr when it is a terminal: once it has taken more than a moment,
+ * one line that counts up in place (at most ten times a second, cut to the terminal's
+ * width), ended by a newline however the download ends.
  */
 export function onDownload(url: string): Progress | undefined {
   if (!process.stderr.isTTY) return undefined;
-  return downloadProgress(url, (text) => process.stderr.write(text));
-}
-
-/** The progress line of one download, written through `write`; exported for its test. */
-export function downloadProgress(url: string, write: (text: string) => void, now: () => number = Date.now, momentMs = 300): Progress {
-  const start = now();
-  let last = 0;
-  return (received, total) => {
-    const t = now();
-    const done = total !== undefined && received >= total;
-    if (t - start < momentMs || (!done && t - last < 100)) return;
-    last = t;
-    const size = (n: number) => (n < 1e6 ? `${Math.ceil(n / 1e3)} kB` : `${(n / 1e6).toFixed(1)} MB`);
-    const amount = total ? `${Math.floor((received / total) * 100)}% of ${size(total)}` : size(received);
-    write(`\rdownloading ${url} ${amount}${done ? '\n' : ''}`);
+  const start = Date.now();
+  let [last, written] = [0, false];
+  const size = (n: number) => (n < 1e6 ? `${Math.ceil(n / 1e3)} kB` : `${(n / 1e6).toFixed(1)} MB`);
+  return {
+    update(received, total) {
+      const now = Date.now();
+      const done = total !== undefined && received >= total;
+      if (now - start < MOMENT_MS || (!done && now - last < 100)) return;
+      [last, written] = [now, true];
+      // A compressed transfer can count past its stated length: then the bytes alone.
+      const amount = total && received <= total ? `${Math.floor((received / total) * 100)}% of ${size(total)}` : size(received);
+      // One terminal row, or \r cannot return to its start: the URL gives way, from its left.
+      const room = (process.stderr.columns || 80) - `downloading  ${amount}`.length - 2;
+      const shown = url.length <= room ? url : `…${url.slice(url.length - Math.max(room - 1, 8))}`;
+      process.stderr.write(`\rdownloading ${shown} ${amount}\x1b[K`);
+    },
+    end() {
+      if (written) process.stderr.write('\n');
+    },
   };
 }
+
+/** How long a download runs before its progress is shown. */
+const MOMENT_MS = 300;

@@ -15,7 +15,7 @@ import type { CallSink, CallStatus } from '../rpc/handlers.js';
 import type { MessageType, MethodDef } from '../contracts/contract.js';
 import { RequestQueue } from './request-queue.js';
 import { ServerCall } from './server-call.js';
-import { FrameReader, parseGrpcTimeout } from '../protocol/grpc-wire.js';
+import { FrameReader, MAX_TIMER_MS, parseGrpcTimeout } from '../protocol/grpc-wire.js';
 import { CONNECTION_WINDOW_BYTES, MAX_MESSAGE_BYTES, STREAM_WINDOW_BYTES } from '../protocol/limits.js';
 import { RpcError } from '../errors.js';
 import { Status } from '../status.js';
@@ -36,6 +36,7 @@ export interface ServerLimits {
   /**
    * A connection with no call open for this long is closed with GOAWAY; a gRPC client
    * reconnects on its next call. The host's stdio stream keeps its own connection open.
+   * Infinity: never.
    */
   idleTimeoutMs?: number;
 }
@@ -67,6 +68,8 @@ export class GrpcServer {
 
   constructor(tls?: ServerTls, limits: ServerLimits = {}) {
     const idleMs = limits.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+    // 0, a negative or NaN would close every connection at once: a programming error.
+    if (!(idleMs > 0)) throw new TypeError(`idleTimeoutMs must be a positive number of milliseconds (Infinity: never), got ${idleMs}`);
     const prefaceMs = Math.min(PREFACE_TIMEOUT_MS, idleMs);
     // Bounds a peer can hold: streams at once per connection, and the session's buffered
     // memory (node's default 10 MB would refuse one 16 MiB message; 256 MB takes several).
@@ -266,7 +269,8 @@ function watchIdle(session: ServerHttp2Session, prefaceMs: number, idleMs: numbe
   session.once('remoteSettings', () => clearTimeout(preface));
   let open = 0;
   let idle: NodeJS.Timeout | undefined;
-  const arm = () => (idle = setTimeout(() => session.close(), idleMs).unref());
+  // Past what a timer holds (Infinity, say) the timer would fire at once: no idle limit then.
+  const arm = () => void (idleMs <= MAX_TIMER_MS && (idle = setTimeout(() => session.close(), idleMs).unref()));
   session.on('stream', (stream: ServerHttp2Stream) => {
     open++;
     clearTimeout(idle);

@@ -37,7 +37,13 @@ export function watchHostPipe(fd: number, onGone: () => void): boolean {
   } catch {
     return false;
   }
-  const pipe = new Socket({ fd, readable: true, writable: false });
+  let pipe: Socket;
+  try {
+    pipe = new Socket({ fd, readable: true, writable: false });
+  } catch {
+    // In use already (a forked child's IPC channel on that number, say): not ours to watch.
+    return false;
+  }
   let called = false;
   const gone = () => {
     if (!called) onGone();

@@ -38,7 +38,7 @@ export interface ServeOptions<C extends Contract> {
    * A connection with no call open for this long is closed (HTTP/2 GOAWAY), so that peers
    * cannot hold the driver's 64 connections by doing nothing; a gRPC client reconnects on
    * its next call. A new connection has the smaller of this and 10 s to speak HTTP/2.
-   * Default 5 minutes.
+   * Default 5 minutes; Infinity: never.
    */
   idleTimeoutMs?: number;
 }
@@ -157,11 +157,14 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
   }
   capture.handshake(formatHandshake({ app: version, network, address, serverCert }));
   const hostPid = Number(process.env[ENV.hostPid]);
+  const hostPipe = Number(process.env[ENV.hostPipe]);
+  // They describe this process's host: processes this driver starts must not inherit them.
+  delete process.env[ENV.hostPid];
+  delete process.env[ENV.hostPipe];
   watchHost(() => {
     log.info('host is gone; exiting');
     void exit(0);
   }, hostPid > 0 ? hostPid : undefined);
-  const hostPipe = Number(process.env[ENV.hostPipe]);
   if (Number.isInteger(hostPipe) && hostPipe > 2) {
     watchHostPipe(hostPipe, () => {
       log.info('host closed its pipe; exiting');

@@ -81,5 +81,7 @@ export function spawnProcess(path: string, contract: Contract, options: SpawnOpt
   // Held open, never written. Read, so that its end-of-file at the driver's exit closes it
   // (the child's 'close' waits for every pipe); unref'd, so it keeps nothing alive.
   hostPipe?.resume().unref();
+  // A grandchild that kept the driver's end would keep ours open past the driver's exit.
+  child.once('exit', () => hostPipe?.destroy());
   return child;
 }

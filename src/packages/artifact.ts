@@ -39,7 +39,7 @@ export const fileSha256 = (path: string) => readFile(path).then(sha256, () => un
  */
 export async function installArtifact(store: Store, req: ArtifactRequest): Promise<Unpacked> {
   const progress = req.onDownload?.(req.url) ?? undefined;
-  const bytes = (await fetchBytes(new URL(req.url), false, progress))!;
+  const bytes = (await fetchBytes(new URL(req.url), false, progress).finally(() => progress?.end()))!;
   const got = sha256(bytes);
   if (got !== req.sha256) {
     throw new DriverkitError('CHECKSUM_MISMATCH', `${req.name} ${req.version}: ${req.url} has sha256 ${got}, but the index says ${req.sha256}; nothing was installed`);

@@ -26,8 +26,11 @@ export function indexUrl(index: string): URL {
   return url;
 }
 
-/** Told as a download goes: bytes so far, and the total when the server says it. */
-export type Progress = (received: number, total: number | undefined) => void;
+/** Hears how a download goes: bytes so far (and the total when the server says it), then its end, however it ends. */
+export interface Progress {
+  update(received: number, total: number | undefined): void;
+  end(): void;
+}
 
 /**
  * The bytes at a `file:` or `http(s):` URL. A failed, refused or cut-short transfer is a
@@ -45,7 +48,7 @@ export async function fetchBytes(url: URL, optional = false, onProgress?: Progre
     for await (const chunk of res.body ?? []) {
       chunks.push(Buffer.from(chunk));
       received += chunk.length;
-      onProgress?.(received, length >= 0 ? length : undefined);
+      onProgress?.update(received, length >= 0 ? length : undefined);
     }
     const body = Buffer.concat(chunks);
     // fetch trusts the server about compression; without it, a short body is a cut transfer.
