@@ -65,7 +65,7 @@ users = "./staff.json"
   });
 
   it.each([
-    { name: 'unknown top-level key', toml: 'bin_dri = "x"\n[drivers.a]\ndriver = "driver.sh"', message: /bin_dri: expected no such key \(known: bin_dir, listen, gateway, indexes, trusted_keys, types, drivers\), got string "x"/ },
+    { name: 'unknown top-level key', toml: 'bin_dri = "x"\n[drivers.a]\ndriver = "driver.sh"', message: /bin_dri: expected no such key \(known: bin_dir, listen, gateway, indexes, trusted_keys, build_packages, types, drivers\), got string "x"/ },
     { name: 'unknown driver key', toml: '[drivers.a]\ndriver = "driver.sh"\ntimeout = 5', message: /drivers\.a\.timeout: expected no such key/ },
     { name: 'wrong type', toml: '[drivers.userprovider]\ndriver = "driver.sh"\nargs = "x"', message: /drivers\.userprovider\.args: expected an array of strings, got string "x"/ },
     { name: 'bad duration', toml: '[drivers.userprovider]\ndriver = "driver.sh"\nstart_timeout = "soon"', message: /drivers\.userprovider\.start_timeout: expected a duration/ },
@@ -164,7 +164,7 @@ users = "./staff.json"
       gatewayAllow?: string[];
       package?: { name: string; range?: string };
     }>();
-    expectTypeOf<Config>().toEqualTypeOf<{ file: string; dir: string; binDir: string; listen?: string; gateway: GatewayConfig; indexes: string[]; trustedKeys: string[]; types: TypeDecl[]; drivers: DriverEntry[] }>();
+    expectTypeOf<Config>().toEqualTypeOf<{ file: string; dir: string; binDir: string; listen?: string; gateway: GatewayConfig; indexes: string[]; trustedKeys: string[]; buildPackages: boolean; types: TypeDecl[]; drivers: DriverEntry[] }>();
   });
 
   // The README's key reference is generated from the key tables; rewrite it with

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { spawnUntil, useDriver } from './helpers.js';
 import { cli, publish, readLockFile, tempDir } from './packages-helpers.js';
-import { BIN, CLI } from './paths.js';
+import { BIN, CLI, ROOT } from './paths.js';
 
 const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', ...args], { cwd, stdio: 'pipe' });
@@ -78,12 +78,13 @@ describe('git indexes', () => {
     expect((await cli(project, 'install', 'built', '--index', index)).code).toBe(0);
   });
 
-  it('a manifest with no artifact for this platform but a source is built from its pinned commit, and rebuilt in a fresh clone', async () => {
+  it('a manifest with only a source is built with --build from its pinned commit, to the same bytes in a fresh clone', async () => {
     const repo = tempDir('pkg-src');
     git(repo, 'init', '--quiet');
-    // A build that counts its runs, so that the test can tell a rebuild from a reuse.
-    const runs = join(tempDir('pkg-runs'), 'runs');
-    writeFileSync(join(repo, 'driverkit.json'), JSON.stringify({ type: 'userprovider', build: `echo run >> "${runs}"; printf '#!/bin/sh\\nexec "%s"\\n' "${BIN.demo}" > "$OUT"` }));
+    // A real TypeScript source driver: the demo, bundled by driverkit's own build.
+    // Code of its own, so that the bundle names this file (by a path relative to the checkout).
+    writeFileSync(join(repo, 'main.ts'), `process.title = 'src-demo';\nimport ${JSON.stringify(join(ROOT, 'drivers/userprovider/demo/main.ts'))};\n`);
+    writeFileSync(join(repo, 'driverkit.json'), JSON.stringify({ type: 'userprovider' }));
     git(repo, 'add', '-A');
     git(repo, 'commit', '--quiet', '-m', 'v1');
     git(repo, 'tag', 'v1');
@@ -91,11 +92,15 @@ describe('git indexes', () => {
     const index = tempDir('pkg-index');
     const manifest = (version: string, source: object) => {
       mkdirSync(join(index, 'src-demo'), { recursive: true });
-      writeFileSync(join(index, 'src-demo', `${version}.json`), JSON.stringify({ name: 'src-demo', type: 'userprovider', version, driverkit: '*', artifacts: [{ os: 'plan9', arch: 'mips', url: 'x.tar.gz', sha256: '0'.repeat(64) }], source }));
+      writeFileSync(join(index, 'src-demo', `${version}.json`), JSON.stringify({ name: 'src-demo', type: 'userprovider', version, driverkit: '*', artifacts: [], source }));
     };
     manifest('1.0.0', { git: repo, commit, ref: 'v1' });
     const project = tempDir('pkg-project');
-    const out = await cli(project, 'install', 'src-demo', '--index', index);
+    // Building runs the repository's build: not without being asked.
+    const refused = await cli(project, 'install', 'src-demo', '--index', index);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/src-demo 1\.0\.0 has no artifact for \S+ \(has: none\) and a source, which --build \(config: build_packages = true\) builds/);
+    const out = await cli(project, 'install', 'src-demo', '--index', index, '--build');
     expect(out.code, out.stderr).toBe(0);
     expect(out.stderr).toMatch(/building src-demo 1\.0\.0 from .*pkg-src/);
     const entry = readLockFile(project).drivers['src-demo'];
@@ -104,26 +109,26 @@ describe('git indexes', () => {
     await driver.ready;
     expect((await driver.client.findUsers({ query: 'marie' })).users).toHaveLength(1);
     await driver.close();
-    // A fresh clone of the project has the lock only: --frozen builds the same commit again.
+    // A fresh clone of the project has the lock only: --frozen --build builds the same commit
+    // again, in another temp folder, to the executable the lock pins.
     const clone = tempDir('pkg-clone');
     cpSync(join(project, 'driverkit.lock'), join(clone, 'driverkit.lock'));
-    const frozen = await cli(clone, 'install', 'src-demo', '--frozen');
+    expect((await cli(clone, 'install', '--frozen')).stderr).toMatch(/built from .* and its archive is not here: building it again runs its build, so pass --build/);
+    const frozen = await cli(clone, 'install', '--frozen', '--build');
     expect(frozen.code, frozen.stderr).toBe(0);
     expect(frozen.stdout).toMatch(/repaired\s+src-demo 1\.0\.0/);
-    expect(readFileSync(runs, 'utf8')).toBe('run\nrun\n');
     // A tag moved away from the pinned commit is refused before anything is built.
     writeFileSync(join(repo, 'extra'), 'x');
     git(repo, 'add', '-A');
     git(repo, 'commit', '--quiet', '-m', 'v2');
     git(repo, 'tag', '-f', 'v1');
     manifest('1.0.1', { git: repo, commit, ref: 'v1' });
-    const moved = await cli(project, 'upgrade', 'src-demo', '--index', index);
+    const moved = await cli(project, 'upgrade', 'src-demo', '--index', index, '--build');
     expect(moved.code).toBe(1);
     expect(moved.stderr).toMatch(new RegExp(`v1 is commit [0-9a-f]{40}, but the manifest pins ${commit}; nothing was built`));
-    expect(readFileSync(runs, 'utf8')).toBe('run\nrun\n');
-    // Without a ref, a full clone is checked out at the commit.
+    // Without a ref, a full clone is checked out at the commit. No clone is left behind.
     manifest('1.0.2', { git: repo, commit });
-    expect((await cli(project, 'upgrade', 'src-demo', '--index', index)).code).toBe(0);
+    expect((await cli(project, 'upgrade', 'src-demo', '--index', index, '--build')).code).toBe(0);
     expect(readLockFile(project).drivers['src-demo']).toMatchObject({ version: '1.0.2', source: `${repo}#${commit}` });
   });
 

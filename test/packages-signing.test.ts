@@ -65,6 +65,21 @@ describe('signed manifests', () => {
     expect((await driver.client.findUsers({ query: 'marie' })).users).toHaveLength(1);
     await host.close();
     expect(readLockFile(project).drivers.demo.version).toBe('1.0.1');
+    // Installed by a command that was given no keys: the lock records no signer, so the
+    // config's keys refuse it at start, until an install with a key checks it again.
+    const other = tempDir('pkg-project');
+    writeFileSync(join(other, 'driverkit.toml'), readFileSync(config, 'utf8').replace(relative(project, author.pub), author.pub));
+    expect((await cli(other, 'install', 'demo', '--index', index)).code).toBe(0);
+    const unvouched = await openHost({ config: join(other, 'driverkit.toml'), logger: captureLogger() });
+    const refusedAgain = await expectRejection(unvouched.driver('users'), DriverkitError);
+    await unvouched.close();
+    expect(refusedAgain.message).toMatch(/demo 1\.0\.1 in \S+driverkit\.lock was not installed from a manifest signed by a trusted key/);
+    const vouch = await cli(other, 'install', 'demo', '--trusted-key', author.pub);
+    expect(vouch.stdout, vouch.stderr).toMatch(/unchanged\s+demo 1\.0\.1/);
+    expect(readLockFile(other).drivers.demo.signedBy).toMatch(/^[0-9a-f]{64}$/);
+    const vouched = await openHost({ config: join(other, 'driverkit.toml'), logger: captureLogger() });
+    await vouched.driver('users');
+    await vouched.close();
   });
 
   it('with keys set (DRIVERKIT_TRUSTED_KEYS), an unsigned manifest and one altered after signing are refused', async () => {

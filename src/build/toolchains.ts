@@ -55,10 +55,11 @@ export async function detectToolchain(folder: string, manifest: Manifest): Promi
     const env: Record<string, string> = isModule ? {} : { GO111MODULE: 'off', GOPATH: `${process.env.GOPATH || join(homedir(), 'go')}:/usr/share/gocode` };
     return {
       name: 'go',
-      key: async () => JSON.stringify({ go: await (goVersion ??= runTool('go', ['version'], { cwd: folder }).catch(() => 'go: not installed')), env, driverkit: VERSION }),
+      key: async () => JSON.stringify({ go: await (goVersion ??= runTool('go', ['version'], { cwd: folder }).catch(() => 'go: not installed')), env, flags: ['-trimpath'], driverkit: VERSION }),
       listing: folderWide,
       build: async (out) => {
-        await runTool('go', ['build', '-o', out, '.'], { cwd: folder, env }).catch((err) => {
+        // -trimpath: no build folder in the binary, so one commit builds the same bytes in any checkout.
+        await runTool('go', ['build', '-trimpath', '-o', out, '.'], { cwd: folder, env }).catch((err) => {
           // A missing tool: the shell that starts it says "not found" and exits 127.
           if ((err as { output?: string }).output === '' || /exit code 127/.test(String(err))) {
             throw Object.assign(new Error('the Go toolchain is not installed (Debian: apt-get install golang-go)'), { output: '' });
@@ -78,8 +79,8 @@ export async function detectToolchain(folder: string, manifest: Manifest): Promi
     key: async () => JSON.stringify({ esbuild: esbuildVersion, entry, driverkit: VERSION }),
     listing: async () => undefined,
     build: async (out) => {
-      const { inputs } = await bundleTypeScript(entry, out);
-      return [...inputs.map((p) => join(process.cwd(), p)), ...(await manifestInputs()), ...(await extra())];
+      const { inputs } = await bundleTypeScript(entry, out, folder);
+      return [...inputs, ...(await manifestInputs()), ...(await extra())];
     },
   };
 }

@@ -1,5 +1,5 @@
 import { chmod, mkdir, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { build } from 'esbuild';
 
 /**
@@ -14,15 +14,17 @@ const BANNER = [
 ].join('\n');
 
 export interface BundleResult {
-  /** Every source file that went into the bundle, relative to the working directory. */
+  /** Every source file that went into the bundle, as an absolute path. */
   inputs: string[];
 }
 
 /**
  * Writes `outfile` atomically: the bundle goes to a temporary file beside it and is renamed
- * over the old one, so a running or concurrent reader never sees half a binary.
+ * over the old one, so a running or concurrent reader never sees half a binary. The paths
+ * esbuild writes into the bundle are relative to `folder` (default: the entry's), so one
+ * source builds to the same bytes wherever it is checked out.
  */
-export async function bundleTypeScript(entry: string, outfile: string): Promise<BundleResult> {
+export async function bundleTypeScript(entry: string, outfile: string, folder: string = dirname(entry)): Promise<BundleResult> {
   await mkdir(dirname(outfile), { recursive: true });
   const tmp = `${outfile}.tmp-${process.pid}-${Date.now()}`;
   try {
@@ -37,10 +39,11 @@ export async function bundleTypeScript(entry: string, outfile: string): Promise<
       metafile: true,
       logLevel: 'silent',
       legalComments: 'none',
+      absWorkingDir: resolve(folder),
     });
     await chmod(tmp, 0o755);
     await rename(tmp, outfile);
-    return { inputs: Object.keys(result.metafile.inputs) };
+    return { inputs: Object.keys(result.metafile.inputs).map((p) => resolve(folder, p)) };
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;

@@ -63,7 +63,7 @@ export async function run(argv: string[]): Promise<number> {
     if (specs.length === 0) throw new DriverkitError('USAGE', `nothing to install: name a package, or have a ${store.lockFile}\n\n${HELP}`);
   }
   for (const { name, range } of specs) {
-    const result = await installPackage({ store, name, range, indexes: v.index as string[] | undefined, force: Boolean(v.force), trustedKeys, frozen: Boolean(v.frozen), onDownload, onBuild });
+    const result = await installPackage({ store, name, range, indexes: v.index as string[] | undefined, force: Boolean(v.force), trustedKeys, frozen: Boolean(v.frozen), onDownload, onBuild, buildSources: Boolean(v.build) });
     process.stdout.write(describeResult(result, store));
   }
   return 0;

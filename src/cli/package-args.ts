@@ -11,11 +11,14 @@ export const PACKAGE_OPTIONS = {
   global: { type: 'boolean', short: 'g' },
   force: { type: 'boolean' },
   'trusted-key': { type: 'string', multiple: true },
+  build: { type: 'boolean' },
 } as const;
 
-/** The help lines for --trusted-key, shared by install and upgrade. */
+/** The help lines for --trusted-key and --build, shared by install and upgrade. */
 export const TRUSTED_KEY_HELP = `      --trusted-key FILE  an ed25519 public key (PEM) that must have signed each manifest
-                     (repeatable; also DRIVERKIT_TRUSTED_KEYS, comma-separated paths)`;
+                     (repeatable; also DRIVERKIT_TRUSTED_KEYS, comma-separated paths)
+      --build        build a version with no artifact for this platform from the source its
+                     manifest names: runs that repository's build with your rights`;
 
 /** `NAME[@RANGE]` into its parts; a malformed name is a USAGE error. */
 export function splitSpec(spec: string): { name: string; range?: string } {

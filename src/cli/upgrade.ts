@@ -30,7 +30,7 @@ export async function run(argv: string[]): Promise<number> {
   const specs = v.all ? (await listInstalled(store)).map((d) => ({ name: d.name, range: undefined })) : args.positionals.map(splitSpec);
   const trustedKeys = await loadTrustedKeys(v['trusted-key'] as string[] | undefined);
   for (const { name, range } of specs) {
-    const result = await installPackage({ store, name, range, indexes: v.index as string[] | undefined, force: Boolean(v.force), trustedKeys, upgrade: true, onDownload, onBuild });
+    const result = await installPackage({ store, name, range, indexes: v.index as string[] | undefined, force: Boolean(v.force), trustedKeys, upgrade: true, onDownload, onBuild, buildSources: Boolean(v.build) });
     process.stdout.write(describeResult(result, store));
   }
   return 0;

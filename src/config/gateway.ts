@@ -21,8 +21,8 @@ export const GATEWAY_KEYS = [
   { toml: 'max_concurrent_calls', field: 'maxConcurrentCalls', parse: positive, defaultDoc: '`256`', doc: 'Calls relayed at once; past it, RESOURCE_EXHAUSTED.' },
   { toml: 'max_calls_per_client', field: 'maxCallsPerClient', parse: positive, defaultDoc: '`100`', doc: 'Calls one client connection may have open at once (it queues past that).' },
   { toml: 'max_message_size', field: 'maxMessageBytes', parse: positive, defaultDoc: '`16777216`', doc: 'The largest request message, in bytes.' },
-  { toml: 'max_client_memory', field: 'maxClientMemory', parse: positive, defaultDoc: '`67108864`', doc: 'Bytes of requests one client connection may have in flight; past it, RESOURCE_EXHAUSTED.' },
-  { toml: 'max_memory', field: 'maxMemory', parse: positive, defaultDoc: '`268435456`', doc: 'Bytes of requests in flight across all clients; past it, RESOURCE_EXHAUSTED.' },
+  { toml: 'max_client_memory', field: 'maxClientMemory', parse: positive, defaultDoc: '`67108864`', doc: 'Bytes of (single) requests one client connection may have held for relay at once; past it, RESOURCE_EXHAUSTED.' },
+  { toml: 'max_memory', field: 'maxMemory', parse: positive, defaultDoc: '`268435456`', doc: 'Bytes of (single) requests held for relay at once across all clients; past it, RESOURCE_EXHAUSTED.' },
   { toml: 'insecure', field: 'insecure', parse: flag, default: false, doc: 'Serve an address off loopback without TLS and authentication (refused otherwise).' },
 ] as const satisfies readonly Key<GatewayContext>[];
 

@@ -118,6 +118,7 @@ export const TOP_KEYS = [
   { toml: 'gateway', field: 'gateway', parse: gatewayTable, default: {}, doc: "`driverkit serve`'s TLS, authentication and limits: the `[gateway]` table (keys below)." },
   { toml: 'indexes', field: 'indexes', parse: indexList, default: [], doc: 'Package indexes (folders, `file:` or `http(s):` URLs, `git+URL[#REF]`) that `package` entries are installed from; `DRIVERKIT_INDEX` adds more.' },
   { toml: 'trusted_keys', field: 'trustedKeys', parse: keyFiles, default: [], doc: 'Ed25519 public keys (PEM files) one of which must sign every manifest a `package` entry installs; `DRIVERKIT_TRUSTED_KEYS` adds more. Default: signatures are not checked.' },
+  { toml: 'build_packages', field: 'buildPackages', parse: flag, default: false, doc: "Let a `package` entry whose version has no artifact for this platform be built from the source its manifest names (that runs the repository's build with the host's rights)." },
   { toml: 'types', field: 'types', parse: typeTables, default: {}, doc: 'One `[types.NAME]` table per driver type declared from its `.proto` (keys below).' },
   { toml: 'drivers', field: 'drivers', parse: driverTables, required: 'at least one [drivers.NAME] table', doc: 'One `[drivers.NAME]` table per driver instance; NAME is letters, digits, `_`, `.` or `-`.' },
 ] as const satisfies readonly Key<TopContext>[];

@@ -139,7 +139,9 @@ function relayImplementation(service: ServiceDef, instances: string[], drivers: 
       const denied = checkAllowed(name, method.name, guard.security.allow);
       if (denied) return fail(denied);
       if (guard.inFlight >= guard.max) return fail({ code: Status.RESOURCE_EXHAUSTED, details: `this gateway relays at most ${guard.max} calls at once` });
-      // A request stream is relayed as it is read (flow control bounds it); one request is held whole.
+      // A single request is held whole until its call ends. Messages of a request stream pass
+      // through one at a time (not counted), and a message still arriving is grpc-js's to
+      // hold: max_calls_per_client × max_message_size bounds that per connection.
       const held = guard.memory.take(call.getPeer(), requestStream ? 0 : call.request!.length);
       if (held.verdict) return fail(held.verdict);
       guard.inFlight++;

@@ -23,9 +23,9 @@ export interface GatewaySecurity {
   maxCallsPerClient?: number;
   /** The largest request message, in bytes. Default 16 MiB, driverkit's limit. */
   maxMessageBytes?: number;
-  /** Bytes of request messages one client connection may have in flight; past it, RESOURCE_EXHAUSTED. Default 64 MiB. */
+  /** Bytes of single requests one client connection may have held for relay at once; past it, RESOURCE_EXHAUSTED. Default 64 MiB. */
   maxClientMemory?: number;
-  /** Bytes of request messages in flight across clients; past it, RESOURCE_EXHAUSTED. Default 256 MiB. */
+  /** Bytes of single requests held for relay at once across clients; past it, RESOURCE_EXHAUSTED. Default 256 MiB. */
   maxMemory?: number;
   /** Serve a non-loopback address without TLS and authentication. Default false: refused. */
   insecure?: boolean;

@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTool } from '../build/output.js';
@@ -28,6 +28,16 @@ async function clone(index: string): Promise<string> {
   return cloneRepo(index.slice('git+'.length));
 }
 
+/** Clones not yet removed: one exit hook removes them all (a hook per clone would pile up in a long serve). */
+const clones = new Set<string>();
+process.once('exit', () => clones.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+/** Removes a clone now, once it has been used. */
+export async function removeClone(dir: string): Promise<void> {
+  clones.delete(dir);
+  await rm(dir, { recursive: true, force: true });
+}
+
 /**
  * A shallow (or `full`) clone of `URL[#REF]` (a branch or tag; default: HEAD) in a temp
  * folder that goes when the process exits. A repository that cannot be cloned is DOWNLOAD_FAILED.
@@ -36,7 +46,7 @@ export async function cloneRepo(spec: string, full = false): Promise<string> {
   const hash = spec.lastIndexOf('#');
   const [url, ref] = hash > 0 ? [spec.slice(0, hash), spec.slice(hash + 1)] : [spec, undefined];
   const dir = await mkdtemp(join(tmpdir(), 'driverkit-git-'));
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  clones.add(dir);
   try {
     await runTool('git', ['clone', '--quiet', ...(full ? [] : ['--depth', '1']), ...(ref ? ['--branch', ref] : []), '--', url, dir], { cwd: tmpdir(), env: { GIT_TERMINAL_PROMPT: '0' } });
   } catch (err) {

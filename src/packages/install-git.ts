@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { basename } from 'node:path';
 import { readManifest } from '../build/manifest.js';
 import { DriverkitError } from '../errors.js';
-import { cloneRepo } from './git.js';
+import { cloneRepo, removeClone } from './git.js';
 import { installFile } from './install-file.js';
 import type { InstallResult } from './install.js';
 import { buildToArchive } from './install-source.js';
@@ -34,6 +34,6 @@ export async function installGit(req: GitInstallRequest): Promise<InstallResult>
   }
   const name = req.name ?? basename(req.source.replace(/#.*$/, '').replace(/\/+$/, '')).replace(/\.git$/, '');
   req.onBuild?.(name);
-  const built = await buildToArchive(req.store, dir, { name, version: manifest.version, type: manifest.type, driverkit: manifest.driverkit });
+  const built = await buildToArchive(req.store, dir, { name, version: manifest.version, type: manifest.type, driverkit: manifest.driverkit }).finally(() => removeClone(dir));
   return installFile({ store: req.store, file: built.file, name, version: manifest.version, type: manifest.type, force: req.force, trustedKeys: req.trustedKeys });
 }

@@ -1,11 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildDriver } from '../build/build.js';
 import { sha256 } from './artifact.js';
-import { cloneCommit } from './git.js';
+import { cloneCommit, isGitIndex, removeClone } from './git.js';
 import type { SourceRef } from './manifest.js';
 import { packDriver } from './pack.js';
+import type { IndexedManifest } from './source.js';
 import type { Store } from './store.js';
 
 /** What a built source becomes: an archive in the store, installed as any archive is. */
@@ -36,17 +37,41 @@ export async function buildToArchive(store: Store, dir: string, pkg: SourcePacka
   return { file, sha256: sha256(packed.archive) };
 }
 
-/** A manifest's `source.git` as git takes it: a URL, or a path resolved against the manifest's folder. */
-export function sourceUrl(source: SourceRef, manifestUrl: string): string {
+/**
+ * A manifest's `source.git` as git takes it: a URL or absolute path as it is, else a path
+ * relative to the manifest's folder in its index (for a git index, in the repository the
+ * index names, not in the temporary checkout it was read from).
+ */
+export function sourceUrl(source: SourceRef, manifest: IndexedManifest): string {
   if (/^[a-z][a-z0-9+.-]*:/i.test(source.git) || isAbsolute(source.git)) return source.git;
-  const url = new URL(source.git, manifestUrl);
+  let base = manifest.manifestUrl;
+  if (isGitIndex(manifest.index)) {
+    const repo = manifest.index.slice('git+'.length).replace(/#.*$/, '').replace(/\/*$/, '/');
+    base = new URL(`${encodeURIComponent(manifest.name)}/`, /^[a-z][a-z0-9+.-]*:/i.test(repo) ? repo : pathToFileURL(resolve(repo)).href + '/').href;
+  }
+  const url = new URL(source.git, base);
   return url.protocol === 'file:' ? resolve(fileURLToPath(url)) : url.href;
 }
 
-/** How a lock records a source build: `URL#COMMIT`, enough to build it again. */
-export const sourceForLock = (url: string, commit: string) => `${url}#${commit}`;
+/** How a lock records a source build: `URL#COMMIT`, a path inside the project relative to it (so the lock works in any clone). */
+export function sourceForLock(store: Store, url: string, commit: string): string {
+  const inside = isAbsolute(url) && !relative(store.root, url).startsWith('..');
+  return `${inside ? relative(store.root, url).split(sep).join('/') || '.' : url}#${commit}`;
+}
+
+/** A lock's `source`, back to what git takes. */
+export function sourceFromLock(store: Store, source: string): { url: string; commit: string } {
+  const hash = source.lastIndexOf('#');
+  const url = source.slice(0, hash);
+  return { url: /^[a-z][a-z0-9+.-]*:/i.test(url) || isAbsolute(url) ? url : resolve(store.root, url), commit: source.slice(hash + 1) };
+}
 
 /** Clones `URL#COMMIT` (a lock's `source`, or a manifest's, at its `ref` when given) and builds it to an archive. */
 export async function buildSource(store: Store, pkg: SourcePackage, url: string, commit: string, ref?: string): Promise<BuiltSource> {
-  return buildToArchive(store, await cloneCommit(url, commit, ref), pkg);
+  const dir = await cloneCommit(url, commit, ref);
+  try {
+    return await buildToArchive(store, dir, pkg);
+  } finally {
+    await removeClone(dir);
+  }
 }

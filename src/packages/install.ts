@@ -6,11 +6,12 @@ import semver from 'semver';
 import { withLock } from '../build/lock.js';
 import { DriverkitError } from '../errors.js';
 import { fileSha256, installArtifact } from './artifact.js';
-import { buildSource, sourceForLock, sourceUrl } from './install-source.js';
-import type { Progress } from './source.js';
+import { buildSource, sourceForLock, sourceFromLock, sourceUrl } from './install-source.js';
+import type { Artifact } from './manifest.js';
+import type { IndexedManifest, Progress } from './source.js';
 import { readLock, writeLock, type LockEntry } from './lockfile.js';
 import { resolvePackage } from './resolve.js';
-import { loadTrustedKeys } from './signature.js';
+import { keyId, loadTrustedKeys } from './signature.js';
 import { defaultIndexes, indexForLock, indexFromLock, LOCAL_FILE_INDEX, versionFolder, type Store, urlForLock, urlFromLock } from './store.js';
 
 /** One install, upgrade or check of a package. */
@@ -31,6 +32,11 @@ export interface InstallRequest {
   onDownload?: (url: string) => Progress | void;
   /** Told before a version is built from its source (no artifact for this platform). */
   onBuild?: (what: string) => void;
+  /**
+   * Build versions that have no artifact for this platform from their manifest's source.
+   * That runs the repository's build with this process's rights. Default false.
+   */
+  buildSources?: boolean;
   /** Public keys one of which must sign the manifest; default: those DRIVERKIT_TRUSTED_KEYS names (none: not checked). */
   trustedKeys?: readonly KeyObject[];
 }
@@ -61,45 +67,35 @@ async function installLocked(req: InstallRequest): Promise<InstallResult> {
   const result = (action: InstallResult['action'], entry: LockEntry): InstallResult => ({ name, version: entry.version, previous: locked?.version, action, binary: join(store.root, entry.binary) });
   const intact = async (e: LockEntry) => (await fileSha256(join(store.root, e.binary))) === e.binarySha256;
   const inRange = (v: string) => range === undefined || semver.satisfies(v, range);
+  const trustedKeys = req.trustedKeys ?? (await loadTrustedKeys());
+  const ids = trustedKeys.map(keyId);
+  // With keys set, a locked version is taken as it is only if the lock says one of them signed it.
+  const vouched = (e: LockEntry) => ids.length === 0 || (e.signedBy !== undefined && ids.includes(e.signedBy));
   if (req.frozen) {
     if (!locked) throw new DriverkitError('LOCK_STALE', `"${name}" is not in ${store.lockFile}, and --frozen does not change the lock`);
     if (!inRange(locked.version)) throw new DriverkitError('LOCK_STALE', `${store.lockFile} has ${name} ${locked.version}, not in ${range}, and --frozen does not change the lock`);
+    if (!vouched(locked)) throw new DriverkitError('SIGNATURE_INVALID', `${store.lockFile} does not record that a trusted key signed ${name} ${locked.version}, and --frozen does not change the lock`);
   }
-  if (locked && (req.frozen || (!req.upgrade && inRange(locked.version)))) {
+  const keep = locked && (req.frozen || (!req.upgrade && inRange(locked.version)));
+  if (keep && vouched(locked)) {
     if (await intact(locked)) return result('unchanged', locked);
-    const entry = relative(versionFolder(store, name, locked.version), join(store.root, locked.binary));
-    let archive = { url: urlFromLock(store, locked.url), sha256: locked.sha256 };
-    if (locked.source && !(await exists(archive.url))) {
-      // Built from source here before, and its archive is not in this clone: build that commit again.
-      const hash = locked.source.lastIndexOf('#');
-      req.onBuild?.(`${name} ${locked.version} from ${locked.source}`);
-      const built = await buildSource(store, { name, version: locked.version, type: locked.type }, locked.source.slice(0, hash), locked.source.slice(hash + 1));
-      archive = { url: pathToFileURL(built.file).href, sha256: built.sha256 };
-    }
-    const got = await installArtifact(store, { name, version: locked.version, ...archive, entry, onDownload: req.onDownload });
-    if (got.binarySha256 !== locked.binarySha256) {
-      throw new DriverkitError('CHECKSUM_MISMATCH', `${name} ${locked.version}: the unpacked executable has sha256 ${got.binarySha256}, but ${store.lockFile} says ${locked.binarySha256}`);
-    }
+    await repair(req, locked);
     return result('repaired', locked);
   }
   const indexes = req.indexes?.length ? req.indexes : locked && locked.index !== LOCAL_FILE_INDEX ? [indexFromLock(store, locked.index)] : defaultIndexes();
-  const trustedKeys = req.trustedKeys ?? (await loadTrustedKeys());
-  const { manifest, artifact } = await resolvePackage({ name, range, indexes, force, trustedKeys });
+  // A kept version not yet vouched for is looked up again as it is, for its signature.
+  const { manifest, artifact, signedBy } = await resolvePackage({ name, range: keep ? locked.version : range, indexes, force, trustedKeys, buildSources: req.buildSources });
   if (locked && semver.lt(manifest.version, locked.version) && !force) {
     throw new DriverkitError('DOWNGRADE_REFUSED', `${name} ${locked.version} is installed, and the highest version that fits is ${manifest.version}: pass --force to downgrade`);
   }
-  if (locked && locked.version === manifest.version && (await intact(locked))) return result('unchanged', locked);
-  let archive: { url: string; sha256: string; entry?: string; source?: string };
-  if (artifact) {
-    archive = { url: new URL(artifact.url, manifest.manifestUrl).href, sha256: artifact.sha256, entry: artifact.entry };
-  } else {
-    // No artifact for this platform: build the pinned commit of the manifest's source.
-    const { commit, ref } = manifest.source!;
-    const git = sourceUrl(manifest.source!, manifest.manifestUrl);
-    req.onBuild?.(`${name} ${manifest.version} from ${git}`);
-    const built = await buildSource(store, { name, version: manifest.version, type: manifest.type, driverkit: manifest.driverkit }, git, commit, ref);
-    archive = { url: pathToFileURL(built.file).href, sha256: built.sha256, source: sourceForLock(git, commit) };
+  const same = locked?.version === manifest.version && (artifact ? artifact.sha256 === locked.sha256 : locked.source?.endsWith(`#${manifest.source!.commit}`));
+  if (locked && same && (await intact(locked))) {
+    if (locked.signedBy === signedBy) return result('unchanged', locked);
+    const entry: LockEntry = { ...locked, ...(signedBy ? { signedBy } : {}) };
+    await recordInstall(store, name, entry, locked);
+    return result('unchanged', entry);
   }
+  const archive = await archiveOf(req, manifest, artifact);
   const got = await installArtifact(store, { name, version: manifest.version, url: archive.url, sha256: archive.sha256, entry: archive.entry, onDownload: req.onDownload });
   const entry: LockEntry = {
     version: manifest.version,
@@ -109,8 +105,40 @@ async function installLocked(req: InstallRequest): Promise<InstallResult> {
     sha256: archive.sha256,
     ...got,
     ...(archive.source ? { source: archive.source } : {}),
+    ...(signedBy ? { signedBy } : {}),
   };
   return result(await recordInstall(store, name, entry, locked), entry);
+}
+
+/** Puts a locked version's files back as the lock pins them: its archive again, or a build of its source commit. */
+async function repair(req: InstallRequest, locked: LockEntry): Promise<void> {
+  const { store, name } = req;
+  const entry = relative(versionFolder(store, name, locked.version), join(store.root, locked.binary));
+  let archive = { url: urlFromLock(store, locked.url), sha256: locked.sha256 };
+  if (locked.source && !(await exists(archive.url))) {
+    // Built from source here before, and its archive is not in this clone: build that commit again.
+    if (!req.buildSources) throw new DriverkitError('USAGE', `${name} ${locked.version} was built from ${locked.source} and its archive is not here: building it again runs its build, so pass --build`);
+    const { url, commit } = sourceFromLock(store, locked.source);
+    req.onBuild?.(`${name} ${locked.version} from ${url}`);
+    const built = await buildSource(store, { name, version: locked.version, type: locked.type }, url, commit);
+    archive = { url: pathToFileURL(built.file).href, sha256: built.sha256 };
+  }
+  const got = await installArtifact(store, { name, version: locked.version, ...archive, entry, onDownload: req.onDownload });
+  if (got.binarySha256 !== locked.binarySha256) {
+    const hint = locked.source ? ' (a build of the same commit with another toolchain can differ)' : '';
+    throw new DriverkitError('CHECKSUM_MISMATCH', `${name} ${locked.version}: the unpacked executable has sha256 ${got.binarySha256}, but ${store.lockFile} says ${locked.binarySha256}${hint}`);
+  }
+}
+
+/** The archive to install for a resolved version: its artifact, or its source built into one. */
+async function archiveOf(req: InstallRequest, manifest: IndexedManifest, artifact: Artifact | undefined): Promise<{ url: string; sha256: string; entry?: string; source?: string }> {
+  if (artifact) return { url: new URL(artifact.url, manifest.manifestUrl).href, sha256: artifact.sha256, entry: artifact.entry };
+  // No artifact for this platform: build the pinned commit of the manifest's source.
+  const { commit, ref } = manifest.source!;
+  const git = sourceUrl(manifest.source!, manifest);
+  req.onBuild?.(`${manifest.name} ${manifest.version} from ${git}`);
+  const built = await buildSource(req.store, { name: manifest.name, version: manifest.version, type: manifest.type, driverkit: manifest.driverkit }, git, commit, ref);
+  return { url: pathToFileURL(built.file).href, sha256: built.sha256, source: sourceForLock(req.store, git, commit) };
 }
 
 /**

@@ -20,14 +20,14 @@ export interface InstalledDriver extends LockEntry {
  * start checks it. Not installed is PACKAGE_NOT_FOUND; a locked version outside `range` is
  * LOCK_STALE.
  */
-export async function resolveInstalled(name: string, range: string | undefined, projectDir: string): Promise<{ path: string; sha256: string; version: string }> {
+export async function resolveInstalled(name: string, range: string | undefined, projectDir: string): Promise<{ path: string; sha256: string; version: string; signedBy?: string; lockFile: string }> {
   for (const store of [projectStore(projectDir), globalStore()]) {
     const entry = (await readLock(store.lockFile)).drivers[name];
     if (!entry) continue;
     if (range !== undefined && !semver.satisfies(entry.version, range)) {
       throw new DriverkitError('LOCK_STALE', `${store.lockFile} has ${name} ${entry.version}, which is not in ${range}: run driverkit install ${name}@${range}`);
     }
-    return { path: join(store.root, entry.binary), sha256: entry.binarySha256, version: entry.version };
+    return { path: join(store.root, entry.binary), sha256: entry.binarySha256, version: entry.version, signedBy: entry.signedBy, lockFile: store.lockFile };
   }
   throw new DriverkitError('PACKAGE_NOT_FOUND', `package "${name}" is not installed for ${projectDir} nor per user: run driverkit install ${name}`);
 }

@@ -1,7 +1,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import semver from 'semver';
 import { DriverkitError } from '../errors.js';
-import { NAME_PATTERN } from './manifest.js';
+import { isPlainGitUrl, NAME_PATTERN } from './manifest.js';
 
 /** What `driverkit.lock` says about one installed driver. */
 export interface LockEntry {
@@ -17,6 +17,8 @@ export interface LockEntry {
   binarySha256: string;
   /** For a version built from its manifest's source: `URL#COMMIT`, built again if its archive is gone. */
   source?: string;
+  /** The id (keyId) of the trusted key that had signed its manifest, when keys were set at install. */
+  signedBy?: string;
 }
 
 /** The lock file's content: `{ "lockVersion": 1, "drivers": { NAME: LockEntry } }`. */
@@ -50,7 +52,10 @@ export async function readLock(file: string): Promise<LockFile> {
   for (const [name, entry] of Object.entries(raw.drivers)) {
     if (!NAME_PATTERN.test(name)) bad(`driver name ${JSON.stringify(name)} is not a package name`);
     for (const f of FIELDS) if (typeof entry?.[f] !== 'string') bad(`"drivers.${name}.${f}" must be a string, got ${JSON.stringify(entry?.[f])}`);
-    if (entry.source !== undefined && (typeof entry.source !== 'string' || !/#[0-9a-f]{40}$/.test(entry.source))) bad(`"drivers.${name}.source" must be "URL#COMMIT", got ${JSON.stringify(entry.source)}`);
+    if (entry.source !== undefined && (typeof entry.source !== 'string' || !/#[0-9a-f]{40}$/.test(entry.source) || !isPlainGitUrl(entry.source.slice(0, -41)))) {
+      bad(`"drivers.${name}.source" must be "URL#COMMIT" (an https:, http:, ssh:, git: or file: URL, or a path), got ${JSON.stringify(entry.source)}`);
+    }
+    if (entry.signedBy !== undefined && (typeof entry.signedBy !== 'string' || !/^[0-9a-f]{64}$/.test(entry.signedBy))) bad(`"drivers.${name}.signedBy" must be a key id (64 hex digits), got ${JSON.stringify(entry.signedBy)}`);
     if (!semver.valid(entry.version)) bad(`"drivers.${name}.version" must be a semver version, got ${JSON.stringify(entry.version)}`);
   }
   return raw;

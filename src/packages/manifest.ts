@@ -92,12 +92,18 @@ function parseArtifact(raw: unknown, field: string, bad: (field: string, expecte
   if (a.entry !== undefined && (typeof a.entry !== 'string' || a.entry === '')) bad(`${field}.entry`, 'a non-empty string', a.entry);
 }
 
+/**
+ * A git URL an index or a lock may name: https:, http:, ssh:, git: or file: URLs and plain
+ * paths. Not git's other transports and remote helpers (ext:: runs commands), nor anything
+ * git could read as an option.
+ */
+export const isPlainGitUrl = (url: string): boolean => /^((https?|ssh|git|file):\/\/|[^-:][^:]*$)/.test(url);
+
 function parseSource(raw: unknown, bad: (field: string, expected: string, value: unknown) => never): void {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) bad('source', 'an object { git, commit, ref? }', raw);
   const src = raw as Record<string, unknown>;
   for (const key of Object.keys(src)) if (!['git', 'commit', 'ref'].includes(key)) bad(`source.${key}`, 'absent (unknown field)', src[key]);
-  // An index is not trusted to pick git's transport (ext:: runs commands): URLs and paths only.
-  if (typeof src.git !== 'string' || !/^((https?|ssh|git|file):\/\/|[^-:][^:]*$)/.test(src.git)) bad('source.git', 'an https:, http:, ssh:, git: or file: URL, or a path', src.git);
+  if (typeof src.git !== 'string' || !isPlainGitUrl(src.git)) bad('source.git', 'an https:, http:, ssh:, git: or file: URL, or a path', src.git);
   if (typeof src.commit !== 'string' || !/^[0-9a-f]{40}$/.test(src.commit)) bad('source.commit', 'a full commit hash (40 lowercase hex digits)', src.commit);
   // A ref is handed to git: one that looks like an option is refused.
   if (src.ref !== undefined && (typeof src.ref !== 'string' || !/^[A-Za-z0-9._/][A-Za-z0-9._/-]*$/.test(src.ref))) bad('source.ref', 'a tag or branch name', src.ref);

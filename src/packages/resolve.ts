@@ -21,12 +21,16 @@ export interface ResolveRequest {
   arch?: string;
   /** Public keys one of which must verify the chosen manifest's signature; empty (default): signatures are not checked. */
   trustedKeys?: readonly KeyObject[];
+  /** A version with no artifact for this platform fits if it has a source (to build). Default false. */
+  buildSources?: boolean;
 }
 
 /** The version chosen, and its artifact for this platform (else its source is built). */
 export interface Resolved {
   manifest: IndexedManifest;
   artifact?: Artifact;
+  /** The id of the trusted key that signed it (see keyId); none when no keys were given. */
+  signedBy?: string;
 }
 
 /**
@@ -51,12 +55,14 @@ export async function resolvePackage(req: ResolveRequest): Promise<Resolved> {
     const manifest = await readIndexed(found.get(v)!, name, v);
     const fits = force || semver.satisfies(driverkitVersion, manifest.driverkit, { includePrerelease: true });
     const artifact = artifactFor(manifest, os, arch);
-    if (fits && (artifact || manifest.source)) {
-      checkSignature(manifest, req.trustedKeys ?? []);
-      return { manifest, artifact };
+    if (fits && (artifact || (manifest.source && req.buildSources))) {
+      return { manifest, artifact, signedBy: checkSignature(manifest, req.trustedKeys ?? []) };
     }
     if (!fits) reasons.push(`${name} ${v} needs driverkit ${manifest.driverkit}`);
-    else reasons.push(`${name} ${v} has no artifact for ${os}-${arch} (has: ${manifest.artifacts.map((a) => `${a.os}-${a.arch}`).join(', ')}) and no source`);
+    else {
+      const has = manifest.artifacts.map((a) => `${a.os}-${a.arch}`).join(', ') || 'none';
+      reasons.push(`${name} ${v} has no artifact for ${os}-${arch} (has: ${has}) and ${manifest.source ? 'a source, which --build (config: build_packages = true) builds' : 'no source'}`);
+    }
   }
   throw new DriverkitError(
     'PACKAGE_INCOMPATIBLE',

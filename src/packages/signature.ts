@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { DriverkitError } from '../errors.js';
 import type { PackageManifest } from './manifest.js';
@@ -36,14 +36,20 @@ export function isSignedBy(manifest: PackageManifest, keys: readonly KeyObject[]
   return keys.some((k) => verify(null, signedBytes(manifest), k, sig));
 }
 
+/** A public key's id, as a lock records who signed what: the sha256 of its DER (SPKI) form. */
+export const keyId = (key: KeyObject): string => createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
+
 /**
  * Refuses (SIGNATURE_INVALID) a manifest no trusted key verifies, naming the package,
- * version and index; does nothing when `keys` is empty (signatures are opt-in).
+ * version and index, and returns the id of the key that does; does nothing (undefined)
+ * when `keys` is empty (signatures are opt-in).
  */
-export function checkSignature(manifest: PackageManifest & { index: string; manifestUrl: string }, keys: readonly KeyObject[]): void {
+export function checkSignature(manifest: PackageManifest & { index: string; manifestUrl: string }, keys: readonly KeyObject[]): string | undefined {
   // `index` and `manifestUrl` say where it was read from: not part of what the author signed.
   const { index: _index, manifestUrl: _url, ...signed } = manifest;
-  if (keys.length === 0 || isSignedBy(signed, keys)) return;
+  if (keys.length === 0) return undefined;
+  const signer = keys.find((k) => isSignedBy(signed, [k]));
+  if (signer) return keyId(signer);
   const why = manifest.signature ? `its signature is not verified by any of the ${keys.length} trusted key(s)` : `it is not signed, and trusted keys are set`;
   throw new DriverkitError('SIGNATURE_INVALID', `${manifest.name} ${manifest.version} from index ${manifest.index} (${manifest.manifestUrl}): ${why}; nothing was installed`);
 }

@@ -8,7 +8,7 @@ import type { CallOptions } from '../rpc/call.js';
 import { DriverkitError } from '../errors.js';
 import { Driver } from '../host/driver.js';
 import { installPackage } from '../packages/install.js';
-import { loadTrustedKeys } from '../packages/signature.js';
+import { keyId, loadTrustedKeys } from '../packages/signature.js';
 import { resolveInstalled } from '../packages/installed.js';
 import { projectStore } from '../packages/store.js';
 import { consoleLogger, type Logger } from '../host/logger.js';
@@ -180,11 +180,21 @@ export class DriverHost {
 /** A `package` entry's executable: installed from the config's indexes on first use, then pinned by the lock. */
 async function installedPackage(entry: DriverEntry, config: Config): Promise<{ path: string; sha256: string }> {
   const { name, range } = entry.package!;
-  const found = await resolveInstalled(name, range, config.dir).catch((err: DriverkitError) => (err.code === 'PACKAGE_NOT_FOUND' ? undefined : Promise.reject(err)));
-  if (found) return found;
   const trustedKeys = await loadTrustedKeys(config.trustedKeys);
-  await installPackage({ store: projectStore(config.dir), name, range, indexes: config.indexes.length ? config.indexes : undefined, trustedKeys });
-  return resolveInstalled(name, range, config.dir);
+  let found = await resolveInstalled(name, range, config.dir).catch((err: DriverkitError) => (err.code === 'PACKAGE_NOT_FOUND' ? undefined : Promise.reject(err)));
+  if (!found) {
+    await installPackage({ store: projectStore(config.dir), name, range, indexes: config.indexes.length ? config.indexes : undefined, trustedKeys, buildSources: config.buildPackages });
+    found = await resolveInstalled(name, range, config.dir);
+  }
+  // Installed earlier, perhaps by a command that was not given these keys: the lock says who signed it.
+  const ids = trustedKeys.map(keyId);
+  if (ids.length && !(found.signedBy && ids.includes(found.signedBy))) {
+    throw new DriverkitError(
+      'SIGNATURE_INVALID',
+      `${name} ${found.version} in ${found.lockFile} was not installed from a manifest signed by a trusted key (trusted_keys, DRIVERKIT_TRUSTED_KEYS): reinstall it with driverkit install ${name} --force --trusted-key KEY`,
+    );
+  }
+  return found;
 }
 
 /** Loads a config (file or object) and returns a host for its drivers; nothing starts yet. */
