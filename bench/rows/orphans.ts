@@ -138,7 +138,7 @@ async function measure(label: string, driver: string, note: string): Promise<Res
  * the watchdog's work, against the same driver stopped by a SIGTERM sent to it directly.
  */
 export async function orphans(): Promise<Result[]> {
-  const results = await measure('TS demo driver', join(BENCH_BIN, 'demo-driver'), 'watchdog, or the SDK driver’s own host check (every 250 ms), whichever first');
+  const results = await measure('TS demo driver', join(BENCH_BIN, 'demo-driver'), 'the host pipe’s end-of-file (SDK drivers), or the watchdog, whichever first');
   try {
     execFileSync('sh', ['-c', 'command -v go && command -v protoc && command -v protoc-gen-go'], { stdio: 'ignore' });
   } catch {
