@@ -90,8 +90,8 @@ async function installLocked(req: InstallRequest): Promise<InstallResult> {
   }
   const same = locked?.version === manifest.version && (artifact ? artifact.sha256 === locked.sha256 : locked.source?.endsWith(`#${manifest.source!.commit}`));
   if (locked && same && (await intact(locked))) {
-    if (locked.signedBy === signedBy) return result('unchanged', locked);
-    const entry: LockEntry = { ...locked, ...(signedBy ? { signedBy } : {}) };
+    if (!signedBy || locked.signedBy === signedBy) return result('unchanged', locked);
+    const entry: LockEntry = { ...locked, signedBy };
     await recordInstall(store, name, entry, locked);
     return result('unchanged', entry);
   }
