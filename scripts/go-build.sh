@@ -17,11 +17,15 @@ for lib in github.com/hashicorp/go-plugin:golang-github-hashicorp-go-plugin-dev 
   github.com/golang/protobuf/ptypes/struct:golang-goprotobuf-dev; do
   [ -d "/usr/share/gocode/src/${lib%%:*}" ] || missing "Go package ${lib%%:*} (in /usr/share/gocode/src)" "${lib#*:}"
 done
-rm -rf .gen/src/driverkit
-mkdir -p .gen/src
+# The stubs go to a GOPATH of this build's own: two builds of one folder at once (two hosts,
+# two test files) must not delete each other's.
+GEN=$(mktemp -d "${TMPDIR:-/tmp}/driverkit-go-gen.XXXXXX")
+trap 'rm -rf "$GEN"' EXIT
+mkdir -p "$GEN/src"
 # protoc-gen-go 1.3 wants one package per run.
 for file in driverkit/options.proto driverkit/userprovider/v1/userprovider.proto driverkit/audit/v1/audit.proto; do
   # protoc 3.21 names APIv2 paths for well-known types; Debian's protoc-gen-go 1.3 has APIv1 ones.
-  protoc -I "$PROTO" --go_out=plugins=grpc,Mgoogle/protobuf/struct.proto=github.com/golang/protobuf/ptypes/struct,Mgoogle/protobuf/descriptor.proto=github.com/golang/protobuf/protoc-gen-go/descriptor:.gen/src "$PROTO/$file"
+  protoc -I "$PROTO" --go_out=plugins=grpc,Mgoogle/protobuf/struct.proto=github.com/golang/protobuf/ptypes/struct,Mgoogle/protobuf/descriptor.proto=github.com/golang/protobuf/protoc-gen-go/descriptor:"$GEN/src" "$PROTO/$file"
 done
-GO111MODULE=off GOPATH="$PWD/.gen:/usr/share/gocode" go build -o "$OUT" .
+# -trimpath: neither this folder nor the temp GOPATH ends up in the binary.
+GO111MODULE=off GOPATH="$GEN:/usr/share/gocode" go build -trimpath -o "$OUT" .
