@@ -1,5 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildDriver } from '../build/build.js';
 import { sha256 } from './artifact.js';
@@ -7,7 +7,7 @@ import { cloneCommit, isGitIndex, removeClone } from './git.js';
 import type { SourceRef } from './manifest.js';
 import { packDriver } from './pack.js';
 import type { IndexedManifest } from './source.js';
-import type { Store } from './store.js';
+import { hasScheme, pathForLock, type Store } from './store.js';
 
 /** What a built source becomes: an archive in the store, installed as any archive is. */
 export interface BuiltSource {
@@ -43,11 +43,11 @@ export async function buildToArchive(store: Store, dir: string, pkg: SourcePacka
  * index names, not in the temporary checkout it was read from).
  */
 export function sourceUrl(source: SourceRef, manifest: IndexedManifest): string {
-  if (/^[a-z][a-z0-9+.-]*:/i.test(source.git) || isAbsolute(source.git)) return source.git;
+  if (hasScheme(source.git) || isAbsolute(source.git)) return source.git;
   let base = manifest.manifestUrl;
   if (isGitIndex(manifest.index)) {
     const repo = manifest.index.slice('git+'.length).replace(/#.*$/, '').replace(/\/*$/, '/');
-    base = new URL(`${encodeURIComponent(manifest.name)}/`, /^[a-z][a-z0-9+.-]*:/i.test(repo) ? repo : pathToFileURL(resolve(repo)).href + '/').href;
+    base = new URL(`${encodeURIComponent(manifest.name)}/`, hasScheme(repo) ? repo : pathToFileURL(resolve(repo)).href + '/').href;
   }
   const url = new URL(source.git, base);
   return url.protocol === 'file:' ? resolve(fileURLToPath(url)) : url.href;
@@ -56,14 +56,14 @@ export function sourceUrl(source: SourceRef, manifest: IndexedManifest): string 
 /** How a lock records a source build: `URL#COMMIT`, a path inside the project relative to it (so the lock works in any clone). */
 export function sourceForLock(store: Store, url: string, commit: string): string {
   const inside = isAbsolute(url) && !relative(store.root, url).startsWith('..');
-  return `${inside ? relative(store.root, url).split(sep).join('/') || '.' : url}#${commit}`;
+  return `${inside ? pathForLock(store, url) : url}#${commit}`;
 }
 
 /** A lock's `source`, back to what git takes. */
 export function sourceFromLock(store: Store, source: string): { url: string; commit: string } {
   const hash = source.lastIndexOf('#');
   const url = source.slice(0, hash);
-  return { url: /^[a-z][a-z0-9+.-]*:/i.test(url) || isAbsolute(url) ? url : resolve(store.root, url), commit: source.slice(hash + 1) };
+  return { url: hasScheme(url) ? url : resolve(store.root, url), commit: source.slice(hash + 1) };
 }
 
 /** Clones `URL#COMMIT` (a lock's `source`, or a manifest's, at its `ref` when given) and builds it to an archive. */

@@ -38,14 +38,20 @@ export const LOCAL_FILE_INDEX = '(file)';
 
 const isUrl = (index: string) => /^(https?|file|git\+)/.test(index);
 
-/** An index as the lock records it: URLs as they are, folders relative to the store's root (so a committed lock works in any clone). */
-export const indexForLock = (store: Store, index: string) => (isUrl(index) ? index : relative(store.root, resolve(index)).split(sep).join('/') || '.');
+/** Whether `s` is a URL (it has a scheme: `https:`, `file:`, `ssh:`, …) rather than a path. */
+export const hasScheme = (s: string) => /^[a-z][a-z0-9+.-]*:/i.test(s);
+
+/** A path as the lock records it: relative to the store's root, so a committed lock works in any clone. */
+export const pathForLock = (store: Store, path: string) => relative(store.root, resolve(path)).split(sep).join('/') || '.';
+
+/** An index as the lock records it: URLs as they are, folders relative to the store's root. */
+export const indexForLock = (store: Store, index: string) => (isUrl(index) ? index : pathForLock(store, index));
 
 /** An index from the lock, made usable from any working folder. */
 export const indexFromLock = (store: Store, index: string) => (isUrl(index) ? index : resolve(store.root, index));
 
 /** An archive's URL as the lock records it: a `file:` one relative to the store's root (so a committed lock works in any clone), others as they are. */
-export const urlForLock = (store: Store, url: string) => (url.startsWith('file:') ? relative(store.root, fileURLToPath(url)).split(sep).join('/') : url);
+export const urlForLock = (store: Store, url: string) => (url.startsWith('file:') ? pathForLock(store, fileURLToPath(url)) : url);
 
 /** The URL an archive is fetched from, for a lock's `url`. */
-export const urlFromLock = (store: Store, url: string) => (/^[a-z][a-z0-9+.-]*:/i.test(url) ? url : pathToFileURL(resolve(store.root, url)).href);
+export const urlFromLock = (store: Store, url: string) => (hasScheme(url) ? url : pathToFileURL(resolve(store.root, url)).href);
