@@ -68,7 +68,13 @@ export class DriverHost {
    * pins), a source folder built if needed, or a binary as it is.
    */
   async #prepare(entry: DriverEntry): Promise<{ path: string; sha256?: string; build?: BuildResult }> {
-    if (entry.package) return installedPackage(entry, this.config);
+    if (entry.package) {
+      // Install, lock and signature errors name the package; a user also needs the instance.
+      return installedPackage(entry, this.config).catch((err: unknown) => {
+        if (!(err instanceof DriverkitError) || err.driver !== undefined) throw err;
+        throw new DriverkitError(err.code, `package ${entry.package!.name}: ${err.shortMessage}`, { driver: entry.name, cause: err });
+      });
+    }
     if (!(await stat(entry.driver)).isDirectory()) return { path: entry.driver };
     const build = await buildDriver({ folder: entry.driver, type: entry.type, binDir: this.config.binDir, driver: entry.name, onBuild: () => this.#options.onBuild?.(entry) });
     return { path: build.binary, build };
