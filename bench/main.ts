@@ -30,7 +30,9 @@ const ROWS: Record<string, () => Promise<Result[]>> = {
 };
 
 const wanted = process.argv.slice(2);
-for (const w of wanted) if (!ROWS[w]) throw new Error(`unknown row ${JSON.stringify(w)}; rows: ${Object.keys(ROWS).join(', ')}`);
+for (const w of wanted)
+  if (!ROWS[w])
+    throw new Error(`unknown row ${JSON.stringify(w)}; rows: ${Object.keys(ROWS).join(', ')}`);
 const run = wanted.length ? wanted : Object.keys(ROWS);
 const results: Result[] = [];
 for (const name of run) {

@@ -6,7 +6,10 @@ import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
-import { GetUserRequest, GetUserResponse } from '../src/gen/driverkit/userprovider/v1/userprovider.js';
+import {
+  GetUserRequest,
+  GetUserResponse,
+} from '../src/gen/driverkit/userprovider/v1/userprovider.js';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { startDriver } from '../src/host/driver.js';
 import { parseHandshake } from '../src/protocol/handshake.js';
@@ -23,14 +26,27 @@ export interface Peer {
 }
 
 export async function driverkitPeer(): Promise<Peer> {
-  const driver = await startDriver({ name: 'bench', path: join(BENCH_BIN, 'echo-driver'), contract: userprovider, logger: quiet });
-  return { name: 'driverkit', call: (p) => driver.client.getUser({ userId: { opaqueId: p } }), close: () => driver.close() };
+  const driver = await startDriver({
+    name: 'bench',
+    path: join(BENCH_BIN, 'echo-driver'),
+    contract: userprovider,
+    logger: quiet,
+  });
+  return {
+    name: 'driverkit',
+    call: (p) => driver.client.getUser({ userId: { opaqueId: p } }),
+    close: () => driver.close(),
+  };
 }
 
 /** Spawns a bench server on a fresh unix socket and waits for its "ready" line. */
-export async function spawnReady(program: string): Promise<{ child: ChildProcess; socket: string }> {
+export async function spawnReady(
+  program: string,
+): Promise<{ child: ChildProcess; socket: string }> {
   const socket = join(tmpdir(), `bench${randomBytes(4).readUInt32BE()}`);
-  const child = spawn(process.execPath, [join(BENCH_BIN, program), socket], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(BENCH_BIN, program), socket], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`${program} exited ${code}`)));
@@ -47,14 +63,30 @@ export async function stop(child: ChildProcess, socket: string): Promise<void> {
 }
 
 /** A plain grpc-js client, as its users write one: ts-proto's encode/decode and a callback. */
-function grpcClientPeer(name: string, target: string, options: Record<string, string | number>, stopServer: () => Promise<void>): Peer {
-  const client = new Client(target, credentials.createInsecure(), { 'grpc.max_receive_message_length': 16 << 20, ...options });
+function grpcClientPeer(
+  name: string,
+  target: string,
+  options: Record<string, string | number>,
+  stopServer: () => Promise<void>,
+): Peer {
+  const client = new Client(target, credentials.createInsecure(), {
+    'grpc.max_receive_message_length': 16 << 20,
+    ...options,
+  });
   const serialize = (v: GetUserRequest) => Buffer.from(GetUserRequest.encode(v).finish());
   const deserialize = (b: Buffer) => GetUserResponse.decode(b);
   const metadata = new Metadata();
   const call = (p: string) =>
     new Promise((resolve, reject) =>
-      client.makeUnaryRequest(PATH, serialize, deserialize, { userId: { idp: '', opaqueId: p, type: 0 }, skipFetchingGroups: false }, metadata, {}, (err, res) => (err ? reject(err) : resolve(res))),
+      client.makeUnaryRequest(
+        PATH,
+        serialize,
+        deserialize,
+        { userId: { idp: '', opaqueId: p, type: 0 }, skipFetchingGroups: false },
+        metadata,
+        {},
+        (err, res) => (err ? reject(err) : resolve(res)),
+      ),
     );
   return {
     name,
@@ -76,12 +108,24 @@ export async function rawGrpcPeer(): Promise<Peer> {
  * driverkit's driver (its node:http2 server) dialed by a plain grpc-js client with `options`:
  * isolates the server side, or a client option, from the rest of driverkit.
  */
-export async function driverServerPeer(name: string, options: Record<string, string | number> = {}): Promise<Peer> {
-  const env = { ...process.env, [userprovider.cookieKey]: userprovider.cookieValue, PLUGIN_PROTOCOL_VERSIONS: '1' };
-  const child = spawn(join(BENCH_BIN, 'echo-driver'), [], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+export async function driverServerPeer(
+  name: string,
+  options: Record<string, string | number> = {},
+): Promise<Peer> {
+  const env = {
+    ...process.env,
+    [userprovider.cookieKey]: userprovider.cookieValue,
+    PLUGIN_PROTOCOL_VERSIONS: '1',
+  };
+  const child = spawn(join(BENCH_BIN, 'echo-driver'), [], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const line = await new Promise<string>((resolve, reject) => {
     child.stdout!.once('data', (d: Buffer) => resolve(d.toString()));
-    child.once('exit', (code) => reject(new Error(`echo-driver exited ${code} before its handshake`)));
+    child.once('exit', (code) =>
+      reject(new Error(`echo-driver exited ${code} before its handshake`)),
+    );
   });
   const parsed = parseHandshake(line.trim());
   if (!parsed.ok) throw new Error(`echo-driver: handshake line not understood: ${parsed.reason}`);
@@ -91,7 +135,9 @@ export async function driverServerPeer(name: string, options: Record<string, str
 
 export async function http2Peer(): Promise<Peer> {
   const { child, socket } = await spawnReady('h2-server');
-  const session: ClientHttp2Session = connect('http://localhost', { createConnection: () => netConnect(socket) });
+  const session: ClientHttp2Session = connect('http://localhost', {
+    createConnection: () => netConnect(socket),
+  });
   const call = (p: string) =>
     new Promise<Buffer>((resolve, reject) => {
       const req = session.request({ ':method': 'POST', ':path': '/echo' });

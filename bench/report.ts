@@ -11,7 +11,10 @@ function cells(r: Result): string[] {
   return [
     r.row,
     r.metric,
-    `${fmt(r.value)} ${r.unit === 'ratio' ? '/s' : r.unit}`.replace(/^(\d+(\.\d+)?) \/s$/, (_, n) => `${n}/s`),
+    `${fmt(r.value)} ${r.unit === 'ratio' ? '/s' : r.unit}`.replace(
+      /^(\d+(\.\d+)?) \/s$/,
+      (_, n) => `${n}/s`,
+    ),
     r.baseline ? `${fmt(r.baseline.value)} (${r.baseline.name})` : '',
     q === undefined ? '' : `${q.toFixed(2)}×`,
     r.target ? `${r.target.label}: ${m ? 'met' : 'NOT met'}` : '',
@@ -24,11 +27,18 @@ const HEAD = ['row', 'what', 'value', 'baseline (same run)', 'ratio', 'target', 
 export function printTable(results: Result[]): void {
   const rows = [HEAD, ...results.map(cells)];
   const widths = HEAD.map((_, i) => Math.min(60, Math.max(...rows.map((r) => r[i].length))));
-  for (const r of rows) process.stdout.write(r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd() + '\n');
+  for (const r of rows)
+    process.stdout.write(
+      `${r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
 }
 
 function machine(): string {
-  const model = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.+)/)?.[1] ?? 'unknown CPU';
+  const model =
+    readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.+)/)?.[1] ?? 'unknown CPU';
   let kernel = '';
   try {
     kernel = execFileSync('uname', ['-sr'], { encoding: 'utf8' }).trim();
@@ -40,7 +50,9 @@ function machine(): string {
 
 /** bench/RESULTS.md: the table, the machine, how to run one row. */
 export function writeMarkdown(path: string, results: Result[], rowsRun: string[]): void {
-  const table = [HEAD, HEAD.map(() => '---'), ...results.map(cells)].map((r) => `| ${r.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`).join('\n');
+  const table = [HEAD, HEAD.map(() => '---'), ...results.map(cells)]
+    .map((r) => `| ${r.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`)
+    .join('\n');
   const targets = results.filter((r) => r.target);
   writeFileSync(
     path,

@@ -40,4 +40,7 @@ await Promise.all(
     }).then(() => chmodSync(join(out, name), 0o755)),
   ),
 );
-execFileSync(process.execPath, ['--expose-gc', join(out, 'main'), ...process.argv.slice(2)], { stdio: 'inherit', cwd: root });
+execFileSync(process.execPath, ['--expose-gc', join(out, 'main'), ...process.argv.slice(2)], {
+  stdio: 'inherit',
+  cwd: root,
+});

@@ -24,7 +24,11 @@ export async function timeEach(n: number, fn: () => Promise<unknown>): Promise<n
  * alike, and in reverse order every other round: whichever peer runs second in a round
  * gains (the first leaves the garbage and warms the caches), which showed as 5-15%.
  */
-export async function interleaved<P, T>(peers: P[], rounds: number, fn: (p: P) => Promise<T>): Promise<T[][]> {
+export async function interleaved<P, T>(
+  peers: P[],
+  rounds: number,
+  fn: (p: P) => Promise<T>,
+): Promise<T[][]> {
   const out = peers.map(() => [] as T[]);
   for (let r = 0; r < rounds; r++) {
     const order = [...peers.keys()];
@@ -35,7 +39,11 @@ export async function interleaved<P, T>(peers: P[], rounds: number, fn: (p: P) =
 }
 
 /** Calls per second with `concurrency` calls in flight, over `total` calls. */
-export async function throughput(total: number, concurrency: number, fn: () => Promise<unknown>): Promise<number> {
+export async function throughput(
+  total: number,
+  concurrency: number,
+  fn: () => Promise<unknown>,
+): Promise<number> {
   let next = 0;
   const t0 = performance.now();
   await Promise.all(
@@ -48,6 +56,8 @@ export async function throughput(total: number, concurrency: number, fn: () => P
 
 /** Resident set size of a process, in MB, from /proc. */
 export function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'))!;
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'))!;
   return Number(line.split(/\s+/)[1]) / 1024;
 }

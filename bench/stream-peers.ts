@@ -31,7 +31,12 @@ interface PingPong {
 const TICK: Tick = { i: 0, payload: Buffer.alloc(100, 120) };
 
 /** A StreamPeer from a Count call (resolving with how many ticks came) and an Echo stream opener. */
-function measured(name: string, count: (n: number, size: number) => Promise<number>, echo: () => PingPong, close: () => Promise<void>): StreamPeer {
+function measured(
+  name: string,
+  count: (n: number, size: number) => Promise<number>,
+  echo: () => PingPong,
+  close: () => Promise<void>,
+): StreamPeer {
   let stream: PingPong | undefined;
   return {
     name,
@@ -79,7 +84,12 @@ const quiet = { log: () => {} };
 
 /** driverkit's host typed client and an SDK driver (bench/servers/counter-driver.ts). */
 export async function driverkitStreamPeer(): Promise<StreamPeer> {
-  const driver = await startDriver({ name: 'bench', path: join(BENCH_BIN, 'counter-driver'), contract: counter, logger: quiet });
+  const driver = await startDriver({
+    name: 'bench',
+    path: join(BENCH_BIN, 'counter-driver'),
+    contract: counter,
+    logger: quiet,
+  });
   const count = async (n: number, size: number) => {
     let got = 0;
     for await (const _ of driver.client.count({ n, size })) got++;
@@ -99,7 +109,10 @@ export async function driverkitStreamPeer(): Promise<StreamPeer> {
   return measured('driverkit', count, echo, () => driver.close());
 }
 
-const tickCodec = { serialize: (v: Tick) => Buffer.from(Tick.encode(v).finish()), deserialize: (b: Buffer) => Tick.decode(b) };
+const tickCodec = {
+  serialize: (v: Tick) => Buffer.from(Tick.encode(v).finish()),
+  deserialize: (b: Buffer) => Tick.decode(b),
+};
 const countRequest = (v: CountRequest) => Buffer.from(CountRequest.encode(v).finish());
 
 /** A plain grpc-js client, with the channel options of driverkit's host, and a grpc-js server (bench/servers/raw-counter-server.ts). */
@@ -108,14 +121,23 @@ export async function rawStreamPeer(): Promise<StreamPeer> {
   const client = openChannel({ network: 'unix', address: socket });
   const count = (n: number, size: number) =>
     new Promise<number>((resolve, reject) => {
-      const call = client.makeServerStreamRequest('/counter.v1.Counter/Count', countRequest, tickCodec.deserialize, { n, size, failCode: 0, failMessage: '' });
+      const call = client.makeServerStreamRequest(
+        '/counter.v1.Counter/Count',
+        countRequest,
+        tickCodec.deserialize,
+        { n, size, failCode: 0, failMessage: '' },
+      );
       let got = 0;
       call.on('data', () => got++);
       call.on('end', () => resolve(got));
       call.on('error', reject);
     });
   const echo = (): PingPong => {
-    const call: ClientDuplexStream<Tick, Tick> = client.makeBidiStreamRequest('/counter.v1.Counter/Echo', tickCodec.serialize, tickCodec.deserialize);
+    const call: ClientDuplexStream<Tick, Tick> = client.makeBidiStreamRequest(
+      '/counter.v1.Counter/Echo',
+      tickCodec.serialize,
+      tickCodec.deserialize,
+    );
     return {
       ping: (tick) =>
         new Promise((resolve) => {
@@ -147,7 +169,8 @@ export async function goStreamPeer(binary: string): Promise<StreamPeer> {
   const command = async (line: string) => {
     child.stdin!.write(`${line}\n`);
     const answer = await lines.next();
-    if (answer.done) throw new Error(`Go streaming host exited before answering ${JSON.stringify(line)}`);
+    if (answer.done)
+      throw new Error(`Go streaming host exited before answering ${JSON.stringify(line)}`);
     return JSON.parse(answer.value);
   };
   const ready = await lines.next();

@@ -68,7 +68,10 @@ export class DriverkitError extends Error {
   readonly signal?: string | null;
 
   constructor(code: ErrorCode, shortMessage: string, details: DriverErrorDetails = {}) {
-    super(composeMessage(shortMessage, details), details.cause === undefined ? undefined : { cause: details.cause });
+    super(
+      composeMessage(shortMessage, details),
+      details.cause === undefined ? undefined : { cause: details.cause },
+    );
     this.code = code;
     this.shortMessage = shortMessage;
     this.driver = details.driver;
@@ -80,10 +83,15 @@ export class DriverkitError extends Error {
 }
 
 function composeMessage(short: string, d: DriverErrorDetails): string {
-  const who = d.driver === undefined ? '' : `driver ${JSON.stringify(d.driver)}${d.path ? ` (${d.path})` : ''}: `;
+  const who =
+    d.driver === undefined
+      ? ''
+      : `driver ${JSON.stringify(d.driver)}${d.path ? ` (${d.path})` : ''}: `;
   const exit =
     d.exitCode != null ? ` (exit code ${d.exitCode})` : d.signal ? ` (killed by ${d.signal})` : '';
-  const tail = d.stderrTail?.length ? `\n--- last lines of ${d.tailOf ?? "the driver's stderr"} ---\n${d.stderrTail.join('\n')}` : '';
+  const tail = d.stderrTail?.length
+    ? `\n--- last lines of ${d.tailOf ?? "the driver's stderr"} ---\n${d.stderrTail.join('\n')}`
+    : '';
   return `${who}${short}${exit}${tail}`;
 }
 
@@ -106,7 +114,11 @@ export class RpcError extends DriverkitError {
   readonly method?: string;
 
   constructor(status: StatusCode, details: string, where: RpcErrorDetails = {}) {
-    super('RPC_ERROR', `[${statusName(status)}] ${details}${where.method ? ` (${where.method})` : ''}`, where);
+    super(
+      'RPC_ERROR',
+      `[${statusName(status)}] ${details}${where.method ? ` (${where.method})` : ''}`,
+      where,
+    );
     this.status = status;
     this.details = details;
     this.method = where.method;

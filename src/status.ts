@@ -24,7 +24,9 @@ export type StatusCode = (typeof Status)[keyof typeof Status];
 /** A gRPC status code's name, `NOT_FOUND`. */
 export type StatusName = keyof typeof Status;
 
-const NAMES = Object.fromEntries(Object.entries(Status).map(([name, code]) => [code, name])) as Record<number, StatusName>;
+const NAMES = Object.fromEntries(
+  Object.entries(Status).map(([name, code]) => [code, name]),
+) as Record<number, StatusName>;
 
 /** The name of a status code, `UNKNOWN` for a number gRPC does not define. */
 export function statusName(code: number): StatusName {

@@ -33,7 +33,10 @@ export function tellWatchdog(op: '+' | '-', pgid: number): void {
   if (!watchdog) {
     try {
       // Its own process group, so that a terminal's Ctrl-C to the host's group spares it.
-      watchdog = spawn('/bin/sh', ['-c', SCRIPT], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+      watchdog = spawn('/bin/sh', ['-c', SCRIPT], {
+        detached: true,
+        stdio: ['pipe', 'ignore', 'ignore'],
+      });
     } catch {
       unavailable = true;
       return;

@@ -20,7 +20,14 @@ interface Row {
   env?: Record<string, string>;
   path?: () => string;
   contract?: Contract;
-  options?: { startTimeout?: number; shutdownGrace?: number; killTimeout?: number; sha256?: string; cwd?: string; logger?: Logger };
+  options?: {
+    startTimeout?: number;
+    shutdownGrace?: number;
+    killTimeout?: number;
+    sha256?: string;
+    cwd?: string;
+    logger?: Logger;
+  };
   /** The start must fail with this code, and the message must match. */
   start?: { code: string; message: RegExp };
   /** Or the start succeeds and this checks what follows. */
@@ -28,7 +35,10 @@ interface Row {
 }
 
 const line = (FIXTURE_LINE: string) => ({ FIXTURE_MODE: 'line', FIXTURE_LINE });
-const mode = (FIXTURE_MODE: string, more: Record<string, string> = {}) => ({ FIXTURE_MODE, ...more });
+const mode = (FIXTURE_MODE: string, more: Record<string, string> = {}) => ({
+  FIXTURE_MODE,
+  ...more,
+});
 
 function tempCopy(mode: number): string {
   const dir = mkdtempSync(join(tmpdir(), 'dk-bad-'));
@@ -45,26 +55,120 @@ async function callStillWorks(driver: Driver): Promise<void> {
 }
 
 const rows: Row[] = [
-  { name: 'no output, exits at once', env: mode('no-output'), start: { code: 'EXITED_BEFORE_HANDSHAKE', message: /exit code 0/ } },
-  { name: 'garbage first line', env: line('hello'), start: { code: 'HANDSHAKE_INVALID', message: /expected CORE\|APP\|NETWORK\|ADDR\|PROTOCOL\[\|CERT\], got "hello"/ } },
-  { name: 'noise printed before the handshake', env: mode('noise'), start: { code: 'HANDSHAKE_INVALID', message: /got "Starting fixture driver v1\.2\.3"/ } },
-  { name: 'wrong cookie', contract: { ...fixtureContract, cookieValue: 'not-the-cookie' }, start: { code: 'EXITED_BEFORE_HANDSHAKE', message: /exit code 1[\s\S]*This binary is a plugin/ } },
-  { name: 'core version 2', env: line('2|1|unix|/tmp/x|grpc|'), start: { code: 'CORE_VERSION_MISMATCH', message: /driver speaks 2, host speaks 1/ } },
-  { name: 'no common app version', contract: hostSpeaking(3), start: { code: 'VERSION_MISMATCH', message: /host speaks 3 of "fixture", the driver answered 1/ } },
-  { name: 'app version nobody offered', env: line('1|7|unix|/tmp/x|grpc|'), start: { code: 'VERSION_MISMATCH', message: /the driver answered 7/ } },
-  { name: 'netrpc (no protocol field)', env: line('1|1|unix|/tmp/x'), start: { code: 'PROTOCOL_UNSUPPORTED', message: /net\/rpc/ } },
-  { name: 'multiplexing it was not asked for', env: line('1|1|unix|/tmp/x|grpc||true'), start: { code: 'PROTOCOL_UNSUPPORTED', message: /multiplexed/ } },
-  { name: 'exit before the handshake', env: mode('exit-early'), start: { code: 'EXITED_BEFORE_HANDSHAKE', message: /exit code 3[\s\S]*fatal: cannot open database/ } },
-  { name: 'exit right after the handshake', env: mode('exit-after-handshake'), start: { code: 'EXITED_BEFORE_HANDSHAKE', message: /exit code 4/ } },
-  { name: 'handshake names a socket nobody listens on', env: line('1|1|unix|/tmp/driverkit-nothing-here|grpc|'), start: { code: 'CONNECT_FAILED', message: /cannot reach its gRPC server/ } },
-  { name: 'never handshakes', env: mode('silent'), options: { startTimeout: 500 }, start: { code: 'HANDSHAKE_TIMEOUT', message: /within 500 ms[\s\S]*starting up very slowly/ } },
-  { name: 'socket path too long', env: { PLUGIN_UNIX_SOCKET_DIR: '/tmp/' + 'x'.repeat(120) }, start: { code: 'EXITED_BEFORE_HANDSHAKE', message: /over the 107-byte limit/ } },
-  { name: 'missing file', path: () => '/nonexistent/driver', start: { code: 'DRIVER_NOT_FOUND', message: /nothing is there/ } },
-  { name: 'non-executable file', path: () => tempCopy(0o644), start: { code: 'DRIVER_NOT_EXECUTABLE', message: /not executable \(mode 644\)/ } },
+  {
+    name: 'no output, exits at once',
+    env: mode('no-output'),
+    start: { code: 'EXITED_BEFORE_HANDSHAKE', message: /exit code 0/ },
+  },
+  {
+    name: 'garbage first line',
+    env: line('hello'),
+    start: {
+      code: 'HANDSHAKE_INVALID',
+      message: /expected CORE\|APP\|NETWORK\|ADDR\|PROTOCOL\[\|CERT\], got "hello"/,
+    },
+  },
+  {
+    name: 'noise printed before the handshake',
+    env: mode('noise'),
+    start: { code: 'HANDSHAKE_INVALID', message: /got "Starting fixture driver v1\.2\.3"/ },
+  },
+  {
+    name: 'wrong cookie',
+    contract: { ...fixtureContract, cookieValue: 'not-the-cookie' },
+    start: {
+      code: 'EXITED_BEFORE_HANDSHAKE',
+      message: /exit code 1[\s\S]*This binary is a plugin/,
+    },
+  },
+  {
+    name: 'core version 2',
+    env: line('2|1|unix|/tmp/x|grpc|'),
+    start: { code: 'CORE_VERSION_MISMATCH', message: /driver speaks 2, host speaks 1/ },
+  },
+  {
+    name: 'no common app version',
+    contract: hostSpeaking(3),
+    start: {
+      code: 'VERSION_MISMATCH',
+      message: /host speaks 3 of "fixture", the driver answered 1/,
+    },
+  },
+  {
+    name: 'app version nobody offered',
+    env: line('1|7|unix|/tmp/x|grpc|'),
+    start: { code: 'VERSION_MISMATCH', message: /the driver answered 7/ },
+  },
+  {
+    name: 'netrpc (no protocol field)',
+    env: line('1|1|unix|/tmp/x'),
+    start: { code: 'PROTOCOL_UNSUPPORTED', message: /net\/rpc/ },
+  },
+  {
+    name: 'multiplexing it was not asked for',
+    env: line('1|1|unix|/tmp/x|grpc||true'),
+    start: { code: 'PROTOCOL_UNSUPPORTED', message: /multiplexed/ },
+  },
+  {
+    name: 'exit before the handshake',
+    env: mode('exit-early'),
+    start: {
+      code: 'EXITED_BEFORE_HANDSHAKE',
+      message: /exit code 3[\s\S]*fatal: cannot open database/,
+    },
+  },
+  {
+    name: 'exit right after the handshake',
+    env: mode('exit-after-handshake'),
+    start: { code: 'EXITED_BEFORE_HANDSHAKE', message: /exit code 4/ },
+  },
+  {
+    name: 'handshake names a socket nobody listens on',
+    env: line('1|1|unix|/tmp/driverkit-nothing-here|grpc|'),
+    start: { code: 'CONNECT_FAILED', message: /cannot reach its gRPC server/ },
+  },
+  {
+    name: 'never handshakes',
+    env: mode('silent'),
+    options: { startTimeout: 500 },
+    start: { code: 'HANDSHAKE_TIMEOUT', message: /within 500 ms[\s\S]*starting up very slowly/ },
+  },
+  {
+    name: 'socket path too long',
+    env: { PLUGIN_UNIX_SOCKET_DIR: `/tmp/${'x'.repeat(120)}` },
+    start: { code: 'EXITED_BEFORE_HANDSHAKE', message: /over the 107-byte limit/ },
+  },
+  {
+    name: 'missing file',
+    path: () => '/nonexistent/driver',
+    start: { code: 'DRIVER_NOT_FOUND', message: /nothing is there/ },
+  },
+  {
+    name: 'non-executable file',
+    path: () => tempCopy(0o644),
+    start: { code: 'DRIVER_NOT_EXECUTABLE', message: /not executable \(mode 644\)/ },
+  },
   // Node refuses the first by throwing at once, the second in an 'error' event: both are SPAWN_FAILED.
-  { name: 'working folder is a file', options: { cwd: BIN.fixture }, start: { code: 'SPAWN_FAILED', message: /cannot start the executable: .*ENOTDIR/ } },
-  { name: 'working folder missing', options: { cwd: '/nonexistent-folder' }, start: { code: 'SPAWN_FAILED', message: /cannot start the executable: .*ENOENT/ } },
-  { name: 'checksum mismatch', options: { sha256: '0'.repeat(64) }, start: { code: 'CHECKSUM_MISMATCH', message: new RegExp(`expected sha256 0{64}, the file has ${createHash('sha256').update(readFileSync(BIN.fixture)).digest('hex')}`) } },
+  {
+    name: 'working folder is a file',
+    options: { cwd: BIN.fixture },
+    start: { code: 'SPAWN_FAILED', message: /cannot start the executable: .*ENOTDIR/ },
+  },
+  {
+    name: 'working folder missing',
+    options: { cwd: '/nonexistent-folder' },
+    start: { code: 'SPAWN_FAILED', message: /cannot start the executable: .*ENOENT/ },
+  },
+  {
+    name: 'checksum mismatch',
+    options: { sha256: '0'.repeat(64) },
+    start: {
+      code: 'CHECKSUM_MISMATCH',
+      message: new RegExp(
+        `expected sha256 0{64}, the file has ${createHash('sha256').update(readFileSync(BIN.fixture)).digest('hex')}`,
+      ),
+    },
+  },
   {
     name: 'checksum match starts',
     options: { sha256: createHash('sha256').update(readFileSync(BIN.fixture)).digest('hex') },
@@ -82,16 +186,24 @@ const rows: Row[] = [
   {
     name: 'crashes mid-call',
     then: async (d) => {
-      const err = await expectRejection((d.client as any).getUser({ userId: { opaqueId: 'crash' } }), RpcError);
+      const err = await expectRejection(
+        (d.client as any).getUser({ userId: { opaqueId: 'crash' } }),
+        RpcError,
+      );
       expect(err.status).toBe(Status.UNAVAILABLE);
-      expect(err.message).toMatch(/driver "bad" .*\[UNAVAILABLE\] .*the driver process has exited .*\(exit code 3\)/);
+      expect(err.message).toMatch(
+        /driver "bad" .*\[UNAVAILABLE\] .*the driver process has exited .*\(exit code 3\)/,
+      );
       expect(d.state).toBe('exited');
     },
   },
   {
     name: 'hangs in a call',
     then: async (d) => {
-      const err = await expectRejection((d.client as any).getUser({ userId: { opaqueId: 'hang' } }, { timeout: 200 }), RpcError);
+      const err = await expectRejection(
+        (d.client as any).getUser({ userId: { opaqueId: 'hang' } }, { timeout: 200 }),
+        RpcError,
+      );
       expect(err.status).toBe(Status.DEADLINE_EXCEEDED);
       await callStillWorks(d);
     },
@@ -120,7 +232,12 @@ const rows: Row[] = [
     name: 'spawns a grandchild and is killed',
     env: mode('grandchild'),
     then: async (d) => {
-      const grandchild = Number(d.stderrTail.find((l) => l.startsWith('grandchild pid'))!.split(' ').pop());
+      const grandchild = Number(
+        d.stderrTail
+          .find((l) => l.startsWith('grandchild pid'))!
+          .split(' ')
+          .pop(),
+      );
       process.kill(d.pid!, 'SIGKILL');
       await d.exited;
       await d.close();

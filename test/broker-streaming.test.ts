@@ -6,10 +6,13 @@ import { counter } from './fixtures/gen/contracts/counter.js';
 import { collect, useDriver } from './helpers.js';
 import { BIN } from './paths.js';
 
-
 describe('the broker with streaming methods', () => {
-  it("the driver calls every kind of a service the host offered", async () => {
-    const driver = useDriver({ name: 'broker-streams', path: BIN.fixture, contract: fixtureContract });
+  it('the driver calls every kind of a service the host offered', async () => {
+    const driver = useDriver({
+      name: 'broker-streams',
+      path: BIN.fixture,
+      contract: fixtureContract,
+    });
     await driver.ready;
     const id = await driver.broker.offer(counter.versions[1], {
       add: ({ value }) => ({ total: value }),
@@ -31,13 +34,21 @@ describe('the broker with streaming methods', () => {
   });
 
   it('the host calls every kind of a service the driver offered', async () => {
-    const driver = useDriver({ name: 'broker-offers', path: BIN.fixture, contract: fixtureContract });
+    const driver = useDriver({
+      name: 'broker-offers',
+      path: BIN.fixture,
+      contract: fixtureContract,
+    });
     await driver.ready;
     const { user } = await driver.client.getUser({ userId: { opaqueId: 'offer-counter' } });
     const c = await driver.broker.dial(Number(user!.username), counter.versions[1]);
-    expect(await c.add({ value: '1152921504606846977' })).toMatchObject({ total: '1152921504606846977' });
+    expect(await c.add({ value: '1152921504606846977' })).toMatchObject({
+      total: '1152921504606846977',
+    });
     expect((await collect(c.count({ n: 4 }))).map((t) => t.i)).toEqual([0, 1, 2, 3]);
     expect((await c.sum([{ value: '20' }, { value: '22' }])).total).toBe('42');
-    expect((await collect(c.echo([{ i: 1 }, { i: 2 }, { i: 3 }]))).map((t) => t.i)).toEqual([1, 2, 3]);
+    expect((await collect(c.echo([{ i: 1 }, { i: 2 }, { i: 3 }]))).map((t) => t.i)).toEqual([
+      1, 2, 3,
+    ]);
   });
 });

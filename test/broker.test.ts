@@ -32,20 +32,31 @@ describe('GRPCBroker (TS host ↔ TS driver)', () => {
   });
 
   it('works under AutoMTLS, both ways', async () => {
-    const driver = useDriver({ name: 'broker', path: BIN.fixture, contract: fixtureContract, autoMTLS: true });
+    const driver = useDriver({
+      name: 'broker',
+      path: BIN.fixture,
+      contract: fixtureContract,
+      autoMTLS: true,
+    });
     await driver.ready;
     let count = 0;
-    const id = await driver.broker.offer(AuditLogDefinition, { record: () => ({ count: String(++count) }) });
+    const id = await driver.broker.offer(AuditLogDefinition, {
+      record: () => ({ count: String(++count) }),
+    });
     await driver.client.configure({ config: { audit: id } });
-    expect((await driver.client.getUser({ userId: { opaqueId: 'audit' } })).user?.username).toBe('audited:1');
+    expect((await driver.client.getUser({ userId: { opaqueId: 'audit' } })).user?.username).toBe(
+      'audited:1',
+    );
     const { user } = await driver.client.getUser({ userId: { opaqueId: 'offer' } });
     const audit = await driver.broker.dial(Number(user!.username), AuditLogDefinition);
     expect((await audit.record({ event: 'a' })).count).toBe('1');
   });
 
-  it('dialing an id the peer never offered fails after go-plugin\'s 5 s, clearly', async () => {
+  it("dialing an id the peer never offered fails after go-plugin's 5 s, clearly", async () => {
     const driver = useDriver({ name: 'broker', path: BIN.fixture, contract: fixtureContract });
     await driver.ready;
-    await expect(driver.broker.dial(99, AuditLogDefinition)).rejects.toThrow(/no address for service id 99 within 5000 ms/);
+    await expect(driver.broker.dial(99, AuditLogDefinition)).rejects.toThrow(
+      /no address for service id 99 within 5000 ms/,
+    );
   }, 15_000);
 });

@@ -29,26 +29,69 @@ driver = "${BIN.counter}"
   return dir;
 }
 
-const call = (dir: string, ...args: string[]) => spawnCollect(process.execPath, [CLI, 'call', ...args], { cwd: dir });
+const call = (dir: string, ...args: string[]) =>
+  spawnCollect(process.execPath, [CLI, 'call', ...args], { cwd: dir });
 
 describe('driverkit call and proto3 JSON', () => {
   it('prints int64 as strings and enums by name; reads proto names and lowerCamelCase', async () => {
     const dir = project();
-    const out = await call(dir, 'demo', 'GetUser', JSON.stringify({ user_id: { opaque_id: EINSTEIN } }));
+    const out = await call(
+      dir,
+      'demo',
+      'GetUser',
+      JSON.stringify({ user_id: { opaque_id: EINSTEIN } }),
+    );
     expect(out.code, out.stderr).toBe(0);
     const { user } = JSON.parse(out.stdout);
-    expect(user).toMatchObject({ username: 'einstein', uidNumber: '123', gidNumber: '987', id: { opaqueId: EINSTEIN, type: 'USER_TYPE_PRIMARY' } });
-    const camel = await call(dir, 'demo', 'GetUser', JSON.stringify({ userId: { opaqueId: EINSTEIN }, skipFetchingGroups: true }));
+    expect(user).toMatchObject({
+      username: 'einstein',
+      uidNumber: '123',
+      gidNumber: '987',
+      id: { opaqueId: EINSTEIN, type: 'USER_TYPE_PRIMARY' },
+    });
+    const camel = await call(
+      dir,
+      'demo',
+      'GetUser',
+      JSON.stringify({ userId: { opaqueId: EINSTEIN }, skipFetchingGroups: true }),
+    );
     expect(JSON.parse(camel.stdout).user.groups ?? []).toEqual([]);
   });
 
   it.each([
-    { name: 'an unknown field', json: { userid: {} }, error: /the request: userid: no such field in driverkit\.userprovider\.v1\.GetUserRequest \(fields: userId, skipFetchingGroups\)/ },
-    { name: 'an unknown nested field', json: { user_id: { opaqueid: 'x' } }, error: /the request: user_id\.opaqueid: no such field in driverkit\.userprovider\.v1\.UserId/ },
-    { name: 'a number for a string', json: { user_id: { opaque_id: 5 } }, error: /the request: user_id\.opaque_id: expected a string, got 5/ },
-    { name: 'a string for a bool', json: { user_id: { opaque_id: 'x' }, skip_fetching_groups: 'yes' }, error: /the request: skip_fetching_groups: expected true or false, got "yes"/ },
-    { name: 'an unknown enum name', json: { user_id: { opaque_id: 'x', type: 'USER_TYPE_ROBOT' } }, error: /the request: user_id\.type: expected one of USER_TYPE_UNSPECIFIED, USER_TYPE_PRIMARY, .*got "USER_TYPE_ROBOT"/ },
-    { name: 'a scalar for a message', json: { user_id: 'x' }, error: /the request: user_id: expected a JSON object \(driverkit\.userprovider\.v1\.UserId\), got "x"/ },
+    {
+      name: 'an unknown field',
+      json: { userid: {} },
+      error:
+        /the request: userid: no such field in driverkit\.userprovider\.v1\.GetUserRequest \(fields: userId, skipFetchingGroups\)/,
+    },
+    {
+      name: 'an unknown nested field',
+      json: { user_id: { opaqueid: 'x' } },
+      error: /the request: user_id\.opaqueid: no such field in driverkit\.userprovider\.v1\.UserId/,
+    },
+    {
+      name: 'a number for a string',
+      json: { user_id: { opaque_id: 5 } },
+      error: /the request: user_id\.opaque_id: expected a string, got 5/,
+    },
+    {
+      name: 'a string for a bool',
+      json: { user_id: { opaque_id: 'x' }, skip_fetching_groups: 'yes' },
+      error: /the request: skip_fetching_groups: expected true or false, got "yes"/,
+    },
+    {
+      name: 'an unknown enum name',
+      json: { user_id: { opaque_id: 'x', type: 'USER_TYPE_ROBOT' } },
+      error:
+        /the request: user_id\.type: expected one of USER_TYPE_UNSPECIFIED, USER_TYPE_PRIMARY, .*got "USER_TYPE_ROBOT"/,
+    },
+    {
+      name: 'a scalar for a message',
+      json: { user_id: 'x' },
+      error:
+        /the request: user_id: expected a JSON object \(driverkit\.userprovider\.v1\.UserId\), got "x"/,
+    },
   ])('refuses $name, naming the field (exit 2, nothing sent)', async ({ json, error }) => {
     const out = await call(project(), 'demo', 'GetUser', JSON.stringify(json));
     expect(out.code).toBe(2);
@@ -62,7 +105,12 @@ describe('driverkit call and proto3 JSON', () => {
     const badInt = await call(dir, 'counter', 'Add', '{"value": "12abc"}');
     expect(badInt.stderr).toMatch(/the request: value: expected a int64 as a decimal string/);
     const count = await call(dir, 'counter', 'Count', '{"n": 3, "size": 2}');
-    expect(count.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([{ payload: 'eHg=' }, { i: 1, payload: 'eHg=' }, { i: 2, payload: 'eHg=' }]);
+    expect(
+      count.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([{ payload: 'eHg=' }, { i: 1, payload: 'eHg=' }, { i: 2, payload: 'eHg=' }]);
     const sum = await call(dir, 'counter', 'Sum', '[{"value": "40"}, {"value": 2}]');
     expect(JSON.parse(sum.stdout)).toEqual({ total: '42', count: '2' });
     const notArray = await call(dir, 'counter', 'Sum', '{"value": "1"}');

@@ -12,7 +12,9 @@ function project(): string {
   mkdirSync(join(ROOT, '.cache'), { recursive: true });
   const dir = mkdtempSync(join(ROOT, '.cache', 'cli-test-'));
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-  cpSync(join(ROOT, 'drivers/userprovider'), join(dir, 'drivers/userprovider'), { recursive: true });
+  cpSync(join(ROOT, 'drivers/userprovider'), join(dir, 'drivers/userprovider'), {
+    recursive: true,
+  });
   cpSync(join(ROOT, 'examples/users.json'), join(dir, 'users.json'));
   writeFileSync(
     join(dir, 'driverkit.toml'),
@@ -55,7 +57,9 @@ describe('driverkit CLI', () => {
     const dir = project();
     const before = await cli(['ls'], dir);
     expect(before.code).toBe(0);
-    expect(before.stdout).toMatch(/users\s+userprovider\s+source\s+drivers\/userprovider\/json\s+not built/);
+    expect(before.stdout).toMatch(
+      /users\s+userprovider\s+source\s+drivers\/userprovider\/json\s+not built/,
+    );
     const first = await cli(['build'], dir);
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/^built {3}users +bin\/userprovider\/json {2}\(node, \d+ ms\)$/m);
@@ -63,9 +67,13 @@ describe('driverkit CLI', () => {
     const second = await cli(['build'], dir);
     expect(second.stdout).toMatch(/^cached {2}users/m);
     expect(second.stdout).toMatch(/^cached {2}demo/m);
-    expect((await cli(['ls'], dir)).stdout).toMatch(/demo\s+userprovider\s+source\s+drivers\/userprovider\/demo\s+built/);
+    expect((await cli(['ls'], dir)).stdout).toMatch(
+      /demo\s+userprovider\s+source\s+drivers\/userprovider\/demo\s+built/,
+    );
     appendFileSync(join(dir, 'drivers/userprovider/demo/main.ts'), '\n// changed\n');
-    expect((await cli(['ls'], dir)).stdout).toMatch(/demo\s+userprovider\s+source\s+drivers\/userprovider\/demo\s+stale/);
+    expect((await cli(['ls'], dir)).stdout).toMatch(
+      /demo\s+userprovider\s+source\s+drivers\/userprovider\/demo\s+stale/,
+    );
     // A folder named on the command line takes its type from its manifest.
     const one = await cli(['build', 'drivers/userprovider/demo'], dir);
     expect(one.stdout).toMatch(/^built {3}demo +bin\/userprovider\/demo/m);
@@ -73,7 +81,10 @@ describe('driverkit CLI', () => {
 
   it('two builds at once both succeed and leave one good binary', async () => {
     const dir = project();
-    const [a, b] = await Promise.all([cli(['build', 'drivers/userprovider/json'], dir), cli(['build', 'drivers/userprovider/json'], dir)]);
+    const [a, b] = await Promise.all([
+      cli(['build', 'drivers/userprovider/json'], dir),
+      cli(['build', 'drivers/userprovider/json'], dir),
+    ]);
     expect([a.code, b.code]).toEqual([0, 0]);
     expect([a.stdout.slice(0, 6), b.stdout.slice(0, 6)].sort()).toEqual(['built ', 'cached']);
     const call = await cli(['call', 'users', 'GetUser', EINSTEIN], dir);
@@ -84,16 +95,27 @@ describe('driverkit CLI', () => {
     const dir = project();
     const ok = await cli(['call', 'users', 'GetUser', EINSTEIN], dir);
     expect(ok.code).toBe(0);
-    expect(JSON.parse(ok.stdout).user).toMatchObject({ username: 'einstein', displayName: 'Albert Einstein' });
-    const byClaim = await cli(['call', 'demo', 'get_user_by_claim', '{"claim": "username", "value": "marie"}'], dir);
+    expect(JSON.parse(ok.stdout).user).toMatchObject({
+      username: 'einstein',
+      displayName: 'Albert Einstein',
+    });
+    const byClaim = await cli(
+      ['call', 'demo', 'get_user_by_claim', '{"claim": "username", "value": "marie"}'],
+      dir,
+    );
     expect(JSON.parse(byClaim.stdout).user.mail).toBe('marie@example.org');
-    const missing = await cli(['call', 'users', 'GetUser', '{"user_id": {"opaque_id": "nobody"}}'], dir);
+    const missing = await cli(
+      ['call', 'users', 'GetUser', '{"user_id": {"opaque_id": "nobody"}}'],
+      dir,
+    );
     expect(missing.code).toBe(1);
     expect(missing.stdout).toBe('');
     expect(missing.stderr).toMatch(/driver "users" .*\[NOT_FOUND\] user "nobody" not found/);
     const badMethod = await cli(['call', 'users', 'Frob'], dir);
     expect(badMethod.code).toBe(2);
-    expect(badMethod.stderr).toMatch(/userprovider has no method "Frob" \(methods: Configure, GetUser/);
+    expect(badMethod.stderr).toMatch(
+      /userprovider has no method "Frob" \(methods: Configure, GetUser/,
+    );
     const badJson = await cli(['call', 'users', 'GetUser', '{nope'], dir);
     expect(badJson.code).toBe(2);
     const unknown = await cli(['call', 'nobody', 'GetUser'], dir);
@@ -107,7 +129,9 @@ describe('driverkit CLI', () => {
     for (const cmd of ['ls', 'build', 'serve']) {
       const r = await cli([cmd], dir);
       expect([cmd, r.code]).toEqual([cmd, 1]);
-      expect(r.stderr).toContain(`${join(dir, 'driverkit.toml')}: drivers.users.driver: expected the path of an executable or of a source folder`);
+      expect(r.stderr).toContain(
+        `${join(dir, 'driverkit.toml')}: drivers.users.driver: expected the path of an executable or of a source folder`,
+      );
     }
   });
 
@@ -116,6 +140,8 @@ describe('driverkit CLI', () => {
     writeFileSync(join(dir, 'drivers/userprovider/demo/main.ts'), 'this is not typescript(\n');
     const r = await cli(['build'], dir);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/driver "demo" .*node build failed[\s\S]*last lines of the build output[\s\S]*main\.ts:1:/);
+    expect(r.stderr).toMatch(
+      /driver "demo" .*node build failed[\s\S]*last lines of the build output[\s\S]*main\.ts:1:/,
+    );
   });
 });

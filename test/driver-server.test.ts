@@ -7,7 +7,10 @@ import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { GetUserRequest, GetUserResponse } from '../src/gen/driverkit/userprovider/v1/userprovider.js';
+import {
+  GetUserRequest,
+  GetUserResponse,
+} from '../src/gen/driverkit/userprovider/v1/userprovider.js';
 import { frameMessage } from '../src/protocol/grpc-wire.js';
 import { Status } from '../src/status.js';
 import { fixtureContract } from './fixtures/contract.js';
@@ -23,10 +26,14 @@ interface Answer {
   body: Buffer;
 }
 
-async function rawDriver(env: Record<string, string> = {}): Promise<{ driver: Driver; session: ClientHttp2Session }> {
+async function rawDriver(
+  env: Record<string, string> = {},
+): Promise<{ driver: Driver; session: ClientHttp2Session }> {
   const driver = useDriver({ name: 'raw', path: BIN.fixture, contract: fixtureContract, env });
   await driver.ready;
-  const session = connect('http://localhost', { createConnection: () => netConnect(driver.handshake!.address) });
+  const session = connect('http://localhost', {
+    createConnection: () => netConnect(driver.handshake!.address),
+  });
   onTestFinished(() => void session.destroy());
   return { driver, session };
 }
@@ -34,9 +41,19 @@ async function rawDriver(env: Record<string, string> = {}): Promise<{ driver: Dr
 const rawSession = async (env: Record<string, string> = {}) => (await rawDriver(env)).session;
 
 /** One request with `headers` and `body`; resolves with everything that came back. */
-function request(session: ClientHttp2Session, headers: Record<string, string>, body: Buffer): Promise<Answer> {
+function request(
+  session: ClientHttp2Session,
+  headers: Record<string, string>,
+  body: Buffer,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const stream = session.request({ ':method': 'POST', ':path': GET_USER, 'content-type': 'application/grpc', te: 'trailers', ...headers });
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': GET_USER,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      ...headers,
+    });
     const answer: Answer = { headers: {}, trailers: {}, body: Buffer.alloc(0) };
     stream.on('response', (h) => (answer.headers = h));
     stream.on('trailers', (t) => (answer.trailers = t));
@@ -47,21 +64,41 @@ function request(session: ClientHttp2Session, headers: Record<string, string>, b
   });
 }
 
-const getUser = (id: string) => frameMessage(GetUserRequest.encode(GetUserRequest.fromPartial({ userId: { opaqueId: id } })).finish());
+const getUser = (id: string) =>
+  frameMessage(
+    GetUserRequest.encode(GetUserRequest.fromPartial({ userId: { opaqueId: id } })).finish(),
+  );
 /** The status of a response, whether trailers-only (in the headers) or in the trailers. */
-const status = (a: Answer) => ({ code: Number(a.trailers['grpc-status'] ?? a.headers['grpc-status']), message: String(a.trailers['grpc-message'] ?? a.headers['grpc-message'] ?? '') });
+const status = (a: Answer) => ({
+  code: Number(a.trailers['grpc-status'] ?? a.headers['grpc-status']),
+  message: String(a.trailers['grpc-message'] ?? a.headers['grpc-message'] ?? ''),
+});
 
 describe("the driver's gRPC server", () => {
   it('survives a client that closes its connection with calls unfinished (it crashed on ERR_HTTP2_INVALID_STREAM)', async () => {
     const { driver, session } = await rawDriver();
-    for (let i = 0; i < 3; i++) session.request({ ':method': 'POST', ':path': GET_USER, 'content-type': 'application/grpc', te: 'trailers' }).on('error', () => {}).end(getUser('hang'));
+    for (let i = 0; i < 3; i++)
+      session
+        .request({
+          ':method': 'POST',
+          ':path': GET_USER,
+          'content-type': 'application/grpc',
+          te: 'trailers',
+        })
+        .on('error', () => {})
+        .end(getUser('hang'));
     // Let the calls reach their handlers, then close with all three open.
     await new Promise<void>((resolve) => session.ping(() => resolve()));
     session.close();
     session.destroy();
-    const again = connect('http://localhost', { createConnection: () => netConnect(driver.handshake!.address) });
+    const again = connect('http://localhost', {
+      createConnection: () => netConnect(driver.handshake!.address),
+    });
     onTestFinished(() => void again.destroy());
-    expect(status(await request(again, {}, getUser('echo:alive')))).toEqual({ code: Status.OK, message: '' });
+    expect(status(await request(again, {}, getUser('echo:alive')))).toEqual({
+      code: Status.OK,
+      message: '',
+    });
     expect(driver.state).toBe('ready');
   });
 
@@ -81,8 +118,17 @@ describe("the driver's gRPC server", () => {
     };
     // HPACK literal header fields without indexing, plain (not Huffman) strings.
     const str = (v: string) => Buffer.concat([Buffer.from([v.length]), Buffer.from(v)]);
-    const fields = Object.entries({ ':method': 'POST', ':scheme': 'http', ':path': GET_USER, ':authority': 'localhost', 'content-type': 'application/grpc', te: 'trailers' });
-    const block = Buffer.concat(fields.map(([k, v]) => Buffer.concat([Buffer.from([0]), str(k), str(v)])));
+    const fields = Object.entries({
+      ':method': 'POST',
+      ':scheme': 'http',
+      ':path': GET_USER,
+      ':authority': 'localhost',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    const block = Buffer.concat(
+      fields.map(([k, v]) => Buffer.concat([Buffer.from([0]), str(k), str(v)])),
+    );
     const cancel = Buffer.alloc(4);
     cancel.writeUInt32BE(8);
     const pong = new Promise<void>((resolve) => {
@@ -90,29 +136,38 @@ describe("the driver's gRPC server", () => {
       socket.on('data', (d: Buffer) => {
         seen = Buffer.concat([seen, d]);
         // Frames after the server's preface: look for PING (6) with ACK (1).
-        for (let at = 0; at + 9 <= seen.length; at += 9 + seen.readUIntBE(at, 3)) if (seen[at + 3] === 6 && seen[at + 4] === 1) resolve();
+        for (let at = 0; at + 9 <= seen.length; at += 9 + seen.readUIntBE(at, 3))
+          if (seen[at + 3] === 6 && seen[at + 4] === 1) resolve();
       });
     });
     socket.on('error', () => {});
-    socket.write(Buffer.concat([
-      Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
-      frame(4, 0, 0, Buffer.alloc(0)),
-      frame(1, 0x4, 1, block),
-      frame(3, 0, 1, cancel),
-      frame(1, 0x4, 3, block),
-      frame(0, 0, 3, getUser('echo:reset')),
-      frame(3, 0, 3, cancel),
-      frame(6, 0, 0, Buffer.alloc(8)),
-    ]));
+    socket.write(
+      Buffer.concat([
+        Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
+        frame(4, 0, 0, Buffer.alloc(0)),
+        frame(1, 0x4, 1, block),
+        frame(3, 0, 1, cancel),
+        frame(1, 0x4, 3, block),
+        frame(0, 0, 3, getUser('echo:reset')),
+        frame(3, 0, 3, cancel),
+        frame(6, 0, 0, Buffer.alloc(8)),
+      ]),
+    );
     await pong;
-    expect((await driver.client.getUser({ userId: { opaqueId: 'echo:alive' } })).user?.username).toBe('echo:alive');
+    expect(
+      (await driver.client.getUser({ userId: { opaqueId: 'echo:alive' } })).user?.username,
+    ).toBe('echo:alive');
     expect(driver.state).toBe('ready');
   });
 
   it('serves at most 64 connections at once: those past it are closed, the host and the first still answer', async () => {
     const { driver, session } = await rawDriver();
     // The host's channel and `session` are two; 70 more leave 8 past the limit.
-    const more = Array.from({ length: 70 }, () => connect('http://localhost', { createConnection: () => netConnect(driver.handshake!.address) }));
+    const more = Array.from({ length: 70 }, () =>
+      connect('http://localhost', {
+        createConnection: () => netConnect(driver.handshake!.address),
+      }),
+    );
     onTestFinished(() => more.forEach((s) => s.destroy()));
     // A connection the driver kept answers a ping; one it refused closes.
     const closed = more.map(
@@ -124,14 +179,27 @@ describe("the driver's gRPC server", () => {
         }),
     );
     expect((await Promise.all(closed)).filter(Boolean)).toHaveLength(8);
-    expect(status(await request(session, {}, getUser('echo:still')))).toEqual({ code: Status.OK, message: '' });
-    expect((await driver.client.getUser({ userId: { opaqueId: 'echo:host' } })).user?.username).toBe('echo:host');
+    expect(status(await request(session, {}, getUser('echo:still')))).toEqual({
+      code: Status.OK,
+      message: '',
+    });
+    expect(
+      (await driver.client.getUser({ userId: { opaqueId: 'echo:host' } })).user?.username,
+    ).toBe('echo:host');
   });
 
   it('closes connections that never speak HTTP/2 or sit with no call open; the host calls on', async () => {
-    const driver = useDriver({ name: 'idle', path: BIN.fixture, contract: fixtureContract, env: { FIXTURE_MODE: 'tcp', FIXTURE_IDLE_MS: '300' } });
+    const driver = useDriver({
+      name: 'idle',
+      path: BIN.fixture,
+      contract: fixtureContract,
+      env: { FIXTURE_MODE: 'tcp', FIXTURE_IDLE_MS: '300' },
+    });
     await driver.ready;
-    const [host, port] = [driver.handshake!.address.slice(0, driver.handshake!.address.lastIndexOf(':')), Number(driver.handshake!.address.split(':').pop())];
+    const [host, port] = [
+      driver.handshake!.address.slice(0, driver.handshake!.address.lastIndexOf(':')),
+      Number(driver.handshake!.address.split(':').pop()),
+    ];
     // Any local user can reach a TCP driver: a connection that says nothing is dropped.
     const silent = netConnect({ host, port }).resume();
     onTestFinished(() => void silent.destroy());
@@ -141,39 +209,70 @@ describe("the driver's gRPC server", () => {
     onTestFinished(() => void session.destroy());
     session.on('error', () => {});
     const [goaway, closed] = [once(session, 'goaway'), once(session, 'close')];
-    expect(status(await request(session, {}, getUser('echo:before')))).toEqual({ code: Status.OK, message: '' });
+    expect(status(await request(session, {}, getUser('echo:before')))).toEqual({
+      code: Status.OK,
+      message: '',
+    });
     await goaway;
     await closed;
     // The host's own connection carries its stdio stream; its calls work throughout.
-    expect((await driver.client.getUser({ userId: { opaqueId: 'echo:after' } })).user?.username).toBe('echo:after');
+    expect(
+      (await driver.client.getUser({ userId: { opaqueId: 'echo:after' } })).user?.username,
+    ).toBe('echo:after');
     expect(driver.state).toBe('ready');
   });
 
   it('advertises a limit on concurrent streams per connection', async () => {
     const session = await rawSession();
-    await new Promise<void>((resolve) => (session.remoteSettings.maxConcurrentStreams !== undefined && session.remoteSettings.maxConcurrentStreams < 2 ** 31 ? resolve() : session.once('remoteSettings', () => resolve())));
+    await new Promise<void>((resolve) =>
+      session.remoteSettings.maxConcurrentStreams !== undefined &&
+      session.remoteSettings.maxConcurrentStreams < 2 ** 31
+        ? resolve()
+        : session.once('remoteSettings', () => resolve()),
+    );
     expect(session.remoteSettings.maxConcurrentStreams).toBe(1024);
   });
 
   it('lets one StreamStdio caller receive stdout: a second is refused', async () => {
     const { session } = await rawDriver();
-    const second = await request(session, { ':path': '/plugin.GRPCStdio/StreamStdio' }, frameMessage(Buffer.alloc(0)));
+    const second = await request(
+      session,
+      { ':path': '/plugin.GRPCStdio/StreamStdio' },
+      frameMessage(Buffer.alloc(0)),
+    );
     expect(status(second)).toMatchObject({ code: Status.ALREADY_EXISTS });
   });
 
   it('stdout for a StreamStdio caller that never reads is bounded: 256 MiB written, the driver stays small', async () => {
     // Started without a host, so that the one StreamStdio caller is this test, which never reads.
-    const env = { PATH: process.env.PATH!, [fixtureContract.cookieKey]: fixtureContract.cookieValue, PLUGIN_PROTOCOL_VERSIONS: '1' };
-    const { match, child } = await spawnUntil(BIN.fixture, [], /^1\|1\|unix\|([^|]+)\|grpc/, { env, endSignal: 'SIGTERM' });
+    const env = {
+      PATH: process.env.PATH!,
+      [fixtureContract.cookieKey]: fixtureContract.cookieValue,
+      PLUGIN_PROTOCOL_VERSIONS: '1',
+    };
+    const { match, child } = await spawnUntil(BIN.fixture, [], /^1\|1\|unix\|([^|]+)\|grpc/, {
+      env,
+      endSignal: 'SIGTERM',
+    });
     const session = connect('http://localhost', { createConnection: () => netConnect(match[1]) });
     onTestFinished(() => void session.destroy());
-    const stdio = session.request({ ':method': 'POST', ':path': '/plugin.GRPCStdio/StreamStdio', 'content-type': 'application/grpc', te: 'trailers' });
+    const stdio = session.request({
+      ':method': 'POST',
+      ':path': '/plugin.GRPCStdio/StreamStdio',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
     stdio.on('error', () => {}).pause();
     stdio.end(frameMessage(Buffer.alloc(0)));
-    expect(status(await request(session, {}, getUser('stdout-flood')))).toEqual({ code: Status.OK, message: '' });
+    expect(status(await request(session, {}, getUser('stdout-flood')))).toEqual({
+      code: Status.OK,
+      message: '',
+    });
     // The peak resident size: an unbounded buffer holds all 256 MiB (324 MiB peak here; the
     // issue saw a driver reach 722 MiB).
-    const peakKiB = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]);
+    const peakKiB = Number(
+      /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1],
+    );
     expect(peakKiB).toBeLessThan(160 * 1024);
   });
 
@@ -186,14 +285,62 @@ describe("the driver's gRPC server", () => {
     expect(GetUserResponse.decode(a.body.subarray(5)).user?.username).toBe('echo:hi');
   });
 
-  it.each<{ what: string; headers: Record<string, string>; body: Buffer; code: number; message: RegExp }>([
-    { what: 'an unknown method', headers: { ':path': '/nope.Service/Missing' }, body: getUser('x'), code: Status.UNIMPLEMENTED, message: /method \/nope\.Service\/Missing is not served/ },
-    { what: 'a compressed message', headers: {}, body: Buffer.concat([Buffer.from([1]), getUser('x').subarray(1)]), code: Status.INTERNAL, message: /compressed message without grpc-encoding/ },
-    { what: 'grpc-encoding gzip', headers: { 'grpc-encoding': 'gzip' }, body: getUser('x'), code: Status.UNIMPLEMENTED, message: /grpc-encoding gzip is not supported/ },
-    { what: 'two messages on a unary method', headers: {}, body: Buffer.concat([getUser('a'), getUser('b')]), code: Status.UNIMPLEMENTED, message: /takes one request message, got more/ },
-    { what: 'no message on a unary method', headers: {}, body: Buffer.alloc(0), code: Status.UNIMPLEMENTED, message: /takes one request message, got none/ },
-    { what: 'a request cut in the middle of a message', headers: {}, body: getUser('x').subarray(0, 7), code: Status.INTERNAL, message: /the request ended in the middle of a message/ },
-    { what: 'bytes that are no GetUserRequest', headers: {}, body: frameMessage(Buffer.from([0xff, 0xff, 0xff])), code: Status.INTERNAL, message: /cannot decode the request/ },
+  it.each<{
+    what: string;
+    headers: Record<string, string>;
+    body: Buffer;
+    code: number;
+    message: RegExp;
+  }>([
+    {
+      what: 'an unknown method',
+      headers: { ':path': '/nope.Service/Missing' },
+      body: getUser('x'),
+      code: Status.UNIMPLEMENTED,
+      message: /method \/nope\.Service\/Missing is not served/,
+    },
+    {
+      what: 'a compressed message',
+      headers: {},
+      body: Buffer.concat([Buffer.from([1]), getUser('x').subarray(1)]),
+      code: Status.INTERNAL,
+      message: /compressed message without grpc-encoding/,
+    },
+    {
+      what: 'grpc-encoding gzip',
+      headers: { 'grpc-encoding': 'gzip' },
+      body: getUser('x'),
+      code: Status.UNIMPLEMENTED,
+      message: /grpc-encoding gzip is not supported/,
+    },
+    {
+      what: 'two messages on a unary method',
+      headers: {},
+      body: Buffer.concat([getUser('a'), getUser('b')]),
+      code: Status.UNIMPLEMENTED,
+      message: /takes one request message, got more/,
+    },
+    {
+      what: 'no message on a unary method',
+      headers: {},
+      body: Buffer.alloc(0),
+      code: Status.UNIMPLEMENTED,
+      message: /takes one request message, got none/,
+    },
+    {
+      what: 'a request cut in the middle of a message',
+      headers: {},
+      body: getUser('x').subarray(0, 7),
+      code: Status.INTERNAL,
+      message: /the request ended in the middle of a message/,
+    },
+    {
+      what: 'bytes that are no GetUserRequest',
+      headers: {},
+      body: frameMessage(Buffer.from([0xff, 0xff, 0xff])),
+      code: Status.INTERNAL,
+      message: /cannot decode the request/,
+    },
   ])('refuses $what with a clear status', async ({ headers, body, code, message }) => {
     const s = status(await request(await rawSession(), headers, body));
     expect(s.code).toBe(code);
@@ -201,7 +348,11 @@ describe("the driver's gRPC server", () => {
   });
 
   it('answers a request that is not gRPC with HTTP 415', async () => {
-    const a = await request(await rawSession(), { 'content-type': 'application/json' }, Buffer.from('{}'));
+    const a = await request(
+      await rawSession(),
+      { 'content-type': 'application/json' },
+      Buffer.from('{}'),
+    );
     expect(a.headers[':status']).toBe(415);
   });
 
@@ -210,16 +361,34 @@ describe("the driver's gRPC server", () => {
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const marker = join(dir, 'marker');
     // No client-side deadline here: only the server can end this call.
-    const a = await request(await rawSession({ FIXTURE_MARKER: marker }), { 'grpc-timeout': '200m' }, getUser('hang'));
+    const a = await request(
+      await rawSession({ FIXTURE_MARKER: marker }),
+      { 'grpc-timeout': '200m' },
+      getUser('hang'),
+    );
     expect(status(a)).toEqual({ code: Status.DEADLINE_EXCEEDED, message: 'deadline exceeded' });
-    await waitFor(() => readFileSync(marker, 'utf8') === 'cancelled', 5000, 'the handler to see its signal');
+    await waitFor(
+      () => readFileSync(marker, 'utf8') === 'cancelled',
+      5000,
+      'the handler to see its signal',
+    );
   });
 
   it('passes metadata to the handler as grpc-js did: -bin values in padded base64, transport headers left out', async () => {
-    const headers = { 'x-request-id': 'req-7', 'x-trace-bin': 'AQI', 'grpc-timeout': '5S', 'accept-encoding': 'identity', 'user-agent': 'raw-test' };
+    const headers = {
+      'x-request-id': 'req-7',
+      'x-trace-bin': 'AQI',
+      'grpc-timeout': '5S',
+      'accept-encoding': 'identity',
+      'user-agent': 'raw-test',
+    };
     const a = await request(await rawSession(), headers, getUser('metadata'));
     expect(status(a).code).toBe(Status.OK);
-    expect(JSON.parse(GetUserResponse.decode(a.body.subarray(5)).user!.username)).toEqual({ 'x-request-id': 'req-7', 'x-trace-bin': 'AQI=', 'user-agent': 'raw-test' });
+    expect(JSON.parse(GetUserResponse.decode(a.body.subarray(5)).user!.username)).toEqual({
+      'x-request-id': 'req-7',
+      'x-trace-bin': 'AQI=',
+      'user-agent': 'raw-test',
+    });
   });
 
   it('a response protobuf cannot encode fails that call with INTERNAL; the driver serves on', async () => {
@@ -231,13 +400,21 @@ describe("the driver's gRPC server", () => {
   });
 
   it('a deadline longer than a timer can hold (30 days) is no deadline at all, not an instant one', async () => {
-    const a = await request(await rawSession(), { 'grpc-timeout': '2592000S' }, getUser('echo:slow'));
+    const a = await request(
+      await rawSession(),
+      { 'grpc-timeout': '2592000S' },
+      getUser('echo:slow'),
+    );
     expect(status(a).code).toBe(Status.OK);
   });
 
   it('answers Shutdown before it exits 0', async () => {
     const { driver, session } = await rawDriver();
-    const a = await request(session, { ':path': '/plugin.GRPCController/Shutdown' }, frameMessage(Buffer.alloc(0)));
+    const a = await request(
+      session,
+      { ':path': '/plugin.GRPCController/Shutdown' },
+      frameMessage(Buffer.alloc(0)),
+    );
     expect(status(a)).toEqual({ code: Status.OK, message: '' });
     expect(await driver.exited).toEqual({ code: 0, signal: null });
   });

@@ -20,14 +20,29 @@ import { captureLogger, expectRejection, spawnCollect } from './helpers.js';
 import { BIN, CLI } from './paths.js';
 
 async function gatewayWith(security: GatewaySecurity, listen = '127.0.0.1:0') {
-  const host = await openHost({ config: { drivers: { users: { type: 'userprovider', driver: BIN.fixture, env: { FIXTURE_CONTRACT: 'userprovider' } } } }, logger: captureLogger() });
+  const host = await openHost({
+    config: {
+      drivers: {
+        users: {
+          type: 'userprovider',
+          driver: BIN.fixture,
+          env: { FIXTURE_CONTRACT: 'userprovider' },
+        },
+      },
+    },
+    logger: captureLogger(),
+  });
   onTestFinished(() => host.close());
   const gateway = await startGateway(host, listen, security);
   onTestFinished(() => gateway.close());
   return gateway;
 }
 
-function usersAt(address: string, creds = credentials.createInsecure(), options: Record<string, string> = {}) {
+function usersAt(
+  address: string,
+  creds = credentials.createInsecure(),
+  options: Record<string, string> = {},
+) {
   const channel = new Client(address, creds, options);
   onTestFinished(() => channel.close());
   return createClient(userprovider.versions[1], grpcInvoke(channel));
@@ -37,11 +52,18 @@ describe('gateway security', () => {
   it('bearer tokens: none or a wrong one is UNAUTHENTICATED; the token never reaches the driver', async () => {
     const gateway = await gatewayWith({ tokens: ['s3cret-1', 's3cret-2'] });
     const users = usersAt(gateway.address);
-    for (const metadata of [undefined, { authorization: 'Bearer nope' }, { authorization: 's3cret-1' }]) {
+    for (const metadata of [
+      undefined,
+      { authorization: 'Bearer nope' },
+      { authorization: 's3cret-1' },
+    ]) {
       const err = await expectRejection(users.getUser({ userId: { opaqueId: 'x' } }, { metadata }));
       expect(err).toMatchObject({ code: Status.UNAUTHENTICATED });
     }
-    const { user } = await users.getUser({ userId: { opaqueId: 'metadata' } }, { metadata: { authorization: 'Bearer s3cret-2', 'x-mine': 'kept' } });
+    const { user } = await users.getUser(
+      { userId: { opaqueId: 'metadata' } },
+      { metadata: { authorization: 'Bearer s3cret-2', 'x-mine': 'kept' } },
+    );
     const seen = JSON.parse(user!.username) as Record<string, string>;
     expect(seen['x-mine']).toBe('kept');
     expect(seen.authorization).toBeUndefined();
@@ -50,34 +72,81 @@ describe('gateway security', () => {
   it('Configure is not reachable through the gateway unless a driver allows it; the allow-list is per method', async () => {
     const closed = usersAt((await gatewayWith({})).address);
     const err = await expectRejection(closed.configure({ config: { users: '/etc/passwd' } }));
-    expect(err).toMatchObject({ code: Status.PERMISSION_DENIED, details: 'Configure of driver "users" is not allowed through this gateway' });
+    expect(err).toMatchObject({
+      code: Status.PERMISSION_DENIED,
+      details: 'Configure of driver "users" is not allowed through this gateway',
+    });
     const only = usersAt((await gatewayWith({ allow: { users: ['FindUsers'] } })).address);
     expect((await only.findUsers({ query: 'x' })).users).toEqual([]);
-    expect(await expectRejection(only.getUser({ userId: { opaqueId: 'x' } }))).toMatchObject({ code: Status.PERMISSION_DENIED });
+    expect(await expectRejection(only.getUser({ userId: { opaqueId: 'x' } }))).toMatchObject({
+      code: Status.PERMISSION_DENIED,
+    });
     const open = usersAt((await gatewayWith({ allow: { users: ['*'] } })).address);
     await open.configure({ config: {} });
   });
 
   it('TLS with mTLS: a client with the CA-signed certificate gets through; one without, or in plaintext, does not', async () => {
-    const [server, client, stranger] = await Promise.all([generateIdentity(), generateIdentity(), generateIdentity()]);
-    const gateway = await gatewayWith({ tls: { certPem: server.certPem, keyPem: server.keyPem, clientCaPem: client.certPem }, insecure: false }, '127.0.0.1:0');
-    const name = { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' };
-    const trusted = usersAt(gateway.address, credentials.createSsl(Buffer.from(server.certPem), Buffer.from(client.keyPem), Buffer.from(client.certPem)), name);
+    const [server, client, stranger] = await Promise.all([
+      generateIdentity(),
+      generateIdentity(),
+      generateIdentity(),
+    ]);
+    const gateway = await gatewayWith(
+      {
+        tls: { certPem: server.certPem, keyPem: server.keyPem, clientCaPem: client.certPem },
+        insecure: false,
+      },
+      '127.0.0.1:0',
+    );
+    const name = {
+      'grpc.ssl_target_name_override': 'localhost',
+      'grpc.default_authority': 'localhost',
+    };
+    const trusted = usersAt(
+      gateway.address,
+      credentials.createSsl(
+        Buffer.from(server.certPem),
+        Buffer.from(client.keyPem),
+        Buffer.from(client.certPem),
+      ),
+      name,
+    );
     expect((await trusted.findUsers({ query: 'x' })).users).toEqual([]);
-    const untrusted = usersAt(gateway.address, credentials.createSsl(Buffer.from(server.certPem), Buffer.from(stranger.keyPem), Buffer.from(stranger.certPem)), name);
-    expect(await expectRejection(untrusted.findUsers({ query: 'x' }, { timeout: 5000 }))).toMatchObject({ code: Status.UNAVAILABLE });
+    const untrusted = usersAt(
+      gateway.address,
+      credentials.createSsl(
+        Buffer.from(server.certPem),
+        Buffer.from(stranger.keyPem),
+        Buffer.from(stranger.certPem),
+      ),
+      name,
+    );
+    expect(
+      await expectRejection(untrusted.findUsers({ query: 'x' }, { timeout: 5000 })),
+    ).toMatchObject({ code: Status.UNAVAILABLE });
     const plaintext = usersAt(gateway.address);
-    expect(await expectRejection(plaintext.findUsers({ query: 'x' }, { timeout: 5000 }))).toMatchObject({ code: Status.UNAVAILABLE });
+    expect(
+      await expectRejection(plaintext.findUsers({ query: 'x' }, { timeout: 5000 })),
+    ).toMatchObject({ code: Status.UNAVAILABLE });
   });
 
   it('calls in flight are limited: past the limit, RESOURCE_EXHAUSTED', async () => {
     const users = usersAt((await gatewayWith({ maxConcurrentCalls: 1 })).address);
     const abort = new AbortController();
-    const hanging = users.getUser({ userId: { opaqueId: 'hang' } }, { signal: abort.signal }).catch((e: unknown) => e);
+    const hanging = users
+      .getUser({ userId: { opaqueId: 'hang' } }, { signal: abort.signal })
+      .catch((e: unknown) => e);
     // The first call holds the only slot until it is aborted: retry the second until the first is counted.
     let err: { code?: number } | undefined;
-    for (let i = 0; i < 50 && err?.code !== Status.RESOURCE_EXHAUSTED; i++) err = (await users.findUsers({ query: 'x' }).then(() => undefined, (e: unknown) => e)) as { code?: number };
-    expect(err).toMatchObject({ code: Status.RESOURCE_EXHAUSTED, details: 'this gateway relays at most 1 calls at once' });
+    for (let i = 0; i < 50 && err?.code !== Status.RESOURCE_EXHAUSTED; i++)
+      err = (await users.findUsers({ query: 'x' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as { code?: number };
+    expect(err).toMatchObject({
+      code: Status.RESOURCE_EXHAUSTED,
+      details: 'this gateway relays at most 1 calls at once',
+    });
     abort.abort();
     await hanging;
   });
@@ -87,16 +156,32 @@ describe('gateway security', () => {
     const gateway = await gatewayWith({ maxClientMemory: 35 * MiB, maxMemory: 40 * MiB });
     const a = usersAt(gateway.address);
     // Another connection: grpc-js would otherwise share one between clients of one address.
-    const b = usersAt(gateway.address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 } as never);
-    const big = (id: string, mib = 15) => ({ userId: { opaqueId: id, idp: 'x'.repeat(mib * MiB) } });
+    const b = usersAt(gateway.address, credentials.createInsecure(), {
+      'grpc.use_local_subchannel_pool': 1,
+    } as never);
+    const big = (id: string, mib = 15) => ({
+      userId: { opaqueId: id, idp: 'x'.repeat(mib * MiB) },
+    });
     const abort = new AbortController();
-    const hanging = [0, 1].map(() => a.getUser(big('hang'), { signal: abort.signal }).catch((e: unknown) => e));
+    const hanging = [0, 1].map(() =>
+      a.getUser(big('hang'), { signal: abort.signal }).catch((e: unknown) => e),
+    );
     // Retry until both holds are counted: 15 MiB each, a third would make 45 of 35.
     let err: { code?: number; details?: string } | undefined;
-    for (let i = 0; i < 50 && err?.code === undefined; i++) err = (await a.getUser(big('echo:a')).then(() => undefined, (e: unknown) => e)) as typeof err;
-    expect(err).toMatchObject({ code: Status.RESOURCE_EXHAUSTED, details: `one client may have at most ${35 * MiB} bytes of requests in flight` });
+    for (let i = 0; i < 50 && err?.code === undefined; i++)
+      err = (await a.getUser(big('echo:a')).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as typeof err;
+    expect(err).toMatchObject({
+      code: Status.RESOURCE_EXHAUSTED,
+      details: `one client may have at most ${35 * MiB} bytes of requests in flight`,
+    });
     // Another client is within its own share but not the overall one (30 + 15 of 40)...
-    expect(await expectRejection(b.getUser(big('echo:b')))).toMatchObject({ code: Status.RESOURCE_EXHAUSTED, details: `this gateway holds at most ${40 * MiB} bytes of requests in flight` });
+    expect(await expectRejection(b.getUser(big('echo:b')))).toMatchObject({
+      code: Status.RESOURCE_EXHAUSTED,
+      details: `this gateway holds at most ${40 * MiB} bytes of requests in flight`,
+    });
     // ...and gets what is left (30 + 5 of 40).
     expect((await b.getUser(big('echo:b', 5))).user?.username).toBe('echo:b');
     abort.abort();
@@ -115,15 +200,23 @@ describe('gateway security', () => {
 
   it('an address off loopback without TLS and authentication is refused; insecure allows it', async () => {
     const err = await expectRejection(gatewayWith({}, '0.0.0.0:0'), DriverkitError);
-    expect(err.message).toMatch(/refusing to serve 0\.0\.0\.0:0 \(reachable from other machines\) without TLS and authentication/);
+    expect(err.message).toMatch(
+      /refusing to serve 0\.0\.0\.0:0 \(reachable from other machines\) without TLS and authentication/,
+    );
     await gatewayWith({ insecure: true }, '0.0.0.0:0');
   });
 
   it('driverkit serve refuses such an address before any driver starts, and reads its tokens from the config', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dk-gw-'));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-    writeFileSync(join(dir, 'driverkit.toml'), `listen = "0.0.0.0:0"\n[gateway]\ntokens_env = "GW_TOKENS"\n\n[drivers.users]\ntype = "userprovider"\ndriver = "${BIN.demo}"\n`);
-    const out = await spawnCollect(process.execPath, [CLI, 'serve'], { cwd: dir, env: { ...process.env, GW_TOKENS: 'a,b' } });
+    writeFileSync(
+      join(dir, 'driverkit.toml'),
+      `listen = "0.0.0.0:0"\n[gateway]\ntokens_env = "GW_TOKENS"\n\n[drivers.users]\ntype = "userprovider"\ndriver = "${BIN.demo}"\n`,
+    );
+    const out = await spawnCollect(process.execPath, [CLI, 'serve'], {
+      cwd: dir,
+      env: { ...process.env, GW_TOKENS: 'a,b' },
+    });
     expect(out.code).toBe(1);
     expect(out.stderr).toMatch(/refusing to serve 0\.0\.0\.0:0 .*without TLS and authentication/);
     expect(out.stderr).not.toMatch(/building|starting/);

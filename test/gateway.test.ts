@@ -1,5 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, credentials, type ServiceError } from '@grpc/grpc-js';
@@ -28,8 +36,13 @@ describe('driverkit serve (gateway)', () => {
     mkdirSync(join(ROOT, '.cache'), { recursive: true });
     const dir = mkdtempSync(join(ROOT, '.cache', 'gateway-test-'));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-    cpSync(join(ROOT, 'drivers/userprovider'), join(dir, 'drivers/userprovider'), { recursive: true });
-    writeFileSync(join(dir, 'staff.json'), JSON.stringify([{ id: { opaque_id: 's1' }, username: 'staffer' }]));
+    cpSync(join(ROOT, 'drivers/userprovider'), join(dir, 'drivers/userprovider'), {
+      recursive: true,
+    });
+    writeFileSync(
+      join(dir, 'staff.json'),
+      JSON.stringify([{ id: { opaque_id: 's1' }, username: 'staffer' }]),
+    );
     writeFileSync(
       join(dir, 'driverkit.toml'),
       `[drivers.staff]\ntype = "userprovider"\ndriver = "drivers/userprovider/json"\nconfig = { users = "staff.json" }\n\n[drivers.demo]\ntype = "userprovider"\ndriver = "drivers/userprovider/demo"\n`,
@@ -38,26 +51,38 @@ describe('driverkit serve (gateway)', () => {
 
     const channel = new Client(address, credentials.createInsecure());
     onTestFinished(() => channel.close());
-    const mapError = (err: { code: number; details: string }, method: string) => new RpcError(err.code as never, err.details, { method });
+    const mapError = (err: { code: number; details: string }, method: string) =>
+      new RpcError(err.code as never, err.details, { method });
     const users = createClient(userprovider.versions[1], grpcInvoke(channel), errorStep(mapError));
     const health = createClient(internalServices.health, grpcInvoke(channel), errorStep(mapError));
 
     // No header: the first userprovider in the config (staff).
     expect((await users.getUser({ userId: { opaqueId: 's1' } })).user?.username).toBe('staffer');
     // The header picks an instance.
-    const viaDemo = await users.getUser({ userId: { opaqueId: EINSTEIN } }, { metadata: { 'driverkit-driver': 'demo' } });
+    const viaDemo = await users.getUser(
+      { userId: { opaqueId: EINSTEIN } },
+      { metadata: { 'driverkit-driver': 'demo' } },
+    );
     expect(viaDemo.user?.username).toBe('einstein');
     // The driver's own errors pass through unchanged.
-    const notFound = await expectRejection(users.getUser({ userId: { opaqueId: EINSTEIN } }), RpcError);
+    const notFound = await expectRejection(
+      users.getUser({ userId: { opaqueId: EINSTEIN } }),
+      RpcError,
+    );
     expect(notFound.status).toBe(Status.NOT_FOUND);
-    const badRoute = await expectRejection(users.getUser({ userId: { opaqueId: 'x' } }, { metadata: { 'driverkit-driver': 'nope' } }), RpcError);
+    const badRoute = await expectRejection(
+      users.getUser({ userId: { opaqueId: 'x' } }, { metadata: { 'driverkit-driver': 'nope' } }),
+      RpcError,
+    );
     expect(badRoute.status).toBe(Status.INVALID_ARGUMENT);
     expect(badRoute.details).toMatch(/no UserProvider driver named "nope" \(known: staff, demo\)/);
 
     for (const service of ['', 'driverkit.userprovider.v1.UserProvider', 'demo', 'staff']) {
       expect((await health.check({ service })).status, service).toBe(1);
     }
-    expect((await expectRejection(health.check({ service: 'nope' }), RpcError)).status).toBe(Status.NOT_FOUND);
+    expect((await expectRejection(health.check({ service: 'nope' }), RpcError)).status).toBe(
+      Status.NOT_FOUND,
+    );
 
     expect(processesUnder(dir)).toHaveLength(2);
     expect(await stop()).toBe(0);
@@ -69,7 +94,16 @@ describe('driverkit serve (gateway)', () => {
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const marker = join(dir, 'marker');
     const host = await openHost({
-      config: { drivers: { slow: { type: 'userprovider', driver: BIN.fixture, call_timeout: '300ms', env: { FIXTURE_CONTRACT: 'userprovider', FIXTURE_MARKER: marker } } } },
+      config: {
+        drivers: {
+          slow: {
+            type: 'userprovider',
+            driver: BIN.fixture,
+            call_timeout: '300ms',
+            env: { FIXTURE_CONTRACT: 'userprovider', FIXTURE_MARKER: marker },
+          },
+        },
+      },
       logger: captureLogger(),
     });
     onTestFinished(() => host.close());
@@ -79,9 +113,15 @@ describe('driverkit serve (gateway)', () => {
     onTestFinished(() => channel.close());
     const users = createClient(userprovider.versions[1], grpcInvoke(channel));
     // No errorStep here: what comes back is grpc-js's own error.
-    const err = await expectRejection<ServiceError>(users.getUser({ userId: { opaqueId: 'hang' } }));
+    const err = await expectRejection<ServiceError>(
+      users.getUser({ userId: { opaqueId: 'hang' } }),
+    );
     expect(err.code).toBe(Status.DEADLINE_EXCEEDED);
-    await waitFor(() => existsSync(marker) && readFileSync(marker, 'utf8') === 'cancelled', 5000, 'the handler to see its call cancelled');
+    await waitFor(
+      () => existsSync(marker) && readFileSync(marker, 'utf8') === 'cancelled',
+      5000,
+      'the handler to see its call cancelled',
+    );
     // A deadline of the caller's own still wins.
     const own = await users.getUser({ userId: { opaqueId: 'x' } }, { timeout: 5000 });
     expect(own.user?.username).toBe('x');
@@ -111,24 +151,43 @@ driver = "${BIN.demo}"
     const { address, stop } = await startServe(dir);
     const channel = new Client(address, credentials.createInsecure());
     onTestFinished(() => channel.close());
-    const mapError = (err: { code: number; details: string }, method: string) => new RpcError(err.code as never, err.details, { method });
+    const mapError = (err: { code: number; details: string }, method: string) =>
+      new RpcError(err.code as never, err.details, { method });
     const health = createClient(internalServices.health, grpcInvoke(channel), errorStep(mapError));
     // Poll health against a deadline: the gateway has no event to wait on from outside.
-    await waitFor(async () => (await health.check({ service: 'flaky' })).status === 2, 10_000, 'flaky to become NOT_SERVING', 50);
+    await waitFor(
+      async () => (await health.check({ service: 'flaky' })).status === 2,
+      10_000,
+      'flaky to become NOT_SERVING',
+      50,
+    );
     await waitForLs(dir, /flaky .* failed \(given up\), 1 restarts, last exit 5/);
     expect((await health.check({ service: 'demo' })).status).toBe(1);
     const users = createClient(userprovider.versions[1], grpcInvoke(channel), errorStep(mapError));
-    const err = await expectRejection(users.findUsers({ query: 'x' }, { metadata: { 'driverkit-driver': 'flaky' } }), RpcError);
+    const err = await expectRejection(
+      users.findUsers({ query: 'x' }, { metadata: { 'driverkit-driver': 'flaky' } }),
+      RpcError,
+    );
     expect(err.status).toBe(Status.UNAVAILABLE);
     expect(err.details).toMatch(/given up after 1 restarts/);
-    expect((await users.findUsers({ query: 'marie' }, { metadata: { 'driverkit-driver': 'demo' } })).users).toHaveLength(1);
+    expect(
+      (await users.findUsers({ query: 'marie' }, { metadata: { 'driverkit-driver': 'demo' } }))
+        .users,
+    ).toHaveLength(1);
     expect(await stop()).toBe(0);
   });
 });
 
 /** Starts `driverkit serve` on a free port in `dir`; `stop` sends SIGTERM and resolves with the exit code. */
-async function startServe(dir: string): Promise<{ address: string; stop: () => Promise<number | null> }> {
-  const { match, child, done } = await spawnUntil(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0'], /driverkit: serving .* on (\S+)\n/, { cwd: dir });
+async function startServe(
+  dir: string,
+): Promise<{ address: string; stop: () => Promise<number | null> }> {
+  const { match, child, done } = await spawnUntil(
+    process.execPath,
+    [CLI, 'serve', '--listen', '127.0.0.1:0'],
+    /driverkit: serving .* on (\S+)\n/,
+    { cwd: dir },
+  );
   return {
     address: match[1],
     stop: async () => {

@@ -22,7 +22,11 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('groupsFile', GROUPS);
   await Promise.all([
     // The CLI is tested as shipped: dist/, built by tsc like `npm run build`.
-    promisify(execFile)(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.json')]),
+    promisify(execFile)(process.execPath, [
+      join(ROOT, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      join(ROOT, 'tsconfig.json'),
+    ]),
     bundleTypeScript(join(ROOT, 'drivers/userprovider/demo/main.ts'), BIN.demo),
     bundleTypeScript(join(ROOT, 'drivers/userprovider/json/main.ts'), BIN.json),
     bundleTypeScript(join(ROOT, 'test/fixtures/driver.ts'), BIN.fixture),
@@ -47,7 +51,13 @@ function processes(): Row[] {
     .split('\n')
     .map((line) => /^\s*(\d+)\s+(\d+)\s+(\S+)\s(.*)$/.exec(line))
     .filter((m) => m !== null)
-    .map(([line, pid, pgid, stat, args]) => ({ pid: Number(pid), pgid: Number(pgid), stat, args, line: line.trim() }));
+    .map(([line, pid, pgid, stat, args]) => ({
+      pid: Number(pid),
+      pgid: Number(pgid),
+      stat,
+      args,
+      line: line.trim(),
+    }));
 }
 
 function recordedGroups(): Set<number> {
@@ -71,7 +81,10 @@ export function teardown(): void {
   const all = processes();
   const own = all.find((p) => p.pid === process.pid)?.pgid;
   const live = all.filter((p) => p.pid !== process.pid && !p.stat.startsWith('Z'));
-  const groups = new Set([...recorded, ...live.filter((p) => p.args.includes(TEST_BIN)).map((p) => p.pgid)]);
+  const groups = new Set([
+    ...recorded,
+    ...live.filter((p) => p.args.includes(TEST_BIN)).map((p) => p.pgid),
+  ]);
   if (own !== undefined) groups.delete(own);
   const left = live.filter((p) => p.args.includes(TEST_BIN) || groups.has(p.pgid));
   if (left.length === 0) return;
@@ -84,5 +97,7 @@ export function teardown(): void {
   }
   // Vitest only logs an error thrown here; the exit code is what fails `npm test`.
   process.exitCode = 1;
-  throw new Error(`test processes were left running after the tests (now killed):\n(pid pgid stat args)\n${left.map((p) => p.line).join('\n')}`);
+  throw new Error(
+    `test processes were left running after the tests (now killed):\n(pid pgid stat args)\n${left.map((p) => p.line).join('\n')}`,
+  );
 }

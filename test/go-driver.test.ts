@@ -18,9 +18,22 @@ mkdirSync(join(ROOT, '.cache'), { recursive: true });
 const binDir = mkdtempSync(join(ROOT, '.cache', 'go-bin-'));
 afterAll(() => rmSync(binDir, { recursive: true, force: true }));
 
-async function goHost(logger = captureLogger(), extra: Record<string, unknown> = {}): Promise<{ host: DriverHost; logger: ReturnType<typeof captureLogger> }> {
+async function goHost(
+  logger = captureLogger(),
+  extra: Record<string, unknown> = {},
+): Promise<{ host: DriverHost; logger: ReturnType<typeof captureLogger> }> {
   const host = await openHost({
-    config: { bin_dir: binDir, drivers: { users: { type: 'userprovider', driver: join(ROOT, 'drivers/userprovider/go'), config: { any: 'thing' }, ...extra } } },
+    config: {
+      bin_dir: binDir,
+      drivers: {
+        users: {
+          type: 'userprovider',
+          driver: join(ROOT, 'drivers/userprovider/go'),
+          config: { any: 'thing' },
+          ...extra,
+        },
+      },
+    },
     logger,
   });
   return { host, logger };
@@ -47,7 +60,8 @@ describe.skipIf(!hasGo)('Go driver (plain go-plugin)', () => {
   it('builds from source with the manifest command, then starts from cache', async () => {
     const { host } = await goHost();
     const entry = host.entry('users');
-    const build = () => buildDriver({ folder: entry.driver, type: entry.type, binDir: host.config.binDir });
+    const build = () =>
+      buildDriver({ folder: entry.driver, type: entry.type, binDir: host.config.binDir });
     const first = await build();
     expect(first.toolchain).toBe('custom');
     const again = await build();
@@ -76,7 +90,9 @@ describe.skipIf(!hasGo)('Go driver (plain go-plugin)', () => {
     onTestFinished(() => host.close());
     const driver = await goDriver(host);
     expect(driver.handshake?.serverCert?.length).toBeGreaterThan(50);
-    expect((await (await host.client('users', userprovider)).findUsers({ query: 'curie' })).users).toHaveLength(1);
+    expect(
+      (await (await host.client('users', userprovider)).findUsers({ query: 'curie' })).users,
+    ).toHaveLength(1);
   });
 
   // Not under AutoMTLS: go-plugin 1.0.1 dials brokered services with its server TLS config
@@ -103,6 +119,9 @@ describe.skipIf(!hasGo)('Go driver (plain go-plugin)', () => {
     await goDriver(host);
     const configured = () => logger.entries.find((e) => e.message === 'configured');
     await waitFor(() => configured() !== undefined, 5000, 'the "configured" log line');
-    expect(configured()).toMatchObject({ level: 'info', fields: { driver: 'users', '@module': 'userprovider-go', keys: 1 } });
+    expect(configured()).toMatchObject({
+      level: 'info',
+      fields: { driver: 'users', '@module': 'userprovider-go', keys: 1 },
+    });
   });
 });

@@ -10,7 +10,17 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { RpcError } from '../src/errors.js';
 import { Status } from '../src/status.js';
 import { counter } from './fixtures/gen/contracts/counter.js';
-import { collect, expectRejection, hasGoToolchain, isAlive, recordGroup, requestQueue, spawnUntil, useDriver, waitFor } from './helpers.js';
+import {
+  collect,
+  expectRejection,
+  hasGoToolchain,
+  isAlive,
+  recordGroup,
+  requestQueue,
+  spawnUntil,
+  useDriver,
+  waitFor,
+} from './helpers.js';
 import { BIN, ROOT } from './paths.js';
 
 const BIG = '1152921504606846977'; // 2^60 + 1: a number would round it
@@ -23,8 +33,6 @@ function markerFile(): { path: string; read: () => string } {
   const path = join(dir, 'marker');
   return { path, read: () => (existsSync(path) ? readFileSync(path, 'utf8') : '') };
 }
-
-
 
 /** True while any process of group `pgid` runs. */
 function groupAlive(pgid: number): boolean {
@@ -46,8 +54,14 @@ describe.skipIf(!hasGoToolchain)('every method kind with go-plugin peers', () =>
     binDir = mkdtempSync(join(ROOT, '.cache', 'go-bin', 'counter-'));
     goPlugin = join(binDir, 'plugin');
     goHost = join(binDir, 'host');
-    for (const [what, out] of [['plugin', goPlugin], ['host', goHost]]) {
-      execFileSync('sh', [join(ROOT, 'test/go/counter/build.sh'), what], { env: { ...process.env, OUT: out }, stdio: 'pipe' });
+    for (const [what, out] of [
+      ['plugin', goPlugin],
+      ['host', goHost],
+    ]) {
+      execFileSync('sh', [join(ROOT, 'test/go/counter/build.sh'), what], {
+        env: { ...process.env, OUT: out },
+        stdio: 'pipe',
+      });
     }
   }, 180_000);
   afterAll(() => binDir && rmSync(binDir, { recursive: true, force: true }));
@@ -67,7 +81,10 @@ describe.skipIf(!hasGoToolchain)('every method kind with go-plugin peers', () =>
       const ticks = await collect(client.count({ n: 3, size: 4 }));
       expect(ticks.map((t) => t.i)).toEqual([0, 1, 2]);
       expect(ticks.map((t) => Buffer.from(t.payload).toString())).toEqual(['xxxx', 'xxxx', 'xxxx']);
-      expect(await client.sum([{ value: BIG }, { value: '-1' }, { value: '2' }])).toEqual({ total: '1152921504606846978', count: '3' });
+      expect(await client.sum([{ value: BIG }, { value: '-1' }, { value: '2' }])).toEqual({
+        total: '1152921504606846978',
+        count: '3',
+      });
       async function* values() {
         for (let i = 1; i <= 4; i++) yield { value: String(i) };
       }
@@ -83,7 +100,11 @@ describe.skipIf(!hasGoToolchain)('every method kind with go-plugin peers', () =>
       }
       end();
       expect((await replies.next()).done).toBe(true);
-      await waitFor(() => marker.read() === 'echo ended', 10_000, () => `the Go driver to see the echo end, marker ${JSON.stringify(marker.read())}`);
+      await waitFor(
+        () => marker.read() === 'echo ended',
+        10_000,
+        () => `the Go driver to see the echo end, marker ${JSON.stringify(marker.read())}`,
+      );
     });
 
     it('a status from grpc-go ends a stream with its code and non-ASCII message intact, after the responses', async () => {
@@ -91,7 +112,12 @@ describe.skipIf(!hasGoToolchain)('every method kind with go-plugin peers', () =>
       const got: number[] = [];
       const err = await expectRejection(
         (async () => {
-          for await (const t of client.count({ n: 2, failCode: Status.FAILED_PRECONDITION, failMessage: MESSAGE })) got.push(t.i);
+          for await (const t of client.count({
+            n: 2,
+            failCode: Status.FAILED_PRECONDITION,
+            failMessage: MESSAGE,
+          }))
+            got.push(t.i);
         })(),
         RpcError,
       );
@@ -105,7 +131,11 @@ describe.skipIf(!hasGoToolchain)('every method kind with go-plugin peers', () =>
       const marker = markerFile();
       const { client } = await goDriver({ COUNTER_MARKER: marker.path });
       for await (const t of client.count({ n: 0 })) if (t.i === 2) break;
-      await waitFor(() => /^cancelled after \d+$/.test(marker.read()), 10_000, () => `the Go driver to see the stream cancelled, marker ${JSON.stringify(marker.read())}`);
+      await waitFor(
+        () => /^cancelled after \d+$/.test(marker.read()),
+        10_000,
+        () => `the Go driver to see the stream cancelled, marker ${JSON.stringify(marker.read())}`,
+      );
       expect(Number(/\d+$/.exec(marker.read())![0])).toBeGreaterThanOrEqual(3);
     });
 
@@ -115,20 +145,32 @@ describe.skipIf(!hasGoToolchain)('every method kind with go-plugin peers', () =>
       const abort = new AbortController();
       const err = await expectRejection(
         (async () => {
-          for await (const t of client.count({ n: 0 }, { signal: abort.signal })) if (t.i === 1) abort.abort();
+          for await (const t of client.count({ n: 0 }, { signal: abort.signal }))
+            if (t.i === 1) abort.abort();
         })(),
         RpcError,
       );
       expect(err.status).toBe(Status.CANCELLED);
-      await waitFor(() => /^cancelled after \d+$/.test(marker.read()), 10_000, () => `the Go driver to see the stream cancelled, marker ${JSON.stringify(marker.read())}`);
+      await waitFor(
+        () => /^cancelled after \d+$/.test(marker.read()),
+        10_000,
+        () => `the Go driver to see the stream cancelled, marker ${JSON.stringify(marker.read())}`,
+      );
     });
 
     it('a deadline covers the whole stream: an endless one ends with DEADLINE_EXCEEDED, in the Go driver too', async () => {
       const marker = markerFile();
       const { client } = await goDriver({ COUNTER_MARKER: marker.path });
-      const err = await expectRejection(collect(client.count({ n: 0, size: 1024 }, { timeout: 300 })), RpcError);
+      const err = await expectRejection(
+        collect(client.count({ n: 0, size: 1024 }, { timeout: 300 })),
+        RpcError,
+      );
       expect(err.status).toBe(Status.DEADLINE_EXCEEDED);
-      await waitFor(() => /^cancelled after \d+$/.test(marker.read()), 10_000, () => `the Go driver to see the deadline, marker ${JSON.stringify(marker.read())}`);
+      await waitFor(
+        () => /^cancelled after \d+$/.test(marker.read()),
+        10_000,
+        () => `the Go driver to see the deadline, marker ${JSON.stringify(marker.read())}`,
+      );
     });
 
     it("aborting a bidi stream ends the host's iteration with CANCELLED and the Go driver's handler", async () => {
@@ -146,7 +188,11 @@ describe.skipIf(!hasGoToolchain)('every method kind with go-plugin peers', () =>
       // ending it first (Node's Http2Stream.close() sends an empty DATA with END_STREAM, then
       // RST_STREAM CANCEL; grpc/grpc-node#2583), so grpc-go hands the handler io.EOF, a clean
       // end of requests, before ctx.Done(). Which one a handler sees first is a race in grpc-go.
-      await waitFor(() => /^echo (ended|cancelled)$/.test(marker.read()), 10_000, () => `the Go driver's echo to end, marker ${JSON.stringify(marker.read())}`);
+      await waitFor(
+        () => /^echo (ended|cancelled)$/.test(marker.read()),
+        10_000,
+        () => `the Go driver's echo to end, marker ${JSON.stringify(marker.read())}`,
+      );
     });
 
     it("the Go driver answering early (SendAndClose) stops the host's requests: its generator is ended", async () => {
@@ -179,10 +225,18 @@ describe.skipIf(!hasGoToolchain)('every method kind with go-plugin peers', () =>
       // No event says "the producer is blocked": watch its count until it stops moving.
       let last = -1;
       let still = 0;
-      await waitFor(() => (produced() === last ? ++still >= 10 : ((last = produced()), (still = 0), false)), 20_000, 'the Go producer to stop');
+      await waitFor(
+        () => (produced() === last ? ++still >= 10 : ((last = produced()), (still = 0), false)),
+        20_000,
+        'the Go producer to stop',
+      );
       expect(last * size).toBeLessThan(24 * 1024 * 1024);
       await it.return!();
-      await waitFor(() => /^cancelled after \d+$/.test(marker.read()), 10_000, () => `the Go driver to see the stream cancelled, marker ${JSON.stringify(marker.read())}`);
+      await waitFor(
+        () => /^cancelled after \d+$/.test(marker.read()),
+        10_000,
+        () => `the Go driver to see the stream cancelled, marker ${JSON.stringify(marker.read())}`,
+      );
     });
   });
 
@@ -190,7 +244,10 @@ describe.skipIf(!hasGoToolchain)('every method kind with go-plugin peers', () =>
     it('runs every method kind against the SDK driver, cancels streams the driver sees cancelled, and Kill() ends it', async () => {
       const marker = markerFile();
       // Detached, so that the Go host and the driver it starts form one group to check (and end on failure).
-      const { child, done } = await spawnUntil(goHost, [BIN.counter], /\n/, { detached: true, env: { ...process.env, COUNTER_MARKER: marker.path } });
+      const { child, done } = await spawnUntil(goHost, [BIN.counter], /\n/, {
+        detached: true,
+        env: { ...process.env, COUNTER_MARKER: marker.path },
+      });
       const group = child.pid!;
       recordGroup(group);
       onTestFinished(() => {
@@ -198,7 +255,10 @@ describe.skipIf(!hasGoToolchain)('every method kind with go-plugin peers', () =>
       });
       const out = await done;
       expect(out.code, `${out.stdout}\n${out.stderr}`).toBe(0);
-      const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = out.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       const got = Object.fromEntries(lines.map(({ check, ...rest }) => [check as string, rest]));
       const cancelledAfter = expect.stringMatching(/^cancelled after \d+$/);
       expect(got).toEqual({
@@ -217,11 +277,14 @@ describe.skipIf(!hasGoToolchain)('every method kind with go-plugin peers', () =>
       // The last stream was the endless Count the host cancelled after 3 ticks.
       expect(Number(/\d+$/.exec(marker.read())![0])).toBeGreaterThanOrEqual(3);
       // go-plugin's Kill() sends Shutdown and logs "plugin exited" only when the driver went on its own.
-      const messages = out.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as Record<string, unknown>)['@message']);
+      const messages = out.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => (JSON.parse(l) as Record<string, unknown>)['@message']);
       expect(messages).toContain('plugin exited');
       expect(messages).not.toContain('plugin failed to exit gracefully');
       expect(isAlive(got.kill.pid as number)).toBe(false);
-      expect(groupAlive(group), 'a process of the Go host\'s group is still running').toBe(false);
+      expect(groupAlive(group), "a process of the Go host's group is still running").toBe(false);
     }, 60_000);
   });
 });

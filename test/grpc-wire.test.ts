@@ -1,25 +1,58 @@
 import { describe, expect, it } from 'vitest';
-import { decodeGrpcMessage, encodeGrpcMessage, type FrameError, FrameReader, formatGrpcTimeout, frameMessage, parseGrpcTimeout } from '../src/protocol/grpc-wire.js';
+import {
+  decodeGrpcMessage,
+  encodeGrpcMessage,
+  type FrameError,
+  FrameReader,
+  formatGrpcTimeout,
+  frameMessage,
+  parseGrpcTimeout,
+} from '../src/protocol/grpc-wire.js';
 
 /** Feeds `bytes` to a reader in chunks of `size` and returns what it handed on. */
-function read(bytes: Buffer, size: number, max = 1 << 20): { messages: string[]; errors: FrameError[] } {
+function read(
+  bytes: Buffer,
+  size: number,
+  max = 1 << 20,
+): { messages: string[]; errors: FrameError[] } {
   const messages: string[] = [];
   const errors: FrameError[] = [];
-  const reader = new FrameReader(max, (m) => messages.push(m.toString()), (e) => errors.push(e));
+  const reader = new FrameReader(
+    max,
+    (m) => messages.push(m.toString()),
+    (e) => errors.push(e),
+  );
   for (let i = 0; i < bytes.length; i += size) reader.push(bytes.subarray(i, i + size));
   return { messages, errors };
 }
 
 describe('gRPC framing', () => {
-  const stream = Buffer.concat([frameMessage(Buffer.from('hello')), frameMessage(Buffer.alloc(0)), frameMessage(Buffer.from('x'.repeat(300)))]);
+  const stream = Buffer.concat([
+    frameMessage(Buffer.from('hello')),
+    frameMessage(Buffer.alloc(0)),
+    frameMessage(Buffer.from('x'.repeat(300))),
+  ]);
 
-  it.each([1, 2, 5, 7, 64, stream.length])('messages come out whole and in order, chunks of %i bytes', (size) => {
-    expect(read(stream, size)).toEqual({ messages: ['hello', '', 'x'.repeat(300)], errors: [] });
-  });
+  it.each([1, 2, 5, 7, 64, stream.length])(
+    'messages come out whole and in order, chunks of %i bytes',
+    (size) => {
+      expect(read(stream, size)).toEqual({ messages: ['hello', '', 'x'.repeat(300)], errors: [] });
+    },
+  );
 
   it.each([
-    { what: 'over the limit, refused from its header alone', bytes: Buffer.from([0, 0, 0, 1, 0]), max: 255, error: { kind: 'too-large', size: 256 } },
-    { what: 'compressed without an encoding', bytes: Buffer.concat([Buffer.from([1, 0, 0, 0, 1]), Buffer.from('z')]), max: 255, error: { kind: 'compressed' } },
+    {
+      what: 'over the limit, refused from its header alone',
+      bytes: Buffer.from([0, 0, 0, 1, 0]),
+      max: 255,
+      error: { kind: 'too-large', size: 256 },
+    },
+    {
+      what: 'compressed without an encoding',
+      bytes: Buffer.concat([Buffer.from([1, 0, 0, 0, 1]), Buffer.from('z')]),
+      max: 255,
+      error: { kind: 'compressed' },
+    },
   ])('a message $what is an error, and nothing after it is read', ({ bytes, max, error }) => {
     const r = read(Buffer.concat([bytes, frameMessage(Buffer.from('later'))]), 3, max);
     expect(r).toEqual({ messages: [], errors: [error] });

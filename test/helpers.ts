@@ -25,7 +25,10 @@ export interface Captured {
 /** A logger that keeps what it is given. */
 export function captureLogger(): Logger & { entries: Captured[] } {
   const entries: Captured[] = [];
-  return { entries, log: (level, message, fields) => void entries.push({ level, message, fields }) };
+  return {
+    entries,
+    log: (level, message, fields) => void entries.push({ level, message, fields }),
+  };
 }
 
 /** True while `pid` runs; a zombie counts as gone. */
@@ -35,10 +38,18 @@ export const isAlive = pidAlive;
  * Polls `check` every `every` ms (default 20) until it is true, or fails after `ms`; no
  * fixed sleeps. `what` may be a function, to put the last thing seen in the error.
  */
-export async function waitFor(check: () => boolean | Promise<boolean>, ms: number, what: string | (() => string), every = 20): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  ms: number,
+  what: string | (() => string),
+  every = 20,
+): Promise<void> {
   const end = Date.now() + ms;
   while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'string' ? what : what()}`);
+    if (Date.now() > end)
+      throw new Error(
+        `timed out after ${ms} ms waiting for ${typeof what === 'string' ? what : what()}`,
+      );
     await new Promise((r) => setTimeout(r, every));
   }
 }
@@ -48,12 +59,16 @@ export async function waitFor(check: () => boolean | Promise<boolean>, ms: numbe
  * default any Error). Replaces `.catch((e) => e)`, which lets a promise that fulfils pass
  * its value on as if it were the error.
  */
-export async function expectRejection<E extends Error = Error>(promise: PromiseLike<unknown>, type?: abstract new (...args: never[]) => E): Promise<E> {
+export async function expectRejection<E extends Error = Error>(
+  promise: PromiseLike<unknown>,
+  type?: abstract new (...args: never[]) => E,
+): Promise<E> {
   const outcome = await Promise.resolve(promise).then(
     (value) => ({ rejected: false as const, value }),
     (error: unknown) => ({ rejected: true as const, error }),
   );
-  if (!outcome.rejected) throw new Error(`expected a rejection, got a value: ${inspect(outcome.value, { depth: 2 })}`);
+  if (!outcome.rejected)
+    throw new Error(`expected a rejection, got a value: ${inspect(outcome.value, { depth: 2 })}`);
   expect(outcome.error).toBeInstanceOf(type ?? Error);
   return outcome.error as E;
 }
@@ -73,13 +88,18 @@ export function recordGroup(pid: number | undefined): void {
  * Launches a driver that is closed when the test ends; the test then fails if its process
  * is still alive, and the end-of-run check fails the run if anything of its process group is.
  */
-export function useDriver<C extends Contract>(options: Omit<DriverOptions<C>, 'logger'> & { logger?: Logger }): Driver<C> {
+export function useDriver<C extends Contract>(
+  options: Omit<DriverOptions<C>, 'logger'> & { logger?: Logger },
+): Driver<C> {
   const driver = launchDriver({ logger: captureLogger(), ...options } as DriverOptions<C>);
   onTestFinished(async () => {
     recordGroup(driver.pid);
     await driver.close();
     const pid = driver.pid;
-    if (pid !== undefined) expect(isAlive(pid), `driver ${options.name} (pid ${pid}) still running after close`).toBe(false);
+    if (pid !== undefined)
+      expect(isAlive(pid), `driver ${options.name} (pid ${pid}) still running after close`).toBe(
+        false,
+      );
   });
   return driver;
 }
@@ -111,7 +131,11 @@ export interface Running {
   done: Promise<Collected>;
 }
 
-function launch(file: string, args: readonly string[], { endSignal = 'SIGKILL', ...options }: CollectOptions): { child: ChildProcess; done: Promise<Collected>; stdout: () => string } {
+function launch(
+  file: string,
+  args: readonly string[],
+  { endSignal = 'SIGKILL', ...options }: CollectOptions,
+): { child: ChildProcess; done: Promise<Collected>; stdout: () => string } {
   const child = spawn(file, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -138,7 +162,11 @@ function launch(file: string, args: readonly string[], { endSignal = 'SIGKILL', 
  * Runs `file` with `args` to its end and resolves with its exit and output. Call it inside
  * a test: a process still running when the test finishes is killed (see `endSignal`).
  */
-export function spawnCollect(file: string, args: readonly string[] = [], options: CollectOptions = {}): Promise<Collected> {
+export function spawnCollect(
+  file: string,
+  args: readonly string[] = [],
+  options: CollectOptions = {},
+): Promise<Collected> {
   return launch(file, args, options).done;
 }
 
@@ -146,7 +174,12 @@ export function spawnCollect(file: string, args: readonly string[] = [], options
  * Starts `file` like {@link spawnCollect} and resolves once its stdout matches `pattern`
  * (for example a handshake or a "listening on" line); rejects with its stderr if it ends first.
  */
-export async function spawnUntil(file: string, args: readonly string[], pattern: RegExp, options: CollectOptions = {}): Promise<Running> {
+export async function spawnUntil(
+  file: string,
+  args: readonly string[],
+  pattern: RegExp,
+  options: CollectOptions = {},
+): Promise<Running> {
   const { child, done, stdout } = launch(file, args, options);
   const match = await new Promise<RegExpExecArray>((resolve, reject) => {
     const look = () => {
@@ -158,7 +191,12 @@ export async function spawnUntil(file: string, args: readonly string[], pattern:
     };
     child.stdout!.on('data', look);
     done.then(
-      (r) => reject(new Error(`${file} ended (exit code ${r.code}, signal ${r.signal}) before printing ${pattern}; stderr:\n${r.stderr}`)),
+      (r) =>
+        reject(
+          new Error(
+            `${file} ended (exit code ${r.code}, signal ${r.signal}) before printing ${pattern}; stderr:\n${r.stderr}`,
+          ),
+        ),
       reject,
     );
   });
@@ -168,7 +206,14 @@ export async function spawnUntil(file: string, args: readonly string[], pattern:
 /** Go, protoc, protoc-gen-go and Debian's go-plugin: what the Go interop tests build with (.ci/run installs them). */
 export const hasGoToolchain = (() => {
   try {
-    execFileSync('sh', ['-c', 'command -v go && command -v protoc && command -v protoc-gen-go && test -d /usr/share/gocode/src/github.com/hashicorp/go-plugin'], { stdio: 'ignore' });
+    execFileSync(
+      'sh',
+      [
+        '-c',
+        'command -v go && command -v protoc && command -v protoc-gen-go && test -d /usr/share/gocode/src/github.com/hashicorp/go-plugin',
+      ],
+      { stdio: 'ignore' },
+    );
     return true;
   } catch {
     return false;

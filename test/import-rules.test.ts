@@ -24,20 +24,54 @@ const ALLOWED: Record<string, readonly string[]> = {
   config: ['.', 'gen', 'protocol', 'contracts', 'types'],
   build: ['.'],
   packages: ['.', 'build'],
-  supervise: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host', 'config', 'build', 'types', 'packages'],
+  supervise: [
+    '.',
+    'gen',
+    'protocol',
+    'contracts',
+    'rpc',
+    'host',
+    'config',
+    'build',
+    'types',
+    'packages',
+  ],
   gateway: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host', 'supervise'],
   testing: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host'],
-  cli: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host', 'config', 'build', 'supervise', 'gateway', 'types', 'testing', 'packages'],
+  cli: [
+    '.',
+    'gen',
+    'protocol',
+    'contracts',
+    'rpc',
+    'host',
+    'config',
+    'build',
+    'supervise',
+    'gateway',
+    'types',
+    'testing',
+    'packages',
+  ],
 };
 
 /** Packages an entry must never load, directly or through any file it imports. */
 const ENTRIES: Record<string, { file: string; never: readonly string[] }> = {
-  driverkit: { file: 'host/index.ts', never: ['esbuild', 'semver', 'smol-toml', 'execa', 'protobufjs'] },
-  'driverkit/driver': { file: 'driver/index.ts', never: ['@grpc/grpc-js', 'esbuild', 'semver', 'smol-toml', 'execa', 'protobufjs'] },
+  driverkit: {
+    file: 'host/index.ts',
+    never: ['esbuild', 'semver', 'smol-toml', 'execa', 'protobufjs'],
+  },
+  'driverkit/driver': {
+    file: 'driver/index.ts',
+    never: ['@grpc/grpc-js', 'esbuild', 'semver', 'smol-toml', 'execa', 'protobufjs'],
+  },
   'driverkit/host': { file: 'supervise/index.ts', never: [] },
   'driverkit/build': { file: 'build/index.ts', never: ['@grpc/grpc-js'] },
   'driverkit/gateway': { file: 'gateway/index.ts', never: [] },
-  'driverkit/testing': { file: 'testing/index.ts', never: ['esbuild', 'semver', 'smol-toml', 'protobufjs'] },
+  'driverkit/testing': {
+    file: 'testing/index.ts',
+    never: ['esbuild', 'semver', 'smol-toml', 'protobufjs'],
+  },
 };
 
 function sourceFiles(dir: string): string[] {
@@ -51,7 +85,8 @@ function sourceFiles(dir: string): string[] {
 /** Every module specifier a file imports or re-exports, static or dynamic. */
 function specifiers(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  const pattern = /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+'([^']+)'|(?:^|\n)\s*import\s+'([^']+)'|import\(\s*'([^']+)'\s*\)/g;
+  const pattern =
+    /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+'([^']+)'|(?:^|\n)\s*import\s+'([^']+)'|import\(\s*'([^']+)'\s*\)/g;
   return [...text.matchAll(pattern)].map((m) => m[1] ?? m[2] ?? m[3]);
 }
 
@@ -59,11 +94,17 @@ const folderOf = (file: string) => {
   const rel = relative(SRC, file);
   return rel.includes('/') ? rel.slice(0, rel.indexOf('/')) : '.';
 };
-const resolveLocal = (from: string, spec: string) => resolve(dirname(from), spec.replace(/\.js$/, '.ts'));
-const packageOf = (spec: string) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
+const resolveLocal = (from: string, spec: string) =>
+  resolve(dirname(from), spec.replace(/\.js$/, '.ts'));
+const packageOf = (spec: string) =>
+  spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
 
 const files = sourceFiles(SRC);
-const edges = files.flatMap((file) => specifiers(file).filter((s) => s.startsWith('.')).map((s) => ({ file, target: resolveLocal(file, s) })));
+const edges = files.flatMap((file) =>
+  specifiers(file)
+    .filter((s) => s.startsWith('.'))
+    .map((s) => ({ file, target: resolveLocal(file, s) })),
+);
 
 describe('import rules', () => {
   it('every folder of src/ is in the table', () => {
@@ -72,7 +113,11 @@ describe('import rules', () => {
 
   it('each folder imports only from the folders below it', () => {
     const bad = edges
-      .filter(({ file, target }) => folderOf(file) !== folderOf(target) && !ALLOWED[folderOf(file)]?.includes(folderOf(target)))
+      .filter(
+        ({ file, target }) =>
+          folderOf(file) !== folderOf(target) &&
+          !ALLOWED[folderOf(file)]?.includes(folderOf(target)),
+      )
       .map(({ file, target }) => `${relative(SRC, file)} imports ${relative(SRC, target)}`);
     expect(bad).toEqual([]);
   });
@@ -84,7 +129,9 @@ describe('import rules', () => {
       graph.set(folderOf(file), (graph.get(folderOf(file)) ?? new Set()).add(folderOf(target)));
     }
     const reaches = (from: string, to: string, seen = new Set<string>()): boolean =>
-      [...(graph.get(from) ?? [])].some((n) => n === to || (!seen.has(n) && (seen.add(n), reaches(n, to, seen))));
+      [...(graph.get(from) ?? [])].some(
+        (n) => n === to || (!seen.has(n) && (seen.add(n), reaches(n, to, seen))),
+      );
     expect([...graph.keys()].filter((f) => reaches(f, f))).toEqual([]);
   });
 
@@ -96,8 +143,10 @@ describe('import rules', () => {
       if (seen.has(f)) return;
       seen.add(f);
       const text = readFileSync(f, 'utf8');
-      if (/from '@grpc\/grpc-js'|import\("@grpc\/grpc-js"\)/.test(text)) leaks.push(relative(ROOT, f));
-      for (const m of text.matchAll(/from '(\.[^']+)'|import\("(\.[^"]+)"\)/g)) visit(resolve(dirname(f), (m[1] ?? m[2]).replace(/\.js$/, '.d.ts')));
+      if (/from '@grpc\/grpc-js'|import\("@grpc\/grpc-js"\)/.test(text))
+        leaks.push(relative(ROOT, f));
+      for (const m of text.matchAll(/from '(\.[^']+)'|import\("(\.[^"]+)"\)/g))
+        visit(resolve(dirname(f), (m[1] ?? m[2]).replace(/\.js$/, '.d.ts')));
     };
     for (const entry of ['host/index.d.ts', 'driver/index.d.ts']) visit(join(ROOT, 'dist', entry));
     expect(seen.size).toBeGreaterThan(5);

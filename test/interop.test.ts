@@ -11,7 +11,15 @@ import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { Client, credentials, Metadata, Server, ServerCredentials, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import {
+  Client,
+  credentials,
+  Metadata,
+  Server,
+  ServerCredentials,
+  type ServiceError,
+  type StatusObject,
+} from '@grpc/grpc-js';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { codec } from '../src/contracts/contract.js';
 import { RpcError } from '../src/errors.js';
@@ -27,7 +35,14 @@ import { interop } from './fixtures/gen/contracts/interop.js';
 import { SimpleRequest } from './fixtures/gen/grpc/testing/messages.js';
 import { UnimplementedServiceDefinition } from './fixtures/gen/grpc/testing/test.js';
 import { interopHandlers } from './fixtures/interop-driver.js';
-import { collect, expectRejection, hasGoToolchain, requestQueue, spawnCollect, useDriver } from './helpers.js';
+import {
+  collect,
+  expectRejection,
+  hasGoToolchain,
+  requestQueue,
+  spawnCollect,
+  useDriver,
+} from './helpers.js';
 import { BIN, ROOT, TEST_BIN } from './paths.js';
 
 const TestService = interop.versions[1];
@@ -49,16 +64,32 @@ async function sdkServer(): Promise<Served> {
   return { socket: driver.handshake!.address };
 }
 
-const silent: DriverLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, with: () => silent };
+const silent: DriverLogger = {
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  with: () => silent,
+};
 
 /** The same handlers on grpc-js's server, through the adapter the host's broker serves offered services with. */
 async function grpcJsServer(): Promise<Served> {
   const server = new Server(MESSAGE_LIMIT_OPTIONS);
   // The interop handlers never use the broker.
-  const { definition, implementation } = toGrpcService(TestService, interopHandlers, silent, {} as Broker);
+  const { definition, implementation } = toGrpcService(
+    TestService,
+    interopHandlers,
+    silent,
+    {} as Broker,
+  );
   server.addService(definition, implementation);
   const socket = join(tmpdir(), `dk-interop-${randomBytes(4).toString('hex')}`);
-  await new Promise<number>((resolve, reject) => server.bindAsync(`unix:${socket}`, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))));
+  await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`unix:${socket}`, ServerCredentials.createInsecure(), (err, port) =>
+      err ? reject(err) : resolve(port),
+    ),
+  );
   onTestFinished(() => {
     server.forceShutdown();
     rmSync(socket, { force: true });
@@ -77,7 +108,8 @@ function channelTo({ socket }: Served): Client {
   return channel;
 }
 
-const mapError = (err: { code: number; details: string }, method: string) => new RpcError(err.code as never, err.details, { method });
+const mapError = (err: { code: number; details: string }, method: string) =>
+  new RpcError(err.code as never, err.details, { method });
 
 function clientOf(served: Served) {
   return createClient(TestService, grpcInvoke(channelTo(served)), errorStep(mapError));
@@ -85,8 +117,6 @@ function clientOf(served: Served) {
 
 const zeros = (n: number) => ({ body: Buffer.alloc(n) });
 const sizeOf = (payload: { body: Uint8Array } | undefined) => payload?.body.length ?? 0;
-
-
 
 /** What a raw grpc-js call saw: its response headers, its status (with trailers) and its responses. */
 interface Seen {
@@ -107,9 +137,16 @@ function rawUnary(channel: Client, request: unknown): Promise<Seen> {
   const { unaryCall } = TestService.methods;
   return new Promise((resolve) => {
     const seen: Seen = { status: undefined as never, responses: [] };
-    const call = channel.makeUnaryRequest('/grpc.testing.TestService/UnaryCall', codec(unaryCall.requestType).serialize, codec(unaryCall.responseType).deserialize, request, echoMetadata(), (_err: ServiceError | null, value?: unknown) => {
-      if (value) seen.responses.push(value);
-    });
+    const call = channel.makeUnaryRequest(
+      '/grpc.testing.TestService/UnaryCall',
+      codec(unaryCall.requestType).serialize,
+      codec(unaryCall.responseType).deserialize,
+      request,
+      echoMetadata(),
+      (_err: ServiceError | null, value?: unknown) => {
+        if (value) seen.responses.push(value);
+      },
+    );
     call.on('metadata', (md) => (seen.headers = md));
     call.on('status', (status) => resolve({ ...seen, status }));
   });
@@ -120,7 +157,12 @@ function rawDuplex(channel: Client, requests: unknown[]): Promise<Seen> {
   const { fullDuplexCall } = TestService.methods;
   return new Promise((resolve) => {
     const seen: Seen = { status: undefined as never, responses: [] };
-    const call = channel.makeBidiStreamRequest('/grpc.testing.TestService/FullDuplexCall', codec(fullDuplexCall.requestType).serialize, codec(fullDuplexCall.responseType).deserialize, echoMetadata());
+    const call = channel.makeBidiStreamRequest(
+      '/grpc.testing.TestService/FullDuplexCall',
+      codec(fullDuplexCall.requestType).serialize,
+      codec(fullDuplexCall.responseType).deserialize,
+      echoMetadata(),
+    );
     call.on('metadata', (md) => (seen.headers = md));
     call.on('data', (d) => seen.responses.push(d));
     call.on('error', () => {});
@@ -136,32 +178,47 @@ describe.each(SERVERS)('interop cases from a grpc-js client, against %s', (_name
   });
 
   it('large_unary', async () => {
-    const res = await clientOf(await start()).unaryCall({ responseSize: 314159, payload: zeros(271828) });
+    const res = await clientOf(await start()).unaryCall({
+      responseSize: 314159,
+      payload: zeros(271828),
+    });
     expect(sizeOf(res.payload)).toBe(314159);
     expect(Buffer.from(res.payload!.body).equals(Buffer.alloc(314159))).toBe(true);
   });
 
   it('client_streaming', async () => {
-    const res = await clientOf(await start()).streamingInputCall([27182, 8, 1828, 45904].map((n) => ({ payload: zeros(n) })));
+    const res = await clientOf(await start()).streamingInputCall(
+      [27182, 8, 1828, 45904].map((n) => ({ payload: zeros(n) })),
+    );
     expect(res.aggregatedPayloadSize).toBe(74922);
   });
 
   it('server_streaming', async () => {
     const sizes = [31415, 9, 2653, 58979];
-    const responses = await collect(clientOf(await start()).streamingOutputCall({ responseParameters: sizes.map((size) => ({ size })) }));
+    const responses = await collect(
+      clientOf(await start()).streamingOutputCall({
+        responseParameters: sizes.map((size) => ({ size })),
+      }),
+    );
     expect(responses.map((r) => sizeOf(r.payload))).toEqual(sizes);
   });
 
   it('server_streaming observes interval_us between responses', async () => {
     const began = Date.now();
-    const responses = await collect(clientOf(await start()).streamingOutputCall({ responseParameters: [1, 2, 3].map((size) => ({ size, intervalUs: 20_000 })) }));
+    const responses = await collect(
+      clientOf(await start()).streamingOutputCall({
+        responseParameters: [1, 2, 3].map((size) => ({ size, intervalUs: 20_000 })),
+      }),
+    );
     expect(responses.map((r) => sizeOf(r.payload))).toEqual([1, 2, 3]);
     expect(Date.now() - began).toBeGreaterThanOrEqual(55);
   });
 
   it('ping_pong', async () => {
     const { requests, send, end } = requestQueue<object>();
-    const replies = clientOf(await start()).fullDuplexCall(requests)[Symbol.asyncIterator]();
+    const replies = clientOf(await start())
+      .fullDuplexCall(requests)
+      [Symbol.asyncIterator]();
     const pairs = [
       [31415, 27182],
       [9, 8],
@@ -216,7 +273,10 @@ describe.each(SERVERS)('interop cases from a grpc-js client, against %s', (_name
     const client = clientOf(await start());
     const { requests, send } = requestQueue<object>();
     send({ payload: zeros(27182) });
-    const err = await expectRejection(collect(client.fullDuplexCall(requests, { timeout: 1 })), RpcError);
+    const err = await expectRejection(
+      collect(client.fullDuplexCall(requests, { timeout: 1 })),
+      RpcError,
+    );
     expect(err.status).toBe(Status.DEADLINE_EXCEEDED);
     expect(await client.emptyCall({})).toEqual({});
   });
@@ -227,7 +287,10 @@ describe.each(SERVERS)('interop cases from a grpc-js client, against %s', (_name
     const client = clientOf(await start());
     const { requests, send } = requestQueue<object>();
     send({ payload: zeros(27182) });
-    const err = await expectRejection(collect(client.fullDuplexCall(requests, { timeout: 300 })), RpcError);
+    const err = await expectRejection(
+      collect(client.fullDuplexCall(requests, { timeout: 300 })),
+      RpcError,
+    );
     expect(err.status).toBe(Status.DEADLINE_EXCEEDED);
   });
 
@@ -238,7 +301,9 @@ describe.each(SERVERS)('interop cases from a grpc-js client, against %s', (_name
     expect(sizeOf((unary.responses[0] as { payload?: { body: Uint8Array } }).payload)).toBe(314159);
     expect(unary.headers?.get(ECHO_INITIAL)).toEqual(['test_initial_metadata_value']);
     expect(unary.status.metadata.get(ECHO_TRAILING)).toEqual([TRAILING_VALUE]);
-    const duplex = await rawDuplex(channel, [{ responseParameters: [{ size: 314159 }], payload: zeros(271828) }]);
+    const duplex = await rawDuplex(channel, [
+      { responseParameters: [{ size: 314159 }], payload: zeros(271828) },
+    ]);
     expect(duplex.status.code).toBe(Status.OK);
     expect(duplex.responses).toHaveLength(1);
     expect(duplex.headers?.get(ECHO_INITIAL)).toEqual(['test_initial_metadata_value']);
@@ -247,7 +312,9 @@ describe.each(SERVERS)('interop cases from a grpc-js client, against %s', (_name
 
   it('custom_metadata on a call that fails: headers and trailers still arrive (trailers-only answer)', async () => {
     const channel = channelTo(await start());
-    const unary = await rawUnary(channel, { responseStatus: { code: Status.NOT_FOUND, message: 'no such thing' } });
+    const unary = await rawUnary(channel, {
+      responseStatus: { code: Status.NOT_FOUND, message: 'no such thing' },
+    });
     expect(unary.status).toMatchObject({ code: Status.NOT_FOUND, details: 'no such thing' });
     // A trailers-only answer carries both in one block; grpc-js's client shows it as the trailers.
     const all = { ...unary.headers?.getMap(), ...unary.status.metadata.getMap() };
@@ -260,12 +327,18 @@ describe.each(SERVERS)('interop cases from a grpc-js client, against %s', (_name
     const responseStatus = { code: 2, message: 'test status message' };
     const unary = await expectRejection(client.unaryCall({ responseStatus }), RpcError);
     expect([unary.status, unary.details]).toEqual([2, 'test status message']);
-    const duplex = await expectRejection(collect(client.fullDuplexCall([{ responseStatus }])), RpcError);
+    const duplex = await expectRejection(
+      collect(client.fullDuplexCall([{ responseStatus }])),
+      RpcError,
+    );
     expect([duplex.status, duplex.details]).toEqual([2, 'test status message']);
   });
 
   it('special_status_message', async () => {
-    const err = await expectRejection(clientOf(await start()).unaryCall({ responseStatus: { code: 2, message: SPECIAL_MESSAGE } }), RpcError);
+    const err = await expectRejection(
+      clientOf(await start()).unaryCall({ responseStatus: { code: 2, message: SPECIAL_MESSAGE } }),
+      RpcError,
+    );
     expect([err.status, err.details]).toEqual([2, SPECIAL_MESSAGE]);
   });
 
@@ -275,7 +348,11 @@ describe.each(SERVERS)('interop cases from a grpc-js client, against %s', (_name
   });
 
   it('unimplemented_service', async () => {
-    const other = createClient(UnimplementedServiceDefinition, grpcInvoke(channelTo(await start())), errorStep(mapError));
+    const other = createClient(
+      UnimplementedServiceDefinition,
+      grpcInvoke(channelTo(await start())),
+      errorStep(mapError),
+    );
     const err = await expectRejection(other.unimplementedCall({}), RpcError);
     expect(err.status).toBe(Status.UNIMPLEMENTED);
   });
@@ -289,11 +366,22 @@ interface RawAnswer {
 }
 
 /** One hand-made request, as a grpc-go or hand-written host might send it, to the server at `socket`. */
-function rawRequest(socket: string, path: string, headers: Record<string, string>, body: Buffer): Promise<RawAnswer> {
+function rawRequest(
+  socket: string,
+  path: string,
+  headers: Record<string, string>,
+  body: Buffer,
+): Promise<RawAnswer> {
   const session = connect('http://localhost', { createConnection: () => netConnect(socket) });
   onTestFinished(() => void session.destroy());
   return new Promise((resolve) => {
-    const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...headers });
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': path,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      ...headers,
+    });
     let head: IncomingHttpHeaders = {};
     let tail: IncomingHttpHeaders = {};
     stream.on('response', (h) => (head = h));
@@ -302,7 +390,11 @@ function rawRequest(socket: string, path: string, headers: Record<string, string
     stream.on('error', () => {});
     stream.on('close', () => {
       const status = tail['grpc-status'] ?? head['grpc-status'];
-      resolve({ http: head[':status'] === undefined ? undefined : Number(head[':status']), code: status === undefined ? undefined : Number(status), headers: { ...head, ...tail } });
+      resolve({
+        http: head[':status'] === undefined ? undefined : Number(head[':status']),
+        code: status === undefined ? undefined : Number(status),
+        headers: { ...head, ...tail },
+      });
     });
     stream.end(body);
   });
@@ -310,7 +402,8 @@ function rawRequest(socket: string, path: string, headers: Record<string, string
 
 const UNARY = '/grpc.testing.TestService/UnaryCall';
 const INPUT = '/grpc.testing.TestService/StreamingInputCall';
-const simple = (r: object) => frameMessage(SimpleRequest.encode(SimpleRequest.fromPartial(r)).finish());
+const simple = (r: object) =>
+  frameMessage(SimpleRequest.encode(SimpleRequest.fromPartial(r)).finish());
 /** One gzip-compressed message: the compressed flag, then the length of the compressed bytes. */
 function gzipped(message: Uint8Array): Buffer {
   const packed = gzipSync(message);
@@ -325,28 +418,136 @@ function gzipped(message: Uint8Array): Buffer {
  * HTTP-level refusal). Rows where they differ name the section of docs/interop.md that says
  * why the SDK answers as it does; a new difference fails here until it is fixed or documented.
  */
-const BAD_INPUTS: Array<{ what: string; path?: string; headers?: Record<string, string>; body: Buffer; sdk: number | undefined; grpcJs: number | undefined; why?: string }> = [
-  { what: 'an unknown method', path: '/grpc.testing.TestService/Nope', body: simple({}), sdk: Status.UNIMPLEMENTED, grpcJs: Status.UNIMPLEMENTED },
-  { what: 'an unknown service', path: '/grpc.testing.Nope/UnaryCall', body: simple({}), sdk: Status.UNIMPLEMENTED, grpcJs: Status.UNIMPLEMENTED },
-  { what: 'bytes that are no SimpleRequest', body: frameMessage(Buffer.from([0xff, 0xff, 0xff])), sdk: Status.INTERNAL, grpcJs: Status.INTERNAL },
-  { what: 'an undecodable message in a client stream', path: INPUT, body: Buffer.concat([frameMessage(Buffer.alloc(0)), frameMessage(Buffer.from([0xff, 0xff]))]), sdk: Status.INTERNAL, grpcJs: Status.INTERNAL },
-  { what: 'a message over 16 MiB', body: Buffer.from([0, 1, 0x10, 0, 0]), sdk: Status.RESOURCE_EXHAUSTED, grpcJs: Status.RESOURCE_EXHAUSTED },
-  { what: 'a malformed grpc-timeout', headers: { 'grpc-timeout': 'soon' }, body: simple({ responseSize: 1 }), sdk: Status.INTERNAL, grpcJs: Status.INTERNAL },
-  { what: 'a content-type that is not gRPC', headers: { 'content-type': 'application/json' }, body: simple({}), sdk: undefined, grpcJs: undefined },
-  { what: 'an echoed status code gRPC does not define', body: simple({ responseStatus: { code: 99, message: 'x' } }), sdk: 99, grpcJs: 99 },
-  { what: 'no message on a unary method', body: Buffer.alloc(0), sdk: Status.UNIMPLEMENTED, grpcJs: Status.UNIMPLEMENTED, why: 'request cardinality' },
-  { what: 'two messages on a unary method', body: Buffer.concat([simple({}), simple({})]), sdk: Status.UNIMPLEMENTED, grpcJs: Status.UNIMPLEMENTED, why: 'request cardinality' },
-  { what: 'a unary request cut in the middle of a message', body: simple({ responseSize: 1 }).subarray(0, 6), sdk: Status.INTERNAL, grpcJs: Status.UNIMPLEMENTED, why: 'truncated messages' },
-  { what: 'a client stream cut in the middle of a message', path: INPUT, body: frameMessage(Buffer.alloc(4, 1)).subarray(0, 7), sdk: Status.INTERNAL, grpcJs: Status.OK, why: 'truncated messages' },
-  { what: 'the compressed flag without grpc-encoding', body: Buffer.from([1, 0, 0, 0, 0]), sdk: Status.INTERNAL, grpcJs: Status.OK, why: 'compression' },
-  { what: 'grpc-encoding gzip, with a gzipped message', headers: { 'grpc-encoding': 'gzip' }, body: gzipped(SimpleRequest.encode(SimpleRequest.fromPartial({ responseSize: 1 })).finish()), sdk: Status.UNIMPLEMENTED, grpcJs: Status.OK, why: 'compression' },
-  { what: 'grpc-encoding br, with uncompressed messages', headers: { 'grpc-encoding': 'br' }, body: simple({ responseSize: 1 }), sdk: Status.UNIMPLEMENTED, grpcJs: Status.OK, why: 'compression' },
-  { what: 'a GET', headers: { ':method': 'GET' }, body: Buffer.alloc(0), sdk: undefined, grpcJs: Status.UNIMPLEMENTED, why: 'methods other than POST' },
+const BAD_INPUTS: Array<{
+  what: string;
+  path?: string;
+  headers?: Record<string, string>;
+  body: Buffer;
+  sdk: number | undefined;
+  grpcJs: number | undefined;
+  why?: string;
+}> = [
+  {
+    what: 'an unknown method',
+    path: '/grpc.testing.TestService/Nope',
+    body: simple({}),
+    sdk: Status.UNIMPLEMENTED,
+    grpcJs: Status.UNIMPLEMENTED,
+  },
+  {
+    what: 'an unknown service',
+    path: '/grpc.testing.Nope/UnaryCall',
+    body: simple({}),
+    sdk: Status.UNIMPLEMENTED,
+    grpcJs: Status.UNIMPLEMENTED,
+  },
+  {
+    what: 'bytes that are no SimpleRequest',
+    body: frameMessage(Buffer.from([0xff, 0xff, 0xff])),
+    sdk: Status.INTERNAL,
+    grpcJs: Status.INTERNAL,
+  },
+  {
+    what: 'an undecodable message in a client stream',
+    path: INPUT,
+    body: Buffer.concat([frameMessage(Buffer.alloc(0)), frameMessage(Buffer.from([0xff, 0xff]))]),
+    sdk: Status.INTERNAL,
+    grpcJs: Status.INTERNAL,
+  },
+  {
+    what: 'a message over 16 MiB',
+    body: Buffer.from([0, 1, 0x10, 0, 0]),
+    sdk: Status.RESOURCE_EXHAUSTED,
+    grpcJs: Status.RESOURCE_EXHAUSTED,
+  },
+  {
+    what: 'a malformed grpc-timeout',
+    headers: { 'grpc-timeout': 'soon' },
+    body: simple({ responseSize: 1 }),
+    sdk: Status.INTERNAL,
+    grpcJs: Status.INTERNAL,
+  },
+  {
+    what: 'a content-type that is not gRPC',
+    headers: { 'content-type': 'application/json' },
+    body: simple({}),
+    sdk: undefined,
+    grpcJs: undefined,
+  },
+  {
+    what: 'an echoed status code gRPC does not define',
+    body: simple({ responseStatus: { code: 99, message: 'x' } }),
+    sdk: 99,
+    grpcJs: 99,
+  },
+  {
+    what: 'no message on a unary method',
+    body: Buffer.alloc(0),
+    sdk: Status.UNIMPLEMENTED,
+    grpcJs: Status.UNIMPLEMENTED,
+    why: 'request cardinality',
+  },
+  {
+    what: 'two messages on a unary method',
+    body: Buffer.concat([simple({}), simple({})]),
+    sdk: Status.UNIMPLEMENTED,
+    grpcJs: Status.UNIMPLEMENTED,
+    why: 'request cardinality',
+  },
+  {
+    what: 'a unary request cut in the middle of a message',
+    body: simple({ responseSize: 1 }).subarray(0, 6),
+    sdk: Status.INTERNAL,
+    grpcJs: Status.UNIMPLEMENTED,
+    why: 'truncated messages',
+  },
+  {
+    what: 'a client stream cut in the middle of a message',
+    path: INPUT,
+    body: frameMessage(Buffer.alloc(4, 1)).subarray(0, 7),
+    sdk: Status.INTERNAL,
+    grpcJs: Status.OK,
+    why: 'truncated messages',
+  },
+  {
+    what: 'the compressed flag without grpc-encoding',
+    body: Buffer.from([1, 0, 0, 0, 0]),
+    sdk: Status.INTERNAL,
+    grpcJs: Status.OK,
+    why: 'compression',
+  },
+  {
+    what: 'grpc-encoding gzip, with a gzipped message',
+    headers: { 'grpc-encoding': 'gzip' },
+    body: gzipped(SimpleRequest.encode(SimpleRequest.fromPartial({ responseSize: 1 })).finish()),
+    sdk: Status.UNIMPLEMENTED,
+    grpcJs: Status.OK,
+    why: 'compression',
+  },
+  {
+    what: 'grpc-encoding br, with uncompressed messages',
+    headers: { 'grpc-encoding': 'br' },
+    body: simple({ responseSize: 1 }),
+    sdk: Status.UNIMPLEMENTED,
+    grpcJs: Status.OK,
+    why: 'compression',
+  },
+  {
+    what: 'a GET',
+    headers: { ':method': 'GET' },
+    body: Buffer.alloc(0),
+    sdk: undefined,
+    grpcJs: Status.UNIMPLEMENTED,
+    why: 'methods other than POST',
+  },
 ];
 
 describe('the same bad input to both servers', () => {
   it.each(BAD_INPUTS)('$what', async ({ path = UNARY, headers = {}, body, sdk, grpcJs }) => {
-    const [fromSdk, fromGrpcJs] = [await rawRequest((await sdkServer()).socket, path, headers, body), await rawRequest((await grpcJsServer()).socket, path, headers, body)];
+    const [fromSdk, fromGrpcJs] = [
+      await rawRequest((await sdkServer()).socket, path, headers, body),
+      await rawRequest((await grpcJsServer()).socket, path, headers, body),
+    ];
     expect({ sdk: fromSdk.code, grpcJs: fromGrpcJs.code }).toEqual({ sdk, grpcJs });
     // Refused at the HTTP level, a call gets 415 from both.
     if (sdk === undefined) expect(fromSdk.http).toBe(415);
@@ -354,25 +555,41 @@ describe('the same bad input to both servers', () => {
   });
 
   it('a refused grpc-encoding says what the SDK accepts (grpc-accept-encoding), as compression.md asks', async () => {
-    const answer = await rawRequest((await sdkServer()).socket, UNARY, { 'grpc-encoding': 'gzip' }, simple({}));
+    const answer = await rawRequest(
+      (await sdkServer()).socket,
+      UNARY,
+      { 'grpc-encoding': 'gzip' },
+      simple({}),
+    );
     expect(answer.code).toBe(Status.UNIMPLEMENTED);
     expect(answer.headers['grpc-accept-encoding']).toBe('identity');
   });
 
-  it.each(SERVERS)('a handler that sets a header after its first response, or a bad key, fails the call with UNKNOWN on %s', async (_name, start) => {
-    const channel = channelTo(await start());
-    const client = createClient(TestService, grpcInvoke(channel), errorStep(mapError));
-    for (const misuse of ['late-header', 'bad-key']) {
-      const got: number[] = [];
-      const err = await expectRejection(
-        (async () => {
-          for await (const r of client.streamingOutputCall({ responseParameters: [{ size: 1 }, { size: 2 }] }, { metadata: { 'x-misuse': misuse } })) got.push(sizeOf(r.payload));
-        })(),
-        RpcError,
-      );
-      expect([misuse, err.status, got]).toEqual([misuse, Status.UNKNOWN, misuse === 'late-header' ? [1] : []]);
-    }
-  });
+  it.each(SERVERS)(
+    'a handler that sets a header after its first response, or a bad key, fails the call with UNKNOWN on %s',
+    async (_name, start) => {
+      const channel = channelTo(await start());
+      const client = createClient(TestService, grpcInvoke(channel), errorStep(mapError));
+      for (const misuse of ['late-header', 'bad-key']) {
+        const got: number[] = [];
+        const err = await expectRejection(
+          (async () => {
+            for await (const r of client.streamingOutputCall(
+              { responseParameters: [{ size: 1 }, { size: 2 }] },
+              { metadata: { 'x-misuse': misuse } },
+            ))
+              got.push(sizeOf(r.payload));
+          })(),
+          RpcError,
+        );
+        expect([misuse, err.status, got]).toEqual([
+          misuse,
+          Status.UNKNOWN,
+          misuse === 'late-header' ? [1] : [],
+        ]);
+      }
+    },
+  );
 });
 
 /** The cases test/go/interop runs, in its order. */
@@ -396,13 +613,22 @@ const GO_CASES = [
 describe.skipIf(!hasGoToolchain)('interop cases from a grpc-go client (test/go/interop)', () => {
   const goClient = join(TEST_BIN, 'interop', 'go-client');
   beforeAll(async () => {
-    await promisify(execFile)('sh', [join(ROOT, 'test/go/interop/build.sh')], { env: { ...process.env, OUT: goClient } });
+    await promisify(execFile)('sh', [join(ROOT, 'test/go/interop/build.sh')], {
+      env: { ...process.env, OUT: goClient },
+    });
   }, 180_000);
 
   describe.each(SERVERS)('against %s', (_name, start) => {
     it.each(GO_CASES)('%s', async (name) => {
       const { socket } = await start();
-      const out = await spawnCollect(goClient, ['-network', 'unix', '-address', socket, '-cases', name]);
+      const out = await spawnCollect(goClient, [
+        '-network',
+        'unix',
+        '-address',
+        socket,
+        '-cases',
+        name,
+      ]);
       expect(out.stdout.trim(), out.stderr).toBe(`PASS ${name}`);
       expect(out.code).toBe(0);
     });

@@ -4,7 +4,14 @@ import { userprovider } from '../src/contracts/userprovider.js';
 import { DriverkitError } from '../src/errors.js';
 import { launchDriver, startDriver } from '../src/host/driver.js';
 import { fixtureContract, hostSpeaking } from './fixtures/contract.js';
-import { captureLogger, expectRejection, isAlive, recordGroup, useDriver, waitFor } from './helpers.js';
+import {
+  captureLogger,
+  expectRejection,
+  isAlive,
+  recordGroup,
+  useDriver,
+  waitFor,
+} from './helpers.js';
 import { BIN } from './paths.js';
 
 describe('close()', () => {
@@ -13,7 +20,13 @@ describe('close()', () => {
     // take 20 s. (This asserted `< 1500` ms against the default 2 s grace, too close to hold
     // on a loaded machine.) Exit code 0 says the driver went on Shutdown, not on SIGTERM.
     const grace = 20_000;
-    const driver = await startDriver({ name: 'demo', path: BIN.demo, contract: userprovider, logger: captureLogger(), shutdownGrace: grace });
+    const driver = await startDriver({
+      name: 'demo',
+      path: BIN.demo,
+      contract: userprovider,
+      logger: captureLogger(),
+      shutdownGrace: grace,
+    });
     recordGroup(driver.pid);
     const socket = driver.handshake!.address;
     expect(existsSync(socket)).toBe(true);
@@ -33,7 +46,14 @@ describe('close()', () => {
     // both options were honoured. (This bounded 300 ms + 300 ms by `< 3000` ms before.)
     const shutdownGrace = 2200;
     const killTimeout = 1200;
-    const driver = useDriver({ name: 'stubborn', path: BIN.fixture, contract: fixtureContract, env: { FIXTURE_MODE: 'stubborn' }, shutdownGrace, killTimeout });
+    const driver = useDriver({
+      name: 'stubborn',
+      path: BIN.fixture,
+      contract: fixtureContract,
+      env: { FIXTURE_MODE: 'stubborn' },
+      shutdownGrace,
+      killTimeout,
+    });
     await driver.ready;
     const socket = driver.handshake!.address;
     const t0 = Date.now();
@@ -46,7 +66,13 @@ describe('close()', () => {
 
   it('kills the whole process group, grandchildren included', async () => {
     const logger = captureLogger();
-    const driver = useDriver({ name: 'parent', path: BIN.fixture, contract: fixtureContract, env: { FIXTURE_MODE: 'grandchild' }, logger });
+    const driver = useDriver({
+      name: 'parent',
+      path: BIN.fixture,
+      contract: fixtureContract,
+      env: { FIXTURE_MODE: 'grandchild' },
+      logger,
+    });
     await driver.ready;
     const line = driver.stderrTail.find((l) => l.startsWith('grandchild pid'))!;
     const grandchild = Number(line.split(' ').pop());
@@ -56,7 +82,14 @@ describe('close()', () => {
   });
 
   it('can be called while the driver is starting: start rejects, nothing remains', async () => {
-    const driver = launchDriver({ name: 'slow', path: BIN.fixture, contract: fixtureContract, env: { FIXTURE_MODE: 'silent' }, logger: captureLogger(), killTimeout: 300 });
+    const driver = launchDriver({
+      name: 'slow',
+      path: BIN.fixture,
+      contract: fixtureContract,
+      env: { FIXTURE_MODE: 'silent' },
+      logger: captureLogger(),
+      killTimeout: 300,
+    });
     await waitFor(() => driver.pid !== undefined, 10_000, 'spawn');
     recordGroup(driver.pid);
     await driver.close();
@@ -66,13 +99,20 @@ describe('close()', () => {
   });
 
   it('can be called before the process even spawned', async () => {
-    const driver = launchDriver({ name: 'early', path: BIN.demo, contract: userprovider, logger: captureLogger() });
+    const driver = launchDriver({
+      name: 'early',
+      path: BIN.demo,
+      contract: userprovider,
+      logger: captureLogger(),
+    });
     await driver.close();
     recordGroup(driver.pid);
     expect((await expectRejection(driver.ready, DriverkitError)).code).toBe('DRIVER_CLOSED');
     if (driver.pid !== undefined) expect(isAlive(driver.pid)).toBe(false);
     // `exited` settles even when no process was ever started.
-    expect(await driver.exited).toEqual(driver.pid === undefined ? { code: null, signal: null } : expect.anything());
+    expect(await driver.exited).toEqual(
+      driver.pid === undefined ? { code: null, signal: null } : expect.anything(),
+    );
   });
 });
 
@@ -82,7 +122,12 @@ describe('version negotiation end to end', () => {
     { host: [1], driver: '1,2', want: 1 },
     { host: [2, 3], driver: '1,2', want: 2 },
   ])('host $host, driver $driver -> $want', async ({ host, driver: versions, want }) => {
-    const driver = useDriver({ name: 'v', path: BIN.fixture, contract: hostSpeaking(...host), env: { FIXTURE_VERSIONS: versions } });
+    const driver = useDriver({
+      name: 'v',
+      path: BIN.fixture,
+      contract: hostSpeaking(...host),
+      env: { FIXTURE_VERSIONS: versions },
+    });
     await driver.ready;
     expect(driver.version).toBe(want);
     const { user } = await driver.client.getUser({ userId: { opaqueId: 'u' } });
@@ -92,7 +137,13 @@ describe('version negotiation end to end', () => {
 
 describe('transports', () => {
   it('serves over loopback TCP within the port range', async () => {
-    const driver = useDriver({ name: 'tcp', path: BIN.fixture, contract: fixtureContract, env: { FIXTURE_MODE: 'tcp' }, portRange: { min: 23100, max: 23200 } });
+    const driver = useDriver({
+      name: 'tcp',
+      path: BIN.fixture,
+      contract: fixtureContract,
+      env: { FIXTURE_MODE: 'tcp' },
+      portRange: { min: 23100, max: 23200 },
+    });
     await driver.ready;
     expect(driver.handshake?.network).toBe('tcp');
     const port = Number(driver.handshake!.address.split(':')[1]);

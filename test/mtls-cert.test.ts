@@ -14,7 +14,9 @@ describe('AutoMTLS certificates', () => {
     expect(cert.issuer).toBe(cert.subject);
     expect(cert.subjectAltName).toBe('DNS:localhost');
     expect(cert.ca).toBe(true);
-    expect(cert.keyUsage).toEqual(expect.arrayContaining(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']));
+    expect(cert.keyUsage).toEqual(
+      expect.arrayContaining(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']),
+    );
     expect(cert.checkPrivateKey(createPrivateKey(id.keyPem))).toBe(true);
     expect(cert.verify(cert.publicKey)).toBe(true);
     expect(id.keyPem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
@@ -52,18 +54,33 @@ describe('AutoMTLS certificates', () => {
 
   it('authenticate both ends of a TLS connection, each trusting only the other', async () => {
     const [server, client] = await Promise.all([generateIdentity(), generateIdentity()]);
-    const srv = tls.createServer({ key: server.keyPem, cert: server.certPem, ca: [client.certPem], requestCert: true, rejectUnauthorized: true });
+    const srv = tls.createServer({
+      key: server.keyPem,
+      cert: server.certPem,
+      ca: [client.certPem],
+      requestCert: true,
+      rejectUnauthorized: true,
+    });
     const accepted = once(srv, 'secureConnection') as Promise<[tls.TLSSocket]>;
     srv.listen(0, '127.0.0.1');
     await once(srv, 'listening');
     onTestFinished(() => new Promise<void>((resolve) => srv.close(() => resolve())));
-    const sock = tls.connect({ host: '127.0.0.1', port: (srv.address() as AddressInfo).port, ca: [server.certPem], key: client.keyPem, cert: client.certPem, servername: 'localhost' });
+    const sock = tls.connect({
+      host: '127.0.0.1',
+      port: (srv.address() as AddressInfo).port,
+      ca: [server.certPem],
+      key: client.keyPem,
+      cert: client.certPem,
+      servername: 'localhost',
+    });
     onTestFinished(() => void sock.destroy());
     await once(sock, 'secureConnect');
     const [peer] = await accepted;
     onTestFinished(() => void peer.destroy());
     expect(sock.authorized).toBe(true);
     expect(peer.authorized).toBe(true);
-    expect(peer.getPeerX509Certificate()?.raw.equals(new X509Certificate(client.certPem).raw)).toBe(true);
+    expect(peer.getPeerX509Certificate()?.raw.equals(new X509Certificate(client.certPem).raw)).toBe(
+      true,
+    );
   });
 });

@@ -6,13 +6,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { userprovider } from '../src/contracts/userprovider.js';
-import { captureLogger, isAlive, recordGroup, spawnCollect, spawnUntil, useDriver, waitFor } from './helpers.js';
+import {
+  captureLogger,
+  isAlive,
+  recordGroup,
+  spawnCollect,
+  spawnUntil,
+  useDriver,
+  waitFor,
+} from './helpers.js';
 import { BIN } from './paths.js';
 
 /** Runs the test host on `driverPath`; resolves with what it printed and a way to end it. */
 async function runHost(driverPath: string, how: 'wait' | 'exit' | 'throw') {
   // The host (killed at test end by spawnUntil) prints its driver's pid and socket first.
-  const { match, child: host, done: exited } = await spawnUntil(process.execPath, [BIN.host, driverPath, how], /^(.*)\n/);
+  const {
+    match,
+    child: host,
+    done: exited,
+  } = await spawnUntil(process.execPath, [BIN.host, driverPath, how], /^(.*)\n/);
   const info = JSON.parse(match[1]) as { pid: number; address: string };
   // The host spawned the driver detached: it leads its own group.
   recordGroup(info.pid);
@@ -33,7 +45,11 @@ function shWrapper(): string {
 }
 
 const childrenOf = (pid: number) =>
-  readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number);
 
 describe('no orphans', () => {
   // The SDK promises an exit within 2 s of the host's death; test/host-watch.test.ts holds
@@ -53,7 +69,12 @@ describe('no orphans', () => {
     // This test is the host: it holds the pipe's other end, and closes it without dying, so
     // neither the parent check nor a host pid can be what ends the driver.
     const child = spawn(BIN.demo, [], {
-      env: { PATH: process.env.PATH!, [userprovider.cookieKey]: userprovider.cookieValue, PLUGIN_PROTOCOL_VERSIONS: '1', DRIVERKIT_HOST_PIPE: '3' },
+      env: {
+        PATH: process.env.PATH!,
+        [userprovider.cookieKey]: userprovider.cookieValue,
+        PLUGIN_PROTOCOL_VERSIONS: '1',
+        DRIVERKIT_HOST_PIPE: '3',
+      },
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });
     onTestFinished(() => void (child.exitCode === null && child.kill('SIGKILL')));
@@ -68,11 +89,14 @@ describe('no orphans', () => {
     expect(existsSync(socket)).toBe(false);
   });
 
-  it.each(['exit', 'throw'] as const)('a host that ends without closing (%s) takes its driver along', async (how) => {
-    const { info, exited } = await runHost(BIN.demo, how);
-    await exited;
-    await waitFor(() => !isAlive(info.pid), 10_000, 'the driver to be gone');
-  });
+  it.each(['exit', 'throw'] as const)(
+    'a host that ends without closing (%s) takes its driver along',
+    async (how) => {
+      const { info, exited } = await runHost(BIN.demo, how);
+      await exited;
+      await waitFor(() => !isAlive(info.pid), 10_000, 'the driver to be gone');
+    },
+  );
 
   it('a driver behind a sh wrapper exits on its own once its host is SIGKILLed', async () => {
     const { host, info, exited, track } = await runHost(shWrapper(), 'wait');
@@ -87,7 +111,12 @@ describe('no orphans', () => {
   });
 
   it('close() stops the real driver behind a sh wrapper, not only the wrapper', async () => {
-    const driver = useDriver({ name: 'wrapped', path: shWrapper(), contract: userprovider, logger: captureLogger() });
+    const driver = useDriver({
+      name: 'wrapped',
+      path: shWrapper(),
+      contract: userprovider,
+      logger: captureLogger(),
+    });
     await driver.ready;
     const [driverPid] = childrenOf(driver.pid!);
     expect((await driver.client.findUsers({ query: 'marie' })).users).toHaveLength(1);
@@ -102,15 +131,33 @@ describe('socket files', () => {
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const env = { PLUGIN_UNIX_SOCKET_DIR: dir };
     // Closed normally; killed hard by the test; its host exits without closing it.
-    const closed = useDriver({ name: 'closed', path: BIN.demo, contract: userprovider, env, logger: captureLogger() });
+    const closed = useDriver({
+      name: 'closed',
+      path: BIN.demo,
+      contract: userprovider,
+      env,
+      logger: captureLogger(),
+    });
     await closed.ready;
     await closed.close();
-    const killed = useDriver({ name: 'killed', path: BIN.demo, contract: userprovider, env, logger: captureLogger() });
+    const killed = useDriver({
+      name: 'killed',
+      path: BIN.demo,
+      contract: userprovider,
+      env,
+      logger: captureLogger(),
+    });
     await killed.ready;
     process.kill(killed.pid!, 'SIGKILL');
     await killed.exited;
     await killed.close();
-    expect((await spawnCollect(process.execPath, [BIN.host, BIN.demo, 'exit'], { env: { ...process.env, ...env } })).code).toBe(0);
+    expect(
+      (
+        await spawnCollect(process.execPath, [BIN.host, BIN.demo, 'exit'], {
+          env: { ...process.env, ...env },
+        })
+      ).code,
+    ).toBe(0);
     expect(readdirSync(dir)).toEqual([]);
   });
 });

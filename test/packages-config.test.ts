@@ -1,6 +1,13 @@
 // A config entry naming a package: installed on first use from the config's indexes,
 // served, listed, and pinned by driverkit.lock at every start.
-import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DriverkitError } from '../src/errors.js';
@@ -16,14 +23,38 @@ describe('package entries in config', () => {
     const index = tempDir('pkg-index');
     await publish(index, '1.0.0');
     const project = tempDir('pkg-project');
-    writeFileSync(join(project, 'driverkit.toml'), `indexes = ["${index}"]\n\n[drivers.users]\ntype = "userprovider"\npackage = "demo@^1.0"\n`);
-    expect((await cli(project, 'ls')).stdout).toMatch(/users\s+userprovider\s+package\s+demo@\^1\.0\s+not installed/);
-    const serve = await spawnUntil(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0'], /serving users on (\S+)\n/, { cwd: project, env: { ...process.env, DRIVERKIT_HOME: join(project, '.home'), DRIVERKIT_INDEX: '' }, endSignal: 'SIGTERM' });
-    expect(JSON.parse(readFileSync(join(project, 'driverkit.lock'), 'utf8')).drivers.demo.version).toBe('1.0.0');
+    writeFileSync(
+      join(project, 'driverkit.toml'),
+      `indexes = ["${index}"]\n\n[drivers.users]\ntype = "userprovider"\npackage = "demo@^1.0"\n`,
+    );
+    expect((await cli(project, 'ls')).stdout).toMatch(
+      /users\s+userprovider\s+package\s+demo@\^1\.0\s+not installed/,
+    );
+    const serve = await spawnUntil(
+      process.execPath,
+      [CLI, 'serve', '--listen', '127.0.0.1:0'],
+      /serving users on (\S+)\n/,
+      {
+        cwd: project,
+        env: { ...process.env, DRIVERKIT_HOME: join(project, '.home'), DRIVERKIT_INDEX: '' },
+        endSignal: 'SIGTERM',
+      },
+    );
+    expect(
+      JSON.parse(readFileSync(join(project, 'driverkit.lock'), 'utf8')).drivers.demo.version,
+    ).toBe('1.0.0');
     serve.child.kill('SIGTERM');
     expect((await serve.done).code).toBe(0);
-    expect((await cli(project, 'ls')).stdout).toMatch(/users\s+userprovider\s+package\s+demo@\^1\.0\s+installed 1\.0\.0/);
-    const call = await cli(project, 'call', 'users', 'GetUser', JSON.stringify({ user_id: { opaque_id: EINSTEIN } }));
+    expect((await cli(project, 'ls')).stdout).toMatch(
+      /users\s+userprovider\s+package\s+demo@\^1\.0\s+installed 1\.0\.0/,
+    );
+    const call = await cli(
+      project,
+      'call',
+      'users',
+      'GetUser',
+      JSON.stringify({ user_id: { opaque_id: EINSTEIN } }),
+    );
     expect(JSON.parse(call.stdout).user.username).toBe('einstein');
   });
 
@@ -31,11 +62,17 @@ describe('package entries in config', () => {
     const index = tempDir('pkg-index');
     await publish(index, '1.0.0');
     const project = tempDir('pkg-project');
-    writeFileSync(join(project, 'driverkit.toml'), `indexes = ["${index}"]\n\n[drivers.users]\ntype = "userprovider"\npackage = "demo"\n`);
+    writeFileSync(
+      join(project, 'driverkit.toml'),
+      `indexes = ["${index}"]\n\n[drivers.users]\ntype = "userprovider"\npackage = "demo"\n`,
+    );
     expect((await cli(project, 'install', 'demo', '--index', index)).code).toBe(0);
     const lock = JSON.parse(readFileSync(join(project, 'driverkit.lock'), 'utf8'));
     appendFileSync(join(project, lock.drivers.demo.binary), '\n// changed\n');
-    const host = await openHost({ config: join(project, 'driverkit.toml'), logger: captureLogger() });
+    const host = await openHost({
+      config: join(project, 'driverkit.toml'),
+      logger: captureLogger(),
+    });
     const err = await expectRejection(host.driver('users'), DriverkitError);
     await host.close();
     expect(err.code).toBe('CHECKSUM_MISMATCH');
@@ -60,9 +97,16 @@ describe('package entries in config', () => {
 
   it('driver and package together, or neither, is a config error', async () => {
     const project = tempDir('pkg-project');
-    writeFileSync(join(project, 'driverkit.toml'), '[drivers.users]\ntype = "userprovider"\ndriver = "x"\npackage = "demo"\n');
-    expect((await cli(project, 'ls')).stderr).toMatch(/drivers\.users\.package: expected either driver or package, not both/);
+    writeFileSync(
+      join(project, 'driverkit.toml'),
+      '[drivers.users]\ntype = "userprovider"\ndriver = "x"\npackage = "demo"\n',
+    );
+    expect((await cli(project, 'ls')).stderr).toMatch(
+      /drivers\.users\.package: expected either driver or package, not both/,
+    );
     writeFileSync(join(project, 'driverkit.toml'), '[drivers.users]\ntype = "userprovider"\n');
-    expect((await cli(project, 'ls')).stderr).toMatch(/drivers\.users\.driver: expected the path of an executable or of a source folder \(or package = "NAME\[@RANGE\]"\)/);
+    expect((await cli(project, 'ls')).stderr).toMatch(
+      /drivers\.users\.driver: expected the path of an executable or of a source folder \(or package = "NAME\[@RANGE\]"\)/,
+    );
   });
 });

@@ -15,31 +15,113 @@ describe('install --file', () => {
   it('installs a local archive, pinned by its own sha256; --frozen restores it; keys refuse it', async () => {
     const dist = tempDir('pkg-dist');
     const project = tempDir('pkg-project');
-    const packed = await cli(dist, 'pack', BIN.demo, '--name', 'demo', '--type', 'userprovider', '--version', '1.3.0');
+    const packed = await cli(
+      dist,
+      'pack',
+      BIN.demo,
+      '--name',
+      'demo',
+      '--type',
+      'userprovider',
+      '--version',
+      '1.3.0',
+    );
     expect(packed.code).toBe(0);
     const archive = join(dist, `demo-1.3.0-${process.platform}-${process.arch}.tar.gz`);
 
     const usage = await cli(project, 'install', '--file', archive, '--name', 'demo');
-    expect([usage.code, usage.stderr]).toEqual([2, expect.stringContaining('--file needs --name, --version and --type')]);
+    expect([usage.code, usage.stderr]).toEqual([
+      2,
+      expect.stringContaining('--file needs --name, --version and --type'),
+    ]);
     const keys = tempDir('pkg-keys');
     expect((await cli(keys, 'pack', '--new-key', 'k')).code).toBe(0);
-    const keyed = await cliWith({ DRIVERKIT_TRUSTED_KEYS: join(keys, 'k.pub.pem') }, project, 'install', '--file', archive, '--name', 'demo', '--version', '1.3.0', '--type', 'userprovider');
-    expect([keyed.code, keyed.stderr]).toEqual([1, expect.stringContaining('a local archive has no signed manifest, and trusted keys are set')]);
+    const keyed = await cliWith(
+      { DRIVERKIT_TRUSTED_KEYS: join(keys, 'k.pub.pem') },
+      project,
+      'install',
+      '--file',
+      archive,
+      '--name',
+      'demo',
+      '--version',
+      '1.3.0',
+      '--type',
+      'userprovider',
+    );
+    expect([keyed.code, keyed.stderr]).toEqual([
+      1,
+      expect.stringContaining('a local archive has no signed manifest, and trusted keys are set'),
+    ]);
     expect(existsSync(join(project, 'driverkit.lock'))).toBe(false);
 
-    const r = await cli(project, 'install', '--file', archive, '--name', 'demo', '--version', '1.3.0', '--type', 'userprovider');
+    const r = await cli(
+      project,
+      'install',
+      '--file',
+      archive,
+      '--name',
+      'demo',
+      '--version',
+      '1.3.0',
+      '--type',
+      'userprovider',
+    );
     expect([r.code, r.stderr]).toEqual([0, '']);
-    expect(r.stdout).toMatch(/^installed\s+demo 1\.3\.0\s+\.driverkit\/drivers\/demo\/1\.3\.0\/demo\n$/);
+    expect(r.stdout).toMatch(
+      /^installed\s+demo 1\.3\.0\s+\.driverkit\/drivers\/demo\/1\.3\.0\/demo\n$/,
+    );
     expect(readLockFile(project).drivers.demo).toEqual({
-      version: '1.3.0', type: 'userprovider', index: '(file)', url: relative(project, archive), sha256: sha(readFileSync(archive)),
-      binary: '.driverkit/drivers/demo/1.3.0/demo', binarySha256: sha(readFileSync(BIN.demo)),
+      version: '1.3.0',
+      type: 'userprovider',
+      index: '(file)',
+      url: relative(project, archive),
+      sha256: sha(readFileSync(archive)),
+      binary: '.driverkit/drivers/demo/1.3.0/demo',
+      binarySha256: sha(readFileSync(BIN.demo)),
     });
     const installed = await resolveInstalled('demo', '^1.3', project);
-    await useDriver({ name: 'demo', path: installed.path, contract: userprovider, sha256: installed.sha256 }).ready;
-    expect((await cli(project, 'packages')).stdout).toMatch(/^demo\s+userprovider\s+1\.3\.0\s+ok\s+\(file\)\s+newest\n$/);
-    expect((await cli(project, 'install', '--file', archive, '--name', 'demo', '--version', '1.3.0', '--type', 'userprovider')).stdout).toMatch(/^unchanged\s+demo 1\.3\.0/);
-    const down = await cli(project, 'install', '--file', archive, '--name', 'demo', '--version', '1.2.0', '--type', 'userprovider');
-    expect([down.code, down.stderr]).toEqual([1, expect.stringContaining('demo 1.3.0 is installed, and')]);
+    await useDriver({
+      name: 'demo',
+      path: installed.path,
+      contract: userprovider,
+      sha256: installed.sha256,
+    }).ready;
+    expect((await cli(project, 'packages')).stdout).toMatch(
+      /^demo\s+userprovider\s+1\.3\.0\s+ok\s+\(file\)\s+newest\n$/,
+    );
+    expect(
+      (
+        await cli(
+          project,
+          'install',
+          '--file',
+          archive,
+          '--name',
+          'demo',
+          '--version',
+          '1.3.0',
+          '--type',
+          'userprovider',
+        )
+      ).stdout,
+    ).toMatch(/^unchanged\s+demo 1\.3\.0/);
+    const down = await cli(
+      project,
+      'install',
+      '--file',
+      archive,
+      '--name',
+      'demo',
+      '--version',
+      '1.2.0',
+      '--type',
+      'userprovider',
+    );
+    expect([down.code, down.stderr]).toEqual([
+      1,
+      expect.stringContaining('demo 1.3.0 is installed, and'),
+    ]);
 
     rmSync(join(project, '.driverkit'), { recursive: true });
     expect((await cli(project, 'install', '--frozen')).stdout).toMatch(/^repaired\s+demo 1\.3\.0/);

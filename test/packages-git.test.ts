@@ -9,7 +9,11 @@ import { cli, publish, readLockFile, tempDir } from './packages-helpers.js';
 import { BIN, CLI, ROOT } from './paths.js';
 
 const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', ...args], { cwd, stdio: 'pipe' });
+  execFileSync(
+    'git',
+    ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', ...args],
+    { cwd, stdio: 'pipe' },
+  );
 
 describe('git indexes', () => {
   it('installs from a git repository at a tag, and records the git index in the lock', async () => {
@@ -31,47 +35,100 @@ describe('git indexes', () => {
     expect(lock.drivers.demo).toMatchObject({ version: '1.0.0', index });
     const head = await cli(project, 'upgrade', 'demo', '--index', `git+file://${repo}`);
     expect(head.code, head.stderr).toBe(0);
-    expect(JSON.parse(readFileSync(join(project, 'driverkit.lock'), 'utf8')).drivers.demo.version).toBe('1.1.0');
+    expect(
+      JSON.parse(readFileSync(join(project, 'driverkit.lock'), 'utf8')).drivers.demo.version,
+    ).toBe('1.1.0');
   });
 
   it('install --git clones a source driver at a tag, builds it, installs it pinned like an archive', async () => {
     const repo = tempDir('pkg-src');
     git(repo, 'init', '--quiet');
     // Any build that writes an executable to $OUT will do: a wrapper of the demo driver.
-    writeFileSync(join(repo, 'driverkit.json'), JSON.stringify({ type: 'userprovider', version: '0.3.0', build: `printf '#!/bin/sh\\nexec "%s"\\n' "${BIN.demo}" > "$OUT"` }));
+    writeFileSync(
+      join(repo, 'driverkit.json'),
+      JSON.stringify({
+        type: 'userprovider',
+        version: '0.3.0',
+        build: `printf '#!/bin/sh\\nexec "%s"\\n' "${BIN.demo}" > "$OUT"`,
+      }),
+    );
     git(repo, 'add', '-A');
     git(repo, 'commit', '--quiet', '-m', 'a source driver');
     git(repo, 'tag', 'v0.3.0');
     const project = tempDir('pkg-project');
-    const out = await cli(project, 'install', '--git', `file://${repo}#v0.3.0`, '--name', 'demo-src');
+    const out = await cli(
+      project,
+      'install',
+      '--git',
+      `file://${repo}#v0.3.0`,
+      '--name',
+      'demo-src',
+    );
     expect(out.code, out.stderr).toBe(0);
     expect(out.stderr).toMatch(/building demo-src from file:/);
     const lock = JSON.parse(readFileSync(join(project, 'driverkit.lock'), 'utf8'));
     expect(lock.drivers['demo-src']).toMatchObject({ version: '0.3.0', type: 'userprovider' });
-    const driver = useDriver({ name: 'demo-src', path: join(project, lock.drivers['demo-src'].binary), contract: userprovider, sha256: lock.drivers['demo-src'].binarySha256 });
+    const driver = useDriver({
+      name: 'demo-src',
+      path: join(project, lock.drivers['demo-src'].binary),
+      contract: userprovider,
+      sha256: lock.drivers['demo-src'].binarySha256,
+    });
     await driver.ready;
     expect((await driver.client.findUsers({ query: 'marie' })).users).toHaveLength(1);
   });
 
-  it('driverkit serve installs a config\'s package from a git index and serves it', async () => {
+  it("driverkit serve installs a config's package from a git index and serves it", async () => {
     const repo = tempDir('pkg-git');
     git(repo, 'init', '--quiet');
     await publish(repo, '1.0.0');
     git(repo, 'add', '-A');
     git(repo, 'commit', '--quiet', '-m', 'demo 1.0.0');
     const project = tempDir('pkg-project');
-    writeFileSync(join(project, 'driverkit.toml'), `indexes = ["git+file://${repo}"]\n\n[drivers.users]\ntype = "userprovider"\npackage = "demo"\n`);
-    const serve = await spawnUntil(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0'], /serving users on (\S+)\n/, { cwd: project, env: { ...process.env, DRIVERKIT_HOME: join(project, '.home'), DRIVERKIT_INDEX: '' }, endSignal: 'SIGTERM' });
-    expect(JSON.parse(readFileSync(join(project, 'driverkit.lock'), 'utf8')).drivers.demo).toMatchObject({ version: '1.0.0', index: `git+file://${repo}` });
+    writeFileSync(
+      join(project, 'driverkit.toml'),
+      `indexes = ["git+file://${repo}"]\n\n[drivers.users]\ntype = "userprovider"\npackage = "demo"\n`,
+    );
+    const serve = await spawnUntil(
+      process.execPath,
+      [CLI, 'serve', '--listen', '127.0.0.1:0'],
+      /serving users on (\S+)\n/,
+      {
+        cwd: project,
+        env: { ...process.env, DRIVERKIT_HOME: join(project, '.home'), DRIVERKIT_INDEX: '' },
+        endSignal: 'SIGTERM',
+      },
+    );
+    expect(
+      JSON.parse(readFileSync(join(project, 'driverkit.lock'), 'utf8')).drivers.demo,
+    ).toMatchObject({ version: '1.0.0', index: `git+file://${repo}` });
     serve.child.kill('SIGTERM');
     expect((await serve.done).code).toBe(0);
   });
 
   it('pack builds a source folder first, then packs the result', async () => {
     const src = tempDir('pkg-src');
-    writeFileSync(join(src, 'driverkit.json'), JSON.stringify({ type: 'userprovider', build: `printf '#!/bin/sh\\nexec "%s"\\n' "${BIN.demo}" > "$OUT"` }));
+    writeFileSync(
+      join(src, 'driverkit.json'),
+      JSON.stringify({
+        type: 'userprovider',
+        build: `printf '#!/bin/sh\\nexec "%s"\\n' "${BIN.demo}" > "$OUT"`,
+      }),
+    );
     const index = tempDir('pkg-index');
-    const out = await cli(index, 'pack', src, '--name', 'built', '--type', 'userprovider', '--version', '2.0.0', '--index', index);
+    const out = await cli(
+      index,
+      'pack',
+      src,
+      '--name',
+      'built',
+      '--type',
+      'userprovider',
+      '--version',
+      '2.0.0',
+      '--index',
+      index,
+    );
     expect(out.code, out.stderr).toBe(0);
     expect(out.stderr).toMatch(/building .* …/);
     const project = tempDir('pkg-project');
@@ -83,7 +140,10 @@ describe('git indexes', () => {
     git(repo, 'init', '--quiet');
     // A real TypeScript source driver: the demo, bundled by driverkit's own build.
     // Code of its own, so that the bundle names this file (by a path relative to the checkout).
-    writeFileSync(join(repo, 'main.ts'), `process.title = 'src-demo';\nimport ${JSON.stringify(join(ROOT, 'drivers/userprovider/demo/main.ts'))};\n`);
+    writeFileSync(
+      join(repo, 'main.ts'),
+      `process.title = 'src-demo';\nimport ${JSON.stringify(join(ROOT, 'drivers/userprovider/demo/main.ts'))};\n`,
+    );
     writeFileSync(join(repo, 'driverkit.json'), JSON.stringify({ type: 'userprovider' }));
     git(repo, 'add', '-A');
     git(repo, 'commit', '--quiet', '-m', 'v1');
@@ -92,20 +152,37 @@ describe('git indexes', () => {
     const index = tempDir('pkg-index');
     const manifest = (version: string, source: object) => {
       mkdirSync(join(index, 'src-demo'), { recursive: true });
-      writeFileSync(join(index, 'src-demo', `${version}.json`), JSON.stringify({ name: 'src-demo', type: 'userprovider', version, driverkit: '*', artifacts: [], source }));
+      writeFileSync(
+        join(index, 'src-demo', `${version}.json`),
+        JSON.stringify({
+          name: 'src-demo',
+          type: 'userprovider',
+          version,
+          driverkit: '*',
+          artifacts: [],
+          source,
+        }),
+      );
     };
     manifest('1.0.0', { git: repo, commit, ref: 'v1' });
     const project = tempDir('pkg-project');
     // Building runs the repository's build: not without being asked.
     const refused = await cli(project, 'install', 'src-demo', '--index', index);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/src-demo 1\.0\.0 has no artifact for \S+ \(has: none\) and a source, which --build \(config: build_packages = true\) builds/);
+    expect(refused.stderr).toMatch(
+      /src-demo 1\.0\.0 has no artifact for \S+ \(has: none\) and a source, which --build \(config: build_packages = true\) builds/,
+    );
     const out = await cli(project, 'install', 'src-demo', '--index', index, '--build');
     expect(out.code, out.stderr).toBe(0);
     expect(out.stderr).toMatch(/building src-demo 1\.0\.0 from .*pkg-src/);
     const entry = readLockFile(project).drivers['src-demo'];
     expect(entry).toMatchObject({ version: '1.0.0', source: `${repo}#${commit}` });
-    const driver = useDriver({ name: 'src-demo', path: join(project, entry.binary), contract: userprovider, sha256: entry.binarySha256 });
+    const driver = useDriver({
+      name: 'src-demo',
+      path: join(project, entry.binary),
+      contract: userprovider,
+      sha256: entry.binarySha256,
+    });
     await driver.ready;
     expect((await driver.client.findUsers({ query: 'marie' })).users).toHaveLength(1);
     await driver.close();
@@ -113,7 +190,9 @@ describe('git indexes', () => {
     // again, in another temp folder, to the executable the lock pins.
     const clone = tempDir('pkg-clone');
     cpSync(join(project, 'driverkit.lock'), join(clone, 'driverkit.lock'));
-    expect((await cli(clone, 'install', '--frozen')).stderr).toMatch(/built from .* and its archive is not here: building it again runs its build, so pass --build/);
+    expect((await cli(clone, 'install', '--frozen')).stderr).toMatch(
+      /built from .* and its archive is not here: building it again runs its build, so pass --build/,
+    );
     const frozen = await cli(clone, 'install', '--frozen', '--build');
     expect(frozen.code, frozen.stderr).toBe(0);
     expect(frozen.stdout).toMatch(/repaired\s+src-demo 1\.0\.0/);
@@ -125,16 +204,27 @@ describe('git indexes', () => {
     manifest('1.0.1', { git: repo, commit, ref: 'v1' });
     const moved = await cli(project, 'upgrade', 'src-demo', '--index', index, '--build');
     expect(moved.code).toBe(1);
-    expect(moved.stderr).toMatch(new RegExp(`v1 is commit [0-9a-f]{40}, but the manifest pins ${commit}; nothing was built`));
+    expect(moved.stderr).toMatch(
+      new RegExp(`v1 is commit [0-9a-f]{40}, but the manifest pins ${commit}; nothing was built`),
+    );
     // Without a ref, a full clone is checked out at the commit. No clone is left behind.
     manifest('1.0.2', { git: repo, commit });
     expect((await cli(project, 'upgrade', 'src-demo', '--index', index, '--build')).code).toBe(0);
-    expect(readLockFile(project).drivers['src-demo']).toMatchObject({ version: '1.0.2', source: `${repo}#${commit}` });
+    expect(readLockFile(project).drivers['src-demo']).toMatchObject({
+      version: '1.0.2',
+      source: `${repo}#${commit}`,
+    });
   });
 
   it('a repository that cannot be cloned is DOWNLOAD_FAILED naming it', async () => {
     const project = tempDir('pkg-project');
-    const out = await cli(project, 'install', 'demo', '--index', `git+file://${join(project, 'nope')}`);
+    const out = await cli(
+      project,
+      'install',
+      'demo',
+      '--index',
+      `git+file://${join(project, 'nope')}`,
+    );
     expect(out.code).toBe(1);
     expect(out.stderr).toMatch(/could not clone git repository file:\/\/.*nope/);
   });

@@ -22,11 +22,40 @@ export const cli = (cwd: string, ...args: string[]) => cliWith({}, cwd, ...args)
 
 /** `cli` with extra environment variables. */
 export const cliWith = (env: Record<string, string>, cwd: string, ...args: string[]) =>
-  spawnCollect(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, DRIVERKIT_HOME: join(cwd, '.home'), DRIVERKIT_INDEX: '', DRIVERKIT_TRUSTED_KEYS: '', ...env } });
+  spawnCollect(process.execPath, [CLI, ...args], {
+    cwd,
+    env: {
+      ...process.env,
+      DRIVERKIT_HOME: join(cwd, '.home'),
+      DRIVERKIT_INDEX: '',
+      DRIVERKIT_TRUSTED_KEYS: '',
+      ...env,
+    },
+  });
 
 /** Packs the demo driver as `demo@version` into the folder index `index` with `driverkit pack --index`; `extra` are more pack options. */
-export async function publish(index: string, version: string, driverkit = '^0.1.0', ...extra: string[]): Promise<void> {
-  const r = await cli(index, 'pack', BIN.demo, '--name', 'demo', '--type', 'userprovider', '--version', version, '--driverkit', driverkit, '--index', index, ...extra);
+export async function publish(
+  index: string,
+  version: string,
+  driverkit = '^0.1.0',
+  ...extra: string[]
+): Promise<void> {
+  const r = await cli(
+    index,
+    'pack',
+    BIN.demo,
+    '--name',
+    'demo',
+    '--type',
+    'userprovider',
+    '--version',
+    version,
+    '--driverkit',
+    driverkit,
+    '--index',
+    index,
+    ...extra,
+  );
   if (r.code !== 0) throw new Error(`pack failed: ${r.stderr}`);
 }
 
@@ -46,7 +75,10 @@ export interface IndexServer {
 }
 
 /** Serves `folder` over HTTP, or over HTTPS with `tls` (a certificate for `localhost`). */
-export async function serveFolder(folder: string, tls?: { certPem: string; keyPem: string }): Promise<IndexServer> {
+export async function serveFolder(
+  folder: string,
+  tls?: { certPem: string; keyPem: string },
+): Promise<IndexServer> {
   const state: IndexServer = { url: '', rules: new Map(), downloads: 0, maxConcurrent: 0 };
   let inFlight = 0;
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -80,7 +112,9 @@ export async function serveFolder(folder: string, tls?: { certPem: string; keyPe
       inFlight--;
     }
   };
-  const server = tls ? createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, handle) : createServer(handle);
+  const server = tls
+    ? createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, handle)
+    : createServer(handle);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   onTestFinished(() => new Promise<void>((r) => server.close(() => r())));
   const port = (server.address() as AddressInfo).port;
@@ -89,10 +123,15 @@ export async function serveFolder(folder: string, tls?: { certPem: string; keyPe
 }
 
 /** The lock file of a project, parsed. */
-export const readLockFile = (project: string) => JSON.parse(readFileSync(join(project, 'driverkit.lock'), 'utf8'));
+export const readLockFile = (project: string) =>
+  JSON.parse(readFileSync(join(project, 'driverkit.lock'), 'utf8'));
 
 /** Rewrites one field of a manifest in a folder index. */
-export function editManifest(index: string, version: string, edit: (m: Record<string, any>) => void): void {
+export function editManifest(
+  index: string,
+  version: string,
+  edit: (m: Record<string, any>) => void,
+): void {
   const file = join(index, 'demo', `${version}.json`);
   const m = JSON.parse(readFileSync(file, 'utf8'));
   edit(m);

@@ -8,22 +8,62 @@ import { parsePackageManifest } from '../src/packages/manifest.js';
 import { readTar, writeTar, type TarInput } from '../src/packages/tar.js';
 import { unpackTarGz } from '../src/packages/unpack.js';
 
-const ok = { name: 'kv', type: 'kv', version: '1.2.0', driverkit: '^0.1.0', artifacts: [{ os: 'linux', arch: 'x64', url: 'kv.tar.gz', sha256: 'a'.repeat(64) }] };
+const ok = {
+  name: 'kv',
+  type: 'kv',
+  version: '1.2.0',
+  driverkit: '^0.1.0',
+  artifacts: [{ os: 'linux', arch: 'x64', url: 'kv.tar.gz', sha256: 'a'.repeat(64) }],
+};
 
 describe('package manifests', () => {
   const rows: { change: Record<string, unknown>; error: string }[] = [
-    { change: { version: '1.2' }, error: 'idx/kv/1.2.0.json: "version" must be an exact semver version such as "1.2.0", got "1.2"' },
-    { change: { driverkit: 'soon' }, error: '"driverkit" must be a semver range such as "^0.1.0", got "soon"' },
+    {
+      change: { version: '1.2' },
+      error:
+        'idx/kv/1.2.0.json: "version" must be an exact semver version such as "1.2.0", got "1.2"',
+    },
+    {
+      change: { driverkit: 'soon' },
+      error: '"driverkit" must be a semver range such as "^0.1.0", got "soon"',
+    },
     { change: { name: 'Bad Name' }, error: '"name" must be a name matching' },
     { change: { type: undefined }, error: '"type" must be a string, got nothing' },
-    { change: { artifacts: [] }, error: '"artifacts" must be a non-empty array (or an empty one with "source"), got []' },
-    { change: { source: { git: "ext::sh -c 'touch /tmp/pwned'", commit: 'a'.repeat(40) } }, error: '"source.git" must be an https:, http:, ssh:, git: or file: URL, or a path' },
-    { change: { source: { git: 'x', commit: 'v1' } }, error: '"source.commit" must be a full commit hash (40 lowercase hex digits), got "v1"' },
-    { change: { source: { git: 'x', commit: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', ref: '--upload-pack=evil' } }, error: '"source.ref" must be a tag or branch name' },
-    { change: { artifacts: [{ ...ok.artifacts[0], sha256: 'xyz' }] }, error: '"artifacts[0].sha256" must be 64 lowercase hex digits, got "xyz"' },
-    { change: { artifacts: [{ ...ok.artifacts[0], os: undefined }] }, error: '"artifacts[0].os" must be a non-empty string' },
+    {
+      change: { artifacts: [] },
+      error: '"artifacts" must be a non-empty array (or an empty one with "source"), got []',
+    },
+    {
+      change: { source: { git: "ext::sh -c 'touch /tmp/pwned'", commit: 'a'.repeat(40) } },
+      error: '"source.git" must be an https:, http:, ssh:, git: or file: URL, or a path',
+    },
+    {
+      change: { source: { git: 'x', commit: 'v1' } },
+      error: '"source.commit" must be a full commit hash (40 lowercase hex digits), got "v1"',
+    },
+    {
+      change: {
+        source: {
+          git: 'x',
+          commit: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+          ref: '--upload-pack=evil',
+        },
+      },
+      error: '"source.ref" must be a tag or branch name',
+    },
+    {
+      change: { artifacts: [{ ...ok.artifacts[0], sha256: 'xyz' }] },
+      error: '"artifacts[0].sha256" must be 64 lowercase hex digits, got "xyz"',
+    },
+    {
+      change: { artifacts: [{ ...ok.artifacts[0], os: undefined }] },
+      error: '"artifacts[0].os" must be a non-empty string',
+    },
     { change: { signed: 'x' }, error: 'unknown field "signed"' },
-    { change: { signature: 'x' }, error: '"signature" must be a base64 ed25519 signature (88 characters), got "x"' },
+    {
+      change: { signature: 'x' },
+      error: '"signature" must be a base64 ed25519 signature (88 characters), got "x"',
+    },
   ];
   for (const { change, error } of rows) {
     it(`refuses ${JSON.stringify(change)}`, () => {
@@ -35,8 +75,19 @@ describe('package manifests', () => {
   });
 });
 
-const file = (path: string): TarInput => ({ path, type: 'file', mode: 0o755, data: Buffer.from(path) });
-const link = (path: string, linkname: string): TarInput => ({ path, type: 'symlink', mode: 0o777, data: Buffer.alloc(0), linkname });
+const file = (path: string): TarInput => ({
+  path,
+  type: 'file',
+  mode: 0o755,
+  data: Buffer.from(path),
+});
+const link = (path: string, linkname: string): TarInput => ({
+  path,
+  type: 'symlink',
+  mode: 0o777,
+  data: Buffer.alloc(0),
+  linkname,
+});
 
 describe('unpacking archives', () => {
   const rows: { entries: TarInput[]; error?: string }[] = [
@@ -44,9 +95,18 @@ describe('unpacking archives', () => {
     { entries: [file('../up')], error: 'entry "../up" leaves the archive folder' },
     { entries: [file('a/../../up')], error: 'entry "a/../../up" leaves the archive folder' },
     { entries: [file('/etc/evil')], error: 'entry "/etc/evil" leaves the archive folder' },
-    { entries: [link('out', '../../etc')], error: 'entry "out" is a symbolic link out of the archive (to "../../etc")' },
-    { entries: [link('abs', '/etc/passwd')], error: 'is a symbolic link out of the archive (to "/etc/passwd")' },
-    { entries: [link('here', '.'), file('here/x')], error: 'entry "here/x" goes through a symbolic link' },
+    {
+      entries: [link('out', '../../etc')],
+      error: 'entry "out" is a symbolic link out of the archive (to "../../etc")',
+    },
+    {
+      entries: [link('abs', '/etc/passwd')],
+      error: 'is a symbolic link out of the archive (to "/etc/passwd")',
+    },
+    {
+      entries: [link('here', '.'), file('here/x')],
+      error: 'entry "here/x" goes through a symbolic link',
+    },
   ];
   for (const { entries, error } of rows) {
     it(`${error ? 'refuses' : 'unpacks'} ${entries.map((e) => e.path).join(', ')}`, async () => {
@@ -54,7 +114,10 @@ describe('unpacking archives', () => {
       onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
       const run = unpackTarGz(gzipSync(writeTar(entries)), dir, 'a.tar.gz');
       if (error) {
-        await expect(run).rejects.toMatchObject({ code: 'ARCHIVE_UNSAFE', message: expect.stringContaining(error) });
+        await expect(run).rejects.toMatchObject({
+          code: 'ARCHIVE_UNSAFE',
+          message: expect.stringContaining(error),
+        });
         expect(readdirSync(dir)).toEqual([]);
       } else {
         expect((await run).map((e) => e.path)).toEqual(entries.map((e) => e.path));
@@ -62,8 +125,14 @@ describe('unpacking archives', () => {
     });
   }
   it('reads back what it writes, and refuses a corrupt header', () => {
-    const tar = writeTar([file('a'), { path: 'd', type: 'dir', mode: 0o755, data: Buffer.alloc(0) }]);
-    expect(readTar(tar).map((e) => [e.path, e.type, e.mode, e.data.toString()])).toEqual([['a', 'file', 0o755, 'a'], ['d/', 'dir', 0o755, '']]);
+    const tar = writeTar([
+      file('a'),
+      { path: 'd', type: 'dir', mode: 0o755, data: Buffer.alloc(0) },
+    ]);
+    expect(readTar(tar).map((e) => [e.path, e.type, e.mode, e.data.toString()])).toEqual([
+      ['a', 'file', 0o755, 'a'],
+      ['d/', 'dir', 0o755, ''],
+    ]);
     tar[10] ^= 1;
     expect(() => readTar(tar)).toThrow('tar header at byte 0: bad checksum');
   });

@@ -25,7 +25,12 @@ function protoDir(files: Record<string, string>): string {
   return dir;
 }
 
-const kvProto = (type: string, version: number, pkg = 'kv.v1', cookie = 'hello') => `syntax = "proto3";
+const kvProto = (
+  type: string,
+  version: number,
+  pkg = 'kv.v1',
+  cookie = 'hello',
+) => `syntax = "proto3";
 package ${pkg};
 import "driverkit/options.proto";
 message GetRequest { string key = 1; }
@@ -41,12 +46,18 @@ describe('driver types from a .proto', () => {
     const [spec, ...rest] = driverTypes(await loadProtos([USERPROVIDER_PROTO]));
     expect(rest).toEqual([]);
     const contract = dynamicContract(spec);
-    expect({ type: contract.type, cookieKey: contract.cookieKey, cookieValue: contract.cookieValue }).toEqual({
+    expect({
+      type: contract.type,
+      cookieKey: contract.cookieKey,
+      cookieValue: contract.cookieValue,
+    }).toEqual({
       type: userprovider.type,
       cookieKey: userprovider.cookieKey,
       cookieValue: userprovider.cookieValue,
     });
-    expect(Object.keys(contract.versions[1].methods)).toEqual(Object.keys(userprovider.versions[1].methods));
+    expect(Object.keys(contract.versions[1].methods)).toEqual(
+      Object.keys(userprovider.versions[1].methods),
+    );
   });
 
   it('a dynamic contract drives a real driver: Configure with a plain config table, typed-shaped replies', async () => {
@@ -58,10 +69,18 @@ describe('driver types from a .proto', () => {
     const { user } = await client.getUser({ userId: { opaqueId: EINSTEIN } });
     expect(user.username).toBe('einstein');
     const method = contract.versions[1].methods.getUser;
-    expect(method.responseType.toJSON(await client.getUser({ userId: { opaqueId: EINSTEIN } }))).toMatchObject({ user: { username: 'einstein' } });
-    expect(method.requestType.fromJSON({ user_id: { opaque_id: 'x' } })).toMatchObject({ userId: { opaqueId: 'x' } });
-    expect(() => method.requestType.fromJSON({ userid: {} })).toThrow(/userid: no such field in driverkit.userprovider.v1.GetUserRequest/);
-    expect(() => method.requestType.fromJSON({ user_id: { opaqueid: 'x' } })).toThrow(/user_id.opaqueid: no such field in driverkit.userprovider.v1.UserId/);
+    expect(
+      method.responseType.toJSON(await client.getUser({ userId: { opaqueId: EINSTEIN } })),
+    ).toMatchObject({ user: { username: 'einstein' } });
+    expect(method.requestType.fromJSON({ user_id: { opaque_id: 'x' } })).toMatchObject({
+      userId: { opaqueId: 'x' },
+    });
+    expect(() => method.requestType.fromJSON({ userid: {} })).toThrow(
+      /userid: no such field in driverkit.userprovider.v1.GetUserRequest/,
+    );
+    expect(() => method.requestType.fromJSON({ user_id: { opaqueid: 'x' } })).toThrow(
+      /user_id.opaqueid: no such field in driverkit.userprovider.v1.UserId/,
+    );
   });
 
   it('versions of one type group together; int64 stays exact', async () => {
@@ -74,16 +93,35 @@ describe('driver types from a .proto', () => {
   });
 
   it.each([
-    { name: 'two types with one cookie', files: { 'a.proto': kvProto('a', 1), 'b.proto': kvProto('b', 1, 'b.v1') }, error: /types "(a|b)" and "(a|b)" share the cookie KV_PLUGIN=hello/ },
-    { name: 'one version twice', files: { 'a.proto': kvProto('kv', 1), 'b.proto': kvProto('kv', 1, 'b.v1') }, error: /version 1 of type "kv" is already service (b|kv)\.v1\.KV/ },
-    { name: 'versions with different cookies', files: { 'a.proto': kvProto('kv', 1), 'b.proto': kvProto('kv', 2, 'b.v1', 'other') }, error: /every version of a type must use the same cookie/ },
-    { name: 'no version', files: { 'a.proto': kvProto('kv', 0) }, error: /expected a version of 1 or more/ },
-  ] as Array<{ name: string; files: Record<string, string>; error: RegExp }>)('refuses $name', async ({ files, error }) => {
-    const dir = protoDir(files);
-    const root = await loadProtos(Object.keys(files).map((f) => join(dir, f)));
-    expect(() => driverTypes(root)).toThrow(TypeSpecError);
-    expect(() => driverTypes(root)).toThrow(error);
-  });
+    {
+      name: 'two types with one cookie',
+      files: { 'a.proto': kvProto('a', 1), 'b.proto': kvProto('b', 1, 'b.v1') },
+      error: /types "(a|b)" and "(a|b)" share the cookie KV_PLUGIN=hello/,
+    },
+    {
+      name: 'one version twice',
+      files: { 'a.proto': kvProto('kv', 1), 'b.proto': kvProto('kv', 1, 'b.v1') },
+      error: /version 1 of type "kv" is already service (b|kv)\.v1\.KV/,
+    },
+    {
+      name: 'versions with different cookies',
+      files: { 'a.proto': kvProto('kv', 1), 'b.proto': kvProto('kv', 2, 'b.v1', 'other') },
+      error: /every version of a type must use the same cookie/,
+    },
+    {
+      name: 'no version',
+      files: { 'a.proto': kvProto('kv', 0) },
+      error: /expected a version of 1 or more/,
+    },
+  ] as Array<{ name: string; files: Record<string, string>; error: RegExp }>)(
+    'refuses $name',
+    async ({ files, error }) => {
+      const dir = protoDir(files);
+      const root = await loadProtos(Object.keys(files).map((f) => join(dir, f)));
+      expect(() => driverTypes(root)).toThrow(TypeSpecError);
+      expect(() => driverTypes(root)).toThrow(error);
+    },
+  );
 
   it('a proto that does not parse fails naming the file and line', async () => {
     const dir = protoDir({ 'bad.proto': 'syntax = "proto3";\nmessage {\n' });
@@ -95,18 +133,33 @@ describe('driverkit gen', () => {
   it('writes ts-proto code and one contract module per driver type, with every version', async () => {
     const dir = protoDir({ 'v1.proto': kvProto('kv', 1), 'v2.proto': kvProto('kv', 2, 'kv.v2') });
     const out = join(dir, 'gen');
-    const { stdout } = await execFileAsync(process.execPath, [CLI, 'gen', '--out', out, '-I', dir, join(dir, 'v1.proto'), join(dir, 'v2.proto')], { cwd: dir });
+    const { stdout } = await execFileAsync(
+      process.execPath,
+      [CLI, 'gen', '--out', out, '-I', dir, join(dir, 'v1.proto'), join(dir, 'v2.proto')],
+      { cwd: dir },
+    );
     expect(stdout).toMatch(/driver types: kv/);
-    expect(readdirSync(out, { recursive: true }).sort()).toEqual(['contracts', 'contracts/kv.ts', 'v1.ts', 'v2.ts']);
+    expect(readdirSync(out, { recursive: true }).sort()).toEqual([
+      'contracts',
+      'contracts/kv.ts',
+      'v1.ts',
+      'v2.ts',
+    ]);
     const contract = readFileSync(join(out, 'contracts/kv.ts'), 'utf8');
     expect(contract).toContain("import { KVDefinition as V1 } from '../v1.js';");
     expect(contract).toContain("import { KVDefinition as V2 } from '../v2.js';");
-    expect(contract).toMatch(/cookieKey: "KV_PLUGIN",\n  cookieValue: "hello",\n  versions: \{ 1: V1, 2: V2 \}/);
+    expect(contract).toMatch(
+      /cookieKey: "KV_PLUGIN",\n {2}cookieValue: "hello",\n {2}versions: \{ 1: V1, 2: V2 \}/,
+    );
   });
 
   it('a proto that does not parse is exit 1 naming file and line', async () => {
     const dir = protoDir({ 'bad.proto': 'syntax = "proto3";\nmessage {\n' });
-    const err = await execFileAsync(process.execPath, [CLI, 'gen', '--out', join(dir, 'gen'), join(dir, 'bad.proto')], { cwd: dir }).catch((e) => e);
+    const err = await execFileAsync(
+      process.execPath,
+      [CLI, 'gen', '--out', join(dir, 'gen'), join(dir, 'bad.proto')],
+      { cwd: dir },
+    ).catch((e) => e);
     expect(err.code).toBe(1);
     expect(err.stderr).toMatch(/driverkit gen: cannot read the protos: .*bad\.proto, line 2/);
   });

@@ -4,11 +4,25 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { ROOT } from './paths.js';
 
-const ENTRIES = ['src/host/index.ts', 'src/driver/index.ts', 'src/supervise/index.ts', 'src/build/index.ts', 'src/gateway/index.ts', 'src/testing/index.ts'];
+const ENTRIES = [
+  'src/host/index.ts',
+  'src/driver/index.ts',
+  'src/supervise/index.ts',
+  'src/build/index.ts',
+  'src/gateway/index.ts',
+  'src/testing/index.ts',
+];
 
 it('every export of every public entry is documented', () => {
   const files = ENTRIES.map((f) => join(ROOT, f));
-  const program = ts.createProgram(files, { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, strict: true, skipLibCheck: true, noEmit: true });
+  const program = ts.createProgram(files, {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    strict: true,
+    skipLibCheck: true,
+    noEmit: true,
+  });
   const checker = program.getTypeChecker();
   const undocumented: string[] = [];
   let count = 0;
@@ -16,8 +30,10 @@ it('every export of every public entry is documented', () => {
     const module = checker.getSymbolAtLocation(program.getSourceFile(file)!)!;
     for (const exported of checker.getExportsOfModule(module)) {
       count++;
-      const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
-      if (symbol.getDocumentationComment(checker).length === 0) undocumented.push(`${file.slice(ROOT.length)}: ${exported.name}`);
+      const symbol =
+        exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+      if (symbol.getDocumentationComment(checker).length === 0)
+        undocumented.push(`${file.slice(ROOT.length)}: ${exported.name}`);
     }
   }
   expect(count).toBeGreaterThan(40);

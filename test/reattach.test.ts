@@ -9,25 +9,42 @@ import { BIN } from './paths.js';
 
 /** Starts the demo driver by hand, as under a debugger, and resolves with its reattach line; killed at test end. */
 async function byHand(): Promise<{ line: string; pid: number }> {
-  const { match, child } = await spawnUntil(BIN.demo, ['--driverkit-reattach'], /^(.*)\n/, { env: { PATH: process.env.PATH } });
+  const { match, child } = await spawnUntil(BIN.demo, ['--driverkit-reattach'], /^(.*)\n/, {
+    env: { PATH: process.env.PATH },
+  });
   return { line: match[1], pid: child.pid! };
 }
 
 describe('reattach', () => {
   it('a driver started by hand prints its reattach info; closing leaves it running unless asked', async () => {
     const { line, pid } = await byHand();
-    expect(line).toMatch(/^DRIVERKIT_REATTACH=\{"protocol":"grpc","version":1,"network":"unix","address":"[^"]+","pid":\d+\}$/);
+    expect(line).toMatch(
+      /^DRIVERKIT_REATTACH=\{"protocol":"grpc","version":1,"network":"unix","address":"[^"]+","pid":\d+\}$/,
+    );
     const info = JSON.parse(line.slice(line.indexOf('=') + 1));
     expect(info.pid).toBe(pid);
 
-    const looking = launchDriver({ name: 'debug', path: BIN.demo, contract: userprovider, reattach: line, logger: captureLogger() });
+    const looking = launchDriver({
+      name: 'debug',
+      path: BIN.demo,
+      contract: userprovider,
+      reattach: line,
+      logger: captureLogger(),
+    });
     await looking.ready;
     expect(looking.pid).toBe(pid);
     expect((await looking.client.findUsers({ query: 'marie' })).users).toHaveLength(1);
     await looking.close();
     expect(isAlive(pid)).toBe(true);
 
-    const host = await openHost({ config: { drivers: { users: { type: 'userprovider', driver: BIN.demo, reattach: line, kill_on_close: true } } }, logger: captureLogger() });
+    const host = await openHost({
+      config: {
+        drivers: {
+          users: { type: 'userprovider', driver: BIN.demo, reattach: line, kill_on_close: true },
+        },
+      },
+      logger: captureLogger(),
+    });
     const users = await host.client('users', userprovider);
     expect((await users.findUsers({ query: 'einstein' })).users).toHaveLength(1);
     await host.close();
@@ -36,9 +53,17 @@ describe('reattach', () => {
   });
 
   it('bad reattach info is a clear error', async () => {
-    const driver = launchDriver({ name: 'debug', path: BIN.demo, contract: userprovider, reattach: '{"version": 1}', logger: captureLogger() });
+    const driver = launchDriver({
+      name: 'debug',
+      path: BIN.demo,
+      contract: userprovider,
+      reattach: '{"version": 1}',
+      logger: captureLogger(),
+    });
     const err = await expectRejection(driver.ready, DriverkitError);
     expect(err.code).toBe('INVALID_OPTIONS');
-    expect(err.message).toMatch(/driver "debug" .*reattach info not understood: network must be "unix" or "tcp"/);
+    expect(err.message).toMatch(
+      /driver "debug" .*reattach info not understood: network must be "unix" or "tcp"/,
+    );
   });
 });

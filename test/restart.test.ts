@@ -12,7 +12,17 @@ async function hostWith(driver: Record<string, unknown>, env: Record<string, str
   const states: SupervisorStatus['state'][] = [];
   const waiters: Array<() => void> = [];
   const host = await openHost({
-    config: { drivers: { users: { type: 'userprovider', driver: BIN.fixture, env: { FIXTURE_CONTRACT: 'userprovider', ...env }, config: { answer: 42 }, ...driver } } },
+    config: {
+      drivers: {
+        users: {
+          type: 'userprovider',
+          driver: BIN.fixture,
+          env: { FIXTURE_CONTRACT: 'userprovider', ...env },
+          config: { answer: 42 },
+          ...driver,
+        },
+      },
+    },
     logger: captureLogger(),
     onState: (_, s) => {
       states.push(s.state);
@@ -32,7 +42,10 @@ async function hostWith(driver: Record<string, unknown>, env: Record<string, str
     });
   const users = await host.client('users', userprovider);
   const pidNow = async () => {
-    const pid = Number((await users.getUser({ userId: { opaqueId: 'config' } }, { timeout: 10_000 })).user!.displayName);
+    const pid = Number(
+      (await users.getUser({ userId: { opaqueId: 'config' } }, { timeout: 10_000 })).user!
+        .displayName,
+    );
     pids.add(pid);
     recordGroup(pid);
     return pid;
@@ -42,7 +55,10 @@ async function hostWith(driver: Record<string, unknown>, env: Record<string, str
 
 describe('restart policy', () => {
   it('on-failure: a crash mid-call fails that call clearly; the driver comes back configured', async () => {
-    const { host, users, reach, pidNow } = await hostWith({ restart: 'on-failure', restart_delay: '50ms' });
+    const { host, users, reach, pidNow } = await hostWith({
+      restart: 'on-failure',
+      restart_delay: '50ms',
+    });
     const first = await pidNow();
     const err = await expectRejection(users.getUser({ userId: { opaqueId: 'crash' } }), RpcError);
     expect(err.status).toBe(Status.UNAVAILABLE);
@@ -52,7 +68,11 @@ describe('restart policy', () => {
     const { user } = await users.getUser({ userId: { opaqueId: 'config' } }, { timeout: 10_000 });
     expect(JSON.parse(user!.username)).toEqual({ answer: 42 });
     expect(await pidNow()).not.toBe(first);
-    expect(host.status().users).toMatchObject({ state: 'ready', restarts: 1, lastExit: { code: 3, signal: null } });
+    expect(host.status().users).toMatchObject({
+      state: 'ready',
+      restarts: 1,
+      lastExit: { code: 3, signal: null },
+    });
   });
 
   it('a call whose deadline passes during the restart fails clearly', async () => {
@@ -60,15 +80,27 @@ describe('restart policy', () => {
     await pidNow();
     await expectRejection(users.getUser({ userId: { opaqueId: 'crash' } }), RpcError);
     await reach('restarting');
-    const err = await expectRejection(users.getUser({ userId: { opaqueId: 'x' } }, { timeout: 50 }), DriverkitError);
+    const err = await expectRejection(
+      users.getUser({ userId: { opaqueId: 'x' } }, { timeout: 50 }),
+      DriverkitError,
+    );
     expect(err.code).toBe('DRIVER_NOT_READY');
-    expect(err.message).toMatch(/driver "users" .*still restarting when the call's deadline passed/);
+    expect(err.message).toMatch(
+      /driver "users" .*still restarting when the call's deadline passed/,
+    );
   });
 
   it('a driver that keeps crashing is given up after max_restarts, with a clear state and error', async () => {
-    const { host, users, reach } = await hostWith({ restart: 'on-failure', restart_delay: '20ms', max_restarts: 2 }, { FIXTURE_MODE: 'crash-soon', FIXTURE_CRASH_MS: '50' });
+    const { host, users, reach } = await hostWith(
+      { restart: 'on-failure', restart_delay: '20ms', max_restarts: 2 },
+      { FIXTURE_MODE: 'crash-soon', FIXTURE_CRASH_MS: '50' },
+    );
     await reach('failed');
-    expect(host.status().users).toMatchObject({ state: 'failed', restarts: 2, lastExit: { code: 5 } });
+    expect(host.status().users).toMatchObject({
+      state: 'failed',
+      restarts: 2,
+      lastExit: { code: 5 },
+    });
     const err = await expectRejection(users.findUsers({ query: 'x' }), DriverkitError);
     expect(err.code).toBe('DRIVER_FAILED');
     expect(err.message).toMatch(/driver "users" .*given up after 2 restarts \(exit code 5\)/);
@@ -81,6 +113,8 @@ describe('restart policy', () => {
     await reach('exited');
     const err = await expectRejection(users.findUsers({ query: 'x' }), DriverkitError);
     expect(err.code).toBe('DRIVER_FAILED');
-    expect(err.message).toMatch(/exited on its own and its restart policy is "never" \(exit code 3\)/);
+    expect(err.message).toMatch(
+      /exited on its own and its restart policy is "never" \(exit code 3\)/,
+    );
   });
 });

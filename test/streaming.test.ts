@@ -13,7 +13,14 @@ import { createClient } from '../src/rpc/client.js';
 import { Status } from '../src/status.js';
 import { openHost } from '../src/supervise/host.js';
 import { counter } from './fixtures/gen/contracts/counter.js';
-import { captureLogger, collect, expectRejection, requestQueue, useDriver, waitFor } from './helpers.js';
+import {
+  captureLogger,
+  collect,
+  expectRejection,
+  requestQueue,
+  useDriver,
+  waitFor,
+} from './helpers.js';
 import { BIN } from './paths.js';
 
 const BIG = '1152921504606846977'; // 2^60 + 1: a number would round it
@@ -31,14 +38,15 @@ async function counterDriver(env: Record<string, string> = {}) {
   return driver;
 }
 
-
-
 describe('every method kind, host ↔ SDK driver', () => {
   it('unary, server-streaming, client-streaming and bidi, with int64 exact', async () => {
     const { client } = await counterDriver();
     expect(await client.add({ value: BIG })).toEqual({ total: BIG, count: '1' });
     expect((await collect(client.count({ n: 3 }))).map((t) => t.i)).toEqual([0, 1, 2]);
-    expect(await client.sum([{ value: BIG }, { value: '-1' }, { value: '2' }])).toEqual({ total: '1152921504606846978', count: '3' });
+    expect(await client.sum([{ value: BIG }, { value: '-1' }, { value: '2' }])).toEqual({
+      total: '1152921504606846978',
+      count: '3',
+    });
     async function* values() {
       for (let i = 1; i <= 4; i++) yield { value: String(i) };
     }
@@ -54,13 +62,18 @@ describe('every method kind, host ↔ SDK driver', () => {
     expect((await replies.next()).done).toBe(true);
   });
 
-  it("a status ends a stream with its code and message intact (non-ASCII, %), after the responses", async () => {
+  it('a status ends a stream with its code and message intact (non-ASCII, %), after the responses', async () => {
     const { client } = await counterDriver();
     const got: number[] = [];
     const message = 'ünïcödé 100% ✓ done';
     const err = await expectRejection(
       (async () => {
-        for await (const t of client.count({ n: 2, failCode: Status.FAILED_PRECONDITION, failMessage: message })) got.push(t.i);
+        for await (const t of client.count({
+          n: 2,
+          failCode: Status.FAILED_PRECONDITION,
+          failMessage: message,
+        }))
+          got.push(t.i);
       })(),
       RpcError,
     );
@@ -74,7 +87,11 @@ describe('every method kind, host ↔ SDK driver', () => {
     const marker = markerFile();
     const { client } = await counterDriver({ COUNTER_MARKER: marker.path });
     for await (const t of client.count({ n: 0 })) if (t.i === 2) break;
-    await waitFor(() => /^cancelled after \d+$/.test(marker.read()), 10_000, 'the driver to see the stream cancelled');
+    await waitFor(
+      () => /^cancelled after \d+$/.test(marker.read()),
+      10_000,
+      'the driver to see the stream cancelled',
+    );
   });
 
   it("aborting the signal mid-stream ends the host's iteration with CANCELLED and the driver's generator", async () => {
@@ -83,20 +100,32 @@ describe('every method kind, host ↔ SDK driver', () => {
     const abort = new AbortController();
     const err = await expectRejection(
       (async () => {
-        for await (const t of client.count({ n: 0 }, { signal: abort.signal })) if (t.i === 1) abort.abort();
+        for await (const t of client.count({ n: 0 }, { signal: abort.signal }))
+          if (t.i === 1) abort.abort();
       })(),
       RpcError,
     );
     expect(err.status).toBe(Status.CANCELLED);
-    await waitFor(() => marker.read().startsWith('cancelled'), 10_000, 'the driver to see the stream cancelled');
+    await waitFor(
+      () => marker.read().startsWith('cancelled'),
+      10_000,
+      'the driver to see the stream cancelled',
+    );
   });
 
   it('a deadline covers the whole stream: an endless one ends with DEADLINE_EXCEEDED, in the driver too', async () => {
     const marker = markerFile();
     const { client } = await counterDriver({ COUNTER_MARKER: marker.path });
-    const err = await expectRejection(collect(client.count({ n: 0, size: 1024 }, { timeout: 300 })), RpcError);
+    const err = await expectRejection(
+      collect(client.count({ n: 0, size: 1024 }, { timeout: 300 })),
+      RpcError,
+    );
     expect(err.status).toBe(Status.DEADLINE_EXCEEDED);
-    await waitFor(() => marker.read().startsWith('cancelled'), 10_000, 'the driver to see the deadline');
+    await waitFor(
+      () => marker.read().startsWith('cancelled'),
+      10_000,
+      'the driver to see the deadline',
+    );
   });
 
   it("the driver answering early stops the host's requests: its generator is ended", async () => {
@@ -129,7 +158,11 @@ describe('every method kind, host ↔ SDK driver', () => {
     // No event says "the producer is blocked": watch its count until it stops moving.
     let last = -1;
     let still = 0;
-    await waitFor(() => (produced() === last ? ++still >= 10 : ((last = produced()), (still = 0), false)), 20_000, 'the producer to stop');
+    await waitFor(
+      () => (produced() === last ? ++still >= 10 : ((last = produced()), (still = 0), false)),
+      20_000,
+      'the producer to stop',
+    );
     // Unbounded, it would be far past this: HTTP/2 windows and a few buffered messages only.
     expect(last * size).toBeLessThan(24 * 1024 * 1024);
     await it.return!();
@@ -137,8 +170,14 @@ describe('every method kind, host ↔ SDK driver', () => {
 });
 
 describe('the gateway relays every method kind', () => {
-  it('unary, server-streaming, client-streaming and bidi through driverkit serve\'s relay', { timeout: 8000 }, async () => {
-    const host = await openHost({ config: { drivers: { c: { type: 'counter', driver: BIN.counter } } }, contracts: [counter], logger: captureLogger() });
+  it("unary, server-streaming, client-streaming and bidi through driverkit serve's relay", {
+    timeout: 8000,
+  }, async () => {
+    const host = await openHost({
+      config: { drivers: { c: { type: 'counter', driver: BIN.counter } } },
+      contracts: [counter],
+      logger: captureLogger(),
+    });
     onTestFinished(() => host.close());
     const gateway = await startGateway(host, '127.0.0.1:0');
     onTestFinished(() => gateway.close());
@@ -149,7 +188,9 @@ describe('the gateway relays every method kind', () => {
     expect((await collect(client.count({ n: 4, size: 10 }))).map((t) => t.i)).toEqual([0, 1, 2, 3]);
     expect((await client.sum([{ value: '5' }, { value: '6' }])).total).toBe('11');
     expect((await collect(client.echo([{ i: 7 }, { i: 8 }]))).map((t) => t.i)).toEqual([7, 8]);
-    const err = await expectRejection(collect(client.count({ n: 1, failCode: Status.NOT_FOUND, failMessage: 'gone ✓ 50%' })));
+    const err = await expectRejection(
+      collect(client.count({ n: 1, failCode: Status.NOT_FOUND, failMessage: 'gone ✓ 50%' })),
+    );
     expect(err).toMatchObject({ code: Status.NOT_FOUND, details: 'gone ✓ 50%' });
   });
 });

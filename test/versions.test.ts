@@ -6,7 +6,12 @@ describe('version negotiation (go-plugin protocolVersion)', () => {
     { host: [1], driver: [1], want: 1 },
     { host: [1, 2], driver: [1, 2], want: 2 },
     { host: [1, 2, 3], driver: [2, 1], want: 2 },
-    { host: [3], driver: [1, 2], want: 1, why: 'no common version: the lowest, for the host to report' },
+    {
+      host: [3],
+      driver: [1, 2],
+      want: 1,
+      why: 'no common version: the lowest, for the host to report',
+    },
     { host: [], driver: [2, 4], want: 2, why: 'a legacy host that sent nothing gets the lowest' },
   ])('host $host, driver $driver -> $want', ({ host, driver, want }) => {
     expect(pickVersion(host, driver)).toBe(want);
@@ -22,5 +27,6 @@ describe('version negotiation (go-plugin protocolVersion)', () => {
   });
 
   it('formats without spaces', () => expect(formatVersions([1, 2])).toBe('1,2'));
-  it('a driver with no versions is a programming error', () => expect(() => pickVersion([1], [])).toThrow(/at least one/));
+  it('a driver with no versions is a programming error', () =>
+    expect(() => pickVersion([1], [])).toThrow(/at least one/));
 });

@@ -7,7 +7,12 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { hasGoToolchain, isAlive, recordGroup, spawnUntil, waitFor } from './helpers.js';
 import { BIN, ROOT } from './paths.js';
 
-const childrenOf = (pid: number) => readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+const childrenOf = (pid: number) =>
+  readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number);
 const groupAlive = (pgid: number) => {
   try {
     return process.kill(-pgid, 0);
@@ -23,7 +28,11 @@ describe.skipIf(!hasGoToolchain)('the watchdog', () => {
     mkdirSync(join(ROOT, '.cache'), { recursive: true });
     dir = mkdtempSync(join(ROOT, '.cache', 'watchdog-'));
     goDriver = join(dir, 'userprovider-go');
-    execFileSync('sh', [join(ROOT, 'scripts/go-build.sh'), join(ROOT, 'proto')], { cwd: join(ROOT, 'drivers/userprovider/go'), env: { ...process.env, OUT: goDriver }, stdio: 'pipe' });
+    execFileSync('sh', [join(ROOT, 'scripts/go-build.sh'), join(ROOT, 'proto')], {
+      cwd: join(ROOT, 'drivers/userprovider/go'),
+      env: { ...process.env, OUT: goDriver },
+      stdio: 'pipe',
+    });
   }, 120_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -32,7 +41,15 @@ describe.skipIf(!hasGoToolchain)('the watchdog', () => {
     const wrapper = join(dir, 'wrapper.sh');
     writeFileSync(wrapper, `#!/bin/sh\n"${goDriver}"\n`, { mode: 0o755 });
     for (let i = 0; i < 20; i++) {
-      const { match, child: host, done } = await spawnUntil(process.execPath, [BIN.host, `${goDriver},${wrapper}`, 'wait'], /^(.*)\n/);
+      const {
+        match,
+        child: host,
+        done,
+      } = await spawnUntil(
+        process.execPath,
+        [BIN.host, `${goDriver},${wrapper}`, 'wait'],
+        /^(.*)\n/,
+      );
       const { pids } = JSON.parse(match[1]) as { pids: number[] };
       const members = pids.flatMap((pid) => [pid, ...childrenOf(pid)]);
       for (const pid of pids) recordGroup(pid);
@@ -42,7 +59,11 @@ describe.skipIf(!hasGoToolchain)('the watchdog', () => {
       host.kill('SIGKILL');
       await done;
       // Before the watchdog this waited forever: go-plugin drivers do not notice.
-      await waitFor(() => !members.some(isAlive), 5_000, () => `run ${i + 1}: the drivers (${members.filter(isAlive).join(', ')}) to be gone`);
+      await waitFor(
+        () => !members.some(isAlive),
+        5_000,
+        () => `run ${i + 1}: the drivers (${members.filter(isAlive).join(', ')}) to be gone`,
+      );
     }
   }, 120_000);
 });

@@ -3,6 +3,11 @@
 // killed. Not bundled: the row times what `npm run build` produced.
 import { startDriver, userprovider } from '../../dist/host/index.js';
 
-const driver = await startDriver({ name: 'orphans', path: process.argv[2], contract: userprovider, logger: { log: () => {} } });
+const driver = await startDriver({
+  name: 'orphans',
+  path: process.argv[2],
+  contract: userprovider,
+  logger: { log: () => {} },
+});
 process.stdout.write(`${driver.pid}\n`);
 setInterval(() => {}, 1 << 30);

@@ -11,21 +11,38 @@ import { interleaved, percentile, timeEach } from '../stats.js';
 const ROUNDS = 8;
 
 /** p50 over `calls` calls a round, rounds interleaved across peers. */
-async function measure(peers: Peer[], payload: string, calls: number): Promise<Array<{ p50: number }>> {
+async function measure(
+  peers: Peer[],
+  payload: string,
+  calls: number,
+): Promise<Array<{ p50: number }>> {
   for (const p of peers) await timeEach(Math.min(calls, 50), () => p.call(payload)); // warm-up
   const rounds = await interleaved(peers, ROUNDS, (p) => timeEach(calls, () => p.call(payload)));
   return rounds.map((r) => ({ p50: percentile(r.flat(), 50) }));
 }
 
-const SIZES = [[100, 300, '100 B'], [1 << 20, 5, '1 MiB']] as const;
+const SIZES = [
+  [100, 300, '100 B'],
+  [1 << 20, 5, '1 MiB'],
+] as const;
 
 /** p50 of the first peer (ours) against the second (what it replaced), per payload size; closes both. */
-async function compare(peers: [Peer, Peer], metric: (size: string) => string, baseline: string): Promise<Result[]> {
+async function compare(
+  peers: [Peer, Peer],
+  metric: (size: string) => string,
+  baseline: string,
+): Promise<Result[]> {
   try {
     const out: Result[] = [];
     for (const [size, calls, label] of SIZES) {
       const [ours, theirs] = await measure(peers, 'x'.repeat(size), calls);
-      out.push({ row: 'changes', metric: metric(label), value: ours.p50, unit: 'ms', baseline: { name: baseline, value: theirs.p50 } });
+      out.push({
+        row: 'changes',
+        metric: metric(label),
+        value: ours.p50,
+        unit: 'ms',
+        baseline: { name: baseline, value: theirs.p50 },
+      });
     }
     return out;
   } finally {
@@ -34,9 +51,16 @@ async function compare(peers: [Peer, Peer], metric: (size: string) => string, ba
 }
 
 export async function changes(): Promise<Result[]> {
-  const server = await compare([await driverServerPeer('driverkit server'), await rawGrpcPeer()], (size) => `p50 at ${size}: driver's node:http2 server vs grpc-js's (same grpc-js client)`, 'grpc-js server');
+  const server = await compare(
+    [await driverServerPeer('driverkit server'), await rawGrpcPeer()],
+    (size) => `p50 at ${size}: driver's node:http2 server vs grpc-js's (same grpc-js client)`,
+    'grpc-js server',
+  );
   const options = await compare(
-    [await driverServerPeer('driverkit options', CHANNEL_OPTIONS), await driverServerPeer('grpc-js defaults')],
+    [
+      await driverServerPeer('driverkit options', CHANNEL_OPTIONS),
+      await driverServerPeer('grpc-js defaults'),
+    ],
     (size) => `p50 at ${size}: host's 4 MiB HTTP/2 window vs grpc-js defaults (same driver)`,
     'grpc-js defaults',
   );

@@ -8,10 +8,16 @@ import { interleaved, median, timeEach } from '../stats.js';
 
 const RUNS = 30;
 
-const nodeE0 = () => new Promise((r) => spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' }).once('exit', r));
+const nodeE0 = () =>
+  new Promise((r) => spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' }).once('exit', r));
 
 async function driverStart(): Promise<void> {
-  const d = await startDriver({ name: 'cold', path: join(BENCH_BIN, 'echo-driver'), contract: userprovider, logger: { log: () => {} } });
+  const d = await startDriver({
+    name: 'cold',
+    path: join(BENCH_BIN, 'echo-driver'),
+    contract: userprovider,
+    logger: { log: () => {} },
+  });
   await d.client.getUser({ userId: { opaqueId: 'x' } });
   // Closing is not part of the start; it runs outside the measured span.
   void d.close();
@@ -22,7 +28,9 @@ async function driverStart(): Promise<void> {
  * alternate run by run, so a burst of load on the machine hits both alike.
  */
 export async function coldStart(): Promise<Result[]> {
-  const [node, driver] = (await interleaved([nodeE0, driverStart], RUNS, (start) => timeEach(1, start))).map((runs) => runs.flat());
+  const [node, driver] = (
+    await interleaved([nodeE0, driverStart], RUNS, (start) => timeEach(1, start))
+  ).map((runs) => runs.flat());
   return [
     {
       row: 'cold start',

@@ -43,7 +43,12 @@ function wallTime(probe: Probe): Promise<number> {
     child.once('close', (code, signal) => {
       clearTimeout(hung);
       if (code === 0) resolve(ms);
-      else reject(new Error(`import row: probe "${probe.name}" ${signal ? `killed by ${signal} (hung over ${HUNG_MS} ms?)` : `exited ${code}`}\n${stderr.trim()}`));
+      else
+        reject(
+          new Error(
+            `import row: probe "${probe.name}" ${signal ? `killed by ${signal} (hung over ${HUNG_MS} ms?)` : `exited ${code}`}\n${stderr.trim()}`,
+          ),
+        );
     });
   });
 }
@@ -54,13 +59,25 @@ function wallTime(probe: Probe): Promise<number> {
  * All three are `-e` scripts so they pay the same way in, and alternate run by run.
  */
 export async function importRow(): Promise<Result[]> {
-  if (!existsSync(ENTRY)) throw new Error(`import row: ${ENTRY} not found; it measures the built library, run \`npm run build\` first`);
+  if (!existsSync(ENTRY))
+    throw new Error(
+      `import row: ${ENTRY} not found; it measures the built library, run \`npm run build\` first`,
+    );
   const driver = join(BENCH_BIN, 'echo-driver');
-  if (!existsSync(driver)) throw new Error(`import row: ${driver} not found; run the bench through \`npm run bench\`, which bundles it`);
+  if (!existsSync(driver))
+    throw new Error(
+      `import row: ${driver} not found; run the bench through \`npm run bench\`, which bundles it`,
+    );
   const probes: Probe[] = [
     { name: 'node -e 0', args: ['-e', '0'] },
-    { name: 'import only', args: ['--input-type=module', '-e', `import ${JSON.stringify(pathToFileURL(ENTRY).href)};`] },
-    { name: 'import → first reply', args: ['--input-type=module', '-e', firstReplyScript(ENTRY, driver)] },
+    {
+      name: 'import only',
+      args: ['--input-type=module', '-e', `import ${JSON.stringify(pathToFileURL(ENTRY).href)};`],
+    },
+    {
+      name: 'import → first reply',
+      args: ['--input-type=module', '-e', firstReplyScript(ENTRY, driver)],
+    },
   ];
   for (const p of probes) await wallTime(p); // warm-up, and a clear failure before any timing
   const [node, importOnly, firstReply] = (await interleaved(probes, RUNS, wallTime)).map(median);
@@ -76,6 +93,13 @@ export async function importRow(): Promise<Result[]> {
       target: { max: 2, on: 'ratio', label: '≤ 2× node -e 0' },
       note,
     },
-    { row: 'import', metric: 'import of dist/host/index.js alone (median)', value: importOnly, unit: 'ms', baseline, note },
+    {
+      row: 'import',
+      metric: 'import of dist/host/index.js alone (median)',
+      value: importOnly,
+      unit: 'ms',
+      baseline,
+      note,
+    },
   ];
 }

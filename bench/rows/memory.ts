@@ -9,9 +9,18 @@ import { rssMb } from '../stats.js';
 
 /** RSS of an idle TS driver against an idle bare node process. */
 export async function memory(): Promise<Result[]> {
-  const idle = spawn(process.execPath, ['-e', 'process.stdout.write("up\\n"); setInterval(() => {}, 1e9)'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const idle = spawn(
+    process.execPath,
+    ['-e', 'process.stdout.write("up\\n"); setInterval(() => {}, 1e9)'],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   await once(idle.stdout!, 'data');
-  const driver = await startDriver({ name: 'idle', path: join(BENCH_BIN, 'echo-driver'), contract: userprovider, logger: { log: () => {} } });
+  const driver = await startDriver({
+    name: 'idle',
+    path: join(BENCH_BIN, 'echo-driver'),
+    contract: userprovider,
+    logger: { log: () => {} },
+  });
   await driver.client.getUser({ userId: { opaqueId: 'x' } });
   try {
     return [

@@ -30,7 +30,8 @@ function childrenOf(ppid: number): number[] {
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       // `pid (comm) state ppid ...`; comm may hold spaces, so count from the last ')'.
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid) out.push(Number(name));
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid)
+        out.push(Number(name));
     } catch {
       // gone meanwhile
     }
@@ -41,10 +42,16 @@ function childrenOf(ppid: number): number[] {
 /** Starts a host with the built driverkit and `driver`; resolves once it printed the driver's pid. */
 async function startHost(driver: string): Promise<Running> {
   // Its own group, so that cleanup reaches anything it left.
-  const host = spawn(process.execPath, [HOST, driver], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+  const host = spawn(process.execPath, [HOST, driver], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const line = await new Promise<string>((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(new Error(`orphans row: host for ${driver} printed no pid within 10 s`)), 10_000);
+    const timer = setTimeout(
+      () => reject(new Error(`orphans row: host for ${driver} printed no pid within 10 s`)),
+      10_000,
+    );
     host.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
       if (buf.includes('\n')) {
@@ -54,14 +61,19 @@ async function startHost(driver: string): Promise<Running> {
     });
     host.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`orphans row: host for ${driver} exited (${signal ?? code}) before printing the driver's pid`));
+      reject(
+        new Error(
+          `orphans row: host for ${driver} exited (${signal ?? code}) before printing the driver's pid`,
+        ),
+      );
     });
   }).catch((err) => {
     killGroup(host.pid!);
     throw err;
   });
   const pid = Number(line);
-  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`orphans row: expected a pid from the host, got ${JSON.stringify(line)}`);
+  if (!Number.isInteger(pid) || pid <= 0)
+    throw new Error(`orphans row: expected a pid from the host, got ${JSON.stringify(line)}`);
   return { host, driver: pid, others: childrenOf(host.pid!).filter((p) => p !== pid) };
 }
 
@@ -84,12 +96,16 @@ async function goneAfter(pid: number, t0: number): Promise<number> {
 
 /** Every process of a run gone: the host (our child, so reaped), its driver and its watchdog (each leads its own group). */
 async function cleanup(r: Running): Promise<void> {
-  const hostExit = r.host.exitCode !== null || r.host.signalCode !== null ? Promise.resolve() : new Promise((res) => r.host.once('exit', res));
+  const hostExit =
+    r.host.exitCode !== null || r.host.signalCode !== null
+      ? Promise.resolve()
+      : new Promise((res) => r.host.once('exit', res));
   for (const g of [r.host.pid!, r.driver, ...r.others]) killGroup(g);
   await hostExit;
   for (const p of [r.driver, ...r.others]) {
     const t0 = performance.now();
-    if ((await goneAfter(p, t0)) >= DEADLINE_MS) throw new Error(`orphans row: pid ${p} survived SIGKILL to its group`);
+    if ((await goneAfter(p, t0)) >= DEADLINE_MS)
+      throw new Error(`orphans row: pid ${p} survived SIGKILL to its group`);
   }
 }
 
@@ -138,14 +154,42 @@ async function measure(label: string, driver: string, note: string): Promise<Res
  * the watchdog's work, against the same driver stopped by a SIGTERM sent to it directly.
  */
 export async function orphans(): Promise<Result[]> {
-  const results = await measure('TS demo driver', join(BENCH_BIN, 'demo-driver'), 'the host pipe’s end-of-file (SDK drivers), or the watchdog, whichever first');
+  const results = await measure(
+    'TS demo driver',
+    join(BENCH_BIN, 'demo-driver'),
+    'the host pipe’s end-of-file (SDK drivers), or the watchdog, whichever first',
+  );
   try {
-    execFileSync('sh', ['-c', 'command -v go && command -v protoc && command -v protoc-gen-go'], { stdio: 'ignore' });
+    execFileSync('sh', ['-c', 'command -v go && command -v protoc && command -v protoc-gen-go'], {
+      stdio: 'ignore',
+    });
   } catch {
-    return [...results, { row: 'orphans', metric: 'Go driver', value: 0, unit: '', note: 'skipped: needs Go, protoc and Debian go-plugin packages (.ci/run installs them)' }];
+    return [
+      ...results,
+      {
+        row: 'orphans',
+        metric: 'Go driver',
+        value: 0,
+        unit: '',
+        note: 'skipped: needs Go, protoc and Debian go-plugin packages (.ci/run installs them)',
+      },
+    ];
   }
   const binDir = join(process.cwd(), '.cache', 'bench-go');
   mkdirSync(binDir, { recursive: true });
-  const goDriver = (await buildDriver({ folder: join(process.cwd(), 'drivers/userprovider/go'), type: 'userprovider', binDir })).binary;
-  return [...results, ...(await measure('Go driver (go-plugin)', goDriver, 'go-plugin watches no host: only the watchdog stops it'))];
+  const goDriver = (
+    await buildDriver({
+      folder: join(process.cwd(), 'drivers/userprovider/go'),
+      type: 'userprovider',
+      binDir,
+    })
+  ).binary;
+  return [
+    ...results,
+    ...(await measure(
+      'Go driver (go-plugin)',
+      goDriver,
+      'go-plugin watches no host: only the watchdog stops it',
+    )),
+  ];
 }

@@ -20,27 +20,61 @@ export async function scale(): Promise<Result[]> {
   global.gc?.();
   const rssBefore = rssMb(process.pid);
   const t0 = performance.now();
-  const drivers = Array.from({ length: DRIVERS }, (_, i) => launchDriver({ name: `d${i}`, path: join(BENCH_BIN, 'echo-driver'), contract: userprovider, logger: quiet }));
+  const drivers = Array.from({ length: DRIVERS }, (_, i) =>
+    launchDriver({
+      name: `d${i}`,
+      path: join(BENCH_BIN, 'echo-driver'),
+      contract: userprovider,
+      logger: quiet,
+    }),
+  );
   await Promise.all(drivers.map((d) => d.ready));
   const started = performance.now() - t0;
   const rssWith = rssMb(process.pid);
   const t1 = performance.now();
-  const results = await Promise.allSettled(Array.from({ length: CALLS }, (_, i) => drivers[i % DRIVERS].client.getUser({ userId: { opaqueId: `u${i}` } }, { timeout: 60_000 })));
+  const results = await Promise.allSettled(
+    Array.from({ length: CALLS }, (_, i) =>
+      drivers[i % DRIVERS].client.getUser({ userId: { opaqueId: `u${i}` } }, { timeout: 60_000 }),
+    ),
+  );
   const callsMs = performance.now() - t1;
-  const lost = results.filter((r, i) => r.status !== 'fulfilled' || r.value.user?.username !== `u${i}`).length;
+  const lost = results.filter(
+    (r, i) => r.status !== 'fulfilled' || r.value.user?.username !== `u${i}`,
+  ).length;
   const t2 = performance.now();
   await Promise.all(drivers.map((d) => d.close()));
   const closed = performance.now() - t2;
   return [
-    { row: 'scale', metric: `${DRIVERS} drivers: start all + close all`, value: (started + closed) / 1000, unit: 's', target: { max: 10, on: 'value', label: '≤ 10 s' }, note: `start ${Math.round(started)} ms, close ${Math.round(closed)} ms` },
-    { row: 'scale', metric: `${CALLS} concurrent calls over ${DRIVERS} drivers`, value: callsMs / 1000, unit: 's', note: `${lost} lost or wrong (must be 0); ${Math.round(CALLS / (callsMs / 1000))} calls/s` },
-    { row: 'memory', metric: `host RSS with ${DRIVERS} drivers running`, value: rssWith, unit: 'MB', baseline: { name: 'host RSS before', value: rssBefore } },
+    {
+      row: 'scale',
+      metric: `${DRIVERS} drivers: start all + close all`,
+      value: (started + closed) / 1000,
+      unit: 's',
+      target: { max: 10, on: 'value', label: '≤ 10 s' },
+      note: `start ${Math.round(started)} ms, close ${Math.round(closed)} ms`,
+    },
+    {
+      row: 'scale',
+      metric: `${CALLS} concurrent calls over ${DRIVERS} drivers`,
+      value: callsMs / 1000,
+      unit: 's',
+      note: `${lost} lost or wrong (must be 0); ${Math.round(CALLS / (callsMs / 1000))} calls/s`,
+    },
+    {
+      row: 'memory',
+      metric: `host RSS with ${DRIVERS} drivers running`,
+      value: rssWith,
+      unit: 'MB',
+      baseline: { name: 'host RSS before', value: rssBefore },
+    },
   ];
 }
 
 /** What the gateway adds to a call, against calling the driver directly. */
 export async function gateway(): Promise<Result[]> {
-  const config = await configFromObject({ drivers: { users: { type: 'userprovider', driver: join(BENCH_BIN, 'echo-driver') } } });
+  const config = await configFromObject({
+    drivers: { users: { type: 'userprovider', driver: join(BENCH_BIN, 'echo-driver') } },
+  });
   const host = new DriverHost(config, { logger: quiet });
   const direct = await host.client('users', userprovider);
   const gw = await startGateway(host, '127.0.0.1:0');
@@ -56,7 +90,15 @@ export async function gateway(): Promise<Result[]> {
       d.push(...(await timeEach(500, () => direct.getUser(req))));
       g.push(...(await timeEach(500, () => via.getUser(req))));
     }
-    return [{ row: 'gateway', metric: 'p50 through the gateway (TCP loopback + relay)', value: percentile(g, 50), unit: 'ms', baseline: { name: 'direct call', value: percentile(d, 50) } }];
+    return [
+      {
+        row: 'gateway',
+        metric: 'p50 through the gateway (TCP loopback + relay)',
+        value: percentile(g, 50),
+        unit: 'ms',
+        baseline: { name: 'direct call', value: percentile(d, 50) },
+      },
+    ];
   } finally {
     channel.close();
     await gw.close();

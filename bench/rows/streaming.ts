@@ -1,7 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { driverkitStreamPeer, goStreamPeer, rawStreamPeer, type StreamPeer } from '../stream-peers.js';
+import {
+  driverkitStreamPeer,
+  goStreamPeer,
+  rawStreamPeer,
+  type StreamPeer,
+} from '../stream-peers.js';
 import type { Result } from '../result.js';
 import { interleaved, median, percentile } from '../stats.js';
 
@@ -19,17 +24,34 @@ const TARGET = { max: 1.05, on: 'ratio', label: '≤ 1.05 (≤ 5% slower)' } as 
 /** go-plugin's host and plugin for the counter type, or why there are none. */
 function buildGo(): { binary?: string; skipped?: string } {
   try {
-    execFileSync('sh', ['-c', 'command -v go && command -v protoc && command -v protoc-gen-go && test -d /usr/share/gocode/src/github.com/hashicorp/go-plugin'], { stdio: 'ignore' });
+    execFileSync(
+      'sh',
+      [
+        '-c',
+        'command -v go && command -v protoc && command -v protoc-gen-go && test -d /usr/share/gocode/src/github.com/hashicorp/go-plugin',
+      ],
+      { stdio: 'ignore' },
+    );
   } catch {
-    return { skipped: 'Go comparison skipped: needs Go, protoc and Debian go-plugin packages (.ci/run installs them)' };
+    return {
+      skipped:
+        'Go comparison skipped: needs Go, protoc and Debian go-plugin packages (.ci/run installs them)',
+    };
   }
   const dir = join(process.cwd(), '.cache', 'bench-go');
   mkdirSync(dir, { recursive: true });
   const binary = join(dir, 'streaming');
   try {
-    execFileSync('sh', [join(process.cwd(), 'bench/go/streaming/build.sh')], { env: { ...process.env, OUT: binary }, stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('sh', [join(process.cwd(), 'bench/go/streaming/build.sh')], {
+      env: { ...process.env, OUT: binary },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
   } catch (err) {
-    const stderr = String((err as { stderr?: Buffer }).stderr ?? '').trim().split('\n').slice(-3).join(' ');
+    const stderr = String((err as { stderr?: Buffer }).stderr ?? '')
+      .trim()
+      .split('\n')
+      .slice(-3)
+      .join(' ');
     return { skipped: `Go comparison skipped: bench/go/streaming/build.sh failed: ${stderr}` };
   }
   return { binary };
@@ -57,17 +79,53 @@ export async function streaming(): Promise<Result[]> {
       const r = (await interleaved(peers, ROUNDS, (p) => p.rate(n, size))).map(median);
       const driverkit = { name: `driverkit ${Math.round(r[dk])}/s`, value: r[dk] };
       // Throughput ratios are inverted (baseline / value) so that, like the rest, lower is better.
-      out.push({ row: 'streaming', metric: `server stream, ${label}: raw grpc-js msgs/s ÷ driverkit msgs/s`, value: r[raw], unit: 'ratio', baseline: driverkit, target: TARGET });
-      if (go.binary) out.push({ row: 'streaming', metric: `server stream, ${label}: go-plugin Go↔Go msgs/s ÷ driverkit msgs/s`, value: r[gp], unit: 'ratio', baseline: driverkit, note: 'informational' });
+      out.push({
+        row: 'streaming',
+        metric: `server stream, ${label}: raw grpc-js msgs/s ÷ driverkit msgs/s`,
+        value: r[raw],
+        unit: 'ratio',
+        baseline: driverkit,
+        target: TARGET,
+      });
+      if (go.binary)
+        out.push({
+          row: 'streaming',
+          metric: `server stream, ${label}: go-plugin Go↔Go msgs/s ÷ driverkit msgs/s`,
+          value: r[gp],
+          unit: 'ratio',
+          baseline: driverkit,
+          note: 'informational',
+        });
     }
-    const lat = (await interleaved(peers, ROUNDS, (p) => p.pings(PINGS / ROUNDS))).map((r) => r.flat());
-    for (const [p, label] of [[50, 'p50'], [99, 'p99']] as const) {
+    const lat = (await interleaved(peers, ROUNDS, (p) => p.pings(PINGS / ROUNDS))).map((r) =>
+      r.flat(),
+    );
+    for (const [p, label] of [
+      [50, 'p50'],
+      [99, 'p99'],
+    ] as const) {
       const value = percentile(lat[dk], p);
       const metric = `bidi ping-pong ${label}, 100 B`;
-      out.push({ row: 'streaming', metric, value, unit: 'ms', baseline: { name: 'raw grpc-js', value: percentile(lat[raw], p) }, target: p === 50 ? { ...TARGET, label: '≤ 1.05× raw grpc-js' } : undefined });
-      if (go.binary) out.push({ row: 'streaming', metric, value, unit: 'ms', baseline: { name: 'go-plugin Go↔Go', value: percentile(lat[gp], p) }, note: 'informational' });
+      out.push({
+        row: 'streaming',
+        metric,
+        value,
+        unit: 'ms',
+        baseline: { name: 'raw grpc-js', value: percentile(lat[raw], p) },
+        target: p === 50 ? { ...TARGET, label: '≤ 1.05× raw grpc-js' } : undefined,
+      });
+      if (go.binary)
+        out.push({
+          row: 'streaming',
+          metric,
+          value,
+          unit: 'ms',
+          baseline: { name: 'go-plugin Go↔Go', value: percentile(lat[gp], p) },
+          note: 'informational',
+        });
     }
-    if (go.skipped) out.push({ row: 'streaming', metric: 'Go rows', value: 0, unit: '', note: go.skipped });
+    if (go.skipped)
+      out.push({ row: 'streaming', metric: 'Go rows', value: 0, unit: '', note: go.skipped });
     return out;
   } finally {
     await Promise.all(peers.map((p) => p.close()));

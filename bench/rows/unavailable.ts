@@ -26,7 +26,12 @@ interface Kind {
  * as a status, and not as a sign that the driver is dying, unless it is.
  */
 export async function unavailable(): Promise<Result[]> {
-  const driver = await startDriver({ name: 'status', path: join(BENCH_BIN, 'status-driver'), contract: userprovider, logger: { log: () => {} } });
+  const driver = await startDriver({
+    name: 'status',
+    path: join(BENCH_BIN, 'status-driver'),
+    contract: userprovider,
+    logger: { log: () => {} },
+  });
   try {
     /** One call, timed with its rejection caught; any other outcome fails the row. */
     const call = async (kind: Kind): Promise<number> => {
@@ -37,14 +42,17 @@ export async function unavailable(): Promise<Result[]> {
       );
       const ms = performance.now() - t0;
       if (!(outcome instanceof RpcError) || outcome.status !== kind.status) {
-        throw new Error(`unavailable row: expected [${statusName(kind.status)}] for id ${JSON.stringify(kind.id)}, got ${outcome instanceof Error ? outcome.message : JSON.stringify(outcome)}`);
+        throw new Error(
+          `unavailable row: expected [${statusName(kind.status)}] for id ${JSON.stringify(kind.id)}, got ${outcome instanceof Error ? outcome.message : JSON.stringify(outcome)}`,
+        );
       }
       return ms;
     };
     const round = async (kind: Kind): Promise<number[]> => {
       const out: number[] = [];
       const t0 = performance.now();
-      while (out.length < CALLS_PER_ROUND && performance.now() - t0 < ROUND_BUDGET_MS) out.push(await call(kind));
+      while (out.length < CALLS_PER_ROUND && performance.now() - t0 < ROUND_BUDGET_MS)
+        out.push(await call(kind));
       return out;
     };
     const kinds: Kind[] = [
@@ -54,18 +62,28 @@ export async function unavailable(): Promise<Result[]> {
     for (const k of kinds) await round(k); // warm-up
     const [unavail, notFound] = (await interleaved(kinds, ROUNDS, round)).map((r) => r.flat());
     // The comparison only holds if the driver answered every call and is still up.
-    if (driver.state !== 'ready') throw new Error(`unavailable row: the driver is ${driver.state} after the calls; it should have stayed up`);
+    if (driver.state !== 'ready')
+      throw new Error(
+        `unavailable row: the driver is ${driver.state} after the calls; it should have stayed up`,
+      );
     const note = `${unavail.length} UNAVAILABLE and ${notFound.length} NOT_FOUND calls`;
-    return ([[50, 'p50'], [99, 'p99']] as const).map(([p, label]): Result => ({
-      row: 'unavailable',
-      metric: `UNAVAILABLE answer ${label}`,
-      value: percentile(unavail, p),
-      unit: 'ms',
-      baseline: { name: `NOT_FOUND ${label}`, value: percentile(notFound, p) },
-      // As in the latency row, the target is on p50: a p99 of a few hundred calls is one outlier.
-      target: p === 50 ? { max: 1.2, on: 'ratio', label: '≤ 1.2× NOT_FOUND' } : undefined,
-      note,
-    }));
+    return (
+      [
+        [50, 'p50'],
+        [99, 'p99'],
+      ] as const
+    ).map(
+      ([p, label]): Result => ({
+        row: 'unavailable',
+        metric: `UNAVAILABLE answer ${label}`,
+        value: percentile(unavail, p),
+        unit: 'ms',
+        baseline: { name: `NOT_FOUND ${label}`, value: percentile(notFound, p) },
+        // As in the latency row, the target is on p50: a p99 of a few hundred calls is one outlier.
+        target: p === 50 ? { max: 1.2, on: 'ratio', label: '≤ 1.2× NOT_FOUND' } : undefined,
+        note,
+      }),
+    );
   } finally {
     await driver.close();
   }

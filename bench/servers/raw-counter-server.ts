@@ -1,6 +1,11 @@
 // The floor for the streaming rows: Count and Echo of the "counter" type on a plain grpc-js
 // Server, with ts-proto's encode/decode and nothing of driverkit's runtime.
-import { Server, ServerCredentials, type ServerDuplexStream, type ServerWritableStream } from '@grpc/grpc-js';
+import {
+  Server,
+  ServerCredentials,
+  type ServerDuplexStream,
+  type ServerWritableStream,
+} from '@grpc/grpc-js';
 import { CountRequest, Tick } from '../../test/fixtures/gen/counter/v1/counter.js';
 import { MESSAGE_LIMIT_OPTIONS } from '../../src/protocol/limits.js';
 

@@ -1,9 +1,15 @@
 // The floor for driverkit's own overhead: the same service, the same ts-proto codecs, the
 // same unix socket transport, plain grpc-js and nothing of driverkit's runtime.
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
-import { GetUserRequest, GetUserResponse } from '../../src/gen/driverkit/userprovider/v1/userprovider.js';
+import {
+  GetUserRequest,
+  GetUserResponse,
+} from '../../src/gen/driverkit/userprovider/v1/userprovider.js';
 
-const server = new Server({ 'grpc.max_receive_message_length': 16 << 20, 'grpc.max_send_message_length': 16 << 20 });
+const server = new Server({
+  'grpc.max_receive_message_length': 16 << 20,
+  'grpc.max_send_message_length': 16 << 20,
+});
 // What a plain grpc-js service looks like: ts-proto's encode/decode, full messages.
 server.addService(
   {
@@ -18,8 +24,16 @@ server.addService(
     },
   },
   {
-    getUser: (call: ServerUnaryCall<GetUserRequest, GetUserResponse>, cb: sendUnaryData<GetUserResponse>) =>
-      cb(null, GetUserResponse.fromPartial({ user: { id: call.request.userId, username: call.request.userId?.opaqueId ?? '' } })),
+    getUser: (
+      call: ServerUnaryCall<GetUserRequest, GetUserResponse>,
+      cb: sendUnaryData<GetUserResponse>,
+    ) =>
+      cb(
+        null,
+        GetUserResponse.fromPartial({
+          user: { id: call.request.userId, username: call.request.userId?.opaqueId ?? '' },
+        }),
+      ),
   },
 );
 server.bindAsync(`unix:${process.argv[2]}`, ServerCredentials.createInsecure(), (err) => {

@@ -9,7 +9,8 @@ await serve({
     1: {
       configure: () => ({}),
       getUser: (req) => {
-        if (req.userId?.opaqueId === 'unavailable') throw new RpcError(Status.UNAVAILABLE, 'backend down');
+        if (req.userId?.opaqueId === 'unavailable')
+          throw new RpcError(Status.UNAVAILABLE, 'backend down');
         throw new RpcError(Status.NOT_FOUND, 'nobody');
       },
       getUserByClaim: () => ({}),

@@ -30,7 +30,9 @@ export interface BuildResult {
 }
 
 /** Whether a source folder's binary is up to date, without building. */
-export async function buildStatus(req: Pick<BuildRequest, 'folder' | 'type' | 'binDir'>): Promise<'built' | 'stale' | 'not built'> {
+export async function buildStatus(
+  req: Pick<BuildRequest, 'folder' | 'type' | 'binDir'>,
+): Promise<'built' | 'stale' | 'not built'> {
   const binary = binaryPath(req.binDir, req.type, req.folder);
   const stamp = await readStamp(join(dirname(binary), `.${basename(binary)}.stamp.json`));
   if (!stamp) return 'not built';
@@ -63,12 +65,14 @@ export async function buildDriver(req: BuildRequest): Promise<BuildResult> {
   });
   const stampPath = join(dirname(binary), `.${basename(binary)}.stamp.json`);
   const [key, listing] = await Promise.all([toolchain.key(), toolchain.listing()]);
-  if (await isFresh(await readStamp(stampPath), key, binary, listing)) return { binary, cached: true, toolchain: toolchain.name };
+  if (await isFresh(await readStamp(stampPath), key, binary, listing))
+    return { binary, cached: true, toolchain: toolchain.name };
 
   await mkdir(dirname(binary), { recursive: true });
   return withLock(`${binary}.lock`, async () => {
     // Another process may have built it while we waited for the lock.
-    if (await isFresh(await readStamp(stampPath), key, binary, listing)) return { binary, cached: true, toolchain: toolchain.name };
+    if (await isFresh(await readStamp(stampPath), key, binary, listing))
+      return { binary, cached: true, toolchain: toolchain.name };
     req.onBuild?.(req.folder);
     await removeStaleTemps(binary);
     const tmp = join(dirname(binary), `.${basename(binary)}.build-${process.pid}`);
@@ -78,12 +82,16 @@ export async function buildDriver(req: BuildRequest): Promise<BuildResult> {
       await writeStamp(stampPath, await makeStamp(key, inputs, binary, listing));
     } catch (err) {
       await rm(tmp, { force: true });
-      throw new DriverkitError('BUILD_FAILED', `${toolchain.name} build failed: ${(err as Error).message}; the previous binary, if any, is kept`, {
-        ...who,
-        stderrTail: tailLines(buildOutput(err)),
-        tailOf: 'the build output',
-        cause: err,
-      });
+      throw new DriverkitError(
+        'BUILD_FAILED',
+        `${toolchain.name} build failed: ${(err as Error).message}; the previous binary, if any, is kept`,
+        {
+          ...who,
+          stderrTail: tailLines(buildOutput(err)),
+          tailOf: 'the build output',
+          cause: err,
+        },
+      );
     }
     return { binary, cached: false, toolchain: toolchain.name };
   });
@@ -94,15 +102,28 @@ async function removeStaleTemps(binary: string): Promise<void> {
   const prefix = `.${basename(binary)}.build-`;
   for (const name of await readdir(dirname(binary)).catch(() => [] as string[])) {
     const pid = Number(name.slice(prefix.length));
-    if (name.startsWith(prefix) && pid > 0 && !pidAlive(pid)) await rm(join(dirname(binary), name), { force: true });
+    if (name.startsWith(prefix) && pid > 0 && !pidAlive(pid))
+      await rm(join(dirname(binary), name), { force: true });
   }
 }
 
 /** The compiler output of a failed build: esbuild's messages, or a tool's combined output. */
 function buildOutput(err: unknown): string {
-  const e = err as { errors?: Array<{ text: string; location?: { file: string; line: number; column: number } | null }>; output?: string };
+  const e = err as {
+    errors?: Array<{
+      text: string;
+      location?: { file: string; line: number; column: number } | null;
+    }>;
+    output?: string;
+  };
   if (Array.isArray(e.errors)) {
-    return e.errors.map((m) => (m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ${m.text}` : m.text)).join('\n');
+    return e.errors
+      .map((m) =>
+        m.location
+          ? `${m.location.file}:${m.location.line}:${m.location.column}: ${m.text}`
+          : m.text,
+      )
+      .join('\n');
   }
   return e.output ?? String(err);
 }

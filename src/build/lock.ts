@@ -5,7 +5,11 @@ import { pidAlive } from '../pid.js';
  * Runs `fn` holding an exclusive lock file, so two hosts (or two CLIs) building the same
  * driver take turns. A lock whose owner process is gone is taken over.
  */
-export async function withLock<T>(path: string, fn: () => Promise<T>, timeoutMs = 10 * 60_000): Promise<T> {
+export async function withLock<T>(
+  path: string,
+  fn: () => Promise<T>,
+  timeoutMs = 10 * 60_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -21,7 +25,10 @@ export async function withLock<T>(path: string, fn: () => Promise<T>, timeoutMs 
         await rm(path, { force: true });
         continue;
       }
-      if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for build lock ${path} (held by pid ${owner})`);
+      if (Date.now() > end)
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for build lock ${path} (held by pid ${owner})`,
+        );
       // Another process builds; there is no portable event for a file's removal, so poll.
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -55,23 +55,52 @@ export async function readManifest(folder: string): Promise<Manifest> {
   }
   const m = raw as Record<string, unknown>;
   for (const [key, value] of Object.entries(m)) {
-    if (!(FIELDS as readonly string[]).includes(key)) throw new DriverkitError('BUILD_FAILED', `${file}: unknown manifest key "${key}" (known: ${FIELDS.join(', ')})`);
-    const ok = key === 'inputs' ? Array.isArray(value) && value.every((v) => typeof v === 'string') : typeof value === 'string';
-    if (!ok) throw new DriverkitError('BUILD_FAILED', `${file}: manifest key "${key}" must be ${key === 'inputs' ? 'an array of paths' : 'a string'}, got ${JSON.stringify(value)}`);
+    if (!(FIELDS as readonly string[]).includes(key))
+      throw new DriverkitError(
+        'BUILD_FAILED',
+        `${file}: unknown manifest key "${key}" (known: ${FIELDS.join(', ')})`,
+      );
+    const ok =
+      key === 'inputs'
+        ? Array.isArray(value) && value.every((v) => typeof v === 'string')
+        : typeof value === 'string';
+    if (!ok)
+      throw new DriverkitError(
+        'BUILD_FAILED',
+        `${file}: manifest key "${key}" must be ${key === 'inputs' ? 'an array of paths' : 'a string'}, got ${JSON.stringify(value)}`,
+      );
   }
   if (m.driverkit !== undefined && semver.validRange(m.driverkit as string) === null) {
-    throw new DriverkitError('BUILD_FAILED', `${file}: "driverkit" must be a semver range such as "^0.1.0", got ${JSON.stringify(m.driverkit)}`);
+    throw new DriverkitError(
+      'BUILD_FAILED',
+      `${file}: "driverkit" must be a semver range such as "^0.1.0", got ${JSON.stringify(m.driverkit)}`,
+    );
   }
   return { ...(m as Manifest), file };
 }
 
 /** Refuses a driver whose manifest names another type or a driverkit range this is not in. */
-export function checkCompatible(manifest: Manifest, expectedType: string, who: { driver: string; path: string }): void {
+export function checkCompatible(
+  manifest: Manifest,
+  expectedType: string,
+  who: { driver: string; path: string },
+): void {
   if (manifest.type !== undefined && manifest.type !== expectedType) {
-    throw new DriverkitError('DRIVER_INCOMPATIBLE', `is a "${manifest.type}" driver (${manifest.file}), but is configured as "${expectedType}"`, who);
+    throw new DriverkitError(
+      'DRIVER_INCOMPATIBLE',
+      `is a "${manifest.type}" driver (${manifest.file}), but is configured as "${expectedType}"`,
+      who,
+    );
   }
-  if (manifest.driverkit !== undefined && !semver.satisfies(VERSION, manifest.driverkit, { includePrerelease: true })) {
+  if (
+    manifest.driverkit !== undefined &&
+    !semver.satisfies(VERSION, manifest.driverkit, { includePrerelease: true })
+  ) {
     const own = manifest.version ? ` ${manifest.version}` : '';
-    throw new DriverkitError('DRIVER_INCOMPATIBLE', `driver${own} needs driverkit ${manifest.driverkit} (${manifest.file}), but this is driverkit ${VERSION}`, who);
+    throw new DriverkitError(
+      'DRIVER_INCOMPATIBLE',
+      `driver${own} needs driverkit ${manifest.driverkit} (${manifest.file}), but this is driverkit ${VERSION}`,
+      who,
+    );
   }
 }

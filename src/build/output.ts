@@ -13,19 +13,27 @@ export function tailLines(text: string, n = TAIL_LINES): string[] {
  * Runs a build tool and returns its combined output; throws with that output when it
  * fails. `env` is added to this process's environment.
  */
-export function runTool(file: string, args: string[], options: { cwd: string; env?: Record<string, string>; shell?: boolean }): Promise<string> {
+export function runTool(
+  file: string,
+  args: string[],
+  options: { cwd: string; env?: Record<string, string>; shell?: boolean },
+): Promise<string> {
   const what = options.shell ? file : [file, ...args].join(' ');
   return new Promise((resolve, reject) => {
     // Its own process group, which the watchdog stops if this process is killed mid-build.
     // The tool starts only once its group is registered (a line on stdin; without it, EOF
     // and no start), so a builder killed right after the spawn leaves nothing behind.
     const run = options.shell ? ['-c', file] : ['-c', 'exec "$0" "$@"', file, ...args];
-    const child = spawn('/bin/sh', ['-c', 'read -r _ || exit 125; exec /bin/sh "$@"', 'driverkit-build', ...run], {
-      cwd: options.cwd,
-      env: { ...process.env, ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true,
-    });
+    const child = spawn(
+      '/bin/sh',
+      ['-c', 'read -r _ || exit 125; exec /bin/sh "$@"', 'driverkit-build', ...run],
+      {
+        cwd: options.cwd,
+        env: { ...process.env, ...options.env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+        detached: true,
+      },
+    );
     child.stdin.on('error', () => {});
     if (child.pid !== undefined) {
       tellWatchdog('+', child.pid);
@@ -35,7 +43,12 @@ export function runTool(file: string, args: string[], options: { cwd: string; en
     const chunks: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => chunks.push(c));
     child.stderr.on('data', (c: Buffer) => chunks.push(c));
-    const fail = (why: string) => reject(Object.assign(new Error(`${what} failed (${why})`), { output: Buffer.concat(chunks).toString('utf8') }));
+    const fail = (why: string) =>
+      reject(
+        Object.assign(new Error(`${what} failed (${why})`), {
+          output: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
     child.once('error', (err) => fail(err.message));
     child.once('close', (code, signal) => {
       if (code === 0) resolve(Buffer.concat(chunks).toString('utf8'));

@@ -19,7 +19,9 @@ export interface Stamp {
 }
 
 async function sha256(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 export async function readStamp(path: string): Promise<Stamp | undefined> {
@@ -37,7 +39,12 @@ export async function writeStamp(path: string, stamp: Stamp): Promise<void> {
 }
 
 /** Records the inputs and the binary as they are now. */
-export async function makeStamp(key: string, inputs: readonly string[], binary: string, listing?: string[]): Promise<Stamp> {
+export async function makeStamp(
+  key: string,
+  inputs: readonly string[],
+  binary: string,
+  listing?: string[],
+): Promise<Stamp> {
   const records: Record<string, InputRecord> = {};
   await Promise.all(
     inputs.map(async (p) => {
@@ -50,7 +57,12 @@ export async function makeStamp(key: string, inputs: readonly string[], binary: 
 }
 
 /** True when the binary is the one the stamp describes and no input changed. */
-export async function isFresh(stamp: Stamp | undefined, key: string, binary: string, listing?: string[]): Promise<boolean> {
+export async function isFresh(
+  stamp: Stamp | undefined,
+  key: string,
+  binary: string,
+  listing?: string[],
+): Promise<boolean> {
   if (!stamp || stamp.key !== key) return false;
   if (listing && JSON.stringify(listing) !== JSON.stringify(stamp.listing)) return false;
   try {
@@ -80,7 +92,21 @@ export async function listFiles(folder: string): Promise<string[]> {
   const paths = entries
     .filter((e) => e.isFile() || e.isSymbolicLink())
     .map((e) => join(e.parentPath, e.name))
-    .filter((p) => !relative(folder, p).split('/').some((part) => part.startsWith('.') || SKIP.has(part)));
-  const files = await Promise.all(paths.map(async (p) => ((await stat(p).then((s) => s.isFile(), () => false)) ? p : undefined)));
+    .filter(
+      (p) =>
+        !relative(folder, p)
+          .split('/')
+          .some((part) => part.startsWith('.') || SKIP.has(part)),
+    );
+  const files = await Promise.all(
+    paths.map(async (p) =>
+      (await stat(p).then(
+        (s) => s.isFile(),
+        () => false,
+      ))
+        ? p
+        : undefined,
+    ),
+  );
   return files.filter((p): p is string => p !== undefined).sort();
 }

@@ -19,7 +19,11 @@ export interface Toolchain {
   build(out: string): Promise<string[]>;
 }
 
-const exists = (p: string) => access(p).then(() => true, () => false);
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 const NODE_ENTRIES = ['main.ts', 'index.ts', 'main.mts', 'main.js', 'index.js', 'main.mjs'];
 const MANIFEST_FILES = ['driverkit.json', 'package.json', 'package-lock.json'];
 
@@ -28,10 +32,15 @@ let goVersion: Promise<string> | undefined;
 /** Picks the toolchain: the manifest's command, else Go (go.mod or *.go), else TypeScript/JavaScript. */
 export async function detectToolchain(folder: string, manifest: Manifest): Promise<Toolchain> {
   // Files outside the folder that the manifest says the build reads count as inputs too.
-  const extra = async () => (await Promise.all((manifest.inputs ?? []).map((p) => expand(resolve(folder, p))))).flat();
+  const extra = async () =>
+    (await Promise.all((manifest.inputs ?? []).map((p) => expand(resolve(folder, p))))).flat();
   const folderWide = async () => [...(await listFiles(folder)), ...(await extra())];
   const manifestInputs = async () => {
-    const found = await Promise.all(MANIFEST_FILES.map(async (f) => ((await exists(join(folder, f))) ? join(folder, f) : undefined)));
+    const found = await Promise.all(
+      MANIFEST_FILES.map(async (f) =>
+        (await exists(join(folder, f))) ? join(folder, f) : undefined,
+      ),
+    );
     return found.filter((f): f is string => f !== undefined);
   };
   if (manifest.build) {
@@ -42,7 +51,10 @@ export async function detectToolchain(folder: string, manifest: Manifest): Promi
       listing: folderWide,
       build: async (out) => {
         await runTool(command, [], { cwd: folder, env: { OUT: out }, shell: true });
-        if (!(await exists(out))) throw Object.assign(new Error(`the build command did not write "$OUT"`), { output: `command: ${command}` });
+        if (!(await exists(out)))
+          throw Object.assign(new Error(`the build command did not write "$OUT"`), {
+            output: `command: ${command}`,
+          });
         await chmod(out, 0o755);
         return folderWide();
       },
@@ -52,27 +64,52 @@ export async function detectToolchain(folder: string, manifest: Manifest): Promi
   const isModule = files.includes(join(folder, 'go.mod'));
   if (isModule || files.some((f) => f.endsWith('.go'))) {
     // Without go.mod, build in GOPATH mode against Debian's packaged Go libraries.
-    const env: Record<string, string> = isModule ? {} : { GO111MODULE: 'off', GOPATH: `${process.env.GOPATH || join(homedir(), 'go')}:/usr/share/gocode` };
+    const env: Record<string, string> = isModule
+      ? {}
+      : {
+          GO111MODULE: 'off',
+          GOPATH: `${process.env.GOPATH || join(homedir(), 'go')}:/usr/share/gocode`,
+        };
     return {
       name: 'go',
-      key: async () => JSON.stringify({ go: await (goVersion ??= runTool('go', ['version'], { cwd: folder }).catch(() => 'go: not installed')), env, flags: ['-trimpath'], driverkit: VERSION }),
+      key: async () =>
+        JSON.stringify({
+          go: await (goVersion ??= runTool('go', ['version'], { cwd: folder }).catch(
+            () => 'go: not installed',
+          )),
+          env,
+          flags: ['-trimpath'],
+          driverkit: VERSION,
+        }),
       listing: folderWide,
       build: async (out) => {
         // -trimpath: no build folder in the binary, so one commit builds the same bytes in any checkout.
-        await runTool('go', ['build', '-trimpath', '-o', out, '.'], { cwd: folder, env }).catch((err) => {
-          // A missing tool: the shell that starts it says "not found" and exits 127.
-          if ((err as { output?: string }).output === '' || /exit code 127/.test(String(err))) {
-            throw Object.assign(new Error('the Go toolchain is not installed (Debian: apt-get install golang-go)'), { output: '' });
-          }
-          throw err;
-        });
+        await runTool('go', ['build', '-trimpath', '-o', out, '.'], { cwd: folder, env }).catch(
+          (err) => {
+            // A missing tool: the shell that starts it says "not found" and exits 127.
+            if ((err as { output?: string }).output === '' || /exit code 127/.test(String(err))) {
+              throw Object.assign(
+                new Error('the Go toolchain is not installed (Debian: apt-get install golang-go)'),
+                { output: '' },
+              );
+            }
+            throw err;
+          },
+        );
         return folderWide();
       },
     };
   }
-  const entry = manifest.entry ? join(folder, manifest.entry) : await firstExisting(NODE_ENTRIES.map((f) => join(folder, f)));
+  const entry = manifest.entry
+    ? join(folder, manifest.entry)
+    : await firstExisting(NODE_ENTRIES.map((f) => join(folder, f)));
   if (!entry) {
-    throw Object.assign(new Error(`no entry file: expected one of ${NODE_ENTRIES.join(', ')}, a manifest "entry", *.go files, or a manifest "build" command`), { output: '' });
+    throw Object.assign(
+      new Error(
+        `no entry file: expected one of ${NODE_ENTRIES.join(', ')}, a manifest "entry", *.go files, or a manifest "build" command`,
+      ),
+      { output: '' },
+    );
   }
   return {
     name: 'node',

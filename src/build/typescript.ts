@@ -24,7 +24,11 @@ export interface BundleResult {
  * esbuild writes into the bundle are relative to `folder` (default: the entry's), so one
  * source builds to the same bytes wherever it is checked out.
  */
-export async function bundleTypeScript(entry: string, outfile: string, folder: string = dirname(entry)): Promise<BundleResult> {
+export async function bundleTypeScript(
+  entry: string,
+  outfile: string,
+  folder: string = dirname(entry),
+): Promise<BundleResult> {
   await mkdir(dirname(outfile), { recursive: true });
   const tmp = `${outfile}.tmp-${process.pid}-${Date.now()}`;
   try {

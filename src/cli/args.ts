@@ -5,10 +5,19 @@ import { consoleLogger, type Logger } from '../host/logger.js';
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** Parses a command's arguments; --help prints `help` and returns undefined. Mistakes are USAGE errors. */
-export function parseCommand(argv: string[], options: Options, help: string): { values: Record<string, string | undefined>; positionals: string[] } | undefined {
-  let parsed;
+export function parseCommand(
+  argv: string[],
+  options: Options,
+  help: string,
+): { values: Record<string, string | undefined>; positionals: string[] } | undefined {
+  let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: argv,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (err) {
     throw new DriverkitError('USAGE', `${(err as Error).message}\n\n${help}`);
   }
@@ -16,7 +25,10 @@ export function parseCommand(argv: string[], options: Options, help: string): { 
     process.stdout.write(help);
     return undefined;
   }
-  return { values: parsed.values as Record<string, string | undefined>, positionals: parsed.positionals };
+  return {
+    values: parsed.values as Record<string, string | undefined>,
+    positionals: parsed.positionals,
+  };
 }
 
 /** The CLI's logger: warnings and errors only, unless DRIVERKIT_LOG_LEVEL says otherwise. */
@@ -28,5 +40,8 @@ export const CONFIG_OPTION = { config: { type: 'string', short: 'c' } } as const
 
 /** Says on stderr that a source driver is being built (not from cache): it can take a while. */
 export function buildNotice(command: string): (entry: { name: string; driver: string }) => void {
-  return (entry) => void process.stderr.write(`driverkit ${command}: building ${entry.name} from ${entry.driver} …\n`);
+  return (entry) =>
+    void process.stderr.write(
+      `driverkit ${command}: building ${entry.name} from ${entry.driver} …\n`,
+    );
 }

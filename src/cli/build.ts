@@ -27,9 +27,14 @@ export async function run(argv: string[]): Promise<number> {
   const args = parseCommand(argv, CONFIG_OPTION, HELP);
   if (!args) return 0;
   const folders = args.positionals;
-  const config = folders.length === 0 || args.values.config || (await exists(DEFAULT_CONFIG_FILE)) ? await loadConfig(args.values.config) : undefined;
+  const config =
+    folders.length === 0 || args.values.config || (await exists(DEFAULT_CONFIG_FILE))
+      ? await loadConfig(args.values.config)
+      : undefined;
   const binDir = config?.binDir ?? resolve('bin');
-  const targets = folders.length ? await Promise.all(folders.map(folderTarget)) : await configTargets(config!);
+  const targets = folders.length
+    ? await Promise.all(folders.map(folderTarget))
+    : await configTargets(config!);
   if (targets.length === 0) {
     process.stdout.write(`nothing to build: no driver in ${config!.file} is a source folder\n`);
     return 0;
@@ -37,9 +42,18 @@ export async function run(argv: string[]): Promise<number> {
   const tty = process.stderr.isTTY;
   for (const t of targets) {
     const t0 = performance.now();
-    const result = await buildDriver({ ...t, binDir, driver: t.name, onBuild: tty ? (f) => process.stderr.write(`building ${relative('.', f) || '.'} …\n`) : undefined });
+    const result = await buildDriver({
+      ...t,
+      binDir,
+      driver: t.name,
+      onBuild: tty
+        ? (f) => process.stderr.write(`building ${relative('.', f) || '.'} …\n`)
+        : undefined,
+    });
     const ms = Math.round(performance.now() - t0);
-    process.stdout.write(`${result.cached ? 'cached' : 'built '}  ${t.name.padEnd(12)} ${relative('.', result.binary)}  (${result.toolchain}, ${ms} ms)\n`);
+    process.stdout.write(
+      `${result.cached ? 'cached' : 'built '}  ${t.name.padEnd(12)} ${relative('.', result.binary)}  (${result.toolchain}, ${ms} ms)\n`,
+    );
   }
   return 0;
 }
@@ -52,9 +66,19 @@ async function folderTarget(folder: string): Promise<Target> {
 
 async function configTargets(config: Config): Promise<Target[]> {
   const out: Target[] = [];
-  for (const d of config.drivers) if (!d.package && (await isFolder(d.driver))) out.push({ folder: d.driver, type: d.type, name: d.name });
+  for (const d of config.drivers)
+    if (!d.package && (await isFolder(d.driver)))
+      out.push({ folder: d.driver, type: d.type, name: d.name });
   return out;
 }
 
-const exists = (p: string) => access(p).then(() => true, () => false);
-const isFolder = (p: string) => stat(p).then((s) => s.isDirectory(), () => false);
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
+const isFolder = (p: string) =>
+  stat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );

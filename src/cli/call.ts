@@ -29,37 +29,59 @@ Example:
 const usage = (message: string) => new DriverkitError('USAGE', `${message}\n\n${HELP}`);
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseCommand(argv, { ...CONFIG_OPTION, timeout: { type: 'string', short: 't' } }, HELP);
+  const args = parseCommand(
+    argv,
+    { ...CONFIG_OPTION, timeout: { type: 'string', short: 't' } },
+    HELP,
+  );
   if (!args) return 0;
   const [name, methodName, json = '{}', ...extra] = args.positionals;
   if (!name || !methodName || extra.length) throw usage('expected NAME METHOD [JSON]');
   const timeout = Number(args.values.timeout ?? 30_000);
-  if (!Number.isFinite(timeout) || timeout <= 0) throw usage(`--timeout: expected a positive number of milliseconds, got ${JSON.stringify(args.values.timeout)}`);
+  if (!Number.isFinite(timeout) || timeout <= 0)
+    throw usage(
+      `--timeout: expected a positive number of milliseconds, got ${JSON.stringify(args.values.timeout)}`,
+    );
   let body: unknown;
   try {
     body = JSON.parse(json);
   } catch (err) {
     throw usage(`the request is not valid JSON: ${(err as Error).message}`);
   }
-  const host = await openHost({ config: args.values.config, logger: cliLogger(), onBuild: buildNotice('call') });
+  const host = await openHost({
+    config: args.values.config,
+    logger: cliLogger(),
+    onBuild: buildNotice('call'),
+  });
   const entry = host.entry(name);
   // Every version of a type has the same method names; the negotiated one is found below.
   const service = Object.values(entry.contract.versions)[0];
   const normalized = methodName.replace(/[_-]/g, '').toLowerCase();
   const key = Object.keys(service.methods).find((k) => k.toLowerCase() === normalized);
-  if (!key) throw usage(`${entry.type} has no method ${JSON.stringify(methodName)} (methods: ${Object.values(service.methods).map((m) => m.name).join(', ')})`);
+  if (!key)
+    throw usage(
+      `${entry.type} has no method ${JSON.stringify(methodName)} (methods: ${Object.values(
+        service.methods,
+      )
+        .map((m) => m.name)
+        .join(', ')})`,
+    );
   try {
     const json = await strictJson(entry.contract);
     const method = json.versions[(await host.driver(name)).version!].methods[key];
     const request = readRequest(method, body);
-    const reply = (await host.client(name, json))[key as never] as (req: unknown, opts: unknown) => unknown;
+    const reply = (await host.client(name, json))[key as never] as (
+      req: unknown,
+      opts: unknown,
+    ) => unknown;
     const out = reply(request, { timeout });
     if (!method.responseStream) {
-      process.stdout.write(JSON.stringify(method.responseType.toJSON(await out), null, 2) + '\n');
+      process.stdout.write(`${JSON.stringify(method.responseType.toJSON(await out), null, 2)}\n`);
       return 0;
     }
     // A stream: one JSON line per response, as it comes.
-    for await (const r of out as AsyncIterable<unknown>) process.stdout.write(JSON.stringify(method.responseType.toJSON(r)) + '\n');
+    for await (const r of out as AsyncIterable<unknown>)
+      process.stdout.write(`${JSON.stringify(method.responseType.toJSON(r))}\n`);
     return 0;
   } finally {
     await host.close();
@@ -74,7 +96,9 @@ export async function run(argv: string[]): Promise<number> {
 async function strictJson(contract: Contract): Promise<Contract> {
   const proto = builtinProtos[contract.type];
   if (proto === undefined) return contract;
-  const spec = driverTypes(await loadProtos([join(OWN_PROTO, proto)])).find((s) => s.type === contract.type)!;
+  const spec = driverTypes(await loadProtos([join(OWN_PROTO, proto)])).find(
+    (s) => s.type === contract.type,
+  )!;
   return dynamicContract(spec);
 }
 
@@ -88,6 +112,10 @@ function readRequest(method: MethodDef, body: unknown): unknown {
     }
   };
   if (!method.requestStream) return read(body, 'the request: ');
-  if (!Array.isArray(body)) throw new DriverkitError('USAGE', `${method.name} streams its requests: expected a JSON array of them, got ${JSON.stringify(body)}`);
+  if (!Array.isArray(body))
+    throw new DriverkitError(
+      'USAGE',
+      `${method.name} streams its requests: expected a JSON array of them, got ${JSON.stringify(body)}`,
+    );
   return body.map((b, i) => read(b, `request [${i}]: `));
 }

@@ -27,36 +27,63 @@ Options:
 
 export async function run(argv: string[]): Promise<number> {
   const text = { type: 'string' } as const;
-  const args = parseCommand(argv, { ...CONFIG_OPTION, type: text, driver: text, configure: text }, HELP);
+  const args = parseCommand(
+    argv,
+    { ...CONFIG_OPTION, type: text, driver: text, configure: text },
+    HELP,
+  );
   if (!args) return 0;
   const usage = (message: string) => new DriverkitError('USAGE', `${message}\n\n${HELP}`);
   let driver: Driver;
   let close: () => Promise<void>;
   if (args.values.driver !== undefined) {
     const type = args.values.type;
-    if (!type || !contracts[type]) throw usage(`--type: expected one of ${Object.keys(contracts).join(', ')}, got ${JSON.stringify(type)}`);
+    if (!type || !contracts[type])
+      throw usage(
+        `--type: expected one of ${Object.keys(contracts).join(', ')}, got ${JSON.stringify(type)}`,
+      );
     let config: unknown;
     try {
       config = args.values.configure === undefined ? undefined : JSON.parse(args.values.configure);
     } catch (err) {
       throw usage(`--configure: not valid JSON: ${(err as Error).message}`);
     }
-    driver = await startDriver({ name: basename(args.values.driver), path: args.values.driver, contract: contracts[type], logger: cliLogger() });
+    driver = await startDriver({
+      name: basename(args.values.driver),
+      path: args.values.driver,
+      contract: contracts[type],
+      logger: cliLogger(),
+    });
     close = () => driver.close();
-    const configure = (driver.client as Record<string, unknown>).configure as ((req: unknown) => Promise<unknown>) | undefined;
-    if (config !== undefined && configure) await configure({ config }).catch(async (err) => (await close(), Promise.reject(err)));
+    const configure = (driver.client as Record<string, unknown>).configure as
+      | ((req: unknown) => Promise<unknown>)
+      | undefined;
+    if (config !== undefined && configure)
+      await configure({ config }).catch(async (err) => (await close(), Promise.reject(err)));
   } else {
     const [name, ...extra] = args.positionals;
-    if (!name || extra.length) throw usage('expected the NAME of one driver in the config, or --driver');
-    const host = await openHost({ config: args.values.config, logger: cliLogger(), onBuild: buildNotice('conformance') });
+    if (!name || extra.length)
+      throw usage('expected the NAME of one driver in the config, or --driver');
+    const host = await openHost({
+      config: args.values.config,
+      logger: cliLogger(),
+      onBuild: buildNotice('conformance'),
+    });
     close = () => host.close();
     driver = await host.driver(name).catch(async (err) => (await close(), Promise.reject(err)));
   }
   try {
     const suite = suites[driver.contract.type];
-    if (!suite) throw usage(`no conformance suite ships for type "${driver.contract.type}" (suites: ${Object.keys(suites).join(', ')}); write one with driverkit/testing`);
+    if (!suite)
+      throw usage(
+        `no conformance suite ships for type "${driver.contract.type}" (suites: ${Object.keys(suites).join(', ')}); write one with driverkit/testing`,
+      );
     const results = await runSuite(suite, driver.client);
-    results.forEach((r, i) => process.stdout.write(`${r.ok ? 'ok' : 'not ok'} ${i + 1} - ${r.name}${r.ok ? '' : `\n  # ${r.error}`}\n`));
+    results.forEach((r, i) =>
+      process.stdout.write(
+        `${r.ok ? 'ok' : 'not ok'} ${i + 1} - ${r.name}${r.ok ? '' : `\n  # ${r.error}`}\n`,
+      ),
+    );
     const failed = results.filter((r) => !r.ok).length;
     process.stdout.write(`${results.length - failed} passed, ${failed} failed\n`);
     return failed ? 1 : 0;

@@ -11,10 +11,18 @@ export async function gatewaySecurity(config: Config): Promise<GatewaySecurity> 
     try {
       return await readFile(path, 'utf8');
     } catch (err) {
-      throw new DriverkitError('CONFIG_INVALID', `${config.file}: gateway.${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+      throw new DriverkitError(
+        'CONFIG_INVALID',
+        `${config.file}: gateway.${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+      );
     }
   };
-  const [certPem, keyPem, clientCaPem, tokenFile] = await Promise.all([read(g.tlsCert, 'tls_cert'), read(g.tlsKey, 'tls_key'), read(g.clientCa, 'client_ca'), read(g.tokensFile, 'tokens_file')]);
+  const [certPem, keyPem, clientCaPem, tokenFile] = await Promise.all([
+    read(g.tlsCert, 'tls_cert'),
+    read(g.tlsKey, 'tls_key'),
+    read(g.clientCa, 'client_ca'),
+    read(g.tokensFile, 'tokens_file'),
+  ]);
   const tokens = [
     ...(tokenFile ?? '').split('\n'),
     ...(g.tokensEnv ? (process.env[g.tokensEnv] ?? '').split(',') : []),
@@ -22,9 +30,14 @@ export async function gatewaySecurity(config: Config): Promise<GatewaySecurity> 
     .map((t) => t.trim())
     .filter(Boolean);
   if ((g.tokensFile || g.tokensEnv) && tokens.length === 0) {
-    throw new DriverkitError('CONFIG_INVALID', `${config.file}: gateway: expected at least one bearer token in ${g.tokensFile ?? `$${g.tokensEnv}`}, found none`);
+    throw new DriverkitError(
+      'CONFIG_INVALID',
+      `${config.file}: gateway: expected at least one bearer token in ${g.tokensFile ?? `$${g.tokensEnv}`}, found none`,
+    );
   }
-  const allow = Object.fromEntries(config.drivers.filter((d) => d.gatewayAllow).map((d) => [d.name, d.gatewayAllow!]));
+  const allow = Object.fromEntries(
+    config.drivers.filter((d) => d.gatewayAllow).map((d) => [d.name, d.gatewayAllow!]),
+  );
   return {
     tls: certPem && keyPem ? { certPem, keyPem, clientCaPem } : undefined,
     tokens: tokens.length ? tokens : undefined,

@@ -29,7 +29,15 @@ export async function run(argv: string[]): Promise<number> {
   const text = { type: 'string' } as const;
   const args = parseCommand(
     argv,
-    { out: { type: 'string', short: 'o' }, include: { type: 'string', short: 'I', multiple: true }, type: text, service: text, 'cookie-key': text, 'cookie-value': text, version: text },
+    {
+      out: { type: 'string', short: 'o' },
+      include: { type: 'string', short: 'I', multiple: true },
+      type: text,
+      service: text,
+      'cookie-key': text,
+      'cookie-value': text,
+      version: text,
+    },
     HELP,
   );
   if (!args) return 0;
@@ -38,17 +46,44 @@ export async function run(argv: string[]): Promise<number> {
   const include = args.values.include as unknown as string[] | undefined;
   const { type, service, 'cookie-key': cookieKey, 'cookie-value': cookieValue } = args.values;
   const given = [type, service, cookieKey, cookieValue].filter((x) => x !== undefined).length;
-  if (given !== 0 && given !== 4) throw usage('--type, --service, --cookie-key and --cookie-value go together');
+  if (given !== 0 && given !== 4)
+    throw usage('--type, --service, --cookie-key and --cookie-value go together');
   const version = Number(args.values.version ?? 1);
-  if (!Number.isInteger(version) || version < 1) throw usage(`--version: expected an app protocol version of 1 or more, got ${JSON.stringify(args.values.version)}`);
-  const extra = given === 4 ? { type: type!, service: service!, cookieKey: cookieKey!, cookieValue: cookieValue!, version } : undefined;
+  if (!Number.isInteger(version) || version < 1)
+    throw usage(
+      `--version: expected an app protocol version of 1 or more, got ${JSON.stringify(args.values.version)}`,
+    );
+  const extra =
+    given === 4
+      ? {
+          type: type!,
+          service: service!,
+          cookieKey: cookieKey!,
+          cookieValue: cookieValue!,
+          version,
+        }
+      : undefined;
   try {
-    const { types, files } = await generate({ protos: args.positionals, include, out: args.values.out ?? 'src/gen', type: extra });
-    process.stdout.write(`driverkit gen: ${files.length} files; driver types: ${types.join(', ') || '(none: no service has the (driverkit.driver) option)'}\n`);
+    const { types, files } = await generate({
+      protos: args.positionals,
+      include,
+      out: args.values.out ?? 'src/gen',
+      type: extra,
+    });
+    process.stdout.write(
+      `driverkit gen: ${files.length} files; driver types: ${types.join(', ') || '(none: no service has the (driverkit.driver) option)'}\n`,
+    );
     return 0;
   } catch (err) {
-    if (err instanceof GenError) throw new DriverkitError('GEN_FAILED', err.message, { cause: err });
+    if (err instanceof GenError)
+      throw new DriverkitError('GEN_FAILED', err.message, { cause: err });
     // protobufjs's parse errors name the file and line; TypeSpecError names the service.
-    throw new DriverkitError('PROTO_INVALID', err instanceof TypeSpecError ? err.message : `cannot read the protos: ${(err as Error).message}`, { cause: err });
+    throw new DriverkitError(
+      'PROTO_INVALID',
+      err instanceof TypeSpecError
+        ? err.message
+        : `cannot read the protos: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 }

@@ -6,7 +6,14 @@ import { globalStore, projectStore } from '../packages/store.js';
 import { DriverkitError } from '../errors.js';
 import { parseCommand } from './args.js';
 import { loadTrustedKeys } from '../packages/signature.js';
-import { describeResult, onBuild, onDownload, PACKAGE_OPTIONS, splitSpec, TRUSTED_KEY_HELP } from './package-args.js';
+import {
+  describeResult,
+  onBuild,
+  onDownload,
+  PACKAGE_OPTIONS,
+  splitSpec,
+  TRUSTED_KEY_HELP,
+} from './package-args.js';
 
 const STRING = { type: 'string' } as const;
 
@@ -35,23 +42,51 @@ ${TRUSTED_KEY_HELP}
 
 export async function run(argv: string[]): Promise<number> {
   const file = { file: STRING, name: STRING, version: STRING, type: STRING, entry: STRING };
-  const args = parseCommand(argv, { ...PACKAGE_OPTIONS, frozen: { type: 'boolean' }, git: STRING, ...file }, HELP);
+  const args = parseCommand(
+    argv,
+    { ...PACKAGE_OPTIONS, frozen: { type: 'boolean' }, git: STRING, ...file },
+    HELP,
+  );
   if (!args) return 0;
   const v = args.values as Record<string, unknown>;
   const store = v.global ? globalStore() : projectStore();
   const trustedKeys = await loadTrustedKeys(v['trusted-key'] as string[] | undefined);
   if (v.git !== undefined) {
-    if (args.positionals.length > 0 || v.frozen || v.index || v.file !== undefined) throw new DriverkitError('USAGE', `--git takes no package names, --index, --file or --frozen\n\n${HELP}`);
-    const result = await installGit({ store, source: v.git as string, name: v.name as string | undefined, force: Boolean(v.force), trustedKeys, onBuild: (n) => process.stderr.write(`driverkit install: building ${n} from ${v.git as string} …\n`) });
+    if (args.positionals.length > 0 || v.frozen || v.index || v.file !== undefined)
+      throw new DriverkitError(
+        'USAGE',
+        `--git takes no package names, --index, --file or --frozen\n\n${HELP}`,
+      );
+    const result = await installGit({
+      store,
+      source: v.git as string,
+      name: v.name as string | undefined,
+      force: Boolean(v.force),
+      trustedKeys,
+      onBuild: (n) =>
+        process.stderr.write(`driverkit install: building ${n} from ${v.git as string} …\n`),
+    });
     process.stdout.write(describeResult(result, store));
     return 0;
   }
   if (v.file !== undefined) {
     if (args.positionals.length > 0 || v.frozen || v.index || !v.name || !v.version || !v.type) {
-      throw new DriverkitError('USAGE', `--file needs --name, --version and --type, and no package names, --index or --frozen\n\n${HELP}`);
+      throw new DriverkitError(
+        'USAGE',
+        `--file needs --name, --version and --type, and no package names, --index or --frozen\n\n${HELP}`,
+      );
     }
     const s = (k: string) => v[k] as string;
-    const result = await installFile({ store, file: s('file'), name: s('name'), version: s('version'), type: s('type'), entry: v.entry as string | undefined, force: Boolean(v.force), trustedKeys });
+    const result = await installFile({
+      store,
+      file: s('file'),
+      name: s('name'),
+      version: s('version'),
+      type: s('type'),
+      entry: v.entry as string | undefined,
+      force: Boolean(v.force),
+      trustedKeys,
+    });
     process.stdout.write(describeResult(result, store));
     return 0;
   }
@@ -60,10 +95,25 @@ export async function run(argv: string[]): Promise<number> {
   let specs = args.positionals.map(splitSpec);
   if (specs.length === 0) {
     specs = (await listInstalled(store)).map((d) => ({ name: d.name, range: undefined }));
-    if (specs.length === 0) throw new DriverkitError('USAGE', `nothing to install: name a package, or have a ${store.lockFile}\n\n${HELP}`);
+    if (specs.length === 0)
+      throw new DriverkitError(
+        'USAGE',
+        `nothing to install: name a package, or have a ${store.lockFile}\n\n${HELP}`,
+      );
   }
   for (const { name, range } of specs) {
-    const result = await installPackage({ store, name, range, indexes: v.index as string[] | undefined, force: Boolean(v.force), trustedKeys, frozen: Boolean(v.frozen), onDownload, onBuild, buildSources: Boolean(v.build) });
+    const result = await installPackage({
+      store,
+      name,
+      range,
+      indexes: v.index as string[] | undefined,
+      force: Boolean(v.force),
+      trustedKeys,
+      frozen: Boolean(v.frozen),
+      onDownload,
+      onBuild,
+      buildSources: Boolean(v.build),
+    });
     process.stdout.write(describeResult(result, store));
   }
   return 0;

@@ -22,7 +22,11 @@ Options:
 
 function describeRunning(s: SupervisorStatus | undefined): string {
   if (!s) return '-';
-  const exit = s.lastExit ? (s.lastExit.signal ? `, last killed by ${s.lastExit.signal}` : `, last exit ${s.lastExit.code}`) : '';
+  const exit = s.lastExit
+    ? s.lastExit.signal
+      ? `, last killed by ${s.lastExit.signal}`
+      : `, last exit ${s.lastExit.code}`
+    : '';
   const label = s.state === 'failed' ? 'failed (given up)' : s.state;
   return `${label}${s.restarts ? `, ${s.restarts} restarts` : ''}${exit}`;
 }
@@ -36,7 +40,10 @@ export async function run(argv: string[]): Promise<number> {
     config.drivers.map(async (d) => {
       if (d.package) {
         const ref = `${d.package.name}${d.package.range ? `@${d.package.range}` : ''}`;
-        const state = await resolveInstalled(d.package.name, d.package.range, config.dir).then((p) => `installed ${p.version}`, () => 'not installed');
+        const state = await resolveInstalled(d.package.name, d.package.range, config.dir).then(
+          (p) => `installed ${p.version}`,
+          () => 'not installed',
+        );
         const row = [d.name, d.type, 'package', ref, state];
         if (serving) row.push(describeRunning(serving.drivers[d.name]));
         return row;
@@ -44,14 +51,29 @@ export async function run(argv: string[]): Promise<number> {
       const isSource = (await stat(d.driver)).isDirectory();
       const state = isSource
         ? await buildStatus({ folder: d.driver, type: d.type, binDir: config.binDir })
-        : await access(d.driver, constants.X_OK).then(() => 'ok', () => 'not executable');
-      const row = [d.name, d.type, isSource ? 'source' : 'binary', relative('.', d.driver) || '.', state];
+        : await access(d.driver, constants.X_OK).then(
+            () => 'ok',
+            () => 'not executable',
+          );
+      const row = [
+        d.name,
+        d.type,
+        isSource ? 'source' : 'binary',
+        relative('.', d.driver) || '.',
+        state,
+      ];
       if (serving) row.push(describeRunning(serving.drivers[d.name]));
       return row;
     }),
   );
-  const table = [['NAME', 'TYPE', 'KIND', 'DRIVER', 'STATE', ...(serving ? [`SERVE (pid ${serving.pid})`] : [])], ...rows];
+  const table = [
+    ['NAME', 'TYPE', 'KIND', 'DRIVER', 'STATE', ...(serving ? [`SERVE (pid ${serving.pid})`] : [])],
+    ...rows,
+  ];
   const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
-  for (const r of table) process.stdout.write(r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ') + '\n');
+  for (const r of table)
+    process.stdout.write(
+      `${r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')}\n`,
+    );
   return 0;
 }

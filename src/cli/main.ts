@@ -9,18 +9,48 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
-  build: { summary: 'build source drivers into bin/<type>/<name>', load: () => import('./build.js') },
+  build: {
+    summary: 'build source drivers into bin/<type>/<name>',
+    load: () => import('./build.js'),
+  },
   ls: { summary: 'list the drivers of a config and their state', load: () => import('./ls.js') },
-  call: { summary: 'start a driver, call one method with JSON, print the reply', load: () => import('./call.js') },
-  serve: { summary: 'start every driver and serve them on one gRPC address', load: () => import('./serve.js') },
-  conformance: { summary: "check a driver against its type's conformance suite", load: () => import('./conformance.js') },
-  gen: { summary: 'turn .proto files into TypeScript: ts-proto code and driver type contracts', load: () => import('./gen.js') },
-  install: { summary: 'install driver packages from an index, pinned in driverkit.lock', load: () => import('./install.js') },
-  upgrade: { summary: 'move installed packages to their highest compatible version', load: () => import('./upgrade.js') },
+  call: {
+    summary: 'start a driver, call one method with JSON, print the reply',
+    load: () => import('./call.js'),
+  },
+  serve: {
+    summary: 'start every driver and serve them on one gRPC address',
+    load: () => import('./serve.js'),
+  },
+  conformance: {
+    summary: "check a driver against its type's conformance suite",
+    load: () => import('./conformance.js'),
+  },
+  gen: {
+    summary: 'turn .proto files into TypeScript: ts-proto code and driver type contracts',
+    load: () => import('./gen.js'),
+  },
+  install: {
+    summary: 'install driver packages from an index, pinned in driverkit.lock',
+    load: () => import('./install.js'),
+  },
+  upgrade: {
+    summary: 'move installed packages to their highest compatible version',
+    load: () => import('./upgrade.js'),
+  },
   uninstall: { summary: 'remove installed packages', load: () => import('./uninstall.js') },
-  packages: { summary: 'list installed packages and whether newer ones exist', load: () => import('./packages.js') },
-  pack: { summary: 'turn a built driver into an archive and its index manifest', load: () => import('./pack.js') },
-  search: { summary: 'list the packages an index has, filtered by a term', load: () => import('./search.js') },
+  packages: {
+    summary: 'list installed packages and whether newer ones exist',
+    load: () => import('./packages.js'),
+  },
+  pack: {
+    summary: 'turn a built driver into an archive and its index manifest',
+    load: () => import('./pack.js'),
+  },
+  search: {
+    summary: 'list the packages an index has, filtered by a term',
+    load: () => import('./search.js'),
+  },
 };
 
 const HELP = `driverkit ${VERSION}: out-of-process gRPC drivers, go-plugin compatible
@@ -29,7 +59,10 @@ Usage: driverkit <command> [options]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(Math.max(...Object.keys(COMMANDS).map((n) => n.length)))}  ${c.summary}`)
+  .map(
+    ([name, c]) =>
+      `  ${name.padEnd(Math.max(...Object.keys(COMMANDS).map((n) => n.length)))}  ${c.summary}`,
+  )
   .join('\n')}
 
 Run "driverkit <command> --help" for a command's options.
@@ -58,7 +91,9 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`driverkit ${name}: ${err.message}\n`);
       return err.code === 'USAGE' ? 2 : 1;
     }
-    process.stderr.write(`driverkit ${name}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `driverkit ${name}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     return 1;
   }
 }

@@ -36,7 +36,14 @@ const STRING = { type: 'string' } as const;
 
 /** A source folder (a folder without --entry) is built first, into a temp folder; anything else is packed as it is. */
 async function builtInput(input: string, entry: string | undefined, type: string): Promise<string> {
-  if (entry !== undefined || !(await stat(input).then((s) => s.isDirectory(), () => false))) return input;
+  if (
+    entry !== undefined ||
+    !(await stat(input).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  )
+    return input;
   process.stderr.write(`driverkit pack: building ${input} …\n`);
   const out = await mkdtemp(join(tmpdir(), 'driverkit-pack-'));
   process.once('exit', () => rmSync(out, { recursive: true, force: true }));
@@ -44,20 +51,49 @@ async function builtInput(input: string, entry: string | undefined, type: string
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const options = { name: STRING, version: STRING, type: STRING, entry: STRING, driverkit: STRING, url: STRING, description: STRING, license: STRING, homepage: STRING, out: STRING, index: STRING, sign: STRING, 'new-key': STRING };
+  const options = {
+    name: STRING,
+    version: STRING,
+    type: STRING,
+    entry: STRING,
+    driverkit: STRING,
+    url: STRING,
+    description: STRING,
+    license: STRING,
+    homepage: STRING,
+    out: STRING,
+    index: STRING,
+    sign: STRING,
+    'new-key': STRING,
+  };
   const args = parseCommand(argv, options, HELP);
   if (!args) return 0;
   const v = args.values;
   if (v['new-key']) {
     const { privateFile, publicFile } = await writeKeyPair(v['new-key']);
-    process.stdout.write(`wrote ${privateFile} (keep it secret: pack --sign ${privateFile}) and ${publicFile} (for install --trusted-key)\n`);
+    process.stdout.write(
+      `wrote ${privateFile} (keep it secret: pack --sign ${privateFile}) and ${publicFile} (for install --trusted-key)\n`,
+    );
     return 0;
   }
-  if (args.positionals.length !== 1 || !v.name || !v.version || !v.type) throw new DriverkitError('USAGE', `name one driver, with --name, --version and --type\n\n${HELP}`);
-  const signingKey = v.sign ? await readFile(v.sign).catch((err: Error) => {
-    throw new DriverkitError('USAGE', `--sign ${v.sign}: ${err.message}`);
-  }) : undefined;
-  const packed = await packDriver({ ...v, input: await builtInput(args.positionals[0], v.entry, v.type), name: v.name, version: v.version, type: v.type, signingKey });
+  if (args.positionals.length !== 1 || !v.name || !v.version || !v.type)
+    throw new DriverkitError(
+      'USAGE',
+      `name one driver, with --name, --version and --type\n\n${HELP}`,
+    );
+  const signingKey = v.sign
+    ? await readFile(v.sign).catch((err: Error) => {
+        throw new DriverkitError('USAGE', `--sign ${v.sign}: ${err.message}`);
+      })
+    : undefined;
+  const packed = await packDriver({
+    ...v,
+    input: await builtInput(args.positionals[0], v.entry, v.type),
+    name: v.name,
+    version: v.version,
+    type: v.type,
+    signingKey,
+  });
   if (v.index) {
     const file = await addToIndex(resolve(v.index), packed);
     process.stderr.write(`added ${file}\n`);

@@ -24,7 +24,11 @@ export const TRUSTED_KEY_HELP = `      --trusted-key FILE  an ed25519 public key
 export function splitSpec(spec: string): { name: string; range?: string } {
   const at = spec.indexOf('@');
   const name = at < 0 ? spec : spec.slice(0, at);
-  if (!NAME_PATTERN.test(name)) throw new DriverkitError('USAGE', `not a package name: ${JSON.stringify(spec)} (expected NAME or NAME@RANGE)`);
+  if (!NAME_PATTERN.test(name))
+    throw new DriverkitError(
+      'USAGE',
+      `not a package name: ${JSON.stringify(spec)} (expected NAME or NAME@RANGE)`,
+    );
   return at < 0 ? { name } : { name, range: spec.slice(at + 1) };
 }
 
@@ -56,7 +60,10 @@ export function onDownload(url: string): Progress | undefined {
       if (now - start < MOMENT_MS || (!done && now - last < 100)) return;
       [last, written] = [now, true];
       // A compressed transfer can count past its stated length: then the bytes alone.
-      const amount = total && received <= total ? `${Math.floor((received / total) * 100)}% of ${size(total)}` : size(received);
+      const amount =
+        total && received <= total
+          ? `${Math.floor((received / total) * 100)}% of ${size(total)}`
+          : size(received);
       // One terminal row, or \r cannot return to its start: the URL gives way, from its left.
       const room = (process.stderr.columns || 80) - `downloading  ${amount}`.length - 2;
       const shown = url.length <= room ? url : `…${url.slice(url.length - Math.max(room - 1, 8))}`;

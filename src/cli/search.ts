@@ -18,17 +18,28 @@ export async function run(argv: string[]): Promise<number> {
   const args = parseCommand(argv, { index: { type: 'string', multiple: true } }, HELP);
   if (!args) return 0;
   const [term, ...extra] = args.positionals;
-  if (extra.length) throw new DriverkitError('USAGE', `one TERM at most (quote a phrase), got ${JSON.stringify(args.positionals)}\n\n${HELP}`);
+  if (extra.length)
+    throw new DriverkitError(
+      'USAGE',
+      `one TERM at most (quote a phrase), got ${JSON.stringify(args.positionals)}\n\n${HELP}`,
+    );
   const named = args.values.index as string[] | undefined;
   const indexes = named?.length ? named : defaultIndexes();
   const hits = await searchPackages({ term, indexes });
   if (hits.length === 0) {
-    process.stdout.write(`no packages${term ? ` matching ${JSON.stringify(term)}` : ''} in ${indexes.join(', ')}\n`);
+    process.stdout.write(
+      `no packages${term ? ` matching ${JSON.stringify(term)}` : ''} in ${indexes.join(', ')}\n`,
+    );
     return 0;
   }
   for (const h of hits) {
     const version = h.version ?? `none fits (newest ${h.newest})`;
-    process.stdout.write(`${h.name.padEnd(12)} ${version.padEnd(9)} ${h.type.padEnd(14)} ${h.description ?? ''}\n`.replace(/ +\n$/, '\n'));
+    process.stdout.write(
+      `${h.name.padEnd(12)} ${version.padEnd(9)} ${h.type.padEnd(14)} ${h.description ?? ''}\n`.replace(
+        / +\n$/,
+        '\n',
+      ),
+    );
   }
   return 0;
 }

@@ -26,14 +26,19 @@ Options:
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseCommand(argv, { ...CONFIG_OPTION, listen: { type: 'string', short: 'l' } }, HELP);
+  const args = parseCommand(
+    argv,
+    { ...CONFIG_OPTION, listen: { type: 'string', short: 'l' } },
+    HELP,
+  );
   if (!args) return 0;
   const logger = consoleLogger();
   let publish = () => {};
   const host = await openHost({
     config: args.values.config,
     logger,
-    onBuild: (e) => logger.log('info', 'building driver from source', { driver: e.name, folder: e.driver }),
+    onBuild: (e) =>
+      logger.log('info', 'building driver from source', { driver: e.name, folder: e.driver }),
     onState: () => publish(),
   });
   const statusFile = statusPath(host.config.binDir);
@@ -41,7 +46,12 @@ export async function run(argv: string[]): Promise<number> {
   // Another serve of this config, still running, keeps the file: this one only reports its own.
   publish = () => {
     const other = readStatus(statusFile);
-    if (!other || other.pid === process.pid) writeStatus(statusFile, { pid: process.pid, address: gateway?.address, drivers: host.status() });
+    if (!other || other.pid === process.pid)
+      writeStatus(statusFile, {
+        pid: process.pid,
+        address: gateway?.address,
+        drivers: host.status(),
+      });
   };
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -54,14 +64,19 @@ export async function run(argv: string[]): Promise<number> {
   // Signals during start-up must also close what has started.
   let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
   const stopped = new Promise<void>((resolve) => {
-    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void stop().then(resolve));
+    for (const sig of ['SIGINT', 'SIGTERM'] as const)
+      process.once(sig, () => void stop().then(resolve));
   });
   try {
     const listen = args.values.listen ?? host.config.listen ?? DEFAULT_LISTEN;
     const security = await gatewaySecurity(host.config);
     // Refuse an exposed address before any driver starts.
     const refusal = checkListen(listen, security);
-    if (refusal) throw new DriverkitError('CONFIG_INVALID', `${host.config.file}: ${refusal} ([gateway] tls_cert, tls_key, tokens_file or client_ca; or insecure = true)`);
+    if (refusal)
+      throw new DriverkitError(
+        'CONFIG_INVALID',
+        `${host.config.file}: ${refusal} ([gateway] tls_cert, tls_key, tokens_file or client_ca; or insecure = true)`,
+      );
     await host.startAll();
     gateway = await startGateway(host, listen, security);
   } catch (err) {
@@ -74,7 +89,9 @@ export async function run(argv: string[]): Promise<number> {
     throw err;
   }
   publish();
-  process.stdout.write(`driverkit: serving ${host.config.drivers.map((d) => d.name).join(', ')} on ${gateway.address}\n`);
+  process.stdout.write(
+    `driverkit: serving ${host.config.drivers.map((d) => d.name).join(', ')} on ${gateway.address}\n`,
+  );
   await stopped;
   return 0;
 }

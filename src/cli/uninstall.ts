@@ -16,10 +16,12 @@ Options:
 export async function run(argv: string[]): Promise<number> {
   const args = parseCommand(argv, { global: { type: 'boolean', short: 'g' } }, HELP);
   if (!args) return 0;
-  if (args.positionals.length === 0) throw new DriverkitError('USAGE', `name a package to uninstall\n\n${HELP}`);
+  if (args.positionals.length === 0)
+    throw new DriverkitError('USAGE', `name a package to uninstall\n\n${HELP}`);
   const store = args.values.global ? globalStore() : projectStore();
   for (const name of args.positionals) {
-    if (!NAME_PATTERN.test(name)) throw new DriverkitError('USAGE', `not a package name: ${JSON.stringify(name)}`);
+    if (!NAME_PATTERN.test(name))
+      throw new DriverkitError('USAGE', `not a package name: ${JSON.stringify(name)}`);
     process.stdout.write(`removed    ${name} ${await uninstallPackage(store, name)}\n`);
   }
   return 0;

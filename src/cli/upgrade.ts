@@ -4,7 +4,14 @@ import { listInstalled } from '../packages/installed.js';
 import { globalStore, projectStore } from '../packages/store.js';
 import { parseCommand } from './args.js';
 import { loadTrustedKeys } from '../packages/signature.js';
-import { describeResult, onBuild, onDownload, PACKAGE_OPTIONS, splitSpec, TRUSTED_KEY_HELP } from './package-args.js';
+import {
+  describeResult,
+  onBuild,
+  onDownload,
+  PACKAGE_OPTIONS,
+  splitSpec,
+  TRUSTED_KEY_HELP,
+} from './package-args.js';
 
 const HELP = `Usage: driverkit upgrade NAME[@RANGE]... | --all [--index INDEX]... [--global] [--force]
 
@@ -26,11 +33,28 @@ export async function run(argv: string[]): Promise<number> {
   if (!args) return 0;
   const v = args.values as Record<string, unknown>;
   const store = v.global ? globalStore() : projectStore();
-  if (Boolean(v.all) === args.positionals.length > 0) throw new DriverkitError('USAGE', `name the packages to upgrade, or pass --all (not both)\n\n${HELP}`);
-  const specs = v.all ? (await listInstalled(store)).map((d) => ({ name: d.name, range: undefined })) : args.positionals.map(splitSpec);
+  if (Boolean(v.all) === args.positionals.length > 0)
+    throw new DriverkitError(
+      'USAGE',
+      `name the packages to upgrade, or pass --all (not both)\n\n${HELP}`,
+    );
+  const specs = v.all
+    ? (await listInstalled(store)).map((d) => ({ name: d.name, range: undefined }))
+    : args.positionals.map(splitSpec);
   const trustedKeys = await loadTrustedKeys(v['trusted-key'] as string[] | undefined);
   for (const { name, range } of specs) {
-    const result = await installPackage({ store, name, range, indexes: v.index as string[] | undefined, force: Boolean(v.force), trustedKeys, upgrade: true, onDownload, onBuild, buildSources: Boolean(v.build) });
+    const result = await installPackage({
+      store,
+      name,
+      range,
+      indexes: v.index as string[] | undefined,
+      force: Boolean(v.force),
+      trustedKeys,
+      upgrade: true,
+      onDownload,
+      onBuild,
+      buildSources: Boolean(v.build),
+    });
     process.stdout.write(describeResult(result, store));
   }
   return 0;

@@ -7,23 +7,96 @@ interface GatewayContext {
   dir: string;
 }
 
-const file = (v: unknown, ctx: GatewayContext) => (typeof v === 'string' && v !== '' ? ok(isAbsolute(v) ? v : resolve(ctx.dir, v)) : fail('a file path (string)', v));
-const envName = (v: unknown) => (typeof v === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(v) ? ok(v) : fail('an environment variable name', v));
-const positive = (v: unknown) => (Number.isInteger(v) && (v as number) > 0 ? ok(v as number) : fail('a positive integer', v));
+const file = (v: unknown, ctx: GatewayContext) =>
+  typeof v === 'string' && v !== ''
+    ? ok(isAbsolute(v) ? v : resolve(ctx.dir, v))
+    : fail('a file path (string)', v);
+const envName = (v: unknown) =>
+  typeof v === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(v)
+    ? ok(v)
+    : fail('an environment variable name', v);
+const positive = (v: unknown) =>
+  Number.isInteger(v) && (v as number) > 0 ? ok(v as number) : fail('a positive integer', v);
 
 /** The keys of the `[gateway]` table. */
 export const GATEWAY_KEYS = [
-  { toml: 'tls_cert', field: 'tlsCert', parse: file, defaultDoc: 'none (plaintext)', doc: "The gateway's TLS certificate (PEM file); with `tls_key`." },
-  { toml: 'tls_key', field: 'tlsKey', parse: file, defaultDoc: 'none', doc: 'Its private key (PEM file).' },
-  { toml: 'client_ca', field: 'clientCa', parse: file, defaultDoc: 'none', doc: 'Clients must present a certificate this CA (PEM file) signed: mTLS.' },
-  { toml: 'tokens_file', field: 'tokensFile', parse: file, defaultDoc: 'none', doc: 'Bearer tokens a client must send (`authorization: Bearer T`), one per line.' },
-  { toml: 'tokens_env', field: 'tokensEnv', parse: envName, defaultDoc: 'none', doc: 'An environment variable holding bearer tokens, comma-separated.' },
-  { toml: 'max_concurrent_calls', field: 'maxConcurrentCalls', parse: positive, defaultDoc: '`256`', doc: 'Calls relayed at once; past it, RESOURCE_EXHAUSTED.' },
-  { toml: 'max_calls_per_client', field: 'maxCallsPerClient', parse: positive, defaultDoc: '`100`', doc: 'Calls one client connection may have open at once (it queues past that).' },
-  { toml: 'max_message_size', field: 'maxMessageBytes', parse: positive, defaultDoc: '`16777216`', doc: 'The largest request message, in bytes.' },
-  { toml: 'max_client_memory', field: 'maxClientMemory', parse: positive, defaultDoc: '`67108864`', doc: 'Bytes of (single) requests one client connection may have held for relay at once; past it, RESOURCE_EXHAUSTED.' },
-  { toml: 'max_memory', field: 'maxMemory', parse: positive, defaultDoc: '`268435456`', doc: 'Bytes of (single) requests held for relay at once across all clients; past it, RESOURCE_EXHAUSTED.' },
-  { toml: 'insecure', field: 'insecure', parse: flag, default: false, doc: 'Serve an address off loopback without TLS and authentication (refused otherwise).' },
+  {
+    toml: 'tls_cert',
+    field: 'tlsCert',
+    parse: file,
+    defaultDoc: 'none (plaintext)',
+    doc: "The gateway's TLS certificate (PEM file); with `tls_key`.",
+  },
+  {
+    toml: 'tls_key',
+    field: 'tlsKey',
+    parse: file,
+    defaultDoc: 'none',
+    doc: 'Its private key (PEM file).',
+  },
+  {
+    toml: 'client_ca',
+    field: 'clientCa',
+    parse: file,
+    defaultDoc: 'none',
+    doc: 'Clients must present a certificate this CA (PEM file) signed: mTLS.',
+  },
+  {
+    toml: 'tokens_file',
+    field: 'tokensFile',
+    parse: file,
+    defaultDoc: 'none',
+    doc: 'Bearer tokens a client must send (`authorization: Bearer T`), one per line.',
+  },
+  {
+    toml: 'tokens_env',
+    field: 'tokensEnv',
+    parse: envName,
+    defaultDoc: 'none',
+    doc: 'An environment variable holding bearer tokens, comma-separated.',
+  },
+  {
+    toml: 'max_concurrent_calls',
+    field: 'maxConcurrentCalls',
+    parse: positive,
+    defaultDoc: '`256`',
+    doc: 'Calls relayed at once; past it, RESOURCE_EXHAUSTED.',
+  },
+  {
+    toml: 'max_calls_per_client',
+    field: 'maxCallsPerClient',
+    parse: positive,
+    defaultDoc: '`100`',
+    doc: 'Calls one client connection may have open at once (it queues past that).',
+  },
+  {
+    toml: 'max_message_size',
+    field: 'maxMessageBytes',
+    parse: positive,
+    defaultDoc: '`16777216`',
+    doc: 'The largest request message, in bytes.',
+  },
+  {
+    toml: 'max_client_memory',
+    field: 'maxClientMemory',
+    parse: positive,
+    defaultDoc: '`67108864`',
+    doc: 'Bytes of (single) requests one client connection may have held for relay at once; past it, RESOURCE_EXHAUSTED.',
+  },
+  {
+    toml: 'max_memory',
+    field: 'maxMemory',
+    parse: positive,
+    defaultDoc: '`268435456`',
+    doc: 'Bytes of (single) requests held for relay at once across all clients; past it, RESOURCE_EXHAUSTED.',
+  },
+  {
+    toml: 'insecure',
+    field: 'insecure',
+    parse: flag,
+    default: false,
+    doc: 'Serve an address off loopback without TLS and authentication (refused otherwise).',
+  },
 ] as const satisfies readonly Key<GatewayContext>[];
 
 /** The `[gateway]` table, parsed. */
@@ -35,12 +108,20 @@ export function gatewayTable(v: unknown, ctx: GatewayContext): Parsed<GatewayCon
   const parsed = parseTable(GATEWAY_KEYS, v, ctx);
   if (!parsed.ok) return parsed;
   const g = parsed.value;
-  if ((g.tlsCert === undefined) !== (g.tlsKey === undefined)) return { ...fail('tls_cert and tls_key together'), key: g.tlsCert === undefined ? 'tls_cert' : 'tls_key' };
-  if (g.clientCa !== undefined && g.tlsCert === undefined) return { ...fail('tls_cert and tls_key: client certificates need TLS'), key: 'client_ca' };
+  if ((g.tlsCert === undefined) !== (g.tlsKey === undefined))
+    return {
+      ...fail('tls_cert and tls_key together'),
+      key: g.tlsCert === undefined ? 'tls_cert' : 'tls_key',
+    };
+  if (g.clientCa !== undefined && g.tlsCert === undefined)
+    return { ...fail('tls_cert and tls_key: client certificates need TLS'), key: 'client_ca' };
   return ok(g);
 }
 
 /** `gateway_allow` of a driver: method names, or `["*"]` for all. */
 export function methodList(v: unknown): Parsed<string[]> {
-  return Array.isArray(v) && v.every((m) => typeof m === 'string' && /^(\*|[A-Za-z_][A-Za-z0-9_]*)$/.test(m)) ? ok([...v]) : fail('an array of method names such as ["GetUser"], or ["*"]', v);
+  return Array.isArray(v) &&
+    v.every((m) => typeof m === 'string' && /^(\*|[A-Za-z_][A-Za-z0-9_]*)$/.test(m))
+    ? ok([...v])
+    : fail('an array of method names such as ["GetUser"], or ["*"]', v);
 }

@@ -2,7 +2,20 @@ import { isAbsolute, resolve } from 'node:path';
 import { parseReattach } from '../protocol/reattach.js';
 import type { Contract } from '../contracts/contract.js';
 import { DEFAULT_RESTART } from './restart.js';
-import { count, duration, fail, flag, isTable, ok, oneOf, stringTable, strings, table, within, type Parsed } from './parsers.js';
+import {
+  count,
+  duration,
+  fail,
+  flag,
+  isTable,
+  ok,
+  oneOf,
+  stringTable,
+  strings,
+  table,
+  within,
+  type Parsed,
+} from './parsers.js';
 import { parseTable, type Key } from './table.js';
 import { typeTables } from './types.js';
 import { gatewayTable, methodList } from './gateway.js';
@@ -21,51 +34,173 @@ export interface DriverContext extends TopContext {
 }
 
 const path = (expected: string) => (v: unknown, ctx: TopContext) =>
-  typeof v === 'string' && v !== '' ? ok(isAbsolute(v) ? v : resolve(ctx.dir, v)) : fail(expected, v);
+  typeof v === 'string' && v !== ''
+    ? ok(isAbsolute(v) ? v : resolve(ctx.dir, v))
+    : fail(expected, v);
 
 function driverType(v: unknown, ctx: TopContext): Parsed<string> {
   if (typeof v !== 'string') return fail('a driver type name (string)', v);
   // hasOwn, so that "constructor" or "toString" is not taken for a driver type.
-  return Object.hasOwn(ctx.contracts, v) ? ok(v) : fail(`a known driver type (${Object.keys(ctx.contracts).join(', ')}; declare others in [types.NAME])`, v);
+  return Object.hasOwn(ctx.contracts, v)
+    ? ok(v)
+    : fail(
+        `a known driver type (${Object.keys(ctx.contracts).join(', ')}; declare others in [types.NAME])`,
+        v,
+      );
 }
 
 /** `NAME` or `NAME@RANGE`, as `driverkit install` takes it. */
 function packageRef(v: unknown): Parsed<{ name: string; range?: string }> {
   const m = typeof v === 'string' ? /^([a-z0-9][a-z0-9._-]*)(?:@(.+))?$/.exec(v) : null;
-  return m ? ok({ name: m[1], ...(m[2] ? { range: m[2] } : {}) }) : fail('a package "NAME" or "NAME@RANGE", such as "kv@^1.2"', v);
+  return m
+    ? ok({ name: m[1], ...(m[2] ? { range: m[2] } : {}) })
+    : fail('a package "NAME" or "NAME@RANGE", such as "kv@^1.2"', v);
 }
 
 function reattach(v: unknown) {
   const r = parseReattach(v);
-  return r.ok ? ok(r.info) : fail(`the DRIVERKIT_REATTACH={...} line a driver prints, or a table (${r.reason})`, v);
+  return r.ok
+    ? ok(r.info)
+    : fail(`the DRIVERKIT_REATTACH={...} line a driver prints, or a table (${r.reason})`, v);
 }
 
 // Defaults are raw values that go through the parser, so the docs show them as written in TOML.
 const asDuration = (ms: number) => (ms % 1000 ? `${ms}ms` : `${ms / 1000}s`);
-const sha256 = (v: unknown) => (typeof v === 'string' && /^[0-9a-fA-F]{64}$/.test(v) ? ok(v.toLowerCase()) : fail('64 hex digits', v));
-const address = (v: unknown) => (typeof v === 'string' && /^.+:\d+$/.test(v) ? ok(v) : fail('an address "HOST:PORT"', v));
+const sha256 = (v: unknown) =>
+  typeof v === 'string' && /^[0-9a-fA-F]{64}$/.test(v)
+    ? ok(v.toLowerCase())
+    : fail('64 hex digits', v);
+const address = (v: unknown) =>
+  typeof v === 'string' && /^.+:\d+$/.test(v) ? ok(v) : fail('an address "HOST:PORT"', v);
 
 /** The keys of a `[drivers.NAME]` table, in the order they are checked and documented. */
 export const DRIVER_KEYS = [
-  { toml: 'type', field: 'type', parse: driverType, default: (ctx: DriverContext) => ctx.name, defaultDoc: 'the instance name', doc: 'The driver type (`userprovider`): which services it serves.' },
-  { toml: 'driver', field: 'driver', parse: path('the path of an executable or of a source folder (string)'), defaultDoc: 'none: `driver` or `package`', doc: 'An executable, or a source folder built into `<bin_dir>/<type>/<folder name>`.' },
-  { toml: 'package', field: 'package', parse: packageRef, defaultDoc: 'none', doc: 'Instead of `driver`: an installed package, `NAME` or `NAME@RANGE`, installed on first use from `indexes` and pinned (digest checked at every start) by `driverkit.lock`.' },
+  {
+    toml: 'type',
+    field: 'type',
+    parse: driverType,
+    default: (ctx: DriverContext) => ctx.name,
+    defaultDoc: 'the instance name',
+    doc: 'The driver type (`userprovider`): which services it serves.',
+  },
+  {
+    toml: 'driver',
+    field: 'driver',
+    parse: path('the path of an executable or of a source folder (string)'),
+    defaultDoc: 'none: `driver` or `package`',
+    doc: 'An executable, or a source folder built into `<bin_dir>/<type>/<folder name>`.',
+  },
+  {
+    toml: 'package',
+    field: 'package',
+    parse: packageRef,
+    defaultDoc: 'none',
+    doc: 'Instead of `driver`: an installed package, `NAME` or `NAME@RANGE`, installed on first use from `indexes` and pinned (digest checked at every start) by `driverkit.lock`.',
+  },
   { toml: 'args', field: 'args', parse: strings, default: [], doc: 'Arguments to the executable.' },
   { toml: 'env', field: 'env', parse: stringTable, default: {}, doc: 'Added to its environment.' },
-  { toml: 'start_timeout', field: 'startTimeout', parse: duration, defaultDoc: '`"60s"`', doc: 'How long it may take to print its handshake and answer health checks.' },
-  { toml: 'shutdown_grace', field: 'shutdownGrace', parse: duration, defaultDoc: '`"2s"`', doc: 'How long it may take to exit after Shutdown before SIGTERM.' },
-  { toml: 'call_timeout', field: 'callTimeout', parse: duration, defaultDoc: 'none (`"30s"` in the gateway)', doc: 'Default deadline of calls through the host and the gateway.' },
-  { toml: 'sha256', field: 'sha256', parse: sha256, defaultDoc: 'none', doc: 'Hex digest the executable must have, checked before every start.' },
-  { toml: 'auto_mtls', field: 'autoMTLS', parse: flag, defaultDoc: '`false`', doc: 'go-plugin AutoMTLS between host and driver.' },
-  { toml: 'allow_remote_address', field: 'allowRemote', parse: flag, defaultDoc: '`false`', doc: 'Dial a TCP handshake address off loopback (a driver reattached on another machine); refused otherwise.' },
-  { toml: 'restart', group: 'restart', field: 'policy', parse: oneOf(['never', 'on-failure']), default: DEFAULT_RESTART.policy, doc: '`"on-failure"` restarts it after a non-zero exit or a signal.' },
-  { toml: 'restart_delay', group: 'restart', field: 'delay', parse: duration, default: asDuration(DEFAULT_RESTART.delay), doc: 'First delay before a restart; doubles with each consecutive failure.' },
-  { toml: 'restart_max_delay', group: 'restart', field: 'maxDelay', parse: duration, default: asDuration(DEFAULT_RESTART.maxDelay), doc: 'The longest delay before a restart.' },
-  { toml: 'max_restarts', group: 'restart', field: 'maxRestarts', parse: count, default: DEFAULT_RESTART.maxRestarts, doc: 'Consecutive failed runs after which the driver is given up.' },
-  { toml: 'reattach', field: 'reattach', parse: reattach, defaultDoc: 'none', doc: 'The `DRIVERKIT_REATTACH={…}` line of a driver started by hand: connect to it instead of starting `driver`.' },
-  { toml: 'kill_on_close', field: 'killOnClose', parse: flag, defaultDoc: '`false`', doc: 'With `reattach`: stop that process on close.' },
-  { toml: 'config', field: 'config', parse: table, default: {}, doc: "Handed to the driver's Configure." },
-  { toml: 'gateway_allow', field: 'gatewayAllow', parse: methodList, defaultDoc: 'every method but Configure', doc: 'The methods `driverkit serve` relays to this driver (`["GetUser"]`, `["*"]` for all).' },
+  {
+    toml: 'start_timeout',
+    field: 'startTimeout',
+    parse: duration,
+    defaultDoc: '`"60s"`',
+    doc: 'How long it may take to print its handshake and answer health checks.',
+  },
+  {
+    toml: 'shutdown_grace',
+    field: 'shutdownGrace',
+    parse: duration,
+    defaultDoc: '`"2s"`',
+    doc: 'How long it may take to exit after Shutdown before SIGTERM.',
+  },
+  {
+    toml: 'call_timeout',
+    field: 'callTimeout',
+    parse: duration,
+    defaultDoc: 'none (`"30s"` in the gateway)',
+    doc: 'Default deadline of calls through the host and the gateway.',
+  },
+  {
+    toml: 'sha256',
+    field: 'sha256',
+    parse: sha256,
+    defaultDoc: 'none',
+    doc: 'Hex digest the executable must have, checked before every start.',
+  },
+  {
+    toml: 'auto_mtls',
+    field: 'autoMTLS',
+    parse: flag,
+    defaultDoc: '`false`',
+    doc: 'go-plugin AutoMTLS between host and driver.',
+  },
+  {
+    toml: 'allow_remote_address',
+    field: 'allowRemote',
+    parse: flag,
+    defaultDoc: '`false`',
+    doc: 'Dial a TCP handshake address off loopback (a driver reattached on another machine); refused otherwise.',
+  },
+  {
+    toml: 'restart',
+    group: 'restart',
+    field: 'policy',
+    parse: oneOf(['never', 'on-failure']),
+    default: DEFAULT_RESTART.policy,
+    doc: '`"on-failure"` restarts it after a non-zero exit or a signal.',
+  },
+  {
+    toml: 'restart_delay',
+    group: 'restart',
+    field: 'delay',
+    parse: duration,
+    default: asDuration(DEFAULT_RESTART.delay),
+    doc: 'First delay before a restart; doubles with each consecutive failure.',
+  },
+  {
+    toml: 'restart_max_delay',
+    group: 'restart',
+    field: 'maxDelay',
+    parse: duration,
+    default: asDuration(DEFAULT_RESTART.maxDelay),
+    doc: 'The longest delay before a restart.',
+  },
+  {
+    toml: 'max_restarts',
+    group: 'restart',
+    field: 'maxRestarts',
+    parse: count,
+    default: DEFAULT_RESTART.maxRestarts,
+    doc: 'Consecutive failed runs after which the driver is given up.',
+  },
+  {
+    toml: 'reattach',
+    field: 'reattach',
+    parse: reattach,
+    defaultDoc: 'none',
+    doc: 'The `DRIVERKIT_REATTACH={…}` line of a driver started by hand: connect to it instead of starting `driver`.',
+  },
+  {
+    toml: 'kill_on_close',
+    field: 'killOnClose',
+    parse: flag,
+    defaultDoc: '`false`',
+    doc: 'With `reattach`: stop that process on close.',
+  },
+  {
+    toml: 'config',
+    field: 'config',
+    parse: table,
+    default: {},
+    doc: "Handed to the driver's Configure.",
+  },
+  {
+    toml: 'gateway_allow',
+    field: 'gatewayAllow',
+    parse: methodList,
+    defaultDoc: 'every method but Configure',
+    doc: 'The methods `driverkit serve` relays to this driver (`["GetUser"]`, `["*"]` for all).',
+  },
 ] as const satisfies readonly Key<DriverContext>[];
 
 const NAME = /^[A-Za-z0-9_.-]+$/;
@@ -74,7 +209,11 @@ const NAME = /^[A-Za-z0-9_.-]+$/;
 function indexList(v: unknown, ctx: TopContext): Parsed<string[]> {
   const list = strings(v);
   if (!list.ok) return fail('an array of index folders or URLs', v);
-  return ok(list.value.map((i) => (/^(https?:|file:|git\+)/.test(i) || isAbsolute(i) ? i : resolve(ctx.dir, i))));
+  return ok(
+    list.value.map((i) =>
+      /^(https?:|file:|git\+)/.test(i) || isAbsolute(i) ? i : resolve(ctx.dir, i),
+    ),
+  );
 }
 
 /** Key files, made absolute against the config's folder. */
@@ -92,18 +231,38 @@ function driverTables(v: unknown, ctx: TopContext): Parsed<DriverEntry[]> {
   if (entries.length === 0) return fail('at least one [drivers.NAME] table');
   const drivers: DriverEntry[] = [];
   for (const [name, raw] of entries) {
-    if (!NAME.test(name)) return within(name, fail('a name of letters, digits, "_", "." or "-"', name));
+    if (!NAME.test(name))
+      return within(name, fail('a name of letters, digits, "_", "." or "-"', name));
     const fields = parseTable(DRIVER_KEYS, raw, { ...ctx, name });
     if (!fields.ok) return within(name, fields);
     if ((fields.value.driver === undefined) === (fields.value.package === undefined)) {
       const both = fields.value.driver !== undefined;
-      return within(name, within(both ? 'package' : 'driver', fail(both ? 'either driver or package, not both' : 'the path of an executable or of a source folder (or package = "NAME[@RANGE]")')));
+      return within(
+        name,
+        within(
+          both ? 'package' : 'driver',
+          fail(
+            both
+              ? 'either driver or package, not both'
+              : 'the path of an executable or of a source folder (or package = "NAME[@RANGE]")',
+          ),
+        ),
+      );
     }
     const contract = ctx.contracts[fields.value.type];
     // Configure is what receives the table; a type without it would silently drop it.
     const configurable = Object.values(contract.versions).every((s) => 'configure' in s.methods);
     if (!configurable && Object.keys(fields.value.config).length > 0) {
-      return within(name, within('config', fail(`no config table: type "${contract.type}" has no Configure method to receive one`, fields.value.config)));
+      return within(
+        name,
+        within(
+          'config',
+          fail(
+            `no config table: type "${contract.type}" has no Configure method to receive one`,
+            fields.value.config,
+          ),
+        ),
+      );
     }
     // A package's executable is known once it is installed: `driver` stays empty until then.
     drivers.push({ name, contract, ...fields.value, driver: fields.value.driver ?? '' });
@@ -113,12 +272,60 @@ function driverTables(v: unknown, ctx: TopContext): Parsed<DriverEntry[]> {
 
 /** The top-level keys of a config file. */
 export const TOP_KEYS = [
-  { toml: 'bin_dir', field: 'binDir', parse: path('a folder path (string)'), default: 'bin', doc: 'Where source drivers are built.' },
-  { toml: 'listen', field: 'listen', parse: address, defaultDoc: '`"127.0.0.1:50051"`', doc: "`driverkit serve`'s address, `HOST:PORT`." },
-  { toml: 'gateway', field: 'gateway', parse: gatewayTable, default: {}, doc: "`driverkit serve`'s TLS, authentication and limits: the `[gateway]` table (keys below)." },
-  { toml: 'indexes', field: 'indexes', parse: indexList, default: [], doc: 'Package indexes (folders, `file:` or `http(s):` URLs, `git+URL[#REF]`) that `package` entries are installed from; `DRIVERKIT_INDEX` adds more.' },
-  { toml: 'trusted_keys', field: 'trustedKeys', parse: keyFiles, default: [], doc: 'Ed25519 public keys (PEM files) one of which must sign every manifest a `package` entry installs; `DRIVERKIT_TRUSTED_KEYS` adds more. Default: signatures are not checked.' },
-  { toml: 'build_packages', field: 'buildPackages', parse: flag, default: false, doc: "Let a `package` entry whose version has no artifact for this platform be built from the source its manifest names (that runs the repository's build with the host's rights)." },
-  { toml: 'types', field: 'types', parse: typeTables, default: {}, doc: 'One `[types.NAME]` table per driver type declared from its `.proto` (keys below).' },
-  { toml: 'drivers', field: 'drivers', parse: driverTables, required: 'at least one [drivers.NAME] table', doc: 'One `[drivers.NAME]` table per driver instance; NAME is letters, digits, `_`, `.` or `-`.' },
+  {
+    toml: 'bin_dir',
+    field: 'binDir',
+    parse: path('a folder path (string)'),
+    default: 'bin',
+    doc: 'Where source drivers are built.',
+  },
+  {
+    toml: 'listen',
+    field: 'listen',
+    parse: address,
+    defaultDoc: '`"127.0.0.1:50051"`',
+    doc: "`driverkit serve`'s address, `HOST:PORT`.",
+  },
+  {
+    toml: 'gateway',
+    field: 'gateway',
+    parse: gatewayTable,
+    default: {},
+    doc: "`driverkit serve`'s TLS, authentication and limits: the `[gateway]` table (keys below).",
+  },
+  {
+    toml: 'indexes',
+    field: 'indexes',
+    parse: indexList,
+    default: [],
+    doc: 'Package indexes (folders, `file:` or `http(s):` URLs, `git+URL[#REF]`) that `package` entries are installed from; `DRIVERKIT_INDEX` adds more.',
+  },
+  {
+    toml: 'trusted_keys',
+    field: 'trustedKeys',
+    parse: keyFiles,
+    default: [],
+    doc: 'Ed25519 public keys (PEM files) one of which must sign every manifest a `package` entry installs; `DRIVERKIT_TRUSTED_KEYS` adds more. Default: signatures are not checked.',
+  },
+  {
+    toml: 'build_packages',
+    field: 'buildPackages',
+    parse: flag,
+    default: false,
+    doc: "Let a `package` entry whose version has no artifact for this platform be built from the source its manifest names (that runs the repository's build with the host's rights).",
+  },
+  {
+    toml: 'types',
+    field: 'types',
+    parse: typeTables,
+    default: {},
+    doc: 'One `[types.NAME]` table per driver type declared from its `.proto` (keys below).',
+  },
+  {
+    toml: 'drivers',
+    field: 'drivers',
+    parse: driverTables,
+    required: 'at least one [drivers.NAME] table',
+    doc: 'One `[drivers.NAME]` table per driver instance; NAME is letters, digits, `_`, `.` or `-`.',
+  },
 ] as const satisfies readonly Key<TopContext>[];

@@ -49,31 +49,45 @@ export function isTable(v: unknown): v is Record<string, unknown> {
 /** "10s", "500ms", "2m" or a number of milliseconds, as milliseconds. */
 export function duration(v: unknown): Parsed<number> {
   const ms = parseDuration(v);
-  return ms === undefined ? fail('a duration such as "10s", "500ms" or a number of milliseconds', v) : ok(ms);
+  return ms === undefined
+    ? fail('a duration such as "10s", "500ms" or a number of milliseconds', v)
+    : ok(ms);
 }
 
 /** A boolean. */
-export const flag = (v: unknown): Parsed<boolean> => (typeof v === 'boolean' ? ok(v) : fail('true or false', v));
+export const flag = (v: unknown): Parsed<boolean> =>
+  typeof v === 'boolean' ? ok(v) : fail('true or false', v);
 
 /** An integer >= 0. */
-export const count = (v: unknown): Parsed<number> => (Number.isInteger(v) && (v as number) >= 0 ? ok(v as number) : fail('a non-negative integer', v));
+export const count = (v: unknown): Parsed<number> =>
+  Number.isInteger(v) && (v as number) >= 0 ? ok(v as number) : fail('a non-negative integer', v);
 
 // The table parsers copy, so that entries never share a default's array or object.
 
 /** An array of strings. */
 export function strings(v: unknown): Parsed<string[]> {
-  return Array.isArray(v) && v.every((a) => typeof a === 'string') ? ok([...v]) : fail('an array of strings', v);
+  return Array.isArray(v) && v.every((a) => typeof a === 'string')
+    ? ok([...v])
+    : fail('an array of strings', v);
 }
 
 /** A table whose values are strings. */
 export function stringTable(v: unknown): Parsed<Record<string, string>> {
-  return isTable(v) && Object.values(v).every((s) => typeof s === 'string') ? ok({ ...(v as Record<string, string>) }) : fail('a table of strings', v);
+  return isTable(v) && Object.values(v).every((s) => typeof s === 'string')
+    ? ok({ ...(v as Record<string, string>) })
+    : fail('a table of strings', v);
 }
 
 /** Any table. */
-export const table = (v: unknown): Parsed<Record<string, unknown>> => (isTable(v) ? ok({ ...v }) : fail('a table', v));
+export const table = (v: unknown): Parsed<Record<string, unknown>> =>
+  isTable(v) ? ok({ ...v }) : fail('a table', v);
 
 /** One of a few strings: expects `"a" or "b"`. */
-export function oneOf<const V extends readonly string[]>(values: V): (v: unknown) => Parsed<V[number]> {
-  return (v) => (values.includes(v as string) ? ok(v as V[number]) : fail(values.map((s) => JSON.stringify(s)).join(' or '), v));
+export function oneOf<const V extends readonly string[]>(
+  values: V,
+): (v: unknown) => Parsed<V[number]> {
+  return (v) =>
+    values.includes(v as string)
+      ? ok(v as V[number])
+      : fail(values.map((s) => JSON.stringify(s)).join(' or '), v);
 }

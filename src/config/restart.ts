@@ -10,4 +10,9 @@ export interface RestartPolicy {
   maxRestarts: number;
 }
 
-export const DEFAULT_RESTART: RestartPolicy = { policy: 'never', delay: 200, maxDelay: 10_000, maxRestarts: 5 };
+export const DEFAULT_RESTART: RestartPolicy = {
+  policy: 'never',
+  delay: 200,
+  maxDelay: 10_000,
+  maxRestarts: 5,
+};

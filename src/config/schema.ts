@@ -1,6 +1,6 @@
 import type { Contract } from '../contracts/contract.js';
 import { DriverkitError } from '../errors.js';
-import { DRIVER_KEYS, TOP_KEYS } from './keys.js';
+import { type DRIVER_KEYS, TOP_KEYS } from './keys.js';
 import { describe, type Parsed } from './parsers.js';
 import { contracts as BUILTIN } from './registry.js';
 import type { RestartPolicy } from './restart.js';
@@ -33,7 +33,12 @@ export interface Config extends Fields<typeof TOP_KEYS> {
  * Validates parsed TOML (or a plain object) as a driverkit config. Every error names the
  * file, the key and what was expected: `FILE: drivers.NAME.KEY: expected ..., got ...`.
  */
-export function validateConfig(raw: unknown, file: string, dir: string, contracts: Readonly<Record<string, Contract>> = BUILTIN): Config {
+export function validateConfig(
+  raw: unknown,
+  file: string,
+  dir: string,
+  contracts: Readonly<Record<string, Contract>> = BUILTIN,
+): Config {
   return { file, dir, ...orThrow(parseTable(TOP_KEYS, raw, { dir, contracts }), file) };
 }
 

@@ -28,9 +28,15 @@ export interface Key<C> {
 
 // Any context: tables differ in theirs, and these types only read fields, never call parse.
 type AnyKey = Key<any>;
-type Value<K> = K extends { parse: (...a: never[]) => infer R } ? (R extends { ok: true; value: infer T } ? T : never) : never;
+type Value<K> = K extends { parse: (...a: never[]) => infer R }
+  ? R extends { ok: true; value: infer T }
+    ? T
+    : never
+  : never;
 type Always = { default: unknown } | { required: string };
-type Flat<K extends AnyKey> = { [E in Extract<K, Always> as E['field']]: Value<E> } & { [E in Exclude<K, Always> as E['field']]?: Value<E> };
+type Flat<K extends AnyKey> = { [E in Extract<K, Always> as E['field']]: Value<E> } & {
+  [E in Exclude<K, Always> as E['field']]?: Value<E>;
+};
 
 /**
  * The object a key table parses into: a field per key, optional when the key has neither a
@@ -44,11 +50,16 @@ export type Fields<Ks extends readonly AnyKey[]> = Flat<Exclude<Ks[number], { gr
  * Parses a table against its keys: refuses a non-table and unknown keys (listing the known
  * ones), applies defaults, and reports the first bad value with its key path.
  */
-export function parseTable<C, const Ks extends readonly Key<C>[]>(keys: Ks, raw: unknown, ctx: C): Parsed<Fields<Ks>> {
+export function parseTable<C, const Ks extends readonly Key<C>[]>(
+  keys: Ks,
+  raw: unknown,
+  ctx: C,
+): Parsed<Fields<Ks>> {
   if (!isTable(raw)) return fail('a table', raw);
   const known = keys.map((k) => k.toml);
   for (const [name, value] of Object.entries(raw)) {
-    if (!known.includes(name)) return within(name, fail(`no such key (known: ${known.join(', ')})`, value));
+    if (!known.includes(name))
+      return within(name, fail(`no such key (known: ${known.join(', ')})`, value));
   }
   const out: Record<string, unknown> = {};
   for (const k of keys) {
@@ -68,6 +79,15 @@ export function parseTable<C, const Ks extends readonly Key<C>[]>(keys: Ks, raw:
 /** The keys as a markdown table (key, default, doc): the config reference in README.md. */
 export function keyTable(keys: readonly AnyKey[]): string {
   const shown = (k: AnyKey) =>
-    k.defaultDoc ?? (k.required !== undefined ? 'required' : k.default === undefined || typeof k.default === 'function' ? 'none' : `\`${JSON.stringify(k.default)}\``);
-  return ['| key | default | what |', '|---|---|---|', ...keys.map((k) => `| \`${k.toml}\` | ${shown(k)} | ${k.doc} |`)].join('\n');
+    k.defaultDoc ??
+    (k.required !== undefined
+      ? 'required'
+      : k.default === undefined || typeof k.default === 'function'
+        ? 'none'
+        : `\`${JSON.stringify(k.default)}\``);
+  return [
+    '| key | default | what |',
+    '|---|---|---|',
+    ...keys.map((k) => `| \`${k.toml}\` | ${shown(k)} | ${k.doc} |`),
+  ].join('\n');
 }

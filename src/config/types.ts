@@ -20,19 +20,61 @@ const paths = (v: unknown, ctx: TypeContext): Parsed<string[]> => {
 };
 const dirs = (v: unknown, ctx: TypeContext): Parsed<string[]> => {
   const parsed = strings(v);
-  return parsed.ok ? ok(parsed.value.map((p) => (isAbsolute(p) ? p : resolve(ctx.dir, p)))) : fail('an array of folder paths', v);
+  return parsed.ok
+    ? ok(parsed.value.map((p) => (isAbsolute(p) ? p : resolve(ctx.dir, p))))
+    : fail('an array of folder paths', v);
 };
-const text = (expected: string) => (v: unknown) => (typeof v === 'string' && v !== '' ? ok(v) : fail(expected, v));
-const version = (v: unknown) => (Number.isInteger(v) && (v as number) >= 1 ? ok(v as number) : fail('an app protocol version of 1 or more', v));
+const text = (expected: string) => (v: unknown) =>
+  typeof v === 'string' && v !== '' ? ok(v) : fail(expected, v);
+const version = (v: unknown) =>
+  Number.isInteger(v) && (v as number) >= 1
+    ? ok(v as number)
+    : fail('an app protocol version of 1 or more', v);
 
 /** The keys of a `[types.NAME]` table. */
 export const TYPE_KEYS = [
-  { toml: 'proto', field: 'protos', parse: paths, required: 'the .proto file (or files) that define the type', doc: 'The `.proto` file, or an array of files, that define the type.' },
-  { toml: 'include', field: 'include', parse: dirs, default: [], doc: "Import roots, as protoc's `-I`; imports are also looked up next to the importing file." },
-  { toml: 'service', field: 'service', parse: text('a full service name such as "kv.v1.KV"'), defaultDoc: 'the services whose `(driverkit.driver)` option names this type', doc: "For a proto without driverkit's option (a third party's): the service this type serves." },
-  { toml: 'cookie_key', field: 'cookieKey', parse: text('the handshake cookie key (string)'), defaultDoc: 'from the proto', doc: "With `service`: go-plugin's MagicCookieKey." },
-  { toml: 'cookie_value', field: 'cookieValue', parse: text('the handshake cookie value (string)'), defaultDoc: 'from the proto', doc: "With `service`: go-plugin's MagicCookieValue." },
-  { toml: 'version', field: 'version', parse: version, defaultDoc: '`1`', doc: "With `service`: the app protocol version it is (go-plugin's ProtocolVersion)." },
+  {
+    toml: 'proto',
+    field: 'protos',
+    parse: paths,
+    required: 'the .proto file (or files) that define the type',
+    doc: 'The `.proto` file, or an array of files, that define the type.',
+  },
+  {
+    toml: 'include',
+    field: 'include',
+    parse: dirs,
+    default: [],
+    doc: "Import roots, as protoc's `-I`; imports are also looked up next to the importing file.",
+  },
+  {
+    toml: 'service',
+    field: 'service',
+    parse: text('a full service name such as "kv.v1.KV"'),
+    defaultDoc: 'the services whose `(driverkit.driver)` option names this type',
+    doc: "For a proto without driverkit's option (a third party's): the service this type serves.",
+  },
+  {
+    toml: 'cookie_key',
+    field: 'cookieKey',
+    parse: text('the handshake cookie key (string)'),
+    defaultDoc: 'from the proto',
+    doc: "With `service`: go-plugin's MagicCookieKey.",
+  },
+  {
+    toml: 'cookie_value',
+    field: 'cookieValue',
+    parse: text('the handshake cookie value (string)'),
+    defaultDoc: 'from the proto',
+    doc: "With `service`: go-plugin's MagicCookieValue.",
+  },
+  {
+    toml: 'version',
+    field: 'version',
+    parse: version,
+    defaultDoc: '`1`',
+    doc: "With `service`: the app protocol version it is (go-plugin's ProtocolVersion).",
+  },
 ] as const satisfies readonly Key<TypeContext>[];
 
 /** One `[types.NAME]` table, parsed. */
@@ -47,13 +89,24 @@ export function typeTables(v: unknown, ctx: TypeContext): Parsed<TypeDecl[]> {
   if (!isTable(v)) return fail('a table of [types.NAME] tables', v);
   const out: TypeDecl[] = [];
   for (const [name, raw] of Object.entries(v)) {
-    if (!NAME.test(name)) return within(name, fail('a type name of letters, digits, "_" or "-"', name));
+    if (!NAME.test(name))
+      return within(name, fail('a type name of letters, digits, "_" or "-"', name));
     const fields = parseTable(TYPE_KEYS, raw, ctx);
     if (!fields.ok) return within(name, fields);
     const handshake = [fields.value.service, fields.value.cookieKey, fields.value.cookieValue];
     if (handshake.some((x) => x !== undefined) && handshake.some((x) => x === undefined)) {
-      const missing = (['service', 'cookie_key', 'cookie_value'] as const).find((_, i) => handshake[i] === undefined)!;
-      return within(name, within(missing, fail('service, cookie_key and cookie_value together, for a proto without the (driverkit.driver) option')));
+      const missing = (['service', 'cookie_key', 'cookie_value'] as const).find(
+        (_, i) => handshake[i] === undefined,
+      )!;
+      return within(
+        name,
+        within(
+          missing,
+          fail(
+            'service, cookie_key and cookie_value together, for a proto without the (driverkit.driver) option',
+          ),
+        ),
+      );
     }
     out.push({ name, ...fields.value });
   }
@@ -65,7 +118,10 @@ export function typeTables(v: unknown, ctx: TypeContext): Parsed<TypeDecl[]> {
  * the declaration at fault: a proto that does not parse, a service the proto lacks, a type
  * with no handshake, two types with one cookie (also against the types known already).
  */
-export async function loadTypeDecls(decls: readonly TypeDecl[], known: Readonly<Record<string, Contract>>): Promise<Parsed<Record<string, Contract>>> {
+export async function loadTypeDecls(
+  decls: readonly TypeDecl[],
+  known: Readonly<Record<string, Contract>>,
+): Promise<Parsed<Record<string, Contract>>> {
   const specs: TypeSpec[] = [];
   const same: Record<string, Contract> = {};
   for (const decl of decls) {
@@ -74,10 +130,26 @@ export async function loadTypeDecls(decls: readonly TypeDecl[], known: Readonly<
     const have = Object.hasOwn(known, decl.name) ? known[decl.name] : undefined;
     if (have === undefined) specs.push(spec.value);
     // The host's own (generated) contract of the same type: its typed codecs win.
-    else if (have.cookieKey === spec.value.cookieKey && have.cookieValue === spec.value.cookieValue) same[decl.name] = have;
-    else return within(decl.name, fail(`the handshake the host knows type "${decl.name}" by (${have.cookieKey}=${have.cookieValue}), or another name`, `${spec.value.cookieKey}=${spec.value.cookieValue}`));
+    else if (have.cookieKey === spec.value.cookieKey && have.cookieValue === spec.value.cookieValue)
+      same[decl.name] = have;
+    else
+      return within(
+        decl.name,
+        fail(
+          `the handshake the host knows type "${decl.name}" by (${have.cookieKey}=${have.cookieValue}), or another name`,
+          `${spec.value.cookieKey}=${spec.value.cookieValue}`,
+        ),
+      );
   }
-  const all = [...Object.values(known).map((c) => ({ type: c.type, cookieKey: c.cookieKey, cookieValue: c.cookieValue, versions: new Map() })), ...specs];
+  const all = [
+    ...Object.values(known).map((c) => ({
+      type: c.type,
+      cookieKey: c.cookieKey,
+      cookieValue: c.cookieValue,
+      versions: new Map(),
+    })),
+    ...specs,
+  ];
   try {
     checkCookies(all);
   } catch (err) {
@@ -87,23 +159,44 @@ export async function loadTypeDecls(decls: readonly TypeDecl[], known: Readonly<
 }
 
 async function loadDecl(decl: TypeDecl): Promise<Parsed<TypeSpec>> {
-  let root;
+  let root: Awaited<ReturnType<typeof loadProtos>>;
   let declared: TypeSpec[];
   try {
     root = await loadProtos(decl.protos, decl.include);
     declared = driverTypes(root);
   } catch (err) {
     const message = (err as Error).message;
-    return within('proto', err instanceof TypeSpecError ? fail(message) : fail(`a .proto that parses (${message})`, decl.protos.join(', ')));
+    return within(
+      'proto',
+      err instanceof TypeSpecError
+        ? fail(message)
+        : fail(`a .proto that parses (${message})`, decl.protos.join(', ')),
+    );
   }
   if (decl.service === undefined) {
     const spec = declared.find((s) => s.type === decl.name);
     if (spec) return ok(spec);
-    const others = declared.length ? ` (it declares: ${declared.map((s) => s.type).join(', ')})` : '';
-    return fail(`a service whose (driverkit.driver) option names type "${decl.name}" in the proto${others}, or service, cookie_key and cookie_value here`);
+    const others = declared.length
+      ? ` (it declares: ${declared.map((s) => s.type).join(', ')})`
+      : '';
+    return fail(
+      `a service whose (driverkit.driver) option names type "${decl.name}" in the proto${others}, or service, cookie_key and cookie_value here`,
+    );
   }
   const services = servicesOf(root);
   const service = services.find((s) => fullName(s) === decl.service);
-  if (!service) return within('service', fail(`a service of the proto (${services.map(fullName).join(', ') || 'it has none'})`, decl.service) as Failure);
-  return ok({ type: decl.name, cookieKey: decl.cookieKey!, cookieValue: decl.cookieValue!, versions: new Map([[decl.version ?? 1, service]]) });
+  if (!service)
+    return within(
+      'service',
+      fail(
+        `a service of the proto (${services.map(fullName).join(', ') || 'it has none'})`,
+        decl.service,
+      ) as Failure,
+    );
+  return ok({
+    type: decl.name,
+    cookieKey: decl.cookieKey!,
+    cookieValue: decl.cookieValue!,
+    versions: new Map([[decl.version ?? 1, service]]),
+  });
 }

@@ -27,7 +27,15 @@ export type RequestOf<M> = M extends MethodDef<infer Req, any> ? Req : never;
 export type ResponseOf<M> = M extends MethodDef<any, infer Res> ? Res : never;
 
 /** Like ts-proto's DeepPartial: every field optional, all the way down. */
-export type DeepPartial<T> = T extends string | number | boolean | bigint | Uint8Array | Date | undefined | null
+export type DeepPartial<T> = T extends
+  | string
+  | number
+  | boolean
+  | bigint
+  | Uint8Array
+  | Date
+  | undefined
+  | null
   ? T
   : T extends ReadonlyArray<infer U>
     ? ReadonlyArray<DeepPartial<U>>
@@ -66,7 +74,10 @@ export function contractVersions(contract: Contract): number[] {
  * The codec pair for one side of a method. Requests and responses are built with
  * `fromPartial` so callers and handlers may leave defaults out, as in proto3 itself.
  */
-export function codec<T>(type: MessageType<T>): { serialize(value: unknown): Buffer; deserialize(bytes: Buffer): T } {
+export function codec<T>(type: MessageType<T>): {
+  serialize(value: unknown): Buffer;
+  deserialize(bytes: Buffer): T;
+} {
   return {
     serialize: (value) => Buffer.from(type.encode(type.fromPartial(value)).finish()),
     deserialize: (bytes) => type.decode(bytes),

@@ -11,7 +11,11 @@ import { serveHandlers } from './services.js';
  * The driver's end of go-plugin's GRPCBroker: offered services get a lean server of their
  * own on a new unix socket, and the host's are dialed with the lean client.
  */
-export function driverBroker(send: (info: ConnInfo) => void, log: DriverLogger, mapError: ErrorMapper): Broker {
+export function driverBroker(
+  send: (info: ConnInfo) => void,
+  log: DriverLogger,
+  mapError: ErrorMapper,
+): Broker {
   return new Broker({
     send,
     async serve(service, handlers, broker, tls) {

@@ -7,8 +7,18 @@ import { connect as tlsConnect } from 'node:tls';
 import { type CallError, callDeadline, callMetadata, cancelledError } from '../rpc/call.js';
 import type { Invoke } from '../rpc/client.js';
 import type { BrokerTls } from '../rpc/broker.js';
-import { decodeGrpcMessage, FrameReader, formatGrpcTimeout, frameMessage, MAX_TIMER_MS } from '../protocol/grpc-wire.js';
-import { CONNECTION_WINDOW_BYTES, MAX_MESSAGE_BYTES, STREAM_WINDOW_BYTES } from '../protocol/limits.js';
+import {
+  decodeGrpcMessage,
+  FrameReader,
+  formatGrpcTimeout,
+  frameMessage,
+  MAX_TIMER_MS,
+} from '../protocol/grpc-wire.js';
+import {
+  CONNECTION_WINDOW_BYTES,
+  MAX_MESSAGE_BYTES,
+  STREAM_WINDOW_BYTES,
+} from '../protocol/limits.js';
 import { Status, statusName } from '../status.js';
 import { streamCall } from './stream-client.js';
 
@@ -19,7 +29,11 @@ export interface DialTarget {
 }
 
 function callError(code: number, details: string, fromPeer = false): CallError {
-  return Object.assign(new Error(`${code} ${statusName(code)}: ${details}`), { code, details, fromPeer });
+  return Object.assign(new Error(`${code} ${statusName(code)}: ${details}`), {
+    code,
+    details,
+    fromPeer,
+  });
 }
 
 /** The status in a trailers block (or a trailers-only response), if it has one. */
@@ -27,13 +41,16 @@ function statusOf(headers: IncomingHttpHeaders): CallError | null | undefined {
   const raw = headers['grpc-status'];
   if (raw === undefined) return undefined;
   const code = Number(raw);
-  return code === Status.OK ? null : callError(code, decodeGrpcMessage(String(headers['grpc-message'] ?? '')), true);
+  return code === Status.OK
+    ? null
+    : callError(code, decodeGrpcMessage(String(headers['grpc-message'] ?? '')), true);
 }
 
 /** Header values are strings: binary metadata goes base64, as gRPC's wire format says. */
 function headerMetadata(md: Record<string, string | Buffer> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(md ?? {})) out[k] = typeof v === 'string' ? v : v.toString('base64');
+  for (const [k, v] of Object.entries(md ?? {}))
+    out[k] = typeof v === 'string' ? v : v.toString('base64');
   return out;
 }
 
@@ -42,7 +59,13 @@ function headerMetadata(md: Record<string, string | Buffer> | undefined): Record
  * call (and again if it drops). TLS when `tls` is given, verified as the main connection is.
  */
 export function dialInvoke(target: DialTarget, tls?: BrokerTls): { invoke: Invoke; close(): void } {
-  const [host, port] = target.network === 'unix' ? [] : [target.address.slice(0, target.address.lastIndexOf(':')), Number(target.address.slice(target.address.lastIndexOf(':') + 1))];
+  const [host, port] =
+    target.network === 'unix'
+      ? []
+      : [
+          target.address.slice(0, target.address.lastIndexOf(':')),
+          Number(target.address.slice(target.address.lastIndexOf(':') + 1)),
+        ];
   const endpoint = target.network === 'unix' ? { path: target.address } : { host, port };
   const where = `${target.network}:${target.address}`;
   let session: ClientHttp2Session | undefined;
@@ -54,7 +77,16 @@ export function dialInvoke(target: DialTarget, tls?: BrokerTls): { invoke: Invok
       settings: { initialWindowSize: STREAM_WINDOW_BYTES },
       // go-plugin certificates name "localhost", whatever the address.
       createConnection: () =>
-        tls ? tlsConnect({ ...endpoint, ca: tls.peerCertPem, key: tls.keyPem, cert: tls.certPem, servername: 'localhost', ALPNProtocols: ['h2'] }) : netConnect(endpoint as { path: string }),
+        tls
+          ? tlsConnect({
+              ...endpoint,
+              ca: tls.peerCertPem,
+              key: tls.keyPem,
+              cert: tls.certPem,
+              servername: 'localhost',
+              ALPNProtocols: ['h2'],
+            })
+          : netConnect(endpoint as { path: string }),
     });
     // Each call hears of a broken connection through its own stream.
     s.on('error', () => {});
@@ -81,16 +113,32 @@ export function dialInvoke(target: DialTarget, tls?: BrokerTls): { invoke: Invok
       // Encode before opening a stream, so a request that cannot be encoded leaves nothing half-open.
       let body: Buffer | undefined;
       try {
-        if (!call.requestStream && !call.responseStream) body = frameMessage(call.serialize(call.request));
+        if (!call.requestStream && !call.responseStream)
+          body = frameMessage(call.serialize(call.request));
       } catch (err) {
-        return settle(callError(Status.INTERNAL, `cannot encode the request: ${err instanceof Error ? err.message : String(err)}`));
+        return settle(
+          callError(
+            Status.INTERNAL,
+            `cannot encode the request: ${err instanceof Error ? err.message : String(err)}`,
+          ),
+        );
       }
       const deadline = callDeadline(call.options);
-      const headers: Record<string, string> = { ':method': 'POST', ':path': call.path, 'content-type': 'application/grpc', te: 'trailers', ...headerMetadata(callMetadata(call.options)) };
-      if (deadline !== undefined) headers['grpc-timeout'] = formatGrpcTimeout(deadline - Date.now());
+      const headers: Record<string, string> = {
+        ':method': 'POST',
+        ':path': call.path,
+        'content-type': 'application/grpc',
+        te: 'trailers',
+        ...headerMetadata(callMetadata(call.options)),
+      };
+      if (deadline !== undefined)
+        headers['grpc-timeout'] = formatGrpcTimeout(deadline - Date.now());
       if (call.requestStream || call.responseStream) {
         settled = true;
-        return streamCall(open().request(headers), call, { statusOf, callError, where }).then(resolve, reject);
+        return streamCall(open().request(headers), call, { statusOf, callError, where }).then(
+          resolve,
+          reject,
+        );
       }
       const stream = open().request(headers);
       const abandon = (err: CallError) => {
@@ -102,35 +150,57 @@ export function dialInvoke(target: DialTarget, tls?: BrokerTls): { invoke: Invok
         signal.addEventListener('abort', onAbort, { once: true });
       }
       if (deadline !== undefined && deadline - Date.now() <= MAX_TIMER_MS) {
-        timer = setTimeout(() => abandon(callError(Status.DEADLINE_EXCEEDED, 'deadline exceeded')), deadline - Date.now());
+        timer = setTimeout(
+          () => abandon(callError(Status.DEADLINE_EXCEEDED, 'deadline exceeded')),
+          deadline - Date.now(),
+        );
       }
       let reply: Buffer | undefined;
       let status: CallError | null | undefined;
       const reader = new FrameReader(
         MAX_MESSAGE_BYTES,
         (message) => (reply = message),
-        (err) => abandon(callError(err.kind === 'too-large' ? Status.RESOURCE_EXHAUSTED : Status.INTERNAL, err.kind === 'too-large' ? `response of ${err.size} bytes is larger than the ${MAX_MESSAGE_BYTES}-byte limit` : 'compressed response without grpc-encoding')),
+        (err) =>
+          abandon(
+            callError(
+              err.kind === 'too-large' ? Status.RESOURCE_EXHAUSTED : Status.INTERNAL,
+              err.kind === 'too-large'
+                ? `response of ${err.size} bytes is larger than the ${MAX_MESSAGE_BYTES}-byte limit`
+                : 'compressed response without grpc-encoding',
+            ),
+          ),
       );
       stream.on('response', (h) => {
         status = statusOf(h);
-        if (status === undefined && h[':status'] !== 200) status = callError(Status.UNKNOWN, `HTTP status ${h[':status']} from ${call.path}`, true);
+        if (status === undefined && h[':status'] !== 200)
+          status = callError(Status.UNKNOWN, `HTTP status ${h[':status']} from ${call.path}`, true);
       });
       stream.on('trailers', (h) => (status = statusOf(h)));
       stream.on('data', (chunk: Buffer) => reader.push(chunk));
-      stream.on('error', (err: Error) => settle(callError(Status.UNAVAILABLE, `${where}: ${err.message}`)));
+      stream.on('error', (err: Error) =>
+        settle(callError(Status.UNAVAILABLE, `${where}: ${err.message}`)),
+      );
       stream.on('close', () => {
         if (status) return settle(status);
         if (status === null && reply) {
           try {
             return settle(null, call.deserialize(reply));
           } catch (err) {
-            return settle(callError(Status.INTERNAL, `cannot decode the response: ${err instanceof Error ? err.message : String(err)}`));
+            return settle(
+              callError(
+                Status.INTERNAL,
+                `cannot decode the response: ${err instanceof Error ? err.message : String(err)}`,
+              ),
+            );
           }
         }
         settle(
           status === null
             ? callError(Status.INTERNAL, `the response from ${where} carried no message`)
-            : callError(Status.UNAVAILABLE, `the connection to ${where} closed before the call ended`),
+            : callError(
+                Status.UNAVAILABLE,
+                `the connection to ${where} closed before the call ended`,
+              ),
         );
       });
       stream.end(body);

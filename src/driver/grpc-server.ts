@@ -16,7 +16,11 @@ import type { MessageType, MethodDef } from '../contracts/contract.js';
 import { RequestQueue } from './request-queue.js';
 import { ServerCall } from './server-call.js';
 import { FrameReader, MAX_TIMER_MS, parseGrpcTimeout } from '../protocol/grpc-wire.js';
-import { CONNECTION_WINDOW_BYTES, MAX_MESSAGE_BYTES, STREAM_WINDOW_BYTES } from '../protocol/limits.js';
+import {
+  CONNECTION_WINDOW_BYTES,
+  MAX_MESSAGE_BYTES,
+  STREAM_WINDOW_BYTES,
+} from '../protocol/limits.js';
 import { RpcError } from '../errors.js';
 import { Status } from '../status.js';
 
@@ -69,13 +73,30 @@ export class GrpcServer {
   constructor(tls?: ServerTls, limits: ServerLimits = {}) {
     const idleMs = limits.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
     // 0, a negative or NaN would close every connection at once: a programming error.
-    if (!(idleMs > 0)) throw new TypeError(`idleTimeoutMs must be a positive number of milliseconds (Infinity: never), got ${idleMs}`);
+    if (!(idleMs > 0))
+      throw new TypeError(
+        `idleTimeoutMs must be a positive number of milliseconds (Infinity: never), got ${idleMs}`,
+      );
     const prefaceMs = Math.min(PREFACE_TIMEOUT_MS, idleMs);
     // Bounds a peer can hold: streams at once per connection, and the session's buffered
     // memory (node's default 10 MB would refuse one 16 MiB message; 256 MB takes several).
-    const options = { maxSessionMemory: MAX_SESSION_MEMORY_MB, settings: { initialWindowSize: STREAM_WINDOW_BYTES, maxConcurrentStreams: MAX_CONCURRENT_STREAMS } };
+    const options = {
+      maxSessionMemory: MAX_SESSION_MEMORY_MB,
+      settings: {
+        initialWindowSize: STREAM_WINDOW_BYTES,
+        maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
+      },
+    };
     this.#server = tls
-      ? createSecureServer({ ...options, handshakeTimeout: prefaceMs, key: tls.keyPem, cert: tls.certPem, ca: tls.peerCertPem, requestCert: true, rejectUnauthorized: true })
+      ? createSecureServer({
+          ...options,
+          handshakeTimeout: prefaceMs,
+          key: tls.keyPem,
+          cert: tls.certPem,
+          ca: tls.peerCertPem,
+          requestCert: true,
+          rejectUnauthorized: true,
+        })
       : createServer(options);
     this.#server.on('session', (session) => {
       session.on('error', () => {});
@@ -93,16 +114,27 @@ export class GrpcServer {
   }
 
   /** A method with one request: `handle` runs once it is in, and answers through `done`, as grpc-js's sendUnaryData does. */
-  unary<Req, Res>(path: string, types: { request: MessageType<Req>; response: MessageType<Res> }, handle: (request: Req, call: ServerCall, done: (err: CallStatus | null, value?: unknown) => void) => void): void {
+  unary<Req, Res>(
+    path: string,
+    types: { request: MessageType<Req>; response: MessageType<Res> },
+    handle: (
+      request: Req,
+      call: ServerCall,
+      done: (err: CallStatus | null, value?: unknown) => void,
+    ) => void,
+  ): void {
     this.#methods.set(path, {
       onMessage: (call, message) => {
-        if (call.request !== undefined) return call.end(Status.UNIMPLEMENTED, `${path} takes one request message, got more`);
+        if (call.request !== undefined)
+          return call.end(Status.UNIMPLEMENTED, `${path} takes one request message, got more`);
         call.request = decodeOr(call, types.request, message, path);
       },
       onEnd: (call, partial) => {
         if (call.done) return;
-        if (partial) return call.end(Status.INTERNAL, `${path}: the request ended in the middle of a message`);
-        if (call.request === undefined) return call.end(Status.UNIMPLEMENTED, `${path} takes one request message, got none`);
+        if (partial)
+          return call.end(Status.INTERNAL, `${path}: the request ended in the middle of a message`);
+        if (call.request === undefined)
+          return call.end(Status.UNIMPLEMENTED, `${path} takes one request message, got none`);
         handle(call.request as Req, call, (err, value) => {
           if (err) return call.end(err.code, err.details);
           let bytes: Uint8Array;
@@ -110,7 +142,10 @@ export class GrpcServer {
             bytes = types.response.encode(types.response.fromPartial(value ?? {})).finish();
           } catch (e) {
             // A handler's value that protobuf cannot encode (a 1.5 for an int32, say) fails this call, not the driver.
-            return call.end(Status.INTERNAL, `${path}: cannot encode the response: ${e instanceof Error ? e.message : String(e)}`);
+            return call.end(
+              Status.INTERNAL,
+              `${path}: cannot encode the response: ${e instanceof Error ? e.message : String(e)}`,
+            );
           }
           call.reply(bytes);
         });
@@ -123,15 +158,23 @@ export class GrpcServer {
    * method once its one request is in, a client-streaming or bidi one at once, with its
    * requests as a RequestQueue.
    */
-  method(path: string, m: MethodDef, run: (input: unknown, call: ServerCall, sink: CallSink) => void): void {
-    const encode = (value: unknown): Uint8Array => m.responseType.encode(m.responseType.fromPartial(value ?? {})).finish();
+  method(
+    path: string,
+    m: MethodDef,
+    run: (input: unknown, call: ServerCall, sink: CallSink) => void,
+  ): void {
+    const encode = (value: unknown): Uint8Array =>
+      m.responseType.encode(m.responseType.fromPartial(value ?? {})).finish();
     const sink = (call: ServerCall): CallSink => ({
       send: (value) => {
         let bytes: Uint8Array;
         try {
           bytes = encode(value);
         } catch (e) {
-          call.end(Status.INTERNAL, `${path}: cannot encode a response: ${e instanceof Error ? e.message : String(e)}`);
+          call.end(
+            Status.INTERNAL,
+            `${path}: cannot encode a response: ${e instanceof Error ? e.message : String(e)}`,
+          );
           return Promise.reject(e);
         }
         return call.send(bytes);
@@ -145,19 +188,27 @@ export class GrpcServer {
           bytes = encode(value);
         } catch (e) {
           // A handler's value that protobuf cannot encode (a 1.5 for an int32, say) fails this call, not the driver.
-          return call.end(Status.INTERNAL, `${path}: cannot encode the response: ${e instanceof Error ? e.message : String(e)}`);
+          return call.end(
+            Status.INTERNAL,
+            `${path}: cannot encode the response: ${e instanceof Error ? e.message : String(e)}`,
+          );
         }
         call.reply(bytes);
       },
     });
     if (!m.requestStream) {
-      this.unary(path, { request: m.requestType, response: m.responseType }, (request, call) => run(request, call, sink(call)));
+      this.unary(path, { request: m.requestType, response: m.responseType }, (request, call) =>
+        run(request, call, sink(call)),
+      );
       return;
     }
     const queues = new WeakMap<ServerCall, RequestQueue<unknown>>();
     this.#methods.set(path, {
       onOpen: (call) => {
-        const queue = new RequestQueue<unknown>(() => call.pause(), () => call.resume());
+        const queue = new RequestQueue<unknown>(
+          () => call.pause(),
+          () => call.resume(),
+        );
         queues.set(call, queue);
         call.onCancel(() => queue.fail(new RpcError(Status.CANCELLED, 'the call was cancelled')));
         run(queue, call, sink(call));
@@ -167,14 +218,26 @@ export class GrpcServer {
         if (decoded !== undefined) queues.get(call)?.push(decoded);
       },
       onEnd: (call, partial) => {
-        if (partial) return call.end(Status.INTERNAL, `${path}: the requests ended in the middle of a message`);
+        if (partial)
+          return call.end(
+            Status.INTERNAL,
+            `${path}: the requests ended in the middle of a message`,
+          );
         queues.get(call)?.end();
       },
     });
   }
 
   /** A streaming method: `handle` hears of its start, every request message and the end of the requests. */
-  stream<Req>(path: string, request: MessageType<Req>, handle: { open?(call: ServerCall): void; message?(call: ServerCall, message: Req): void; end?(call: ServerCall): void }): void {
+  stream<Req>(
+    path: string,
+    request: MessageType<Req>,
+    handle: {
+      open?(call: ServerCall): void;
+      message?(call: ServerCall, message: Req): void;
+      end?(call: ServerCall): void;
+    },
+  ): void {
     this.#methods.set(path, {
       onOpen: handle.open,
       onMessage: (call, message) => {
@@ -223,7 +286,11 @@ export class GrpcServer {
   #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     stream.on('error', () => {});
     const contentType = headers['content-type'];
-    if (headers[':method'] !== 'POST' || typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
+    if (
+      headers[':method'] !== 'POST' ||
+      typeof contentType !== 'string' ||
+      !contentType.startsWith('application/grpc')
+    ) {
       stream.respond({ ':status': 415 }, { endStream: true });
       return;
     }
@@ -232,18 +299,26 @@ export class GrpcServer {
     stream.once('close', () => this.#calls.delete(call));
     const path = headers[':path'] ?? '';
     const method = this.#methods.get(path);
-    if (!method) return call.end(Status.UNIMPLEMENTED, `method ${path} is not served by this driver`);
+    if (!method)
+      return call.end(Status.UNIMPLEMENTED, `method ${path} is not served by this driver`);
     const encoding = headers['grpc-encoding'];
     if (encoding !== undefined && encoding !== 'identity') {
       // compression.md: refuse with UNIMPLEMENTED and say what we accept (grpc-go refuses the same way).
       call.setTrailer('grpc-accept-encoding', 'identity');
-      return call.end(Status.UNIMPLEMENTED, `grpc-encoding ${encoding} is not supported; send uncompressed messages`);
+      return call.end(
+        Status.UNIMPLEMENTED,
+        `grpc-encoding ${encoding} is not supported; send uncompressed messages`,
+      );
     }
     const rawTimeout = headers['grpc-timeout'];
     if (rawTimeout !== undefined) {
       const timeout = parseGrpcTimeout(rawTimeout as string);
       // grpc-go and grpc-js fail such a call with INTERNAL rather than run it without its deadline.
-      if (timeout === undefined) return call.end(Status.INTERNAL, `malformed grpc-timeout ${JSON.stringify(rawTimeout)}: expected up to 8 digits and a unit (H, M, S, m, u or n)`);
+      if (timeout === undefined)
+        return call.end(
+          Status.INTERNAL,
+          `malformed grpc-timeout ${JSON.stringify(rawTimeout)}: expected up to 8 digits and a unit (H, M, S, m, u or n)`,
+        );
       call.expireIn(timeout);
     }
     const reader = new FrameReader(
@@ -251,7 +326,10 @@ export class GrpcServer {
       (message) => method.onMessage(call, message),
       (err) =>
         err.kind === 'too-large'
-          ? call.end(Status.RESOURCE_EXHAUSTED, `request of ${err.size} bytes is larger than the ${MAX_MESSAGE_BYTES}-byte limit`)
+          ? call.end(
+              Status.RESOURCE_EXHAUSTED,
+              `request of ${err.size} bytes is larger than the ${MAX_MESSAGE_BYTES}-byte limit`,
+            )
           : call.end(Status.INTERNAL, 'compressed message without grpc-encoding'),
     );
     method.onOpen?.(call);
@@ -270,7 +348,8 @@ function watchIdle(session: ServerHttp2Session, prefaceMs: number, idleMs: numbe
   let open = 0;
   let idle: NodeJS.Timeout | undefined;
   // Past what a timer holds (Infinity, say) the timer would fire at once: no idle limit then.
-  const arm = () => void (idleMs <= MAX_TIMER_MS && (idle = setTimeout(() => session.close(), idleMs).unref()));
+  const arm = () =>
+    void (idleMs <= MAX_TIMER_MS && (idle = setTimeout(() => session.close(), idleMs).unref()));
   session.on('stream', (stream: ServerHttp2Stream) => {
     open++;
     clearTimeout(idle);
@@ -280,11 +359,19 @@ function watchIdle(session: ServerHttp2Session, prefaceMs: number, idleMs: numbe
   arm();
 }
 
-function decodeOr<T>(call: ServerCall, type: MessageType<T>, message: Buffer, path: string): T | undefined {
+function decodeOr<T>(
+  call: ServerCall,
+  type: MessageType<T>,
+  message: Buffer,
+  path: string,
+): T | undefined {
   try {
     return type.decode(message);
   } catch (err) {
-    call.end(Status.INTERNAL, `${path}: cannot decode the request: ${err instanceof Error ? err.message : String(err)}`);
+    call.end(
+      Status.INTERNAL,
+      `${path}: cannot decode the request: ${err instanceof Error ? err.message : String(err)}`,
+    );
     return undefined;
   }
 }

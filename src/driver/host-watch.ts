@@ -12,7 +12,11 @@ const INTERVAL_MS = 250;
  * every host, including a Go one. A driverkit host also passes its pid, which covers a
  * driver behind a wrapper such as `sh -c` whose own parent outlives the host.
  */
-export function watchHost(onGone: () => void, hostPid?: number, intervalMs = INTERVAL_MS): () => void {
+export function watchHost(
+  onGone: () => void,
+  hostPid?: number,
+  intervalMs = INTERVAL_MS,
+): () => void {
   const initial = process.ppid;
   const timer = setInterval(() => {
     if (process.ppid !== initial || (hostPid !== undefined && !pidAlive(hostPid))) {

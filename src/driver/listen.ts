@@ -20,7 +20,11 @@ const MAX_SOCKET_PATH = 107;
  * Binds the server on a unix socket (go-plugin's choice on every unix) or on loopback TCP
  * within `PLUGIN_MIN_PORT`..`PLUGIN_MAX_PORT`.
  */
-export async function listen(server: GrpcServer, network: 'unix' | 'tcp', env = process.env): Promise<Listening> {
+export async function listen(
+  server: GrpcServer,
+  network: 'unix' | 'tcp',
+  env = process.env,
+): Promise<Listening> {
   return network === 'unix' ? listenUnix(server, env) : listenTcp(server, env);
 }
 
@@ -62,7 +66,9 @@ async function listenTcp(server: GrpcServer, env: NodeJS.ProcessEnv): Promise<Li
   const min = Number(env[ENV.minPort] || DEFAULT_PORT_RANGE.min);
   const max = Number(env[ENV.maxPort] || DEFAULT_PORT_RANGE.max);
   if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || max > 65535 || min > max) {
-    throw new Error(`invalid port range ${env[ENV.minPort]}..${env[ENV.maxPort]}: expected integers with 1 <= min <= max <= 65535`);
+    throw new Error(
+      `invalid port range ${env[ENV.minPort]}..${env[ENV.maxPort]}: expected integers with 1 <= min <= max <= 65535`,
+    );
   }
   // go-plugin walks the range upwards and takes the first free port; so do we.
   for (let port = min; port <= max; port++) {

@@ -19,11 +19,12 @@ export function createLogger(options: LoggerOptions = {}): DriverLogger {
   const envLevel = process.env.DRIVERKIT_LOG_LEVEL as LogLevel | undefined;
   const level = options.level ?? (envLevel && LOG_LEVELS.includes(envLevel) ? envLevel : 'info');
   const min = LOG_LEVELS.indexOf(level);
-  const write = options.write ?? ((line: string) => void process.stderr.write(line + '\n'));
+  const write = options.write ?? ((line: string) => void process.stderr.write(`${line}\n`));
   const make = (base: LogFields): DriverLogger => {
     const at = (lvl: LogLevel) => {
       if (LOG_LEVELS.indexOf(lvl) < min) return () => {};
-      return (message: string, fields?: LogFields) => write(formatLogLine(lvl, message, fields ? { ...base, ...fields } : base));
+      return (message: string, fields?: LogFields) =>
+        write(formatLogLine(lvl, message, fields ? { ...base, ...fields } : base));
     };
     return {
       trace: at('trace'),

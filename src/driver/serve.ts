@@ -14,12 +14,20 @@ import { GrpcServer, type ServerTls } from './grpc-server.js';
 import { watchHost, watchHostPipe } from './host-watch.js';
 import { listen } from './listen.js';
 import { createLogger, type DriverLogger } from './log.js';
-import { serveBroker, serveController, serveHandlers, serveHealth, serveStdio } from './services.js';
+import {
+  serveBroker,
+  serveController,
+  serveHandlers,
+  serveHealth,
+  serveStdio,
+} from './services.js';
 import { StdoutCapture } from './stdout.js';
 
 /** Handlers for each app protocol version the driver serves, keyed by version. */
 export type VersionedHandlers<C extends Contract> = {
-  [V in keyof C['versions']]?: C['versions'][V] extends ServiceDef ? Handlers<C['versions'][V]> : never;
+  [V in keyof C['versions']]?: C['versions'][V] extends ServiceDef
+    ? Handlers<C['versions'][V]>
+    : never;
 };
 
 /** What `serve` needs. */
@@ -75,11 +83,20 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
   // A terminal's Ctrl-C reaches the whole process group; like go-plugin, the host decides.
   // Started by hand, Ctrl-C is the way to stop it.
   if (byHand) process.once('SIGINT', () => void exit(0));
-  else process.on('SIGINT', () => log.debug('ignoring SIGINT: the host decides when this driver stops'));
+  else
+    process.on('SIGINT', () =>
+      log.debug('ignoring SIGINT: the host decides when this driver stops'),
+    );
 
-  const handlers = options.handlers as Record<number, Record<string, (req: any, ctx: any) => unknown> | undefined>;
+  const handlers = options.handlers as Record<
+    number,
+    Record<string, (req: any, ctx: any) => unknown> | undefined
+  >;
   const offered = contractVersions(contract).filter((v) => handlers[v]);
-  const version = pickVersion(byHand ? offered : parseVersions(process.env[ENV.protocolVersions]), offered);
+  const version = pickVersion(
+    byHand ? offered : parseVersions(process.env[ENV.protocolVersions]),
+    offered,
+  );
   const service = contract.versions[version];
 
   let server: GrpcServer | undefined;
@@ -151,7 +168,9 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
   process.once('SIGTERM', () => void exit(143));
 
   if (byHand) {
-    capture.handshake(formatReattachLine({ protocol: 'grpc', version, network, address, pid: process.pid }));
+    capture.handshake(
+      formatReattachLine({ protocol: 'grpc', version, network, address, pid: process.pid }),
+    );
     log.info('serving for reattach; stop with Ctrl-C', { address });
     return { version, network, address, exit, broker };
   }
@@ -161,10 +180,13 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
   // They describe this process's host: processes this driver starts must not inherit them.
   delete process.env[ENV.hostPid];
   delete process.env[ENV.hostPipe];
-  watchHost(() => {
-    log.info('host is gone; exiting');
-    void exit(0);
-  }, hostPid > 0 ? hostPid : undefined);
+  watchHost(
+    () => {
+      log.info('host is gone; exiting');
+      void exit(0);
+    },
+    hostPid > 0 ? hostPid : undefined,
+  );
   if (Number.isInteger(hostPipe) && hostPipe > 2) {
     watchHostPipe(hostPipe, () => {
       log.info('host closed its pipe; exiting');

@@ -2,7 +2,13 @@
 // messages, headers, trailers and a status as gRPC's HTTP/2 mapping says.
 import type { ServerHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import type { CallSource } from '../rpc/handlers.js';
-import { encodeGrpcMessage, frameMessage, MAX_TIMER_MS, metadataValue, RESERVED_HEADERS } from '../protocol/grpc-wire.js';
+import {
+  encodeGrpcMessage,
+  frameMessage,
+  MAX_TIMER_MS,
+  metadataValue,
+  RESERVED_HEADERS,
+} from '../protocol/grpc-wire.js';
 import { MAX_MESSAGE_BYTES } from '../protocol/limits.js';
 import { Status } from '../status.js';
 
@@ -41,7 +47,8 @@ export class ServerCall implements CallSource {
   metadata(): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(this.headers)) {
-      if (k[0] !== ':' && !RESERVED_HEADERS.has(k) && v !== undefined) out[k] = metadataValue(k, Array.isArray(v) ? v.join(', ') : v);
+      if (k[0] !== ':' && !RESERVED_HEADERS.has(k) && v !== undefined)
+        out[k] = metadataValue(k, Array.isArray(v) ? v.join(', ') : v);
     }
     return out;
   }
@@ -67,7 +74,10 @@ export class ServerCall implements CallSource {
   /** Ends the call with DEADLINE_EXCEEDED after `ms`, as the host asked in grpc-timeout. */
   expireIn(ms: number): void {
     if (ms > MAX_TIMER_MS) return;
-    this.#deadline = setTimeout(() => this.abort(Status.DEADLINE_EXCEEDED, 'deadline exceeded'), ms);
+    this.#deadline = setTimeout(
+      () => this.abort(Status.DEADLINE_EXCEEDED, 'deadline exceeded'),
+      ms,
+    );
   }
 
   /** Ends the call with a status and cancels its handler (its `ctx.signal` fires). */
@@ -90,7 +100,10 @@ export class ServerCall implements CallSource {
    */
   send(message: Uint8Array): Promise<void> {
     if (message.length > MAX_MESSAGE_BYTES) {
-      this.end(Status.RESOURCE_EXHAUSTED, `response of ${message.length} bytes is larger than the ${MAX_MESSAGE_BYTES}-byte limit`);
+      this.end(
+        Status.RESOURCE_EXHAUSTED,
+        `response of ${message.length} bytes is larger than the ${MAX_MESSAGE_BYTES}-byte limit`,
+      );
       return Promise.resolve();
     }
     if (this.#gone()) return Promise.resolve();
@@ -119,13 +132,18 @@ export class ServerCall implements CallSource {
   /** Answers a unary call: its one message, then status OK, in as few writes as HTTP/2 allows. */
   reply(message: Uint8Array): void {
     if (message.length > MAX_MESSAGE_BYTES) {
-      this.end(Status.RESOURCE_EXHAUSTED, `response of ${message.length} bytes is larger than the ${MAX_MESSAGE_BYTES}-byte limit`);
+      this.end(
+        Status.RESOURCE_EXHAUSTED,
+        `response of ${message.length} bytes is larger than the ${MAX_MESSAGE_BYTES}-byte limit`,
+      );
       return;
     }
     if (this.#gone()) return;
     this.#finish();
     this.#respond();
-    this.#trailers = this.#customTrailers ? { ...this.#customTrailers, 'grpc-status': '0' } : { 'grpc-status': '0' };
+    this.#trailers = this.#customTrailers
+      ? { ...this.#customTrailers, 'grpc-status': '0' }
+      : { 'grpc-status': '0' };
     this.stream.end(frameMessage(message));
   }
 
@@ -133,19 +151,29 @@ export class ServerCall implements CallSource {
   end(code: number, details = ''): void {
     if (this.#gone()) return;
     this.#finish();
-    const trailers = { ...this.#customTrailers, 'grpc-status': String(code), ...(details ? { 'grpc-message': encodeGrpcMessage(details) } : {}) };
+    const trailers = {
+      ...this.#customTrailers,
+      'grpc-status': String(code),
+      ...(details ? { 'grpc-message': encodeGrpcMessage(details) } : {}),
+    };
     if (this.stream.headersSent) {
       this.#trailers = trailers;
       this.stream.end();
     } else {
       // Trailers-only: the handler's headers and trailers share the one block, as in grpc-js.
-      this.stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...this.#customHeaders, ...trailers }, { endStream: true });
+      this.stream.respond(
+        { ':status': 200, 'content-type': 'application/grpc', ...this.#customHeaders, ...trailers },
+        { endStream: true },
+      );
     }
   }
 
   #respond(): void {
     if (this.stream.headersSent) return;
-    this.stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...this.#customHeaders }, { waitForTrailers: true });
+    this.stream.respond(
+      { ':status': 200, 'content-type': 'application/grpc', ...this.#customHeaders },
+      { waitForTrailers: true },
+    );
     this.stream.once('wantTrailers', () => this.stream.sendTrailers(this.#trailers));
   }
 

@@ -10,8 +10,15 @@ import type { GrpcServer } from './grpc-server.js';
 import type { StdoutCapture } from './stdout.js';
 
 /** The driver author's service: one typed handler per method. */
-export function serveHandlers(server: GrpcServer, service: ServiceDef, handlers: Record<string, (req: any, ctx: any) => unknown>, log: DriverLogger, broker: Broker): void {
-  for (const { path, method, run } of bindHandlers(service, handlers, log, broker)) server.method(path, method, run);
+export function serveHandlers(
+  server: GrpcServer,
+  service: ServiceDef,
+  handlers: Record<string, (req: any, ctx: any) => unknown>,
+  log: DriverLogger,
+  broker: Broker,
+): void {
+  for (const { path, method, run } of bindHandlers(service, handlers, log, broker))
+    server.method(path, method, run);
 }
 
 /** grpc.health.v1: `plugin` (what go-plugin hosts check) and the empty name are SERVING. */
@@ -19,21 +26,36 @@ export function serveHealth(server: GrpcServer, servedNames: readonly string[]):
   const service = internalServices.health;
   const serving = new Set(['', HEALTH_SERVICE_NAME, ...servedNames]);
   const { check, watch } = service.methods;
-  server.unary(methodPath(service, check), { request: check.requestType, response: check.responseType }, (request, _call, done) => {
-    if (serving.has(request.service)) done(null, { status: HealthCheckResponse_ServingStatus.SERVING });
-    else done({ code: Status.NOT_FOUND, details: `unknown service ${JSON.stringify(request.service)}` });
+  server.unary(
+    methodPath(service, check),
+    { request: check.requestType, response: check.responseType },
+    (request, _call, done) => {
+      if (serving.has(request.service))
+        done(null, { status: HealthCheckResponse_ServingStatus.SERVING });
+      else
+        done({
+          code: Status.NOT_FOUND,
+          details: `unknown service ${JSON.stringify(request.service)}`,
+        });
+    },
+  );
+  server.stream(methodPath(service, watch), watch.requestType, {
+    open: (call) => call.end(Status.UNIMPLEMENTED, 'Watch is not implemented'),
   });
-  server.stream(methodPath(service, watch), watch.requestType, { open: (call) => call.end(Status.UNIMPLEMENTED, 'Watch is not implemented') });
 }
 
 /** go-plugin's GRPCController: Shutdown answers, then the driver exits 0. */
 export function serveController(server: GrpcServer, onShutdown: () => void): void {
   const { shutdown } = internalServices.controller.methods;
-  server.unary(methodPath(internalServices.controller, shutdown), { request: shutdown.requestType, response: shutdown.responseType }, (_request, call, done) => {
-    done(null, {});
-    // Exiting tears the connection down: wait until the answer has left.
-    call.onClosed(onShutdown);
-  });
+  server.unary(
+    methodPath(internalServices.controller, shutdown),
+    { request: shutdown.requestType, response: shutdown.responseType },
+    (_request, call, done) => {
+      done(null, {});
+      // Exiting tears the connection down: wait until the answer has left.
+      call.onClosed(onShutdown);
+    },
+  );
 }
 
 /** go-plugin's GRPCStdio: the driver's stdout after the handshake, streamed to the host. */
@@ -42,7 +64,11 @@ export function serveStdio(server: GrpcServer, capture: StdoutCapture): void {
   server.stream(methodPath(internalServices.stdio, streamStdio), streamStdio.requestType, {
     open: (call) => {
       // One receiver: a second caller must not take the driver's stdout from the host.
-      if (capture.attached) return call.end(Status.ALREADY_EXISTS, "another StreamStdio call already receives this driver's stdout");
+      if (capture.attached)
+        return call.end(
+          Status.ALREADY_EXISTS,
+          "another StreamStdio call already receives this driver's stdout",
+        );
       call.onCancel(capture.attach((d) => call.send(StdioData.encode(d).finish())));
     },
   });
@@ -52,7 +78,11 @@ export function serveStdio(server: GrpcServer, capture: StdoutCapture): void {
  * go-plugin's GRPCBroker: the host opens StartStream (Go hosts right after connecting);
  * ConnInfos from it go to `receive`, and `attach` gets the way to send ours.
  */
-export function serveBroker(server: GrpcServer, receive: (info: ConnInfo) => void, attach: (send: ((info: ConnInfo) => void) | undefined) => void): void {
+export function serveBroker(
+  server: GrpcServer,
+  receive: (info: ConnInfo) => void,
+  attach: (send: ((info: ConnInfo) => void) | undefined) => void,
+): void {
   const { startStream } = internalServices.broker.methods;
   server.stream(methodPath(internalServices.broker, startStream), startStream.requestType, {
     open: (call) => {

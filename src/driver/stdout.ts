@@ -27,7 +27,10 @@ export class StdoutCapture {
   handshake(line: string): void {
     this.original(line);
     process.stdout.write = ((chunk: string | Uint8Array, encoding?: unknown, cb?: unknown) => {
-      const data = typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : Buffer.from(chunk);
+      const data =
+        typeof chunk === 'string'
+          ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8')
+          : Buffer.from(chunk);
       this.push({ channel: StdioData_Channel.STDOUT, data });
       const done = typeof encoding === 'function' ? encoding : cb;
       if (typeof done === 'function') queueMicrotask(() => done());

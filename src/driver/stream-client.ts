@@ -22,9 +22,16 @@ export interface StreamParts {
  * an AsyncIterable of responses (server-streaming, bidi) that throws the call's failure
  * and cancels the call when left early.
  */
-export function streamCall(stream: ClientHttp2Stream, call: Call, parts: StreamParts): Promise<unknown> {
+export function streamCall(
+  stream: ClientHttp2Stream,
+  call: Call,
+  parts: StreamParts,
+): Promise<unknown> {
   const { signal } = call.options;
-  const responses = new RequestQueue<unknown>(() => stream.pause(), () => stream.resume());
+  const responses = new RequestQueue<unknown>(
+    () => stream.pause(),
+    () => stream.resume(),
+  );
   let status: CallError | null | undefined;
   let finished = false;
   const cancel = (err: CallError) => {
@@ -36,37 +43,73 @@ export function streamCall(stream: ClientHttp2Stream, call: Call, parts: StreamP
   const onAbort = () => cancel(cancelledError(signal!));
   signal?.addEventListener('abort', onAbort, { once: true });
   const deadline = callDeadline(call.options);
-  const timer = deadline !== undefined && deadline - Date.now() <= MAX_TIMER_MS ? setTimeout(() => cancel(parts.callError(Status.DEADLINE_EXCEEDED, 'deadline exceeded')), deadline - Date.now()) : undefined;
+  const timer =
+    deadline !== undefined && deadline - Date.now() <= MAX_TIMER_MS
+      ? setTimeout(
+          () => cancel(parts.callError(Status.DEADLINE_EXCEEDED, 'deadline exceeded')),
+          deadline - Date.now(),
+        )
+      : undefined;
   const reader = new FrameReader(
     MAX_MESSAGE_BYTES,
     (message) => {
       try {
         responses.push(call.deserialize(message));
       } catch (err) {
-        cancel(parts.callError(Status.INTERNAL, `cannot decode a response: ${err instanceof Error ? err.message : String(err)}`));
+        cancel(
+          parts.callError(
+            Status.INTERNAL,
+            `cannot decode a response: ${err instanceof Error ? err.message : String(err)}`,
+          ),
+        );
       }
     },
-    (err) => cancel(parts.callError(err.kind === 'too-large' ? Status.RESOURCE_EXHAUSTED : Status.INTERNAL, err.kind === 'too-large' ? `response of ${err.size} bytes is larger than the ${MAX_MESSAGE_BYTES}-byte limit` : 'compressed response without grpc-encoding')),
+    (err) =>
+      cancel(
+        parts.callError(
+          err.kind === 'too-large' ? Status.RESOURCE_EXHAUSTED : Status.INTERNAL,
+          err.kind === 'too-large'
+            ? `response of ${err.size} bytes is larger than the ${MAX_MESSAGE_BYTES}-byte limit`
+            : 'compressed response without grpc-encoding',
+        ),
+      ),
   );
   stream.on('response', (h) => (status = parts.statusOf(h)));
   stream.on('trailers', (h) => (status = parts.statusOf(h)));
   stream.on('data', (chunk: Buffer) => reader.push(chunk));
-  stream.on('error', (err: Error) => cancel(parts.callError(Status.UNAVAILABLE, `${parts.where}: ${err.message}`)));
+  stream.on('error', (err: Error) =>
+    cancel(parts.callError(Status.UNAVAILABLE, `${parts.where}: ${err.message}`)),
+  );
   stream.on('close', () => {
     clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
     if (finished) return;
     finished = true;
     if (status === null) responses.end();
-    else responses.fail(status ?? parts.callError(Status.UNAVAILABLE, `the connection to ${parts.where} closed before the call ended`));
+    else
+      responses.fail(
+        status ??
+          parts.callError(
+            Status.UNAVAILABLE,
+            `the connection to ${parts.where} closed before the call ended`,
+          ),
+      );
   });
-  void writeRequests(stream, call, () => finished).catch((err) => cancel(parts.callError(Status.INTERNAL, `cannot encode a request: ${err instanceof Error ? err.message : String(err)}`)));
+  void writeRequests(stream, call, () => finished).catch((err) =>
+    cancel(
+      parts.callError(
+        Status.INTERNAL,
+        `cannot encode a request: ${err instanceof Error ? err.message : String(err)}`,
+      ),
+    ),
+  );
   if (!call.responseStream) {
     return (async () => {
       let reply: unknown;
       let count = 0;
       for await (const r of responses) (reply = r), count++;
-      if (count !== 1) throw parts.callError(Status.INTERNAL, `${call.path}: expected one response, got ${count}`);
+      if (count !== 1)
+        throw parts.callError(Status.INTERNAL, `${call.path}: expected one response, got ${count}`);
       return reply;
     })();
   }
@@ -82,7 +125,11 @@ export function streamCall(stream: ClientHttp2Stream, call: Call, parts: StreamP
 }
 
 /** The request, or the requests as the stream takes them; rejects when one cannot be encoded or the iterable throws. */
-async function writeRequests(stream: ClientHttp2Stream, call: Call, finished: () => boolean): Promise<void> {
+async function writeRequests(
+  stream: ClientHttp2Stream,
+  call: Call,
+  finished: () => boolean,
+): Promise<void> {
   if (!call.requestStream) return void stream.end(frameMessage(call.serialize(call.request)));
   for await (const request of call.request as AsyncIterable<unknown> | Iterable<unknown>) {
     if (finished()) return;

@@ -18,8 +18,20 @@ export class MemoryBudget {
   /** Counts `bytes` against `client`, or says why not; `release` gives them back. */
   take(client: string, bytes: number): { verdict: Verdict; release: () => void } {
     const held = this.#byClient.get(client) ?? 0;
-    if (held + bytes > this.perClient) return { verdict: exhausted(`one client may have at most ${this.perClient} bytes of requests in flight`), release: () => {} };
-    if (this.#total + bytes > this.overall) return { verdict: exhausted(`this gateway holds at most ${this.overall} bytes of requests in flight`), release: () => {} };
+    if (held + bytes > this.perClient)
+      return {
+        verdict: exhausted(
+          `one client may have at most ${this.perClient} bytes of requests in flight`,
+        ),
+        release: () => {},
+      };
+    if (this.#total + bytes > this.overall)
+      return {
+        verdict: exhausted(
+          `this gateway holds at most ${this.overall} bytes of requests in flight`,
+        ),
+        release: () => {},
+      };
     this.#byClient.set(client, held + bytes);
     this.#total += bytes;
     let released = false;

@@ -1,5 +1,13 @@
 import type { EventEmitter } from 'node:events';
-import { Metadata, Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import {
+  Metadata,
+  Server,
+  ServerCredentials,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { methodPath, type ServiceDef } from '../contracts/contract.js';
 import { internalServices } from '../contracts/internal.js';
 import { DriverkitError, RpcError } from '../errors.js';
@@ -41,19 +49,35 @@ const MIB = 1 << 20;
  * instance of the service's type in the config. Health: "" is SERVING while every driver
  * is ready; a service name while its default instance is; an instance name while it is.
  */
-export async function startGateway(drivers: GatewayDrivers, listen: string, security: GatewaySecurity = {}): Promise<Gateway> {
+export async function startGateway(
+  drivers: GatewayDrivers,
+  listen: string,
+  security: GatewaySecurity = {},
+): Promise<Gateway> {
   const refusal = checkListen(listen, security);
   if (refusal) throw new DriverkitError('INVALID_OPTIONS', refusal);
-  const maxMessage = security.maxMessageBytes ?? MESSAGE_LIMIT_OPTIONS['grpc.max_receive_message_length'];
-  const server = new Server({ ...MESSAGE_LIMIT_OPTIONS, 'grpc.max_receive_message_length': maxMessage, 'grpc.max_concurrent_streams': security.maxCallsPerClient ?? 100 });
-  const memory = new MemoryBudget(security.maxClientMemory ?? 64 * MIB, security.maxMemory ?? 256 * MIB);
+  const maxMessage =
+    security.maxMessageBytes ?? MESSAGE_LIMIT_OPTIONS['grpc.max_receive_message_length'];
+  const server = new Server({
+    ...MESSAGE_LIMIT_OPTIONS,
+    'grpc.max_receive_message_length': maxMessage,
+    'grpc.max_concurrent_streams': security.maxCallsPerClient ?? 100,
+  });
+  const memory = new MemoryBudget(
+    security.maxClientMemory ?? 64 * MIB,
+    security.maxMemory ?? 256 * MIB,
+  );
   const guard = { security, inFlight: 0, max: security.maxConcurrentCalls ?? 256, memory };
   const names = drivers.instances().map((d) => d.name);
   const byService = new Map<string, string[]>();
   for (const { name, services } of drivers.instances()) {
     for (const service of services) {
       const list = byService.get(service.fullName) ?? [];
-      if (list.length === 0) server.addService(relayDefinition(service), relayImplementation(service, list, drivers, guard));
+      if (list.length === 0)
+        server.addService(
+          relayDefinition(service),
+          relayImplementation(service, list, drivers, guard),
+        );
       list.push(name);
       byService.set(service.fullName, list);
     }
@@ -65,13 +89,20 @@ export async function startGateway(drivers: GatewayDrivers, listen: string, secu
       if (name === '') up = names.every((n) => drivers.isReady(n));
       else if (byService.has(name)) up = drivers.isReady(byService.get(name)![0]);
       else if (names.includes(name)) up = drivers.isReady(name);
-      if (up === undefined) cb({ code: Status.NOT_FOUND, details: `unknown service or driver ${JSON.stringify(name)}` });
+      if (up === undefined)
+        cb({
+          code: Status.NOT_FOUND,
+          details: `unknown service or driver ${JSON.stringify(name)}`,
+        });
       else cb(null, { status: up ? Serving.SERVING : Serving.NOT_SERVING });
     },
-    watch: (call: { emit(e: string, v: unknown): void }) => call.emit('error', { code: Status.UNIMPLEMENTED, details: 'Watch is not implemented' }),
+    watch: (call: { emit(e: string, v: unknown): void }) =>
+      call.emit('error', { code: Status.UNIMPLEMENTED, details: 'Watch is not implemented' }),
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(listen, credentialsOf(security), (err, p) => (err ? reject(new Error(`cannot listen on ${listen}: ${err.message}`)) : resolve(p))),
+    server.bindAsync(listen, credentialsOf(security), (err, p) =>
+      err ? reject(new Error(`cannot listen on ${listen}: ${err.message}`)) : resolve(p),
+    ),
   );
   return {
     address: `${listen.slice(0, listen.lastIndexOf(':'))}:${port}`,
@@ -89,7 +120,13 @@ export async function startGateway(drivers: GatewayDrivers, listen: string, secu
 function relayDefinition(service: ServiceDef): ServiceDefinition {
   const def: Record<string, ServiceDefinition[string]> = {};
   for (const [key, m] of Object.entries(grpcDefinition(service))) {
-    def[key] = { ...m, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity };
+    def[key] = {
+      ...m,
+      requestSerialize: identity,
+      requestDeserialize: identity,
+      responseSerialize: identity,
+      responseDeserialize: identity,
+    };
   }
   return def;
 }
@@ -98,20 +135,40 @@ function relayDefinition(service: ServiceDef): ServiceDefinition {
 function relayedStatus(err: unknown): { code: number; details: string; metadata?: Metadata } {
   if (err instanceof RpcError) {
     const metadata = (err.cause as { metadata?: unknown } | undefined)?.metadata;
-    return { code: err.status, details: err.details, metadata: metadata instanceof Metadata ? metadata : undefined };
+    return {
+      code: err.status,
+      details: err.details,
+      metadata: metadata instanceof Metadata ? metadata : undefined,
+    };
   }
-  if (err instanceof DriverkitError) return { code: err.code === 'DRIVER_NOT_READY' ? Status.DEADLINE_EXCEEDED : Status.UNAVAILABLE, details: err.shortMessage };
+  if (err instanceof DriverkitError)
+    return {
+      code: err.code === 'DRIVER_NOT_READY' ? Status.DEADLINE_EXCEEDED : Status.UNAVAILABLE,
+      details: err.shortMessage,
+    };
   return { code: Status.INTERNAL, details: 'the gateway failed to relay the call' };
 }
 
 /** A grpc-js server call of any kind, as far as relaying needs it. */
-type GatewayCall = EventEmitter & { metadata: Metadata; request?: Buffer; getDeadline(): Date | number; getPeer(): string; write?(b: Buffer): boolean; end?(): void; iterator(o: { destroyOnReturn: boolean }): AsyncIterable<Buffer> };
+type GatewayCall = EventEmitter & {
+  metadata: Metadata;
+  request?: Buffer;
+  getDeadline(): Date | number;
+  getPeer(): string;
+  write?(b: Buffer): boolean;
+  end?(): void;
+  iterator(o: { destroyOnReturn: boolean }): AsyncIterable<Buffer>;
+};
 
 /** The server's credentials: TLS (and mTLS with a client CA) when configured. */
 function credentialsOf({ tls }: GatewaySecurity): ServerCredentials {
   if (!tls) return ServerCredentials.createInsecure();
   const ca = tls.clientCaPem ? Buffer.from(tls.clientCaPem) : null;
-  return ServerCredentials.createSsl(ca, [{ private_key: Buffer.from(tls.keyPem), cert_chain: Buffer.from(tls.certPem) }], ca !== null);
+  return ServerCredentials.createSsl(
+    ca,
+    [{ private_key: Buffer.from(tls.keyPem), cert_chain: Buffer.from(tls.certPem) }],
+    ca !== null,
+  );
 }
 
 interface Guard {
@@ -121,24 +178,37 @@ interface Guard {
   memory: MemoryBudget;
 }
 
-function relayImplementation(service: ServiceDef, instances: string[], drivers: GatewayDrivers, guard: Guard): UntypedServiceImplementation {
+function relayImplementation(
+  service: ServiceDef,
+  instances: string[],
+  drivers: GatewayDrivers,
+  guard: Guard,
+): UntypedServiceImplementation {
   const impl: UntypedServiceImplementation = {};
   for (const [key, method] of Object.entries(service.methods)) {
     const path = methodPath(service, method);
     const { requestStream, responseStream } = method;
     impl[key] = (call: GatewayCall, cb?: sendUnaryData<Buffer>) => {
-      const fail = (status: { code: number; details: string; metadata?: Metadata }) => (cb ? cb(status) : call.emit('error', status));
+      const fail = (status: { code: number; details: string; metadata?: Metadata }) =>
+        cb ? cb(status) : call.emit('error', status);
       const wanted = call.metadata.get(ROUTE_HEADER)[0]?.toString();
       const name = wanted ?? instances[0];
       const refused = checkToken(call.metadata, guard.security.tokens);
       if (refused) return fail(refused);
       if (!instances.includes(name)) {
-        fail({ code: Status.INVALID_ARGUMENT, details: `${ROUTE_HEADER}: no ${service.name} driver named ${JSON.stringify(wanted)} (known: ${instances.join(', ')})` });
+        fail({
+          code: Status.INVALID_ARGUMENT,
+          details: `${ROUTE_HEADER}: no ${service.name} driver named ${JSON.stringify(wanted)} (known: ${instances.join(', ')})`,
+        });
         return;
       }
       const denied = checkAllowed(name, method.name, guard.security.allow);
       if (denied) return fail(denied);
-      if (guard.inFlight >= guard.max) return fail({ code: Status.RESOURCE_EXHAUSTED, details: `this gateway relays at most ${guard.max} calls at once` });
+      if (guard.inFlight >= guard.max)
+        return fail({
+          code: Status.RESOURCE_EXHAUSTED,
+          details: `this gateway relays at most ${guard.max} calls at once`,
+        });
       // A single request is held whole until its call ends. Messages of a request stream pass
       // through one at a time (not counted), and a message still arriving is grpc-js's to
       // hold: max_calls_per_client × max_message_size bounds that per connection.
@@ -154,25 +224,44 @@ function relayImplementation(service: ServiceDef, instances: string[], drivers: 
       call.once('cancelled', release);
       const metadata: Record<string, string | Buffer> = {};
       // The caller's credentials are the gateway's to check, not the driver's to see.
-      for (const [k, v] of Object.entries(call.metadata.getMap())) if (k !== ROUTE_HEADER && k !== 'user-agent' && k !== 'authorization') metadata[k] = v;
+      for (const [k, v] of Object.entries(call.metadata.getMap()))
+        if (k !== ROUTE_HEADER && k !== 'user-agent' && k !== 'authorization') metadata[k] = v;
       const deadline = Number(call.getDeadline());
       const abort = new AbortController();
       call.once('cancelled', () => abort.abort());
-      const options = { metadata, signal: abort.signal, ...(Number.isFinite(deadline) ? { deadline: new Date(deadline) } : {}) };
+      const options = {
+        metadata,
+        signal: abort.signal,
+        ...(Number.isFinite(deadline) ? { deadline: new Date(deadline) } : {}),
+      };
       // A client or bidi stream's call is itself the readable of requests, still encoded. Not
       // destroyed when they end: a bidi call's writable side still carries the responses.
       const request = requestStream ? call.iterator({ destroyOnReturn: false }) : call.request;
-      const relayed = drivers.invoke(name, { path, request, serialize: identity as (b: unknown) => Buffer, deserialize: identity, options, requestStream, responseStream });
+      const relayed = drivers.invoke(name, {
+        path,
+        request,
+        serialize: identity as (b: unknown) => Buffer,
+        deserialize: identity,
+        options,
+        requestStream,
+        responseStream,
+      });
       void relayed.then(release, release);
       if (!responseStream) {
-        relayed.then((reply) => cb!(null, reply as Buffer), (err) => cb!(relayedStatus(err)));
+        relayed.then(
+          (reply) => cb!(null, reply as Buffer),
+          (err) => cb!(relayedStatus(err)),
+        );
         return;
       }
       void relayed
         .then(async (replies) => {
           for await (const reply of replies as AsyncIterable<Buffer>) {
             // The caller reads slowly: wait, so the driver is slowed too (its stream is read as we write).
-            if (!call.write!(reply)) await new Promise((resolve) => (call.once('drain', resolve), call.once('cancelled', resolve)));
+            if (!call.write!(reply))
+              await new Promise(
+                (resolve) => (call.once('drain', resolve), call.once('cancelled', resolve)),
+              );
           }
           call.end!();
         })

@@ -46,14 +46,28 @@ export function checkToken(metadata: Metadata, tokens: readonly string[] | undef
     const want = Buffer.from(t);
     return want.length === given.length && timingSafeEqual(want, given);
   });
-  return ok ? undefined : { code: Status.UNAUTHENTICATED, details: 'expected a valid bearer token in the authorization metadata' };
+  return ok
+    ? undefined
+    : {
+        code: Status.UNAUTHENTICATED,
+        details: 'expected a valid bearer token in the authorization metadata',
+      };
 }
 
 /** Whether `instance` may be called at `method` (its name) through the gateway. */
-export function checkAllowed(instance: string, method: string, allow: GatewaySecurity['allow']): Verdict {
+export function checkAllowed(
+  instance: string,
+  method: string,
+  allow: GatewaySecurity['allow'],
+): Verdict {
   const list = allow?.[instance];
   const ok = list ? list.includes('*') || list.includes(method) : !ADMIN_METHODS.has(method);
-  return ok ? undefined : { code: Status.PERMISSION_DENIED, details: `${method} of driver ${JSON.stringify(instance)} is not allowed through this gateway` };
+  return ok
+    ? undefined
+    : {
+        code: Status.PERMISSION_DENIED,
+        details: `${method} of driver ${JSON.stringify(instance)} is not allowed through this gateway`,
+      };
 }
 
 /** Refuses a non-loopback address unless it is served with TLS and authentication, or `insecure`. */

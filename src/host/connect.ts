@@ -32,14 +32,20 @@ export const CHANNEL_OPTIONS = {
  */
 export function openChannel(h: { network: string; address: string }, tls?: BrokerTls): Client {
   const creds = tls
-    ? credentials.createSsl(Buffer.from(tls.peerCertPem), Buffer.from(tls.keyPem), Buffer.from(tls.certPem))
+    ? credentials.createSsl(
+        Buffer.from(tls.peerCertPem),
+        Buffer.from(tls.keyPem),
+        Buffer.from(tls.certPem),
+      )
     : credentials.createInsecure();
   return new Client(grpcTarget(h), creds, {
     // One peer, one connection: never spread calls over extra subchannels.
     'grpc.use_local_subchannel_pool': 1,
     ...CHANNEL_OPTIONS,
     // go-plugin certificates name "localhost", whatever the address.
-    ...(tls ? { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' } : {}),
+    ...(tls
+      ? { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' }
+      : {}),
   });
 }
 
@@ -48,7 +54,9 @@ export async function checkHealth(channel: Client, deadline: Date): Promise<void
   const health = createClient(internalServices.health, grpcInvoke(channel));
   const res = await health.check({ service: HEALTH_SERVICE_NAME }, { deadline });
   if (res.status !== HealthCheckResponse_ServingStatus.SERVING) {
-    throw new Error(`health of service "${HEALTH_SERVICE_NAME}" is ${HealthCheckResponse_ServingStatus[res.status] ?? res.status}, expected SERVING`);
+    throw new Error(
+      `health of service "${HEALTH_SERVICE_NAME}" is ${HealthCheckResponse_ServingStatus[res.status] ?? res.status}, expected SERVING`,
+    );
   }
 }
 
@@ -66,7 +74,11 @@ export function requestShutdown(channel: Client, deadline: Date): Promise<void> 
  * Calls GRPCStdio.StreamStdio and hands each chunk to `onData`. go-plugin 1.0 drivers do not
  * have it (UNIMPLEMENTED): that is normal and stays quiet. Returns a function that stops it.
  */
-export function streamStdio(client: Client, onData: (d: StdioData) => void, onError: (err: ServiceError) => void): () => void {
+export function streamStdio(
+  client: Client,
+  onData: (d: StdioData) => void,
+  onError: (err: ServiceError) => void,
+): () => void {
   const { streamStdio: method } = internalServices.stdio.methods;
   const path = methodPath(internalServices.stdio, method);
   const req = codec(method.requestType);
@@ -75,7 +87,8 @@ export function streamStdio(client: Client, onData: (d: StdioData) => void, onEr
   let stopped = false;
   call.on('data', onData);
   call.on('error', (err: ServiceError) => {
-    if (!stopped && err.code !== Status.UNIMPLEMENTED && err.code !== Status.CANCELLED) onError(err);
+    if (!stopped && err.code !== Status.UNIMPLEMENTED && err.code !== Status.CANCELLED)
+      onError(err);
   });
   return () => {
     stopped = true;

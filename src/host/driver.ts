@@ -94,7 +94,8 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
    * from the typed client.
    */
   invoke(call: Call): Promise<unknown> {
-    if (!this.#invoke || this.#state !== 'ready') return Promise.reject(this.#notReady('no calls possible'));
+    if (!this.#invoke || this.#state !== 'ready')
+      return Promise.reject(this.#notReady('no calls possible'));
     return this.#invoke(call);
   }
 
@@ -119,19 +120,30 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
       await checkExecutable(this.path, { driver: this.name, path: this.path }, o.sha256);
       this.#checkNotClosed();
       // AutoMTLS: the certificate is made before the spawn, since it goes in the environment.
-      this.#tls = o.autoMTLS ? await (await import('../protocol/mtls.js')).generateIdentity() : undefined;
+      this.#tls = o.autoMTLS
+        ? await (await import('../protocol/mtls.js')).generateIdentity()
+        : undefined;
       // close() may have run meanwhile; spawning is synchronous from here, so no gap.
       this.#checkNotClosed();
       const env = this.#tls ? { ...o.env, [ENV.clientCert]: this.#tls.certPem } : o.env;
       const socket = () => this.#socket;
       this.#spawnedAt = Date.now();
-      const process = await DriverProcess.spawn(this.path, this.contract, { ...o, env }, (line) => this.#onStderr(line), socket).catch((err: Error) => {
+      const process = await DriverProcess.spawn(
+        this.path,
+        this.contract,
+        { ...o, env },
+        (line) => this.#onStderr(line),
+        socket,
+      ).catch((err: Error) => {
         // Node refuses some spawns by throwing (a cwd that is a file), others in an 'error' event.
         throw this.#error('SPAWN_FAILED', `cannot start the executable: ${err.message}`, err);
       });
       this.#process = process;
       void process.exited.then((exit) => this.#onExit(exit));
-      const line = await this.#race(readHandshakeLine(process.child!.stdout!, (chunk) => this.#onStdout(chunk)), o.startTimeout);
+      const line = await this.#race(
+        readHandshakeLine(process.child!.stdout!, (chunk) => this.#onStdout(chunk)),
+        o.startTimeout,
+      );
       this.handshake = await this.#parse(line);
       await this.#connect();
     } catch (err) {
@@ -143,10 +155,14 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
   /** Reattach: the process runs already; take its address instead of a handshake. */
   async #attach(reattach: ReattachInfo | string): Promise<void> {
     const parsed = parseReattach(reattach);
-    if (!parsed.ok) throw this.#error('INVALID_OPTIONS', `reattach info not understood: ${parsed.reason}`);
+    if (!parsed.ok)
+      throw this.#error('INVALID_OPTIONS', `reattach info not understood: ${parsed.reason}`);
     const { version, network, address, pid } = parsed.info;
     if (!contractVersions(this.contract).includes(version)) {
-      throw this.#error('VERSION_MISMATCH', `the running driver serves app protocol version ${version}; the host speaks ${contractVersions(this.contract).join(', ')} of "${this.contract.type}"`);
+      throw this.#error(
+        'VERSION_MISMATCH',
+        `the running driver serves app protocol version ${version}; the host speaks ${contractVersions(this.contract).join(', ')} of "${this.contract.type}"`,
+      );
     }
     // Without a pid, there is nothing this host could stop: it only connects.
     this.#process = pid === undefined ? undefined : DriverProcess.attach(pid);
@@ -160,19 +176,30 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
     this.version = h.app;
     const connection = (this.#connection = new Connection(h, this.#peerTls()));
     const timeout = this.#options.startTimeout;
-    await this.#race(connection.checkHealth(new Date(Date.now() + timeout)), timeout).catch(async (err) => {
-      if (err instanceof DriverkitError) throw err;
-      // A driver that dies right after its handshake shows first as a connection that broke.
-      const p = this.#process;
-      if (!err.fromPeer && p?.child && (await p.goneWithin(250))) throw await this.#exitedEarly(p.exit!);
-      throw this.#error('CONNECT_FAILED', `cannot reach its gRPC server at ${h.network}:${h.address}: ${err.details ?? err.message}`, err);
-    });
+    await this.#race(connection.checkHealth(new Date(Date.now() + timeout)), timeout).catch(
+      async (err) => {
+        if (err instanceof DriverkitError) throw err;
+        // A driver that dies right after its handshake shows first as a connection that broke.
+        const p = this.#process;
+        if (!err.fromPeer && p?.child && (await p.goneWithin(250)))
+          throw await this.#exitedEarly(p.exit!);
+        throw this.#error(
+          'CONNECT_FAILED',
+          `cannot reach its gRPC server at ${h.network}:${h.address}: ${err.details ?? err.message}`,
+          err,
+        );
+      },
+    );
     connection.streamStdio(
       (d) => this.#onStdout(Buffer.from(d.data)),
-      (details) => this.#log.log('debug', 'stdio stream ended', { driver: this.name, error: details }),
+      (details) =>
+        this.#log.log('debug', 'stdio stream ended', { driver: this.name, error: details }),
     );
     this.#invoke = errorStep((err, m) => this.#rpcError(err, m))(connection.invoke);
-    this.#client = createClient(this.contract.versions[this.version], this.#invoke) as LatestClient<C>;
+    this.#client = createClient(
+      this.contract.versions[this.version],
+      this.#invoke,
+    ) as LatestClient<C>;
     this.#checkNotClosed();
     this.#state = 'ready';
   }
@@ -180,11 +207,14 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
   /** Under AutoMTLS: our identity and the driver's certificate from its handshake, for the channel and the broker. */
   #peerTls(): BrokerTls | undefined {
     const cert = this.handshake?.serverCert;
-    return this.#tls && cert ? { certPem: this.#tls.certPem, keyPem: this.#tls.keyPem, peerCertPem: certBase64ToPem(cert) } : undefined;
+    return this.#tls && cert
+      ? { certPem: this.#tls.certPem, keyPem: this.#tls.keyPem, peerCertPem: certBase64ToPem(cert) }
+      : undefined;
   }
 
   #checkNotClosed(): void {
-    if (this.#abortStart.signal.aborted || this.#state !== 'starting') throw this.#error('DRIVER_CLOSED', 'closed while starting');
+    if (this.#abortStart.signal.aborted || this.#state !== 'starting')
+      throw this.#error('DRIVER_CLOSED', 'closed while starting');
   }
 
   /** Waits for `p` unless the start timeout passes, the driver exits or close() is called. */
@@ -195,9 +225,22 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
       return await Promise.race([
         p,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(this.#error('HANDSHAKE_TIMEOUT', `expected a handshake line on stdout and a healthy gRPC server within ${timeout} ms, got neither`)), timeout);
+          timer = setTimeout(
+            () =>
+              reject(
+                this.#error(
+                  'HANDSHAKE_TIMEOUT',
+                  `expected a handshake line on stdout and a healthy gRPC server within ${timeout} ms, got neither`,
+                ),
+              ),
+            timeout,
+          );
           if (signal.aborted) reject(this.#error('DRIVER_CLOSED', 'closed while starting'));
-          signal.addEventListener('abort', () => reject(this.#error('DRIVER_CLOSED', 'closed while starting')), { once: true });
+          signal.addEventListener(
+            'abort',
+            () => reject(this.#error('DRIVER_CLOSED', 'closed while starting')),
+            { once: true },
+          );
         }),
         this.exited.then(async (e) => {
           throw await this.#exitedEarly(e);
@@ -212,22 +255,39 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
     if (line === undefined) {
       await this.exited;
       await this.#process?.stderrSettled();
-      throw this.#error('EXITED_BEFORE_HANDSHAKE', `closed stdout before the handshake; expected ${HANDSHAKE_SHAPE}`);
+      throw this.#error(
+        'EXITED_BEFORE_HANDSHAKE',
+        `closed stdout before the handshake; expected ${HANDSHAKE_SHAPE}`,
+      );
     }
-    const verdict = checkHandshake(line, this.contract, this.#tls !== undefined, this.#options.allowRemote);
+    const verdict = checkHandshake(
+      line,
+      this.contract,
+      this.#tls !== undefined,
+      this.#options.allowRemote,
+    );
     this.handshake = verdict.handshake;
     const h = verdict.handshake;
     // Only a socket this driver made is dialed, and removed on teardown (even when refused).
     const foreign = h?.network === 'unix' ? await notMadeBy(h.address, this.#spawnedAt) : undefined;
     if (h?.network === 'unix' && foreign === undefined) this.#socket = h.address;
     if (!verdict.ok) throw this.#error(verdict.code, verdict.message);
-    if (foreign !== undefined) throw this.#error('HANDSHAKE_INVALID', `expected the handshake to name the socket the driver made, got ${JSON.stringify(h!.address)}: ${foreign}`);
+    if (foreign !== undefined)
+      throw this.#error(
+        'HANDSHAKE_INVALID',
+        `expected the handshake to name the socket the driver made, got ${JSON.stringify(h!.address)}: ${foreign}`,
+      );
     return verdict.handshake;
   }
 
   async #exitedEarly(exit: DriverExit): Promise<DriverkitError> {
     await this.#process?.stderrSettled();
-    return this.#error('EXITED_BEFORE_HANDSHAKE', `exited before it was ready; expected a handshake line (${HANDSHAKE_SHAPE}) on stdout`, undefined, exit);
+    return this.#error(
+      'EXITED_BEFORE_HANDSHAKE',
+      `exited before it was ready; expected a handshake line (${HANDSHAKE_SHAPE}) on stdout`,
+      undefined,
+      exit,
+    );
   }
 
   #onStderr(line: string): void {
@@ -238,13 +298,21 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
 
   #onStdout(chunk: Buffer): void {
     if (this.#options.stdout) this.#options.stdout(chunk);
-    else this.#log.log('debug', chunk.toString('utf8').trimEnd(), { driver: this.name, stream: 'stdout' });
+    else
+      this.#log.log('debug', chunk.toString('utf8').trimEnd(), {
+        driver: this.name,
+        stream: 'stdout',
+      });
   }
 
   #onExit(exit: DriverExit): void {
     if (this.#state === 'ready') {
       this.#state = 'exited';
-      this.#log.log('warn', 'driver exited on its own', { driver: this.name, code: exit.code, signal: exit.signal });
+      this.#log.log('warn', 'driver exited on its own', {
+        driver: this.name,
+        code: exit.code,
+        signal: exit.signal,
+      });
     }
     this.#resolveExit(exit);
     this.emit('exit', exit);
@@ -254,8 +322,20 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
     return this.#error('DRIVER_NOT_READY', `${what}: the driver is ${this.#state}`);
   }
 
-  #error(code: ErrorCode, message: string, cause?: unknown, exit = this.#process?.exit): DriverkitError {
-    return new DriverkitError(code, message, { driver: this.name, path: this.path, stderrTail: this.stderrTail, exitCode: exit?.code, signal: exit?.signal, cause });
+  #error(
+    code: ErrorCode,
+    message: string,
+    cause?: unknown,
+    exit = this.#process?.exit,
+  ): DriverkitError {
+    return new DriverkitError(code, message, {
+      driver: this.name,
+      path: this.path,
+      stderrTail: this.stderrTail,
+      exitCode: exit?.code,
+      signal: exit?.signal,
+      cause,
+    });
   }
 
   /**
@@ -277,8 +357,15 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
 
   #rpcErrorNow(err: CallError, method: string): RpcError {
     const exit = this.#process?.exit;
-    const exitedOnItsOwn = exit !== undefined && this.#state !== 'closing' && this.#state !== 'closed';
-    return callFailure(err, method, { driver: this.name, path: this.path, exit, exitedOnItsOwn, stderrTail: this.stderrTail });
+    const exitedOnItsOwn =
+      exit !== undefined && this.#state !== 'closing' && this.#state !== 'closed';
+    return callFailure(err, method, {
+      driver: this.name,
+      path: this.path,
+      exit,
+      exitedOnItsOwn,
+      stderrTail: this.stderrTail,
+    });
   }
 
   /**
@@ -304,11 +391,20 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
     const connection = this.#connection;
     const ours = process !== undefined && (o.reattach === undefined || o.killOnClose === true);
     if (ours) {
-      const shutdown = wasReady && connection ? () => void connection.shutdown(new Date(Date.now() + o.shutdownGrace)) : undefined;
-      await process.stop({ graceful, shutdown, grace: o.shutdownGrace, killTimeout: o.killTimeout });
+      const shutdown =
+        wasReady && connection
+          ? () => void connection.shutdown(new Date(Date.now() + o.shutdownGrace))
+          : undefined;
+      await process.stop({
+        graceful,
+        shutdown,
+        grace: o.shutdownGrace,
+        killTimeout: o.killTimeout,
+      });
     }
     connection?.close();
-    if (ours && o.reattach !== undefined && this.handshake?.network === 'unix') removeSocket(this.handshake.address);
+    if (ours && o.reattach !== undefined && this.handshake?.network === 'unix')
+      removeSocket(this.handshake.address);
     else if (ours && this.#socket) removeSocket(this.#socket);
     this.#state = 'closed';
     // No exit event comes for a driver never spawned, or not our child: `exited` settles now.
@@ -322,7 +418,9 @@ export function launchDriver<C extends Contract>(options: DriverOptions<C>): Dri
 }
 
 /** Spawns a driver and resolves once it is ready for calls; on failure nothing is left running. */
-export async function startDriver<C extends Contract>(options: DriverOptions<C>): Promise<Driver<C>> {
+export async function startDriver<C extends Contract>(
+  options: DriverOptions<C>,
+): Promise<Driver<C>> {
   const driver = new Driver(options);
   await driver.ready;
   return driver;

@@ -7,7 +7,10 @@ const MAX_HANDSHAKE = 64 * 1024;
  * Resolves with the first line of a driver's stdout (undefined when stdout ends first),
  * then keeps draining stdout into `onAfter` so a chatty driver never blocks on a full pipe.
  */
-export function readHandshakeLine(stdout: Readable, onAfter: (chunk: Buffer) => void): Promise<string | undefined> {
+export function readHandshakeLine(
+  stdout: Readable,
+  onAfter: (chunk: Buffer) => void,
+): Promise<string | undefined> {
   return new Promise((resolve) => {
     let buf = Buffer.alloc(0);
     let done = false;
@@ -21,7 +24,7 @@ export function readHandshakeLine(stdout: Readable, onAfter: (chunk: Buffer) => 
       buf = Buffer.concat([buf, chunk]);
       const nl = buf.indexOf(10);
       if (nl !== -1) finish(buf.subarray(0, nl).toString('utf8'), buf.subarray(nl + 1));
-      else if (buf.length > MAX_HANDSHAKE) finish(buf.subarray(0, 200).toString('utf8') + '…');
+      else if (buf.length > MAX_HANDSHAKE) finish(`${buf.subarray(0, 200).toString('utf8')}…`);
     });
     stdout.on('end', () => {
       if (!done) finish(buf.length ? buf.toString('utf8') : undefined);

@@ -4,7 +4,13 @@
 export { startDriver, launchDriver, Driver } from './driver.js';
 export type { DriverOptions, DriverExit, LatestClient } from './options.js';
 export type { CallOptions, PromiseClient } from '../rpc/call.js';
-export { createClient, deadlineStep, type Interceptor, type Invoke, type Call } from '../rpc/client.js';
+export {
+  createClient,
+  deadlineStep,
+  type Interceptor,
+  type Invoke,
+  type Call,
+} from '../rpc/client.js';
 export type { Broker } from '../rpc/broker.js';
 export type { ReattachInfo } from '../protocol/reattach.js';
 export { consoleLogger, type Logger } from './logger.js';

@@ -1,4 +1,10 @@
-import { type Client, type ClientReadableStream, type ClientWritableStream, Metadata, type ServiceError } from '@grpc/grpc-js';
+import {
+  type Client,
+  type ClientReadableStream,
+  type ClientWritableStream,
+  Metadata,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import { type CallError, callDeadline, callMetadata, cancelledError } from '../rpc/call.js';
 import type { Call, Invoke } from '../rpc/client.js';
 
@@ -8,7 +14,9 @@ import type { Call, Invoke } from '../rpc/client.js';
  * apart from a connection that broke.
  */
 function fromPeer(err: ServiceError, headers: boolean): CallError {
-  return Object.assign(err, { fromPeer: headers || Object.keys(err.metadata?.getMap() ?? {}).length > 0 });
+  return Object.assign(err, {
+    fromPeer: headers || Object.keys(err.metadata?.getMap() ?? {}).length > 0,
+  });
 }
 
 function metadataOf(call: Call): Metadata {
@@ -40,24 +48,58 @@ export function grpcInvoke(channel: Client): Invoke {
           else resolve(value);
         };
         const pending = call.requestStream
-          ? channel.makeClientStreamRequest(call.path, call.serialize, call.deserialize, md, opts, answer)
-          : channel.makeUnaryRequest(call.path, call.serialize, call.deserialize, call.request, md, opts, answer);
+          ? channel.makeClientStreamRequest(
+              call.path,
+              call.serialize,
+              call.deserialize,
+              md,
+              opts,
+              answer,
+            )
+          : channel.makeUnaryRequest(
+              call.path,
+              call.serialize,
+              call.deserialize,
+              call.request,
+              md,
+              opts,
+              answer,
+            );
         pending.on('metadata', () => (headers = true));
         signal?.addEventListener('abort', onAbort, { once: true });
-        if (call.requestStream) void pump(call.request as Iterable<unknown> | AsyncIterable<unknown>, pending as ClientWritableStream<unknown>);
+        if (call.requestStream)
+          void pump(
+            call.request as Iterable<unknown> | AsyncIterable<unknown>,
+            pending as ClientWritableStream<unknown>,
+          );
       });
     }
     const stream = call.requestStream
       ? channel.makeBidiStreamRequest(call.path, call.serialize, call.deserialize, md, opts)
-      : channel.makeServerStreamRequest(call.path, call.serialize, call.deserialize, call.request, md, opts);
+      : channel.makeServerStreamRequest(
+          call.path,
+          call.serialize,
+          call.deserialize,
+          call.request,
+          md,
+          opts,
+        );
     stream.on('metadata', () => (headers = true));
-    if (call.requestStream) void pump(call.request as Iterable<unknown> | AsyncIterable<unknown>, stream as unknown as ClientWritableStream<unknown>);
+    if (call.requestStream)
+      void pump(
+        call.request as Iterable<unknown> | AsyncIterable<unknown>,
+        stream as unknown as ClientWritableStream<unknown>,
+      );
     return Promise.resolve(responses(stream, signal, () => headers));
   };
 }
 
 /** The responses of a stream as the caller reads them; leaving early or aborting cancels the call. */
-async function* responses(stream: ClientReadableStream<unknown>, signal: AbortSignal | undefined, headers: () => boolean): AsyncGenerator<unknown> {
+async function* responses(
+  stream: ClientReadableStream<unknown>,
+  signal: AbortSignal | undefined,
+  headers: () => boolean,
+): AsyncGenerator<unknown> {
   const onAbort = () => stream.cancel();
   signal?.addEventListener('abort', onAbort, { once: true });
   let finished = false;
@@ -77,7 +119,10 @@ async function* responses(stream: ClientReadableStream<unknown>, signal: AbortSi
  * Writes the caller's requests as the channel takes them, then half-closes. A request
  * iterable that throws cancels the call; a call that ended stops the writing.
  */
-async function pump(requests: Iterable<unknown> | AsyncIterable<unknown>, stream: ClientWritableStream<unknown>): Promise<void> {
+async function pump(
+  requests: Iterable<unknown> | AsyncIterable<unknown>,
+  stream: ClientWritableStream<unknown>,
+): Promise<void> {
   let ended = false;
   stream.once('status', () => (ended = true));
   let sinceTurn = 0;

@@ -8,7 +8,11 @@ export const MAX_LINE = 64 * 1024;
  * `maxLine` is delivered cut, marked with `…`, and the rest of it skipped, so a driver that
  * never writes a newline cannot grow the host's memory.
  */
-export function readLines(stream: Readable, onLine: (line: string) => void, maxLine = MAX_LINE): void {
+export function readLines(
+  stream: Readable,
+  onLine: (line: string) => void,
+  maxLine = MAX_LINE,
+): void {
   let pending = '';
   let skipping = false;
   stream.setEncoding('utf8');
@@ -27,7 +31,7 @@ export function readLines(stream: Readable, onLine: (line: string) => void, maxL
     if (skipping) return;
     pending += chunk.slice(start);
     if (pending.length > maxLine) {
-      onLine(pending.slice(0, maxLine) + '…');
+      onLine(`${pending.slice(0, maxLine)}…`);
       pending = '';
       skipping = true;
     }
@@ -46,7 +50,7 @@ export class Tail {
   ) {}
 
   push(line: string): void {
-    this.lines.push(line.length > this.maxLength ? line.slice(0, this.maxLength) + '…' : line);
+    this.lines.push(line.length > this.maxLength ? `${line.slice(0, this.maxLength)}…` : line);
     if (this.lines.length > this.maxLines) this.lines.shift();
   }
 

@@ -9,16 +9,21 @@ export interface Logger {
  * A logger that writes `TIME [LEVEL] message key=value` lines to stderr. Default level:
  * `DRIVERKIT_LOG_LEVEL`, else `info`.
  */
-export function consoleLogger(level?: LogLevel, write: (line: string) => void = (l) => void process.stderr.write(l)): Logger {
+export function consoleLogger(
+  level?: LogLevel,
+  write: (line: string) => void = (l) => void process.stderr.write(l),
+): Logger {
   const envLevel = process.env.DRIVERKIT_LOG_LEVEL as LogLevel | undefined;
-  const min = LOG_LEVELS.indexOf(level ?? (envLevel && LOG_LEVELS.includes(envLevel) ? envLevel : 'info'));
+  const min = LOG_LEVELS.indexOf(
+    level ?? (envLevel && LOG_LEVELS.includes(envLevel) ? envLevel : 'info'),
+  );
   return {
     log(lvl, message, fields) {
       if (LOG_LEVELS.indexOf(lvl) < min) return;
       const kv = Object.entries(fields)
         .map(([k, v]) => `${k}=${typeof v === 'string' && !/\s/.test(v) ? v : JSON.stringify(v)}`)
         .join(' ');
-      write(`${new Date().toISOString()} [${lvl.toUpperCase()}] ${message}${kv ? ' ' + kv : ''}\n`);
+      write(`${new Date().toISOString()} [${lvl.toUpperCase()}] ${message}${kv ? ` ${kv}` : ''}\n`);
     },
   };
 }

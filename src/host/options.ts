@@ -69,21 +69,35 @@ function describe(value: unknown): string {
 }
 
 /** Checks options at the boundary and fills in defaults; a bad value is quoted in the error. */
-export function validateOptions<C extends Contract>(options: DriverOptions<C>): DriverOptions<C> & typeof DEFAULTS {
+export function validateOptions<C extends Contract>(
+  options: DriverOptions<C>,
+): DriverOptions<C> & typeof DEFAULTS {
   const bad = (what: string, expected: string, value: unknown) =>
-    new DriverkitError('INVALID_OPTIONS', `expected ${what} to be ${expected}, got ${describe(value)}`, {
-      driver: typeof options?.name === 'string' ? options.name : undefined,
-    });
-  if (typeof options !== 'object' || options === null) throw bad('driver options', 'an object', options);
-  if (typeof options.name !== 'string' || options.name === '') throw bad('`name`', 'a non-empty string', options.name);
-  if (typeof options.path !== 'string' || options.path === '') throw bad('`path`', 'a non-empty string', options.path);
+    new DriverkitError(
+      'INVALID_OPTIONS',
+      `expected ${what} to be ${expected}, got ${describe(value)}`,
+      {
+        driver: typeof options?.name === 'string' ? options.name : undefined,
+      },
+    );
+  if (typeof options !== 'object' || options === null)
+    throw bad('driver options', 'an object', options);
+  if (typeof options.name !== 'string' || options.name === '')
+    throw bad('`name`', 'a non-empty string', options.name);
+  if (typeof options.path !== 'string' || options.path === '')
+    throw bad('`path`', 'a non-empty string', options.path);
   const c = options.contract as Contract | undefined;
-  if (!c || typeof c.cookieKey !== 'string' || typeof c.versions !== 'object') throw bad('`contract`', 'a driver contract such as `userprovider`', c);
+  if (!c || typeof c.cookieKey !== 'string' || typeof c.versions !== 'object')
+    throw bad('`contract`', 'a driver contract such as `userprovider`', c);
   for (const key of ['startTimeout', 'shutdownGrace', 'killTimeout'] as const) {
     const v = options[key];
-    if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw bad(`\`${key}\``, 'a non-negative number of milliseconds', v);
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0))
+      throw bad(`\`${key}\``, 'a non-negative number of milliseconds', v);
   }
-  if (options.args !== undefined && !(Array.isArray(options.args) && options.args.every((a) => typeof a === 'string'))) {
+  if (
+    options.args !== undefined &&
+    !(Array.isArray(options.args) && options.args.every((a) => typeof a === 'string'))
+  ) {
     throw bad('`args`', 'an array of strings', options.args);
   }
   return { ...DEFAULTS, ...stripUndefined(options) };

@@ -45,7 +45,13 @@ export class DriverProcess {
    * Spawns `path`. `onStderr` gets each stderr line; `socket` names the socket file to
    * remove if this host exits without closing the driver. Rejects with node's error.
    */
-  static async spawn(path: string, contract: Contract, options: SpawnOptions, onStderr: (line: string) => void, socket: () => string | undefined): Promise<DriverProcess> {
+  static async spawn(
+    path: string,
+    contract: Contract,
+    options: SpawnOptions,
+    onStderr: (line: string) => void,
+    socket: () => string | undefined,
+  ): Promise<DriverProcess> {
     const child = spawnProcess(path, contract, options);
     // Node reports some refusals (ENOENT, EACCES) in an 'error' event on a later tick, with no pid.
     if (child.pid === undefined) throw ((await once(child, 'error')) as [Error])[0];
@@ -80,7 +86,10 @@ export class DriverProcess {
     if (!this.child) return pidGoneWithin(this.pid, ms);
     if (this.exit) return true;
     let timer: NodeJS.Timeout | undefined;
-    const gone = await Promise.race([this.exited.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]);
+    const gone = await Promise.race([
+      this.exited.then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
+    ]);
     clearTimeout(timer);
     return gone;
   }
@@ -91,7 +100,8 @@ export class DriverProcess {
    * gone, so nothing it started lives on. Resolves when it is gone.
    */
   async stop(plan: StopPlan): Promise<void> {
-    const signal = (s: NodeJS.Signals) => (this.child ? signalGroup(this.pid, s) : signalPid(this.pid, s));
+    const signal = (s: NodeJS.Signals) =>
+      this.child ? signalGroup(this.pid, s) : signalPid(this.pid, s);
     const alive = () => (this.child ? !this.exit : pidAlive(this.pid));
     if (alive()) {
       let gone = false;

@@ -21,15 +21,22 @@ export interface CallFailureContext {
  */
 export function callFailure(err: CallError, method: string, at: CallFailureContext): RpcError {
   const { exitedOnItsOwn, exit } = at;
-  const rpc = new RpcError(err.code as StatusCode, exitedOnItsOwn ? `${err.details}; the driver process has exited` : err.details, {
-    driver: at.driver,
-    path: at.path,
-    method,
-    cause: err,
-    ...(exitedOnItsOwn || (err.code === Status.UNAVAILABLE && !err.fromPeer) ? { stderrTail: at.stderrTail, exitCode: exit?.code, signal: exit?.signal } : {}),
-  });
+  const rpc = new RpcError(
+    err.code as StatusCode,
+    exitedOnItsOwn ? `${err.details}; the driver process has exited` : err.details,
+    {
+      driver: at.driver,
+      path: at.path,
+      method,
+      cause: err,
+      ...(exitedOnItsOwn || (err.code === Status.UNAVAILABLE && !err.fromPeer)
+        ? { stderrTail: at.stderrTail, exitCode: exit?.code, signal: exit?.signal }
+        : {}),
+    },
+  );
   // Keep grpc-js's "for call at" stack: it points at the caller, not at grpc-js internals.
   const stackAt = err.stack?.indexOf('for call at');
-  if (stackAt !== undefined && stackAt >= 0) rpc.stack = `${rpc.name}: ${rpc.message}\n${err.stack!.slice(stackAt)}`;
+  if (stackAt !== undefined && stackAt >= 0)
+    rpc.stack = `${rpc.name}: ${rpc.message}\n${err.stack!.slice(stackAt)}`;
   return rpc;
 }

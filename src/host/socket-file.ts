@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { lstatSync, rmSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 
@@ -20,7 +21,7 @@ export function removeSocket(path: string): void {
  * driver's socket. Nothing there is no such danger: dialing it fails on its own.
  */
 export async function notMadeBy(path: string, since: number): Promise<string | undefined> {
-  let info;
+  let info: Stats;
   try {
     info = await lstat(path);
   } catch {
@@ -29,6 +30,7 @@ export async function notMadeBy(path: string, since: number): Promise<string | u
   if (!info.isSocket()) return 'it is not a socket';
   if (process.getuid && info.uid !== process.getuid()) return `it belongs to uid ${info.uid}`;
   // A few ms of slack: the file system's clock and Date.now() are read differently.
-  if (info.birthtimeMs > 0 ? info.birthtimeMs < since - 5 : info.ctimeMs < since - 5) return 'it existed before the driver started';
+  if (info.birthtimeMs > 0 ? info.birthtimeMs < since - 5 : info.ctimeMs < since - 5)
+    return 'it existed before the driver started';
   return undefined;
 }

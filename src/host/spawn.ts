@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -13,22 +14,46 @@ import { formatVersions } from '../protocol/versions.js';
  * Checks the executable before spawning, so a wrong path is "not found" or "not
  * executable" instead of an exit code 127 or a bare ENOENT.
  */
-export async function checkExecutable(path: string, who: { driver: string; path: string }, sha256?: string): Promise<void> {
-  let info;
+export async function checkExecutable(
+  path: string,
+  who: { driver: string; path: string },
+  sha256?: string,
+): Promise<void> {
+  let info: Stats;
   try {
     info = await stat(path);
   } catch {
-    throw new DriverkitError('DRIVER_NOT_FOUND', 'expected an executable file, but nothing is there', who);
+    throw new DriverkitError(
+      'DRIVER_NOT_FOUND',
+      'expected an executable file, but nothing is there',
+      who,
+    );
   }
-  if (!info.isFile()) throw new DriverkitError('DRIVER_NOT_EXECUTABLE', 'expected an executable file, got a directory or special file', who);
+  if (!info.isFile())
+    throw new DriverkitError(
+      'DRIVER_NOT_EXECUTABLE',
+      'expected an executable file, got a directory or special file',
+      who,
+    );
   try {
     await access(path, constants.X_OK);
   } catch {
-    throw new DriverkitError('DRIVER_NOT_EXECUTABLE', `expected an executable file, but it is not executable (mode ${(info.mode & 0o777).toString(8)})`, who);
+    throw new DriverkitError(
+      'DRIVER_NOT_EXECUTABLE',
+      `expected an executable file, but it is not executable (mode ${(info.mode & 0o777).toString(8)})`,
+      who,
+    );
   }
   if (sha256 !== undefined) {
-    const actual = createHash('sha256').update(await readFile(path)).digest('hex');
-    if (actual !== sha256.toLowerCase()) throw new DriverkitError('CHECKSUM_MISMATCH', `refused to start: expected sha256 ${sha256.toLowerCase()}, the file has ${actual}`, who);
+    const actual = createHash('sha256')
+      .update(await readFile(path))
+      .digest('hex');
+    if (actual !== sha256.toLowerCase())
+      throw new DriverkitError(
+        'CHECKSUM_MISMATCH',
+        `refused to start: expected sha256 ${sha256.toLowerCase()}, the file has ${actual}`,
+        who,
+      );
   }
 }
 
@@ -62,7 +87,11 @@ export function driverEnv(contract: Contract, options: SpawnOptions): Record<str
  * Node's own spawn, not execa: execa's setup cost about 15 ms of every driver's start
  * (measured), and the host needs only the pipes and the exit event.
  */
-export function spawnProcess(path: string, contract: Contract, options: SpawnOptions): ChildProcess {
+export function spawnProcess(
+  path: string,
+  contract: Contract,
+  options: SpawnOptions,
+): ChildProcess {
   const child = spawn(path, [...(options.args ?? [])], {
     env: driverEnv(contract, options),
     cwd: options.cwd,

@@ -39,10 +39,15 @@ export const fileSha256 = (path: string) => readFile(path).then(sha256, () => un
  */
 export async function installArtifact(store: Store, req: ArtifactRequest): Promise<Unpacked> {
   const progress = req.onDownload?.(req.url) ?? undefined;
-  const bytes = (await fetchBytes(new URL(req.url), false, progress).finally(() => progress?.end()))!;
+  const bytes = (await fetchBytes(new URL(req.url), false, progress).finally(() =>
+    progress?.end(),
+  ))!;
   const got = sha256(bytes);
   if (got !== req.sha256) {
-    throw new DriverkitError('CHECKSUM_MISMATCH', `${req.name} ${req.version}: ${req.url} has sha256 ${got}, but the index says ${req.sha256}; nothing was installed`);
+    throw new DriverkitError(
+      'CHECKSUM_MISMATCH',
+      `${req.name} ${req.version}: ${req.url} has sha256 ${got}, but the index says ${req.sha256}; nothing was installed`,
+    );
   }
   const final = versionFolder(store, req.name, req.version);
   const tmp = join(store.drivers, req.name, `.tmp-${req.version}-${process.pid}`);
@@ -53,13 +58,23 @@ export async function installArtifact(store: Store, req: ArtifactRequest): Promi
     const files = entries.filter((e) => e.type === 'file').map((e) => e.path);
     const entry = req.entry ?? (files.length === 1 ? files[0] : undefined);
     if (entry === undefined) {
-      throw new DriverkitError('PACKAGE_INVALID', `${req.url}: the archive holds ${files.length} files, so the artifact must name its "entry" (one of: ${files.slice(0, 5).join(', ')})`);
+      throw new DriverkitError(
+        'PACKAGE_INVALID',
+        `${req.url}: the archive holds ${files.length} files, so the artifact must name its "entry" (one of: ${files.slice(0, 5).join(', ')})`,
+      );
     }
-    if (!files.includes(entry)) throw new DriverkitError('PACKAGE_INVALID', `${req.url}: the artifact's entry ${JSON.stringify(entry)} is not a file in the archive`);
+    if (!files.includes(entry))
+      throw new DriverkitError(
+        'PACKAGE_INVALID',
+        `${req.url}: the artifact's entry ${JSON.stringify(entry)} is not a file in the archive`,
+      );
     await chmod(join(tmp, entry), 0o755);
     const binarySha256 = (await fileSha256(join(tmp, entry)))!;
     const old = `${final}.old-${process.pid}`;
-    const hadOld = await rename(final, old).then(() => true, () => false);
+    const hadOld = await rename(final, old).then(
+      () => true,
+      () => false,
+    );
     await rename(tmp, final);
     if (hadOld) await rm(old, { recursive: true, force: true });
     return { binary: relative(store.root, join(final, entry)), binarySha256 };

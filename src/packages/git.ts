@@ -48,9 +48,25 @@ export async function cloneRepo(spec: string, full = false): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'driverkit-git-'));
   clones.add(dir);
   try {
-    await runTool('git', ['clone', '--quiet', ...(full ? [] : ['--depth', '1']), ...(ref ? ['--branch', ref] : []), '--', url, dir], { cwd: tmpdir(), env: { GIT_TERMINAL_PROMPT: '0' } });
+    await runTool(
+      'git',
+      [
+        'clone',
+        '--quiet',
+        ...(full ? [] : ['--depth', '1']),
+        ...(ref ? ['--branch', ref] : []),
+        '--',
+        url,
+        dir,
+      ],
+      { cwd: tmpdir(), env: { GIT_TERMINAL_PROMPT: '0' } },
+    );
   } catch (err) {
-    throw new DriverkitError('DOWNLOAD_FAILED', `could not clone git repository ${url}${ref ? ` at ${ref}` : ''}: ${String((err as { output?: string }).output ?? err).trim()}`, { cause: err });
+    throw new DriverkitError(
+      'DOWNLOAD_FAILED',
+      `could not clone git repository ${url}${ref ? ` at ${ref}` : ''}: ${String((err as { output?: string }).output ?? err).trim()}`,
+      { cause: err },
+    );
   }
   return dir;
 }
@@ -62,11 +78,22 @@ export async function cloneRepo(spec: string, full = false): Promise<string> {
 export async function cloneCommit(url: string, commit: string, ref?: string): Promise<string> {
   const dir = await cloneRepo(ref ? `${url}#${ref}` : url, !ref);
   if (!ref) {
-    await runTool('git', ['checkout', '--quiet', '--detach', commit, '--'], { cwd: dir, env: { GIT_TERMINAL_PROMPT: '0' } }).catch((err) => {
-      throw new DriverkitError('DOWNLOAD_FAILED', `git repository ${url} has no commit ${commit}: ${String((err as { output?: string }).output ?? err).trim()}`, { cause: err });
+    await runTool('git', ['checkout', '--quiet', '--detach', commit, '--'], {
+      cwd: dir,
+      env: { GIT_TERMINAL_PROMPT: '0' },
+    }).catch((err) => {
+      throw new DriverkitError(
+        'DOWNLOAD_FAILED',
+        `git repository ${url} has no commit ${commit}: ${String((err as { output?: string }).output ?? err).trim()}`,
+        { cause: err },
+      );
     });
   }
   const head = (await runTool('git', ['rev-parse', 'HEAD'], { cwd: dir, env: {} })).trim();
-  if (head !== commit) throw new DriverkitError('CHECKSUM_MISMATCH', `git repository ${url}: ${ref} is commit ${head}, but the manifest pins ${commit}; nothing was built`);
+  if (head !== commit)
+    throw new DriverkitError(
+      'CHECKSUM_MISMATCH',
+      `git repository ${url}: ${ref} is commit ${head}, but the manifest pins ${commit}; nothing was built`,
+    );
   return dir;
 }

@@ -15,8 +15,13 @@ export async function addToIndex(indexDir: string, packed: Packed): Promise<stri
   await writeFile(join(folder, packed.fileName), packed.archive);
   const file = join(folder, `${manifest.version}.json`);
   await writeFile(file, `${JSON.stringify(manifest, null, 2)}\n`);
-  const versions = (await readdir(folder)).map((f) => f.replace(/\.json$/, '')).filter((v) => semver.valid(v) !== null);
-  await writeFile(join(folder, 'versions.json'), `${JSON.stringify(versions.sort(semver.compare))}\n`);
+  const versions = (await readdir(folder))
+    .map((f) => f.replace(/\.json$/, ''))
+    .filter((v) => semver.valid(v) !== null);
+  await writeFile(
+    join(folder, 'versions.json'),
+    `${JSON.stringify(versions.sort(semver.compare))}\n`,
+  );
   await writeNames(indexDir);
   return file;
 }
@@ -25,7 +30,11 @@ export async function addToIndex(indexDir: string, packed: Packed): Promise<stri
 async function writeNames(indexDir: string): Promise<void> {
   const names: string[] = [];
   for (const e of await readdir(indexDir, { withFileTypes: true })) {
-    if (e.isDirectory() && (await stat(join(indexDir, e.name, 'versions.json')).catch(() => undefined))) names.push(e.name);
+    if (
+      e.isDirectory() &&
+      (await stat(join(indexDir, e.name, 'versions.json')).catch(() => undefined))
+    )
+      names.push(e.name);
   }
   const tmp = join(indexDir, `.index.json.${process.pid}.tmp`);
   await writeFile(tmp, `${JSON.stringify(names.sort())}\n`);

@@ -34,11 +34,22 @@ export interface FileInstallRequest {
  */
 export async function installFile(req: FileInstallRequest): Promise<InstallResult> {
   const { store, name, version, type } = req;
-  if (!NAME_PATTERN.test(name)) throw new DriverkitError('USAGE', `--name must match ${NAME_PATTERN}, got ${JSON.stringify(name)}`);
-  if (semver.valid(version) === null) throw new DriverkitError('USAGE', `--version must be an exact semver version such as "1.2.0", got ${JSON.stringify(version)}`);
+  if (!NAME_PATTERN.test(name))
+    throw new DriverkitError(
+      'USAGE',
+      `--name must match ${NAME_PATTERN}, got ${JSON.stringify(name)}`,
+    );
+  if (semver.valid(version) === null)
+    throw new DriverkitError(
+      'USAGE',
+      `--version must be an exact semver version such as "1.2.0", got ${JSON.stringify(version)}`,
+    );
   if (!type) throw new DriverkitError('USAGE', `--type must name the driver type, got nothing`);
   if (req.trustedKeys?.length) {
-    throw new DriverkitError('SIGNATURE_INVALID', `${name} ${version} from ${req.file}: a local archive has no signed manifest, and trusted keys are set (--trusted-key, DRIVERKIT_TRUSTED_KEYS); nothing was installed`);
+    throw new DriverkitError(
+      'SIGNATURE_INVALID',
+      `${name} ${version} from ${req.file}: a local archive has no signed manifest, and trusted keys are set (--trusted-key, DRIVERKIT_TRUSTED_KEYS); nothing was installed`,
+    );
   }
   const path = resolve(req.file);
   const bytes = await readFile(path).catch((err: Error) => {
@@ -48,14 +59,41 @@ export async function installFile(req: FileInstallRequest): Promise<InstallResul
   return withLock(join(store.drivers, `${name}.lock`), async () => {
     const locked = (await readLock(store.lockFile)).drivers[name];
     const digest = sha256(bytes);
-    const result = (action: InstallResult['action'], e: LockEntry): InstallResult => ({ name, version, previous: locked?.version, action, binary: join(store.root, e.binary) });
+    const result = (action: InstallResult['action'], e: LockEntry): InstallResult => ({
+      name,
+      version,
+      previous: locked?.version,
+      action,
+      binary: join(store.root, e.binary),
+    });
     if (locked && semver.lt(version, locked.version) && !req.force) {
-      throw new DriverkitError('DOWNGRADE_REFUSED', `${name} ${locked.version} is installed, and ${req.file} is ${version}: pass --force to downgrade`);
+      throw new DriverkitError(
+        'DOWNGRADE_REFUSED',
+        `${name} ${locked.version} is installed, and ${req.file} is ${version}: pass --force to downgrade`,
+      );
     }
-    if (locked?.version === version && locked.sha256 === digest && (await fileSha256(join(store.root, locked.binary))) === locked.binarySha256) return result('unchanged', locked);
+    if (
+      locked?.version === version &&
+      locked.sha256 === digest &&
+      (await fileSha256(join(store.root, locked.binary))) === locked.binarySha256
+    )
+      return result('unchanged', locked);
     const url = pathToFileURL(path).href;
-    const got = await installArtifact(store, { name, version, url, sha256: digest, entry: req.entry });
-    const entry: LockEntry = { version, type, index: LOCAL_FILE_INDEX, url: urlForLock(store, url), sha256: digest, ...got };
+    const got = await installArtifact(store, {
+      name,
+      version,
+      url,
+      sha256: digest,
+      entry: req.entry,
+    });
+    const entry: LockEntry = {
+      version,
+      type,
+      index: LOCAL_FILE_INDEX,
+      url: urlForLock(store, url),
+      sha256: digest,
+      ...got,
+    };
     return result(await recordInstall(store, name, entry, locked), entry);
   });
 }

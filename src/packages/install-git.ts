@@ -30,10 +30,27 @@ export async function installGit(req: GitInstallRequest): Promise<InstallResult>
   const dir = await cloneRepo(req.source);
   const manifest = await readManifest(dir);
   if (!manifest.type || !manifest.version) {
-    throw new DriverkitError('PACKAGE_INVALID', `${req.source}: expected a driverkit.json with "type" and "version" at the repository's root, got ${manifest.file ? `${JSON.stringify({ type: manifest.type, version: manifest.version })} in ${manifest.file}` : 'none'}`);
+    throw new DriverkitError(
+      'PACKAGE_INVALID',
+      `${req.source}: expected a driverkit.json with "type" and "version" at the repository's root, got ${manifest.file ? `${JSON.stringify({ type: manifest.type, version: manifest.version })} in ${manifest.file}` : 'none'}`,
+    );
   }
-  const name = req.name ?? basename(req.source.replace(/#.*$/, '').replace(/\/+$/, '')).replace(/\.git$/, '');
+  const name =
+    req.name ?? basename(req.source.replace(/#.*$/, '').replace(/\/+$/, '')).replace(/\.git$/, '');
   req.onBuild?.(name);
-  const built = await buildToArchive(req.store, dir, { name, version: manifest.version, type: manifest.type, driverkit: manifest.driverkit }).finally(() => removeClone(dir));
-  return installFile({ store: req.store, file: built.file, name, version: manifest.version, type: manifest.type, force: req.force, trustedKeys: req.trustedKeys });
+  const built = await buildToArchive(req.store, dir, {
+    name,
+    version: manifest.version,
+    type: manifest.type,
+    driverkit: manifest.driverkit,
+  }).finally(() => removeClone(dir));
+  return installFile({
+    store: req.store,
+    file: built.file,
+    name,
+    version: manifest.version,
+    type: manifest.type,
+    force: req.force,
+    trustedKeys: req.trustedKeys,
+  });
 }

@@ -27,8 +27,17 @@ export interface SourcePackage {
  * Builds the source driver in `dir` with driverkit's build, and packs the executable into
  * `<drivers>/<name>/sources/`, where a later repair (or `--frozen`) can unpack it again.
  */
-export async function buildToArchive(store: Store, dir: string, pkg: SourcePackage): Promise<BuiltSource> {
-  const built = await buildDriver({ folder: dir, type: pkg.type, binDir: join(dir, '.driverkit-build'), driver: pkg.name });
+export async function buildToArchive(
+  store: Store,
+  dir: string,
+  pkg: SourcePackage,
+): Promise<BuiltSource> {
+  const built = await buildDriver({
+    folder: dir,
+    type: pkg.type,
+    binDir: join(dir, '.driverkit-build'),
+    driver: pkg.name,
+  });
   const packed = await packDriver({ input: built.binary, ...pkg });
   const folder = join(store.drivers, pkg.name, 'sources');
   await mkdir(folder, { recursive: true });
@@ -47,7 +56,10 @@ export function sourceUrl(source: SourceRef, manifest: IndexedManifest): string 
   let base = manifest.manifestUrl;
   if (isGitIndex(manifest.index)) {
     const repo = manifest.index.slice('git+'.length).replace(/#.*$/, '').replace(/\/*$/, '/');
-    base = new URL(`${encodeURIComponent(manifest.name)}/`, hasScheme(repo) ? repo : pathToFileURL(resolve(repo)).href + '/').href;
+    base = new URL(
+      `${encodeURIComponent(manifest.name)}/`,
+      hasScheme(repo) ? repo : `${pathToFileURL(resolve(repo)).href}/`,
+    ).href;
   }
   const url = new URL(source.git, base);
   return url.protocol === 'file:' ? resolve(fileURLToPath(url)) : url.href;
@@ -67,7 +79,13 @@ export function sourceFromLock(store: Store, source: string): { url: string; com
 }
 
 /** Clones `URL#COMMIT` (a lock's `source`, or a manifest's, at its `ref` when given) and builds it to an archive. */
-export async function buildSource(store: Store, pkg: SourcePackage, url: string, commit: string, ref?: string): Promise<BuiltSource> {
+export async function buildSource(
+  store: Store,
+  pkg: SourcePackage,
+  url: string,
+  commit: string,
+  ref?: string,
+): Promise<BuiltSource> {
   const dir = await cloneCommit(url, commit, ref);
   try {
     return await buildToArchive(store, dir, pkg);

@@ -12,7 +12,16 @@ import type { IndexedManifest, Progress } from './source.js';
 import { readLock, writeLock, type LockEntry } from './lockfile.js';
 import { resolvePackage } from './resolve.js';
 import { keyId, loadTrustedKeys } from './signature.js';
-import { defaultIndexes, indexForLock, indexFromLock, LOCAL_FILE_INDEX, versionFolder, type Store, urlForLock, urlFromLock } from './store.js';
+import {
+  defaultIndexes,
+  indexForLock,
+  indexFromLock,
+  LOCAL_FILE_INDEX,
+  versionFolder,
+  type Store,
+  urlForLock,
+  urlFromLock,
+} from './store.js';
 
 /** One install, upgrade or check of a package. */
 export interface InstallRequest {
@@ -64,17 +73,37 @@ export async function installPackage(req: InstallRequest): Promise<InstallResult
 async function installLocked(req: InstallRequest): Promise<InstallResult> {
   const { store, name, range, force = false } = req;
   const locked = (await readLock(store.lockFile)).drivers[name];
-  const result = (action: InstallResult['action'], entry: LockEntry): InstallResult => ({ name, version: entry.version, previous: locked?.version, action, binary: join(store.root, entry.binary) });
-  const intact = async (e: LockEntry) => (await fileSha256(join(store.root, e.binary))) === e.binarySha256;
+  const result = (action: InstallResult['action'], entry: LockEntry): InstallResult => ({
+    name,
+    version: entry.version,
+    previous: locked?.version,
+    action,
+    binary: join(store.root, entry.binary),
+  });
+  const intact = async (e: LockEntry) =>
+    (await fileSha256(join(store.root, e.binary))) === e.binarySha256;
   const inRange = (v: string) => range === undefined || semver.satisfies(v, range);
   const trustedKeys = req.trustedKeys ?? (await loadTrustedKeys());
   const ids = trustedKeys.map(keyId);
   // With keys set, a locked version is taken as it is only if the lock says one of them signed it.
-  const vouched = (e: LockEntry) => ids.length === 0 || (e.signedBy !== undefined && ids.includes(e.signedBy));
+  const vouched = (e: LockEntry) =>
+    ids.length === 0 || (e.signedBy !== undefined && ids.includes(e.signedBy));
   if (req.frozen) {
-    if (!locked) throw new DriverkitError('LOCK_STALE', `"${name}" is not in ${store.lockFile}, and --frozen does not change the lock`);
-    if (!inRange(locked.version)) throw new DriverkitError('LOCK_STALE', `${store.lockFile} has ${name} ${locked.version}, not in ${range}, and --frozen does not change the lock`);
-    if (!vouched(locked)) throw new DriverkitError('SIGNATURE_INVALID', `${store.lockFile} does not record that a trusted key signed ${name} ${locked.version}, and --frozen does not change the lock`);
+    if (!locked)
+      throw new DriverkitError(
+        'LOCK_STALE',
+        `"${name}" is not in ${store.lockFile}, and --frozen does not change the lock`,
+      );
+    if (!inRange(locked.version))
+      throw new DriverkitError(
+        'LOCK_STALE',
+        `${store.lockFile} has ${name} ${locked.version}, not in ${range}, and --frozen does not change the lock`,
+      );
+    if (!vouched(locked))
+      throw new DriverkitError(
+        'SIGNATURE_INVALID',
+        `${store.lockFile} does not record that a trusted key signed ${name} ${locked.version}, and --frozen does not change the lock`,
+      );
   }
   const keep = locked && (req.frozen || (!req.upgrade && inRange(locked.version)));
   if (keep && vouched(locked)) {
@@ -82,13 +111,31 @@ async function installLocked(req: InstallRequest): Promise<InstallResult> {
     await repair(req, locked);
     return result('repaired', locked);
   }
-  const indexes = req.indexes?.length ? req.indexes : locked && locked.index !== LOCAL_FILE_INDEX ? [indexFromLock(store, locked.index)] : defaultIndexes();
+  const indexes = req.indexes?.length
+    ? req.indexes
+    : locked && locked.index !== LOCAL_FILE_INDEX
+      ? [indexFromLock(store, locked.index)]
+      : defaultIndexes();
   // A kept version not yet vouched for is looked up again as it is, for its signature.
-  const { manifest, artifact, signedBy } = await resolvePackage({ name, range: keep ? locked.version : range, indexes, force, trustedKeys, buildSources: req.buildSources });
+  const { manifest, artifact, signedBy } = await resolvePackage({
+    name,
+    range: keep ? locked.version : range,
+    indexes,
+    force,
+    trustedKeys,
+    buildSources: req.buildSources,
+  });
   if (locked && semver.lt(manifest.version, locked.version) && !force) {
-    throw new DriverkitError('DOWNGRADE_REFUSED', `${name} ${locked.version} is installed, and the highest version that fits is ${manifest.version}: pass --force to downgrade`);
+    throw new DriverkitError(
+      'DOWNGRADE_REFUSED',
+      `${name} ${locked.version} is installed, and the highest version that fits is ${manifest.version}: pass --force to downgrade`,
+    );
   }
-  const same = locked?.version === manifest.version && (artifact ? artifact.sha256 === locked.sha256 : locked.source?.endsWith(`#${manifest.source!.commit}`));
+  const same =
+    locked?.version === manifest.version &&
+    (artifact
+      ? artifact.sha256 === locked.sha256
+      : locked.source?.endsWith(`#${manifest.source!.commit}`));
   if (locked && same && (await intact(locked))) {
     if (!signedBy || locked.signedBy === signedBy) return result('unchanged', locked);
     const entry: LockEntry = { ...locked, signedBy };
@@ -96,7 +143,14 @@ async function installLocked(req: InstallRequest): Promise<InstallResult> {
     return result('unchanged', entry);
   }
   const archive = await archiveOf(req, manifest, artifact);
-  const got = await installArtifact(store, { name, version: manifest.version, url: archive.url, sha256: archive.sha256, entry: archive.entry, onDownload: req.onDownload });
+  const got = await installArtifact(store, {
+    name,
+    version: manifest.version,
+    url: archive.url,
+    sha256: archive.sha256,
+    entry: archive.entry,
+    onDownload: req.onDownload,
+  });
   const entry: LockEntry = {
     version: manifest.version,
     type: manifest.type,
@@ -113,32 +167,79 @@ async function installLocked(req: InstallRequest): Promise<InstallResult> {
 /** Puts a locked version's files back as the lock pins them: its archive again, or a build of its source commit. */
 async function repair(req: InstallRequest, locked: LockEntry): Promise<void> {
   const { store, name } = req;
-  const entry = relative(versionFolder(store, name, locked.version), join(store.root, locked.binary));
+  const entry = relative(
+    versionFolder(store, name, locked.version),
+    join(store.root, locked.binary),
+  );
   let archive = { url: urlFromLock(store, locked.url), sha256: locked.sha256 };
   if (locked.source && !(await exists(archive.url))) {
     // Built from source here before, and its archive is not in this clone: build that commit again.
-    if (!req.buildSources) throw new DriverkitError('USAGE', `${name} ${locked.version} was built from ${locked.source} and its archive is not here: building it again runs its build, so pass --build`);
+    if (!req.buildSources)
+      throw new DriverkitError(
+        'USAGE',
+        `${name} ${locked.version} was built from ${locked.source} and its archive is not here: building it again runs its build, so pass --build`,
+      );
     const { url, commit } = sourceFromLock(store, locked.source);
     req.onBuild?.(`${name} ${locked.version} from ${url}`);
-    const built = await buildSource(store, { name, version: locked.version, type: locked.type }, url, commit);
+    const built = await buildSource(
+      store,
+      { name, version: locked.version, type: locked.type },
+      url,
+      commit,
+    );
     archive = { url: pathToFileURL(built.file).href, sha256: built.sha256 };
   }
-  const got = await installArtifact(store, { name, version: locked.version, ...archive, entry, onDownload: req.onDownload });
+  const got = await installArtifact(store, {
+    name,
+    version: locked.version,
+    ...archive,
+    entry,
+    onDownload: req.onDownload,
+  });
   if (got.binarySha256 !== locked.binarySha256) {
-    const hint = locked.source ? ' (a build of the same commit with another toolchain can differ)' : '';
-    throw new DriverkitError('CHECKSUM_MISMATCH', `${name} ${locked.version}: the unpacked executable has sha256 ${got.binarySha256}, but ${store.lockFile} says ${locked.binarySha256}${hint}`);
+    const hint = locked.source
+      ? ' (a build of the same commit with another toolchain can differ)'
+      : '';
+    throw new DriverkitError(
+      'CHECKSUM_MISMATCH',
+      `${name} ${locked.version}: the unpacked executable has sha256 ${got.binarySha256}, but ${store.lockFile} says ${locked.binarySha256}${hint}`,
+    );
   }
 }
 
 /** The archive to install for a resolved version: its artifact, or its source built into one. */
-async function archiveOf(req: InstallRequest, manifest: IndexedManifest, artifact: Artifact | undefined): Promise<{ url: string; sha256: string; entry?: string; source?: string }> {
-  if (artifact) return { url: new URL(artifact.url, manifest.manifestUrl).href, sha256: artifact.sha256, entry: artifact.entry };
+async function archiveOf(
+  req: InstallRequest,
+  manifest: IndexedManifest,
+  artifact: Artifact | undefined,
+): Promise<{ url: string; sha256: string; entry?: string; source?: string }> {
+  if (artifact)
+    return {
+      url: new URL(artifact.url, manifest.manifestUrl).href,
+      sha256: artifact.sha256,
+      entry: artifact.entry,
+    };
   // No artifact for this platform: build the pinned commit of the manifest's source.
   const { commit, ref } = manifest.source!;
   const git = sourceUrl(manifest.source!, manifest);
   req.onBuild?.(`${manifest.name} ${manifest.version} from ${git}`);
-  const built = await buildSource(req.store, { name: manifest.name, version: manifest.version, type: manifest.type, driverkit: manifest.driverkit }, git, commit, ref);
-  return { url: pathToFileURL(built.file).href, sha256: built.sha256, source: sourceForLock(req.store, git, commit) };
+  const built = await buildSource(
+    req.store,
+    {
+      name: manifest.name,
+      version: manifest.version,
+      type: manifest.type,
+      driverkit: manifest.driverkit,
+    },
+    git,
+    commit,
+    ref,
+  );
+  return {
+    url: pathToFileURL(built.file).href,
+    sha256: built.sha256,
+    source: sourceForLock(req.store, git, commit),
+  };
 }
 
 /**
@@ -146,14 +247,26 @@ async function archiveOf(req: InstallRequest, manifest: IndexedManifest, artifac
  * removes the previous version's folder. The caller holds the name's lock. Returns what
  * changed compared with `locked`.
  */
-export async function recordInstall(store: Store, name: string, entry: LockEntry, locked: LockEntry | undefined): Promise<InstallResult['action']> {
+export async function recordInstall(
+  store: Store,
+  name: string,
+  entry: LockEntry,
+  locked: LockEntry | undefined,
+): Promise<InstallResult['action']> {
   await withLock(`${store.lockFile}.lock`, async () => {
     const lock = await readLock(store.lockFile);
     lock.drivers[name] = entry;
     await writeLock(store.lockFile, lock);
   });
-  if (locked && locked.version !== entry.version) await rm(versionFolder(store, name, locked.version), { recursive: true, force: true });
-  return !locked ? 'installed' : semver.gt(entry.version, locked.version) ? 'upgraded' : semver.lt(entry.version, locked.version) ? 'downgraded' : 'repaired';
+  if (locked && locked.version !== entry.version)
+    await rm(versionFolder(store, name, locked.version), { recursive: true, force: true });
+  return !locked
+    ? 'installed'
+    : semver.gt(entry.version, locked.version)
+      ? 'upgraded'
+      : semver.lt(entry.version, locked.version)
+        ? 'downgraded'
+        : 'repaired';
 }
 
 /** Removes a package's files and its lock entry; PACKAGE_NOT_FOUND when it is not installed. */
@@ -163,7 +276,11 @@ export async function uninstallPackage(store: Store, name: string): Promise<stri
     const version = await withLock(`${store.lockFile}.lock`, async () => {
       const lock = await readLock(store.lockFile);
       const entry = lock.drivers[name];
-      if (!entry) throw new DriverkitError('PACKAGE_NOT_FOUND', `"${name}" is not installed (not in ${store.lockFile})`);
+      if (!entry)
+        throw new DriverkitError(
+          'PACKAGE_NOT_FOUND',
+          `"${name}" is not installed (not in ${store.lockFile})`,
+        );
       delete lock.drivers[name];
       await writeLock(store.lockFile, lock);
       return entry.version;

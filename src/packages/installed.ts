@@ -20,22 +20,43 @@ export interface InstalledDriver extends LockEntry {
  * start checks it. Not installed is PACKAGE_NOT_FOUND; a locked version outside `range` is
  * LOCK_STALE.
  */
-export async function resolveInstalled(name: string, range: string | undefined, projectDir: string): Promise<{ path: string; sha256: string; version: string; signedBy?: string; lockFile: string }> {
+export async function resolveInstalled(
+  name: string,
+  range: string | undefined,
+  projectDir: string,
+): Promise<{ path: string; sha256: string; version: string; signedBy?: string; lockFile: string }> {
   for (const store of [projectStore(projectDir), globalStore()]) {
     const entry = (await readLock(store.lockFile)).drivers[name];
     if (!entry) continue;
     if (range !== undefined && !semver.satisfies(entry.version, range)) {
-      throw new DriverkitError('LOCK_STALE', `${store.lockFile} has ${name} ${entry.version}, which is not in ${range}: run driverkit install ${name}@${range}`);
+      throw new DriverkitError(
+        'LOCK_STALE',
+        `${store.lockFile} has ${name} ${entry.version}, which is not in ${range}: run driverkit install ${name}@${range}`,
+      );
     }
-    return { path: join(store.root, entry.binary), sha256: entry.binarySha256, version: entry.version, signedBy: entry.signedBy, lockFile: store.lockFile };
+    return {
+      path: join(store.root, entry.binary),
+      sha256: entry.binarySha256,
+      version: entry.version,
+      signedBy: entry.signedBy,
+      lockFile: store.lockFile,
+    };
   }
-  throw new DriverkitError('PACKAGE_NOT_FOUND', `package "${name}" is not installed for ${projectDir} nor per user: run driverkit install ${name}`);
+  throw new DriverkitError(
+    'PACKAGE_NOT_FOUND',
+    `package "${name}" is not installed for ${projectDir} nor per user: run driverkit install ${name}`,
+  );
 }
 
 /** Every package of a store's lock, by name. */
 export async function listInstalled(store: Store): Promise<InstalledDriver[]> {
   const lock = await readLock(store.lockFile);
-  return Object.entries(lock.drivers).map(([name, e]) => ({ ...e, name, path: join(store.root, e.binary), store }));
+  return Object.entries(lock.drivers).map(([name, e]) => ({
+    ...e,
+    name,
+    path: join(store.root, e.binary),
+    store,
+  }));
 }
 
 /** An installed package's state: `ok`, `missing` or `changed` (its executable's digest is not the locked one). */
@@ -49,10 +70,16 @@ export async function checkInstalled(d: InstalledDriver): Promise<'ok' | 'missin
  * (or was installed from a local archive, which has no index), or an error message when its
  * indexes cannot be read.
  */
-export async function newerVersion(d: InstalledDriver, indexes?: readonly string[]): Promise<string | undefined | Error> {
+export async function newerVersion(
+  d: InstalledDriver,
+  indexes?: readonly string[],
+): Promise<string | undefined | Error> {
   if (!indexes && d.index === LOCAL_FILE_INDEX) return undefined;
   try {
-    const { manifest } = await resolvePackage({ name: d.name, indexes: indexes ?? [indexFromLock(d.store, d.index)] });
+    const { manifest } = await resolvePackage({
+      name: d.name,
+      indexes: indexes ?? [indexFromLock(d.store, d.index)],
+    });
     return semver.gt(manifest.version, d.version) ? manifest.version : undefined;
   } catch (err) {
     return err as Error;

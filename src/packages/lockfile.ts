@@ -47,23 +47,46 @@ export async function readLock(file: string): Promise<LockFile> {
   } catch (err) {
     return bad(`not valid JSON: ${(err as Error).message}`);
   }
-  if (raw?.lockVersion !== 1) bad(`"lockVersion" must be 1, got ${JSON.stringify(raw?.lockVersion)}`);
+  if (raw?.lockVersion !== 1)
+    bad(`"lockVersion" must be 1, got ${JSON.stringify(raw?.lockVersion)}`);
   if (typeof raw.drivers !== 'object' || raw.drivers === null) bad(`"drivers" must be an object`);
   for (const [name, entry] of Object.entries(raw.drivers)) {
     if (!NAME_PATTERN.test(name)) bad(`driver name ${JSON.stringify(name)} is not a package name`);
-    for (const f of FIELDS) if (typeof entry?.[f] !== 'string') bad(`"drivers.${name}.${f}" must be a string, got ${JSON.stringify(entry?.[f])}`);
-    if (entry.source !== undefined && (typeof entry.source !== 'string' || !/#[0-9a-f]{40}$/.test(entry.source) || !isPlainGitUrl(entry.source.slice(0, -41)))) {
-      bad(`"drivers.${name}.source" must be "URL#COMMIT" (an https:, http:, ssh:, git: or file: URL, or a path), got ${JSON.stringify(entry.source)}`);
+    for (const f of FIELDS)
+      if (typeof entry?.[f] !== 'string')
+        bad(`"drivers.${name}.${f}" must be a string, got ${JSON.stringify(entry?.[f])}`);
+    if (
+      entry.source !== undefined &&
+      (typeof entry.source !== 'string' ||
+        !/#[0-9a-f]{40}$/.test(entry.source) ||
+        !isPlainGitUrl(entry.source.slice(0, -41)))
+    ) {
+      bad(
+        `"drivers.${name}.source" must be "URL#COMMIT" (an https:, http:, ssh:, git: or file: URL, or a path), got ${JSON.stringify(entry.source)}`,
+      );
     }
-    if (entry.signedBy !== undefined && (typeof entry.signedBy !== 'string' || !/^[0-9a-f]{64}$/.test(entry.signedBy))) bad(`"drivers.${name}.signedBy" must be a key id (64 hex digits), got ${JSON.stringify(entry.signedBy)}`);
-    if (!semver.valid(entry.version)) bad(`"drivers.${name}.version" must be a semver version, got ${JSON.stringify(entry.version)}`);
+    if (
+      entry.signedBy !== undefined &&
+      (typeof entry.signedBy !== 'string' || !/^[0-9a-f]{64}$/.test(entry.signedBy))
+    )
+      bad(
+        `"drivers.${name}.signedBy" must be a key id (64 hex digits), got ${JSON.stringify(entry.signedBy)}`,
+      );
+    if (!semver.valid(entry.version))
+      bad(
+        `"drivers.${name}.version" must be a semver version, got ${JSON.stringify(entry.version)}`,
+      );
   }
   return raw;
 }
 
 /** Writes a lock file atomically (a temp file renamed over it), names sorted, so diffs stay small. */
 export async function writeLock(file: string, lock: LockFile): Promise<void> {
-  const drivers = Object.fromEntries(Object.keys(lock.drivers).sort().map((n) => [n, lock.drivers[n]]));
+  const drivers = Object.fromEntries(
+    Object.keys(lock.drivers)
+      .sort()
+      .map((n) => [n, lock.drivers[n]]),
+  );
   const tmp = `${file}.${process.pid}.tmp`;
   await writeFile(tmp, `${JSON.stringify({ lockVersion: 1, drivers }, null, 2)}\n`);
   await rename(tmp, file);

@@ -46,16 +46,27 @@ export async function packDriver(req: PackRequest): Promise<Packed> {
   let entries: Pick<TarEntry, 'path' | 'type' | 'mode' | 'data'>[];
   let entry: string | undefined;
   if (info.isDirectory()) {
-    if (!req.entry) throw new DriverkitError('USAGE', `${input} is a folder: name its executable with --entry`);
+    if (!req.entry)
+      throw new DriverkitError('USAGE', `${input} is a folder: name its executable with --entry`);
     entries = await folderEntries(input, input);
-    if (!entries.some((e) => e.path === req.entry && e.type === 'file')) throw new DriverkitError('PACKAGE_INVALID', `--entry ${JSON.stringify(req.entry)} is not a file in ${input}`);
+    if (!entries.some((e) => e.path === req.entry && e.type === 'file'))
+      throw new DriverkitError(
+        'PACKAGE_INVALID',
+        `--entry ${JSON.stringify(req.entry)} is not a file in ${input}`,
+      );
     entry = req.entry;
   } else {
     entries = [{ path: req.name, type: 'file', mode: 0o755, data: await readFile(input) }];
   }
   const archive = gzipSync(writeTar(entries), { level: 9 });
   const fileName = `${req.name}-${req.version}-${os}-${arch}.tar.gz`;
-  const artifact = { os, arch, url: req.url ?? fileName, sha256: sha256(archive), ...(entry ? { entry } : {}) };
+  const artifact = {
+    os,
+    arch,
+    url: req.url ?? fileName,
+    sha256: sha256(archive),
+    ...(entry ? { entry } : {}),
+  };
   const raw = {
     name: req.name,
     type: req.type,
@@ -67,16 +78,35 @@ export async function packDriver(req: PackRequest): Promise<Packed> {
     artifacts: [artifact],
   };
   const manifest = parsePackageManifest(raw, `the manifest for ${basename(input)}`);
-  return { archive, fileName, manifest: req.signingKey ? signManifest(manifest, req.signingKey) : manifest };
+  return {
+    archive,
+    fileName,
+    manifest: req.signingKey ? signManifest(manifest, req.signingKey) : manifest,
+  };
 }
 
-async function folderEntries(root: string, dir: string): Promise<Pick<TarEntry, 'path' | 'type' | 'mode' | 'data'>[]> {
+async function folderEntries(
+  root: string,
+  dir: string,
+): Promise<Pick<TarEntry, 'path' | 'type' | 'mode' | 'data'>[]> {
   const out: Pick<TarEntry, 'path' | 'type' | 'mode' | 'data'>[] = [];
-  for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
     const p = join(dir, e.name);
     const path = relative(root, p).split('\\').join('/');
-    if (e.isDirectory()) out.push({ path, type: 'dir', mode: 0o755, data: Buffer.alloc(0) }, ...(await folderEntries(root, p)));
-    else if (e.isFile()) out.push({ path, type: 'file', mode: (await stat(p)).mode & 0o111 ? 0o755 : 0o644, data: await readFile(p) });
+    if (e.isDirectory())
+      out.push(
+        { path, type: 'dir', mode: 0o755, data: Buffer.alloc(0) },
+        ...(await folderEntries(root, p)),
+      );
+    else if (e.isFile())
+      out.push({
+        path,
+        type: 'file',
+        mode: (await stat(p)).mode & 0o111 ? 0o755 : 0o644,
+        data: await readFile(p),
+      });
     else throw new DriverkitError('USAGE', `${p}: only files and folders can be packed (no links)`);
   }
   return out;

@@ -41,19 +41,39 @@ export interface Resolved {
  * bad signature never falls back to a lower version.
  */
 export async function resolvePackage(req: ResolveRequest): Promise<Resolved> {
-  const { name, range, indexes, force = false, driverkitVersion = VERSION, os = process.platform, arch = process.arch } = req;
-  if (indexes.length === 0) throw new DriverkitError('USAGE', `no index to look for "${name}" in: pass --index (a folder, file: or http(s): URL) or set DRIVERKIT_INDEX`);
+  const {
+    name,
+    range,
+    indexes,
+    force = false,
+    driverkitVersion = VERSION,
+    os = process.platform,
+    arch = process.arch,
+  } = req;
+  if (indexes.length === 0)
+    throw new DriverkitError(
+      'USAGE',
+      `no index to look for "${name}" in: pass --index (a folder, file: or http(s): URL) or set DRIVERKIT_INDEX`,
+    );
   const found = new Map<string, string>();
-  for (const index of indexes) for (const v of await listVersions(index, name)) if (!found.has(v)) found.set(v, index);
-  if (found.size === 0) throw new DriverkitError('PACKAGE_NOT_FOUND', `no package "${name}" in ${indexes.join(', ')}`);
-  const candidates = [...found.keys()].filter((v) => range === undefined || semver.satisfies(v, range)).sort(semver.rcompare);
+  for (const index of indexes)
+    for (const v of await listVersions(index, name)) if (!found.has(v)) found.set(v, index);
+  if (found.size === 0)
+    throw new DriverkitError('PACKAGE_NOT_FOUND', `no package "${name}" in ${indexes.join(', ')}`);
+  const candidates = [...found.keys()]
+    .filter((v) => range === undefined || semver.satisfies(v, range))
+    .sort(semver.rcompare);
   if (candidates.length === 0) {
-    throw new DriverkitError('PACKAGE_NOT_FOUND', `no version of "${name}" matches ${range} (available: ${[...found.keys()].sort(semver.rcompare).join(', ')})`);
+    throw new DriverkitError(
+      'PACKAGE_NOT_FOUND',
+      `no version of "${name}" matches ${range} (available: ${[...found.keys()].sort(semver.rcompare).join(', ')})`,
+    );
   }
   const reasons: string[] = [];
   for (const v of candidates) {
     const manifest = await readIndexed(found.get(v)!, name, v);
-    const fits = force || semver.satisfies(driverkitVersion, manifest.driverkit, { includePrerelease: true });
+    const fits =
+      force || semver.satisfies(driverkitVersion, manifest.driverkit, { includePrerelease: true });
     const artifact = artifactFor(manifest, os, arch);
     if (fits && (artifact || (manifest.source && req.buildSources))) {
       return { manifest, artifact, signedBy: checkSignature(manifest, req.trustedKeys ?? []) };
@@ -61,7 +81,9 @@ export async function resolvePackage(req: ResolveRequest): Promise<Resolved> {
     if (!fits) reasons.push(`${name} ${v} needs driverkit ${manifest.driverkit}`);
     else {
       const has = manifest.artifacts.map((a) => `${a.os}-${a.arch}`).join(', ') || 'none';
-      reasons.push(`${name} ${v} has no artifact for ${os}-${arch} (has: ${has}) and ${manifest.source ? 'a source, which --build (config: build_packages = true) builds' : 'no source'}`);
+      reasons.push(
+        `${name} ${v} has no artifact for ${os}-${arch} (has: ${has}) and ${manifest.source ? 'a source, which --build (config: build_packages = true) builds' : 'no source'}`,
+      );
     }
   }
   throw new DriverkitError(

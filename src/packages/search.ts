@@ -33,7 +33,11 @@ export interface SearchHit {
  */
 export async function searchPackages(req: SearchRequest): Promise<SearchHit[]> {
   const { indexes, term } = req;
-  if (indexes.length === 0) throw new DriverkitError('USAGE', 'no index to search: pass --index (a folder, file: or http(s): URL) or set DRIVERKIT_INDEX');
+  if (indexes.length === 0)
+    throw new DriverkitError(
+      'USAGE',
+      'no index to search: pass --index (a folder, file: or http(s): URL) or set DRIVERKIT_INDEX',
+    );
   const names = new Set<string>();
   for (const index of indexes) for (const n of await listNames(index)) names.add(n);
   const hits: SearchHit[] = [];
@@ -41,15 +45,36 @@ export async function searchPackages(req: SearchRequest): Promise<SearchHit[]> {
     const hit = await describePackage(name, req);
     if (!hit) continue;
     const needle = term?.toLowerCase() ?? '';
-    if (name.toLowerCase().includes(needle) || (hit.description ?? '').toLowerCase().includes(needle)) hits.push(hit);
+    if (
+      name.toLowerCase().includes(needle) ||
+      (hit.description ?? '').toLowerCase().includes(needle)
+    )
+      hits.push(hit);
   }
   return hits;
 }
 
 async function describePackage(name: string, req: SearchRequest): Promise<SearchHit | undefined> {
-  const row = (m: IndexedManifest, fits: boolean): SearchHit => ({ name, ...(fits ? { version: m.version } : { newest: m.version }), type: m.type, description: m.description, index: m.index });
+  const row = (m: IndexedManifest, fits: boolean): SearchHit => ({
+    name,
+    ...(fits ? { version: m.version } : { newest: m.version }),
+    type: m.type,
+    description: m.description,
+    index: m.index,
+  });
   try {
-    return row((await resolvePackage({ name, indexes: req.indexes, driverkitVersion: req.driverkitVersion, os: req.os, arch: req.arch })).manifest, true);
+    return row(
+      (
+        await resolvePackage({
+          name,
+          indexes: req.indexes,
+          driverkitVersion: req.driverkitVersion,
+          os: req.os,
+          arch: req.arch,
+        })
+      ).manifest,
+      true,
+    );
   } catch (err) {
     if (!(err instanceof DriverkitError) || err.code !== 'PACKAGE_INCOMPATIBLE') {
       if (err instanceof DriverkitError && err.code === 'PACKAGE_NOT_FOUND') return undefined; // a folder without versions

@@ -36,7 +36,11 @@ export interface Progress {
  * The bytes at a `file:` or `http(s):` URL. A failed, refused or cut-short transfer is a
  * DOWNLOAD_FAILED error; a 404 or missing file is `undefined` when `optional`.
  */
-export async function fetchBytes(url: URL, optional = false, onProgress?: Progress): Promise<Buffer | undefined> {
+export async function fetchBytes(
+  url: URL,
+  optional = false,
+  onProgress?: Progress,
+): Promise<Buffer | undefined> {
   try {
     if (url.protocol === 'file:') return await readFile(fileURLToPath(url));
     const res = await fetch(url);
@@ -52,12 +56,15 @@ export async function fetchBytes(url: URL, optional = false, onProgress?: Progre
     }
     const body = Buffer.concat(chunks);
     // fetch trusts the server about compression; without it, a short body is a cut transfer.
-    if (!res.headers.get('content-encoding') && length >= 0 && body.length !== length) throw new Error(`got ${body.length} of ${length} bytes`);
+    if (!res.headers.get('content-encoding') && length >= 0 && body.length !== length)
+      throw new Error(`got ${body.length} of ${length} bytes`);
     return body;
   } catch (err) {
     if (optional && (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     const why = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
-    throw new DriverkitError('DOWNLOAD_FAILED', `could not download ${url.href}: ${why}`, { cause: err });
+    throw new DriverkitError('DOWNLOAD_FAILED', `could not download ${url.href}: ${why}`, {
+      cause: err,
+    });
   }
 }
 
@@ -67,7 +74,10 @@ async function fetchJson(url: URL, optional: boolean): Promise<unknown> {
   try {
     return JSON.parse(bytes.toString('utf8'));
   } catch (err) {
-    throw new DriverkitError('PACKAGE_INVALID', `${url.href}: not valid JSON: ${(err as Error).message}`);
+    throw new DriverkitError(
+      'PACKAGE_INVALID',
+      `${url.href}: not valid JSON: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -80,7 +90,10 @@ export async function listVersions(index: string, name: string): Promise<string[
   const listed = await fetchJson(new URL('versions.json', base), true);
   if (listed !== undefined) {
     if (!Array.isArray(listed) || !listed.every((v) => typeof v === 'string' && semver.valid(v))) {
-      throw new DriverkitError('PACKAGE_INVALID', `${base.href}versions.json: must be an array of semver versions, got ${JSON.stringify(listed)}`);
+      throw new DriverkitError(
+        'PACKAGE_INVALID',
+        `${base.href}versions.json: must be an array of semver versions, got ${JSON.stringify(listed)}`,
+      );
     }
     return listed;
   }
@@ -90,13 +103,24 @@ export async function listVersions(index: string, name: string): Promise<string[
 }
 
 /** Reads and validates `<name>/<version>.json` from an index; its name and version must match the path. */
-export async function readIndexed(index: string, name: string, version: string): Promise<IndexedManifest> {
-  const url = new URL(`${encodeURIComponent(name)}/${encodeURIComponent(version)}.json`, await baseUrl(index));
+export async function readIndexed(
+  index: string,
+  name: string,
+  version: string,
+): Promise<IndexedManifest> {
+  const url = new URL(
+    `${encodeURIComponent(name)}/${encodeURIComponent(version)}.json`,
+    await baseUrl(index),
+  );
   const raw = await fetchJson(url, true);
-  if (raw === undefined) throw new DriverkitError('PACKAGE_NOT_FOUND', `${url.href}: listed in the index but missing`);
+  if (raw === undefined)
+    throw new DriverkitError('PACKAGE_NOT_FOUND', `${url.href}: listed in the index but missing`);
   const m = parsePackageManifest(raw, url.href);
   if (m.name !== name || m.version !== version) {
-    throw new DriverkitError('PACKAGE_INVALID', `${url.href}: says it is ${m.name}@${m.version}, but its path says ${name}@${version}`);
+    throw new DriverkitError(
+      'PACKAGE_INVALID',
+      `${url.href}: says it is ${m.name}@${m.version}, but its path says ${name}@${version}`,
+    );
   }
   return { ...m, index, manifestUrl: url.href };
 }
@@ -109,16 +133,31 @@ export async function readIndexed(index: string, name: string, version: string):
 export async function listNames(index: string): Promise<string[]> {
   const base = await baseUrl(index);
   if (base.protocol === 'file:') {
-    const entries = await readdir(fileURLToPath(base), { withFileTypes: true }).catch((err: Error) => {
-      throw new DriverkitError('PACKAGE_NOT_FOUND', `index ${index}: ${err.message}`);
-    });
-    return entries.filter((e) => e.isDirectory() && NAME_PATTERN.test(e.name)).map((e) => e.name).sort();
+    const entries = await readdir(fileURLToPath(base), { withFileTypes: true }).catch(
+      (err: Error) => {
+        throw new DriverkitError('PACKAGE_NOT_FOUND', `index ${index}: ${err.message}`);
+      },
+    );
+    return entries
+      .filter((e) => e.isDirectory() && NAME_PATTERN.test(e.name))
+      .map((e) => e.name)
+      .sort();
   }
   const url = new URL('index.json', base);
   const listed = await fetchJson(url, true);
-  if (listed === undefined) throw new DriverkitError('PACKAGE_NOT_FOUND', `${url.href}: missing; an index served over HTTP lists its packages there (driverkit pack --index writes it)`);
-  if (!Array.isArray(listed) || !listed.every((n) => typeof n === 'string' && NAME_PATTERN.test(n))) {
-    throw new DriverkitError('PACKAGE_INVALID', `${url.href}: must be an array of package names, got ${JSON.stringify(listed)}`);
+  if (listed === undefined)
+    throw new DriverkitError(
+      'PACKAGE_NOT_FOUND',
+      `${url.href}: missing; an index served over HTTP lists its packages there (driverkit pack --index writes it)`,
+    );
+  if (
+    !Array.isArray(listed) ||
+    !listed.every((n) => typeof n === 'string' && NAME_PATTERN.test(n))
+  ) {
+    throw new DriverkitError(
+      'PACKAGE_INVALID',
+      `${url.href}: must be an array of package names, got ${JSON.stringify(listed)}`,
+    );
   }
   return listed;
 }

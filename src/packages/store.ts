@@ -16,21 +16,38 @@ export interface Store {
 /** A project's store: drivers under `.driverkit/drivers/`, apart from `bin/` build outputs; the lock next to the config. */
 export function projectStore(projectDir: string = process.cwd()): Store {
   const root = resolve(projectDir);
-  return { root, drivers: join(root, '.driverkit', 'drivers'), lockFile: join(root, 'driverkit.lock'), global: false };
+  return {
+    root,
+    drivers: join(root, '.driverkit', 'drivers'),
+    lockFile: join(root, 'driverkit.lock'),
+    global: false,
+  };
 }
 
 /** The per-user store: `$DRIVERKIT_HOME`, else `$XDG_DATA_HOME/driverkit`, else `~/.local/share/driverkit`. */
 export function globalStore(): Store {
-  const root = resolve(process.env.DRIVERKIT_HOME || join(process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'driverkit'));
-  return { root, drivers: join(root, 'drivers'), lockFile: join(root, 'driverkit.lock'), global: true };
+  const root = resolve(
+    process.env.DRIVERKIT_HOME ||
+      join(process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'driverkit'),
+  );
+  return {
+    root,
+    drivers: join(root, 'drivers'),
+    lockFile: join(root, 'driverkit.lock'),
+    global: true,
+  };
 }
 
 /** The folder one version of a package is installed in. */
-export const versionFolder = (store: Store, name: string, version: string) => join(store.drivers, name, version);
+export const versionFolder = (store: Store, name: string, version: string) =>
+  join(store.drivers, name, version);
 
 /** The indexes named by `DRIVERKIT_INDEX` (comma-separated), used when no --index is given. */
 export function defaultIndexes(): string[] {
-  return (process.env.DRIVERKIT_INDEX ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return (process.env.DRIVERKIT_INDEX ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** The lock's `index` for a package installed from a local archive (`install --file`): no index to look for newer versions in. */
@@ -42,16 +59,21 @@ const isUrl = (index: string) => /^(https?|file|git\+)/.test(index);
 export const hasScheme = (s: string) => /^[a-z][a-z0-9+.-]*:/i.test(s);
 
 /** A path as the lock records it: relative to the store's root, so a committed lock works in any clone. */
-export const pathForLock = (store: Store, path: string) => relative(store.root, resolve(path)).split(sep).join('/') || '.';
+export const pathForLock = (store: Store, path: string) =>
+  relative(store.root, resolve(path)).split(sep).join('/') || '.';
 
 /** An index as the lock records it: URLs as they are, folders relative to the store's root. */
-export const indexForLock = (store: Store, index: string) => (isUrl(index) ? index : pathForLock(store, index));
+export const indexForLock = (store: Store, index: string) =>
+  isUrl(index) ? index : pathForLock(store, index);
 
 /** An index from the lock, made usable from any working folder. */
-export const indexFromLock = (store: Store, index: string) => (isUrl(index) ? index : resolve(store.root, index));
+export const indexFromLock = (store: Store, index: string) =>
+  isUrl(index) ? index : resolve(store.root, index);
 
 /** An archive's URL as the lock records it: a `file:` one relative to the store's root (so a committed lock works in any clone), others as they are. */
-export const urlForLock = (store: Store, url: string) => (url.startsWith('file:') ? pathForLock(store, fileURLToPath(url)) : url);
+export const urlForLock = (store: Store, url: string) =>
+  url.startsWith('file:') ? pathForLock(store, fileURLToPath(url)) : url;
 
 /** The URL an archive is fetched from, for a lock's `url`. */
-export const urlFromLock = (store: Store, url: string) => (hasScheme(url) ? url : pathToFileURL(resolve(store.root, url)).href);
+export const urlFromLock = (store: Store, url: string) =>
+  hasScheme(url) ? url : pathToFileURL(resolve(store.root, url)).href;

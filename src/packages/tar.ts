@@ -13,7 +13,14 @@ export interface TarEntry {
   data: Buffer;
 }
 
-const TYPES: Record<string, TarEntry['type']> = { '0': 'file', '\0': 'file', '7': 'file', '5': 'dir', '2': 'symlink', '1': 'hardlink' };
+const TYPES: Record<string, TarEntry['type']> = {
+  '0': 'file',
+  '\0': 'file',
+  '7': 'file',
+  '5': 'dir',
+  '2': 'symlink',
+  '1': 'hardlink',
+};
 
 const str = (b: Buffer, at: number, len: number) => {
   const s = b.subarray(at, at + len);
@@ -43,9 +50,18 @@ export function readTar(tar: Buffer): TarEntry[] {
     else if (flag === 'K') longLink = str(data, 0, data.length);
     else if (flag !== 'g') {
       const prefix = str(h, 345, 155);
-      const path = pax.path ?? longName ?? (prefix && str(h, 257, 6) === 'ustar' ? `${prefix}/${str(h, 0, 100)}` : str(h, 0, 100));
+      const path =
+        pax.path ??
+        longName ??
+        (prefix && str(h, 257, 6) === 'ustar' ? `${prefix}/${str(h, 0, 100)}` : str(h, 0, 100));
       const linkname = pax.linkpath ?? longLink ?? str(h, 157, 100);
-      out.push({ path, type: TYPES[flag] ?? 'other', mode: octal(h, 100, 8) & 0o7777, linkname, data: TYPES[flag] === 'file' ? Buffer.from(data) : Buffer.alloc(0) });
+      out.push({
+        path,
+        type: TYPES[flag] ?? 'other',
+        mode: octal(h, 100, 8) & 0o7777,
+        linkname,
+        data: TYPES[flag] === 'file' ? Buffer.from(data) : Buffer.alloc(0),
+      });
       pax = {};
       longName = longLink = undefined;
     }
@@ -59,7 +75,10 @@ function parsePax(data: Buffer): Record<string, string> {
     const space = data.indexOf(32, at);
     const len = Number(data.subarray(at, space).toString());
     if (!(len > 0) || space < 0) break;
-    const [key, ...value] = data.subarray(space + 1, at + len - 1).toString('utf8').split('=');
+    const [key, ...value] = data
+      .subarray(space + 1, at + len - 1)
+      .toString('utf8')
+      .split('=');
     out[key] = value.join('=');
     at += len;
   }
@@ -86,7 +105,13 @@ export function writeTar(entries: readonly TarInput[]): Buffer {
     if (e.linkname) h.write(e.linkname, 157, 'utf8');
     h.write('ustar\x0000', 257);
     h.fill(32, 148, 156);
-    h.write(`${h.reduce((s, x) => s + x, 0).toString(8).padStart(6, '0')}\0 `, 148);
+    h.write(
+      `${h
+        .reduce((s, x) => s + x, 0)
+        .toString(8)
+        .padStart(6, '0')}\0 `,
+      148,
+    );
     parts.push(h, e.data, Buffer.alloc((512 - (e.data.length % 512)) % 512));
   }
   return Buffer.concat([...parts, Buffer.alloc(1024)]);

@@ -10,28 +10,43 @@ import { readTar, type TarEntry } from './tar.js';
  * an absolute path, a symlink pointing out or any entry through a symlink, a hard link or
  * a device (ARCHIVE_UNSAFE). Returns the files and folders unpacked, by relative path.
  */
-export async function unpackTarGz(archive: Buffer, folder: string, what: string): Promise<TarEntry[]> {
+export async function unpackTarGz(
+  archive: Buffer,
+  folder: string,
+  what: string,
+): Promise<TarEntry[]> {
   let entries: TarEntry[];
   try {
     entries = readTar(gunzipSync(archive));
   } catch (err) {
-    throw new DriverkitError('ARCHIVE_UNSAFE', `${what}: not a .tar.gz archive: ${(err as Error).message}`, { cause: err });
+    throw new DriverkitError(
+      'ARCHIVE_UNSAFE',
+      `${what}: not a .tar.gz archive: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   const links = new Set<string>();
   const refuse = (e: TarEntry, why: string): never => {
-    throw new DriverkitError('ARCHIVE_UNSAFE', `${what}: refused: entry ${JSON.stringify(e.path)} ${why}; nothing was installed`);
+    throw new DriverkitError(
+      'ARCHIVE_UNSAFE',
+      `${what}: refused: entry ${JSON.stringify(e.path)} ${why}; nothing was installed`,
+    );
   };
   const kept: TarEntry[] = [];
   for (const e of entries) {
     const path = posix.normalize(e.path).replace(/\/$/, '');
-    if (isAbsolute(e.path) || e.path.split('/').includes('..') || path.startsWith('..')) refuse(e, 'leaves the archive folder');
+    if (isAbsolute(e.path) || e.path.split('/').includes('..') || path.startsWith('..'))
+      refuse(e, 'leaves the archive folder');
     if (path === '.' || path === '') continue;
     const parts = path.split('/');
-    if (parts.some((_, i) => links.has(parts.slice(0, i).join('/')))) refuse(e, 'goes through a symbolic link');
-    if (e.type === 'hardlink' || e.type === 'other') refuse(e, `is a ${e.type === 'other' ? 'special file' : 'hard link'}`);
+    if (parts.some((_, i) => links.has(parts.slice(0, i).join('/'))))
+      refuse(e, 'goes through a symbolic link');
+    if (e.type === 'hardlink' || e.type === 'other')
+      refuse(e, `is a ${e.type === 'other' ? 'special file' : 'hard link'}`);
     if (e.type === 'symlink') {
       const target = posix.normalize(posix.join(posix.dirname(path), e.linkname));
-      if (isAbsolute(e.linkname) || target === '..' || target.startsWith('../')) refuse(e, `is a symbolic link out of the archive (to ${JSON.stringify(e.linkname)})`);
+      if (isAbsolute(e.linkname) || target === '..' || target.startsWith('../'))
+        refuse(e, `is a symbolic link out of the archive (to ${JSON.stringify(e.linkname)})`);
       links.add(path);
     }
     kept.push({ ...e, path });

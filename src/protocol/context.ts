@@ -26,7 +26,8 @@ export function contextToMetadata(ctx: RequestContext): Record<string, string> {
   if (ctx.requestId) md[CONTEXT_METADATA.requestId] = ctx.requestId;
   if (ctx.user) md[CONTEXT_METADATA.user] = ctx.user;
   if (ctx.token) md[CONTEXT_METADATA.token] = `Bearer ${ctx.token}`;
-  if (ctx.fields && Object.keys(ctx.fields).length) md[CONTEXT_METADATA.fields] = JSON.stringify(ctx.fields);
+  if (ctx.fields && Object.keys(ctx.fields).length)
+    md[CONTEXT_METADATA.fields] = JSON.stringify(ctx.fields);
   return md;
 }
 
@@ -39,7 +40,8 @@ export function contextFromMetadata(md: Readonly<Record<string, string>>): Reque
   if (auth) ctx.token = auth[1];
   try {
     const fields: unknown = JSON.parse(md[CONTEXT_METADATA.fields] ?? 'null');
-    if (fields && typeof fields === 'object' && !Array.isArray(fields)) ctx.fields = fields as RequestContext['fields'];
+    if (fields && typeof fields === 'object' && !Array.isArray(fields))
+      ctx.fields = fields as RequestContext['fields'];
   } catch {
     // not JSON: no fields
   }

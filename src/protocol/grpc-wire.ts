@@ -86,7 +86,14 @@ export class FrameReader {
   }
 }
 
-const TIMEOUT_UNITS_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000_001 };
+const TIMEOUT_UNITS_MS: Record<string, number> = {
+  H: 3_600_000,
+  M: 60_000,
+  S: 1000,
+  m: 1,
+  u: 0.001,
+  n: 0.000_001,
+};
 
 /** The `grpc-timeout` header in milliseconds (`100m`, `5S`, ...), or undefined when absent or malformed. */
 export function parseGrpcTimeout(value: string | undefined): number | undefined {
@@ -107,7 +114,10 @@ export function encodeGrpcMessage(message: string): string {
   if (/^[\x20-\x24\x26-\x7e]*$/.test(message)) return message;
   let out = '';
   for (const byte of Buffer.from(message, 'utf8')) {
-    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+    out +=
+      byte >= 0x20 && byte <= 0x7e && byte !== 0x25
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
 }
@@ -126,7 +136,15 @@ export function decodeGrpcMessage(value: string): string {
  * Headers a gRPC peer sets for the transport; everything else is the call's metadata. The
  * same set grpc-js's server strips, so handlers see what they saw before (user-agent stays).
  */
-export const RESERVED_HEADERS = new Set(['content-type', 'te', 'grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'accept-encoding', 'content-length']);
+export const RESERVED_HEADERS = new Set([
+  'content-type',
+  'te',
+  'grpc-timeout',
+  'grpc-encoding',
+  'grpc-accept-encoding',
+  'accept-encoding',
+  'content-length',
+]);
 
 /** The metadata value of header `key`: `-bin` values in padded base64 whatever the peer sent (grpc-go sends them unpadded). */
 export function metadataValue(key: string, value: string): string {

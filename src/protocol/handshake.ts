@@ -21,9 +21,18 @@ export const HANDSHAKE_SHAPE = 'CORE|APP|NETWORK|ADDR|PROTOCOL[|CERT]';
  * Formats the handshake line a driver prints. go-plugin prints six fields even without a
  * certificate, so the line ends with `|`; we do the same so Go hosts see what they expect.
  */
-export function formatHandshake(h: Omit<Handshake, 'core' | 'protocol'> & { core?: number }): string {
-  const fields = [h.core ?? CORE_PROTOCOL_VERSION, h.app, h.network, h.address, 'grpc', h.serverCert ?? ''];
-  return fields.join('|') + '\n';
+export function formatHandshake(
+  h: Omit<Handshake, 'core' | 'protocol'> & { core?: number },
+): string {
+  const fields = [
+    h.core ?? CORE_PROTOCOL_VERSION,
+    h.app,
+    h.network,
+    h.address,
+    'grpc',
+    h.serverCert ?? '',
+  ];
+  return `${fields.join('|')}\n`;
 }
 
 export type ParseResult =
@@ -46,7 +55,8 @@ export function parseHandshake(line: string): ParseResult {
     return invalid(`expected ${HANDSHAKE_SHAPE}, got ${JSON.stringify(trimmed)}`);
   }
   const [coreField, appField, network, address, protocol, cert, mux] = parts;
-  if (!/^\d+$/.test(coreField)) return invalid(`core protocol version is not a number: ${JSON.stringify(coreField)}`);
+  if (!/^\d+$/.test(coreField))
+    return invalid(`core protocol version is not a number: ${JSON.stringify(coreField)}`);
   const core = Number(coreField);
   if (core !== CORE_PROTOCOL_VERSION) {
     return {
@@ -55,17 +65,30 @@ export function parseHandshake(line: string): ParseResult {
       reason: `incompatible core protocol version: driver speaks ${core}, host speaks ${CORE_PROTOCOL_VERSION}`,
     };
   }
-  if (!/^\d+$/.test(appField)) return invalid(`app protocol version is not a number: ${JSON.stringify(appField)}`);
+  if (!/^\d+$/.test(appField))
+    return invalid(`app protocol version is not a number: ${JSON.stringify(appField)}`);
   if (network !== 'unix' && network !== 'tcp') {
-    return { ok: false, kind: 'network', reason: `unknown network ${JSON.stringify(network)}: expected "unix" or "tcp"` };
+    return {
+      ok: false,
+      kind: 'network',
+      reason: `unknown network ${JSON.stringify(network)}: expected "unix" or "tcp"`,
+    };
   }
   const addrProblem = network === 'unix' ? checkUnixAddress(address) : checkTcpAddress(address);
   if (addrProblem) return invalid(addrProblem);
   if (protocol === undefined) {
-    return { ok: false, kind: 'protocol', reason: 'driver speaks go net/rpc (no protocol field); driverkit speaks only "grpc"' };
+    return {
+      ok: false,
+      kind: 'protocol',
+      reason: 'driver speaks go net/rpc (no protocol field); driverkit speaks only "grpc"',
+    };
   }
   if (protocol !== 'grpc') {
-    return { ok: false, kind: 'protocol', reason: `unsupported protocol ${JSON.stringify(protocol)}: driverkit speaks only "grpc"` };
+    return {
+      ok: false,
+      kind: 'protocol',
+      reason: `unsupported protocol ${JSON.stringify(protocol)}: driverkit speaks only "grpc"`,
+    };
   }
   if (mux !== undefined && mux !== 'true' && mux !== 'false') {
     return invalid(`multiplexing field must be "true" or "false", got ${JSON.stringify(mux)}`);
@@ -86,6 +109,7 @@ function checkUnixAddress(address: string): string | undefined {
 
 function checkTcpAddress(address: string): string | undefined {
   const m = /^(.+):(\d{1,5})$/.exec(address);
-  if (!m || Number(m[2]) > 65535 || Number(m[2]) === 0) return `tcp address must be HOST:PORT, got ${JSON.stringify(address)}`;
+  if (!m || Number(m[2]) > 65535 || Number(m[2]) === 0)
+    return `tcp address must be HOST:PORT, got ${JSON.stringify(address)}`;
   return undefined;
 }

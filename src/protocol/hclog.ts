@@ -30,8 +30,17 @@ const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(Z|[+-]\d{2}:\d{2}
  * Formats one hclog JSON line (no newline). `@message` is always a string: a non-string
  * message crashes Go hosts.
  */
-export function formatLogLine(level: LogLevel, message: string, fields: LogFields = {}, date = new Date()): string {
-  const entry: Record<string, unknown> = { '@level': level, '@message': String(message), '@timestamp': formatTimestamp(date) };
+export function formatLogLine(
+  level: LogLevel,
+  message: string,
+  fields: LogFields = {},
+  date = new Date(),
+): string {
+  const entry: Record<string, unknown> = {
+    '@level': level,
+    '@message': String(message),
+    '@timestamp': formatTimestamp(date),
+  };
   for (const key of Object.keys(fields)) {
     if (RESERVED.has(key)) continue;
     const value = fields[key];
@@ -57,7 +66,8 @@ export function parseLogLine(line: string): LogEntry {
   const json = line.startsWith('{') ? parseJsonEntry(line) : undefined;
   if (json) return json;
   for (const [prefix, level] of PREFIXES) {
-    if (line.startsWith(prefix)) return { level, message: line.slice(prefix.length).trimStart(), fields: {} };
+    if (line.startsWith(prefix))
+      return { level, message: line.slice(prefix.length).trimStart(), fields: {} };
   }
   return { level: 'debug', message: line, fields: {} };
 }
@@ -72,7 +82,11 @@ function parseJsonEntry(line: string): LogEntry | undefined {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return undefined;
   const rec = obj as Record<string, unknown>;
   // go-plugin drops lines whose timestamp does not parse back to plain text; match it.
-  if (typeof rec['@message'] !== 'string' || typeof rec['@timestamp'] !== 'string' || !TIMESTAMP.test(rec['@timestamp'])) {
+  if (
+    typeof rec['@message'] !== 'string' ||
+    typeof rec['@timestamp'] !== 'string' ||
+    !TIMESTAMP.test(rec['@timestamp'])
+  ) {
     return undefined;
   }
   const raw = typeof rec['@level'] === 'string' ? rec['@level'].toLowerCase() : '';

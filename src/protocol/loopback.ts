@@ -5,5 +5,10 @@
  */
 export function isLoopback(address: string, names = false): boolean {
   const host = address.slice(0, address.lastIndexOf(':'));
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '[::1]' || host === '::1' || (names && host === 'localhost');
+  return (
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) ||
+    host === '[::1]' ||
+    host === '::1' ||
+    (names && host === 'localhost')
+  );
 }

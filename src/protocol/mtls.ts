@@ -49,7 +49,8 @@ function oid(dotted: string): Buffer {
   const out = [40 * a! + b!];
   for (const arc of rest) {
     const bytes = [arc & 0x7f];
-    for (let n = Math.floor(arc / 128); n > 0; n = Math.floor(n / 128)) bytes.unshift(0x80 | (n & 0x7f));
+    for (let n = Math.floor(arc / 128); n > 0; n = Math.floor(n / 128))
+      bytes.unshift(0x80 | (n & 0x7f));
     out.push(...bytes);
   }
   return tlv(0x06, Buffer.from(out));
@@ -124,6 +125,8 @@ export function checkPeerCertificate(pem: string): void {
     new X509Certificate(pem);
   } catch (err) {
     const shown = pem.length > 40 ? `${pem.slice(0, 40)}…` : pem;
-    throw new Error(`expected a PEM certificate, got ${JSON.stringify(shown)} (${err instanceof Error ? err.message : String(err)})`);
+    throw new Error(
+      `expected a PEM certificate, got ${JSON.stringify(shown)} (${err instanceof Error ? err.message : String(err)})`,
+    );
   }
 }

@@ -21,7 +21,9 @@ export function formatReattachLine(info: ReattachInfo): string {
 }
 
 /** Reads reattach info from its JSON text (with or without the `DRIVERKIT_REATTACH=` prefix) or an object. */
-export function parseReattach(value: unknown): { ok: true; info: ReattachInfo } | { ok: false; reason: string } {
+export function parseReattach(
+  value: unknown,
+): { ok: true; info: ReattachInfo } | { ok: false; reason: string } {
   let v = value;
   if (typeof v === 'string') {
     try {
@@ -32,10 +34,27 @@ export function parseReattach(value: unknown): { ok: true; info: ReattachInfo } 
   }
   if (typeof v !== 'object' || v === null) return { ok: false, reason: 'expected an object' };
   const r = v as Record<string, unknown>;
-  if ((r.protocol ?? 'grpc') !== 'grpc') return { ok: false, reason: `protocol must be "grpc", got ${JSON.stringify(r.protocol)}` };
-  if (!Number.isInteger(r.version)) return { ok: false, reason: `version must be an integer, got ${JSON.stringify(r.version)}` };
-  if (r.network !== 'unix' && r.network !== 'tcp') return { ok: false, reason: `network must be "unix" or "tcp", got ${JSON.stringify(r.network)}` };
-  if (typeof r.address !== 'string' || !r.address) return { ok: false, reason: 'address must be a non-empty string' };
-  if (r.pid !== undefined && !(Number.isInteger(r.pid) && (r.pid as number) > 0)) return { ok: false, reason: `pid must be a positive integer, got ${JSON.stringify(r.pid)}` };
-  return { ok: true, info: { protocol: 'grpc', version: r.version as number, network: r.network, address: r.address, pid: r.pid as number | undefined } };
+  if ((r.protocol ?? 'grpc') !== 'grpc')
+    return { ok: false, reason: `protocol must be "grpc", got ${JSON.stringify(r.protocol)}` };
+  if (!Number.isInteger(r.version))
+    return { ok: false, reason: `version must be an integer, got ${JSON.stringify(r.version)}` };
+  if (r.network !== 'unix' && r.network !== 'tcp')
+    return {
+      ok: false,
+      reason: `network must be "unix" or "tcp", got ${JSON.stringify(r.network)}`,
+    };
+  if (typeof r.address !== 'string' || !r.address)
+    return { ok: false, reason: 'address must be a non-empty string' };
+  if (r.pid !== undefined && !(Number.isInteger(r.pid) && (r.pid as number) > 0))
+    return { ok: false, reason: `pid must be a positive integer, got ${JSON.stringify(r.pid)}` };
+  return {
+    ok: true,
+    info: {
+      protocol: 'grpc',
+      version: r.version as number,
+      network: r.network,
+      address: r.address,
+      pid: r.pid as number | undefined,
+    },
+  };
 }

@@ -21,9 +21,13 @@ export function parseVersions(value: string | undefined): number[] {
  * version both sides speak; with none in common, the driver's lowest, so that the host (not
  * the driver) reports the mismatch.
  */
-export function pickVersion(hostVersions: readonly number[], driverVersions: readonly number[]): number {
+export function pickVersion(
+  hostVersions: readonly number[],
+  driverVersions: readonly number[],
+): number {
   const mine = [...driverVersions].sort((a, b) => b - a);
-  if (mine.length === 0) throw new RangeError('a driver must serve at least one app protocol version');
+  if (mine.length === 0)
+    throw new RangeError('a driver must serve at least one app protocol version');
   for (const v of mine) if (hostVersions.includes(v)) return v;
   return mine[mine.length - 1];
 }

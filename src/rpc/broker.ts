@@ -28,7 +28,12 @@ export interface BrokerTransport {
   /** Sends one ConnInfo to the peer over StartStream (queued until the stream exists). */
   send(info: ConnInfo): void;
   /** Serves `handlers` on a new listener of this side's. */
-  serve(service: ServiceDef, handlers: Record<string, (req: unknown, ctx: any) => unknown>, broker: Broker, tls?: BrokerTls): Promise<OfferedService>;
+  serve(
+    service: ServiceDef,
+    handlers: Record<string, (req: unknown, ctx: any) => unknown>,
+    broker: Broker,
+    tls?: BrokerTls,
+  ): Promise<OfferedService>;
   /** A transport to the peer's server at `info`. */
   dial(info: ConnInfo, tls?: BrokerTls): { invoke: Invoke; close(): void };
   /** Turns a failed call on a dialed service into this side's error. */
@@ -63,9 +68,19 @@ export class Broker {
   /** Serves `handlers` for `service` on a new listener and tells the peer; returns the id to pass on. */
   async offer<S extends ServiceDef>(service: S, handlers: Handlers<S>): Promise<number> {
     const id = ++this.#nextId;
-    const offered = await this.transport.serve(service, handlers as unknown as Record<string, (req: unknown, ctx: unknown) => unknown>, this, this.#tls);
+    const offered = await this.transport.serve(
+      service,
+      handlers as unknown as Record<string, (req: unknown, ctx: unknown) => unknown>,
+      this,
+      this.#tls,
+    );
     this.#open.push(offered);
-    this.transport.send({ serviceId: id, network: offered.network, address: offered.address, knock: undefined });
+    this.transport.send({
+      serviceId: id,
+      network: offered.network,
+      address: offered.address,
+      knock: undefined,
+    });
     return id;
   }
 
@@ -85,8 +100,15 @@ export class Broker {
   #await(id: number): Promise<ConnInfo> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.#waiting.set(id, (this.#waiting.get(id) ?? []).filter((r) => r !== done));
-        reject(new Error(`broker: the peer sent no address for service id ${id} within ${BROKER_DIAL_TIMEOUT_MS} ms`));
+        this.#waiting.set(
+          id,
+          (this.#waiting.get(id) ?? []).filter((r) => r !== done),
+        );
+        reject(
+          new Error(
+            `broker: the peer sent no address for service id ${id} within ${BROKER_DIAL_TIMEOUT_MS} ms`,
+          ),
+        );
       }, BROKER_DIAL_TIMEOUT_MS);
       const done = (info: ConnInfo) => {
         clearTimeout(timer);

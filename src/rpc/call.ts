@@ -33,8 +33,14 @@ export type Requests<T> = AsyncIterable<T> | Iterable<T>;
  */
 export type ClientMethod<M> = M extends { requestStream: true }
   ? M extends { responseStream: true }
-    ? (requests: Requests<DeepPartial<RequestOf<M>>>, options?: CallOptions) => AsyncIterable<ResponseOf<M>>
-    : (requests: Requests<DeepPartial<RequestOf<M>>>, options?: CallOptions) => Promise<ResponseOf<M>>
+    ? (
+        requests: Requests<DeepPartial<RequestOf<M>>>,
+        options?: CallOptions,
+      ) => AsyncIterable<ResponseOf<M>>
+    : (
+        requests: Requests<DeepPartial<RequestOf<M>>>,
+        options?: CallOptions,
+      ) => Promise<ResponseOf<M>>
   : M extends { responseStream: true }
     ? (request: DeepPartial<RequestOf<M>>, options?: CallOptions) => AsyncIterable<ResponseOf<M>>
     : (request: DeepPartial<RequestOf<M>>, options?: CallOptions) => Promise<ResponseOf<M>>;
@@ -66,7 +72,9 @@ export function callMetadata(options: CallOptions): Record<string, string | Buff
   if (!options.metadata && !options.context) return undefined;
   const out: Record<string, string | Buffer> = { ...options.metadata };
   if (options.context) {
-    const ctx = options.context.requestId ? options.context : { ...options.context, requestId: randomUUID() };
+    const ctx = options.context.requestId
+      ? options.context
+      : { ...options.context, requestId: randomUUID() };
     Object.assign(out, contextToMetadata(ctx));
   }
   return out;
@@ -74,7 +82,10 @@ export function callMetadata(options: CallOptions): Record<string, string | Buff
 
 /** The call's deadline in epoch milliseconds, or undefined for none. */
 export function callDeadline(options: CallOptions): number | undefined {
-  return options.deadline?.getTime() ?? (options.timeout === undefined ? undefined : Date.now() + options.timeout);
+  return (
+    options.deadline?.getTime() ??
+    (options.timeout === undefined ? undefined : Date.now() + options.timeout)
+  );
 }
 
 /** The error of a call whose signal was aborted before or while it ran. */

@@ -33,7 +33,11 @@ export type Interceptor = (next: Invoke) => Invoke;
  * then `invoke`. Codecs are prepared once, not per call. A streaming method's responses
  * are an AsyncIterable; the call starts when it is first read.
  */
-export function createClient<S extends ServiceDef>(service: S, invoke: Invoke, ...steps: Interceptor[]): PromiseClient<S> {
+export function createClient<S extends ServiceDef>(
+  service: S,
+  invoke: Invoke,
+  ...steps: Interceptor[]
+): PromiseClient<S> {
   const run = steps.reduceRight<Invoke>((next, step) => step(next), invoke);
   const out: Record<string, unknown> = {};
   for (const [key, method] of Object.entries(service.methods)) {
@@ -42,7 +46,15 @@ export function createClient<S extends ServiceDef>(service: S, invoke: Invoke, .
     const { deserialize } = codec(method.responseType);
     const { requestStream, responseStream } = method;
     out[key] = (request: unknown, options: CallOptions = {}) => {
-      const call = { path, request, serialize, deserialize, options, requestStream, responseStream };
+      const call = {
+        path,
+        request,
+        serialize,
+        deserialize,
+        options,
+        requestStream,
+        responseStream,
+      };
       return responseStream ? lazyResponses(() => run(call)) : run(call);
     };
   }
@@ -54,7 +66,8 @@ function lazyResponses(start: () => Promise<unknown>): AsyncIterable<unknown> {
   return {
     [Symbol.asyncIterator]() {
       let inner: Promise<AsyncIterator<unknown>> | undefined;
-      const get = () => (inner ??= start().then((r) => (r as AsyncIterable<unknown>)[Symbol.asyncIterator]()));
+      const get = () =>
+        (inner ??= start().then((r) => (r as AsyncIterable<unknown>)[Symbol.asyncIterator]()));
       return {
         next: async () => (await get()).next(),
         return: async (value?: unknown) => {
@@ -77,8 +90,13 @@ export function deadlineStep(defaultMs?: number): Interceptor {
   return (next) => (call) => {
     const { options } = call;
     if (options.deadline) return next(call);
-    const at = callDeadline(options) ?? (defaultMs === undefined ? undefined : Date.now() + defaultMs);
-    return next(at === undefined ? call : { ...call, options: { ...options, timeout: undefined, deadline: new Date(at) } });
+    const at =
+      callDeadline(options) ?? (defaultMs === undefined ? undefined : Date.now() + defaultMs);
+    return next(
+      at === undefined
+        ? call
+        : { ...call, options: { ...options, timeout: undefined, deadline: new Date(at) } },
+    );
   };
 }
 
@@ -91,11 +109,16 @@ export function errorStep(map: ErrorMapper): Interceptor {
     } catch (err) {
       throw await map(err as Parameters<ErrorMapper>[0], call.path);
     }
-    return call.responseStream ? mapErrors(out as AsyncIterable<unknown>, (err) => map(err, call.path)) : out;
+    return call.responseStream
+      ? mapErrors(out as AsyncIterable<unknown>, (err) => map(err, call.path))
+      : out;
   };
 }
 
-async function* mapErrors(responses: AsyncIterable<unknown>, map: (err: any) => Error | Promise<Error>): AsyncGenerator<unknown> {
+async function* mapErrors(
+  responses: AsyncIterable<unknown>,
+  map: (err: any) => Error | Promise<Error>,
+): AsyncGenerator<unknown> {
   try {
     yield* responses;
   } catch (err) {

@@ -1,4 +1,9 @@
-import { type DeepPartial, type MethodDef, methodPath, type ServiceDef } from '../contracts/contract.js';
+import {
+  type DeepPartial,
+  type MethodDef,
+  methodPath,
+  type ServiceDef,
+} from '../contracts/contract.js';
 import { Status } from '../status.js';
 import { contextFromMetadata, type RequestContext } from '../protocol/context.js';
 import type { LogFields } from '../protocol/hclog.js';
@@ -52,15 +57,16 @@ type Responses<T> = AsyncIterable<DeepPartial<T>> | Iterable<DeepPartial<T>>;
  * bidi `(requests) => responses`. Requests arrive as an AsyncIterable that applies
  * back-pressure: the client is slowed while the handler does not read.
  */
-export type Handler<M> = M extends MethodDef<infer Req, infer Res>
-  ? M extends { requestStream: true }
-    ? M extends { responseStream: true }
-      ? (requests: AsyncIterable<Req>, context: CallContext) => Responses<Res>
-      : (requests: AsyncIterable<Req>, context: CallContext) => Answer<Res>
-    : M extends { responseStream: true }
-      ? (request: Req, context: CallContext) => Responses<Res>
-      : (request: Req, context: CallContext) => Answer<Res>
-  : never;
+export type Handler<M> =
+  M extends MethodDef<infer Req, infer Res>
+    ? M extends { requestStream: true }
+      ? M extends { responseStream: true }
+        ? (requests: AsyncIterable<Req>, context: CallContext) => Responses<Res>
+        : (requests: AsyncIterable<Req>, context: CallContext) => Answer<Res>
+      : M extends { responseStream: true }
+        ? (request: Req, context: CallContext) => Responses<Res>
+        : (request: Req, context: CallContext) => Answer<Res>
+    : never;
 
 /** The handlers a driver implements for one service: one function per method. */
 export type Handlers<S extends ServiceDef> = {
@@ -71,7 +77,8 @@ export type Handlers<S extends ServiceDef> = {
 function statusOf(err: unknown): { code: number; details: string } | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const e = err as { name?: unknown; status?: unknown; details?: unknown };
-  if (e.name === 'RpcError' && typeof e.status === 'number' && typeof e.details === 'string') return { code: e.status, details: e.details };
+  if (e.name === 'RpcError' && typeof e.status === 'number' && typeof e.details === 'string')
+    return { code: e.status, details: e.details };
   return undefined;
 }
 
@@ -95,10 +102,20 @@ export interface CallSource {
 }
 
 /** Headers a handler may not set: the transport's own, which the server sets (a second content-type or te would break the call). */
-const TRANSPORT_HEADERS = new Set(['content-type', 'te', 'user-agent', 'content-length', 'accept-encoding']);
+const TRANSPORT_HEADERS = new Set([
+  'content-type',
+  'te',
+  'user-agent',
+  'content-length',
+  'accept-encoding',
+]);
 
 function quoted(value: unknown): string {
-  return typeof value === 'string' ? `${JSON.stringify(value)} (string)` : value instanceof Uint8Array ? `${value.length} bytes` : `${String(value)} (${typeof value})`;
+  return typeof value === 'string'
+    ? `${JSON.stringify(value)} (string)`
+    : value instanceof Uint8Array
+      ? `${value.length} bytes`
+      : `${String(value)} (${typeof value})`;
 }
 
 /**
@@ -108,15 +125,25 @@ function quoted(value: unknown): string {
  */
 export function checkMetadata(what: string, key: unknown, value: unknown): string | Buffer {
   if (typeof key !== 'string' || !/^[0-9a-z_.-]+$/.test(key)) {
-    throw new TypeError(`${what}: expected a metadata key of lower-case letters, digits, "-", "_" and ".", got ${quoted(key)}`);
+    throw new TypeError(
+      `${what}: expected a metadata key of lower-case letters, digits, "-", "_" and ".", got ${quoted(key)}`,
+    );
   }
-  if (key.startsWith('grpc-') || TRANSPORT_HEADERS.has(key)) throw new TypeError(`${what}: ${JSON.stringify(key)} is set by gRPC itself, not by handlers`);
+  if (key.startsWith('grpc-') || TRANSPORT_HEADERS.has(key))
+    throw new TypeError(`${what}: ${JSON.stringify(key)} is set by gRPC itself, not by handlers`);
   if (key.endsWith('-bin')) {
-    if (!(value instanceof Uint8Array)) throw new TypeError(`${what}: a -bin key takes bytes (a Buffer or Uint8Array), got ${quoted(value)}`);
-    return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    if (!(value instanceof Uint8Array))
+      throw new TypeError(
+        `${what}: a -bin key takes bytes (a Buffer or Uint8Array), got ${quoted(value)}`,
+      );
+    return Buffer.isBuffer(value)
+      ? value
+      : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   }
   if (typeof value !== 'string' || !/^[\x20-\x7e]*$/.test(value)) {
-    throw new TypeError(`${what}: expected printable ASCII for ${JSON.stringify(key)} (or a key ending in -bin, for bytes), got ${quoted(value)}`);
+    throw new TypeError(
+      `${what}: expected printable ASCII for ${JSON.stringify(key)} (or a key ending in -bin, for bytes), got ${quoted(value)}`,
+    );
   }
   return value;
 }
@@ -143,11 +170,22 @@ export interface BoundMethod {
  * Binds handlers to a service's methods, the one way both sides serve handlers (the
  * driver on its own server, the host's broker on grpc-js).
  */
-export function bindHandlers(service: ServiceDef, handlers: Record<string, ((req: any, ctx: any) => unknown) | undefined>, log: DriverLogger, broker: Broker): BoundMethod[] {
+export function bindHandlers(
+  service: ServiceDef,
+  handlers: Record<string, ((req: any, ctx: any) => unknown) | undefined>,
+  log: DriverLogger,
+  broker: Broker,
+): BoundMethod[] {
   return Object.entries(service.methods).map(([key, method]) => {
     const path = methodPath(service, method);
     const handler = handlers[key];
-    return { key, path, method, run: (input, call, sink) => invokeHandler(handler, method.responseStream, input, call, path, log, broker, sink) };
+    return {
+      key,
+      path,
+      method,
+      run: (input, call, sink) =>
+        invokeHandler(handler, method.responseStream, input, call, path, log, broker, sink),
+    };
   });
 }
 
@@ -168,7 +206,10 @@ function invokeHandler(
   sink: CallSink,
 ): void {
   if (!handler) {
-    sink.done({ code: Status.UNIMPLEMENTED, details: `method ${path} is not implemented by this driver` });
+    sink.done({
+      code: Status.UNIMPLEMENTED,
+      details: `method ${path} is not implemented by this driver`,
+    });
     return;
   }
   let controller: AbortController | undefined;
@@ -194,7 +235,10 @@ function invokeHandler(
     get log() {
       if (!callLog) {
         const { requestId, fields } = this.context;
-        callLog = requestId || fields ? log.with({ ...fields, ...(requestId ? { request_id: requestId } : {}) }) : log;
+        callLog =
+          requestId || fields
+            ? log.with({ ...fields, ...(requestId ? { request_id: requestId } : {}) })
+            : log;
       }
       return callLog;
     },
@@ -202,7 +246,10 @@ function invokeHandler(
     broker,
     setHeader(key, value) {
       const checked = checkMetadata('ctx.setHeader', key, value);
-      if (!call.setHeader(key, checked)) throw new Error(`ctx.setHeader(${JSON.stringify(key)}): the response headers of ${path} have gone out (with the first response); set headers before it`);
+      if (!call.setHeader(key, checked))
+        throw new Error(
+          `ctx.setHeader(${JSON.stringify(key)}): the response headers of ${path} have gone out (with the first response); set headers before it`,
+        );
     },
     setTrailer(key, value) {
       call.setTrailer(key, checkMetadata('ctx.setTrailer', key, value));
@@ -215,8 +262,16 @@ function invokeHandler(
     sink.done(failure(err, path, context.log));
     return;
   }
-  if (streams) void drain(result, call, sink).then(() => sink.done(null), (err) => sink.done(failure(err, path, context.log)));
-  else if (result instanceof Promise) result.then((value) => sink.done(null, value), (err) => sink.done(failure(err, path, context.log)));
+  if (streams)
+    void drain(result, call, sink).then(
+      () => sink.done(null),
+      (err) => sink.done(failure(err, path, context.log)),
+    );
+  else if (result instanceof Promise)
+    result.then(
+      (value) => sink.done(null, value),
+      (err) => sink.done(failure(err, path, context.log)),
+    );
   else sink.done(null, result);
 }
 
@@ -227,8 +282,14 @@ function invokeHandler(
  */
 async function drain(responses: unknown, call: CallSource, sink: CallSink): Promise<void> {
   const iterable = responses as AsyncIterable<unknown> | Iterable<unknown> | null | undefined;
-  if (iterable == null || (typeof (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function' && typeof (iterable as Iterable<unknown>)[Symbol.iterator] !== 'function')) {
-    throw new TypeError('a streaming handler must return an iterable of responses (an async generator, say)');
+  if (
+    iterable == null ||
+    (typeof (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator] !== 'function' &&
+      typeof (iterable as Iterable<unknown>)[Symbol.iterator] !== 'function')
+  ) {
+    throw new TypeError(
+      'a streaming handler must return an iterable of responses (an async generator, say)',
+    );
   }
   for await (const value of iterable) {
     if (call.cancelled) return;
@@ -240,6 +301,12 @@ async function drain(responses: unknown, call: CallSource, sink: CallSink): Prom
 function failure(err: unknown, path: string, log: DriverLogger): CallStatus {
   const status = statusOf(err);
   if (status) return status;
-  log.error('handler failed', { method: path, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-  return { code: Status.UNKNOWN, details: `internal error in the driver while handling ${path} (see the driver's log)` };
+  log.error('handler failed', {
+    method: path,
+    error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+  });
+  return {
+    code: Status.UNKNOWN,
+    details: `internal error in the driver while handling ${path} (see the driver's log)`,
+  };
 }

@@ -58,7 +58,10 @@ export class DriverHost {
   entry(name: string): DriverEntry {
     const entry = this.config.drivers.find((d) => d.name === name);
     if (!entry) {
-      throw new DriverkitError('UNKNOWN_DRIVER', `no driver named ${JSON.stringify(name)} in ${this.config.file} (known: ${this.config.drivers.map((d) => d.name).join(', ')})`);
+      throw new DriverkitError(
+        'UNKNOWN_DRIVER',
+        `no driver named ${JSON.stringify(name)} in ${this.config.file} (known: ${this.config.drivers.map((d) => d.name).join(', ')})`,
+      );
     }
     return entry;
   }
@@ -67,27 +70,44 @@ export class DriverHost {
    * The executable of an entry: a package installed on first use (and the sha256 its lock
    * pins), a source folder built if needed, or a binary as it is.
    */
-  async #prepare(entry: DriverEntry): Promise<{ path: string; sha256?: string; build?: BuildResult }> {
+  async #prepare(
+    entry: DriverEntry,
+  ): Promise<{ path: string; sha256?: string; build?: BuildResult }> {
     if (entry.package) {
       // Install, lock and signature errors name the package; a user also needs the instance.
       return installedPackage(entry, this.config).catch((err: unknown) => {
         if (!(err instanceof DriverkitError) || err.driver !== undefined) throw err;
-        throw new DriverkitError(err.code, `package ${entry.package!.name}: ${err.shortMessage}`, { driver: entry.name, cause: err });
+        throw new DriverkitError(err.code, `package ${entry.package!.name}: ${err.shortMessage}`, {
+          driver: entry.name,
+          cause: err,
+        });
       });
     }
     if (!(await stat(entry.driver)).isDirectory()) return { path: entry.driver };
-    const build = await buildDriver({ folder: entry.driver, type: entry.type, binDir: this.config.binDir, driver: entry.name, onBuild: () => this.#options.onBuild?.(entry) });
+    const build = await buildDriver({
+      folder: entry.driver,
+      type: entry.type,
+      binDir: this.config.binDir,
+      driver: entry.name,
+      onBuild: () => this.#options.onBuild?.(entry),
+    });
     return { path: build.binary, build };
   }
 
   /** Every instance with the services of every version of its type (for a gateway). */
   instances(): Array<{ name: string; services: ServiceDef[] }> {
-    return this.config.drivers.map((d) => ({ name: d.name, services: Object.values(d.contract.versions) }));
+    return this.config.drivers.map((d) => ({
+      name: d.name,
+      services: Object.values(d.contract.versions),
+    }));
   }
 
   /** Sends one call to an instance through its supervisor: started on first use, through restarts, with `call_timeout`. */
   invoke(name: string, call: Call): Promise<unknown> {
-    if (this.#closed) return Promise.reject(new DriverkitError('DRIVER_CLOSED', 'the host is closed', { driver: name }));
+    if (this.#closed)
+      return Promise.reject(
+        new DriverkitError('DRIVER_CLOSED', 'the host is closed', { driver: name }),
+      );
     return this.#supervisor(name).invoke(call);
   }
 
@@ -110,7 +130,10 @@ export class DriverHost {
 
   /** The running driver of an instance, started (and configured) on first use. */
   driver(name: string): Promise<Driver> {
-    if (this.#closed) return Promise.reject(new DriverkitError('DRIVER_CLOSED', 'the host is closed', { driver: name }));
+    if (this.#closed)
+      return Promise.reject(
+        new DriverkitError('DRIVER_CLOSED', 'the host is closed', { driver: name }),
+      );
     return this.#supervisor(name).get();
   }
 
@@ -121,7 +144,11 @@ export class DriverHost {
   async client<C extends Contract>(name: string, contract: C): Promise<LatestClient<C>> {
     const entry = this.entry(name);
     if (entry.type !== contract.type) {
-      throw new DriverkitError('INVALID_OPTIONS', `is a "${entry.type}" driver, not "${contract.type}"`, { driver: name });
+      throw new DriverkitError(
+        'INVALID_OPTIONS',
+        `is a "${entry.type}" driver, not "${contract.type}"`,
+        { driver: name },
+      );
     }
     await this.driver(name);
     return this.#supervisor(name).client<LatestClient<C>>(contract);
@@ -134,7 +161,12 @@ export class DriverHost {
 
   /** Every instance's state, by name. */
   status(): Record<string, SupervisorStatus> {
-    return Object.fromEntries(this.config.drivers.map((d) => [d.name, this.#supervisors.get(d.name)?.status ?? { state: 'stopped', restarts: 0 }]));
+    return Object.fromEntries(
+      this.config.drivers.map((d) => [
+        d.name,
+        this.#supervisors.get(d.name)?.status ?? { state: 'stopped', restarts: 0 },
+      ]),
+    );
   }
 
   /** Stops every driver this host started. Idempotent. */
@@ -148,7 +180,9 @@ export class DriverHost {
 
   async #launch(entry: DriverEntry): Promise<Driver> {
     // A reattached driver runs already: nothing to build.
-    const { path, sha256 } = entry.reattach ? { path: entry.driver, sha256: undefined } : await this.#prepare(entry);
+    const { path, sha256 } = entry.reattach
+      ? { path: entry.driver, sha256: undefined }
+      : await this.#prepare(entry);
     const driver = new Driver({
       name: entry.name,
       path,
@@ -172,7 +206,11 @@ export class DriverHost {
       const configure = (driver.client as Record<string, unknown>).configure;
       // A driver whose Configure never answers must not hang the host: it gets call_timeout, else the start timeout.
       const timeout = entry.callTimeout ?? entry.startTimeout ?? DEFAULT_START_TIMEOUT_MS;
-      if (typeof configure === 'function') await (configure as (req: unknown, o: CallOptions) => Promise<unknown>)({ config: entry.config }, { timeout });
+      if (typeof configure === 'function')
+        await (configure as (req: unknown, o: CallOptions) => Promise<unknown>)(
+          { config: entry.config },
+          { timeout },
+        );
     } catch (err) {
       await driver.close();
       throw err;
@@ -184,12 +222,24 @@ export class DriverHost {
 }
 
 /** A `package` entry's executable: installed from the config's indexes on first use, then pinned by the lock. */
-async function installedPackage(entry: DriverEntry, config: Config): Promise<{ path: string; sha256: string }> {
+async function installedPackage(
+  entry: DriverEntry,
+  config: Config,
+): Promise<{ path: string; sha256: string }> {
   const { name, range } = entry.package!;
   const trustedKeys = await loadTrustedKeys(config.trustedKeys);
-  let found = await resolveInstalled(name, range, config.dir).catch((err: DriverkitError) => (err.code === 'PACKAGE_NOT_FOUND' ? undefined : Promise.reject(err)));
+  let found = await resolveInstalled(name, range, config.dir).catch((err: DriverkitError) =>
+    err.code === 'PACKAGE_NOT_FOUND' ? undefined : Promise.reject(err),
+  );
   if (!found) {
-    await installPackage({ store: projectStore(config.dir), name, range, indexes: config.indexes.length ? config.indexes : undefined, trustedKeys, buildSources: config.buildPackages });
+    await installPackage({
+      store: projectStore(config.dir),
+      name,
+      range,
+      indexes: config.indexes.length ? config.indexes : undefined,
+      trustedKeys,
+      buildSources: config.buildPackages,
+    });
     found = await resolveInstalled(name, range, config.dir);
   }
   // Installed earlier, perhaps by a command that was not given these keys: the lock says who signed it.
@@ -205,6 +255,9 @@ async function installedPackage(entry: DriverEntry, config: Config): Promise<{ p
 
 /** Loads a config (file or object) and returns a host for its drivers; nothing starts yet. */
 export async function openHost(options: HostOptions = {}): Promise<DriverHost> {
-  const config = typeof options.config === 'object' ? await configFromObject(options.config, options.dir, options.contracts) : await loadConfig(options.config, options.contracts);
+  const config =
+    typeof options.config === 'object'
+      ? await configFromObject(options.config, options.dir, options.contracts)
+      : await loadConfig(options.config, options.contracts);
   return new DriverHost(config, options);
 }

@@ -25,7 +25,8 @@ export function writeStatus(path: string, status: ServeStatus): void {
 /** Removes the status file if this process wrote it: a second serve that failed to start must not remove the first one's. */
 export function removeStatus(path: string): void {
   try {
-    if ((JSON.parse(readFileSync(path, 'utf8')) as ServeStatus).pid === process.pid) rmSync(path, { force: true });
+    if ((JSON.parse(readFileSync(path, 'utf8')) as ServeStatus).pid === process.pid)
+      rmSync(path, { force: true });
   } catch {
     // gone, or not ours to judge
   }

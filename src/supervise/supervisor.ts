@@ -2,13 +2,20 @@ import { EventEmitter } from 'node:events';
 import type { RestartPolicy } from '../config/restart.js';
 import type { DriverEntry } from '../config/schema.js';
 import { DriverkitError } from '../errors.js';
-import { Driver } from '../host/driver.js';
+import type { Driver } from '../host/driver.js';
 import type { Logger } from '../host/logger.js';
 import type { DriverExit } from '../host/options.js';
 import { createClient, deadlineStep, type Invoke } from '../rpc/client.js';
 
 /** What a supervised driver is doing. `failed`: given up after too many restarts. */
-export type SupervisedState = 'stopped' | 'starting' | 'ready' | 'restarting' | 'failed' | 'exited' | 'closed';
+export type SupervisedState =
+  | 'stopped'
+  | 'starting'
+  | 'ready'
+  | 'restarting'
+  | 'failed'
+  | 'exited'
+  | 'closed';
 
 /** A run that lasted this long resets the count of consecutive failures. */
 const STABLE_MS = 30_000;
@@ -59,8 +66,10 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
   /** A ready driver: starts it if needed, waits through a restart (up to `deadline`). */
   async get(deadline?: number): Promise<Driver> {
     if (this.#state === 'closed') throw this.#error('DRIVER_CLOSED', 'the host is closed');
-    if (this.#state === 'failed') throw this.#error('DRIVER_FAILED', `given up after ${this.#restarts} restarts`);
-    if (this.#state === 'exited') throw this.#error('DRIVER_FAILED', 'exited on its own and its restart policy is "never"');
+    if (this.#state === 'failed')
+      throw this.#error('DRIVER_FAILED', `given up after ${this.#restarts} restarts`);
+    if (this.#state === 'exited')
+      throw this.#error('DRIVER_FAILED', 'exited on its own and its restart policy is "never"');
     if (this.#state === 'ready' && this.#current) return this.#current;
     if (this.#state === 'stopped') this.#begin('starting');
     if (deadline === undefined) return this.#ready!;
@@ -69,7 +78,16 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
       return await Promise.race([
         this.#ready!,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(this.#error('DRIVER_NOT_READY', `still ${this.#state} when the call's deadline passed`)), Math.max(0, deadline - Date.now()));
+          timer = setTimeout(
+            () =>
+              reject(
+                this.#error(
+                  'DRIVER_NOT_READY',
+                  `still ${this.#state} when the call's deadline passed`,
+                ),
+              ),
+            Math.max(0, deadline - Date.now()),
+          );
         }),
       ]);
     } finally {
@@ -94,8 +112,12 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
    * config declared from its proto.
    */
   client<T>(contract = this.entry.contract): T {
-    if (contract !== this.entry.contract) return createClient(Object.values(contract.versions).at(-1)!, this.invoke) as T;
-    return (this.#client ??= createClient(Object.values(contract.versions).at(-1)!, this.invoke)) as T;
+    if (contract !== this.entry.contract)
+      return createClient(Object.values(contract.versions).at(-1)!, this.invoke) as T;
+    return (this.#client ??= createClient(
+      Object.values(contract.versions).at(-1)!,
+      this.invoke,
+    )) as T;
   }
 
   async close(): Promise<void> {
@@ -148,14 +170,25 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
   #scheduleRestart(): void {
     this.#failures++;
     if (this.#failures > this.policy.maxRestarts) {
-      this.logger.log('error', 'driver keeps failing; giving up', { driver: this.entry.name, restarts: this.#restarts, lastExit: this.#lastExit });
+      this.logger.log('error', 'driver keeps failing; giving up', {
+        driver: this.entry.name,
+        restarts: this.#restarts,
+        lastExit: this.#lastExit,
+      });
       this.#set('failed');
-      this.#ready = Promise.reject(this.#error('DRIVER_FAILED', `given up after ${this.#restarts} restarts`));
+      this.#ready = Promise.reject(
+        this.#error('DRIVER_FAILED', `given up after ${this.#restarts} restarts`),
+      );
       this.#ready.catch(() => {});
       return;
     }
     const delay = Math.min(this.policy.delay * 2 ** (this.#failures - 1), this.policy.maxDelay);
-    this.logger.log('warn', 'driver failed; restarting', { driver: this.entry.name, in_ms: delay, attempt: this.#failures, lastExit: this.#lastExit });
+    this.logger.log('warn', 'driver failed; restarting', {
+      driver: this.entry.name,
+      in_ms: delay,
+      attempt: this.#failures,
+      lastExit: this.#lastExit,
+    });
     this.#set('restarting');
     let resolveNext!: (d: Driver) => void;
     let rejectNext!: (e: unknown) => void;
@@ -164,7 +197,8 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
     this.#ready = next;
     this.#cancelRestart = rejectNext;
     this.#timer = setTimeout(() => {
-      if (this.#state === 'closed') return rejectNext(this.#error('DRIVER_CLOSED', 'the host is closed'));
+      if (this.#state === 'closed')
+        return rejectNext(this.#error('DRIVER_CLOSED', 'the host is closed'));
       this.#restarts++;
       this.#begin('restarting');
       this.#ready!.then(resolveNext, rejectNext);
@@ -176,9 +210,20 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
     this.emit('state', this.status);
   }
 
-  #error(code: 'DRIVER_CLOSED' | 'DRIVER_FAILED' | 'DRIVER_NOT_READY', message: string): DriverkitError {
+  #error(
+    code: 'DRIVER_CLOSED' | 'DRIVER_FAILED' | 'DRIVER_NOT_READY',
+    message: string,
+  ): DriverkitError {
     const last = this.#lastExit;
-    const tail = this.#current?.stderrTail ?? (this.#lastError as DriverkitError | undefined)?.stderrTail;
-    return new DriverkitError(code, message, { driver: this.entry.name, path: this.entry.driver, exitCode: last?.code, signal: last?.signal, stderrTail: tail, cause: this.#lastError });
+    const tail =
+      this.#current?.stderrTail ?? (this.#lastError as DriverkitError | undefined)?.stderrTail;
+    return new DriverkitError(code, message, {
+      driver: this.entry.name,
+      path: this.entry.driver,
+      exitCode: last?.code,
+      signal: last?.signal,
+      stderrTail: tail,
+      cause: this.#lastError,
+    });
   }
 }

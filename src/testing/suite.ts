@@ -27,14 +27,21 @@ export interface CaseResult {
 }
 
 /** Runs every case against a client, in order; a failing case does not stop the others. */
-export async function runSuite<C extends Contract>(suite: ConformanceSuite<C>, client: LatestClient<C>): Promise<CaseResult[]> {
+export async function runSuite<C extends Contract>(
+  suite: ConformanceSuite<C>,
+  client: LatestClient<C>,
+): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
   for (const c of suite.cases) {
     try {
       await c.run(client);
       results.push({ name: c.name, ok: true });
     } catch (err) {
-      results.push({ name: c.name, ok: false, error: err instanceof Error ? err.message : String(err) });
+      results.push({
+        name: c.name,
+        ok: false,
+        error: err instanceof Error ? err.message : String(err),
+      });
     }
   }
   return results;

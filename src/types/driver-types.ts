@@ -20,7 +20,9 @@ interface DriverOption {
 
 function driverOption(service: protobuf.Service): DriverOption | undefined {
   const parsed = (service.parsedOptions ?? []) as Array<Record<string, unknown>>;
-  return parsed.find((o) => '(driverkit.driver)' in o)?.['(driverkit.driver)'] as DriverOption | undefined;
+  return parsed.find((o) => '(driverkit.driver)' in o)?.['(driverkit.driver)'] as
+    | DriverOption
+    | undefined;
 }
 
 /** Thrown for a proto whose driver types are inconsistent; the message names the service. */
@@ -40,24 +42,49 @@ export function driverTypes(root: protobuf.Root): TypeSpec[] {
     const o = driverOption(service);
     if (!o) continue;
     const where = `service ${fullName(service)}: (driverkit.driver)`;
-    if (!o.type || !TYPE_NAME.test(o.type)) throw new TypeSpecError(`${where}: expected a type name of letters, digits, "_" or "-", got ${JSON.stringify(o.type ?? '')}`);
-    if (!o.cookie_key || !o.cookie_value) throw new TypeSpecError(`${where}: expected cookie_key and cookie_value`);
-    if (!Number.isInteger(o.version) || o.version! < 1) throw new TypeSpecError(`${where}: expected a version of 1 or more, got ${JSON.stringify(o.version ?? null)}`);
-    addVersion(byType, { type: o.type, cookieKey: o.cookie_key, cookieValue: o.cookie_value, version: o.version! }, service);
+    if (!o.type || !TYPE_NAME.test(o.type))
+      throw new TypeSpecError(
+        `${where}: expected a type name of letters, digits, "_" or "-", got ${JSON.stringify(o.type ?? '')}`,
+      );
+    if (!o.cookie_key || !o.cookie_value)
+      throw new TypeSpecError(`${where}: expected cookie_key and cookie_value`);
+    if (!Number.isInteger(o.version) || o.version! < 1)
+      throw new TypeSpecError(
+        `${where}: expected a version of 1 or more, got ${JSON.stringify(o.version ?? null)}`,
+      );
+    addVersion(
+      byType,
+      { type: o.type, cookieKey: o.cookie_key, cookieValue: o.cookie_value, version: o.version! },
+      service,
+    );
   }
   checkCookies([...byType.values()]);
   return [...byType.values()];
 }
 
 /** Adds one version of a type, checking it agrees with the versions already seen. */
-export function addVersion(byType: Map<string, TypeSpec>, h: { type: string; cookieKey: string; cookieValue: string; version: number }, service: protobuf.Service): void {
-  const spec = byType.get(h.type) ?? { type: h.type, cookieKey: h.cookieKey, cookieValue: h.cookieValue, versions: new Map() };
+export function addVersion(
+  byType: Map<string, TypeSpec>,
+  h: { type: string; cookieKey: string; cookieValue: string; version: number },
+  service: protobuf.Service,
+): void {
+  const spec = byType.get(h.type) ?? {
+    type: h.type,
+    cookieKey: h.cookieKey,
+    cookieValue: h.cookieValue,
+    versions: new Map(),
+  };
   const where = `service ${fullName(service)}`;
   if (spec.cookieKey !== h.cookieKey || spec.cookieValue !== h.cookieValue) {
-    throw new TypeSpecError(`${where}: type "${h.type}" has the cookie ${spec.cookieKey}=${spec.cookieValue} on another version; every version of a type must use the same cookie`);
+    throw new TypeSpecError(
+      `${where}: type "${h.type}" has the cookie ${spec.cookieKey}=${spec.cookieValue} on another version; every version of a type must use the same cookie`,
+    );
   }
   const other = spec.versions.get(h.version);
-  if (other) throw new TypeSpecError(`${where}: version ${h.version} of type "${h.type}" is already service ${fullName(other)}`);
+  if (other)
+    throw new TypeSpecError(
+      `${where}: version ${h.version} of type "${h.type}" is already service ${fullName(other)}`,
+    );
   spec.versions.set(h.version, service);
   byType.set(h.type, spec);
 }
@@ -68,7 +95,10 @@ export function checkCookies(specs: readonly TypeSpec[]): void {
   for (const s of specs) {
     const cookie = `${s.cookieKey}=${s.cookieValue}`;
     const other = seen.get(cookie);
-    if (other !== undefined && other !== s.type) throw new TypeSpecError(`types "${other}" and "${s.type}" share the cookie ${cookie}; each type needs its own`);
+    if (other !== undefined && other !== s.type)
+      throw new TypeSpecError(
+        `types "${other}" and "${s.type}" share the cookie ${cookie}; each type needs its own`,
+      );
     seen.set(cookie, s.type);
   }
 }

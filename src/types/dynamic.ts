@@ -11,7 +11,14 @@ const VALUE = 'google.protobuf.Value';
 const LIST = 'google.protobuf.ListValue';
 
 /** How decoded messages look: int64 exact as strings, enums as numbers (as ts-proto), defaults present. */
-const DECODED: protobuf.IConversionOptions = { longs: String, enums: Number, bytes: Buffer, defaults: true, arrays: true, objects: true };
+const DECODED: protobuf.IConversionOptions = {
+  longs: String,
+  enums: Number,
+  bytes: Buffer,
+  defaults: true,
+  arrays: true,
+  objects: true,
+};
 
 /** A plain value as a google.protobuf.Value message object. */
 function toValue(v: unknown): Record<string, unknown> {
@@ -32,12 +39,15 @@ function fromValue(v: Record<string, any> | undefined): unknown {
   if (!v) return null;
   if (v.structValue) return fromStruct(v.structValue);
   if (v.listValue) return (v.listValue.values ?? []).map(fromValue);
-  for (const k of ['stringValue', 'numberValue', 'boolValue']) if (v[k] !== undefined && v[k] !== null) return v[k];
+  for (const k of ['stringValue', 'numberValue', 'boolValue'])
+    if (v[k] !== undefined && v[k] !== null) return v[k];
   return null;
 }
 
 function fromStruct(s: Record<string, any>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(s.fields ?? {}).map(([k, v]) => [k, fromValue(v as Record<string, any>)]));
+  return Object.fromEntries(
+    Object.entries(s.fields ?? {}).map(([k, v]) => [k, fromValue(v as Record<string, any>)]),
+  );
 }
 
 const INT32 = new Set(['int32', 'sint32', 'sfixed32']);
@@ -52,22 +62,41 @@ const UINT64 = new Set(['uint64', 'fixed64']);
  */
 function scalarProblem(field: protobuf.Field, v: unknown): string | undefined {
   const type = field.resolve().resolvedType;
-  if (type instanceof protobuf.Enum) return typeof v === 'string' ? (v in type.values ? undefined : `one of ${Object.keys(type.values).join(', ')}`) : Number.isInteger(v) ? undefined : `an enum name of ${type.name}`;
+  if (type instanceof protobuf.Enum)
+    return typeof v === 'string'
+      ? v in type.values
+        ? undefined
+        : `one of ${Object.keys(type.values).join(', ')}`
+      : Number.isInteger(v)
+        ? undefined
+        : `an enum name of ${type.name}`;
   const t = field.type;
   const integer = (min: number, max: number) => {
     const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
-    return Number.isInteger(n) && (n as number) >= min && (n as number) <= max ? undefined : `an integer from ${min} to ${max}`;
+    return Number.isInteger(n) && (n as number) >= min && (n as number) <= max
+      ? undefined
+      : `an integer from ${min} to ${max}`;
   };
   if (INT32.has(t)) return integer(-(2 ** 31), 2 ** 31 - 1);
   if (UINT32.has(t)) return integer(0, 2 ** 32 - 1);
   if (INT64.has(t) || UINT64.has(t)) {
-    const ok = (typeof v === 'string' && (UINT64.has(t) ? /^\d+$/ : /^-?\d+$/).test(v)) || (Number.isSafeInteger(v) && (!UINT64.has(t) || (v as number) >= 0));
-    return ok ? undefined : `a ${t} as a decimal string, such as "${UINT64.has(t) ? '18446744073709551615' : '-9223372036854775808'}"`;
+    const ok =
+      (typeof v === 'string' && (UINT64.has(t) ? /^\d+$/ : /^-?\d+$/).test(v)) ||
+      (Number.isSafeInteger(v) && (!UINT64.has(t) || (v as number) >= 0));
+    return ok
+      ? undefined
+      : `a ${t} as a decimal string, such as "${UINT64.has(t) ? '18446744073709551615' : '-9223372036854775808'}"`;
   }
-  if (t === 'double' || t === 'float') return typeof v === 'number' || ['NaN', 'Infinity', '-Infinity'].includes(v as string) ? undefined : 'a number';
+  if (t === 'double' || t === 'float')
+    return typeof v === 'number' || ['NaN', 'Infinity', '-Infinity'].includes(v as string)
+      ? undefined
+      : 'a number';
   if (t === 'bool') return typeof v === 'boolean' ? undefined : 'true or false';
   if (t === 'string') return typeof v === 'string' ? undefined : 'a string';
-  if (t === 'bytes') return typeof v === 'string' && /^[A-Za-z0-9+/_-]*={0,2}$/.test(v) ? undefined : 'base64 (a string)';
+  if (t === 'bytes')
+    return typeof v === 'string' && /^[A-Za-z0-9+/_-]*={0,2}$/.test(v)
+      ? undefined
+      : 'base64 (a string)';
   return undefined;
 }
 
@@ -82,7 +111,9 @@ function mapMessage(
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(o)) {
     // proto3 JSON accepts the proto name too: user_id for userId.
-    const name = key.includes('_') ? key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()) : key;
+    const name = key.includes('_')
+      ? key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())
+      : key;
     const field = t.fields[name];
     if (!field) {
       onUnknown?.(key);
@@ -92,14 +123,21 @@ function mapMessage(
     if (!(type instanceof protobuf.Type) || value === null || value === undefined) {
       if (onScalar && value !== null && value !== undefined) {
         if (field.repeated && !Array.isArray(value)) onScalar(field, value, key, 'a JSON array');
-        else if (field.map && (typeof value !== 'object' || Array.isArray(value))) onScalar(field, value, key, 'a JSON object');
-        else if (field.map) for (const [k, v] of Object.entries(value as object)) onScalar(field, v, `${key}.${k}`);
-        else if (field.repeated) (value as unknown[]).forEach((v, i) => onScalar(field, v, `${key}[${i}]`));
+        else if (field.map && (typeof value !== 'object' || Array.isArray(value)))
+          onScalar(field, value, key, 'a JSON object');
+        else if (field.map)
+          for (const [k, v] of Object.entries(value as object)) onScalar(field, v, `${key}.${k}`);
+        else if (field.repeated)
+          (value as unknown[]).forEach((v, i) => onScalar(field, v, `${key}[${i}]`));
         else onScalar(field, value, key);
       }
       out[name] = value;
-    } else if (field.map) out[name] = Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, inner(type, v, `${key}.${k}`)]));
-    else if (field.repeated && Array.isArray(value)) out[name] = value.map((v, i) => inner(type, v, `${key}[${i}]`));
+    } else if (field.map)
+      out[name] = Object.fromEntries(
+        Object.entries(value as object).map(([k, v]) => [k, inner(type, v, `${key}.${k}`)]),
+      );
+    else if (field.repeated && Array.isArray(value))
+      out[name] = value.map((v, i) => inner(type, v, `${key}[${i}]`));
     else out[name] = inner(type, value, key);
   }
   return out;
@@ -112,21 +150,37 @@ function toProto(t: protobuf.Type, v: unknown, strictPath?: string): unknown {
   if (name === VALUE) return toValue(v);
   if (name === LIST) return { values: ((v ?? []) as unknown[]).map(toValue) };
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    if (strictPath !== undefined) throw new TypeError(`${strictPath || 'the message'}: expected a JSON object (${name}), got ${JSON.stringify(v)}`);
+    if (strictPath !== undefined)
+      throw new TypeError(
+        `${strictPath || 'the message'}: expected a JSON object (${name}), got ${JSON.stringify(v)}`,
+      );
     return v;
   }
-  const at = (key: string) => `${strictPath ? strictPath + '.' : ''}${key}`;
-  const unknown = strictPath === undefined ? undefined : (key: string): never => {
-    throw new TypeError(`${at(key)}: no such field in ${name} (fields: ${Object.keys(t.fields).join(', ')})`);
-  };
+  const at = (key: string) => `${strictPath ? `${strictPath}.` : ''}${key}`;
+  const unknown =
+    strictPath === undefined
+      ? undefined
+      : (key: string): never => {
+          throw new TypeError(
+            `${at(key)}: no such field in ${name} (fields: ${Object.keys(t.fields).join(', ')})`,
+          );
+        };
   const scalar =
     strictPath === undefined
       ? undefined
       : (field: protobuf.Field, fv: unknown, key: string, shape?: string) => {
-          const problem = shape ?? (Array.isArray(fv) ? 'one value, not an array' : scalarProblem(field, fv));
-          if (problem) throw new TypeError(`${at(key)}: expected ${problem}, got ${JSON.stringify(fv)}`);
+          const problem =
+            shape ?? (Array.isArray(fv) ? 'one value, not an array' : scalarProblem(field, fv));
+          if (problem)
+            throw new TypeError(`${at(key)}: expected ${problem}, got ${JSON.stringify(fv)}`);
         };
-  return mapMessage(t, v as Record<string, unknown>, (ft, fv, key) => toProto(ft, fv, strictPath === undefined ? undefined : at(key)), unknown, scalar);
+  return mapMessage(
+    t,
+    v as Record<string, unknown>,
+    (ft, fv, key) => toProto(ft, fv, strictPath === undefined ? undefined : at(key)),
+    unknown,
+    scalar,
+  );
 }
 
 /** A decoded protobufjs object back into ts-proto's shape. */
@@ -134,7 +188,10 @@ function fromProto(t: protobuf.Type, v: unknown): unknown {
   const name = fullName(t);
   if (name === STRUCT) return fromStruct(v as Record<string, unknown>);
   if (name === VALUE) return fromValue(v as Record<string, unknown>);
-  if (name === LIST) return ((v as { values?: unknown[] }).values ?? []).map((x) => fromValue(x as Record<string, unknown>));
+  if (name === LIST)
+    return ((v as { values?: unknown[] }).values ?? []).map((x) =>
+      fromValue(x as Record<string, unknown>),
+    );
   return mapMessage(t, v as Record<string, unknown>, (ft, fv) => fromProto(ft, fv));
 }
 
@@ -151,12 +208,20 @@ function withoutDefaults(t: protobuf.Type, o: Record<string, unknown>): Record<s
     if (field.map || field.repeated) {
       const empty = Array.isArray(v) ? v.length === 0 : Object.keys(v as object).length === 0;
       if (empty) delete o[key];
-      else if (type instanceof protobuf.Type && Array.isArray(v)) v.forEach((x) => x && typeof x === 'object' && withoutDefaults(type, x as Record<string, unknown>));
+      else if (type instanceof protobuf.Type && Array.isArray(v))
+        v.forEach(
+          (x) => x && typeof x === 'object' && withoutDefaults(type, x as Record<string, unknown>),
+        );
     } else if (type instanceof protobuf.Type) {
-      if (v && typeof v === 'object' && !Array.isArray(v)) withoutDefaults(type, v as Record<string, unknown>);
+      if (v && typeof v === 'object' && !Array.isArray(v))
+        withoutDefaults(type, v as Record<string, unknown>);
     } else if (!field.partOf && !field.options?.proto3_optional) {
-      const zero = type instanceof protobuf.Enum ? Object.keys(type.values).find((n) => type.values[n] === 0) : undefined;
-      if (v === 0 || v === '0' || v === '' || v === false || (zero !== undefined && v === zero)) delete o[key];
+      const zero =
+        type instanceof protobuf.Enum
+          ? Object.keys(type.values).find((n) => type.values[n] === 0)
+          : undefined;
+      if (v === 0 || v === '0' || v === '' || v === false || (zero !== undefined && v === zero))
+        delete o[key];
     }
   }
   return o;
@@ -166,14 +231,25 @@ function withoutDefaults(t: protobuf.Type, o: Record<string, unknown>): Record<s
 export function messageType(t: protobuf.Type): MessageType<Record<string, unknown>> {
   return {
     encode: (m) => t.encode(t.fromObject(toProto(t, m) as Record<string, unknown>)),
-    decode: (bytes) => fromProto(t, t.toObject(t.decode(bytes), DECODED)) as Record<string, unknown>,
+    decode: (bytes) =>
+      fromProto(t, t.toObject(t.decode(bytes), DECODED)) as Record<string, unknown>,
     fromPartial: (o) => o ?? {},
     // proto3 JSON: unknown fields and non-objects are refused, naming the field.
     fromJSON: (json) => {
       const proto = toProto(t, json, '') as Record<string, unknown>;
       return fromProto(t, t.toObject(t.fromObject(proto), DECODED)) as Record<string, unknown>;
     },
-    toJSON: (m) => withoutDefaults(t, fromProto(t, t.toObject(t.fromObject(toProto(t, m) as Record<string, unknown>), protobuf.util.toJSONOptions)) as Record<string, unknown>),
+    toJSON: (m) =>
+      withoutDefaults(
+        t,
+        fromProto(
+          t,
+          t.toObject(
+            t.fromObject(toProto(t, m) as Record<string, unknown>),
+            protobuf.util.toJSONOptions,
+          ),
+        ) as Record<string, unknown>,
+      ),
   };
 }
 

@@ -17,7 +17,14 @@ import { fullName, loadProtos, OWN_PROTO, servicesOf } from './proto.js';
  * and 64-bit integers as decimal strings: exact, the same as proto3 JSON and as types read
  * from a proto at run time (a number loses precision above 2^53).
  */
-export const TS_PROTO_OPTIONS = ['outputServices=generic-definitions', 'esModuleInterop=true', 'importSuffix=.js', 'env=node', 'useExactTypes=false', 'forceLong=string'];
+export const TS_PROTO_OPTIONS = [
+  'outputServices=generic-definitions',
+  'esModuleInterop=true',
+  'importSuffix=.js',
+  'env=node',
+  'useExactTypes=false',
+  'forceLong=string',
+];
 
 /** What to generate. */
 export interface GenOptions {
@@ -70,7 +77,10 @@ export async function generate(o: GenOptions): Promise<{ types: string[]; files:
   const specs = driverTypes(root);
   if (o.type) {
     const service = servicesOf(root).find((s) => fullName(s) === o.type!.service);
-    if (!service) throw new TypeSpecError(`no service ${o.type.service} in the protos (services: ${servicesOf(root).map(fullName).join(', ') || 'none'})`);
+    if (!service)
+      throw new TypeSpecError(
+        `no service ${o.type.service} in the protos (services: ${servicesOf(root).map(fullName).join(', ') || 'none'})`,
+      );
     specs.push({ ...o.type, versions: new Map([[o.type.version, service]]) });
     checkCookies(specs);
   }
@@ -88,9 +98,20 @@ export async function generate(o: GenOptions): Promise<{ types: string[]; files:
       await cp(file, join(work, rel));
     }
     await writeFile(join(work, 'buf.yaml'), 'version: v2\n');
-    const template = JSON.stringify({ version: 'v2', plugins: [{ local: tsProto, out: '.', opt: TS_PROTO_OPTIONS }] });
+    const template = JSON.stringify({
+      version: 'v2',
+      plugins: [{ local: tsProto, out: '.', opt: TS_PROTO_OPTIONS }],
+    });
     const paths = protos.flatMap((p) => ['--path', join(work, relativeToRoot(p, roots))]);
-    await promisify(execFile)(buf, ['generate', work, '--template', template, '-o', resolve(o.out), ...paths]).catch((err) => {
+    await promisify(execFile)(buf, [
+      'generate',
+      work,
+      '--template',
+      template,
+      '-o',
+      resolve(o.out),
+      ...paths,
+    ]).catch((err) => {
       throw new GenError(`buf generate failed: ${String(err.stderr || err.message).trim()}`);
     });
   } finally {
@@ -112,16 +133,31 @@ export async function generate(o: GenOptions): Promise<{ types: string[]; files:
  */
 async function dropUnused(out: string): Promise<string[]> {
   const candidates = ['driverkit/options.ts', 'google/protobuf/descriptor.ts'];
-  const all = (await readdir(out, { recursive: true, withFileTypes: true })).filter((e) => e.isFile() && e.name.endsWith('.ts')).map((e) => join(e.parentPath, e.name));
+  const all = (await readdir(out, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    .map((e) => join(e.parentPath, e.name));
   const texts = await Promise.all(all.map((f) => readFile(f, 'utf8')));
   const kept: string[] = [];
   for (const [i, file] of all.entries()) {
     const rel = relative(out, file);
-    const used = texts.some((t, j) => j !== i && !candidates.includes(relative(out, all[j])) && t.includes(`/${rel.split('/').pop()!.replace(/\.ts$/, '.js')}"`));
+    const used = texts.some(
+      (t, j) =>
+        j !== i &&
+        !candidates.includes(relative(out, all[j])) &&
+        t.includes(`/${rel.split('/').pop()!.replace(/\.ts$/, '.js')}"`),
+    );
     if (candidates.includes(rel) && !used) {
       await rm(file);
       // And the folders it leaves empty (rmdir refuses a folder that is not).
-      for (let d = dirname(file); d !== out && (await rmdir(d).then(() => true, () => false)); d = dirname(d));
+      for (
+        let d = dirname(file);
+        d !== out &&
+        (await rmdir(d).then(
+          () => true,
+          () => false,
+        ));
+        d = dirname(d)
+      );
     } else kept.push(file);
   }
   return kept;

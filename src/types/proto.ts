@@ -10,7 +10,8 @@ import protobuf from 'protobufjs';
  */
 export const OWN_PROTO = (() => {
   let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4 && !existsSync(join(dir, 'proto/driverkit/options.proto')); i++) dir = dirname(dir);
+  for (let i = 0; i < 4 && !existsSync(join(dir, 'proto/driverkit/options.proto')); i++)
+    dir = dirname(dir);
   return join(dir, 'proto');
 })();
 /** protobufjs bundles google/protobuf's well-known types but not descriptor.proto, which it ships as a file. */
@@ -22,7 +23,10 @@ const PROTOBUFJS = dirname(createRequire(import.meta.url).resolve('protobufjs/pa
  * google/protobuf's files come with driverkit. Field names become lowerCamelCase, as in
  * ts-proto's output and proto3 JSON. Throws protobufjs's error (it names file and line).
  */
-export async function loadProtos(files: readonly string[], include: readonly string[] = []): Promise<protobuf.Root> {
+export async function loadProtos(
+  files: readonly string[],
+  include: readonly string[] = [],
+): Promise<protobuf.Root> {
   const root = new protobuf.Root();
   root.resolvePath = (origin, target) => {
     if (isAbsolute(target)) return target;
@@ -31,16 +35,27 @@ export async function loadProtos(files: readonly string[], include: readonly str
     // protobufjs answers the other well-known types from its bundle, by this name.
     if (target.startsWith('google/protobuf/')) return target;
     const dirs = [...(origin ? [dirname(origin)] : []), ...include, process.cwd()];
-    return dirs.map((d) => resolve(d, target)).find((p) => existsSync(p)) ?? resolve(dirs[0], target);
+    return (
+      dirs.map((d) => resolve(d, target)).find((p) => existsSync(p)) ?? resolve(dirs[0], target)
+    );
   };
-  await root.load(files.map((f) => resolve(f)), { keepCase: false });
+  await root.load(
+    files.map((f) => resolve(f)),
+    { keepCase: false },
+  );
   root.resolveAll();
   return root;
 }
 
 /** Every service of a parsed proto tree, by full name (`kv.v1.KV`). */
 export function servicesOf(ns: protobuf.NamespaceBase): protobuf.Service[] {
-  return ns.nestedArray.flatMap((n) => (n instanceof protobuf.Service ? [n] : n instanceof protobuf.Namespace || n instanceof protobuf.Type ? servicesOf(n) : []));
+  return ns.nestedArray.flatMap((n) =>
+    n instanceof protobuf.Service
+      ? [n]
+      : n instanceof protobuf.Namespace || n instanceof protobuf.Type
+        ? servicesOf(n)
+        : [],
+  );
 }
 
 /** A reflection object's full name without protobufjs's leading dot. */

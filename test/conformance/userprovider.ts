@@ -5,7 +5,10 @@ import type { Driver } from '../../src/host/driver.js';
 import type { UserProviderContract } from '../../src/contracts/userprovider.js';
 import { userproviderSuite } from '../../src/testing/userprovider.js';
 
-export function describeUserProvider(name: string, start: () => Promise<Driver<UserProviderContract>>): void {
+export function describeUserProvider(
+  name: string,
+  start: () => Promise<Driver<UserProviderContract>>,
+): void {
   describe(`UserProvider conformance: ${name}`, () => {
     for (const c of userproviderSuite.cases) it(c.name, async () => c.run((await start()).client));
   });

@@ -1,5 +1,12 @@
 // Lookups over an in-memory list of users, shared by the demo and json drivers.
-import { RpcError, Status, type Handlers, type User, type UserId, type userprovider } from 'driverkit/driver';
+import {
+  RpcError,
+  Status,
+  type Handlers,
+  type User,
+  type UserId,
+  type userprovider,
+} from 'driverkit/driver';
 
 type UserProviderV1 = (typeof userprovider)['versions'][1];
 export type LookupHandlers = Omit<Handlers<UserProviderV1>, 'configure'>;
@@ -18,21 +25,44 @@ function withoutGroups(user: User, skip: boolean): User {
 /** The four lookup methods of UserProvider over whatever `users()` returns now. */
 export function directoryHandlers(users: () => readonly User[]): LookupHandlers {
   const byId = (id: UserId) => {
-    const u = users().find((u) => u.id?.opaqueId === id.opaqueId && (!id.idp || u.id?.idp === id.idp));
-    if (!u) throw new RpcError(Status.NOT_FOUND, `user ${JSON.stringify(id.opaqueId)} not found${id.idp ? ` at ${JSON.stringify(id.idp)}` : ''}`);
+    const u = users().find(
+      (u) => u.id?.opaqueId === id.opaqueId && (!id.idp || u.id?.idp === id.idp),
+    );
+    if (!u)
+      throw new RpcError(
+        Status.NOT_FOUND,
+        `user ${JSON.stringify(id.opaqueId)} not found${id.idp ? ` at ${JSON.stringify(id.idp)}` : ''}`,
+      );
     return u;
   };
   return {
-    getUser: (req) => ({ user: withoutGroups(byId(requireId(req.userId)), req.skipFetchingGroups) }),
+    getUser: (req) => ({
+      user: withoutGroups(byId(requireId(req.userId)), req.skipFetchingGroups),
+    }),
     getUserByClaim: (req) => {
       if (!(CLAIMS as readonly string[]).includes(req.claim)) {
-        throw new RpcError(Status.INVALID_ARGUMENT, `unknown claim ${JSON.stringify(req.claim)}: expected one of ${CLAIMS.join(', ')}`);
+        throw new RpcError(
+          Status.INVALID_ARGUMENT,
+          `unknown claim ${JSON.stringify(req.claim)}: expected one of ${CLAIMS.join(', ')}`,
+        );
       }
-      if (!req.value) throw new RpcError(Status.INVALID_ARGUMENT, `a value for claim ${JSON.stringify(req.claim)} is required`);
+      if (!req.value)
+        throw new RpcError(
+          Status.INVALID_ARGUMENT,
+          `a value for claim ${JSON.stringify(req.claim)} is required`,
+        );
       const user = users().find((u) =>
-        req.claim === 'mail' ? u.mail === req.value : req.claim === 'username' ? u.username === req.value : String(u.uidNumber) === req.value,
+        req.claim === 'mail'
+          ? u.mail === req.value
+          : req.claim === 'username'
+            ? u.username === req.value
+            : String(u.uidNumber) === req.value,
       );
-      if (!user) throw new RpcError(Status.NOT_FOUND, `no user with ${req.claim} ${JSON.stringify(req.value)}`);
+      if (!user)
+        throw new RpcError(
+          Status.NOT_FOUND,
+          `no user with ${req.claim} ${JSON.stringify(req.value)}`,
+        );
       return { user: withoutGroups(user, req.skipFetchingGroups) };
     },
     getUserGroups: (req) => ({ groups: byId(requireId(req.userId)).groups }),
@@ -40,7 +70,9 @@ export function directoryHandlers(users: () => readonly User[]): LookupHandlers 
       const q = req.query.trim().toLowerCase();
       if (!q) return { users: [] };
       const hits = users().filter((u) =>
-        [u.username, u.mail, u.displayName, u.id?.opaqueId ?? ''].some((field) => field.toLowerCase().includes(q)),
+        [u.username, u.mail, u.displayName, u.id?.opaqueId ?? ''].some((field) =>
+          field.toLowerCase().includes(q),
+        ),
       );
       return { users: hits.map((u) => withoutGroups(u, req.skipFetchingGroups)) };
     },
