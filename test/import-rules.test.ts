@@ -16,9 +16,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   protocol: ['.', 'gen'],
   contracts: ['.', 'gen', 'protocol'],
   rpc: ['.', 'gen', 'protocol', 'contracts'],
+  // The one gRPC transport (client and server over node:http2) both sides run.
+  transport: ['.', 'gen', 'protocol', 'contracts', 'rpc'],
   // The library: the host side (`driverkit`) and the SDK (`driverkit/driver`).
-  host: ['.', 'gen', 'protocol', 'contracts', 'rpc'],
-  driver: ['.', 'gen', 'protocol', 'contracts', 'rpc'],
+  host: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'transport'],
+  driver: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'transport'],
   // The application, on top of the library.
   types: ['.', 'contracts'],
   config: ['.', 'gen', 'protocol', 'contracts', 'types'],
@@ -36,7 +38,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'types',
     'packages',
   ],
-  gateway: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host', 'supervise'],
+  gateway: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'transport', 'host', 'supervise'],
   testing: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host'],
   cli: [
     '.',

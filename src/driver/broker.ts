@@ -2,8 +2,8 @@ import type { ErrorMapper } from '../rpc/call.js';
 import { Broker } from '../rpc/broker.js';
 import type { DriverLogger } from '../rpc/handlers.js';
 import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
-import { dialInvoke } from './grpc-client.js';
-import { GrpcServer } from './grpc-server.js';
+import { dialInvoke } from '../transport/client.js';
+import { GrpcServer } from '../transport/server.js';
 import { listen } from './listen.js';
 import { serveHandlers } from './services.js';
 

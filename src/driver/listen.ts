@@ -3,7 +3,7 @@ import { chmodSync, chownSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_PORT_RANGE, ENV } from '../protocol/env.js';
-import type { GrpcServer } from './grpc-server.js';
+import type { GrpcServer } from '../transport/server.js';
 
 /** Where a driver listens, as it goes into the handshake line. */
 export interface Listening {

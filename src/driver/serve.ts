@@ -10,7 +10,7 @@ import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
 import { RpcError } from '../errors.js';
 import type { StatusCode } from '../status.js';
 import { driverBroker } from './broker.js';
-import { GrpcServer, type ServerTls } from './grpc-server.js';
+import { GrpcServer, type ServerTls } from '../transport/server.js';
 import { watchHost, watchHostPipe } from './host-watch.js';
 import { listen } from './listen.js';
 import { createLogger, type DriverLogger } from './log.js';

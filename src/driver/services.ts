@@ -6,7 +6,7 @@ import { HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health.
 import { ConnInfo } from '../gen/plugin/grpc_broker.js';
 import { StdioData } from '../gen/plugin/grpc_stdio.js';
 import { Status } from '../status.js';
-import type { GrpcServer } from './grpc-server.js';
+import type { GrpcServer } from '../transport/server.js';
 import type { StdoutCapture } from './stdout.js';
 
 /** The driver author's service: one typed handler per method. */

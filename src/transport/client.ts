@@ -20,6 +20,7 @@ import {
   STREAM_WINDOW_BYTES,
 } from '../protocol/limits.js';
 import { Status, statusName } from '../status.js';
+import { readAlways } from './socket.js';
 import { streamCall } from './stream-client.js';
 
 /** Where to dial: a handshake's or a ConnInfo's network and address. */
@@ -79,14 +80,14 @@ export function dialInvoke(target: DialTarget, tls?: BrokerTls): { invoke: Invok
       createConnection: () =>
         tls
           ? tlsConnect({
-              ...endpoint,
+              socket: readAlways(netConnect(endpoint as { path: string })),
               ca: tls.peerCertPem,
               key: tls.keyPem,
               cert: tls.certPem,
               servername: 'localhost',
               ALPNProtocols: ['h2'],
             })
-          : netConnect(endpoint as { path: string }),
+          : readAlways(netConnect(endpoint as { path: string })),
     });
     // Each call hears of a broken connection through its own stream.
     s.on('error', () => {});

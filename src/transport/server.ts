@@ -11,10 +11,12 @@ import {
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from 'node:http2';
+import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import type { CallSink, CallStatus } from '../rpc/handlers.js';
 import type { MessageType, MethodDef } from '../contracts/contract.js';
 import { RequestQueue } from './request-queue.js';
 import { ServerCall } from './server-call.js';
+import { readAlways } from './socket.js';
 import { FrameReader, MAX_TIMER_MS, parseGrpcTimeout } from '../protocol/grpc-wire.js';
 import {
   CONNECTION_WINDOW_BYTES,
@@ -69,6 +71,8 @@ export class GrpcServer {
   #sessions = new Set<ServerHttp2Session>();
   #calls = new Set<ServerCall>();
   #server: Http2Server | Http2SecureServer;
+  /** Accepts connections and hands each, wrapped by readAlways, to #server. */
+  #listener: NetServer;
 
   constructor(tls?: ServerTls, limits: ServerLimits = {}) {
     const idleMs = limits.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
@@ -111,6 +115,10 @@ export class GrpcServer {
     // A host whose certificate we do not trust fails its own handshake; nothing to do here.
     this.#server.on('tlsClientError', () => {});
     this.#server.on('stream', (stream, headers) => this.#onStream(stream, headers));
+    this.#listener = createNetServer((socket) => {
+      socket.on('error', () => {});
+      this.#server.emit('connection', readAlways(socket));
+    });
   }
 
   /** A method with one request: `handle` runs once it is in, and answers through `done`, as grpc-js's sendUnaryData does. */
@@ -252,14 +260,14 @@ export class GrpcServer {
   listen(target: { path: string } | { host: string; port: number }): Promise<number> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
-      this.#server.once('error', onError);
+      this.#listener.once('error', onError);
       const ready = () => {
-        this.#server.off('error', onError);
-        const address = this.#server.address();
+        this.#listener.off('error', onError);
+        const address = this.#listener.address();
         resolve(typeof address === 'object' && address ? address.port : 0);
       };
-      if ('path' in target) this.#server.listen(target.path, ready);
-      else this.#server.listen(target.port, target.host, ready);
+      if ('path' in target) this.#listener.listen(target.path, ready);
+      else this.#listener.listen(target.port, target.host, ready);
     });
   }
 
@@ -269,6 +277,7 @@ export class GrpcServer {
    * process exits), or after `flushMs` at the latest.
    */
   close(flushMs = 200): Promise<void> {
+    this.#listener.close();
     this.#server.close();
     for (const call of this.#calls) call.abort(Status.UNAVAILABLE, 'the driver is shutting down');
     const sessions = [...this.#sessions];
