@@ -4,8 +4,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { ClientDuplexStream } from '@grpc/grpc-js';
-import { openChannel } from '../src/host/connect.js';
+import { type ClientDuplexStream, Client, credentials } from '@grpc/grpc-js';
+import { CONNECTION_WINDOW_BYTES, MESSAGE_LIMIT_OPTIONS } from '../src/protocol/limits.js';
 import { startDriver } from '../src/host/driver.js';
 import { counter } from '../test/fixtures/gen/contracts/counter.js';
 import { CountRequest, Tick } from '../test/fixtures/gen/counter/v1/counter.js';
@@ -115,10 +115,13 @@ const tickCodec = {
 };
 const countRequest = (v: CountRequest) => Buffer.from(CountRequest.encode(v).finish());
 
-/** A plain grpc-js client, with the channel options of driverkit's host, and a grpc-js server (bench/servers/raw-counter-server.ts). */
+/** A plain grpc-js client with a 4 MiB window (what driverkit's host had before the one transport), and a grpc-js server (bench/servers/raw-counter-server.ts). */
 export async function rawStreamPeer(): Promise<StreamPeer> {
   const { child, socket } = await spawnReady('raw-counter-server');
-  const client = openChannel({ network: 'unix', address: socket });
+  const client = new Client(`unix:${socket}`, credentials.createInsecure(), {
+    ...MESSAGE_LIMIT_OPTIONS,
+    'grpc-node.flow_control_window': CONNECTION_WINDOW_BYTES,
+  });
   const count = (n: number, size: number) =>
     new Promise<number>((resolve, reject) => {
       const call = client.makeServerStreamRequest(

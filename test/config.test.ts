@@ -343,6 +343,8 @@ users = "./staff.json"
       shutdownGrace?: number;
       sha256?: string;
       callTimeout?: number;
+      pingInterval?: number;
+      pingTimeout?: number;
       restart: RestartPolicy;
       reattach?: ReattachInfo;
       killOnClose?: boolean;

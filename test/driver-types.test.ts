@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { Client, credentials } from '@grpc/grpc-js';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { grpcInvoke } from '../src/host/invoke.js';
+import { grpcInvoke } from './grpc-js/invoke.js';
 import { createClient } from '../src/rpc/client.js';
 import { openHost } from '../src/supervise/host.js';
 import { loadConfig } from '../src/config/load.js';

@@ -11,7 +11,7 @@ import { userprovider } from '../src/contracts/userprovider.js';
 import { DriverkitError } from '../src/errors.js';
 import { startGateway } from '../src/gateway/gateway.js';
 import type { GatewaySecurity } from '../src/gateway/security.js';
-import { grpcInvoke } from '../src/host/invoke.js';
+import { grpcInvoke } from './grpc-js/invoke.js';
 import { generateIdentity } from '../src/protocol/mtls.js';
 import { createClient } from '../src/rpc/client.js';
 import { Status } from '../src/status.js';

@@ -16,7 +16,7 @@ import { internalServices } from '../src/contracts/internal.js';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { RpcError } from '../src/errors.js';
 import { createClient, errorStep } from '../src/rpc/client.js';
-import { grpcInvoke } from '../src/host/invoke.js';
+import { grpcInvoke } from './grpc-js/invoke.js';
 import { Status } from '../src/status.js';
 import { startGateway } from '../src/gateway/gateway.js';
 import { openHost } from '../src/supervise/host.js';
@@ -112,6 +112,9 @@ describe('driverkit serve (gateway)', () => {
     const channel = new Client(gateway.address, credentials.createInsecure());
     onTestFinished(() => channel.close());
     const users = createClient(userprovider.versions[1], grpcInvoke(channel));
+    // Started first, with a deadline of the caller's own: the 300 ms are the call's alone,
+    // not a lazy start's too (which a busy machine can stretch past them).
+    await users.getUser({ userId: { opaqueId: 'x' } }, { timeout: 20_000 });
     // No errorStep here: what comes back is grpc-js's own error.
     const err = await expectRejection<ServiceError>(
       users.getUser({ userId: { opaqueId: 'hang' } }),

@@ -61,7 +61,8 @@ const ALLOWED: Record<string, readonly string[]> = {
 const ENTRIES: Record<string, { file: string; never: readonly string[] }> = {
   driverkit: {
     file: 'host/index.ts',
-    never: ['esbuild', 'semver', 'smol-toml', 'execa', 'protobufjs'],
+    // The host speaks the one transport (src/transport/): grpc-js is the gateway's alone.
+    never: ['@grpc/grpc-js', 'esbuild', 'semver', 'smol-toml', 'execa', 'protobufjs'],
   },
   'driverkit/driver': {
     file: 'driver/index.ts',

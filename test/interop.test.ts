@@ -23,8 +23,8 @@ import {
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { codec } from '../src/contracts/contract.js';
 import { RpcError } from '../src/errors.js';
-import { toGrpcService } from '../src/host/broker.js';
-import { grpcInvoke } from '../src/host/invoke.js';
+import { toGrpcService } from './grpc-js/service.js';
+import { grpcInvoke } from './grpc-js/invoke.js';
 import { frameMessage } from '../src/protocol/grpc-wire.js';
 import { MESSAGE_LIMIT_OPTIONS } from '../src/protocol/limits.js';
 import type { Broker } from '../src/rpc/broker.js';

@@ -8,7 +8,7 @@ import { Client, credentials } from '@grpc/grpc-js';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { RpcError } from '../src/errors.js';
 import { startGateway } from '../src/gateway/gateway.js';
-import { grpcInvoke } from '../src/host/invoke.js';
+import { grpcInvoke } from './grpc-js/invoke.js';
 import { createClient } from '../src/rpc/client.js';
 import { Status } from '../src/status.js';
 import { openHost } from '../src/supervise/host.js';

@@ -3,10 +3,9 @@ import { userprovider } from '../../src/contracts/userprovider.js';
 import { launchDriver } from '../../src/host/driver.js';
 import { configFromObject } from '../../src/config/load.js';
 import { createClient } from '../../src/rpc/client.js';
-import { grpcInvoke } from '../../src/host/invoke.js';
+import { dial } from '../../src/transport/client.js';
 import { startGateway } from '../../src/gateway/gateway.js';
 import { DriverHost } from '../../src/supervise/host.js';
-import { Client, credentials } from '@grpc/grpc-js';
 import { BENCH_BIN } from '../peers.js';
 import type { Result } from '../result.js';
 import { percentile, rssMb, timeEach } from '../stats.js';
@@ -78,8 +77,8 @@ export async function gateway(): Promise<Result[]> {
   const host = new DriverHost(config, { logger: quiet });
   const direct = await host.client('users', userprovider);
   const gw = await startGateway(host, '127.0.0.1:0');
-  const channel = new Client(gw.address, credentials.createInsecure());
-  const via = createClient(userprovider.versions[1], grpcInvoke(channel));
+  const channel = dial({ network: 'tcp', address: gw.address });
+  const via = createClient(userprovider.versions[1], channel.invoke);
   try {
     const req = { userId: { opaqueId: 'x'.repeat(100) } };
     await timeEach(300, () => via.getUser(req));

@@ -2,10 +2,9 @@ import type { ErrorMapper } from '../rpc/call.js';
 import { Broker } from '../rpc/broker.js';
 import type { DriverLogger } from '../rpc/handlers.js';
 import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
-import { dialInvoke } from '../transport/client.js';
-import { GrpcServer } from '../transport/server.js';
+import { dial } from '../transport/client.js';
+import { GrpcServer, serveHandlers } from '../transport/server.js';
 import { listen } from './listen.js';
-import { serveHandlers } from './services.js';
 
 /**
  * The driver's end of go-plugin's GRPCBroker: offered services get a lean server of their
@@ -31,7 +30,7 @@ export function driverBroker(
         },
       };
     },
-    dial: (info, tls) => dialInvoke(info, tls),
+    dial: (info, tls) => dial(info, { tls }),
     mapError,
   });
 }

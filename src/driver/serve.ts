@@ -10,17 +10,11 @@ import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
 import { RpcError } from '../errors.js';
 import type { StatusCode } from '../status.js';
 import { driverBroker } from './broker.js';
-import { GrpcServer, type ServerTls } from '../transport/server.js';
+import { GrpcServer, type ServerTls, serveHandlers } from '../transport/server.js';
 import { watchHost, watchHostPipe } from './host-watch.js';
 import { listen } from './listen.js';
 import { createLogger, type DriverLogger } from './log.js';
-import {
-  serveBroker,
-  serveController,
-  serveHandlers,
-  serveHealth,
-  serveStdio,
-} from './services.js';
+import { serveBroker, serveController, serveHealth, serveStdio } from './services.js';
 import { StdoutCapture } from './stdout.js';
 
 /** Handlers for each app protocol version the driver serves, keyed by version. */

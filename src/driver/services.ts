@@ -1,6 +1,4 @@
-import { methodPath, type ServiceDef } from '../contracts/contract.js';
-import { bindHandlers, type DriverLogger } from '../rpc/handlers.js';
-import type { Broker } from '../rpc/broker.js';
+import { methodPath } from '../contracts/contract.js';
 import { HEALTH_SERVICE_NAME, internalServices } from '../contracts/internal.js';
 import { HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health.js';
 import { ConnInfo } from '../gen/plugin/grpc_broker.js';
@@ -8,18 +6,6 @@ import { StdioData } from '../gen/plugin/grpc_stdio.js';
 import { Status } from '../status.js';
 import type { GrpcServer } from '../transport/server.js';
 import type { StdoutCapture } from './stdout.js';
-
-/** The driver author's service: one typed handler per method. */
-export function serveHandlers(
-  server: GrpcServer,
-  service: ServiceDef,
-  handlers: Record<string, (req: any, ctx: any) => unknown>,
-  log: DriverLogger,
-  broker: Broker,
-): void {
-  for (const { path, method, run } of bindHandlers(service, handlers, log, broker))
-    server.method(path, method, run);
-}
 
 /** grpc.health.v1: `plugin` (what go-plugin hosts check) and the empty name are SERVING. */
 export function serveHealth(server: GrpcServer, servedNames: readonly string[]): void {

@@ -12,7 +12,7 @@ import { methodPath, type ServiceDef } from '../contracts/contract.js';
 import { internalServices } from '../contracts/internal.js';
 import { DriverkitError, RpcError } from '../errors.js';
 import { HealthCheckResponse_ServingStatus as Serving } from '../gen/grpc/health/v1/health.js';
-import { grpcDefinition } from '../host/grpc-definition.js';
+import { grpcDefinition } from './grpc-definition.js';
 import { MESSAGE_LIMIT_OPTIONS } from '../protocol/limits.js';
 import type { Call } from '../rpc/client.js';
 import { Status } from '../status.js';

@@ -1,49 +1,59 @@
-import type { Client } from '@grpc/grpc-js';
 import type { StdioData } from '../gen/plugin/grpc_stdio.js';
 import type { Broker, BrokerTls } from '../rpc/broker.js';
 import type { ErrorMapper } from '../rpc/call.js';
 import type { Invoke } from '../rpc/client.js';
+import { type Channel, dial } from '../transport/client.js';
+import { DEFAULT_KEEPALIVE, type Keepalive } from '../transport/keepalive.js';
 import { openHostBroker } from './broker.js';
-import { checkHealth, openChannel, requestShutdown, streamStdio } from './connect.js';
-import { grpcInvoke } from './invoke.js';
+import { checkHealth, requestShutdown, streamStdio } from './connect.js';
 import type { Logger } from './logger.js';
 
+/** How the host's connection to a driver is watched. */
+export interface ConnectionOptions {
+  tls?: BrokerTls;
+  /** PING timing; what is not given is DEFAULT_KEEPALIVE's. */
+  keepalive?: Partial<Keepalive>;
+  /** The connection stopped answering PINGs: its calls have failed with UNAVAILABLE. */
+  onStall?: (reason: string) => void;
+}
+
 /**
- * The gRPC side of one driver: its channel, the health check, its stdio stream and
+ * The gRPC side of one driver: its connection, the health check, its stdio stream and
  * go-plugin's broker, whatever started the process. Calls go through `invoke`.
  */
 export class Connection {
-  readonly #channel: Client;
+  readonly #channel: Channel;
   readonly #tls?: BrokerTls;
   #stopStdio?: () => void;
   #broker?: Broker;
-  /** The raw transport: rejects with grpc-js's errors (see grpcInvoke). */
+  /** The raw transport: rejects with CallErrors (see transport/client.ts). */
   readonly invoke: Invoke;
 
-  constructor(target: { network: string; address: string }, tls?: BrokerTls) {
-    this.#channel = openChannel(target, tls);
-    this.#tls = tls;
-    this.invoke = grpcInvoke(this.#channel);
+  constructor(target: { network: string; address: string }, options: ConnectionOptions = {}) {
+    const keepalive = { ...DEFAULT_KEEPALIVE, ...stripUndefined(options.keepalive ?? {}) };
+    this.#channel = dial(target, { ...options, keepalive });
+    this.#tls = options.tls;
+    this.invoke = this.#channel.invoke;
   }
 
   /** Resolves once health service `plugin` is SERVING, as go-plugin hosts check. */
   checkHealth(deadline: Date): Promise<void> {
-    return checkHealth(this.#channel, deadline);
+    return checkHealth(this.invoke, deadline);
   }
 
   /** Starts GRPCStdio: what the driver writes to stdout after the handshake comes to `onData`. */
   streamStdio(onData: (d: StdioData) => void, onError: (details: string) => void): void {
-    this.#stopStdio = streamStdio(this.#channel, onData, (err) => onError(err.details));
+    this.#stopStdio = streamStdio(this.invoke, onData, (err) => onError(err.details));
   }
 
   /** go-plugin's broker over this connection, opened on first use. */
   broker(driver: string, logger: Logger, mapError: ErrorMapper): Broker {
-    return (this.#broker ??= openHostBroker(this.#channel, driver, logger, mapError, this.#tls));
+    return (this.#broker ??= openHostBroker(this.invoke, driver, logger, mapError, this.#tls));
   }
 
   /** GRPCController.Shutdown; resolves whatever the answer. */
   shutdown(deadline: Date): Promise<void> {
-    return requestShutdown(this.#channel, deadline);
+    return requestShutdown(this.invoke, deadline);
   }
 
   close(): void {
@@ -51,4 +61,8 @@ export class Connection {
     this.#broker?.close();
     this.#channel.close();
   }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

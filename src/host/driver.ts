@@ -174,7 +174,11 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
   async #connect(): Promise<void> {
     const h = this.handshake!;
     this.version = h.app;
-    const connection = (this.#connection = new Connection(h, this.#peerTls()));
+    const connection = (this.#connection = new Connection(h, {
+      tls: this.#peerTls(),
+      keepalive: this.#options.keepalive,
+      onStall: (reason) => this.#onStall(reason),
+    }));
     const timeout = this.#options.startTimeout;
     await this.#race(connection.checkHealth(new Date(Date.now() + timeout)), timeout).catch(
       async (err) => {
@@ -316,6 +320,23 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
     }
     this.#resolveExit(exit);
     this.emit('exit', exit);
+  }
+
+  /**
+   * The connection stopped answering PINGs; its calls have failed with UNAVAILABLE. A driver
+   * that no longer reads its connection is not healthy, whatever its health service says on
+   * a new one: it is killed, and its exit (on its own, as far as a supervisor is concerned)
+   * restarts it by policy. A reattached driver we may not stop is only reconnected.
+   */
+  #onStall(reason: string): void {
+    if (this.#state !== 'ready') return;
+    const p = this.#process;
+    const ours = p?.child !== undefined || this.#options.killOnClose === true;
+    this.#log.log('error', ours ? 'driver stalled; killing it' : 'driver stalled; reconnecting', {
+      driver: this.name,
+      reason,
+    });
+    if (ours) void p!.stop({ graceful: false, grace: 0, killTimeout: this.#options.killTimeout });
   }
 
   #notReady(what: string): DriverkitError {

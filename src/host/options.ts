@@ -60,6 +60,12 @@ export interface DriverOptions<C extends Contract = Contract> {
   allowRemote?: boolean;
   /** Receives what the driver writes to stdout after the handshake. Default: logged at debug. */
   stdout?: (chunk: Buffer) => void;
+  /**
+   * The connection is PINGed every `intervalMs`; one that leaves a PING unanswered for
+   * `timeoutMs` is torn down (its calls fail with UNAVAILABLE) and the driver is killed, so
+   * that a supervisor restarts it. Default 10000 and 20000.
+   */
+  keepalive?: { intervalMs?: number; timeoutMs?: number };
 }
 
 const DEFAULTS = { startTimeout: 60_000, shutdownGrace: 2_000, killTimeout: 1_000 };
@@ -93,6 +99,11 @@ export function validateOptions<C extends Contract>(
     const v = options[key];
     if (v !== undefined && !(Number.isFinite(v) && v >= 0))
       throw bad(`\`${key}\``, 'a non-negative number of milliseconds', v);
+  }
+  for (const key of ['intervalMs', 'timeoutMs'] as const) {
+    const v = options.keepalive?.[key];
+    if (v !== undefined && !(Number.isFinite(v) && v > 0))
+      throw bad(`\`keepalive.${key}\``, 'a positive number of milliseconds', v);
   }
   if (
     options.args !== undefined &&

@@ -151,5 +151,21 @@ export function metadataValue(key: string, value: string): string {
   return key.endsWith('-bin') ? Buffer.from(value, 'base64').toString('base64') : value;
 }
 
+/** Response headers and trailers that are a status, not metadata: never relayed as metadata. */
+const STATUS_HEADERS = new Set(['grpc-status', 'grpc-message', 'grpc-status-details-bin']);
+
+/** The metadata of a response's headers or trailers block: pseudo-headers, wire and status keys left out. */
+export function responseMetadata(
+  headers: Record<string, string | string[] | number | undefined>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (k[0] === ':' || RESERVED_HEADERS.has(k) || STATUS_HEADERS.has(k) || v === undefined)
+      continue;
+    out[k] = metadataValue(k, Array.isArray(v) ? v.join(', ') : String(v));
+  }
+  return out;
+}
+
 /** Node's timers fire at once past this many ms (about 24.8 days); a longer deadline needs no timer. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;

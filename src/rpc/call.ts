@@ -21,6 +21,12 @@ export interface CallOptions {
   metadata?: Record<string, string | Buffer>;
   /** Request id, user, token and log fields for the driver's handler; a request id is made up if missing. */
   context?: RequestContext;
+  /**
+   * Hears the response's headers (before its first message) and trailers (with its status,
+   * OK or not) as metadata, `-bin` values in base64: what a relay such as the gateway passes
+   * on. Default: none.
+   */
+  onMetadata?: (block: 'headers' | 'trailers', metadata: Record<string, string>) => void;
 }
 
 /** Requests of a client-streaming or bidi call: any iterable, or an async generator that produces them as it goes. */

@@ -83,15 +83,18 @@ function lazyResponses(start: () => Promise<unknown>): AsyncIterable<unknown> {
 /**
  * Fixes the call's deadline before anything else runs, so time spent waiting (for a
  * restart, say) counts against it; a call with neither `timeout` nor `deadline` gets
- * `defaultMs` (config `call_timeout`) when one is set. For a stream, the deadline covers
- * the whole stream.
+ * `defaultMs` (config `call_timeout`) when one is set, or what it returns for the call.
+ * For a stream, the deadline covers the whole stream.
  */
-export function deadlineStep(defaultMs?: number): Interceptor {
+export function deadlineStep(
+  defaultMs?: number | ((call: Call) => number | undefined),
+): Interceptor {
+  const fallback = typeof defaultMs === 'function' ? defaultMs : () => defaultMs;
   return (next) => (call) => {
     const { options } = call;
     if (options.deadline) return next(call);
-    const at =
-      callDeadline(options) ?? (defaultMs === undefined ? undefined : Date.now() + defaultMs);
+    const ms = options.timeout === undefined ? fallback(call) : undefined;
+    const at = callDeadline(options) ?? (ms === undefined ? undefined : Date.now() + ms);
     return next(
       at === undefined
         ? call

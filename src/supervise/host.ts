@@ -198,6 +198,7 @@ export class DriverHost {
       killOnClose: entry.killOnClose,
       autoMTLS: entry.autoMTLS,
       allowRemote: entry.allowRemote,
+      keepalive: { intervalMs: entry.pingInterval, timeoutMs: entry.pingTimeout },
       logger: this.#logger,
     });
     this.#launching.add(driver);

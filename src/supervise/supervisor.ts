@@ -5,7 +5,7 @@ import { DriverkitError } from '../errors.js';
 import type { Driver } from '../host/driver.js';
 import type { Logger } from '../host/logger.js';
 import type { DriverExit } from '../host/options.js';
-import { createClient, deadlineStep, type Invoke } from '../rpc/client.js';
+import { type Call, createClient, deadlineStep, type Invoke } from '../rpc/client.js';
 
 /** What a supervised driver is doing. `failed`: given up after too many restarts. */
 export type SupervisedState =
@@ -16,6 +16,13 @@ export type SupervisedState =
   | 'failed'
   | 'exited'
   | 'closed';
+
+/**
+ * The deadline of a call that sets none (config `call_timeout`), so that every call ends.
+ * Streamed responses have none by default: they may rightly last as long as the driver,
+ * and end by cancel, close, the driver's exit or a stalled connection.
+ */
+export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 
 /** A run that lasted this long resets the count of consecutive failures. */
 const STABLE_MS = 30_000;
@@ -100,7 +107,10 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
    * a restart up to the call's deadline; `call_timeout` is the default deadline.
    */
   get invoke(): Invoke {
-    return (this.#invoke ??= deadlineStep(this.entry.callTimeout)(async (call) => {
+    const { callTimeout } = this.entry;
+    const timeout = (call: Call) =>
+      callTimeout ?? (call.responseStream ? undefined : DEFAULT_CALL_TIMEOUT_MS);
+    return (this.#invoke ??= deadlineStep(timeout)(async (call) => {
       const driver = await this.get(call.options.deadline?.getTime());
       return driver.invoke(call);
     }));

@@ -1,6 +1,6 @@
-// The driver's gRPC transport, on node:http2: unary calls to a service the host offered over
-// the broker. Small on purpose, like the driver's server: grpc-js would be the largest
-// thing in every driver bundle only for this.
+// The one gRPC client of host and driver, on node:http2: every kind of call, over one
+// HTTP/2 connection per peer, read always (socket.ts) and watched by PING (keepalive.ts).
+// The host calls its drivers with it, a driver dials brokered services with it.
 import { type ClientHttp2Session, connect, constants, type IncomingHttpHeaders } from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
@@ -10,6 +10,7 @@ import type { BrokerTls } from '../rpc/broker.js';
 import {
   decodeGrpcMessage,
   FrameReader,
+  responseMetadata,
   formatGrpcTimeout,
   frameMessage,
   MAX_TIMER_MS,
@@ -20,8 +21,12 @@ import {
   STREAM_WINDOW_BYTES,
 } from '../protocol/limits.js';
 import { Status, statusName } from '../status.js';
+import { DEFAULT_KEEPALIVE, type Keepalive, watchProgress } from './keepalive.js';
 import { readAlways } from './socket.js';
 import { streamCall } from './stream-client.js';
+
+/** The highest client stream id before a new connection is opened (ids are 31 bits, odd). */
+const LAST_STREAM_ID = 2 ** 31 - 2 ** 20;
 
 /** Where to dial: a handshake's or a ConnInfo's network and address. */
 export interface DialTarget {
@@ -35,6 +40,21 @@ function callError(code: number, details: string, fromPeer = false): CallError {
     details,
     fromPeer,
   });
+}
+
+/** A message past the 16 MiB limit, refused before it goes out (or as it comes in). */
+export function tooLarge(what: 'request' | 'response', size: number): CallError {
+  return callError(
+    Status.RESOURCE_EXHAUSTED,
+    `${what} of ${size} bytes is larger than the ${MAX_MESSAGE_BYTES}-byte limit`,
+  );
+}
+
+/** The error with the caller's stack below its own message, as grpc-js gives it. */
+function withCaller(err: CallError, caller: Error): CallError {
+  const at = caller.stack?.slice(caller.stack.indexOf('\n') + 1);
+  if (at) err.stack = `${err.name}: ${err.message}\nfor call at\n${at}`;
+  return err;
 }
 
 /** The status in a trailers block (or a trailers-only response), if it has one. */
@@ -55,11 +75,32 @@ function headerMetadata(md: Record<string, string | Buffer> | undefined): Record
   return out;
 }
 
+/** How a client connects and watches its connection. */
+export interface DialOptions {
+  /** AutoMTLS: our identity and the one peer certificate we trust. */
+  tls?: BrokerTls;
+  /** PING timing; default DEFAULT_KEEPALIVE. */
+  keepalive?: Keepalive;
+  /**
+   * Called when a connection stopped answering PINGs; its calls have already failed with
+   * UNAVAILABLE, and the next call opens a new connection.
+   */
+  onStall?: (reason: string) => void;
+}
+
+/** A client of one server: its calls, and closing it. */
+export interface Channel {
+  invoke: Invoke;
+  /** Fails the calls still open with UNAVAILABLE and closes the connection. */
+  close(): void;
+}
+
 /**
- * A transport to the server at `target`, over one HTTP/2 connection opened on the first
- * call (and again if it drops). TLS when `tls` is given, verified as the main connection is.
+ * A client of the server at `target`, over one HTTP/2 connection opened on the first call
+ * (and again if it drops, is stalled or runs out of stream ids).
  */
-export function dialInvoke(target: DialTarget, tls?: BrokerTls): { invoke: Invoke; close(): void } {
+export function dial(target: DialTarget, options: DialOptions = {}): Channel {
+  const { tls, keepalive = DEFAULT_KEEPALIVE, onStall } = options;
   const [host, port] =
     target.network === 'unix'
       ? []
@@ -72,7 +113,12 @@ export function dialInvoke(target: DialTarget, tls?: BrokerTls): { invoke: Invok
   let session: ClientHttp2Session | undefined;
   let closed = false;
   const open = (): ClientHttp2Session => {
-    if (session && !session.closed && !session.destroyed) return session;
+    if (session && !session.closed && !session.destroyed) {
+      if ((session.state.nextStreamID ?? 0) < LAST_STREAM_ID) return session;
+      // Stream ids are spent after about a billion calls: let this connection finish its
+      // calls and go on with a new one, as grpc-js does.
+      session.close();
+    }
     const s = connect(tls ? 'https://localhost' : 'http://localhost', {
       maxSessionMemory: Number.MAX_SAFE_INTEGER,
       settings: { initialWindowSize: STREAM_WINDOW_BYTES },
@@ -92,12 +138,19 @@ export function dialInvoke(target: DialTarget, tls?: BrokerTls): { invoke: Invok
     // Each call hears of a broken connection through its own stream.
     s.on('error', () => {});
     s.once('connect', () => s.setLocalWindowSize(CONNECTION_WINDOW_BYTES));
+    watchProgress(s, keepalive, (ms) => {
+      const reason = `the connection to ${where} answered no HTTP/2 PING for ${ms} ms`;
+      s.destroy(new Error(reason));
+      onStall?.(reason);
+    });
     return (session = s);
   };
 
   const invoke: Invoke = (call) =>
     new Promise((resolve, reject) => {
       const { signal } = call.options;
+      // Where the caller called from, for the error's stack (grpc-js's "for call at").
+      const caller = new Error();
       let settled = false;
       let timer: NodeJS.Timeout | undefined;
       let onAbort: (() => void) | undefined;
@@ -106,7 +159,7 @@ export function dialInvoke(target: DialTarget, tls?: BrokerTls): { invoke: Invok
         settled = true;
         clearTimeout(timer);
         if (onAbort) signal?.removeEventListener('abort', onAbort);
-        if (err) reject(err);
+        if (err) reject(withCaller(err, caller));
         else resolve(value);
       };
       if (closed) return settle(callError(Status.UNAVAILABLE, `the client of ${where} is closed`));
@@ -116,6 +169,8 @@ export function dialInvoke(target: DialTarget, tls?: BrokerTls): { invoke: Invok
       try {
         if (!call.requestStream && !call.responseStream)
           body = frameMessage(call.serialize(call.request));
+        if (body && body.length - 5 > MAX_MESSAGE_BYTES)
+          return settle(tooLarge('request', body.length - 5));
       } catch (err) {
         return settle(
           callError(
@@ -138,7 +193,7 @@ export function dialInvoke(target: DialTarget, tls?: BrokerTls): { invoke: Invok
         settled = true;
         return streamCall(open().request(headers), call, { statusOf, callError, where }).then(
           resolve,
-          reject,
+          (err) => reject(withCaller(err, caller)),
         );
       }
       const stream = open().request(headers);
@@ -171,12 +226,17 @@ export function dialInvoke(target: DialTarget, tls?: BrokerTls): { invoke: Invok
             ),
           ),
       );
+      const { onMetadata } = call.options;
       stream.on('response', (h) => {
         status = statusOf(h);
         if (status === undefined && h[':status'] !== 200)
           status = callError(Status.UNKNOWN, `HTTP status ${h[':status']} from ${call.path}`, true);
+        onMetadata?.(status === undefined ? 'headers' : 'trailers', responseMetadata(h));
       });
-      stream.on('trailers', (h) => (status = statusOf(h)));
+      stream.on('trailers', (h) => {
+        status = statusOf(h);
+        onMetadata?.('trailers', responseMetadata(h));
+      });
       stream.on('data', (chunk: Buffer) => reader.push(chunk));
       stream.on('error', (err: Error) =>
         settle(callError(Status.UNAVAILABLE, `${where}: ${err.message}`)),

@@ -47,6 +47,17 @@ export class RequestQueue<T> implements AsyncIterable<T> {
     w?.reject(err);
   }
 
+  /** The stream ended with `err` after the messages already in: those are read first. */
+  endWith(err: unknown): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#error = err;
+    if (!this.#waiting || this.#buffer.length > 0) return;
+    const w = this.#waiting;
+    this.#waiting = undefined;
+    w.reject(err);
+  }
+
   #settle(r: IteratorResult<T>): void {
     const w = this.#waiting!;
     this.#waiting = undefined;

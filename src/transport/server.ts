@@ -12,8 +12,14 @@ import {
   type ServerHttp2Stream,
 } from 'node:http2';
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
-import type { CallSink, CallStatus } from '../rpc/handlers.js';
-import type { MessageType, MethodDef } from '../contracts/contract.js';
+import type { Broker } from '../rpc/broker.js';
+import {
+  bindHandlers,
+  type CallSink,
+  type CallStatus,
+  type DriverLogger,
+} from '../rpc/handlers.js';
+import type { MessageType, MethodDef, ServiceDef } from '../contracts/contract.js';
 import { RequestQueue } from './request-queue.js';
 import { ServerCall } from './server-call.js';
 import { readAlways } from './socket.js';
@@ -383,4 +389,16 @@ function decodeOr<T>(
     );
     return undefined;
   }
+}
+
+/** Serves typed handlers of `service` (a driver's own, or one offered over the broker). */
+export function serveHandlers(
+  server: GrpcServer,
+  service: ServiceDef,
+  handlers: Record<string, (req: any, ctx: any) => unknown>,
+  log: DriverLogger,
+  broker: Broker,
+): void {
+  for (const { path, method, run } of bindHandlers(service, handlers, log, broker))
+    server.method(path, method, run);
 }

@@ -5,7 +5,12 @@
 import { type ClientHttp2Stream, constants } from 'node:http2';
 import { type CallError, callDeadline, cancelledError } from '../rpc/call.js';
 import type { Call } from '../rpc/client.js';
-import { FrameReader, frameMessage, MAX_TIMER_MS } from '../protocol/grpc-wire.js';
+import {
+  FrameReader,
+  frameMessage,
+  MAX_TIMER_MS,
+  responseMetadata,
+} from '../protocol/grpc-wire.js';
 import { MAX_MESSAGE_BYTES } from '../protocol/limits.js';
 import { Status } from '../status.js';
 import { RequestQueue } from './request-queue.js';
@@ -74,9 +79,30 @@ export function streamCall(
         ),
       ),
   );
-  stream.on('response', (h) => (status = parts.statusOf(h)));
-  stream.on('trailers', (h) => (status = parts.statusOf(h)));
+  const { onMetadata } = call.options;
+  stream.on('response', (h) => {
+    status = parts.statusOf(h);
+    onMetadata?.(status === undefined ? 'headers' : 'trailers', responseMetadata(h));
+  });
+  stream.on('trailers', (h) => {
+    status = parts.statusOf(h);
+    onMetadata?.('trailers', responseMetadata(h));
+  });
   stream.on('data', (chunk: Buffer) => reader.push(chunk));
+  // Every response has been read: the call is over, whether or not our requests are. An
+  // early answer (client-streaming SendAndClose) stops the writing and frees the stream,
+  // and a status comes after the responses before it, as in grpc-js.
+  stream.once('end', () => {
+    if (finished || status === undefined) return;
+    finished = true;
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+    if (status === null) responses.end();
+    else responses.endWith(status);
+    // RST_STREAM(NO_ERROR), as grpc-go sends after an early answer; destroyed, not only
+    // closed: a stream the peer reset first stays open for writes that never drain.
+    stream.destroy();
+  });
   stream.on('error', (err: Error) =>
     cancel(parts.callError(Status.UNAVAILABLE, `${parts.where}: ${err.message}`)),
   );
@@ -87,7 +113,7 @@ export function streamCall(
     finished = true;
     if (status === null) responses.end();
     else
-      responses.fail(
+      responses.endWith(
         status ??
           parts.callError(
             Status.UNAVAILABLE,
@@ -132,8 +158,11 @@ async function writeRequests(
 ): Promise<void> {
   if (!call.requestStream) return void stream.end(frameMessage(call.serialize(call.request)));
   for await (const request of call.request as AsyncIterable<unknown> | Iterable<unknown>) {
-    if (finished()) return;
+    // A stream already closed never drains nor closes again: stop here, not wait forever.
+    const gone = () => finished() || stream.closed || stream.destroyed || stream.writableEnded;
+    if (gone()) return;
     if (!stream.write(frameMessage(call.serialize(request)))) {
+      if (gone()) return;
       await new Promise<void>((resolve) => {
         const go = () => (stream.off('drain', go), stream.off('close', go), resolve());
         stream.once('drain', go);

@@ -5,8 +5,8 @@ import {
   Metadata,
   type ServiceError,
 } from '@grpc/grpc-js';
-import { type CallError, callDeadline, callMetadata, cancelledError } from '../rpc/call.js';
-import type { Call, Invoke } from '../rpc/client.js';
+import { type CallError, callDeadline, callMetadata, cancelledError } from '../../src/rpc/call.js';
+import type { Call, Invoke } from '../../src/rpc/client.js';
 
 /**
  * Marks whether the driver sent the status (a trailers-only answer carries its headers as

@@ -1,0 +1,82 @@
+// A connection that stops making progress is found by PING, not left "SERVING" while every
+// call on it hangs: its calls fail fast with UNAVAILABLE, the driver is killed, and a
+// supervisor restarts it by policy. A stopped process (SIGSTOP) reads nothing and answers
+// no PING, as a deadlocked peer did.
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { userprovider } from '../src/contracts/userprovider.js';
+import { RpcError } from '../src/errors.js';
+import { Status } from '../src/status.js';
+import { openHost } from '../src/supervise/host.js';
+import { fixtureContract } from './fixtures/contract.js';
+import { captureLogger, expectRejection, isAlive, recordGroup, useDriver } from './helpers.js';
+import { BIN } from './paths.js';
+
+const KEEPALIVE = { intervalMs: 200, timeoutMs: 1_500 };
+
+describe('a stalled connection', () => {
+  it('fails its calls with UNAVAILABLE long before their deadline and kills the driver', async () => {
+    const logger = captureLogger();
+    const driver = useDriver({
+      name: 'stalls',
+      path: BIN.fixture,
+      contract: fixtureContract,
+      keepalive: KEEPALIVE,
+      logger,
+    });
+    await driver.ready;
+    process.kill(driver.pid!, 'SIGSTOP');
+    const started = Date.now();
+    const err = await expectRejection(
+      driver.client.getUser({ userId: { opaqueId: 'x' } }, { timeout: 60_000 }),
+      RpcError,
+    );
+    expect(err.status).toBe(Status.UNAVAILABLE);
+    expect(err.details).toMatch(/answered no HTTP\/2 PING for 1500 ms/);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const exit = await driver.exited;
+    expect(exit.signal).toBe('SIGKILL');
+    expect(logger.entries.some((e) => e.message === 'driver stalled; killing it')).toBe(true);
+  });
+
+  it('is restarted by policy: the next call reaches a new process', async () => {
+    const host = await openHost({
+      config: {
+        drivers: {
+          users: {
+            type: 'userprovider',
+            driver: BIN.fixture,
+            env: { FIXTURE_CONTRACT: 'userprovider' },
+            config: {},
+            restart: 'on-failure',
+            restart_delay: '10ms',
+            ping_interval: `${KEEPALIVE.intervalMs}ms`,
+            ping_timeout: `${KEEPALIVE.timeoutMs}ms`,
+          },
+        },
+      },
+      logger: captureLogger(),
+    });
+    const pids: number[] = [];
+    onTestFinished(async () => {
+      await host.close();
+      for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+    });
+    const users = await host.client('users', userprovider);
+    const pid = async () => {
+      const res = await users.getUser({ userId: { opaqueId: 'config' } }, { timeout: 20_000 });
+      const p = Number(res.user!.displayName);
+      pids.push(p);
+      recordGroup(p);
+      return p;
+    };
+    const first = await pid();
+    process.kill(first, 'SIGSTOP');
+    const err = await expectRejection(
+      users.getUser({ userId: { opaqueId: 'x' } }, { timeout: 60_000 }),
+      RpcError,
+    );
+    expect(err.status).toBe(Status.UNAVAILABLE);
+    // The next call waits through the restart and reaches the new process.
+    expect(await pid()).not.toBe(first);
+  });
+});
