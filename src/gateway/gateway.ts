@@ -132,15 +132,12 @@ function relayDefinition(service: ServiceDef): ServiceDefinition {
 }
 
 /** The status a relayed call ends with: the driver's own, or why no driver could answer. */
-function relayedStatus(err: unknown): { code: number; details: string; metadata?: Metadata } {
-  if (err instanceof RpcError) {
-    const metadata = (err.cause as { metadata?: unknown } | undefined)?.metadata;
-    return {
-      code: err.status,
-      details: err.details,
-      metadata: metadata instanceof Metadata ? metadata : undefined,
-    };
-  }
+function relayedStatus(
+  err: unknown,
+  trailers: Metadata | undefined,
+): { code: number; details: string; metadata?: Metadata } {
+  if (err instanceof RpcError)
+    return { code: err.status, details: err.details, metadata: trailers };
   if (err instanceof DriverkitError)
     return {
       code: err.code === 'DRIVER_NOT_READY' ? Status.DEADLINE_EXCEEDED : Status.UNAVAILABLE,
@@ -156,7 +153,8 @@ type GatewayCall = EventEmitter & {
   getDeadline(): Date | number;
   getPeer(): string;
   write?(b: Buffer): boolean;
-  end?(): void;
+  end?(trailers?: Metadata): void;
+  sendMetadata(md: Metadata): void;
   iterator(o: { destroyOnReturn: boolean }): AsyncIterable<Buffer>;
 };
 
@@ -229,9 +227,17 @@ function relayImplementation(
       const deadline = Number(call.getDeadline());
       const abort = new AbortController();
       call.once('cancelled', () => abort.abort());
+      // What the driver says besides its messages goes back as it came: headers before the
+      // first response, trailers with the status, on OK calls as on failed ones.
+      let trailers: Metadata | undefined;
+      const onMetadata = (block: 'headers' | 'trailers', md: Record<string, string>) => {
+        if (block === 'headers') call.sendMetadata(toMetadata(md));
+        else trailers = toMetadata(md);
+      };
       const options = {
         metadata,
         signal: abort.signal,
+        onMetadata,
         ...(Number.isFinite(deadline) ? { deadline: new Date(deadline) } : {}),
       };
       // A client or bidi stream's call is itself the readable of requests, still encoded. Not
@@ -249,8 +255,8 @@ function relayImplementation(
       void relayed.then(release, release);
       if (!responseStream) {
         relayed.then(
-          (reply) => cb!(null, reply as Buffer),
-          (err) => cb!(relayedStatus(err)),
+          (reply) => cb!(null, reply as Buffer, trailers),
+          (err) => cb!(relayedStatus(err, trailers)),
         );
         return;
       }
@@ -258,16 +264,34 @@ function relayImplementation(
         .then(async (replies) => {
           for await (const reply of replies as AsyncIterable<Buffer>) {
             // The caller reads slowly: wait, so the driver is slowed too (its stream is read as we write).
-            if (!call.write!(reply))
-              await new Promise(
-                (resolve) => (call.once('drain', resolve), call.once('cancelled', resolve)),
-              );
+            if (!call.write!(reply)) await drained(call);
           }
-          call.end!();
+          call.end!(trailers);
         })
-        .catch((err) => fail(relayedStatus(err)))
+        .catch((err) => fail(relayedStatus(err, trailers)))
         .finally(release);
     };
   }
   return impl;
+}
+
+/** Resolves when a slow caller has taken what was written, or went away; leaves no listener. */
+function drained(call: GatewayCall): Promise<void> {
+  return new Promise((resolve) => {
+    const go = () => {
+      call.off('drain', go);
+      call.off('cancelled', go);
+      resolve();
+    };
+    call.once('drain', go);
+    call.once('cancelled', go);
+  });
+}
+
+/** Metadata as the transport reports it (`-bin` values in base64) in grpc-js's form. */
+function toMetadata(md: Record<string, string>): Metadata {
+  const out = new Metadata();
+  for (const [k, v] of Object.entries(md))
+    out.set(k, k.endsWith('-bin') ? Buffer.from(v, 'base64') : v);
+  return out;
 }
