@@ -15,7 +15,7 @@ import { Connection } from './connection.js';
 import { checkHandshake } from './handshake-check.js';
 import { readHandshakeLine } from './handshake-reader.js';
 import { consoleLogger } from './logger.js';
-import type { DriverExit, DriverOptions, LatestClient } from './options.js';
+import type { DriverExit, DriverOptions, LatestClient, Versioned } from './options.js';
 import { validateOptions } from './options.js';
 import { DriverProcess } from './process.js';
 import { callFailure } from './rpc-error.js';
@@ -431,6 +431,14 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
     // No exit event comes for a driver never spawned, or not our child: `exited` settles now.
     if (!process?.child) this.#resolveExit({ code: null, signal: null });
   }
+}
+
+/**
+ * The client of the version `driver` negotiated, tagged with it (see Versioned): a method
+ * only another version has is a compile error until `version` is narrowed.
+ */
+export function versioned<C extends Contract>(driver: Driver<C>): Versioned<C> {
+  return { version: driver.version, client: driver.client } as Versioned<C>;
 }
 
 /** Spawns a driver and returns at once; await `driver.ready` before calls. */

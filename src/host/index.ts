@@ -1,8 +1,8 @@
 // The library: what `import ... from 'driverkit'` gives. Start a driver, call it through a
 // typed client, use the broker, handle errors. Nothing here loads a bundler, a TOML parser
 // or a gateway: those are the application's entries (driverkit/host, /build, /gateway).
-export { startDriver, launchDriver, Driver } from './driver.js';
-export type { DriverOptions, DriverExit, LatestClient } from './options.js';
+export { startDriver, launchDriver, Driver, versioned } from './driver.js';
+export type { DriverOptions, DriverExit, LatestClient, Versioned } from './options.js';
 export type { CallOptions, PromiseClient } from '../rpc/call.js';
 export {
   createClient,

@@ -17,6 +17,14 @@ export type LatestClient<C extends Contract> = C['versions'][keyof C['versions']
     : never
   : never;
 
+/**
+ * The client of the version a driver negotiated, tagged with that version: narrow on
+ * `version` and the compiler knows which methods exist (`if (v.version === 2) v.client.count()`).
+ */
+export type Versioned<C extends Contract> = {
+  [V in keyof C['versions'] & number]: { version: V; client: PromiseClient<C['versions'][V]> };
+}[keyof C['versions'] & number];
+
 /** Options of one driver process. */
 export interface DriverOptions<C extends Contract = Contract> {
   /** Instance name, used in every log line and error. */

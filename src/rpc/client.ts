@@ -62,7 +62,7 @@ export function createClient<S extends ServiceDef>(
 }
 
 /** The responses of a call that starts on the first read. */
-function lazyResponses(start: () => Promise<unknown>): AsyncIterable<unknown> {
+export function lazyResponses(start: () => Promise<unknown>): AsyncIterable<unknown> {
   return {
     [Symbol.asyncIterator]() {
       let inner: Promise<AsyncIterator<unknown>> | undefined;

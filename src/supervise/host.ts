@@ -12,7 +12,7 @@ import { keyId, loadTrustedKeys } from '../packages/signature.js';
 import { resolveInstalled } from '../packages/installed.js';
 import { projectStore } from '../packages/store.js';
 import { consoleLogger, type Logger } from '../host/logger.js';
-import type { LatestClient } from '../host/options.js';
+import type { LatestClient, Versioned } from '../host/options.js';
 import { Supervisor, type SupervisorStatus } from './supervisor.js';
 
 /** go-plugin's start timeout, which a driver's Configure also gets when its entry sets no call_timeout. */
@@ -152,6 +152,21 @@ export class DriverHost {
     }
     await this.driver(name);
     return this.#supervisor(name).client<LatestClient<C>>(contract);
+  }
+
+  /**
+   * The client of the version the instance negotiated, tagged with it (see Versioned): narrow
+   * on `version` for the methods only that version has. Its calls wait through a restart
+   * as `client`'s do; a restart that negotiates another version makes them UNIMPLEMENTED.
+   */
+  async versioned<C extends Contract>(name: string, contract: C): Promise<Versioned<C>> {
+    await this.client(name, contract);
+    const driver = await this.driver(name);
+    const version = driver.version!;
+    return {
+      version,
+      client: this.#supervisor(name).clientOf(contract, version),
+    } as Versioned<C>;
   }
 
   /** Starts every driver now (eagerly); rejects with the first failure, leaving the others running. */

@@ -1,11 +1,20 @@
 import { EventEmitter } from 'node:events';
 import type { RestartPolicy } from '../config/restart.js';
 import type { DriverEntry } from '../config/schema.js';
-import { DriverkitError } from '../errors.js';
+import { DriverkitError, RpcError } from '../errors.js';
 import type { Driver } from '../host/driver.js';
 import type { Logger } from '../host/logger.js';
 import type { DriverExit } from '../host/options.js';
-import { type Call, createClient, deadlineStep, type Invoke } from '../rpc/client.js';
+import type { Contract } from '../contracts/contract.js';
+import { type CallOptions, callDeadline } from '../rpc/call.js';
+import {
+  type Call,
+  createClient,
+  deadlineStep,
+  type Invoke,
+  lazyResponses,
+} from '../rpc/client.js';
+import { Status } from '../status.js';
 
 /** What a supervised driver is doing. `failed`: given up after too many restarts. */
 export type SupervisedState =
@@ -117,17 +126,54 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
   }
 
   /**
-   * A typed client over `invoke` for the newest version of `contract` (default: the
-   * entry's): a host's generated contract gives ts-proto's codecs even for a type the
-   * config declared from its proto.
+   * A typed client over `invoke` of `contract` (default: the entry's; a host's generated
+   * contract gives ts-proto's codecs even for a type the config declared from its proto).
+   * Each call speaks the version the current process negotiated, also after a restart; a
+   * method that version lacks fails with UNIMPLEMENTED before anything is sent.
    */
   client<T>(contract = this.entry.contract): T {
-    if (contract !== this.entry.contract)
-      return createClient(Object.values(contract.versions).at(-1)!, this.invoke) as T;
-    return (this.#client ??= createClient(
-      Object.values(contract.versions).at(-1)!,
-      this.invoke,
-    )) as T;
+    if (contract !== this.entry.contract) return this.#versionedClient(contract) as T;
+    return (this.#client ??= this.#versionedClient(contract)) as T;
+  }
+
+  /** The client of one version of `contract`, at the version the current process negotiated. */
+  clientOf(contract: Contract, version: number): Record<string, unknown> {
+    return createClient(contract.versions[version], this.invoke);
+  }
+
+  #versionedClient(contract: Contract): Record<string, unknown> {
+    const byVersion = new Map<number, Record<string, unknown>>();
+    const forVersion = (v: number) => {
+      let c = byVersion.get(v);
+      if (!c) byVersion.set(v, (c = this.clientOf(contract, v)));
+      return c;
+    };
+    const out: Record<string, unknown> = {};
+    for (const service of Object.values(contract.versions)) {
+      for (const [key, method] of Object.entries(service.methods)) {
+        if (key in out) continue;
+        out[key] = (request: unknown, options: CallOptions = {}) => {
+          const pick = async () => {
+            const driver = await this.get(callDeadline(options));
+            const fn = forVersion(driver.version!)[key] as
+              | ((r: unknown, o: CallOptions) => unknown)
+              | undefined;
+            if (!fn) throw this.#unimplemented(contract, key, driver.version!);
+            return fn(request, options);
+          };
+          return method.responseStream ? lazyResponses(pick) : pick();
+        };
+      }
+    }
+    return out;
+  }
+
+  #unimplemented(contract: Contract, method: string, version: number): RpcError {
+    return new RpcError(
+      Status.UNIMPLEMENTED,
+      `${method} is not in version ${version} of "${contract.type}", the version this driver negotiated`,
+      { driver: this.entry.name, path: this.entry.driver, method },
+    );
   }
 
   async close(): Promise<void> {
