@@ -349,6 +349,7 @@ users = "./staff.json"
       reattach?: ReattachInfo;
       killOnClose?: boolean;
       autoMTLS?: boolean;
+      required?: boolean;
       allowRemote?: boolean;
       config: Record<string, unknown>;
       gatewayAllow?: string[];

@@ -179,6 +179,51 @@ driver = "${BIN.demo}"
     ).toHaveLength(1);
     expect(await stop()).toBe(0);
   });
+
+  it('a driver whose first start fails does not take serve down: NOT_SERVING, retried, logged; required = true exits', async () => {
+    mkdirSync(join(ROOT, '.cache'), { recursive: true });
+    const dir = mkdtempSync(join(ROOT, '.cache', 'gateway-test-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const broken = (required: boolean) =>
+      `[drivers.broken]\ntype = "userprovider"\ndriver = "${BIN.fixture}"\n` +
+      `restart = "on-failure"\nrestart_delay = "20ms"\nmax_restarts = 2\nrequired = ${required}\n` +
+      `env = { FIXTURE_CONTRACT = "userprovider", FIXTURE_MODE = "no-output" }\n\n` +
+      `[drivers.demo]\ntype = "userprovider"\ndriver = "${BIN.demo}"\n`;
+    writeFileSync(join(dir, 'driverkit.toml'), broken(false));
+    const { match, child, done } = await spawnUntil(
+      process.execPath,
+      [CLI, 'serve', '--listen', '127.0.0.1:0'],
+      /driverkit: serving .* on (\S+)\n/,
+      { cwd: dir },
+    );
+    const address = match[1];
+    const channel = new Client(address, credentials.createInsecure());
+    onTestFinished(() => channel.close());
+    const mapError = (err: { code: number; details: string }, method: string) =>
+      new RpcError(err.code as never, err.details, { method });
+    const health = createClient(internalServices.health, grpcInvoke(channel), errorStep(mapError));
+    expect((await health.check({ service: 'broken' })).status).toBe(2);
+    expect((await health.check({ service: 'demo' })).status).toBe(1);
+    // Retried by its policy (it keeps failing here), then given up: ls says so.
+    await waitForLs(dir, /broken .* failed \(given up\), 2 restarts/);
+    const users = createClient(userprovider.versions[1], grpcInvoke(channel), errorStep(mapError));
+    expect(
+      (await users.findUsers({ query: 'marie' }, { metadata: { 'driverkit-driver': 'demo' } }))
+        .users,
+    ).toHaveLength(1);
+    child.kill('SIGTERM');
+    const ended = await done;
+    expect(ended.code).toBe(0);
+    expect(ended.stderr).toMatch(/driver failed to start; serving the others.*broken/);
+
+    writeFileSync(join(dir, 'driverkit.toml'), broken(true));
+    const run = await spawnCollect(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0'], {
+      cwd: dir,
+    });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/driver "broken"/);
+    expect(processesUnder(dir)).toEqual([]);
+  });
 });
 
 /** Starts `driverkit serve` on a free port in `dir`; `stop` sends SIGTERM and resolves with the exit code. */

@@ -91,17 +91,36 @@ describe('restart policy', () => {
   });
 
   it('a driver that keeps crashing is given up after max_restarts, with a clear state and error', async () => {
-    const { host, users, reach } = await hostWith(
-      { restart: 'on-failure', restart_delay: '20ms', max_restarts: 2 },
-      { FIXTURE_MODE: 'crash-soon', FIXTURE_CRASH_MS: '50' },
-    );
-    await reach('failed');
+    // Each process crashes soon after its Configure: on a busy machine that may be before
+    // the host saw it ready, which is a failed start, retried by the same policy.
+    let failed!: () => void;
+    const given = new Promise<void>((resolve) => (failed = resolve));
+    const host = await openHost({
+      config: {
+        drivers: {
+          users: {
+            type: 'userprovider',
+            driver: BIN.fixture,
+            env: { FIXTURE_CONTRACT: 'userprovider', FIXTURE_MODE: 'crash-soon' },
+            config: {},
+            restart: 'on-failure',
+            restart_delay: '20ms',
+            max_restarts: 2,
+          },
+        },
+      },
+      logger: captureLogger(),
+      onState: (_, s) => s.state === 'failed' && failed(),
+    });
+    onTestFinished(() => host.close());
+    host.driver('users').catch(() => {});
+    await given;
     expect(host.status().users).toMatchObject({
       state: 'failed',
       restarts: 2,
       lastExit: { code: 5 },
     });
-    const err = await expectRejection(users.findUsers({ query: 'x' }), DriverkitError);
+    const err = await expectRejection(host.driver('users'), DriverkitError);
     expect(err.code).toBe('DRIVER_FAILED');
     expect(err.message).toMatch(/driver "users" .*given up after 2 restarts \(exit code 5\)/);
   });

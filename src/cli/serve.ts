@@ -1,7 +1,7 @@
 import { DEFAULT_CONFIG_FILE } from '../config/load.js';
 import { startGateway } from '../gateway/gateway.js';
-import { consoleLogger } from '../host/logger.js';
-import { openHost } from '../supervise/host.js';
+import { consoleLogger, type Logger } from '../host/logger.js';
+import { type DriverHost, openHost } from '../supervise/host.js';
 import { readStatus, removeStatus, statusPath, writeStatus } from '../supervise/status-file.js';
 import { CONFIG_OPTION, parseCommand } from './args.js';
 import { gatewaySecurity } from './gateway-security.js';
@@ -77,7 +77,12 @@ export async function run(argv: string[]): Promise<number> {
         'CONFIG_INVALID',
         `${host.config.file}: ${refusal} ([gateway] tls_cert, tls_key, tokens_file or client_ca; or insecure = true)`,
       );
-    await host.startAll();
+    await startDrivers(host, logger);
+    // A signal during the start closed the drivers (failing their start): nothing to serve.
+    if (stopping) {
+      await stopping;
+      return 0;
+    }
     gateway = await startGateway(host, listen, security);
   } catch (err) {
     // A signal during start-up closes the drivers, which fails the start: that is a clean stop.
@@ -94,4 +99,22 @@ export async function run(argv: string[]): Promise<number> {
   );
   await stopped;
   return 0;
+}
+
+/**
+ * Starts every driver. One that fails its first start does not take the others down: it is
+ * logged and retried by its restart policy (NOT_SERVING meanwhile), unless it is `required`.
+ */
+async function startDrivers(host: DriverHost, logger: Logger): Promise<void> {
+  const { drivers } = host.config;
+  const results = await Promise.allSettled(drivers.map((d) => host.driver(d.name)));
+  results.forEach((r, i) => {
+    if (r.status === 'fulfilled') return;
+    if (drivers[i].required) throw r.reason;
+    const error = r.reason instanceof Error ? r.reason.message : String(r.reason);
+    logger.log('error', 'driver failed to start; serving the others', {
+      driver: drivers[i].name,
+      error,
+    });
+  });
 }

@@ -142,6 +142,13 @@ export const DRIVER_KEYS = [
     doc: 'Hex digest the executable must have, checked before every start.',
   },
   {
+    toml: 'required',
+    field: 'required',
+    parse: flag,
+    defaultDoc: '`false`',
+    doc: '`driverkit serve` exits if this driver fails its first start; otherwise it serves the others, reports this one NOT_SERVING and retries it by its restart policy.',
+  },
+  {
     toml: 'auto_mtls',
     field: 'autoMTLS',
     parse: flag,

@@ -201,7 +201,16 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
       },
       (err: unknown) => {
         this.#lastError = err;
-        if (this.#state !== 'closed' && state === 'restarting') this.#scheduleRestart();
+        // How a process that died while starting ended, for status and errors.
+        if (err instanceof DriverkitError && (err.exitCode != null || err.signal != null))
+          this.#lastExit = {
+            code: err.exitCode ?? null,
+            signal: (err.signal as NodeJS.Signals | null | undefined) ?? null,
+          };
+        // A failed first start is retried by the policy as a crash is: the caller that
+        // started it hears why, and later calls wait for the retry.
+        if (this.#state !== 'closed' && (state === 'restarting' || this.policy.policy !== 'never'))
+          this.#scheduleRestart();
         else if (this.#state !== 'closed') this.#set('stopped');
         throw err;
       },

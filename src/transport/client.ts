@@ -137,7 +137,8 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
     });
     // Each call hears of a broken connection through its own stream.
     s.on('error', () => {});
-    s.once('connect', () => s.setLocalWindowSize(CONNECTION_WINDOW_BYTES));
+    // A session can be destroyed (its driver died) between connecting and this event.
+    s.once('connect', () => s.destroyed || s.setLocalWindowSize(CONNECTION_WINDOW_BYTES));
     watchProgress(s, keepalive, (ms) => {
       const reason = `the connection to ${where} answered no HTTP/2 PING for ${ms} ms`;
       s.destroy(new Error(reason));
