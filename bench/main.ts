@@ -7,6 +7,7 @@ import { changes } from './rows/changes.js';
 import { coldStart } from './rows/cold-start.js';
 import { importRow } from './rows/import.js';
 import { latency } from './rows/latency.js';
+import { load } from './rows/load.js';
 import { go } from './rows/go.js';
 import { memory } from './rows/memory.js';
 import { orphans } from './rows/orphans.js';
@@ -18,6 +19,7 @@ const ROWS: Record<string, () => Promise<Result[]>> = {
   cold: coldStart,
   import: importRow,
   latency,
+  load,
   streaming,
   unavailable,
   changes,

@@ -24,6 +24,7 @@ const programs = {
   'h2-server': 'bench/servers/h2-server.ts',
   'raw-counter-server': 'bench/servers/raw-counter-server.ts',
   'demo-driver': 'drivers/userprovider/demo/main.ts',
+  'interop-driver': 'test/fixtures/interop-driver.ts',
 };
 await Promise.all(
   Object.entries(programs).map(([name, entry]) =>

@@ -44,6 +44,14 @@ export async function latency(): Promise<Result[]> {
       });
       out.push({
         row: 'latency',
+        metric: `unary ${label}, 100 B, vs raw node:http2 ping-pong`,
+        value: v,
+        unit: 'ms',
+        baseline: { name: 'node:http2', value: percentile(lat[h2], p) },
+        target: p === 50 ? { max: 1.3, on: 'ratio', label: '≤ 1.3× node:http2' } : undefined,
+      });
+      out.push({
+        row: 'latency',
         metric: `raw grpc-js ${label} vs node:http2`,
         value: percentile(lat[raw], p),
         unit: 'ms',
@@ -62,6 +70,14 @@ export async function latency(): Promise<Result[]> {
         unit: 'ratio',
         baseline: { name: `driverkit ${Math.round(t[dk])}/s`, value: t[dk] },
         target: { max: 1.05, on: 'ratio', label: '≤ 1.05 (≤ 5% slower)' },
+      });
+      out.push({
+        row: 'throughput',
+        metric: `${label}: node:http2 calls/s ÷ driverkit calls/s`,
+        value: t[h2],
+        unit: 'ratio',
+        baseline: { name: `driverkit ${Math.round(t[dk])}/s`, value: t[dk] },
+        target: { max: 1.3, on: 'ratio', label: '≤ 1.3' },
       });
       out.push({
         row: 'throughput',
