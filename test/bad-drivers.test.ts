@@ -1,10 +1,10 @@
 // The bad-driver matrix: each row a way a driver can misbehave, the error (code or class)
 // the host must give, and — through useDriver — a check that no process remains.
-import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { Contract } from '../src/contracts/contract.js';
 import { DriverkitError, RpcError } from '../src/errors.js';
@@ -46,6 +46,7 @@ function tempCopy(mode: number): string {
   const path = join(dir, 'driver');
   copyFileSync(BIN.fixture, path);
   chmodSync(path, mode);
+  writeFileSync(join(dir, 'main.ts'), 'export {};\n');
   return path;
 }
 
@@ -147,6 +148,15 @@ const rows: Row[] = [
     name: 'non-executable file',
     path: () => tempCopy(0o644),
     start: { code: 'DRIVER_NOT_EXECUTABLE', message: /not executable \(mode 644\)/ },
+  },
+  {
+    name: 'a source file instead of its folder',
+    path: () => join(dirname(tempCopy(0o644)), 'main.ts'),
+    start: {
+      code: 'DRIVER_NOT_EXECUTABLE',
+      message:
+        /it looks like a source file: to build it, name its folder \(.*dk-bad-.*\) as the driver/,
+    },
   },
   // Node refuses the first by throwing at once, the second in an 'error' event: both are SPAWN_FAILED.
   {

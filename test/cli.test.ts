@@ -118,6 +118,9 @@ describe('driverkit CLI', () => {
     );
     const badJson = await cli(['call', 'users', 'GetUser', '{nope'], dir);
     expect(badJson.code).toBe(2);
+    // One line that says what is wrong and where the usage is, not the usage itself.
+    expect(badJson.stderr.trim().split('\n')).toHaveLength(1);
+    expect(badJson.stderr).toMatch(/the request is not valid JSON: .*driverkit call --help/);
     const unknown = await cli(['call', 'nobody', 'GetUser'], dir);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/no driver named "nobody" .* \(known: users, demo\)/);

@@ -84,12 +84,17 @@ users = "./staff.json"
       name: 'unknown top-level key',
       toml: 'bin_dri = "x"\n[drivers.a]\ndriver = "driver.sh"',
       message:
-        /bin_dri: expected no such key \(known: bin_dir, listen, gateway, indexes, trusted_keys, build_packages, types, drivers\), got string "x"/,
+        /bin_dri: expected no such key \(did you mean "bin_dir"\? known: bin_dir, listen, gateway, indexes, trusted_keys, build_packages, types, drivers\), got string "x"/,
     },
     {
       name: 'unknown driver key',
       toml: '[drivers.a]\ndriver = "driver.sh"\ntimeout = 5',
-      message: /drivers\.a\.timeout: expected no such key/,
+      message: /drivers\.a\.timeout: expected no such key \(known: /,
+    },
+    {
+      name: 'a typo of a driver key',
+      toml: '[drivers.a]\ndriver = "driver.sh"\ncall_timout = "1s"',
+      message: /drivers\.a\.call_timout: expected no such key \(did you mean "call_timeout"\?/,
     },
     {
       name: 'wrong type',

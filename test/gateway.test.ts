@@ -8,6 +8,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, credentials, type ServiceError } from '@grpc/grpc-js';
@@ -223,6 +224,35 @@ driver = "${BIN.demo}"
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/driver "broken"/);
     expect(processesUnder(dir)).toEqual([]);
+  });
+
+  it('serve on an address in use says so and names --listen, before any driver starts', async () => {
+    mkdirSync(join(ROOT, '.cache'), { recursive: true });
+    const dir = mkdtempSync(join(ROOT, '.cache', 'gateway-test-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const marker = join(dir, 'started');
+    writeFileSync(
+      join(dir, 'driverkit.toml'),
+      `[drivers.users]\ntype = "userprovider"\ndriver = "${BIN.fixture}"\n` +
+        `env = { FIXTURE_CONTRACT = "userprovider", FIXTURE_CONFIGURE = "hang", FIXTURE_MARKER = "${marker}" }\n`,
+    );
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => void taken.close());
+    const { port } = taken.address() as AddressInfo;
+    const run = await spawnCollect(
+      process.execPath,
+      [CLI, 'serve', '--listen', `127.0.0.1:${port}`],
+      {
+        cwd: dir,
+      },
+    );
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(
+      new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the address is taken.*--listen`),
+    );
+    expect(run.stderr).not.toMatch(/unexpected error|\n\s+at /);
+    expect(existsSync(marker)).toBe(false);
   });
 });
 

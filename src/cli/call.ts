@@ -26,7 +26,8 @@ Example:
   driverkit call users GetUser '{"user_id": {"opaque_id": "4c510ada-c86b-4815-8820-42cdf82c3d51"}}'
 `;
 
-const usage = (message: string) => new DriverkitError('USAGE', `${message}\n\n${HELP}`);
+const usage = (message: string) =>
+  new DriverkitError('USAGE', `${message} (driverkit call --help shows the usage)`);
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseCommand(

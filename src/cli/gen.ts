@@ -71,7 +71,8 @@ export async function run(argv: string[]): Promise<number> {
       type: extra,
     });
     process.stdout.write(
-      `driverkit gen: ${files.length} files; driver types: ${types.join(', ') || '(none: no service has the (driverkit.driver) option)'}\n`,
+      `driverkit gen: ${files.length} files; driver types: ${types.join(', ') || '(none: no service has the (driverkit.driver) option)'}\n` +
+        'The code uses Node\'s Buffer for bytes fields: compile it with @types/node and "types": ["node"] in tsconfig.json.\n',
     );
     return 0;
   } catch (err) {

@@ -7,6 +7,7 @@ import { CONFIG_OPTION, parseCommand } from './args.js';
 import { gatewaySecurity } from './gateway-security.js';
 import { checkListen } from '../gateway/security.js';
 import { DriverkitError } from '../errors.js';
+import { createServer } from 'node:net';
 
 const DEFAULT_LISTEN = '127.0.0.1:50051';
 
@@ -77,6 +78,8 @@ export async function run(argv: string[]): Promise<number> {
         'CONFIG_INVALID',
         `${host.config.file}: ${refusal} ([gateway] tls_cert, tls_key, tokens_file or client_ca; or insecure = true)`,
       );
+    // A taken address is found before any driver starts (or builds).
+    await checkAddressFree(listen);
     await startDrivers(host, logger);
     // A signal during the start closed the drivers (failing their start): nothing to serve.
     if (stopping) {
@@ -116,5 +119,27 @@ async function startDrivers(host: DriverHost, logger: Logger): Promise<void> {
       driver: drivers[i].name,
       error,
     });
+  });
+}
+
+/** Fails with the address and the way out when another process listens on `listen` already. */
+async function checkAddressFree(listen: string): Promise<void> {
+  const at = listen.lastIndexOf(':');
+  const host = listen.slice(0, at).replace(/^\[(.*)\]$/, '$1');
+  const port = Number(listen.slice(at + 1));
+  if (!port) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new DriverkitError(
+              'USAGE',
+              `cannot listen on ${listen}: the address is taken by another process; choose another with --listen HOST:PORT (or listen = "..." in the config)`,
+            )
+          : err,
+      ),
+    );
+    probe.listen(port, host, () => probe.close(() => resolve()));
   });
 }

@@ -58,8 +58,11 @@ export function parseTable<C, const Ks extends readonly Key<C>[]>(
   if (!isTable(raw)) return fail('a table', raw);
   const known = keys.map((k) => k.toml);
   for (const [name, value] of Object.entries(raw)) {
-    if (!known.includes(name))
-      return within(name, fail(`no such key (known: ${known.join(', ')})`, value));
+    if (!known.includes(name)) {
+      const near = closest(name, known);
+      const hint = near ? `did you mean "${near}"? ` : '';
+      return within(name, fail(`no such key (${hint}known: ${known.join(', ')})`, value));
+    }
   }
   const out: Record<string, unknown> = {};
   for (const k of keys) {
@@ -90,4 +93,26 @@ export function keyTable(keys: readonly AnyKey[]): string {
     '|---|---|---|',
     ...keys.map((k) => `| \`${k.toml}\` | ${shown(k)} | ${k.doc} |`),
   ].join('\n');
+}
+
+/** The known key a typo most likely meant: at most two edits away (Levenshtein), if any. */
+function closest(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const k of known) {
+    const d = distance(name, k);
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best;
+}
+
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++)
+      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
 }

@@ -2,6 +2,7 @@
 // typed client, use the broker, handle errors. Nothing here loads a bundler, a TOML parser
 // or a gateway: those are the application's entries (driverkit/host, /build, /gateway).
 export { startDriver, launchDriver, Driver, versioned } from './driver.js';
+export { dial, type Channel, type DialOptions } from '../transport/client.js';
 export type { DriverOptions, DriverExit, LatestClient, Versioned } from './options.js';
 export type { CallOptions, PromiseClient } from '../rpc/call.js';
 export {

@@ -4,6 +4,7 @@ import { constants } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { access, readFile, stat } from 'node:fs/promises';
 import type { Socket } from 'node:net';
+import { dirname } from 'node:path';
 import type { Contract } from '../contracts/contract.js';
 import { contractVersions } from '../contracts/contract.js';
 import { DriverkitError } from '../errors.js';
@@ -40,7 +41,7 @@ export async function checkExecutable(
   } catch {
     throw new DriverkitError(
       'DRIVER_NOT_EXECUTABLE',
-      `expected an executable file, but it is not executable (mode ${(info.mode & 0o777).toString(8)})`,
+      `expected an executable file, but it is not executable (mode ${(info.mode & 0o777).toString(8)})${sourceHint(path)}`,
       who,
     );
   }
@@ -113,4 +114,11 @@ export function spawnProcess(
   // A grandchild that kept the driver's end would keep ours open past the driver's exit.
   child.once('exit', () => hostPipe?.destroy());
   return child;
+}
+
+/** A source file named as the driver: the folder it is in is what a config builds. */
+function sourceHint(path: string): string {
+  return /\.(ts|mts|js|mjs|go)$/.test(path)
+    ? `; it looks like a source file: to build it, name its folder (${dirname(path)}) as the driver`
+    : '';
 }
