@@ -10,7 +10,9 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Driver } from '../src/host/driver.js';
 import { interop } from './fixtures/gen/contracts/interop.js';
-import { hasGoToolchain, useDriver } from './helpers.js';
+import { RpcError } from '../src/errors.js';
+import { Status } from '../src/status.js';
+import { expectRejection, hasGoToolchain, useDriver } from './helpers.js';
 import { BIN, ROOT, TEST_BIN } from './paths.js';
 
 const GO_DRIVER = join(TEST_BIN, 'interop', 'go-driver');
@@ -80,6 +82,21 @@ describe('load matrix: concurrent large calls, streams and small calls on one co
 
     it('over a unix socket', async () => {
       await expectLoadPasses(useDriver({ name: 'load-go', path: GO_DRIVER, contract: interop }));
+    }, 90_000);
+
+    it("a request over grpc-go's 4 MiB limit fails with its RESOURCE_EXHAUSTED at once, not at the deadline", async () => {
+      const driver = useDriver({ name: 'limit-go', path: GO_DRIVER, contract: interop });
+      await driver.ready;
+      const started = Date.now();
+      const err = await expectRejection(
+        driver.client.unaryCall({ payload: { body: Buffer.alloc(4 << 20) } }, { timeout: 60_000 }),
+        RpcError,
+      );
+      expect(err.status).toBe(Status.RESOURCE_EXHAUSTED);
+      expect(err.details).toMatch(/larger than max/);
+      // The answer came while our request was still going out: it ends the call.
+      expect(Date.now() - started).toBeLessThan(30_000);
+      expect((await driver.client.emptyCall({})) ?? {}).toEqual({});
     }, 90_000);
   });
 });

@@ -25,6 +25,8 @@ type Client = ReturnType<typeof createClient<typeof TestService>>;
 
 interface LoadPeer {
   name: string;
+  /** The largest message the peer takes, if under the matrix's 4 MiB (grpc-go's default receive limit is 4 MiB, framing included). */
+  maxMessage?: number;
   client: Client;
   close(): Promise<void>;
 }
@@ -80,10 +82,13 @@ function goDriverPath(): string | undefined {
   }
 }
 
-async function cell(peer: LoadPeer, kind: 'unary' | 'bidi', concurrency: number, size: number) {
-  const calls = Math.max(concurrency * 2, Math.min(400, Math.floor(CELL_BYTES / size)));
+async function cell(peer: LoadPeer, kind: 'unary' | 'bidi', concurrency: number, asked: number) {
+  const size = Math.min(asked, peer.maxMessage ?? asked);
+  const calls = Math.max(concurrency, Math.min(400, Math.floor(CELL_BYTES / size)));
   const body = Buffer.alloc(size);
-  const options = { timeout: 30_000 };
+  // Long enough for the slowest legitimate call (256 × 4 MiB queued on one connection is
+  // about 30 s of copying here): past it a call counts as hung, not as slow.
+  const options = { timeout: 120_000 };
   const one = async () => {
     if (kind === 'unary') {
       const r = await peer.client.unaryCall({ responseSize: size, payload: { body } }, options);
@@ -99,6 +104,7 @@ async function cell(peer: LoadPeer, kind: 'unary' | 'bidi', concurrency: number,
   const times: number[] = [];
   let lost = 0;
   let hung = 0;
+  let firstError: string | undefined;
   let next = 0;
   const started = performance.now();
   await Promise.all(
@@ -111,6 +117,7 @@ async function cell(peer: LoadPeer, kind: 'unary' | 'bidi', concurrency: number,
         } catch (err) {
           if ((err as { status?: number }).status === Status.DEADLINE_EXCEEDED) hung++;
           else lost++;
+          firstError ??= String(err).slice(0, 200);
         }
       }
     }),
@@ -118,10 +125,11 @@ async function cell(peer: LoadPeer, kind: 'unary' | 'bidi', concurrency: number,
   const seconds = (performance.now() - started) / 1000;
   return {
     perSecond: times.length / seconds,
-    p50: percentile(times, 50),
-    p99: percentile(times, 99),
+    p50: times.length ? percentile(times, 50) : Number.NaN,
+    p99: times.length ? percentile(times, 99) : Number.NaN,
     lost,
     hung,
+    firstError,
   };
 }
 
@@ -131,7 +139,7 @@ export async function load(): Promise<Result[]> {
     await driverPeer('TS tcp', join(BENCH_BIN, 'interop-driver'), { INTEROP_NETWORK: 'tcp' }),
   ];
   const go = goDriverPath();
-  if (go) peers.push(await driverPeer('Go unix', go));
+  if (go) peers.push({ ...(await driverPeer('Go unix', go)), maxMessage: 4 * 1024 * 1024 - 1024 });
   peers.push(await gatewayPeer());
   const out: Result[] = [];
   let bad = 0;
@@ -141,7 +149,11 @@ export async function load(): Promise<Result[]> {
         let base: number | undefined;
         for (const peer of peers) {
           for (const c of CONCURRENCY) {
+            process.stderr.write(`load: ${peer.name} ${kind} ${label(size)} ×${c} … `);
             const r = await cell(peer, kind, c, size);
+            process.stderr.write(
+              `${Math.round(r.perSecond)}/s, lost ${r.lost}, hung ${r.hung} ${r.firstError ?? ''}\n`,
+            );
             base ??= r.p50;
             if (r.lost + r.hung > 0) bad++;
             out.push({
@@ -150,7 +162,7 @@ export async function load(): Promise<Result[]> {
               value: r.p50,
               unit: 'ms',
               baseline: { name: 'TS unix ×1 p50', value: base },
-              note: `lost ${r.lost}, hung ${r.hung}`,
+              note: `lost ${r.lost}, hung ${r.hung}${r.firstError ? `: ${r.firstError}` : ''}`,
             });
           }
         }

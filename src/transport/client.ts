@@ -242,7 +242,16 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
       stream.on('error', (err: Error) =>
         settle(callError(Status.UNAVAILABLE, `${where}: ${err.message}`)),
       );
-      stream.on('close', () => {
+      // The answer is complete once the response has ended with a status, even while our
+      // request is still going out: a server may answer early (grpc-go refusing a message
+      // over its limit does) and stop reading, and the stream would never close.
+      stream.once('end', () => {
+        if (status === undefined) return;
+        answer();
+        if (!stream.destroyed) stream.destroy();
+      });
+      stream.on('close', () => answer());
+      const answer = () => {
         if (status) return settle(status);
         if (status === null && reply) {
           try {
@@ -264,7 +273,7 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
                 `the connection to ${where} closed before the call ended`,
               ),
         );
-      });
+      };
       stream.end(body);
     });
   return {
