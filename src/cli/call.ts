@@ -1,12 +1,11 @@
 import { join } from 'node:path';
 import { DEFAULT_CONFIG_FILE } from '../config/load.js';
 import { builtinProtos } from '../config/registry.js';
-import type { Contract, MethodDef } from '../contracts/contract.js';
-import { driverTypes } from '../types/driver-types.js';
-import { dynamicContract } from '../types/dynamic.js';
+import { methodPath } from '../contracts/contract.js';
+import { jsonCodec } from '../types/json.js';
 import { loadProtos, OWN_PROTO } from '../types/proto.js';
 import { DriverkitError } from '../errors.js';
-import { openHost } from '../supervise/host.js';
+import { type DriverHost, openHost } from '../supervise/host.js';
 import { buildNotice, CONFIG_OPTION, cliLogger, parseCommand } from './args.js';
 
 const HELP = `Usage: driverkit call [--config FILE] [--timeout MS] NAME METHOD [JSON]
@@ -68,21 +67,46 @@ export async function run(argv: string[]): Promise<number> {
         .join(', ')})`,
     );
   try {
-    const json = await strictJson(entry.contract);
-    const method = json.versions[(await host.driver(name)).version!].methods[key];
-    const request = readRequest(method, body);
-    const reply = (await host.client(name, json))[key as never] as (
-      req: unknown,
-      opts: unknown,
-    ) => unknown;
-    const out = reply(request, { timeout });
+    const codec = jsonCodec(await protosOf(host, entry.type));
+    const version = (await host.driver(name)).version!;
+    const service = entry.contract.versions[version];
+    const method = service.methods[key];
+    const { request: requestType, response: responseType } = codec.method(
+      service.fullName,
+      method.name,
+    );
+    const encode = (b: unknown, where: string) => {
+      try {
+        return codec.fromJson(requestType, b);
+      } catch (err) {
+        throw new DriverkitError('USAGE', `${where}${(err as Error).message}`);
+      }
+    };
+    if (method.requestStream && !Array.isArray(body))
+      throw usage(
+        `${method.name} streams its requests: expected a JSON array of them, got ${JSON.stringify(body)}`,
+      );
+    const request = method.requestStream
+      ? (body as unknown[]).map((b, i) => encode(b, `request [${i}]: `))
+      : encode(body, 'the request: ');
+    // Encoded here, by the book (@bufbuild/protobuf): the call carries bytes both ways.
+    const out = host.invoke(name, {
+      path: methodPath(service, method),
+      request,
+      serialize: (b) => b as Buffer,
+      deserialize: (b) => b,
+      options: { timeout },
+      requestStream: method.requestStream,
+      responseStream: method.responseStream,
+    });
+    const print = (bytes: unknown, indent?: number) =>
+      `${JSON.stringify(codec.toJson(responseType, bytes as Buffer), null, indent)}\n`;
     if (!method.responseStream) {
-      process.stdout.write(`${JSON.stringify(method.responseType.toJSON(await out), null, 2)}\n`);
+      process.stdout.write(print(await out, 2));
       return 0;
     }
     // A stream: one JSON line per response, as it comes.
-    for await (const r of out as AsyncIterable<unknown>)
-      process.stdout.write(`${JSON.stringify(method.responseType.toJSON(r))}\n`);
+    for await (const r of (await out) as AsyncIterable<unknown>) process.stdout.write(print(r));
     return 0;
   } finally {
     await host.close();
@@ -90,33 +114,13 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 /**
- * The contract whose JSON reading follows the proto3 JSON mapping strictly (unknown fields
- * and wrong types refused, naming the field): one read from the proto. A type declared in
- * config is one already; a built-in type's proto ships in the package.
+ * The protos of a driver type, parsed with their proto field names kept: a built-in type's
+ * ship in the package; a type declared in config names its own.
  */
-async function strictJson(contract: Contract): Promise<Contract> {
-  const proto = builtinProtos[contract.type];
-  if (proto === undefined) return contract;
-  const spec = driverTypes(await loadProtos([join(OWN_PROTO, proto)])).find(
-    (s) => s.type === contract.type,
-  )!;
-  return dynamicContract(spec);
-}
-
-/** The request (or, for a client-streaming or bidi method, the JSON array of requests). */
-function readRequest(method: MethodDef, body: unknown): unknown {
-  const read = (b: unknown, where: string) => {
-    try {
-      return method.requestType.fromJSON(b);
-    } catch (err) {
-      throw new DriverkitError('USAGE', `${where}${(err as Error).message}`);
-    }
-  };
-  if (!method.requestStream) return read(body, 'the request: ');
-  if (!Array.isArray(body))
-    throw new DriverkitError(
-      'USAGE',
-      `${method.name} streams its requests: expected a JSON array of them, got ${JSON.stringify(body)}`,
-    );
-  return body.map((b, i) => read(b, `request [${i}]: `));
+async function protosOf(host: DriverHost, type: string) {
+  const builtin = builtinProtos[type];
+  if (builtin !== undefined) return loadProtos([join(OWN_PROTO, builtin)], [], true);
+  const decl = host.config.types.find((t) => t.name === type);
+  if (!decl) throw new DriverkitError('USAGE', `no .proto is known for driver type "${type}"`);
+  return loadProtos(decl.protos, decl.include, true);
 }

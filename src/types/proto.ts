@@ -21,11 +21,13 @@ const PROTOBUFJS = dirname(createRequire(import.meta.url).resolve('protobufjs/pa
  * Parses `.proto` files with protobufjs, as protoc would: an import is looked up next to
  * the importing file, then in `include` folders; `driverkit/options.proto` and
  * google/protobuf's files come with driverkit. Field names become lowerCamelCase, as in
- * ts-proto's output and proto3 JSON. Throws protobufjs's error (it names file and line).
+ * ts-proto's output and proto3 JSON, unless `keepCase` (for descriptors that keep the proto
+ * names). Throws protobufjs's error (it names file and line).
  */
 export async function loadProtos(
   files: readonly string[],
   include: readonly string[] = [],
+  keepCase = false,
 ): Promise<protobuf.Root> {
   const root = new protobuf.Root();
   root.resolvePath = (origin, target) => {
@@ -41,7 +43,7 @@ export async function loadProtos(
   };
   await root.load(
     files.map((f) => resolve(f)),
-    { keepCase: false },
+    { keepCase },
   );
   root.resolveAll();
   return root;
