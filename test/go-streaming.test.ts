@@ -215,6 +215,27 @@ describe.skipIf(!hasGoToolchain)('every method kind with go-plugin peers', () =>
       expect(produced).toBeLessThan(100_000);
     });
 
+    it("the host's keepalive keeps to grpc-go's ping policy: a silent call is not GOAWAY'd", async () => {
+      // grpc-go closes a connection (GOAWAY too_many_pings) after its third PING closer than
+      // 5 minutes to the last with nothing sent in between. PINGing every 100 ms, a call that
+      // is silent for 2 s used to die on that.
+      const driver = useDriver({
+        name: 'counter-go',
+        path: goPlugin,
+        contract: counter,
+        keepalive: { intervalMs: 100, timeoutMs: 5_000 },
+      });
+      await driver.ready;
+      const { requests, send, end } = requestQueue<{ value: string }>();
+      const sum = driver.client.sum(requests, { timeout: 30_000 });
+      send({ value: '1' });
+      // The silence is what is tested here, not a wait for something to happen.
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      send({ value: '2' });
+      end();
+      expect(await sum).toEqual({ total: '3', count: '2' });
+    });
+
     it('a host that stops reading stops the Go producer: Send blocks a bounded way ahead', async () => {
       const marker = markerFile();
       const { client } = await goDriver({ COUNTER_MARKER: marker.path });

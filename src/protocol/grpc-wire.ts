@@ -151,8 +151,11 @@ export function metadataValue(key: string, value: string): string {
   return key.endsWith('-bin') ? Buffer.from(value, 'base64').toString('base64') : value;
 }
 
-/** Response headers and trailers that are a status, not metadata: never relayed as metadata. */
-const STATUS_HEADERS = new Set(['grpc-status', 'grpc-message', 'grpc-status-details-bin']);
+/**
+ * Response headers and trailers that are the status itself, not metadata. The status's
+ * details (`grpc-status-details-bin`, google.rpc.Status) stay: a relay passes them on.
+ */
+const STATUS_HEADERS = new Set(['grpc-status', 'grpc-message']);
 
 /** The metadata of a response's headers or trailers block: pseudo-headers, wire and status keys left out. */
 export function responseMetadata(

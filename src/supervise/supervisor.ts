@@ -6,7 +6,7 @@ import type { Driver } from '../host/driver.js';
 import type { Logger } from '../host/logger.js';
 import type { DriverExit } from '../host/options.js';
 import type { Contract } from '../contracts/contract.js';
-import { type CallOptions, callDeadline } from '../rpc/call.js';
+import type { CallOptions } from '../rpc/call.js';
 import {
   type Call,
   createClient,
@@ -148,18 +148,30 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
       if (!c) byVersion.set(v, (c = this.clientOf(contract, v)));
       return c;
     };
+    const { callTimeout } = this.entry;
     const out: Record<string, unknown> = {};
     for (const service of Object.values(contract.versions)) {
       for (const [key, method] of Object.entries(service.methods)) {
         if (key in out) continue;
         out[key] = (request: unknown, options: CallOptions = {}) => {
           const pick = async () => {
-            const driver = await this.get(callDeadline(options));
+            // The deadline is fixed once, before the wait for a ready process counts against it.
+            const ms =
+              options.timeout ??
+              callTimeout ??
+              (method.responseStream ? undefined : DEFAULT_CALL_TIMEOUT_MS);
+            const at =
+              options.deadline?.getTime() ?? (ms === undefined ? undefined : Date.now() + ms);
+            const fixed =
+              at === undefined
+                ? options
+                : { ...options, timeout: undefined, deadline: new Date(at) };
+            const driver = await this.get(at);
             const fn = forVersion(driver.version!)[key] as
               | ((r: unknown, o: CallOptions) => unknown)
               | undefined;
             if (!fn) throw this.#unimplemented(contract, key, driver.version!);
-            return fn(request, options);
+            return fn(request, fixed);
           };
           return method.responseStream ? lazyResponses(pick) : pick();
         };
@@ -217,7 +229,13 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
     );
     run.catch(() => {});
     // Calls waiting through a restart must see the next process, not this failure.
-    this.#ready = state === 'restarting' ? run.catch(() => this.#ready!) : run;
+    // (When no restart replaced it, as on close, the failure itself is the answer.)
+    if (state === 'restarting') {
+      const waiting: Promise<Driver> = run.catch((err) =>
+        this.#ready !== waiting ? this.#ready! : Promise.reject(err),
+      );
+      this.#ready = waiting;
+    } else this.#ready = run;
   }
 
   #onExit(driver: Driver, exit: DriverExit, uptime: number): void {

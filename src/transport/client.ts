@@ -21,7 +21,12 @@ import {
   STREAM_WINDOW_BYTES,
 } from '../protocol/limits.js';
 import { Status, statusName } from '../status.js';
-import { DEFAULT_KEEPALIVE, type Keepalive, watchProgress } from './keepalive.js';
+import {
+  DEFAULT_KEEPALIVE,
+  type Keepalive,
+  type ReadProgress,
+  watchProgress,
+} from './keepalive.js';
 import { readAlways } from './socket.js';
 import { streamCall } from './stream-client.js';
 
@@ -112,6 +117,17 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
   const where = `${target.network}:${target.address}`;
   let session: ClientHttp2Session | undefined;
   let closed = false;
+  /** What has arrived on the current connection: what the stall watch judges by. */
+  let read: ReadProgress = { at: Date.now(), bytes: 0 };
+  const connectSocket = () => {
+    const progress = (read = { at: Date.now(), bytes: 0 });
+    const socket = netConnect(endpoint as { path: string });
+    socket.on('data', (chunk: Buffer) => {
+      progress.at = Date.now();
+      progress.bytes += chunk.length;
+    });
+    return socket;
+  };
   const open = (): ClientHttp2Session => {
     if (session && !session.closed && !session.destroyed) {
       if ((session.state.nextStreamID ?? 0) < LAST_STREAM_ID) return session;
@@ -126,24 +142,29 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
       createConnection: () =>
         tls
           ? tlsConnect({
-              socket: readAlways(netConnect(endpoint as { path: string })),
+              socket: readAlways(connectSocket()),
               ca: tls.peerCertPem,
               key: tls.keyPem,
               cert: tls.certPem,
               servername: 'localhost',
               ALPNProtocols: ['h2'],
             })
-          : readAlways(netConnect(endpoint as { path: string })),
+          : readAlways(connectSocket()),
     });
     // Each call hears of a broken connection through its own stream.
     s.on('error', () => {});
     // A session can be destroyed (its driver died) between connecting and this event.
     s.once('connect', () => s.destroyed || s.setLocalWindowSize(CONNECTION_WINDOW_BYTES));
-    watchProgress(s, keepalive, (ms) => {
-      const reason = `the connection to ${where} answered no HTTP/2 PING for ${ms} ms`;
-      s.destroy(new Error(reason));
-      onStall?.(reason);
-    });
+    watchProgress(
+      s,
+      keepalive,
+      () => read,
+      (ms) => {
+        const reason = `the connection to ${where} answered no HTTP/2 PING for ${ms} ms`;
+        s.destroy(new Error(reason));
+        onStall?.(reason);
+      },
+    );
     return (session = s);
   };
 

@@ -2,37 +2,80 @@
 // driver whose connection is stuck still answers on a new one, while every call on the old
 // one hangs. An HTTP/2 PING is answered by the peer's HTTP/2 layer itself, so an ack that
 // does not come means the peer is not reading this connection (or not running at all).
+//
+// grpc-go's servers (every go-plugin driver) count a PING sent less than 5 minutes after the
+// last one as a strike unless they sent something in between, and close the connection
+// (GOAWAY too_many_pings) after the third. So a PING goes out only after `intervalMs` of
+// silence from the peer, and another one with nothing but its ack read since only 5 minutes
+// later.
 import type { Http2Session } from 'node:http2';
 
 /** When to PING a connection and how long to wait for the ack. */
 export interface Keepalive {
-  /** Time between PINGs. Default 10 s. */
+  /** Silence from the peer after which a PING is sent. Default 10 s. */
   intervalMs: number;
-  /** A PING unanswered this long marks the connection stalled. Default 20 s (grpc-go's). */
+  /** A PING unanswered this long (and nothing read meanwhile) marks the connection stalled. Default 20 s. */
   timeoutMs: number;
 }
 
 export const DEFAULT_KEEPALIVE: Keepalive = { intervalMs: 10_000, timeoutMs: 20_000 };
 
+/** grpc-go's default keepalive enforcement: PINGs closer than this are strikes. */
+const PEER_MIN_PING_MS = 5 * 60_000;
 /**
- * PINGs `session` every `intervalMs` (one at a time) and calls `onStall` once if an ack
- * takes longer than `timeoutMs`. Stops when the session closes; the timers never keep
- * the process alive.
+ * Bytes that say the peer sent more than the ack of our PING (17 bytes) and a control frame
+ * or two: a header or data frame, which is what resets grpc-go's strikes.
+ */
+const MORE_THAN_AN_ACK = 64;
+
+/** What has been read on a connection: when last, and how many bytes in all. */
+export interface ReadProgress {
+  at: number;
+  bytes: number;
+}
+
+/**
+ * Watches `session` and calls `onStall` once if a PING stays unanswered for `timeoutMs`
+ * while nothing at all is read. `read()` says what has arrived on the connection so far.
+ * Stops when the session closes; the timers never keep the process alive.
  */
 export function watchProgress(
   session: Http2Session,
   { intervalMs, timeoutMs }: Keepalive,
+  read: () => ReadProgress,
   onStall: (waitedMs: number) => void,
 ): void {
   let waiting: NodeJS.Timeout | undefined;
-  const tick = setInterval(() => {
-    if (waiting || session.destroyed || session.closed) return;
-    const sent = session.ping(() => {
-      clearTimeout(waiting);
-      waiting = undefined;
-    });
-    if (sent) waiting = setTimeout(() => onStall(timeoutMs), timeoutMs).unref();
-  }, intervalMs).unref();
+  let pingedAt = 0;
+  let bytesAtPing = 0;
+  const tick = setInterval(
+    () => {
+      if (waiting || session.destroyed || session.closed || session.connecting) return;
+      const now = Date.now();
+      const { at, bytes } = read();
+      if (now - at < intervalMs) return;
+      // Nothing but the last PING's ack read since: the next one waits out the peer's minimum.
+      if (bytes - bytesAtPing < MORE_THAN_AN_ACK && now - pingedAt < PEER_MIN_PING_MS) return;
+      pingedAt = now;
+      bytesAtPing = bytes;
+      const sent = session.ping(() => {
+        clearTimeout(waiting);
+        waiting = undefined;
+      });
+      if (!sent) return;
+      waiting = setTimeout(() => {
+        // The timers run before the poll phase that would read an ack already waiting (an
+        // event loop that was blocked): judge after one turn of reading, and only if
+        // nothing at all arrived since the PING.
+        setImmediate(() => {
+          if (!waiting || session.destroyed) return;
+          waiting = undefined;
+          if (read().at < pingedAt) onStall(timeoutMs);
+        });
+      }, timeoutMs).unref();
+    },
+    Math.min(intervalMs, 1_000),
+  ).unref();
   session.once('close', () => {
     clearInterval(tick);
     clearTimeout(waiting);

@@ -11,7 +11,7 @@ import {
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from 'node:http2';
-import { createServer as createNetServer, type Server as NetServer } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Broker } from '../rpc/broker.js';
 import {
   bindHandlers,
@@ -79,6 +79,8 @@ export class GrpcServer {
   #server: Http2Server | Http2SecureServer;
   /** Accepts connections and hands each, wrapped by readAlways, to #server. */
   #listener: NetServer;
+  /** The accepted sockets, for close() to cut what a peer will not let go. */
+  #sockets = new Set<Socket>();
 
   constructor(tls?: ServerTls, limits: ServerLimits = {}) {
     const idleMs = limits.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
@@ -123,6 +125,8 @@ export class GrpcServer {
     this.#server.on('stream', (stream, headers) => this.#onStream(stream, headers));
     this.#listener = createNetServer((socket) => {
       socket.on('error', () => {});
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
       this.#server.emit('connection', readAlways(socket));
     });
   }
@@ -288,14 +292,27 @@ export class GrpcServer {
     for (const call of this.#calls) call.abort(Status.UNAVAILABLE, 'the driver is shutting down');
     const sessions = [...this.#sessions];
     if (sessions.length === 0) return Promise.resolve();
-    const timer = setTimeout(() => sessions.forEach((s) => s.destroy()), flushMs);
-    return Promise.all(
-      sessions.map((s) => {
-        const closed = new Promise((resolve) => s.once('close', resolve));
-        s.close();
-        return closed;
-      }),
-    ).then(() => clearTimeout(timer));
+    let timer: NodeJS.Timeout | undefined;
+    // A closed session only ends its socket and waits for the peer: one that does not read
+    // (stopped, hung) would keep it, and this process, forever. After flushMs the sockets
+    // themselves go.
+    const cut = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        for (const s of sessions) s.destroy();
+        for (const socket of this.#sockets) socket.destroy();
+        resolve();
+      }, flushMs);
+    });
+    return Promise.race([
+      Promise.all(
+        sessions.map((s) => {
+          const closed = new Promise((resolve) => s.once('close', resolve));
+          s.close();
+          return closed;
+        }),
+      ),
+      cut,
+    ]).then(() => clearTimeout(timer));
   }
 
   #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
