@@ -247,7 +247,7 @@ driver = "${BIN.demo}"
         cwd: dir,
       },
     );
-    expect(run.code).toBe(2);
+    expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
       new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the address is taken.*--listen`),
     );

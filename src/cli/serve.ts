@@ -134,7 +134,7 @@ async function checkAddressFree(listen: string): Promise<void> {
       reject(
         err.code === 'EADDRINUSE'
           ? new DriverkitError(
-              'USAGE',
+              'INVALID_OPTIONS',
               `cannot listen on ${listen}: the address is taken by another process; choose another with --listen HOST:PORT (or listen = "..." in the config)`,
             )
           : err,

@@ -172,3 +172,31 @@ export function responseMetadata(
 
 /** Node's timers fire at once past this many ms (about 24.8 days); a longer deadline needs no timer. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The gRPC status of a response that has no grpc-status but an HTTP status other than 200,
+ * as gRPC's http-grpc-status-mapping.md says (a proxy or a non-gRPC server answered).
+ */
+export function httpStatusCode(http: number): number {
+  const map: Record<number, number> = {
+    400: 13,
+    401: 16,
+    403: 7,
+    404: 12,
+    429: 14,
+    502: 14,
+    503: 14,
+    504: 14,
+  };
+  return map[http] ?? 2;
+}
+
+/**
+ * The gRPC status of a stream the peer reset before any status, by its HTTP/2 error code,
+ * as grpc-js maps them: REFUSED_STREAM is UNAVAILABLE (safe to retry), CANCEL is CANCELLED,
+ * ENHANCE_YOUR_CALM is RESOURCE_EXHAUSTED, INADEQUATE_SECURITY PERMISSION_DENIED, the rest INTERNAL.
+ */
+export function resetStatusCode(http2Code: number): number {
+  const map: Record<number, number> = { 7: 14, 8: 1, 11: 8, 12: 7 };
+  return map[http2Code] ?? 13;
+}

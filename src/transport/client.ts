@@ -1,7 +1,13 @@
 // The one gRPC client of host and driver, on node:http2: every kind of call, over one
 // HTTP/2 connection per peer, read always (socket.ts) and watched by PING (keepalive.ts).
 // The host calls its drivers with it, a driver dials brokered services with it.
-import { type ClientHttp2Session, connect, constants, type IncomingHttpHeaders } from 'node:http2';
+import {
+  type ClientHttp2Session,
+  connect,
+  constants,
+  type Http2Stream,
+  type IncomingHttpHeaders,
+} from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { type CallError, callDeadline, callMetadata, cancelledError } from '../rpc/call.js';
@@ -10,6 +16,8 @@ import type { BrokerTls } from '../rpc/broker.js';
 import {
   decodeGrpcMessage,
   FrameReader,
+  httpStatusCode,
+  resetStatusCode,
   responseMetadata,
   formatGrpcTimeout,
   frameMessage,
@@ -60,6 +68,26 @@ function withCaller(err: CallError, caller: Error): CallError {
   const at = caller.stack?.slice(caller.stack.indexOf('\n') + 1);
   if (at) err.stack = `${err.name}: ${err.message}\nfor call at\n${at}`;
   return err;
+}
+
+/** A response with an HTTP status other than 200 and no gRPC status (a proxy, not gRPC). */
+export function httpError(http: number, path: string): CallError {
+  return callError(httpStatusCode(http), `HTTP status ${http} from ${path}`, true);
+}
+
+/**
+ * The error of a stream the peer reset (RST_STREAM) on a live connection before any status;
+ * undefined when it was not reset, or the connection itself went (that is UNAVAILABLE).
+ */
+export function resetError(
+  stream: Http2Stream,
+  where: string,
+  session: ClientHttp2Session,
+): CallError | undefined {
+  const code = stream.rstCode;
+  if (code === undefined || code === constants.NGHTTP2_NO_ERROR || session.destroyed)
+    return undefined;
+  return callError(resetStatusCode(code), `${where} reset the stream (HTTP/2 error ${code})`, true);
 }
 
 /** The status in a trailers block (or a trailers-only response), if it has one. */
@@ -213,12 +241,17 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
         headers['grpc-timeout'] = formatGrpcTimeout(deadline - Date.now());
       if (call.requestStream || call.responseStream) {
         settled = true;
-        return streamCall(open().request(headers), call, { statusOf, callError, where }).then(
-          resolve,
-          (err) => reject(withCaller(err, caller)),
-        );
+        const session = open();
+        return streamCall(session, session.request(headers), call, {
+          statusOf,
+          callError,
+          where,
+          httpError,
+          resetError,
+        }).then(resolve, (err) => reject(withCaller(err, caller)));
       }
-      const stream = open().request(headers);
+      const session = open();
+      const stream = session.request(headers);
       const abandon = (err: CallError) => {
         settle(err);
         stream.close(constants.NGHTTP2_CANCEL);
@@ -252,7 +285,7 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
       stream.on('response', (h) => {
         status = statusOf(h);
         if (status === undefined && h[':status'] !== 200)
-          status = callError(Status.UNKNOWN, `HTTP status ${h[':status']} from ${call.path}`, true);
+          status = httpError(Number(h[':status']), call.path);
         onMetadata?.(status === undefined ? 'headers' : 'trailers', responseMetadata(h));
       });
       stream.on('trailers', (h) => {
@@ -261,7 +294,10 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
       });
       stream.on('data', (chunk: Buffer) => reader.push(chunk));
       stream.on('error', (err: Error) =>
-        settle(callError(Status.UNAVAILABLE, `${where}: ${err.message}`)),
+        settle(
+          resetError(stream, where, session) ??
+            callError(Status.UNAVAILABLE, `${where}: ${err.message}`),
+        ),
       );
       // The answer is complete once the response has ended with a status, even while our
       // request is still going out: a server may answer early (grpc-go refusing a message
@@ -289,10 +325,11 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
         settle(
           status === null
             ? callError(Status.INTERNAL, `the response from ${where} carried no message`)
-            : callError(
-                Status.UNAVAILABLE,
-                `the connection to ${where} closed before the call ended`,
-              ),
+            : (resetError(stream, where, session) ??
+                callError(
+                  Status.UNAVAILABLE,
+                  `the connection to ${where} closed before the call ended`,
+                )),
         );
       };
       stream.end(body);

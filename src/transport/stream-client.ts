@@ -2,7 +2,7 @@
 // over a stream of the same HTTP/2 connection as its unary calls. Flow control as on the
 // server side: requests are written as the connection takes them, responses are read as
 // the caller iterates (at most 16 wait unread before the stream is paused).
-import { type ClientHttp2Stream, constants } from 'node:http2';
+import { type ClientHttp2Session, type ClientHttp2Stream, constants } from 'node:http2';
 import { type CallError, callDeadline, cancelledError } from '../rpc/call.js';
 import type { Call } from '../rpc/client.js';
 import {
@@ -18,6 +18,12 @@ import { RequestQueue } from './request-queue.js';
 /** How the unary client reads a status and makes errors, shared with streams. */
 export interface StreamParts {
   statusOf(headers: Record<string, unknown>): CallError | null | undefined;
+  httpError(http: number, path: string): CallError;
+  resetError(
+    stream: ClientHttp2Stream,
+    where: string,
+    session: ClientHttp2Session,
+  ): CallError | undefined;
   callError(code: number, details: string, fromPeer?: boolean): CallError;
   where: string;
 }
@@ -28,6 +34,7 @@ export interface StreamParts {
  * and cancels the call when left early.
  */
 export function streamCall(
+  session: ClientHttp2Session,
   stream: ClientHttp2Stream,
   call: Call,
   parts: StreamParts,
@@ -82,6 +89,8 @@ export function streamCall(
   const { onMetadata } = call.options;
   stream.on('response', (h) => {
     status = parts.statusOf(h);
+    if (status === undefined && h[':status'] !== 200)
+      status = parts.httpError(Number(h[':status']), call.path);
     onMetadata?.(status === undefined ? 'headers' : 'trailers', responseMetadata(h));
   });
   stream.on('trailers', (h) => {
@@ -104,7 +113,10 @@ export function streamCall(
     stream.destroy();
   });
   stream.on('error', (err: Error) =>
-    cancel(parts.callError(Status.UNAVAILABLE, `${parts.where}: ${err.message}`)),
+    cancel(
+      parts.resetError(stream, parts.where, session) ??
+        parts.callError(Status.UNAVAILABLE, `${parts.where}: ${err.message}`),
+    ),
   );
   stream.on('close', () => {
     clearTimeout(timer);
@@ -115,6 +127,7 @@ export function streamCall(
     else
       responses.endWith(
         status ??
+          parts.resetError(stream, parts.where, session) ??
           parts.callError(
             Status.UNAVAILABLE,
             `the connection to ${parts.where} closed before the call ended`,

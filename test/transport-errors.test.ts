@@ -1,0 +1,80 @@
+// How the one transport's client reports a peer that answers without a gRPC status: an
+// HTTP status from a proxy or a non-gRPC server, or a stream reset (RST_STREAM) with an
+// HTTP/2 error code. It maps them as grpc-js does (gRPC's http-grpc-status-mapping.md),
+// instead of calling every one UNAVAILABLE, which a caller would retry.
+import { rmSync } from 'node:fs';
+import { constants, createServer, type ServerHttp2Stream } from 'node:http2';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { Status } from '../src/status.js';
+import type { CallError } from '../src/rpc/call.js';
+import { dial } from '../src/transport/client.js';
+import { expectRejection } from './helpers.js';
+
+/** A bare HTTP/2 server on a unix socket that answers each path as `answer` says. */
+async function peer(answer: (path: string, stream: ServerHttp2Stream) => void): Promise<string> {
+  const path = join(tmpdir(), `dk-errors-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const server = createServer();
+  server.on('stream', (stream, headers) => {
+    stream.on('error', () => {});
+    answer(String(headers[':path']), stream);
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  onTestFinished(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    rmSync(path, { force: true });
+  });
+  return path;
+}
+
+const call = (path: string, responseStream = false) => ({
+  path,
+  request: Buffer.alloc(0),
+  serialize: (b: unknown) => b as Buffer,
+  deserialize: (b: Buffer) => b,
+  options: { timeout: 10_000 },
+  requestStream: false,
+  responseStream,
+});
+
+describe('a peer that answers without a gRPC status', () => {
+  it.each([
+    { what: 'HTTP 404', code: Status.UNIMPLEMENTED, http: 404 },
+    { what: 'HTTP 401', code: Status.UNAUTHENTICATED, http: 401 },
+    { what: 'HTTP 503', code: Status.UNAVAILABLE, http: 503 },
+    { what: 'HTTP 418', code: Status.UNKNOWN, http: 418 },
+    { what: 'RST_STREAM CANCEL', code: Status.CANCELLED, rst: constants.NGHTTP2_CANCEL },
+    {
+      what: 'RST_STREAM REFUSED_STREAM',
+      code: Status.UNAVAILABLE,
+      rst: constants.NGHTTP2_REFUSED_STREAM,
+    },
+    {
+      what: 'RST_STREAM ENHANCE_YOUR_CALM',
+      code: Status.RESOURCE_EXHAUSTED,
+      rst: constants.NGHTTP2_ENHANCE_YOUR_CALM,
+    },
+    {
+      what: 'RST_STREAM INTERNAL_ERROR',
+      code: Status.INTERNAL,
+      rst: constants.NGHTTP2_INTERNAL_ERROR,
+    },
+  ])('$what is $code, unary and streaming', async ({ code, http, rst }) => {
+    const socket = await peer((_path, stream) => {
+      if (http) stream.respond({ ':status': http }, { endStream: true });
+      else stream.close(rst);
+    });
+    const channel = dial({ network: 'unix', address: socket });
+    onTestFinished(() => channel.close());
+    const unary = await expectRejection<CallError>(channel.invoke(call('/x.Y/Z')));
+    expect(unary.code).toBe(code);
+    const streamed = (await channel.invoke(call('/x.Y/Z', true))) as AsyncIterable<unknown>;
+    const err = await expectRejection<CallError>(
+      (async () => {
+        for await (const _ of streamed);
+      })(),
+    );
+    expect(err.code).toBe(code);
+  });
+});
