@@ -33,6 +33,21 @@ async function packAs(
 }
 
 describe('driverkit search', () => {
+  it("prints an index's text without its control characters: no retitled terminal, no erased or forged rows", async () => {
+    const index = tempDir('pkg-index');
+    const project = tempDir('pkg-project');
+    const hostile = 'ok\u001b]0;pwned\u0007\r\u001b[2Kofficial 9.9.9 verified\nfake row';
+    await packAs(index, 'evil', '1.0.0', '^0.1.0', hostile);
+    const out = await cli(project, 'search', '--index', index);
+    expect(out.code, out.stderr).toBe(0);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: what must not reach the terminal
+    expect(out.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(out.stdout.trimEnd().split('\n')).toHaveLength(1);
+    expect(out.stdout).toMatch(
+      /^evil\s+1\.0\.0\s+kv\s+ok\ufffd\]0;pwned\ufffd\ufffd\ufffd\[2Kofficial/,
+    );
+  });
+
   it('lists names, newest compatible version, type and description; TERM filters; over a folder and over HTTP', async () => {
     const index = tempDir('pkg-index');
     const project = tempDir('pkg-project');

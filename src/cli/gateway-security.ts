@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Config } from '../config/schema.js';
 import { DriverkitError } from '../errors.js';
-import type { GatewaySecurity } from '../gateway/security.js';
+import { type GatewaySecurity, parseTokens } from '../gateway/security.js';
 
 /** The gateway's security from the config's `[gateway]` table and `gateway_allow` keys, its files read. */
 export async function gatewaySecurity(config: Config): Promise<GatewaySecurity> {
@@ -24,11 +24,11 @@ export async function gatewaySecurity(config: Config): Promise<GatewaySecurity> 
     read(g.tokensFile, 'tokens_file'),
   ]);
   const tokens = [
-    ...(tokenFile ?? '').split('\n'),
-    ...(g.tokensEnv ? (process.env[g.tokensEnv] ?? '').split(',') : []),
-  ]
-    .map((t) => t.trim())
-    .filter(Boolean);
+    ...parseTokens(tokenFile ?? ''),
+    ...(g.tokensEnv ? (process.env[g.tokensEnv] ?? '').split(',') : [])
+      .map((t) => t.trim())
+      .filter(Boolean),
+  ];
   if ((g.tokensFile || g.tokensEnv) && tokens.length === 0) {
     throw new DriverkitError(
       'CONFIG_INVALID',

@@ -32,14 +32,28 @@ export async function run(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  for (const h of hits) {
-    const version = h.version ?? `none fits (newest ${h.newest})`;
+  for (const hit of hits) {
+    const h = {
+      name: printable(hit.name),
+      type: printable(hit.type),
+      description: printable(hit.description ?? ''),
+    };
+    const version = printable(hit.version ?? `none fits (newest ${hit.newest})`);
     process.stdout.write(
-      `${h.name.padEnd(12)} ${version.padEnd(9)} ${h.type.padEnd(14)} ${h.description ?? ''}\n`.replace(
+      `${h.name.padEnd(12)} ${version.padEnd(9)} ${h.type.padEnd(14)} ${h.description}\n`.replace(
         / +\n$/,
         '\n',
       ),
     );
   }
   return 0;
+}
+
+/**
+ * What an index says, made safe for a terminal: control characters (escape sequences that
+ * retitle the window, erase lines or move the cursor to draw a fake row) become U+FFFD.
+ */
+export function printable(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: these are what is removed
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '\ufffd');
 }

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
 import { isLoopback } from '../protocol/loopback.js';
 import { Status } from '../status.js';
@@ -37,15 +37,30 @@ const ADMIN_METHODS = new Set(['Configure']);
 /** A status to answer instead of relaying, or undefined to relay. */
 export type Verdict = { code: number; details: string } | undefined;
 
-/** Checks the bearer token in constant time; every call when tokens are set. */
+/**
+ * The tokens of a `tokens_file`: one a line, trimmed. Blank lines and lines that start with
+ * `#` are never tokens (a comment must not open the gateway).
+ */
+export function parseTokens(text: string): string[] {
+  return text
+    .split('\n')
+    .map((t) => t.trim())
+    .filter((t) => t !== '' && !t.startsWith('#'));
+}
+
+const digest = (b: Buffer | string) => createHash('sha256').update(b).digest();
+
+/**
+ * Checks the bearer token; every call when tokens are set. Compared as SHA-256 digests in
+ * constant time, against every token without stopping at a match: neither the length of a
+ * token nor which one matched shows in the time taken.
+ */
 export function checkToken(metadata: Metadata, tokens: readonly string[] | undefined): Verdict {
   if (!tokens?.length) return undefined;
   const header = metadata.get('authorization')[0]?.toString() ?? '';
-  const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
-  const ok = tokens.some((t) => {
-    const want = Buffer.from(t);
-    return want.length === given.length && timingSafeEqual(want, given);
-  });
+  const given = digest(header.startsWith('Bearer ') ? header.slice(7) : '');
+  let ok = false;
+  for (const t of tokens) ok = timingSafeEqual(digest(t), given) || ok;
   return ok
     ? undefined
     : {
