@@ -21,9 +21,30 @@ export function consoleLogger(
     log(lvl, message, fields) {
       if (LOG_LEVELS.indexOf(lvl) < min) return;
       const kv = Object.entries(fields)
-        .map(([k, v]) => `${k}=${typeof v === 'string' && !/\s/.test(v) ? v : JSON.stringify(v)}`)
+        .map(
+          ([k, v]) =>
+            `${escaped(k)}=${typeof v === 'string' && PLAIN.test(v) ? v : JSON.stringify(v)}`,
+        )
         .join(' ');
-      write(`${new Date().toISOString()} [${lvl.toUpperCase()}] ${message}${kv ? ` ${kv}` : ''}\n`);
+      write(
+        `${new Date().toISOString()} [${lvl.toUpperCase()}] ${escaped(message)}${kv ? ` ${kv}` : ''}\n`,
+      );
     },
   };
+}
+
+/** A value printed as it is: no space, quote, `=` or control character in it. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are what makes a value not plain
+const PLAIN = /^[^\s"=\u0000-\u001f\u007f-\u009f]+$/;
+
+/**
+ * A message or key that a driver or a caller chose, with its control characters escaped
+ * (`\n` as the two characters \\n): one log call is one line, and no text can forge
+ * another line or move the terminal's cursor.
+ */
+function escaped(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: these are what is escaped
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) =>
+    JSON.stringify(c).slice(1, -1),
+  );
 }
