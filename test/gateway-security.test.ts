@@ -62,11 +62,21 @@ describe('gateway security', () => {
     }
     const { user } = await users.getUser(
       { userId: { opaqueId: 'metadata' } },
-      { metadata: { authorization: 'Bearer s3cret-2', 'x-mine': 'kept' } },
+      {
+        metadata: {
+          authorization: 'Bearer s3cret-2',
+          'x-mine': 'kept',
+          // Identity and log fields are the host's to set, not a gateway client's.
+          'driverkit-user': 'admin',
+          'driverkit-log-fields': '{"forged":"yes"}',
+        },
+      },
     );
     const seen = JSON.parse(user!.username) as Record<string, string>;
     expect(seen['x-mine']).toBe('kept');
     expect(seen.authorization).toBeUndefined();
+    expect(seen['driverkit-user']).toBeUndefined();
+    expect(seen['driverkit-log-fields']).toBeUndefined();
   });
 
   it('Configure is not reachable through the gateway unless a driver allows it; the allow-list is per method', async () => {

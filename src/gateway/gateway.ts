@@ -9,6 +9,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { methodPath, type ServiceDef } from '../contracts/contract.js';
+import { CONTEXT_METADATA } from '../protocol/context.js';
 import { internalServices } from '../contracts/internal.js';
 import { DriverkitError, RpcError } from '../errors.js';
 import { HealthCheckResponse_ServingStatus as Serving } from '../gen/grpc/health/v1/health.js';
@@ -21,6 +22,19 @@ import { checkAllowed, checkListen, checkToken, type GatewaySecurity } from './s
 
 /** The metadata key that picks an instance when several drivers share a type. */
 export const ROUTE_HEADER = 'driverkit-driver';
+
+/**
+ * Client metadata the gateway never passes on: its routing and credentials, and the request
+ * context keys that a driver takes as the host's word (`ctx.context.user`, the log fields).
+ * A client's `x-request-id` does pass, as a correlation id and nothing more.
+ */
+const NOT_RELAYED = new Set([
+  ROUTE_HEADER,
+  'user-agent',
+  'authorization',
+  CONTEXT_METADATA.user,
+  CONTEXT_METADATA.fields,
+]);
 
 /** What a gateway relays to: named driver instances, their services, and a way to call each. */
 export interface GatewayDrivers {
@@ -221,9 +235,10 @@ function relayImplementation(
       };
       call.once('cancelled', release);
       const metadata: Record<string, string | Buffer> = {};
-      // The caller's credentials are the gateway's to check, not the driver's to see.
+      // The caller's credentials are the gateway's to check, not the driver's to see; who
+      // the call is for and the log fields are the host's to say, not a client's.
       for (const [k, v] of Object.entries(call.metadata.getMap()))
-        if (k !== ROUTE_HEADER && k !== 'user-agent' && k !== 'authorization') metadata[k] = v;
+        if (!NOT_RELAYED.has(k)) metadata[k] = v;
       const deadline = Number(call.getDeadline());
       const abort = new AbortController();
       call.once('cancelled', () => abort.abort());
