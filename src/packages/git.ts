@@ -45,12 +45,23 @@ export async function removeClone(dir: string): Promise<void> {
 export async function cloneRepo(spec: string, full = false): Promise<string> {
   const hash = spec.lastIndexOf('#');
   const [url, ref] = hash > 0 ? [spec.slice(0, hash), spec.slice(hash + 1)] : [spec, undefined];
+  const refused =
+    gitUrlProblem(url) ?? (ref?.startsWith('-') ? `a ref may not start with "-"` : undefined);
+  if (refused)
+    throw new DriverkitError(
+      'DOWNLOAD_FAILED',
+      `refusing to clone ${JSON.stringify(spec)}: ${refused}`,
+    );
   const dir = await mkdtemp(join(tmpdir(), 'driverkit-git-'));
   clones.add(dir);
   try {
     await runTool(
       'git',
       [
+        // Whatever the user's git config allows (protocol.ext.allow = always, say), only
+        // these transports: no remote helper runs a command of an index's choosing.
+        ...['-c', 'protocol.allow=never'],
+        ...TRANSPORTS.flatMap((p) => ['-c', `protocol.${p}.allow=always`]),
         'clone',
         '--quiet',
         ...(full ? [] : ['--depth', '1']),
@@ -96,4 +107,22 @@ export async function cloneCommit(url: string, commit: string, ref?: string): Pr
       `git repository ${url}: ${ref} is commit ${head}, but the manifest pins ${commit}; nothing was built`,
     );
   return dir;
+}
+
+/** The transports a git URL may use; git is told to allow these and never any other. */
+const TRANSPORTS = ['https', 'http', 'ssh', 'git', 'file'];
+
+/**
+ * Why git must not be given `url`, or undefined: driverkit checks every git URL itself,
+ * whatever git's config says. Remote helpers (`ext::`, `fd::`, `TRANSPORT::ADDRESS`) and
+ * anything that reads as an option are refused; URLs, scp-like `host:path` and paths pass.
+ */
+export function gitUrlProblem(url: string): string | undefined {
+  if (url.startsWith('-')) return 'a URL may not start with "-"';
+  if (/^[A-Za-z][A-Za-z0-9+.-]*::/.test(url))
+    return 'git remote helpers (TRANSPORT::...) are not allowed';
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase();
+  if (scheme && !TRANSPORTS.includes(scheme))
+    return `expected an https:, http:, ssh:, git: or file: URL, got ${scheme}:`;
+  return undefined;
 }
