@@ -7,6 +7,7 @@ import { DEFAULT_KEEPALIVE, type Keepalive } from '../transport/keepalive.js';
 import { openHostBroker } from './broker.js';
 import { checkHealth, requestShutdown, streamStdio } from './connect.js';
 import type { Logger } from './logger.js';
+import { stripUndefined } from './options.js';
 
 /** How the host's connection to a driver is watched. */
 export interface ConnectionOptions {
@@ -61,8 +62,4 @@ export class Connection {
     this.#broker?.close();
     this.#channel.close();
   }
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

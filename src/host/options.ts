@@ -122,6 +122,7 @@ export function validateOptions<C extends Contract>(
   return { ...DEFAULTS, ...stripUndefined(options) };
 }
 
-function stripUndefined<T extends object>(o: T): T {
+/** `o` without its undefined entries, so that spreading it over defaults keeps them. */
+export function stripUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }

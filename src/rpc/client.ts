@@ -3,7 +3,7 @@
 // do. The host's channel, the driver's lean client, the broker, the supervisor and the
 // gateway all build theirs here.
 import { codec, methodPath, type ServiceDef } from '../contracts/contract.js';
-import { callDeadline, type CallOptions, type ErrorMapper, type PromiseClient } from './call.js';
+import type { CallOptions, ErrorMapper, PromiseClient } from './call.js';
 
 /** One call on its way to a transport, of any of gRPC's four kinds: what each step sees and may replace. */
 export interface Call {
@@ -91,16 +91,24 @@ export function deadlineStep(
 ): Interceptor {
   const fallback = typeof defaultMs === 'function' ? defaultMs : () => defaultMs;
   return (next) => (call) => {
-    const { options } = call;
-    if (options.deadline) return next(call);
-    const ms = options.timeout === undefined ? fallback(call) : undefined;
-    const at = callDeadline(options) ?? (ms === undefined ? undefined : Date.now() + ms);
-    return next(
-      at === undefined
-        ? call
-        : { ...call, options: { ...options, timeout: undefined, deadline: new Date(at) } },
-    );
+    const options = fixDeadline(call.options, () => fallback(call));
+    return next(options === call.options ? call : { ...call, options });
   };
+}
+
+/**
+ * The options with the call's deadline made absolute now: its `deadline`, else `timeout`,
+ * else `defaultMs()`; unchanged when there is none or it is absolute already.
+ */
+export function fixDeadline(
+  options: CallOptions,
+  defaultMs: () => number | undefined,
+): CallOptions {
+  if (options.deadline) return options;
+  const ms = options.timeout ?? defaultMs();
+  return ms === undefined
+    ? options
+    : { ...options, timeout: undefined, deadline: new Date(Date.now() + ms) };
 }
 
 /** Turns a transport's CallError into the caller's error (the driver's error family), for streamed responses too. */

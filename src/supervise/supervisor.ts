@@ -8,10 +8,10 @@ import type { DriverExit } from '../host/options.js';
 import type { Contract } from '../contracts/contract.js';
 import type { CallOptions } from '../rpc/call.js';
 import {
-  type Call,
   createClient,
   deadlineStep,
   type Invoke,
+  fixDeadline,
   lazyResponses,
 } from '../rpc/client.js';
 import { Status } from '../status.js';
@@ -116,13 +116,12 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
    * a restart up to the call's deadline; `call_timeout` is the default deadline.
    */
   get invoke(): Invoke {
-    const { callTimeout } = this.entry;
-    const timeout = (call: Call) =>
-      callTimeout ?? (call.responseStream ? undefined : DEFAULT_CALL_TIMEOUT_MS);
-    return (this.#invoke ??= deadlineStep(timeout)(async (call) => {
-      const driver = await this.get(call.options.deadline?.getTime());
-      return driver.invoke(call);
-    }));
+    return (this.#invoke ??= deadlineStep((call) => this.#defaultTimeout(call.responseStream))(
+      async (call) => {
+        const driver = await this.get(call.options.deadline?.getTime());
+        return driver.invoke(call);
+      },
+    ));
   }
 
   /**
@@ -148,7 +147,6 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
       if (!c) byVersion.set(v, (c = this.clientOf(contract, v)));
       return c;
     };
-    const { callTimeout } = this.entry;
     const out: Record<string, unknown> = {};
     for (const service of Object.values(contract.versions)) {
       for (const [key, method] of Object.entries(service.methods)) {
@@ -156,17 +154,8 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
         out[key] = (request: unknown, options: CallOptions = {}) => {
           const pick = async () => {
             // The deadline is fixed once, before the wait for a ready process counts against it.
-            const ms =
-              options.timeout ??
-              callTimeout ??
-              (method.responseStream ? undefined : DEFAULT_CALL_TIMEOUT_MS);
-            const at =
-              options.deadline?.getTime() ?? (ms === undefined ? undefined : Date.now() + ms);
-            const fixed =
-              at === undefined
-                ? options
-                : { ...options, timeout: undefined, deadline: new Date(at) };
-            const driver = await this.get(at);
+            const fixed = fixDeadline(options, () => this.#defaultTimeout(method.responseStream));
+            const driver = await this.get(fixed.deadline?.getTime());
             const fn = forVersion(driver.version!)[key] as
               | ((r: unknown, o: CallOptions) => unknown)
               | undefined;
@@ -178,6 +167,11 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
       }
     }
     return out;
+  }
+
+  /** `call_timeout`, else 30 s for a call whose responses do not stream. */
+  #defaultTimeout(responseStream: boolean): number | undefined {
+    return this.entry.callTimeout ?? (responseStream ? undefined : DEFAULT_CALL_TIMEOUT_MS);
   }
 
   #unimplemented(contract: Contract, method: string, version: number): RpcError {
