@@ -107,6 +107,16 @@ describe('unpacking archives', () => {
       entries: [link('here', '.'), file('here/x')],
       error: 'entry "here/x" goes through a symbolic link',
     },
+    {
+      // Each text alone stays inside; followed through `d -> .`, `root` is the folder's parent.
+      entries: [link('root', 'd/d/d/../../..'), link('d', '.')],
+      error: 'entry "root" is a symbolic link out of the archive (to "d/d/d/../../..")',
+    },
+    {
+      entries: [link('a', 'b'), link('b', 'a')],
+      error: 'entry "a" is a symbolic link out of the archive (to "b")',
+    },
+    { entries: [file('lib/x'), link('bin/x', '../lib/x'), link('d', '.')] },
   ];
   for (const { entries, error } of rows) {
     it(`${error ? 'refuses' : 'unpacks'} ${entries.map((e) => e.path).join(', ')}`, async () => {

@@ -1,9 +1,10 @@
 import { readdir, readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import semver from 'semver';
 import { DriverkitError } from '../errors.js';
 import { checkoutIndex, isGitIndex } from './git.js';
+import { hasScheme } from './store.js';
 import { NAME_PATTERN, parsePackageManifest, type PackageManifest } from './manifest.js';
 
 /** A manifest with where it came from: the index as the user named it, and its own URL. */
@@ -122,7 +123,36 @@ export async function readIndexed(
       `${url.href}: says it is ${m.name}@${m.version}, but its path says ${name}@${version}`,
     );
   }
+  checkReferences(m, index, url, await baseUrl(index));
   return { ...m, index, manifestUrl: url.href };
+}
+
+/** An index read over the network (http(s), or a git index whose repository is not local). */
+export function isRemoteIndex(index: string): boolean {
+  const at = isGitIndex(index) ? index.slice('git+'.length) : index;
+  return (hasScheme(at) && !at.startsWith('file:')) || /^[^/:]+@[^/:]+:/.test(at);
+}
+
+/**
+ * A remote index may name remote URLs and files inside itself, never a local file: else
+ * a hostile index makes the installer read (and hash, in its error) `/etc/hostname`, or
+ * build a local repository (PACKAGE_INVALID, before anything is fetched).
+ */
+function checkReferences(m: PackageManifest, index: string, url: URL, base: URL): void {
+  if (!isRemoteIndex(index)) return;
+  const refuse = (field: string, value: string): never => {
+    throw new DriverkitError(
+      'PACKAGE_INVALID',
+      `${url.href}: ${field} ${JSON.stringify(value)} names a local file; a remote index may only name remote URLs or files inside itself`,
+    );
+  };
+  m.artifacts.forEach((a, i) => {
+    const to = new URL(a.url, url);
+    if (to.protocol !== 'https:' && to.protocol !== 'http:' && !to.href.startsWith(base.href))
+      refuse(`artifacts[${i}].url`, a.url);
+  });
+  const git = m.source?.git;
+  if (git !== undefined && (isAbsolute(git) || git.startsWith('file:'))) refuse('source.git', git);
 }
 
 /**

@@ -25,7 +25,7 @@ export async function unpackTarGz(
       { cause: err },
     );
   }
-  const links = new Set<string>();
+  const links = new Map<string, string>();
   const refuse = (e: TarEntry, why: string): never => {
     throw new DriverkitError(
       'ARCHIVE_UNSAFE',
@@ -43,13 +43,15 @@ export async function unpackTarGz(
       refuse(e, 'goes through a symbolic link');
     if (e.type === 'hardlink' || e.type === 'other')
       refuse(e, `is a ${e.type === 'other' ? 'special file' : 'hard link'}`);
-    if (e.type === 'symlink') {
-      const target = posix.normalize(posix.join(posix.dirname(path), e.linkname));
-      if (isAbsolute(e.linkname) || target === '..' || target.startsWith('../'))
-        refuse(e, `is a symbolic link out of the archive (to ${JSON.stringify(e.linkname)})`);
-      links.add(path);
-    }
+    if (e.type === 'symlink') links.set(path, e.linkname);
     kept.push({ ...e, path });
+  }
+  // Checked once every link is known: a link's meaning depends on links listed after it
+  // (`root -> d/d/../..` is harmless text until `d -> .` appears).
+  for (const e of kept) {
+    if (e.type !== 'symlink') continue;
+    if (resolveLink(posix.dirname(e.path), e.linkname, links) === undefined)
+      refuse(e, `is a symbolic link out of the archive (to ${JSON.stringify(e.linkname)})`);
   }
   for (const e of kept) {
     const to = join(folder, e.path);
@@ -65,4 +67,34 @@ export async function unpackTarGz(
     }
   }
   return kept;
+}
+
+/**
+ * Where `target`, read from folder `from`, lands once every link in the archive is
+ * followed, as path parts under the archive's root; undefined when it climbs out (or loops).
+ */
+function resolveLink(
+  from: string,
+  target: string,
+  links: ReadonlyMap<string, string>,
+  depth = 0,
+): string[] | undefined {
+  if (depth > 40 || isAbsolute(target)) return undefined;
+  let at = from === '.' ? [] : from.split('/');
+  for (const part of target.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (at.length === 0) return undefined;
+      at.pop();
+      continue;
+    }
+    const link = links.get([...at, part].join('/'));
+    if (link === undefined) at.push(part);
+    else {
+      const next = resolveLink(at.join('/') || '.', link, links, depth + 1);
+      if (next === undefined) return undefined;
+      at = next;
+    }
+  }
+  return at;
 }
