@@ -1,6 +1,6 @@
 // Git: a package index that is a git repository, and a source driver installed from one.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { userprovider } from '../src/contracts/userprovider.js';
@@ -76,6 +76,33 @@ describe('git indexes', () => {
     });
     await driver.ready;
     expect((await driver.client.findUsers({ query: 'marie' })).users).toHaveLength(1);
+  });
+
+  it('install --git with trusted keys is refused before anything is cloned or built', async () => {
+    const repo = tempDir('pkg-src');
+    git(repo, 'init', '--quiet');
+    const marker = join(repo, 'built');
+    writeFileSync(
+      join(repo, 'driverkit.json'),
+      JSON.stringify({ type: 'userprovider', version: '0.3.0', build: `touch "${marker}"` }),
+    );
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '--quiet', '-m', 'a source driver');
+    const project = tempDir('pkg-project');
+    const keys = await cli(project, 'pack', '--new-key', join(project, 'author'));
+    expect(keys.code, keys.stderr).toBe(0);
+    const out = await cli(
+      project,
+      'install',
+      '--git',
+      `file://${repo}`,
+      '--trusted-key',
+      join(project, 'author.pub.pem'),
+    );
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('a git source has no signed manifest, and trusted keys are set');
+    expect(existsSync(marker)).toBe(false);
+    expect(existsSync(join(project, 'driverkit.lock'))).toBe(false);
   });
 
   it("driverkit serve installs a config's package from a git index and serves it", async () => {

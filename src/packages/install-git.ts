@@ -27,6 +27,13 @@ export interface GitInstallRequest {
  * archive as a local file would be: the lock pins the archive's and the binary's digests.
  */
 export async function installGit(req: GitInstallRequest): Promise<InstallResult> {
+  // Nothing signs a repository's build: refuse before cloning, never after running it.
+  if (req.trustedKeys?.length) {
+    throw new DriverkitError(
+      'SIGNATURE_INVALID',
+      `${req.source}: a git source has no signed manifest, and trusted keys are set (--trusted-key, DRIVERKIT_TRUSTED_KEYS); nothing was cloned, built or installed`,
+    );
+  }
   const dir = await cloneRepo(req.source);
   const manifest = await readManifest(dir);
   if (!manifest.type || !manifest.version) {
