@@ -109,6 +109,7 @@ export async function run(argv: string[]): Promise<number> {
       indexes: v.index as string[] | undefined,
       force: Boolean(v.force),
       trustedKeys,
+      newSigner: Boolean(v['new-signer']),
       frozen: Boolean(v.frozen),
       onDownload,
       onBuild,

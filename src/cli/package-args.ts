@@ -12,11 +12,14 @@ export const PACKAGE_OPTIONS = {
   force: { type: 'boolean' },
   'trusted-key': { type: 'string', multiple: true },
   build: { type: 'boolean' },
+  'new-signer': { type: 'boolean' },
 } as const;
 
 /** The help lines for --trusted-key and --build, shared by install and upgrade. */
 export const TRUSTED_KEY_HELP = `      --trusted-key FILE  an ed25519 public key (PEM) that must have signed each manifest
                      (repeatable; also DRIVERKIT_TRUSTED_KEYS, comma-separated paths)
+      --new-signer   accept a version signed by another trusted key than the one the lock
+                     records for that package (by default a package keeps its signer)
       --build        build a version with no artifact for this platform from the source its
                      manifest names: runs that repository's build with your rights`;
 

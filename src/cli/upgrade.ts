@@ -50,6 +50,7 @@ export async function run(argv: string[]): Promise<number> {
       indexes: v.index as string[] | undefined,
       force: Boolean(v.force),
       trustedKeys,
+      newSigner: Boolean(v['new-signer']),
       upgrade: true,
       onDownload,
       onBuild,

@@ -17,6 +17,7 @@ import {
   indexForLock,
   indexFromLock,
   LOCAL_FILE_INDEX,
+  lockedBinary,
   versionFolder,
   type Store,
   urlForLock,
@@ -48,6 +49,11 @@ export interface InstallRequest {
   buildSources?: boolean;
   /** Public keys one of which must sign the manifest; default: those DRIVERKIT_TRUSTED_KEYS names (none: not checked). */
   trustedKeys?: readonly KeyObject[];
+  /**
+   * Accept a version signed by another trusted key than the one the lock records for this
+   * package (trust on first use, as SSH's known_hosts). Default false: SIGNATURE_INVALID.
+   */
+  newSigner?: boolean;
 }
 
 /** What an install did: `installed` (new), `upgraded`, `downgraded`, `repaired` (files restored from the lock) or `unchanged`. */
@@ -108,7 +114,7 @@ async function installLocked(req: InstallRequest): Promise<InstallResult> {
   const keep = locked && (req.frozen || (!req.upgrade && inRange(locked.version)));
   if (keep && vouched(locked)) {
     if (await intact(locked)) return result('unchanged', locked);
-    await repair(req, locked);
+    await repair(req, locked, trustedKeys);
     return result('repaired', locked);
   }
   const indexes = req.indexes?.length
@@ -125,6 +131,12 @@ async function installLocked(req: InstallRequest): Promise<InstallResult> {
     trustedKeys,
     buildSources: req.buildSources,
   });
+  if (locked?.signedBy && signedBy && signedBy !== locked.signedBy && !req.newSigner) {
+    throw new DriverkitError(
+      'SIGNATURE_INVALID',
+      `${name} ${manifest.version} is signed by key ${signedBy.slice(0, 16)}…, but ${store.lockFile} records that ${name} was signed by key ${locked.signedBy.slice(0, 16)}…; a package keeps its signer (pass --new-signer to accept the new one); nothing was installed`,
+    );
+  }
   if (locked && semver.lt(manifest.version, locked.version) && !force) {
     throw new DriverkitError(
       'DOWNGRADE_REFUSED',
@@ -164,12 +176,21 @@ async function installLocked(req: InstallRequest): Promise<InstallResult> {
   return result(await recordInstall(store, name, entry, locked), entry);
 }
 
-/** Puts a locked version's files back as the lock pins them: its archive again, or a build of its source commit. */
-async function repair(req: InstallRequest, locked: LockEntry): Promise<void> {
+/**
+ * Puts a locked version's files back as the lock pins them: its archive again, or a build
+ * of its source commit. With trusted keys, what the lock names is first checked against its
+ * signed manifest: the lock is a record of what was verified, anyone can edit it.
+ */
+async function repair(
+  req: InstallRequest,
+  locked: LockEntry,
+  trustedKeys: readonly KeyObject[],
+): Promise<void> {
   const { store, name } = req;
+  if (trustedKeys.length > 0) await checkAgainstIndex(req, locked, trustedKeys);
   const entry = relative(
     versionFolder(store, name, locked.version),
-    join(store.root, locked.binary),
+    lockedBinary(store, name, locked),
   );
   let archive = { url: urlFromLock(store, locked.url), sha256: locked.sha256 };
   if (locked.source && !(await exists(archive.url))) {
@@ -205,6 +226,43 @@ async function repair(req: InstallRequest, locked: LockEntry): Promise<void> {
       `${name} ${locked.version}: the unpacked executable has sha256 ${got.binarySha256}, but ${store.lockFile} says ${locked.binarySha256}${hint}`,
     );
   }
+}
+
+/**
+ * Refuses (SIGNATURE_INVALID) a lock entry whose archive or source commit is not the one the
+ * version's manifest names, or whose manifest the key the lock records did not sign.
+ */
+async function checkAgainstIndex(
+  req: InstallRequest,
+  locked: LockEntry,
+  trustedKeys: readonly KeyObject[],
+): Promise<void> {
+  const { store, name } = req;
+  const refuse = (why: string): never => {
+    throw new DriverkitError(
+      'SIGNATURE_INVALID',
+      `${store.lockFile}: ${name} ${locked.version} ${why}; the lock only records what was verified (run driverkit install ${name} to take it from its index again); nothing was installed`,
+    );
+  };
+  if (locked.index === LOCAL_FILE_INDEX) refuse('comes from a local archive, which nobody signed');
+  const { manifest, artifact, signedBy } = await resolvePackage({
+    name,
+    range: locked.version,
+    indexes: [indexFromLock(store, locked.index)],
+    force: true,
+    trustedKeys,
+    buildSources: true,
+  });
+  if (signedBy !== locked.signedBy)
+    refuse(`was signed by key ${signedBy?.slice(0, 16)}…, not the key the lock records`);
+  const same = locked.source
+    ? manifest.source !== undefined && locked.source.endsWith(`#${manifest.source.commit}`)
+    : artifact?.sha256 === locked.sha256 &&
+      (artifact.entry === undefined || locked.binary.endsWith(`/${artifact.entry}`));
+  if (!same)
+    refuse(
+      `names ${locked.source ? `source ${locked.source}` : `archive sha256 ${locked.sha256}`}, which its signed manifest in ${locked.index} does not`,
+    );
 }
 
 /** The archive to install for a resolved version: its artifact, or its source built into one. */

@@ -1,10 +1,16 @@
-import { join } from 'node:path';
 import semver from 'semver';
 import { DriverkitError } from '../errors.js';
 import { fileSha256 } from './artifact.js';
 import { readLock, type LockEntry } from './lockfile.js';
 import { resolvePackage } from './resolve.js';
-import { globalStore, indexFromLock, LOCAL_FILE_INDEX, projectStore, type Store } from './store.js';
+import {
+  globalStore,
+  indexFromLock,
+  LOCAL_FILE_INDEX,
+  lockedBinary,
+  projectStore,
+  type Store,
+} from './store.js';
 
 /** An installed package, as the lock records it. */
 export interface InstalledDriver extends LockEntry {
@@ -35,7 +41,7 @@ export async function resolveInstalled(
       );
     }
     return {
-      path: join(store.root, entry.binary),
+      path: lockedBinary(store, name, entry),
       sha256: entry.binarySha256,
       version: entry.version,
       signedBy: entry.signedBy,
@@ -54,7 +60,7 @@ export async function listInstalled(store: Store): Promise<InstalledDriver[]> {
   return Object.entries(lock.drivers).map(([name, e]) => ({
     ...e,
     name,
-    path: join(store.root, e.binary),
+    path: lockedBinary(store, name, e),
     store,
   }));
 }

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
-import { join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DriverkitError } from '../errors.js';
 
 /** Where a set of installed drivers lives: its folder of drivers and its lock file. */
 export interface Store {
@@ -41,6 +42,26 @@ export function globalStore(): Store {
 /** The folder one version of a package is installed in. */
 export const versionFolder = (store: Store, name: string, version: string) =>
   join(store.drivers, name, version);
+
+/**
+ * A lock entry's executable as an absolute path, which must lie inside its own version's
+ * folder: the lock names what was installed, it cannot point the host at another file
+ * (PACKAGE_INVALID).
+ */
+export function lockedBinary(
+  store: Store,
+  name: string,
+  entry: { version: string; binary: string },
+): string {
+  const path = resolve(store.root, entry.binary);
+  const inside = relative(versionFolder(store, name, entry.version), path);
+  if (inside === '' || inside.startsWith('..') || isAbsolute(inside))
+    throw new DriverkitError(
+      'PACKAGE_INVALID',
+      `${store.lockFile}: "drivers.${name}.binary" must lie inside ${relative(store.root, versionFolder(store, name, entry.version))}/, got ${JSON.stringify(entry.binary)}`,
+    );
+  return path;
+}
 
 /** The indexes named by `DRIVERKIT_INDEX` (comma-separated), used when no --index is given. */
 export function defaultIndexes(): string[] {
