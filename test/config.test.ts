@@ -344,6 +344,7 @@ users = "./staff.json"
       driver: string;
       args: string[];
       env: Record<string, string>;
+      inheritEnv: string[];
       startTimeout?: number;
       shutdownGrace?: number;
       sha256?: string;

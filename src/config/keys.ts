@@ -98,7 +98,14 @@ export const DRIVER_KEYS = [
     doc: 'Instead of `driver`: an installed package, `NAME` or `NAME@RANGE`, installed on first use from `indexes` and pinned (digest checked at every start) by `driverkit.lock`.',
   },
   { toml: 'args', field: 'args', parse: strings, default: [], doc: 'Arguments to the executable.' },
-  { toml: 'env', field: 'env', parse: stringTable, default: {}, doc: 'Added to its environment.' },
+  { toml: 'env', field: 'env', parse: stringTable, default: {}, doc: 'Set in its environment.' },
+  {
+    toml: 'inherit_env',
+    field: 'inheritEnv',
+    parse: strings,
+    default: [],
+    doc: 'More of the host\'s variables it sees, besides PATH, HOME, USER, LOGNAME, SHELL, TMPDIR, TZ, TERM, LANG, LANGUAGE, LC_*, XDG_RUNTIME_DIR, the proxy and CA variables and DRIVERKIT_LOG_LEVEL: names, `PREFIX*`, `"*"` for all, `!` before one to withhold it. The gateway\'s `tokens_env` never reaches a driver.',
+  },
   {
     toml: 'start_timeout',
     field: 'startTimeout',

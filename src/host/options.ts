@@ -35,8 +35,14 @@ export interface DriverOptions<C extends Contract = Contract> {
   contract: C;
   /** Arguments to the executable. Default: none. */
   args?: readonly string[];
-  /** Added to the host's environment. Default: none. */
+  /** Set in its environment. Default: none. */
   env?: Readonly<Record<string, string>>;
+  /**
+   * More of the host's variables it sees, besides INHERITED_ENV (PATH, HOME, locale, proxy
+   * and CA variables): names, `PREFIX*` patterns, or `"*"` for the whole environment; a
+   * pattern after `!` withholds what it matches, whatever else names it. Default: none.
+   */
+  inheritEnv?: readonly string[];
   /** Working directory. Default: the host's. */
   cwd?: string;
   /** Milliseconds from spawn to a healthy driver. Default 60000, go-plugin's. */
@@ -113,11 +119,10 @@ export function validateOptions<C extends Contract>(
     if (v !== undefined && !(Number.isFinite(v) && v > 0))
       throw bad(`\`keepalive.${key}\``, 'a positive number of milliseconds', v);
   }
-  if (
-    options.args !== undefined &&
-    !(Array.isArray(options.args) && options.args.every((a) => typeof a === 'string'))
-  ) {
-    throw bad('`args`', 'an array of strings', options.args);
+  for (const key of ['args', 'inheritEnv'] as const) {
+    const v = options[key];
+    if (v !== undefined && !(Array.isArray(v) && v.every((a) => typeof a === 'string')))
+      throw bad(`\`${key}\``, 'an array of strings', v);
   }
   return { ...DEFAULTS, ...stripUndefined(options) };
 }

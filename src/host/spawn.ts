@@ -61,14 +61,58 @@ export async function checkExecutable(
 export interface SpawnOptions {
   args?: readonly string[];
   env?: Readonly<Record<string, string>>;
+  inheritEnv?: readonly string[];
   cwd?: string;
   portRange?: { min: number; max: number };
 }
 
-/** The driver's environment: the host's, the caller's additions, then go-plugin's variables. */
+/**
+ * The host's variables every driver sees: what a process needs to run, find executables,
+ * speak the user's locale, reach a proxy and trust a private CA. Nothing else of the host's
+ * environment (its secrets, a gateway's tokens) reaches a driver unless `inheritEnv` names it.
+ */
+export const INHERITED_ENV: readonly string[] = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'TMPDIR',
+  'TZ',
+  'TERM',
+  'LANG',
+  'LANGUAGE',
+  'LC_*',
+  'XDG_RUNTIME_DIR',
+  'NODE_EXTRA_CA_CERTS',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+  'DRIVERKIT_LOG_LEVEL',
+];
+
+const matches = (name: string, p: string) =>
+  p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p;
+
+/** Whether `patterns` (names, `PREFIX*`, `*` for all, `!` before one to withhold it, which wins) pass a variable. */
+const inherits = (name: string, patterns: readonly string[]) =>
+  patterns.some((p) => !p.startsWith('!') && matches(name, p)) &&
+  !patterns.some((p) => p.startsWith('!') && matches(name, p.slice(1)));
+
+/**
+ * The driver's environment: the host's variables that INHERITED_ENV or `inheritEnv` name,
+ * the caller's `env`, then go-plugin's variables.
+ */
 export function driverEnv(contract: Contract, options: SpawnOptions): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  const inherit = [...INHERITED_ENV, ...(options.inheritEnv ?? [])];
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && inherits(k, inherit)) env[k] = v;
   Object.assign(env, options.env);
   const range = options.portRange ?? DEFAULT_PORT_RANGE;
   env[contract.cookieKey] = contract.cookieValue;

@@ -194,6 +194,7 @@ export class DriverHost {
   }
 
   async #launch(entry: DriverEntry): Promise<Driver> {
+    const tokensEnv = this.config.gateway.tokensEnv;
     // A reattached driver runs already: nothing to build.
     const { path, sha256 } = entry.reattach
       ? { path: entry.driver, sha256: undefined }
@@ -204,6 +205,8 @@ export class DriverHost {
       contract: entry.contract,
       args: entry.args,
       env: entry.env,
+      // The gateway's bearer tokens are the gateway's: no driver sees them, whatever it inherits.
+      inheritEnv: tokensEnv ? [...entry.inheritEnv, `!${tokensEnv}`] : entry.inheritEnv,
       // Drivers run in the config's folder, so relative paths in their config work.
       cwd: this.config.dir,
       startTimeout: entry.startTimeout,
