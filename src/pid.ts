@@ -20,3 +20,16 @@ export function pidAlive(pid: number): boolean {
     return true;
   }
 }
+
+/**
+ * When process `pid` started (field 22 of /proc/PID/stat, in clock ticks since boot): with
+ * the pid, it names one process for good. Undefined without /proc or once it is gone.
+ */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}

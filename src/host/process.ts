@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { Contract } from '../contracts/contract.js';
-import { pidAlive } from '../pid.js';
+import { pidAlive, processStartTime } from '../pid.js';
 import { readLines, Tail } from './lines.js';
 import type { DriverExit } from './options.js';
 import { spawnProcess, type SpawnOptions } from './spawn.js';
@@ -58,6 +58,11 @@ export class DriverProcess {
     const p = new DriverProcess(child.pid, child);
     p.#untrack = trackGroup(child.pid, socket);
     child.on('exit', (code, signal) => {
+      // The leader was reaped in this very tick: its group is still ours (a group with
+      // members left keeps its number), so sweep what it started, then forget the number,
+      // which the system may give to anyone's process from now on.
+      signalGroup(child.pid!, 'SIGKILL');
+      p.#untrack?.();
       p.exit = { code, signal };
       p.#resolveExit(p.exit);
     });
@@ -69,9 +74,21 @@ export class DriverProcess {
     return p;
   }
 
-  /** A driver that runs already, by its pid. */
+  /**
+   * A driver that runs already, by its pid. Not our child, so no exit event tells when its
+   * pid is free for another process: its start time, read now, tells a reused pid apart.
+   */
   static attach(pid: number): DriverProcess {
-    return new DriverProcess(pid);
+    const p = new DriverProcess(pid);
+    p.#startTime = processStartTime(pid);
+    return p;
+  }
+
+  #startTime?: string;
+
+  /** Whether an attached pid still names the process attached (false once reused or gone). */
+  #stillOurs(): boolean {
+    return pidAlive(this.pid) && processStartTime(this.pid) === this.#startTime;
   }
 
   /** Stderr can trail the exit event by a moment; wait for it, but never long. */
@@ -83,7 +100,7 @@ export class DriverProcess {
 
   /** True once the process is gone, or after `ms` if it is not. */
   async goneWithin(ms: number): Promise<boolean> {
-    if (!this.child) return pidGoneWithin(this.pid, ms);
+    if (!this.child) return pidGoneWithin(this.pid, ms, () => this.#stillOurs());
     if (this.exit) return true;
     let timer: NodeJS.Timeout | undefined;
     const gone = await Promise.race([
@@ -96,13 +113,15 @@ export class DriverProcess {
 
   /**
    * Stops it: Shutdown and `grace` ms, then SIGTERM and `killTimeout` ms, then SIGKILL.
-   * A spawned driver is signalled as a group and swept with SIGKILL once its leader is
-   * gone, so nothing it started lives on. Resolves when it is gone.
+   * A spawned driver is signalled as a group, swept with SIGKILL the moment its leader
+   * exits (see spawn), so nothing it started lives on. Resolves when it is gone.
    */
   async stop(plan: StopPlan): Promise<void> {
+    // Signals only while the process is known to be ours: our child before its exit event,
+    // an attached pid while its start time is the one read at attach.
+    const alive = () => (this.child ? !this.exit : this.#stillOurs());
     const signal = (s: NodeJS.Signals) =>
-      this.child ? signalGroup(this.pid, s) : signalPid(this.pid, s);
-    const alive = () => (this.child ? !this.exit : pidAlive(this.pid));
+      alive() && (this.child ? signalGroup(this.pid, s) : signalPid(this.pid, s));
     if (alive()) {
       let gone = false;
       if (plan.graceful && plan.shutdown) {
@@ -119,7 +138,6 @@ export class DriverProcess {
         }
       }
     }
-    if (this.child) signalGroup(this.pid, 'SIGKILL');
     this.#untrack?.();
   }
 }

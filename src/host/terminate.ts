@@ -38,7 +38,10 @@ export function trackGroup(pid: number, socket: () => string | undefined): () =>
       }
     });
   }
+  let tracked = true;
   return () => {
+    if (!tracked) return;
+    tracked = false;
     live.delete(pid);
     tellWatchdog('-', pid);
   };
@@ -54,10 +57,17 @@ export function signalPid(pid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
-/** Polls a process that is not our child (so sends no exit event) until it is gone or `ms` pass. */
-export async function pidGoneWithin(pid: number, ms: number): Promise<boolean> {
+/**
+ * Polls a process that is not our child (so sends no exit event) until it is gone (or
+ * `alive` says so) or `ms` pass.
+ */
+export async function pidGoneWithin(
+  pid: number,
+  ms: number,
+  alive: () => boolean = () => pidAlive(pid),
+): Promise<boolean> {
   const end = Date.now() + ms;
-  while (pidAlive(pid)) {
+  while (alive()) {
     if (Date.now() >= end) return false;
     await new Promise((r) => setTimeout(r, 20));
   }
