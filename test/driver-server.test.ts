@@ -160,33 +160,49 @@ describe("the driver's gRPC server", () => {
     expect(driver.state).toBe('ready');
   });
 
-  it('serves at most 64 connections at once: those past it are closed, the host and the first still answer', async () => {
+  it("serves 64 connections at once: past that the oldest not the host's gives way, idle ones first", async () => {
     const { driver, session } = await rawDriver();
-    // The host's channel and `session` are two; 70 more leave 8 past the limit.
-    const more = Array.from({ length: 70 }, () =>
-      connect('http://localhost', {
+    const dialRaw = () => {
+      const s = connect('http://localhost', {
         createConnection: () => netConnect(driver.handshake!.address),
-      }),
-    );
-    onTestFinished(() => more.forEach((s) => s.destroy()));
-    // A connection the driver kept answers a ping; one it refused closes.
-    const closed = more.map(
-      (s) =>
-        new Promise<boolean>((resolve) => {
-          s.on('error', () => {});
-          s.once('close', () => resolve(true));
-          s.once('connect', () => s.ping((err) => (err ? resolve(true) : resolve(false))));
-        }),
-    );
-    expect((await Promise.all(closed)).filter(Boolean)).toHaveLength(8);
-    expect(status(await request(session, {}, getUser('echo:still')))).toEqual({
+      });
+      s.on('error', () => {});
+      onTestFinished(() => void s.destroy());
+      return s;
+    };
+    // A call that never ends its request holds a slot for as long as its connection lives.
+    const holdCall = (s: ClientHttp2Session) =>
+      s.request({ ':method': 'POST', ':path': GET_USER, 'content-type': 'application/grpc' });
+    const busy = Array.from({ length: 63 }, () => dialRaw());
+    for (const s of busy) holdCall(s).on('error', () => {});
+    const sessionClosed = once(session, 'close');
+    // One of them (the oldest the server has seen a call on, or one whose call is still
+    // on its way, which counts as idle) gives way for the newcomer below.
+    const oneBusyClosed = Promise.race(busy.map((s) => once(s, 'close')));
+    await Promise.all(busy.map((s) => once(s, 'remoteSettings')));
+    // Now 65: the host's, `session` (no call yet) and 63 busy ones. `session` went first.
+    await sessionClosed;
+    // Every slot is busy; a newcomer still gets in, in place of the oldest busy stranger.
+    const late = dialRaw();
+    expect(status(await request(late, {}, getUser('echo:late')))).toEqual({
       code: Status.OK,
       message: '',
     });
+    await oneBusyClosed;
+    // The host's connection is the oldest of all, and carries its stdio stream: never closed.
     expect(
       (await driver.client.getUser({ userId: { opaqueId: 'echo:host' } })).user?.username,
     ).toBe('echo:host');
   });
+
+  it('closes a connection that makes no call within 10 s, whatever the idle timeout', async () => {
+    const { session } = await rawDriver();
+    const started = Date.now();
+    session.on('error', () => {});
+    await once(session, 'close');
+    // Far below the default 5 min idle timeout that closed it before.
+    expect(Date.now() - started).toBeLessThan(60_000);
+  }, 70_000);
 
   it('closes connections that never speak HTTP/2 or sit with no call open; the host calls on', async () => {
     const driver = useDriver({

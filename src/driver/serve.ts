@@ -135,7 +135,10 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
     serverCert = id.certBase64;
     broker.useTls(tls);
   }
-  const srv = (server = new GrpcServer(tls, { idleTimeoutMs: options.idleTimeoutMs }));
+  const hostSecret = process.env[ENV.hostSecret] || undefined;
+  // Processes this driver starts must not learn it: with it, they could pass for the host.
+  delete process.env[ENV.hostSecret];
+  const srv = (server = new GrpcServer(tls, { idleTimeoutMs: options.idleTimeoutMs, hostSecret }));
   // A service the SDK cannot serve (a streaming method) throws here, with its own message.
   serveHandlers(srv, service, handlers[version]!, log, broker);
   serveHealth(srv, [service.fullName]);

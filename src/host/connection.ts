@@ -16,6 +16,8 @@ export interface ConnectionOptions {
   keepalive?: Partial<Keepalive>;
   /** The connection stopped answering PINGs: its calls have failed with UNAVAILABLE. */
   onStall?: (reason: string) => void;
+  /** Sent on every call (the host's secret, see ENV.hostSecret). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /**

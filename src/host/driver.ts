@@ -1,10 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { type Contract, contractVersions } from '../contracts/contract.js';
 import { DriverkitError, type ErrorCode, type RpcError } from '../errors.js';
 import { type Handshake, HANDSHAKE_SHAPE } from '../protocol/handshake.js';
 import { parseLogLine } from '../protocol/hclog.js';
 import { parseReattach, type ReattachInfo } from '../protocol/reattach.js';
-import { ENV } from '../protocol/env.js';
+import { ENV, HOST_SECRET_HEADER } from '../protocol/env.js';
 import type { TlsIdentity } from '../protocol/mtls.js';
 import { certBase64ToPem } from '../protocol/tls-pem.js';
 import type { Broker, BrokerTls } from '../rpc/broker.js';
@@ -54,6 +55,8 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
   #abortStart = new AbortController();
   #closing?: Promise<void>;
   #tls?: TlsIdentity;
+  /** Tells the driver which connections are its host's (see ENV.hostSecret). */
+  readonly #hostSecret = randomBytes(16).toString('hex');
   /** When the process was spawned: a socket made before it is not this driver's. */
   #spawnedAt = 0;
   /** The driver's own socket, once the handshake named one it made. */
@@ -125,7 +128,11 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
         : undefined;
       // close() may have run meanwhile; spawning is synchronous from here, so no gap.
       this.#checkNotClosed();
-      const env = this.#tls ? { ...o.env, [ENV.clientCert]: this.#tls.certPem } : o.env;
+      const env = {
+        ...o.env,
+        [ENV.hostSecret]: this.#hostSecret,
+        ...(this.#tls ? { [ENV.clientCert]: this.#tls.certPem } : {}),
+      };
       const socket = () => this.#socket;
       this.#spawnedAt = Date.now();
       const process = await DriverProcess.spawn(
@@ -177,6 +184,8 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
     const connection = (this.#connection = new Connection(h, {
       tls: this.#peerTls(),
       keepalive: this.#options.keepalive,
+      // A reattached driver was not given it; sending it would only tell it to a stranger.
+      headers: this.#process?.child ? { [HOST_SECRET_HEADER]: this.#hostSecret } : undefined,
       onStall: (reason) => this.#onStall(reason),
     }));
     const timeout = this.#options.startTimeout;

@@ -25,7 +25,16 @@ export const ENV = {
    * end-of-file at once instead of noticing on its next poll.
    */
   hostPipe: 'DRIVERKIT_HOST_PIPE',
+  /**
+   * driverkit's own: a random value per spawn that the host sends on every call (in
+   * HOST_SECRET_HEADER), so the driver knows the host's connections from anyone else's and
+   * never turns them away for a newcomer.
+   */
+  hostSecret: 'DRIVERKIT_HOST_SECRET',
 } as const;
+
+/** The call header that carries ENV.hostSecret; the driver's handlers never see it. */
+export const HOST_SECRET_HEADER = 'driverkit-host-secret';
 
 /** The descriptor a driverkit host passes as DRIVERKIT_HOST_PIPE: the one after stdio. */
 export const HOST_PIPE_FD = 3;

@@ -119,6 +119,8 @@ export interface DialOptions {
    * UNAVAILABLE, and the next call opens a new connection.
    */
   onStall?: (reason: string) => void;
+  /** Sent on every call, over any metadata of the caller's. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** A client of one server: its calls, and closing it. */
@@ -133,7 +135,7 @@ export interface Channel {
  * (and again if it drops, is stalled or runs out of stream ids).
  */
 export function dial(target: DialTarget, options: DialOptions = {}): Channel {
-  const { tls, keepalive = DEFAULT_KEEPALIVE, onStall } = options;
+  const { tls, keepalive = DEFAULT_KEEPALIVE, onStall, headers: always } = options;
   const [host, port] =
     target.network === 'unix'
       ? []
@@ -236,6 +238,7 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
         'content-type': 'application/grpc',
         te: 'trailers',
         ...headerMetadata(callMetadata(call.options)),
+        ...always,
       };
       if (deadline !== undefined)
         headers['grpc-timeout'] = formatGrpcTimeout(deadline - Date.now());

@@ -11,6 +11,7 @@ import {
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from 'node:http2';
+import { timingSafeEqual } from 'node:crypto';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Broker } from '../rpc/broker.js';
 import {
@@ -30,6 +31,7 @@ import {
   STREAM_WINDOW_BYTES,
 } from '../protocol/limits.js';
 import { RpcError } from '../errors.js';
+import { HOST_SECRET_HEADER } from '../protocol/env.js';
 import { Status } from '../status.js';
 
 /** Calls one connection may have open at once; a host queues past it (HTTP/2 SETTINGS). */
@@ -42,6 +44,8 @@ const MAX_SESSION_MEMORY_MB = 256;
 export const IDLE_TIMEOUT_MS = 5 * 60_000;
 /** How long a new connection has to finish TLS and send its HTTP/2 SETTINGS. */
 const PREFACE_TIMEOUT_MS = 10_000;
+/** How long a new connection has to make its first call (a host makes its health check at once). */
+export const FIRST_CALL_TIMEOUT_MS = 10_000;
 
 /** Time limits on a connection, so that peers that hold one and do nothing give it back. */
 export interface ServerLimits {
@@ -51,6 +55,18 @@ export interface ServerLimits {
    * Infinity: never.
    */
   idleTimeoutMs?: number;
+  /**
+   * The host's secret (see ENV.hostSecret): a connection that sends it on a call is the
+   * host's, and is never closed to make room for a newcomer. Default: none (no connection
+   * is told apart).
+   */
+  hostSecret?: string;
+}
+
+/** What the server knows of one connection: whether it proved to be the host's, and its calls open. */
+interface SessionState {
+  host: boolean;
+  open: number;
 }
 
 /** AutoMTLS: our identity, and the one peer certificate we trust. */
@@ -74,7 +90,9 @@ interface MethodImpl {
  */
 export class GrpcServer {
   #methods = new Map<string, MethodImpl>();
-  #sessions = new Set<ServerHttp2Session>();
+  /** In the order they connected, so the oldest is the first to give way. */
+  #sessions = new Map<ServerHttp2Session, SessionState>();
+  #hostSecret?: Buffer;
   #calls = new Set<ServerCall>();
   #server: Http2Server | Http2SecureServer;
   /** Accepts connections and hands each, wrapped by readAlways, to #server. */
@@ -90,6 +108,7 @@ export class GrpcServer {
         `idleTimeoutMs must be a positive number of milliseconds (Infinity: never), got ${idleMs}`,
       );
     const prefaceMs = Math.min(PREFACE_TIMEOUT_MS, idleMs);
+    this.#hostSecret = limits.hostSecret ? Buffer.from(limits.hostSecret) : undefined;
     // Bounds a peer can hold: streams at once per connection, and the session's buffered
     // memory (node's default 10 MB would refuse one 16 MiB message; 256 MB takes several).
     const options = {
@@ -112,11 +131,19 @@ export class GrpcServer {
       : createServer(options);
     this.#server.on('session', (session) => {
       session.on('error', () => {});
-      // A host needs one connection (and one per brokered dial); a peer opening more is refused.
-      if (this.#sessions.size >= MAX_SESSIONS) return void session.destroy();
-      this.#sessions.add(session);
+      // A host needs one connection (and one per brokered dial). When all are taken, the
+      // oldest that is not the host's gives way (one with no call open first); only when
+      // every one is the host's is the newcomer refused.
+      if (this.#sessions.size >= MAX_SESSIONS) {
+        const victim = this.#victim();
+        if (!victim) return void session.destroy();
+        victim.destroy();
+        this.#sessions.delete(victim);
+      }
+      const state: SessionState = { host: false, open: 0 };
+      this.#sessions.set(session, state);
       session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
-      watchIdle(session, prefaceMs, idleMs);
+      watchIdle(session, state, prefaceMs, idleMs);
       // A host that dies resets the connection; that is not the driver's error (see 'error' above).
       session.once('close', () => this.#sessions.delete(session));
     });
@@ -290,7 +317,7 @@ export class GrpcServer {
     this.#listener.close();
     this.#server.close();
     for (const call of this.#calls) call.abort(Status.UNAVAILABLE, 'the driver is shutting down');
-    const sessions = [...this.#sessions];
+    const sessions = [...this.#sessions.keys()];
     if (sessions.length === 0) return Promise.resolve();
     let timer: NodeJS.Timeout | undefined;
     // A closed session only ends its socket and waits for the peer: one that does not read
@@ -315,8 +342,31 @@ export class GrpcServer {
     ]).then(() => clearTimeout(timer));
   }
 
+  /** The connection to close for a newcomer: the oldest not the host's, idle ones first. */
+  #victim(): ServerHttp2Session | undefined {
+    let busy: ServerHttp2Session | undefined;
+    for (const [session, state] of this.#sessions) {
+      if (state.host) continue;
+      if (state.open === 0) return session;
+      busy ??= session;
+    }
+    return busy;
+  }
+
+  /** Marks the connection the host's when the call carries the host's secret, and hides it from handlers. */
+  #checkHost(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    const sent = headers[HOST_SECRET_HEADER];
+    delete headers[HOST_SECRET_HEADER];
+    const state = this.#sessions.get(stream.session as ServerHttp2Session);
+    if (!this.#hostSecret || !state || state.host || typeof sent !== 'string') return;
+    const given = Buffer.from(sent);
+    if (given.length === this.#hostSecret.length && timingSafeEqual(given, this.#hostSecret))
+      state.host = true;
+  }
+
   #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     stream.on('error', () => {});
+    this.#checkHost(stream, headers);
     const contentType = headers['content-type'];
     if (
       headers[':method'] !== 'POST' ||
@@ -372,23 +422,29 @@ export class GrpcServer {
 
 /**
  * Connections are a bounded resource (MAX_SESSIONS): one that never speaks HTTP/2 is
- * destroyed after `prefaceMs`, and one with no call open for `idleMs` is closed (GOAWAY).
+ * destroyed after `prefaceMs`, one that makes no call within FIRST_CALL_TIMEOUT_MS is
+ * closed, and so is one with no call open for `idleMs` (GOAWAY). `state.open` counts its
+ * calls open.
  */
-function watchIdle(session: ServerHttp2Session, prefaceMs: number, idleMs: number): void {
+function watchIdle(
+  session: ServerHttp2Session,
+  state: SessionState,
+  prefaceMs: number,
+  idleMs: number,
+): void {
   const preface = setTimeout(() => session.destroy(), prefaceMs).unref();
   session.once('remoteSettings', () => clearTimeout(preface));
-  let open = 0;
   let idle: NodeJS.Timeout | undefined;
   // Past what a timer holds (Infinity, say) the timer would fire at once: no idle limit then.
-  const arm = () =>
-    void (idleMs <= MAX_TIMER_MS && (idle = setTimeout(() => session.close(), idleMs).unref()));
+  const arm = (ms: number) =>
+    void (ms <= MAX_TIMER_MS && (idle = setTimeout(() => session.close(), ms).unref()));
   session.on('stream', (stream: ServerHttp2Stream) => {
-    open++;
+    state.open++;
     clearTimeout(idle);
-    stream.once('close', () => --open === 0 && !session.closed && arm());
+    stream.once('close', () => --state.open === 0 && !session.closed && arm(idleMs));
   });
   session.once('close', () => (clearTimeout(preface), clearTimeout(idle)));
-  arm();
+  arm(Math.min(FIRST_CALL_TIMEOUT_MS, idleMs));
 }
 
 function decodeOr<T>(
