@@ -23,19 +23,31 @@ const canPlacePids = (() => {
 })();
 
 /**
- * An unrelated process (a `sleep` leading its own group, as a daemon would) given `pid`.
- * Other processes on the machine may take the number first: then it tries again.
+ * An unrelated process (a `sleep` leading its own group, as a daemon would) given `pid`, or
+ * undefined when another process or thread on this busy machine took the number first.
  */
-async function squatPid(pid: number): Promise<ChildProcess> {
-  for (let attempt = 0; attempt < 50; attempt++) {
+function squatPid(pid: number): ChildProcess | undefined {
+  for (let attempt = 0; attempt < 20 && !isAlive(pid); attempt++) {
     writeFileSync(NS_LAST_PID, String(pid - 1));
     const child = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
     onTestFinished(() => void (child.exitCode === null && child.kill('SIGKILL')));
     if (child.pid === pid) return child;
     child.kill('SIGKILL');
-    if (isAlive(pid)) break; // someone else holds it for good
   }
-  throw new Error(`could not place a process at pid ${pid}`);
+  return undefined;
+}
+
+/** Runs `scenario` (which returns its squatter, if it placed one) until one places it. */
+async function withSquatter(
+  scenario: () => Promise<{ squatter?: ChildProcess; close: () => Promise<void> }>,
+): Promise<void> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const { squatter, close } = await scenario();
+    if (!squatter) continue;
+    await close();
+    return expectUntouched(squatter);
+  }
+  throw new Error("10 times, another process took the dead driver's pid first");
 }
 
 /**
@@ -77,35 +89,35 @@ describe('a driver that dies', () => {
 
 describe.skipIf(!canPlacePids)('signals after a driver is gone', () => {
   it('closing a driver that died signals nothing, even once its pid is reused', async () => {
-    const driver = driverOf({ name: 'crashes', path: BIN.demo });
-    await driver.ready;
-    const pid = driver.pid!;
-    recordGroup(pid);
-    process.kill(pid, 'SIGKILL');
-    await driver.exited;
-    const squatter = await squatPid(pid);
-    await driver.close();
-    await expectUntouched(squatter);
+    await withSquatter(async () => {
+      const driver = driverOf({ name: 'crashes', path: BIN.demo });
+      await driver.ready;
+      const pid = driver.pid!;
+      recordGroup(pid);
+      process.kill(pid, 'SIGKILL');
+      await driver.exited;
+      return { squatter: squatPid(pid), close: () => driver.close() };
+    });
   });
 
   it('a reattached driver whose pid now names another process is not signalled', async () => {
-    const { match, child } = await spawnUntil(BIN.demo, ['--driverkit-reattach'], /^(.*)\n/, {
-      env: { PATH: process.env.PATH },
+    await withSquatter(async () => {
+      const { match, child } = await spawnUntil(BIN.demo, ['--driverkit-reattach'], /^(.*)\n/, {
+        env: { PATH: process.env.PATH },
+      });
+      const driver = driverOf({
+        name: 'attached',
+        path: BIN.demo,
+        reattach: match[1],
+        killOnClose: true,
+        shutdownGrace: 200,
+        killTimeout: 200,
+      });
+      await driver.ready;
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+      return { squatter: squatPid(child.pid!), close: () => driver.close() };
     });
-    const driver = driverOf({
-      name: 'attached',
-      path: BIN.demo,
-      reattach: match[1],
-      killOnClose: true,
-      shutdownGrace: 200,
-      killTimeout: 200,
-    });
-    await driver.ready;
-    const pid = child.pid!;
-    child.kill('SIGKILL');
-    await waitFor(() => child.exitCode !== null || child.signalCode !== null, 10_000, 'exit');
-    const squatter = await squatPid(pid);
-    await driver.close();
-    await expectUntouched(squatter);
   });
 });
