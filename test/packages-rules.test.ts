@@ -134,6 +134,35 @@ describe('unpacking archives', () => {
       }
     });
   }
+  it('refuses an archive past its limits before writing anything: entries, bytes, one huge header', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dk-unpack-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const five = gzipSync(writeTar(['a', 'b', 'c', 'd', 'e'].map(file)));
+    await expect(unpackTarGz(five, dir, 'x', { maxEntries: 4 })).rejects.toThrow(
+      'entry "e" is one more than the 4 entries an archive may hold',
+    );
+    const big = { ...file('big'), data: Buffer.alloc(2000) };
+    await expect(
+      unpackTarGz(gzipSync(writeTar([big])), dir, 'x', { maxBytes: 1000 }),
+    ).rejects.toThrow('entry "big" takes the files past the 1000-byte limit');
+    // A 1 KiB archive whose one header claims 8 GiB: refused on that header, nothing inflated.
+    const tar = writeTar([file('bomb')]);
+    tar.write('77777777777\0', 124);
+    tar.fill(32, 148, 156);
+    tar.write(
+      `${tar
+        .subarray(0, 512)
+        .reduce((s, x) => s + x, 0)
+        .toString(8)
+        .padStart(6, '0')}\0 `,
+      148,
+    );
+    await expect(unpackTarGz(gzipSync(tar), dir, 'x')).rejects.toThrow(
+      'entry "bomb" takes the files past the 1073741824-byte limit',
+    );
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('reads back what it writes, and refuses a corrupt header', () => {
     const tar = writeTar([
       file('a'),

@@ -16,7 +16,7 @@ export function tailLines(text: string, n = TAIL_LINES): string[] {
 export function runTool(
   file: string,
   args: string[],
-  options: { cwd: string; env?: Record<string, string>; shell?: boolean },
+  options: { cwd: string; env?: Record<string, string>; shell?: boolean; signal?: AbortSignal },
 ): Promise<string> {
   const what = options.shell ? file : [file, ...args].join(' ');
   return new Promise((resolve, reject) => {
@@ -50,10 +50,25 @@ export function runTool(
         }),
       );
     child.once('error', (err) => fail(err.message));
+    // Cancelled (a host closing, SIGTERM): the tool's whole group goes, while it is ours.
+    const cancel = () =>
+      void (child.pid !== undefined && child.exitCode === null && signalGroupOf(child.pid));
+    options.signal?.addEventListener('abort', cancel, { once: true });
+    if (options.signal?.aborted) cancel();
+    child.once('exit', () => options.signal?.removeEventListener('abort', cancel));
     child.once('close', (code, signal) => {
       if (code === 0) resolve(Buffer.concat(chunks).toString('utf8'));
+      else if (options.signal?.aborted) fail('cancelled');
       else if (code !== null) fail(`exit code ${code}`);
       else fail(`killed by ${signal}`);
     });
   });
+}
+
+function signalGroupOf(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Gone already.
+  }
 }

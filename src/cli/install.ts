@@ -7,6 +7,7 @@ import { DriverkitError } from '../errors.js';
 import { parseCommand } from './args.js';
 import { loadTrustedKeys } from '../packages/signature.js';
 import {
+  cancelledBySignals,
   describeResult,
   onBuild,
   onDownload,
@@ -101,6 +102,7 @@ export async function run(argv: string[]): Promise<number> {
         `nothing to install: name a package, or have a ${store.lockFile}\n\n${HELP}`,
       );
   }
+  const signal = cancelledBySignals();
   for (const { name, range } of specs) {
     const result = await installPackage({
       store,
@@ -110,6 +112,7 @@ export async function run(argv: string[]): Promise<number> {
       force: Boolean(v.force),
       trustedKeys,
       newSigner: Boolean(v['new-signer']),
+      signal,
       frozen: Boolean(v.frozen),
       onDownload,
       onBuild,

@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 import { DriverkitError } from '../errors.js';
 import type { InstallResult } from '../packages/install.js';
 import { NAME_PATTERN } from '../packages/manifest.js';
-import type { Progress } from '../packages/source.js';
+import type { Progress } from '../packages/download.js';
 import type { Store } from '../packages/store.js';
 
 /** The options install and upgrade share. */
@@ -39,6 +39,17 @@ export function splitSpec(spec: string): { name: string; range?: string } {
 export function describeResult(r: InstallResult, store: Store): string {
   const change = r.previous && r.previous !== r.version ? ` (was ${r.previous})` : '';
   return `${r.action.padEnd(10)} ${r.name} ${r.version}${change}  ${relative(store.global ? store.root : '.', r.binary)}\n`;
+}
+
+/**
+ * A signal that Ctrl-C and SIGTERM fire: downloads and clones stop and their temp files go,
+ * then the command fails saying so (a second signal ends the process at once).
+ */
+export function cancelledBySignals(): AbortSignal {
+  const controller = new AbortController();
+  for (const name of ['SIGINT', 'SIGTERM'] as const)
+    process.once(name, () => controller.abort(new Error(`${name} received`)));
+  return controller.signal;
 }
 
 /** Tells the user that a version is built from its source, which takes a while. */

@@ -5,6 +5,7 @@ import { globalStore, projectStore } from '../packages/store.js';
 import { parseCommand } from './args.js';
 import { loadTrustedKeys } from '../packages/signature.js';
 import {
+  cancelledBySignals,
   describeResult,
   onBuild,
   onDownload,
@@ -42,6 +43,7 @@ export async function run(argv: string[]): Promise<number> {
     ? (await listInstalled(store)).map((d) => ({ name: d.name, range: undefined }))
     : args.positionals.map(splitSpec);
   const trustedKeys = await loadTrustedKeys(v['trusted-key'] as string[] | undefined);
+  const signal = cancelledBySignals();
   for (const { name, range } of specs) {
     const result = await installPackage({
       store,
@@ -51,6 +53,7 @@ export async function run(argv: string[]): Promise<number> {
       force: Boolean(v.force),
       trustedKeys,
       newSigner: Boolean(v['new-signer']),
+      signal,
       upgrade: true,
       onDownload,
       onBuild,

@@ -1,6 +1,6 @@
 // `[gateway]`: who may reach `driverkit serve`, over what, and how much.
 import { isAbsolute, resolve } from 'node:path';
-import { fail, flag, isTable, ok, type Parsed } from './parsers.js';
+import { fail, flag, isTable, ok, positive, type Parsed } from './parsers.js';
 import { parseTable, type Fields, type Key } from './table.js';
 
 interface GatewayContext {
@@ -15,8 +15,6 @@ const envName = (v: unknown) =>
   typeof v === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(v)
     ? ok(v)
     : fail('an environment variable name', v);
-const positive = (v: unknown) =>
-  Number.isInteger(v) && (v as number) > 0 ? ok(v as number) : fail('a positive integer', v);
 
 /** The keys of the `[gateway]` table. */
 export const GATEWAY_KEYS = [

@@ -62,6 +62,9 @@ export const flag = (v: unknown): Parsed<boolean> =>
 export const count = (v: unknown): Parsed<number> =>
   Number.isInteger(v) && (v as number) >= 0 ? ok(v as number) : fail('a non-negative integer', v);
 
+export const positive = (v: unknown): Parsed<number> =>
+  Number.isInteger(v) && (v as number) > 0 ? ok(v as number) : fail('a positive integer', v);
+
 // The table parsers copy, so that entries never share a default's array or object.
 
 /** An array of strings. */

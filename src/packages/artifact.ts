@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { DriverkitError } from '../errors.js';
-import { fetchBytes, type Progress } from './source.js';
+import { type FetchLimits, fetchToFile, type Progress } from './download.js';
 import { versionFolder, type Store } from './store.js';
-import { unpackTarGz } from './unpack.js';
+import { type UnpackLimits, unpackTarGz } from './unpack.js';
 
 /** What to download and check. */
 export interface ArtifactRequest {
@@ -18,6 +18,9 @@ export interface ArtifactRequest {
   entry?: string;
   /** Told before the download starts; what it returns hears how the download goes (the CLI shows it). */
   onDownload?: (url: string) => Progress | void;
+  /** Bounds on the download (and its cancellation) and on what it unpacks to. */
+  limits?: FetchLimits;
+  unpack?: UnpackLimits;
 }
 
 /** An unpacked, checked version: the executable relative to the store's root, and its sha256. */
@@ -38,23 +41,24 @@ export const fileSha256 = (path: string) => readFile(path).then(sha256, () => un
  * it was: the previous version keeps working. The caller holds the name's lock.
  */
 export async function installArtifact(store: Store, req: ArtifactRequest): Promise<Unpacked> {
-  const progress = req.onDownload?.(req.url) ?? undefined;
-  const bytes = (await fetchBytes(new URL(req.url), false, progress).finally(() =>
-    progress?.end(),
-  ))!;
-  const got = sha256(bytes);
-  if (got !== req.sha256) {
-    throw new DriverkitError(
-      'CHECKSUM_MISMATCH',
-      `${req.name} ${req.version}: ${req.url} has sha256 ${got}, but the index says ${req.sha256}; nothing was installed`,
-    );
-  }
   const final = versionFolder(store, req.name, req.version);
   const tmp = join(store.drivers, req.name, `.tmp-${req.version}-${process.pid}`);
-  await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp, { recursive: true });
+  // The archive goes to disk as it arrives, hashed on the way, never whole in memory.
+  const archive = join(store.drivers, `.download-${req.name}-${req.version}-${process.pid}`);
+  await mkdir(store.drivers, { recursive: true });
+  await rm(archive, { force: true });
   try {
-    const entries = await unpackTarGz(bytes, tmp, req.url);
+    const progress = req.onDownload?.(req.url) ?? undefined;
+    const got = (await fetchToFile(new URL(req.url), archive, { ...req.limits, progress })).sha256;
+    if (got !== req.sha256) {
+      throw new DriverkitError(
+        'CHECKSUM_MISMATCH',
+        `${req.name} ${req.version}: ${req.url} has sha256 ${got}, but the index says ${req.sha256}; nothing was installed`,
+      );
+    }
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(tmp, { recursive: true });
+    const entries = await unpackTarGz(archive, tmp, req.url, req.unpack);
     const files = entries.filter((e) => e.type === 'file').map((e) => e.path);
     const entry = req.entry ?? (files.length === 1 ? files[0] : undefined);
     if (entry === undefined) {
@@ -81,5 +85,7 @@ export async function installArtifact(store: Store, req: ArtifactRequest): Promi
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
     throw err;
+  } finally {
+    await rm(archive, { force: true });
   }
 }

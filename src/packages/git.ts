@@ -15,17 +15,15 @@ const checkouts = new Map<string, Promise<string>>();
  * per process into a temp folder that goes when the process exits. Its folder is then read
  * as a folder index.
  */
-export function checkoutIndex(index: string): Promise<string> {
+export function checkoutIndex(index: string, signal?: AbortSignal): Promise<string> {
   let done = checkouts.get(index);
   if (!done) {
-    done = clone(index);
+    done = cloneRepo(index.slice('git+'.length), false, signal);
     checkouts.set(index, done);
+    // A clone that failed (or was cancelled) is tried again by the next install.
+    done.catch(() => checkouts.delete(index));
   }
   return done;
-}
-
-async function clone(index: string): Promise<string> {
-  return cloneRepo(index.slice('git+'.length));
 }
 
 /** Clones not yet removed: one exit hook removes them all (a hook per clone would pile up in a long serve). */
@@ -42,7 +40,7 @@ export async function removeClone(dir: string): Promise<void> {
  * A shallow (or `full`) clone of `URL[#REF]` (a branch or tag; default: HEAD) in a temp
  * folder that goes when the process exits. A repository that cannot be cloned is DOWNLOAD_FAILED.
  */
-export async function cloneRepo(spec: string, full = false): Promise<string> {
+export async function cloneRepo(spec: string, full = false, signal?: AbortSignal): Promise<string> {
   const hash = spec.lastIndexOf('#');
   const [url, ref] = hash > 0 ? [spec.slice(0, hash), spec.slice(hash + 1)] : [spec, undefined];
   const refused =
@@ -62,6 +60,8 @@ export async function cloneRepo(spec: string, full = false): Promise<string> {
         // these transports: no remote helper runs a command of an index's choosing.
         ...['-c', 'protocol.allow=never'],
         ...TRANSPORTS.flatMap((p) => ['-c', `protocol.${p}.allow=always`]),
+        // A server that drips (under 1 KB/s for 30 s) ends the clone, as a stalled download does.
+        ...['-c', 'http.lowSpeedLimit=1000', '-c', 'http.lowSpeedTime=30'],
         'clone',
         '--quiet',
         ...(full ? [] : ['--depth', '1']),
@@ -70,9 +70,10 @@ export async function cloneRepo(spec: string, full = false): Promise<string> {
         url,
         dir,
       ],
-      { cwd: tmpdir(), env: { GIT_TERMINAL_PROMPT: '0' } },
+      { cwd: tmpdir(), env: { GIT_TERMINAL_PROMPT: '0' }, signal },
     );
   } catch (err) {
+    await removeClone(dir);
     throw new DriverkitError(
       'DOWNLOAD_FAILED',
       `could not clone git repository ${url}${ref ? ` at ${ref}` : ''}: ${String((err as { output?: string }).output ?? err).trim()}`,
@@ -86,12 +87,18 @@ export async function cloneRepo(spec: string, full = false): Promise<string> {
  * A clone of `url` at exactly `commit`: shallow at `ref` when given (which must still name
  * that commit: a moved tag is CHECKSUM_MISMATCH), else a full clone checked out at it.
  */
-export async function cloneCommit(url: string, commit: string, ref?: string): Promise<string> {
-  const dir = await cloneRepo(ref ? `${url}#${ref}` : url, !ref);
+export async function cloneCommit(
+  url: string,
+  commit: string,
+  ref?: string,
+  signal?: AbortSignal,
+): Promise<string> {
+  const dir = await cloneRepo(ref ? `${url}#${ref}` : url, !ref, signal);
   if (!ref) {
     await runTool('git', ['checkout', '--quiet', '--detach', commit, '--'], {
       cwd: dir,
       env: { GIT_TERMINAL_PROMPT: '0' },
+      signal,
     }).catch((err) => {
       throw new DriverkitError(
         'DOWNLOAD_FAILED',

@@ -85,8 +85,9 @@ export async function buildSource(
   url: string,
   commit: string,
   ref?: string,
+  signal?: AbortSignal,
 ): Promise<BuiltSource> {
-  const dir = await cloneCommit(url, commit, ref);
+  const dir = await cloneCommit(url, commit, ref, signal);
   try {
     return await buildToArchive(store, dir, pkg);
   } finally {

@@ -8,7 +8,9 @@ import { DriverkitError } from '../errors.js';
 import { fileSha256, installArtifact } from './artifact.js';
 import { buildSource, sourceForLock, sourceFromLock, sourceUrl } from './install-source.js';
 import type { Artifact } from './manifest.js';
-import type { IndexedManifest, Progress } from './source.js';
+import type { FetchLimits, Progress } from './download.js';
+import type { UnpackLimits } from './unpack.js';
+import type { IndexedManifest } from './source.js';
 import { readLock, writeLock, type LockEntry } from './lockfile.js';
 import { resolvePackage } from './resolve.js';
 import { keyId, loadTrustedKeys } from './signature.js';
@@ -54,6 +56,14 @@ export interface InstallRequest {
    * package (trust on first use, as SSH's known_hosts). Default false: SIGNATURE_INVALID.
    */
   newSigner?: boolean;
+  /**
+   * Cancels the install (a host's close(), SIGTERM): downloads and clones stop, and the
+   * store is left as it was. Builds run to their end.
+   */
+  signal?: AbortSignal;
+  /** Bounds on each download (default DOWNLOAD_LIMITS) and on what an archive unpacks to (UNPACK_LIMITS). */
+  downloadLimits?: FetchLimits;
+  unpackLimits?: UnpackLimits;
 }
 
 /** What an install did: `installed` (new), `upgraded`, `downgraded`, `repaired` (files restored from the lock) or `unchanged`. */
@@ -130,6 +140,7 @@ async function installLocked(req: InstallRequest): Promise<InstallResult> {
     force,
     trustedKeys,
     buildSources: req.buildSources,
+    signal: req.signal,
   });
   if (locked?.signedBy && signedBy && signedBy !== locked.signedBy && !req.newSigner) {
     throw new DriverkitError(
@@ -162,6 +173,8 @@ async function installLocked(req: InstallRequest): Promise<InstallResult> {
     sha256: archive.sha256,
     entry: archive.entry,
     onDownload: req.onDownload,
+    limits: { ...req.downloadLimits, signal: req.signal },
+    unpack: req.unpackLimits,
   });
   const entry: LockEntry = {
     version: manifest.version,
@@ -207,6 +220,8 @@ async function repair(
       { name, version: locked.version, type: locked.type },
       url,
       commit,
+      undefined,
+      req.signal,
     );
     archive = { url: pathToFileURL(built.file).href, sha256: built.sha256 };
   }
@@ -216,6 +231,8 @@ async function repair(
     ...archive,
     entry,
     onDownload: req.onDownload,
+    limits: { ...req.downloadLimits, signal: req.signal },
+    unpack: req.unpackLimits,
   });
   if (got.binarySha256 !== locked.binarySha256) {
     const hint = locked.source
@@ -252,6 +269,7 @@ async function checkAgainstIndex(
     force: true,
     trustedKeys,
     buildSources: true,
+    signal: req.signal,
   });
   if (signedBy !== locked.signedBy)
     refuse(`was signed by key ${signedBy?.slice(0, 16)}…, not the key the lock records`);
@@ -292,6 +310,7 @@ async function archiveOf(
     git,
     commit,
     ref,
+    req.signal,
   );
   return {
     url: pathToFileURL(built.file).href,

@@ -23,6 +23,8 @@ export interface ResolveRequest {
   trustedKeys?: readonly KeyObject[];
   /** A version with no artifact for this platform fits if it has a source (to build). Default false. */
   buildSources?: boolean;
+  /** Cancels the index reads. */
+  signal?: AbortSignal;
 }
 
 /** The version chosen, and its artifact for this platform (else its source is built). */
@@ -57,7 +59,8 @@ export async function resolvePackage(req: ResolveRequest): Promise<Resolved> {
     );
   const found = new Map<string, string>();
   for (const index of indexes)
-    for (const v of await listVersions(index, name)) if (!found.has(v)) found.set(v, index);
+    for (const v of await listVersions(index, name, req.signal))
+      if (!found.has(v)) found.set(v, index);
   if (found.size === 0)
     throw new DriverkitError('PACKAGE_NOT_FOUND', `no package "${name}" in ${indexes.join(', ')}`);
   const candidates = [...found.keys()]
@@ -71,7 +74,7 @@ export async function resolvePackage(req: ResolveRequest): Promise<Resolved> {
   }
   const reasons: string[] = [];
   for (const v of candidates) {
-    const manifest = await readIndexed(found.get(v)!, name, v);
+    const manifest = await readIndexed(found.get(v)!, name, v, req.signal);
     const fits =
       force || semver.satisfies(driverkitVersion, manifest.driverkit, { includePrerelease: true });
     const artifact = artifactFor(manifest, os, arch);

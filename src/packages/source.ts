@@ -1,8 +1,9 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import semver from 'semver';
 import { DriverkitError } from '../errors.js';
+import { fetchBytes, JSON_MAX_BYTES } from './download.js';
 import { checkoutIndex, isGitIndex } from './git.js';
 import { hasScheme } from './store.js';
 import { NAME_PATTERN, parsePackageManifest, type PackageManifest } from './manifest.js';
@@ -16,8 +17,8 @@ export interface IndexedManifest extends PackageManifest {
 }
 
 /** Where an index's files are read from: a git index's checkout, else the index itself. */
-async function baseUrl(index: string): Promise<URL> {
-  return isGitIndex(index) ? indexUrl(await checkoutIndex(index)) : indexUrl(index);
+async function baseUrl(index: string, signal?: AbortSignal): Promise<URL> {
+  return isGitIndex(index) ? indexUrl(await checkoutIndex(index, signal)) : indexUrl(index);
 }
 
 /** An index (a folder path, `file:` URL or `http(s):` URL) as a URL ending in "/". */
@@ -27,50 +28,8 @@ export function indexUrl(index: string): URL {
   return url;
 }
 
-/** Hears how a download goes: bytes so far (and the total when the server says it), then its end, however it ends. */
-export interface Progress {
-  update(received: number, total: number | undefined): void;
-  end(): void;
-}
-
-/**
- * The bytes at a `file:` or `http(s):` URL. A failed, refused or cut-short transfer is a
- * DOWNLOAD_FAILED error; a 404 or missing file is `undefined` when `optional`.
- */
-export async function fetchBytes(
-  url: URL,
-  optional = false,
-  onProgress?: Progress,
-): Promise<Buffer | undefined> {
-  try {
-    if (url.protocol === 'file:') return await readFile(fileURLToPath(url));
-    const res = await fetch(url);
-    if (res.status === 404 && optional) return undefined;
-    if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
-    const length = Number(res.headers.get('content-length') ?? NaN);
-    const chunks: Buffer[] = [];
-    let received = 0;
-    for await (const chunk of res.body ?? []) {
-      chunks.push(Buffer.from(chunk));
-      received += chunk.length;
-      onProgress?.update(received, length >= 0 ? length : undefined);
-    }
-    const body = Buffer.concat(chunks);
-    // fetch trusts the server about compression; without it, a short body is a cut transfer.
-    if (!res.headers.get('content-encoding') && length >= 0 && body.length !== length)
-      throw new Error(`got ${body.length} of ${length} bytes`);
-    return body;
-  } catch (err) {
-    if (optional && (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    const why = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
-    throw new DriverkitError('DOWNLOAD_FAILED', `could not download ${url.href}: ${why}`, {
-      cause: err,
-    });
-  }
-}
-
-async function fetchJson(url: URL, optional: boolean): Promise<unknown> {
-  const bytes = await fetchBytes(url, optional);
+async function fetchJson(url: URL, signal?: AbortSignal): Promise<unknown> {
+  const bytes = await fetchBytes(url, { optional: true, maxBytes: JSON_MAX_BYTES, signal });
   if (bytes === undefined) return undefined;
   try {
     return JSON.parse(bytes.toString('utf8'));
@@ -86,9 +45,13 @@ async function fetchJson(url: URL, optional: boolean): Promise<unknown> {
  * The versions of `name` an index holds: its `<name>/versions.json` (a JSON array, which
  * an HTTP index must serve), else, in a folder index, the `<version>.json` files there.
  */
-export async function listVersions(index: string, name: string): Promise<string[]> {
-  const base = new URL(`${encodeURIComponent(name)}/`, await baseUrl(index));
-  const listed = await fetchJson(new URL('versions.json', base), true);
+export async function listVersions(
+  index: string,
+  name: string,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const base = new URL(`${encodeURIComponent(name)}/`, await baseUrl(index, signal));
+  const listed = await fetchJson(new URL('versions.json', base), signal);
   if (listed !== undefined) {
     if (!Array.isArray(listed) || !listed.every((v) => typeof v === 'string' && semver.valid(v))) {
       throw new DriverkitError(
@@ -108,12 +71,13 @@ export async function readIndexed(
   index: string,
   name: string,
   version: string,
+  signal?: AbortSignal,
 ): Promise<IndexedManifest> {
   const url = new URL(
     `${encodeURIComponent(name)}/${encodeURIComponent(version)}.json`,
-    await baseUrl(index),
+    await baseUrl(index, signal),
   );
-  const raw = await fetchJson(url, true);
+  const raw = await fetchJson(url, signal);
   if (raw === undefined)
     throw new DriverkitError('PACKAGE_NOT_FOUND', `${url.href}: listed in the index but missing`);
   const m = parsePackageManifest(raw, url.href);
@@ -123,7 +87,7 @@ export async function readIndexed(
       `${url.href}: says it is ${m.name}@${m.version}, but its path says ${name}@${version}`,
     );
   }
-  checkReferences(m, index, url, await baseUrl(index));
+  checkReferences(m, index, url, await baseUrl(index, signal));
   return { ...m, index, manifestUrl: url.href };
 }
 
@@ -174,7 +138,7 @@ export async function listNames(index: string): Promise<string[]> {
       .sort();
   }
   const url = new URL('index.json', base);
-  const listed = await fetchJson(url, true);
+  const listed = await fetchJson(url);
   if (listed === undefined)
     throw new DriverkitError(
       'PACKAGE_NOT_FOUND',

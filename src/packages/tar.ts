@@ -29,43 +29,133 @@ const str = (b: Buffer, at: number, len: number) => {
 };
 const octal = (b: Buffer, at: number, len: number) => parseInt(str(b, at, len).trim() || '0', 8);
 
-/** The entries of an (uncompressed) tar archive; a malformed one throws an Error saying where. */
-export function readTar(tar: Buffer): TarEntry[] {
-  const out: TarEntry[] = [];
-  let pax: Record<string, string> = {};
-  let longName: string | undefined;
-  let longLink: string | undefined;
-  for (let at = 0; at + 512 <= tar.length; ) {
-    const h = tar.subarray(at, at + 512);
-    if (h.every((x) => x === 0)) break;
+/** An entry's header: a TarEntry without its content, and the content's size. */
+export type TarHead = Omit<TarEntry, 'data'> & { size: number };
+
+/** Where one entry's content goes, in the pieces it arrives in. */
+export interface TarSink {
+  write(chunk: Buffer): void;
+  end(): void;
+}
+
+/** The most a pax or GNU long-name record may hold: paths, not payloads. */
+const MAX_META_BYTES = 1 << 20;
+
+/**
+ * A tar reader fed in pieces, so that an archive of any size is read in constant memory:
+ * `onEntry` hears each header and returns where that entry's content goes (or nothing, to
+ * skip it). Throws an Error saying where on a malformed archive; `done` is true once the
+ * end-of-archive block was read (what follows is not read).
+ */
+export class TarParser {
+  done = false;
+  #offset = 0;
+  #header = Buffer.alloc(0);
+  /** Bytes left in the current entry's content, then in its padding. */
+  #left = 0;
+  #pad = 0;
+  #sink?: TarSink;
+  #meta?: { flag: string; parts: Buffer[] };
+  #pax: Record<string, string> = {};
+  #longName?: string;
+  #longLink?: string;
+
+  constructor(private readonly onEntry: (head: TarHead) => TarSink | undefined) {}
+
+  push(chunk: Buffer): void {
+    for (let at = 0; at < chunk.length && !this.done; ) {
+      if (this.#left > 0) {
+        const piece = chunk.subarray(at, at + this.#left);
+        at += piece.length;
+        this.#left -= piece.length;
+        if (this.#meta) this.#meta.parts.push(piece);
+        else this.#sink?.write(piece);
+        if (this.#left === 0) this.#endContent();
+      } else if (this.#pad > 0) {
+        const skip = Math.min(this.#pad, chunk.length - at);
+        at += skip;
+        this.#pad -= skip;
+      } else {
+        const need = 512 - this.#header.length;
+        this.#header = Buffer.concat([this.#header, chunk.subarray(at, at + need)]);
+        at += Math.min(need, chunk.length - at);
+        if (this.#header.length === 512) this.#readHeader();
+      }
+    }
+  }
+
+  /** The input ended: an error if it ended inside an entry. */
+  finish(): void {
+    if (this.#left > 0 || this.#header.length > 0)
+      throw new Error(`tar entry at byte ${this.#offset}: truncated`);
+  }
+
+  #readHeader(): void {
+    const h = this.#header;
+    const at = this.#offset;
+    this.#header = Buffer.alloc(0);
+    this.#offset += 512;
+    if (h.every((x) => x === 0)) {
+      this.done = true;
+      return;
+    }
     const sum = h.reduce((s, x, i) => s + (i >= 148 && i < 156 ? 32 : x), 0);
     if (sum !== octal(h, 148, 8)) throw new Error(`tar header at byte ${at}: bad checksum`);
     const size = octal(h, 124, 12);
-    const data = tar.subarray(at + 512, at + 512 + size);
-    if (data.length < size) throw new Error(`tar entry at byte ${at}: truncated`);
-    at += 512 + Math.ceil(size / 512) * 512;
     const flag = String.fromCharCode(h[156]);
-    if (flag === 'x') pax = parsePax(data);
-    else if (flag === 'L') longName = str(data, 0, data.length);
-    else if (flag === 'K') longLink = str(data, 0, data.length);
-    else if (flag !== 'g') {
+    this.#left = size;
+    this.#pad = Math.ceil(size / 512) * 512 - size;
+    this.#offset += size + this.#pad;
+    this.#sink = undefined;
+    this.#meta = undefined;
+    if (flag === 'x' || flag === 'L' || flag === 'K' || flag === 'g') {
+      if (size > MAX_META_BYTES)
+        throw new Error(`tar header at byte ${at}: a ${size}-byte metadata record`);
+      this.#meta = { flag, parts: [] };
+    } else {
       const prefix = str(h, 345, 155);
       const path =
-        pax.path ??
-        longName ??
+        this.#pax.path ??
+        this.#longName ??
         (prefix && str(h, 257, 6) === 'ustar' ? `${prefix}/${str(h, 0, 100)}` : str(h, 0, 100));
-      const linkname = pax.linkpath ?? longLink ?? str(h, 157, 100);
-      out.push({
+      const type = TYPES[flag] ?? 'other';
+      this.#sink = this.onEntry({
         path,
-        type: TYPES[flag] ?? 'other',
+        type,
         mode: octal(h, 100, 8) & 0o7777,
-        linkname,
-        data: TYPES[flag] === 'file' ? Buffer.from(data) : Buffer.alloc(0),
+        linkname: this.#pax.linkpath ?? this.#longLink ?? str(h, 157, 100),
+        size: type === 'file' ? size : 0,
       });
-      pax = {};
-      longName = longLink = undefined;
+      this.#pax = {};
+      this.#longName = this.#longLink = undefined;
     }
+    if (size === 0) this.#endContent();
   }
+
+  #endContent(): void {
+    if (this.#meta) {
+      const data = Buffer.concat(this.#meta.parts);
+      if (this.#meta.flag === 'x') this.#pax = parsePax(data);
+      else if (this.#meta.flag === 'L') this.#longName = str(data, 0, data.length);
+      else if (this.#meta.flag === 'K') this.#longLink = str(data, 0, data.length);
+      this.#meta = undefined;
+    } else this.#sink?.end();
+    this.#sink = undefined;
+  }
+}
+
+/** The entries of an (uncompressed) tar archive; a malformed one throws an Error saying where. */
+export function readTar(tar: Buffer): TarEntry[] {
+  const out: TarEntry[] = [];
+  const parser = new TarParser(({ size: _size, ...head }) => {
+    const parts: Buffer[] = [];
+    return {
+      write: (chunk) => void (head.type === 'file' && parts.push(chunk)),
+      end: () => void out.push({ ...head, data: Buffer.concat(parts) }),
+    };
+  });
+  parser.push(tar);
+  if (!parser.done) parser.finish();
   return out;
 }
 

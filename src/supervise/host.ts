@@ -45,6 +45,8 @@ export class DriverHost {
   readonly #options: Pick<HostOptions, 'onBuild' | 'onState'>;
   readonly #supervisors = new Map<string, Supervisor>();
   #closed = false;
+  /** Fired by close(): installs and clones in progress stop. */
+  readonly #closing = new AbortController();
   /** Drivers started but not yet configured: close() must not wait out their Configure. */
   readonly #launching = new Set<Driver>();
 
@@ -75,13 +77,27 @@ export class DriverHost {
   ): Promise<{ path: string; sha256?: string; build?: BuildResult }> {
     if (entry.package) {
       // Install, lock and signature errors name the package; a user also needs the instance.
-      return installedPackage(entry, this.config).catch((err: unknown) => {
-        if (!(err instanceof DriverkitError) || err.driver !== undefined) throw err;
-        throw new DriverkitError(err.code, `package ${entry.package!.name}: ${err.shortMessage}`, {
-          driver: entry.name,
-          cause: err,
+      // A first-use install counts against the start: close() or start_timeout ends it.
+      const ms = entry.startTimeout ?? DEFAULT_START_TIMEOUT_MS;
+      const late = new AbortController();
+      const timer = setTimeout(
+        () => late.abort(new Error(`start_timeout (${ms} ms) passed during its install`)),
+        ms,
+      );
+      const signal = AbortSignal.any([this.#closing.signal, late.signal]);
+      return installedPackage(entry, this.config, signal)
+        .finally(() => clearTimeout(timer))
+        .catch((err: unknown) => {
+          if (!(err instanceof DriverkitError) || err.driver !== undefined) throw err;
+          throw new DriverkitError(
+            err.code,
+            `package ${entry.package!.name}: ${err.shortMessage}`,
+            {
+              driver: entry.name,
+              cause: err,
+            },
+          );
         });
-      });
     }
     if (!(await stat(entry.driver)).isDirectory()) return { path: entry.driver };
     const build = await buildDriver({
@@ -187,6 +203,7 @@ export class DriverHost {
   /** Stops every driver this host started. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#closing.abort(new Error('the host is closing'));
     // A start in progress (a Configure that hangs, say) is cut short, so close() takes the
     // shutdown grace and kill time at most, not the start timeout.
     await Promise.all([...this.#launching].map((d) => d.close()));
@@ -244,6 +261,7 @@ export class DriverHost {
 async function installedPackage(
   entry: DriverEntry,
   config: Config,
+  signal: AbortSignal,
 ): Promise<{ path: string; sha256: string }> {
   const { name, range } = entry.package!;
   const trustedKeys = await loadTrustedKeys(config.trustedKeys);
@@ -258,6 +276,9 @@ async function installedPackage(
       indexes: config.indexes.length ? config.indexes : undefined,
       trustedKeys,
       buildSources: config.buildPackages,
+      signal,
+      downloadLimits: { maxBytes: config.maxDownloadBytes, timeoutMs: config.downloadTimeout },
+      unpackLimits: { maxBytes: config.maxUnpackedBytes },
     });
     found = await resolveInstalled(name, range, config.dir);
   }

@@ -1,0 +1,156 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { DriverkitError } from '../errors.js';
+
+/**
+ * Bounds on one fetch, so that a hostile or broken index cannot fill memory or disk or hang
+ * an install: its size (after any content-encoding), its whole time, the longest wait for
+ * its next bytes, and a signal that cancels it (a host's close(), SIGTERM).
+ */
+export interface FetchLimits {
+  maxBytes?: number;
+  timeoutMs?: number;
+  stallMs?: number;
+  signal?: AbortSignal;
+}
+
+/** The defaults: 256 MiB, 5 minutes, 30 s without a byte. */
+export const DOWNLOAD_LIMITS = {
+  maxBytes: 256 * 1024 * 1024,
+  timeoutMs: 5 * 60_000,
+  stallMs: 30_000,
+} as const;
+
+/** What an index's JSON files may weigh: names and versions, not payloads. */
+export const JSON_MAX_BYTES = 4 * 1024 * 1024;
+
+/** Hears how a download goes: bytes so far (and the total when the server says it), then its end, however it ends. */
+export interface Progress {
+  update(received: number, total: number | undefined): void;
+  end(): void;
+}
+
+/**
+ * Reads a `file:` or `http(s):` URL within `limits`, handing each piece to `onChunk`.
+ * False when it is missing (404, ENOENT) and `optional`; any other failure, limit or
+ * cancellation is DOWNLOAD_FAILED naming the URL. A `file:` URL must name a regular file:
+ * a FIFO or a device (`/dev/zero`) is refused before it is read.
+ */
+export async function streamUrl(
+  url: URL,
+  onChunk: (chunk: Buffer) => void | Promise<void>,
+  options: FetchLimits & { optional?: boolean; progress?: Progress } = {},
+): Promise<boolean> {
+  const {
+    maxBytes = DOWNLOAD_LIMITS.maxBytes,
+    timeoutMs = DOWNLOAD_LIMITS.timeoutMs,
+    stallMs = DOWNLOAD_LIMITS.stallMs,
+  } = options;
+  const stalled = new AbortController();
+  const ownTimeout = AbortSignal.timeout(timeoutMs);
+  const signals = [ownTimeout, stalled.signal];
+  if (options.signal) signals.push(options.signal);
+  const signal = AbortSignal.any(signals);
+  let stall: NodeJS.Timeout | undefined;
+  const watch = () => {
+    clearTimeout(stall);
+    stall = setTimeout(
+      () => stalled.abort(new StallError(`no data for ${stallMs / 1000} s`)),
+      stallMs,
+    ).unref();
+  };
+  let received = 0;
+  const take = async (chunk: Buffer, total?: number) => {
+    received += chunk.length;
+    if (received > maxBytes) throw new Error(`larger than the ${maxBytes}-byte limit`);
+    watch();
+    options.progress?.update(received, total);
+    await onChunk(chunk);
+  };
+  try {
+    watch();
+    if (url.protocol === 'file:') {
+      const path = fileURLToPath(url);
+      const info = await stat(path);
+      if (!info.isFile()) throw new Error('not a regular file');
+      if (info.size > maxBytes) throw new Error(`larger than the ${maxBytes}-byte limit`);
+      for await (const chunk of createReadStream(path, { signal })) await take(chunk as Buffer);
+      return true;
+    }
+    const res = await fetch(url, { signal });
+    if (res.status === 404 && options.optional) {
+      await res.body?.cancel();
+      return false;
+    }
+    if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+    const length = Number(res.headers.get('content-length') ?? NaN);
+    if (!res.headers.get('content-encoding') && length > maxBytes)
+      throw new Error(`larger than the ${maxBytes}-byte limit (content-length ${length})`);
+    for await (const chunk of res.body ?? [])
+      await take(Buffer.from(chunk), length >= 0 ? length : undefined);
+    // fetch trusts the server about compression; without it, a short body is a cut transfer.
+    if (!res.headers.get('content-encoding') && length >= 0 && received !== length)
+      throw new Error(`got ${received} of ${length} bytes`);
+    return true;
+  } catch (err) {
+    if (options.optional && (err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    const why = ownTimeout.aborted
+      ? `not done after ${timeoutMs / 1000} s`
+      : signal.aborted
+        ? reasonOf(signal.reason)
+        : ((err as Error & { cause?: Error }).cause?.message ?? (err as Error).message);
+    throw new DriverkitError('DOWNLOAD_FAILED', `could not download ${url.href}: ${why}`, {
+      cause: err,
+    });
+  } finally {
+    clearTimeout(stall);
+    options.progress?.end();
+  }
+}
+
+/** The bytes at a URL (see streamUrl), or undefined when missing and `optional`. */
+export async function fetchBytes(
+  url: URL,
+  options: FetchLimits & { optional?: boolean; progress?: Progress } = {},
+): Promise<Buffer | undefined> {
+  const parts: Buffer[] = [];
+  const found = await streamUrl(url, (c) => void parts.push(c), options);
+  return found ? Buffer.concat(parts) : undefined;
+}
+
+/** Downloads a URL into a new file (see streamUrl) and returns its sha256 and size. */
+export async function fetchToFile(
+  url: URL,
+  file: string,
+  options: FetchLimits & { progress?: Progress } = {},
+): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  const out = await open(file, 'wx', 0o600);
+  let size = 0;
+  try {
+    await streamUrl(
+      url,
+      async (chunk) => {
+        hash.update(chunk);
+        size += chunk.length;
+        await out.write(chunk);
+      },
+      options,
+    );
+  } finally {
+    await out.close();
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+/** Why a signal stopped the download: the stall, or the reason its canceller gave. */
+function reasonOf(reason: unknown): string {
+  if (reason instanceof StallError) return reason.message;
+  if (reason instanceof Error && reason.name !== 'AbortError')
+    return `cancelled: ${reason.message}`;
+  return 'cancelled';
+}
+
+class StallError extends Error {}
