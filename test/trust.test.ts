@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { DriverkitError, RpcError } from '../src/errors.js';
+import { processStartTime } from '../src/pid.js';
 import { Status } from '../src/status.js';
 import { openHost } from '../src/supervise/host.js';
 import { fixtureContract } from './fixtures/contract.js';
@@ -130,6 +131,40 @@ describe('trust boundaries', () => {
     expect(JSON.parse(readFileSync(status, 'utf8')).pid).toBe(first.child.pid);
     first.child.kill('SIGTERM');
     expect((await first.done).code).toBe(0);
+  });
+
+  it('a status file naming another live process (pid 1) is not believed: ls ignores it, serve publishes its own', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dk-trust-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const config = join(dir, 'driverkit.toml');
+    writeFileSync(config, `[drivers.demo]\ntype = "userprovider"\ndriver = "${BIN.demo}"\n`);
+    const status = join(dir, 'bin', '.serve-status.json');
+    mkdirSync(join(dir, 'bin'));
+    // Everything a forger can know: pid 1's start time and the config's path.
+    const forged = {
+      pid: 1,
+      startTime: processStartTime(1),
+      config,
+      drivers: { demo: { state: 'ready', restarts: 7 } },
+    };
+    writeFileSync(status, JSON.stringify(forged));
+    const ls = await spawnCollect(process.execPath, [CLI, 'ls'], { cwd: dir });
+    expect(ls.stdout).not.toContain('7 restarts');
+    const serve = await spawnUntil(
+      process.execPath,
+      [CLI, 'serve', '--listen', '127.0.0.1:0'],
+      /serving demo on (\S+)\n/,
+      { cwd: dir, endSignal: 'SIGTERM' },
+    );
+    expect(JSON.parse(readFileSync(status, 'utf8'))).toMatchObject({
+      pid: serve.child.pid,
+      config,
+    });
+    expect((await spawnCollect(process.execPath, [CLI, 'ls'], { cwd: dir })).stdout).toMatch(
+      /demo\s.*\sready/,
+    );
+    serve.child.kill('SIGTERM');
+    expect((await serve.done).code).toBe(0);
   });
 
   it("driverkit serve stops on SIGTERM while a driver's Configure hangs, leaving nothing behind", async () => {

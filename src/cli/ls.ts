@@ -35,7 +35,7 @@ export async function run(argv: string[]): Promise<number> {
   const args = parseCommand(argv, CONFIG_OPTION, HELP);
   if (!args) return 0;
   const config = await loadConfig(args.values.config);
-  const serving = readStatus(statusPath(config.binDir));
+  const serving = readStatus(statusPath(config.binDir), config.file);
   const rows = await Promise.all(
     config.drivers.map(async (d) => {
       if (d.package) {

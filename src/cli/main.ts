@@ -91,6 +91,12 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`driverkit ${name}: ${err.message}\n`);
       return err.code === 'USAGE' ? 2 : 1;
     }
+    // The system refused (a full disk, no permission): its own message says it, a stack does not help.
+    const sys = err as NodeJS.ErrnoException;
+    if (typeof sys?.code === 'string' && typeof sys.syscall === 'string') {
+      process.stderr.write(`driverkit ${name}: ${sys.message}\n`);
+      return 1;
+    }
     process.stderr.write(
       `driverkit ${name}: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
     );

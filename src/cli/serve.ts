@@ -7,6 +7,7 @@ import { CONFIG_OPTION, parseCommand } from './args.js';
 import { gatewaySecurity } from './gateway-security.js';
 import { checkListen } from '../gateway/security.js';
 import { DriverkitError } from '../errors.js';
+import { processStartTime } from '../pid.js';
 import { createServer } from 'node:net';
 
 const DEFAULT_LISTEN = '127.0.0.1:50051';
@@ -46,10 +47,12 @@ export async function run(argv: string[]): Promise<number> {
   // driverkit ls reads this to show each driver's state (ready, restarting, failed, ...).
   // Another serve of this config, still running, keeps the file: this one only reports its own.
   publish = () => {
-    const other = readStatus(statusFile);
+    const other = readStatus(statusFile, host.config.file);
     if (!other || other.pid === process.pid)
       writeStatus(statusFile, {
         pid: process.pid,
+        startTime: processStartTime(process.pid),
+        config: host.config.file,
         address: gateway?.address,
         drivers: host.status(),
       });

@@ -1,4 +1,4 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import semver from 'semver';
 import { DriverkitError } from '../errors.js';
 import { isPlainGitUrl, NAME_PATTERN } from './manifest.js';
@@ -88,6 +88,12 @@ export async function writeLock(file: string, lock: LockFile): Promise<void> {
       .map((n) => [n, lock.drivers[n]]),
   );
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify({ lockVersion: 1, drivers }, null, 2)}\n`);
-  await rename(tmp, file);
+  try {
+    await writeFile(tmp, `${JSON.stringify({ lockVersion: 1, drivers }, null, 2)}\n`);
+    await rename(tmp, file);
+  } catch (err) {
+    // A full disk (ENOSPC) leaves the old lock as it was, and no half-written copy beside it.
+    await rm(tmp, { force: true });
+    throw err;
+  }
 }
