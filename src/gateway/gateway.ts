@@ -3,6 +3,8 @@ import {
   Metadata,
   Server,
   ServerCredentials,
+  ServerInterceptingCall,
+  type ServerInterceptor,
   type sendUnaryData,
   type ServerUnaryCall,
   type ServiceDefinition,
@@ -76,6 +78,7 @@ export async function startGateway(
     ...MESSAGE_LIMIT_OPTIONS,
     'grpc.max_receive_message_length': maxMessage,
     'grpc.max_concurrent_streams': security.maxCallsPerClient ?? 100,
+    interceptors: [authenticate(security.tokens)],
   });
   const memory = new MemoryBudget(
     security.maxClientMemory ?? 64 * MIB,
@@ -190,6 +193,27 @@ interface Guard {
   memory: MemoryBudget;
 }
 
+/**
+ * Checks the bearer token on a call's headers, before grpc-js reads a byte of its messages:
+ * a refused call's stream stays paused, so a client without a token can make the gateway
+ * hold no more than HTTP/2's stream window (64 KiB) per call. Health answers without one.
+ */
+function authenticate(tokens: readonly string[] | undefined): ServerInterceptor {
+  return (method, call) =>
+    new ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, pass) => {
+            const refused = method.path.startsWith(`/${internalServices.health.fullName}/`)
+              ? undefined
+              : checkToken(metadata, tokens);
+            if (refused) call.sendStatus({ ...refused, metadata: new Metadata() });
+            else pass(metadata);
+          },
+        }),
+    });
+}
+
 function relayImplementation(
   service: ServiceDef,
   instances: string[],
@@ -205,8 +229,6 @@ function relayImplementation(
         cb ? cb(status) : call.emit('error', status);
       const wanted = call.metadata.get(ROUTE_HEADER)[0]?.toString();
       const name = wanted ?? instances[0];
-      const refused = checkToken(call.metadata, guard.security.tokens);
-      if (refused) return fail(refused);
       if (!instances.includes(name)) {
         fail({
           code: Status.INVALID_ARGUMENT,
