@@ -141,7 +141,9 @@ describe('gateway security', () => {
   });
 
   it('calls in flight are limited: past the limit, RESOURCE_EXHAUSTED', async () => {
-    const users = usersAt((await gatewayWith({ maxConcurrentCalls: 1 })).address);
+    const users = usersAt(
+      (await gatewayWith({ maxConcurrentCalls: 1, maxClientCalls: 5, maxDriverCalls: 5 })).address,
+    );
     const abort = new AbortController();
     const hanging = users
       .getUser({ userId: { opaqueId: 'hang' } }, { signal: abort.signal })

@@ -44,6 +44,8 @@ export async function gatewaySecurity(config: Config): Promise<GatewaySecurity> 
     allow,
     maxConcurrentCalls: g.maxConcurrentCalls,
     maxCallsPerClient: g.maxCallsPerClient,
+    maxClientCalls: g.maxClientCalls,
+    maxDriverCalls: g.maxDriverCalls,
     maxMessageBytes: g.maxMessageBytes,
     maxClientMemory: g.maxClientMemory,
     maxMemory: g.maxMemory,

@@ -68,6 +68,20 @@ export const GATEWAY_KEYS = [
     doc: 'Calls one client connection may have open at once (it queues past that).',
   },
   {
+    toml: 'max_client_calls',
+    field: 'maxClientCalls',
+    parse: positive,
+    defaultDoc: 'half of `max_concurrent_calls`',
+    doc: 'Calls one client (its bearer token, else its certificate, else its connection) may have relayed at once, across connections; past it, RESOURCE_EXHAUSTED.',
+  },
+  {
+    toml: 'max_driver_calls',
+    field: 'maxDriverCalls',
+    parse: positive,
+    defaultDoc: 'half of `max_concurrent_calls`',
+    doc: 'Calls relayed to one driver at once, so that a slow driver cannot take every slot; past it, RESOURCE_EXHAUSTED.',
+  },
+  {
     toml: 'max_message_size',
     field: 'maxMessageBytes',
     parse: positive,
@@ -79,7 +93,7 @@ export const GATEWAY_KEYS = [
     field: 'maxClientMemory',
     parse: positive,
     defaultDoc: '`67108864`',
-    doc: 'Bytes of (single) requests one client connection may have held for relay at once; past it, RESOURCE_EXHAUSTED.',
+    doc: 'Bytes of (single) requests one client (as for `max_client_calls`) may have held for relay at once; past it, RESOURCE_EXHAUSTED.',
   },
   {
     toml: 'max_memory',

@@ -2,7 +2,53 @@ import { Status } from '../status.js';
 import type { Verdict } from './security.js';
 
 /**
- * Request bytes held by calls in flight, per client connection and in all, so that no
+ * Calls relayed at once: in all, per client and per driver, so that neither one client nor
+ * one slow driver can take every slot (RESOURCE_EXHAUSTED past any of them).
+ */
+export class CallSlots {
+  #total = 0;
+  #byClient = new Map<string, number>();
+  #byDriver = new Map<string, number>();
+
+  constructor(private readonly limits: { overall: number; perClient: number; perDriver: number }) {}
+
+  /** Takes a slot for `client`'s call to `driver`, or says why not; `release` gives it back. */
+  take(client: string, driver: string): { verdict: Verdict; release: () => void } {
+    const { overall, perClient, perDriver } = this.limits;
+    const refused = (details: string) => ({ verdict: exhausted(details), release: () => {} });
+    if ((this.#byClient.get(client) ?? 0) >= perClient)
+      return refused(`one client may have at most ${perClient} calls relayed at once`);
+    if ((this.#byDriver.get(driver) ?? 0) >= perDriver)
+      return refused(
+        `driver ${JSON.stringify(driver)} is relayed at most ${perDriver} calls at once`,
+      );
+    if (this.#total >= overall)
+      return refused(`this gateway relays at most ${overall} calls at once`);
+    this.#total++;
+    bump(this.#byClient, client, 1);
+    bump(this.#byDriver, driver, 1);
+    let released = false;
+    return {
+      verdict: undefined,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#total--;
+        bump(this.#byClient, client, -1);
+        bump(this.#byDriver, driver, -1);
+      },
+    };
+  }
+}
+
+function bump(counts: Map<string, number>, key: string, by: number): void {
+  const n = (counts.get(key) ?? 0) + by;
+  if (n > 0) counts.set(key, n);
+  else counts.delete(key);
+}
+
+/**
+ * Request bytes held by calls in flight, per client and in all, so that no
  * client (and no crowd of them) can make the gateway and its drivers hold more than the
  * operator allowed: a call past either limit is RESOURCE_EXHAUSTED before it is relayed.
  */

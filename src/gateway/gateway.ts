@@ -19,8 +19,14 @@ import { grpcDefinition } from './grpc-definition.js';
 import { MESSAGE_LIMIT_OPTIONS } from '../protocol/limits.js';
 import type { Call } from '../rpc/client.js';
 import { Status } from '../status.js';
-import { MemoryBudget } from './budget.js';
-import { checkAllowed, checkListen, checkToken, type GatewaySecurity } from './security.js';
+import { CallSlots, MemoryBudget } from './budget.js';
+import {
+  checkAllowed,
+  checkListen,
+  checkToken,
+  type GatewaySecurity,
+  tokenIndex,
+} from './security.js';
 
 /** The metadata key that picks an instance when several drivers share a type. */
 export const ROUTE_HEADER = 'driverkit-driver';
@@ -84,7 +90,13 @@ export async function startGateway(
     security.maxClientMemory ?? 64 * MIB,
     security.maxMemory ?? 256 * MIB,
   );
-  const guard = { security, inFlight: 0, max: security.maxConcurrentCalls ?? 256, memory };
+  const overall = security.maxConcurrentCalls ?? 256;
+  const slots = new CallSlots({
+    overall,
+    perClient: security.maxClientCalls ?? Math.ceil(overall / 2),
+    perDriver: security.maxDriverCalls ?? Math.ceil(overall / 2),
+  });
+  const guard = { security, slots, memory };
   const names = drivers.instances().map((d) => d.name);
   const byService = new Map<string, string[]>();
   for (const { name, services } of drivers.instances()) {
@@ -169,6 +181,8 @@ type GatewayCall = EventEmitter & {
   request?: Buffer;
   getDeadline(): Date | number;
   getPeer(): string;
+  /** Its TLS peer, when there is one (grpc-js does not export the type). */
+  getAuthContext(): { sslPeerCertificate?: { fingerprint256?: string } } | null;
   write?(b: Buffer): boolean;
   end?(trailers?: Metadata): void;
   sendMetadata(md: Metadata): void;
@@ -188,9 +202,19 @@ function credentialsOf({ tls }: GatewaySecurity): ServerCredentials {
 
 interface Guard {
   security: GatewaySecurity;
-  inFlight: number;
-  max: number;
+  slots: CallSlots;
   memory: MemoryBudget;
+}
+
+/**
+ * Who a call is from, for its limits: its bearer token, else its client certificate, else
+ * (no authentication) its connection.
+ */
+function clientOf(call: GatewayCall, tokens: readonly string[] | undefined): string {
+  const token = tokenIndex(call.metadata, tokens);
+  if (token !== undefined) return `token ${token}`;
+  const cert = call.getAuthContext()?.sslPeerCertificate?.fingerprint256;
+  return cert ? `certificate ${cert}` : `connection ${call.getPeer()}`;
 }
 
 /**
@@ -238,21 +262,19 @@ function relayImplementation(
       }
       const denied = checkAllowed(name, method.name, guard.security.allow);
       if (denied) return fail(denied);
-      if (guard.inFlight >= guard.max)
-        return fail({
-          code: Status.RESOURCE_EXHAUSTED,
-          details: `this gateway relays at most ${guard.max} calls at once`,
-        });
+      const client = clientOf(call, guard.security.tokens);
+      const slot = guard.slots.take(client, name);
+      if (slot.verdict) return fail(slot.verdict);
       // A single request is held whole until its call ends. Messages of a request stream pass
       // through one at a time (not counted), and a message still arriving is grpc-js's to
       // hold: max_calls_per_client × max_message_size bounds that per connection.
-      const held = guard.memory.take(call.getPeer(), requestStream ? 0 : call.request!.length);
-      if (held.verdict) return fail(held.verdict);
-      guard.inFlight++;
-      let counted = true;
+      const held = guard.memory.take(client, requestStream ? 0 : call.request!.length);
+      if (held.verdict) {
+        slot.release();
+        return fail(held.verdict);
+      }
       const release = () => {
-        if (counted) guard.inFlight--;
-        counted = false;
+        slot.release();
         held.release();
       };
       call.once('cancelled', release);

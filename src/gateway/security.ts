@@ -21,9 +21,17 @@ export interface GatewaySecurity {
    * past it), which with `maxMessageBytes` bounds the memory one client can hold. Default 100.
    */
   maxCallsPerClient?: number;
+  /**
+   * Calls one client may have relayed at once, across its connections: a client is its
+   * bearer token, else its certificate, else (no authentication) its connection. Default:
+   * half of `maxConcurrentCalls`.
+   */
+  maxClientCalls?: number;
+  /** Calls relayed to one driver at once, so a slow one cannot hold every slot. Default: half of `maxConcurrentCalls`. */
+  maxDriverCalls?: number;
   /** The largest request message, in bytes. Default 16 MiB, driverkit's limit. */
   maxMessageBytes?: number;
-  /** Bytes of single requests one client connection may have held for relay at once; past it, RESOURCE_EXHAUSTED. Default 64 MiB. */
+  /** Bytes of single requests one client (see maxClientCalls) may have held for relay at once; past it, RESOURCE_EXHAUSTED. Default 64 MiB. */
   maxClientMemory?: number;
   /** Bytes of single requests held for relay at once across clients; past it, RESOURCE_EXHAUSTED. Default 256 MiB. */
   maxMemory?: number;
@@ -56,17 +64,29 @@ const digest = (b: Buffer | string) => createHash('sha256').update(b).digest();
  * token nor which one matched shows in the time taken.
  */
 export function checkToken(metadata: Metadata, tokens: readonly string[] | undefined): Verdict {
+  if (!tokens?.length || tokenIndex(metadata, tokens) !== undefined) return undefined;
+  return {
+    code: Status.UNAUTHENTICATED,
+    details: 'expected a valid bearer token in the authorization metadata',
+  };
+}
+
+/**
+ * Which of `tokens` the call's bearer token is (its index), or undefined: compared as
+ * digests, in constant time, against every token.
+ */
+export function tokenIndex(
+  metadata: Metadata,
+  tokens: readonly string[] | undefined,
+): number | undefined {
   if (!tokens?.length) return undefined;
   const header = metadata.get('authorization')[0]?.toString() ?? '';
   const given = digest(header.startsWith('Bearer ') ? header.slice(7) : '');
-  let ok = false;
-  for (const t of tokens) ok = timingSafeEqual(digest(t), given) || ok;
-  return ok
-    ? undefined
-    : {
-        code: Status.UNAUTHENTICATED,
-        details: 'expected a valid bearer token in the authorization metadata',
-      };
+  let found: number | undefined;
+  tokens.forEach((t, i) => {
+    if (timingSafeEqual(digest(t), given)) found = i;
+  });
+  return found;
 }
 
 /** Whether `instance` may be called at `method` (its name) through the gateway. */
