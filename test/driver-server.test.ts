@@ -195,6 +195,22 @@ describe("the driver's gRPC server", () => {
     ).toBe('echo:host');
   });
 
+  it("refuses a call that carries another host's secret; a call without one (a go-plugin host) is served", async () => {
+    const { session } = await rawDriver();
+    expect(
+      status(
+        await request(session, { 'driverkit-host-secret': 'f'.repeat(32) }, getUser('echo:x')),
+      ),
+    ).toEqual({
+      code: Status.PERMISSION_DENIED,
+      message: 'this driver was started by another host: the call carries another host secret',
+    });
+    expect(status(await request(session, {}, getUser('echo:y')))).toEqual({
+      code: Status.OK,
+      message: '',
+    });
+  });
+
   it('closes a connection that makes no call within 10 s, whatever the idle timeout', async () => {
     const { session } = await rawDriver();
     const started = Date.now();

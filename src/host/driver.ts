@@ -20,6 +20,7 @@ import type { DriverExit, DriverOptions, LatestClient, Versioned } from './optio
 import { validateOptions } from './options.js';
 import { DriverProcess } from './process.js';
 import { callFailure } from './rpc-error.js';
+import { listenedByGroup } from './listener-owner.js';
 import { notMadeBy, removeSocket } from './socket-file.js';
 import { checkExecutable } from './spawn.js';
 
@@ -290,6 +291,15 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
         'HANDSHAKE_INVALID',
         `expected the handshake to name the socket the driver made, got ${JSON.stringify(h!.address)}: ${foreign}`,
       );
+    // A spawned driver's address must be listened on by its own processes (its group).
+    const p = this.#process;
+    if (p?.child && h && (await listenedByGroup(h.network, h.address, p.pid)) === false) {
+      if (this.#socket === h.address) this.#socket = undefined;
+      throw this.#error(
+        'HANDSHAKE_INVALID',
+        `expected the handshake to name a ${h.network === 'unix' ? 'socket' : 'port'} the driver's own processes listen on, got ${JSON.stringify(h.address)}: none of them does (another process's?)`,
+      );
+    }
     return verdict.handshake;
   }
 

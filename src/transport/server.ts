@@ -353,20 +353,25 @@ export class GrpcServer {
     return busy;
   }
 
-  /** Marks the connection the host's when the call carries the host's secret, and hides it from handlers. */
-  #checkHost(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+  /**
+   * Marks the connection the host's when the call carries the host's secret, and hides the
+   * secret from handlers. False when the call carries another secret: another driverkit
+   * host, pointed here by a driver it spawned, which must not call (or shut down) this one.
+   */
+  #checkHost(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): boolean {
     const sent = headers[HOST_SECRET_HEADER];
     delete headers[HOST_SECRET_HEADER];
     const state = this.#sessions.get(stream.session as ServerHttp2Session);
-    if (!this.#hostSecret || !state || state.host || typeof sent !== 'string') return;
+    if (!this.#hostSecret || !state || typeof sent !== 'string') return true;
     const given = Buffer.from(sent);
     if (given.length === this.#hostSecret.length && timingSafeEqual(given, this.#hostSecret))
-      state.host = true;
+      return (state.host = true);
+    return false;
   }
 
   #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     stream.on('error', () => {});
-    this.#checkHost(stream, headers);
+    const fromOwnHost = this.#checkHost(stream, headers);
     const contentType = headers['content-type'];
     if (
       headers[':method'] !== 'POST' ||
@@ -379,6 +384,11 @@ export class GrpcServer {
     const call = new ServerCall(stream, headers);
     this.#calls.add(call);
     stream.once('close', () => this.#calls.delete(call));
+    if (!fromOwnHost)
+      return call.end(
+        Status.PERMISSION_DENIED,
+        'this driver was started by another host: the call carries another host secret',
+      );
     const path = headers[':path'] ?? '';
     const method = this.#methods.get(path);
     if (!method)
