@@ -75,8 +75,25 @@ describe('gateway security', () => {
     const seen = JSON.parse(user!.username) as Record<string, string>;
     expect(seen['x-mine']).toBe('kept');
     expect(seen.authorization).toBeUndefined();
-    expect(seen['driverkit-user']).toBeUndefined();
+    // Not the client's `admin`: the gateway says who the call is for, from the token.
+    expect(seen['driverkit-user']).toBe('token-2');
     expect(seen['driverkit-log-fields']).toBeUndefined();
+  });
+
+  it("a driver's ctx.context.user is the token's name, whatever the client says", async () => {
+    const gateway = await gatewayWith({
+      tokens: [{ name: 'alice', token: 's3cret-a' }, 's3cret-b'],
+    });
+    const users = usersAt(gateway.address);
+    const userFor = async (token: string) => {
+      const { user } = await users.getUser(
+        { userId: { opaqueId: 'context' } },
+        { metadata: { authorization: `Bearer ${token}`, 'driverkit-user': 'admin' } },
+      );
+      return (JSON.parse(user!.username) as { user?: string }).user;
+    };
+    expect(await userFor('s3cret-a')).toBe('alice');
+    expect(await userFor('s3cret-b')).toBe('token-2');
   });
 
   it('Configure is not reachable through the gateway unless a driver allows it; the allow-list is per method', async () => {

@@ -17,6 +17,13 @@ describe('gateway tokens', () => {
     { text: '# gateway tokens, rotate monthly\n  s3cret  \n\n', tokens: ['s3cret'] },
     { text: '#\n   # indented comment\n\t\n', tokens: [] },
     { text: 'tok#en\n', tokens: ['tok#en'] },
+    {
+      text: 'alice  s3cret-a\nbob\ts3cret-b\n',
+      tokens: [
+        { name: 'alice', token: 's3cret-a' },
+        { name: 'bob', token: 's3cret-b' },
+      ],
+    },
   ])('$text', ({ text, tokens }) => {
     expect(parseTokens(text)).toEqual(tokens);
   });

@@ -44,7 +44,7 @@ export const GATEWAY_KEYS = [
     field: 'tokensFile',
     parse: file,
     defaultDoc: 'none',
-    doc: 'Bearer tokens a client must send (`authorization: Bearer T`), one per line.',
+    doc: 'Bearer tokens a client must send (`authorization: Bearer T`), one per line as `TOKEN` or `NAME TOKEN`; drivers see NAME (else `token-N`) as the caller, `ctx.context.user`.',
   },
   {
     toml: 'tokens_env',

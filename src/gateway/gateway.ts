@@ -25,7 +25,9 @@ import {
   checkListen,
   checkToken,
   type GatewaySecurity,
+  type Token,
   tokenIndex,
+  tokenName,
 } from './security.js';
 
 /** The metadata key that picks an instance when several drivers share a type. */
@@ -182,7 +184,9 @@ type GatewayCall = EventEmitter & {
   getDeadline(): Date | number;
   getPeer(): string;
   /** Its TLS peer, when there is one (grpc-js does not export the type). */
-  getAuthContext(): { sslPeerCertificate?: { fingerprint256?: string } } | null;
+  getAuthContext(): {
+    sslPeerCertificate?: { fingerprint256?: string; subject?: { CN?: string | string[] } };
+  } | null;
   write?(b: Buffer): boolean;
   end?(trailers?: Metadata): void;
   sendMetadata(md: Metadata): void;
@@ -207,14 +211,20 @@ interface Guard {
 }
 
 /**
- * Who a call is from, for its limits: its bearer token, else its client certificate, else
- * (no authentication) its connection.
+ * Who a call is from: for its limits (`key`), its bearer token, else its client
+ * certificate, else (no authentication) its connection; and for drivers (`user`), the
+ * token's name or the certificate's subject CN, when it authenticated.
  */
-function clientOf(call: GatewayCall, tokens: readonly string[] | undefined): string {
+function clientOf(
+  call: GatewayCall,
+  tokens: readonly Token[] | undefined,
+): { key: string; user?: string } {
   const token = tokenIndex(call.metadata, tokens);
-  if (token !== undefined) return `token ${token}`;
-  const cert = call.getAuthContext()?.sslPeerCertificate?.fingerprint256;
-  return cert ? `certificate ${cert}` : `connection ${call.getPeer()}`;
+  if (token !== undefined) return { key: `token ${token}`, user: tokenName(tokens!, token) };
+  const cert = call.getAuthContext()?.sslPeerCertificate;
+  if (cert?.fingerprint256)
+    return { key: `certificate ${cert.fingerprint256}`, user: [cert.subject?.CN].flat()[0] };
+  return { key: `connection ${call.getPeer()}` };
 }
 
 /**
@@ -222,7 +232,7 @@ function clientOf(call: GatewayCall, tokens: readonly string[] | undefined): str
  * a refused call's stream stays paused, so a client without a token can make the gateway
  * hold no more than HTTP/2's stream window (64 KiB) per call. Health answers without one.
  */
-function authenticate(tokens: readonly string[] | undefined): ServerInterceptor {
+function authenticate(tokens: readonly Token[] | undefined): ServerInterceptor {
   return (method, call) =>
     new ServerInterceptingCall(call, {
       start: (next) =>
@@ -263,12 +273,12 @@ function relayImplementation(
       const denied = checkAllowed(name, method.name, guard.security.allow);
       if (denied) return fail(denied);
       const client = clientOf(call, guard.security.tokens);
-      const slot = guard.slots.take(client, name);
+      const slot = guard.slots.take(client.key, name);
       if (slot.verdict) return fail(slot.verdict);
       // A single request is held whole until its call ends. Messages of a request stream pass
       // through one at a time (not counted), and a message still arriving is grpc-js's to
       // hold: max_calls_per_client × max_message_size bounds that per connection.
-      const held = guard.memory.take(client, requestStream ? 0 : call.request!.length);
+      const held = guard.memory.take(client.key, requestStream ? 0 : call.request!.length);
       if (held.verdict) {
         slot.release();
         return fail(held.verdict);
@@ -283,6 +293,8 @@ function relayImplementation(
       // the call is for and the log fields are the host's to say, not a client's.
       for (const [k, v] of Object.entries(call.metadata.getMap()))
         if (!NOT_RELAYED.has(k)) metadata[k] = v;
+      // Who it is for comes from how the client authenticated, never from what it says.
+      if (client.user) metadata[CONTEXT_METADATA.user] = client.user;
       const deadline = Number(call.getDeadline());
       const abort = new AbortController();
       call.once('cancelled', () => abort.abort());

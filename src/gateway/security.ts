@@ -7,8 +7,11 @@ import { Status } from '../status.js';
 export interface GatewaySecurity {
   /** TLS: the gateway's certificate and key (PEM); with `clientCaPem`, clients must show a certificate it signed (mTLS). */
   tls?: { certPem: string; keyPem: string; clientCaPem?: string };
-  /** Bearer tokens a client must send as `authorization: Bearer TOKEN`. Default: none asked. */
-  tokens?: readonly string[];
+  /**
+   * Bearer tokens a client must send as `authorization: Bearer TOKEN`, each with the name
+   * drivers see as the caller (`ctx.context.user`), default `token-N`. Default: none asked.
+   */
+  tokens?: readonly Token[];
   /**
    * The methods (by name, `GetUser`) each instance serves through the gateway; `*` is all.
    * Default for an instance not listed: all but Configure, which is the host's to call.
@@ -42,18 +45,33 @@ export interface GatewaySecurity {
 /** Methods a gateway never relays unless an allow-list names them: they act on the driver, not for a caller. */
 const ADMIN_METHODS = new Set(['Configure']);
 
+/** A bearer token, alone or with the name of who holds it. */
+export type Token = string | { name: string; token: string };
+
+const secretOf = (t: Token) => (typeof t === 'string' ? t : t.token);
+
+/** The name a token's holder has for drivers: its own, else `token-N` (N counts from 1). */
+export const tokenName = (tokens: readonly Token[], index: number): string => {
+  const t = tokens[index];
+  return typeof t === 'string' ? `token-${index + 1}` : t.name;
+};
+
 /** A status to answer instead of relaying, or undefined to relay. */
 export type Verdict = { code: number; details: string } | undefined;
 
 /**
- * The tokens of a `tokens_file`: one a line, trimmed. Blank lines and lines that start with
- * `#` are never tokens (a comment must not open the gateway).
+ * The tokens of a `tokens_file`: one a line, trimmed, as `TOKEN` or `NAME TOKEN`. Blank
+ * lines and lines that start with `#` are never tokens (a comment must not open the gateway).
  */
-export function parseTokens(text: string): string[] {
+export function parseTokens(text: string): Token[] {
   return text
     .split('\n')
     .map((t) => t.trim())
-    .filter((t) => t !== '' && !t.startsWith('#'));
+    .filter((t) => t !== '' && !t.startsWith('#'))
+    .map((t) => {
+      const [name, ...rest] = t.split(/\s+/);
+      return rest.length === 1 ? { name, token: rest[0] } : t;
+    });
 }
 
 const digest = (b: Buffer | string) => createHash('sha256').update(b).digest();
@@ -63,7 +81,7 @@ const digest = (b: Buffer | string) => createHash('sha256').update(b).digest();
  * constant time, against every token without stopping at a match: neither the length of a
  * token nor which one matched shows in the time taken.
  */
-export function checkToken(metadata: Metadata, tokens: readonly string[] | undefined): Verdict {
+export function checkToken(metadata: Metadata, tokens: readonly Token[] | undefined): Verdict {
   if (!tokens?.length || tokenIndex(metadata, tokens) !== undefined) return undefined;
   return {
     code: Status.UNAUTHENTICATED,
@@ -77,14 +95,14 @@ export function checkToken(metadata: Metadata, tokens: readonly string[] | undef
  */
 export function tokenIndex(
   metadata: Metadata,
-  tokens: readonly string[] | undefined,
+  tokens: readonly Token[] | undefined,
 ): number | undefined {
   if (!tokens?.length) return undefined;
   const header = metadata.get('authorization')[0]?.toString() ?? '';
   const given = digest(header.startsWith('Bearer ') ? header.slice(7) : '');
   let found: number | undefined;
   tokens.forEach((t, i) => {
-    if (timingSafeEqual(digest(t), given)) found = i;
+    if (timingSafeEqual(digest(secretOf(t)), given)) found = i;
   });
   return found;
 }
