@@ -78,3 +78,26 @@ describe('a peer that answers without a gRPC status', () => {
     expect(err.code).toBe(code);
   });
 });
+
+describe('closing a channel', () => {
+  it('ends the calls of a connection draining after GOAWAY too, not only the newest one', async () => {
+    const path = await peer((p, stream) => {
+      // The first call hangs, and its connection gets GOAWAY: it drains while a new one serves.
+      if (p === '/hang') stream.session?.goaway(constants.NGHTTP2_NO_ERROR, stream.id);
+      else
+        stream.respond(
+          { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '5' },
+          { endStream: true },
+        );
+    });
+    const channel = dial({ network: 'unix', address: path });
+    const hanging = expectRejection(channel.invoke(call('/hang')));
+    // Until the client has taken the GOAWAY in, a call may still be refused on the old one.
+    let answered: CallError | undefined;
+    for (let i = 0; i < 100 && answered?.code !== Status.NOT_FOUND; i++)
+      answered = (await channel.invoke(call('/found')).catch((e) => e)) as CallError;
+    expect(answered?.code).toBe(Status.NOT_FOUND);
+    channel.close();
+    expect(await hanging).toMatchObject({ code: Status.UNAVAILABLE });
+  });
+});

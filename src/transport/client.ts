@@ -146,6 +146,8 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
   const endpoint = target.network === 'unix' ? { path: target.address } : { host, port };
   const where = `${target.network}:${target.address}`;
   let session: ClientHttp2Session | undefined;
+  /** Every connection not yet gone: one draining after GOAWAY still carries its calls. */
+  const sessions = new Set<ClientHttp2Session>();
   let closed = false;
   /** What has arrived on the current connection: what the stall watch judges by. */
   let read: ReadProgress = { at: Date.now(), bytes: 0 };
@@ -183,6 +185,8 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
     });
     // Each call hears of a broken connection through its own stream.
     s.on('error', () => {});
+    sessions.add(s);
+    s.once('close', () => sessions.delete(s));
     // A session can be destroyed (its driver died) between connecting and this event.
     s.once('connect', () => s.destroyed || s.setLocalWindowSize(CONNECTION_WINDOW_BYTES));
     watchProgress(
@@ -341,7 +345,7 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
     invoke,
     close: () => {
       closed = true;
-      session?.destroy();
+      for (const s of sessions) s.destroy();
     },
   };
 }
