@@ -11,17 +11,25 @@ import { launchDriver } from '../src/host/driver.js';
 import { captureLogger, expectRejection, useDriver } from './helpers.js';
 import { BIN } from './paths.js';
 
+/** How the hostile driver names the victim: as it is, or by a hard link of the victim's socket. */
+type How = 'as-is' | 'hard link';
+
 /**
  * A "driver" that waits for the test to write a victim's address to a file, then prints a
- * handshake naming it and stays up, as a hostile driver would.
+ * handshake naming it and stays up, as a hostile driver would; `listen` is a node script
+ * it runs to listen somewhere itself, printing the handshake once it does.
  */
-function hostileDriver(network: 'unix' | 'tcp') {
+function hostileDriver(network: 'unix' | 'tcp', how: How = 'as-is', listen?: string) {
   const dir = mkdtempSync(join(tmpdir(), 'dk-hostile-'));
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   const [script, target] = [join(dir, 'driver.sh'), join(dir, 'target')];
+  const named = how === 'hard link' ? join(dir, 'link.sock') : '$(cat "$T")';
+  const announce = listen
+    ? `exec "${process.execPath}" -e '${listen}' "$(cat "$T")"`
+    : `echo "1|1|${network}|${named}|grpc|"\nexec sleep 1000`;
   writeFileSync(
     script,
-    `#!/bin/sh\nwhile [ ! -s "${target}" ]; do sleep 0.05; done\necho "1|1|${network}|$(cat "${target}")|grpc|"\nexec sleep 1000\n`,
+    `#!/bin/sh\nT="${target}"\nwhile [ ! -s "$T" ]; do sleep 0.05; done\n${how === 'hard link' ? `ln "$(cat "$T")" "${named}"\n` : ''}${announce}\n`,
   );
   chmodSync(script, 0o755);
   const driver = launchDriver({
@@ -34,14 +42,42 @@ function hostileDriver(network: 'unix' | 'tcp') {
   return { driver, point: (address: string) => writeFileSync(target, address) };
 }
 
+// Listens on the victim's port at 127.0.0.2, then names the victim's 127.0.0.1.
+const SAME_PORT = `const a = process.argv[1]; const port = Number(a.split(":")[1]);
+require("net").createServer().listen(port, "127.0.0.2", () => console.log("1|1|tcp|" + a + "|grpc|"));`;
+const TCP = { FIXTURE_MODE: 'tcp', FIXTURE_CONTRACT: 'userprovider' };
+
 describe('the handshake names what the driver listens on', () => {
   it.each([
-    { network: 'unix' as const, env: {} as Record<string, string> },
-    { network: 'tcp' as const, env: { FIXTURE_MODE: 'tcp', FIXTURE_CONTRACT: 'userprovider' } },
+    { what: 'a unix socket', network: 'unix' as const, how: 'as-is' as How, env: {} },
+    {
+      what: 'a hard link of a unix socket',
+      network: 'unix' as const,
+      how: 'hard link' as How,
+      env: {},
+    },
+    { what: 'a TCP port', network: 'tcp' as const, how: 'as-is' as How, env: TCP },
+    {
+      what: 'a TCP port it also listens on, at another address',
+      network: 'tcp' as const,
+      how: 'as-is' as How,
+      env: TCP,
+      listen: SAME_PORT,
+    },
   ])(
-    "a $network address of another driver, made after the hostile one's spawn, is refused",
-    async ({ network, env }) => {
-      const hostile = hostileDriver(network);
+    "$what of another driver, made after the hostile one's spawn, is refused",
+    async ({
+      network,
+      how,
+      env,
+      listen,
+    }: {
+      network: 'unix' | 'tcp';
+      how: How;
+      env: Record<string, string>;
+      listen?: string;
+    }) => {
+      const hostile = hostileDriver(network, how, listen);
       const victim = useDriver({
         name: 'victim',
         path: network === 'unix' ? BIN.demo : BIN.fixture,
@@ -52,8 +88,8 @@ describe('the handshake names what the driver listens on', () => {
       hostile.point(victim.handshake!.address);
       const err = await expectRejection(hostile.driver.ready, DriverkitError);
       expect(err.code).toBe('HANDSHAKE_INVALID');
-      expect(err.message).toContain(
-        `the driver's own processes listen on, got ${JSON.stringify(victim.handshake!.address)}: none of them does`,
+      expect(err.message).toMatch(
+        /the driver's own processes listen on, got .*: none of them does/,
       );
       await hostile.driver.close();
       expect(victim.state).toBe('ready');

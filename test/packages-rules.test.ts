@@ -163,6 +163,32 @@ describe('unpacking archives', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('refuses a size field that is not octal, and an entry twice fails the install cleanly', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dk-unpack-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    for (const size of ['9', '-77777777000']) {
+      const tar = writeTar([file('x')]);
+      tar.fill(0, 124, 136);
+      tar.write(`${size}\0`, 124);
+      tar.fill(32, 148, 156);
+      tar.write(
+        `${tar
+          .subarray(0, 512)
+          .reduce((s, x) => s + x, 0)
+          .toString(8)
+          .padStart(6, '0')}\0 `,
+        148,
+      );
+      await expect(unpackTarGz(gzipSync(tar), dir, 'x')).rejects.toThrow('is not octal');
+    }
+    // The second "a" cannot be created: the install fails with that error, nothing crashes.
+    await expect(
+      unpackTarGz(gzipSync(writeTar([file('a'), file('a')])), dir, 'x'),
+    ).rejects.toMatchObject({
+      code: 'EEXIST',
+    });
+  });
+
   it('reads back what it writes, and refuses a corrupt header', () => {
     const tar = writeTar([
       file('a'),

@@ -37,8 +37,8 @@ export async function withLock<T>(
  */
 async function createHolding(path: string): Promise<boolean> {
   const mine = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  await writeFile(mine, String(process.pid));
   try {
+    await writeFile(mine, String(process.pid));
     await link(mine, path);
     return true;
   } catch (err) {

@@ -105,7 +105,7 @@ export const DRIVER_KEYS = [
     field: 'inheritEnv',
     parse: strings,
     default: [],
-    doc: 'More of the host\'s variables it sees, besides PATH, HOME, USER, LOGNAME, SHELL, TMPDIR, TZ, TERM, LANG, LANGUAGE, LC_*, XDG_RUNTIME_DIR, the proxy and CA variables and DRIVERKIT_LOG_LEVEL: names, `PREFIX*`, `"*"` for all, `!` before one to withhold it. The gateway\'s `tokens_env` never reaches a driver.',
+    doc: 'More of the host\'s variables it sees, besides PATH, HOME, USER, LOGNAME, SHELL, TMPDIR, TZ, TERM, LANG, LANGUAGE, LC_*, XDG_RUNTIME_DIR, LD_LIBRARY_PATH, the proxy and CA variables and DRIVERKIT_LOG_LEVEL: names, `PREFIX*`, `"*"` for all, `!` before one to withhold it. The gateway\'s `tokens_env` never reaches a driver.',
   },
   {
     toml: 'start_timeout',

@@ -96,7 +96,10 @@ export async function startGateway(
   const slots = new CallSlots({
     overall,
     perClient: security.maxClientCalls ?? Math.ceil(overall / 2),
-    perDriver: security.maxDriverCalls ?? Math.ceil(overall / 2),
+    // One driver alone may use every slot; among several, none takes more than half.
+    perDriver:
+      security.maxDriverCalls ??
+      (drivers.instances().length > 1 ? Math.ceil(overall / 2) : overall),
   });
   const guard = { security, slots, memory };
   const names = drivers.instances().map((d) => d.name);

@@ -1,10 +1,11 @@
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { isIPv6 } from 'node:net';
 
 /**
  * Whether the socket or port a handshake names is listened on by a process of the driver's
  * own process group, read from /proc: a driver cannot point its host at another driver's
  * socket or port, whenever that was made. Undefined where /proc cannot tell (not Linux) and
- * when nothing listens there.
+ * when nothing is there to dial.
  */
 export async function listenedByGroup(
   network: string,
@@ -17,8 +18,12 @@ export async function listenedByGroup(
   } catch {
     return undefined;
   }
-  // Nothing listens there: dialing fails on its own, with its own clear error.
-  if (inodes.size === 0) return undefined;
+  if (inodes.size === 0) {
+    // A socket file there that no listener was bound at is another's, reached by another
+    // name (a hard link, a symlinked folder); nothing there: dialing fails on its own.
+    if (network !== 'unix') return undefined;
+    return (await lstat(address).catch(() => undefined))?.isSocket() ? false : undefined;
+  }
   for (const pid of await groupMembers(pgid)) {
     const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
     for (const fd of fds) {
@@ -41,20 +46,52 @@ async function unixListeners(path: string): Promise<Set<string>> {
   return out;
 }
 
-/** Inodes of the TCP sockets listening on the port of `address` (`HOST:PORT`), v4 and v6. */
+/**
+ * Inodes of the TCP sockets listening at `address` (`HOST:PORT`): on that port, at that
+ * address or at the wildcard one, v4 or v6.
+ */
 async function tcpListeners(address: string): Promise<Set<string>> {
-  const port = Number(address.slice(address.lastIndexOf(':') + 1));
+  const colon = address.lastIndexOf(':');
+  const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
+  const port = Number(address.slice(colon + 1));
+  const v4 = host.split('.').map(Number);
+  const zeros = (n: number) => Array<number>(n).fill(0);
+  // A v4 address is also reached through a dual-stack listener: `::` or `::ffff:a.b.c.d`.
+  const wanted = isIPv6(host)
+    ? { '/proc/net/tcp6': [ipv6Bytes(host), zeros(16)] }
+    : {
+        '/proc/net/tcp': [v4, zeros(4)],
+        '/proc/net/tcp6': [zeros(16), [...zeros(10), 0xff, 0xff, ...v4]],
+      };
   const out = new Set<string>();
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+  for (const [file, addresses] of Object.entries(wanted)) {
+    const hex = new Set(addresses.map(procAddress));
     const text = await readFile(file, 'utf8').catch(() => '');
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
       // local_address is HEXADDR:HEXPORT; state 0A is LISTEN.
-      if (f.length >= 10 && f[3] === '0A' && parseInt(f[1].split(':')[1], 16) === port)
-        out.add(f[9]);
+      if (f.length < 10 || f[3] !== '0A') continue;
+      const [addr, hexPort] = f[1].split(':');
+      if (parseInt(hexPort, 16) === port && hex.has(addr)) out.add(f[9]);
     }
   }
   return out;
+}
+
+/** An address's bytes as /proc/net/tcp(6) writes them: 32-bit words in the host's (little-endian) order. */
+function procAddress(bytes: number[]): string {
+  let out = '';
+  for (let w = 0; w < bytes.length; w += 4)
+    for (let i = 3; i >= 0; i--) out += bytes[w + i].toString(16).padStart(2, '0');
+  return out.toUpperCase();
+}
+
+function ipv6Bytes(ip: string): number[] {
+  const [head, tail = ''] = ip.split('::');
+  const words = (s: string) => (s ? s.split(':').map((h) => parseInt(h, 16)) : []);
+  const [a, b] = [words(head), words(tail)];
+  const all = ip.includes('::') ? [...a, ...Array(8 - a.length - b.length).fill(0), ...b] : a;
+  return all.flatMap((w) => [w >> 8, w & 0xff]);
 }
 
 /** The pids whose process group is `pgid`. */

@@ -93,6 +93,9 @@ export const INHERITED_ENV: readonly string[] = [
   'http_proxy',
   'https_proxy',
   'no_proxy',
+  'ALL_PROXY',
+  'all_proxy',
+  'LD_LIBRARY_PATH',
   'DRIVERKIT_LOG_LEVEL',
 ];
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { DriverkitError } from '../errors.js';
 
@@ -72,11 +72,18 @@ export async function streamUrl(
   try {
     watch();
     if (url.protocol === 'file:') {
-      const path = fileURLToPath(url);
-      const info = await stat(path);
-      if (!info.isFile()) throw new Error('not a regular file');
-      if (info.size > maxBytes) throw new Error(`larger than the ${maxBytes}-byte limit`);
-      for await (const chunk of createReadStream(path, { signal })) await take(chunk as Buffer);
+      // Opened without blocking (a FIFO would wait for a writer), then judged by what was
+      // opened, so the file cannot be swapped between the check and the read.
+      const handle = await open(fileURLToPath(url), constants.O_RDONLY | constants.O_NONBLOCK);
+      try {
+        const info = await handle.stat();
+        if (!info.isFile()) throw new Error('not a regular file');
+        if (info.size > maxBytes) throw new Error(`larger than the ${maxBytes}-byte limit`);
+        const stream = handle.createReadStream({ signal, autoClose: false });
+        for await (const chunk of stream) await take(chunk as Buffer);
+      } finally {
+        await handle.close();
+      }
       return true;
     }
     const res = await fetch(url, { signal });
@@ -84,10 +91,17 @@ export async function streamUrl(
       await res.body?.cancel();
       return false;
     }
-    if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
     const length = Number(res.headers.get('content-length') ?? NaN);
-    if (!res.headers.get('content-encoding') && length > maxBytes)
-      throw new Error(`larger than the ${maxBytes}-byte limit (content-length ${length})`);
+    const refused = !res.ok
+      ? `HTTP ${res.status} ${res.statusText}`
+      : !res.headers.get('content-encoding') && length > maxBytes
+        ? `larger than the ${maxBytes}-byte limit (content-length ${length})`
+        : undefined;
+    if (refused) {
+      // Not read: its connection goes now, not at the timeout.
+      await res.body?.cancel();
+      throw new Error(refused);
+    }
     for await (const chunk of res.body ?? [])
       await take(Buffer.from(chunk), length >= 0 ? length : undefined);
     // fetch trusts the server about compression; without it, a short body is a cut transfer.

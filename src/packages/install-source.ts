@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildDriver } from '../build/build.js';
+import { DriverkitError } from '../errors.js';
 import { sha256 } from './artifact.js';
 import { cloneCommit, isGitIndex, removeClone } from './git.js';
 import type { SourceRef } from './manifest.js';
@@ -56,6 +57,13 @@ export function sourceUrl(source: SourceRef, manifest: IndexedManifest): string 
   let base = manifest.manifestUrl;
   if (isGitIndex(manifest.index)) {
     const repo = manifest.index.slice('git+'.length).replace(/#.*$/, '').replace(/\/*$/, '/');
+    // An scp-like `host:path` has no URL to resolve against: resolving it as a path would
+    // name a local repository.
+    if (!hasScheme(repo) && /^[^/:]+@?[^/:]*:/.test(repo))
+      throw new DriverkitError(
+        'PACKAGE_INVALID',
+        `${manifest.manifestUrl}: source.git ${JSON.stringify(source.git)} is relative, and index ${manifest.index} is not a URL to resolve it against: name the repository in full`,
+      );
     base = new URL(
       `${encodeURIComponent(manifest.name)}/`,
       hasScheme(repo) ? repo : `${pathToFileURL(resolve(repo)).href}/`,

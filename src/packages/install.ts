@@ -206,7 +206,9 @@ async function repair(
     lockedBinary(store, name, locked),
   );
   let archive = { url: urlFromLock(store, locked.url), sha256: locked.sha256 };
-  if (locked.source && !(await exists(archive.url))) {
+  // With keys set, only the commit of a source build is verified (against the signed
+  // manifest), not an archive the lock names: it is built again from that commit.
+  if (locked.source && (trustedKeys.length > 0 || !(await exists(archive.url)))) {
     // Built from source here before, and its archive is not in this clone: build that commit again.
     if (!req.buildSources)
       throw new DriverkitError(

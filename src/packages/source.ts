@@ -1,5 +1,5 @@
-import { readdir } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
+import { readdir, realpath } from 'node:fs/promises';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import semver from 'semver';
 import { DriverkitError } from '../errors.js';
@@ -87,7 +87,7 @@ export async function readIndexed(
       `${url.href}: says it is ${m.name}@${m.version}, but its path says ${name}@${version}`,
     );
   }
-  checkReferences(m, index, url, await baseUrl(index, signal));
+  await checkReferences(m, index, url, await baseUrl(index, signal));
   return { ...m, index, manifestUrl: url.href };
 }
 
@@ -102,7 +102,12 @@ export function isRemoteIndex(index: string): boolean {
  * a hostile index makes the installer read (and hash, in its error) `/etc/hostname`, or
  * build a local repository (PACKAGE_INVALID, before anything is fetched).
  */
-function checkReferences(m: PackageManifest, index: string, url: URL, base: URL): void {
+async function checkReferences(
+  m: PackageManifest,
+  index: string,
+  url: URL,
+  base: URL,
+): Promise<void> {
   if (!isRemoteIndex(index)) return;
   const refuse = (field: string, value: string): never => {
     throw new DriverkitError(
@@ -110,11 +115,16 @@ function checkReferences(m: PackageManifest, index: string, url: URL, base: URL)
       `${url.href}: ${field} ${JSON.stringify(value)} names a local file; a remote index may only name remote URLs or files inside itself`,
     );
   };
-  m.artifacts.forEach((a, i) => {
+  for (const [i, a] of m.artifacts.entries()) {
     const to = new URL(a.url, url);
-    if (to.protocol !== 'https:' && to.protocol !== 'http:' && !to.href.startsWith(base.href))
-      refuse(`artifacts[${i}].url`, a.url);
-  });
+    if (to.protocol === 'https:' || to.protocol === 'http:') continue;
+    if (!to.href.startsWith(base.href)) refuse(`artifacts[${i}].url`, a.url);
+    // Inside a git index's checkout by its text, and by where its links lead.
+    const [real, root] = await Promise.all(
+      [to, base].map((u) => realpath(fileURLToPath(u)).catch(() => undefined)),
+    );
+    if (real && root && relative(root, real).startsWith('..')) refuse(`artifacts[${i}].url`, a.url);
+  }
   const git = m.source?.git;
   if (git !== undefined && (isAbsolute(git) || git.startsWith('file:'))) refuse('source.git', git);
 }

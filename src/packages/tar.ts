@@ -27,7 +27,11 @@ const str = (b: Buffer, at: number, len: number) => {
   const end = s.indexOf(0);
   return s.subarray(0, end < 0 ? len : end).toString('utf8');
 };
-const octal = (b: Buffer, at: number, len: number) => parseInt(str(b, at, len).trim() || '0', 8);
+/** An octal field; NaN unless it is octal digits (a size of "9" or "-1" must not pass as a number). */
+const octal = (b: Buffer, at: number, len: number) => {
+  const text = str(b, at, len).trim() || '0';
+  return /^[0-7]+$/.test(text) ? parseInt(text, 8) : Number.NaN;
+};
 
 /** An entry's header: a TarEntry without its content, and the content's size. */
 export type TarHead = Omit<TarEntry, 'data'> & { size: number };
@@ -102,6 +106,10 @@ export class TarParser {
     const sum = h.reduce((s, x, i) => s + (i >= 148 && i < 156 ? 32 : x), 0);
     if (sum !== octal(h, 148, 8)) throw new Error(`tar header at byte ${at}: bad checksum`);
     const size = octal(h, 124, 12);
+    if (!Number.isSafeInteger(size))
+      throw new Error(
+        `tar header at byte ${at}: size ${JSON.stringify(str(h, 124, 12))} is not octal`,
+      );
     const flag = String.fromCharCode(h[156]);
     this.#left = size;
     this.#pad = Math.ceil(size / 512) * 512 - size;

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { chmod, mkdir, open, symlink } from 'node:fs/promises';
+import { chmod, type FileHandle, mkdir, open, symlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -69,59 +69,84 @@ export async function unpackTarGz(
     if (resolveLink(posix.dirname(e.path), e.linkname, links) === undefined)
       refuse(e, `is a symbolic link out of the archive (to ${JSON.stringify(e.linkname)})`);
   }
-  // The second reading writes what the first one checked, entry for entry.
+  // The second reading writes what the first one checked, entry for entry, one operation
+  // after the other: the reader waits for the disk, and the first failure stops it.
   const toWrite = kept.values();
-  const pending: Promise<void>[] = [];
-  const last = { write: Promise.resolve() as Promise<unknown> };
-  const drain = () => last.write;
-  await walk(archive, what, drain, (e) => {
-    const path = posix.normalize(e.path).replace(/\/$/, '');
-    if (path === '.' || path === '') return undefined;
-    const k = toWrite.next().value!;
-    const to = join(folder, k.path);
-    if (k.type === 'dir') {
-      pending.push(mkdir(to, { recursive: true }).then(() => {}));
-      return undefined;
-    }
-    if (k.type === 'symlink') {
-      pending.push(mkdir(dirname(to), { recursive: true }).then(() => symlink(k.linkname, to)));
-      return undefined;
-    }
-    return fileSink(to, k.mode, last, pending);
-  });
-  await Promise.all(pending);
+  const disk = new DiskQueue();
+  try {
+    await walk(
+      archive,
+      what,
+      () => disk.idle(),
+      (e) => {
+        const path = posix.normalize(e.path).replace(/\/$/, '');
+        if (path === '.' || path === '') return undefined;
+        const k = toWrite.next().value!;
+        const to = join(folder, k.path);
+        if (k.type === 'dir') disk.run(() => mkdir(to, { recursive: true }));
+        else if (k.type === 'symlink')
+          disk.run(async () => {
+            await mkdir(dirname(to), { recursive: true });
+            await symlink(k.linkname, to);
+          });
+        else return fileSink(to, k.mode, disk);
+        return undefined;
+      },
+    );
+    await disk.idle();
+  } finally {
+    await disk.closeAll();
+  }
   return kept;
 }
 
 /**
- * A file written in the order its pieces come, each write chained on the last; `last`
- * holds the newest, which the reader waits for before it reads on (back-pressure), and
- * `pending` gets the file's end.
+ * Disk operations run one after the other. A failure skips the rest and is what `idle`
+ * throws; no operation's failure goes unhandled, and `closeAll` closes files left open.
  */
-function fileSink(
-  path: string,
-  mode: number,
-  last: { write: Promise<unknown> },
-  pending: Promise<void>[],
-): TarSink {
-  let chain = mkdir(dirname(path), { recursive: true }).then(() => open(path, 'wx', 0o600));
-  last.write = chain;
+class DiskQueue {
+  #tail: Promise<void> = Promise.resolve();
+  #failed: { err: unknown } | undefined;
+  readonly open = new Set<FileHandle>();
+
+  run(op: () => Promise<unknown>): void {
+    this.#tail = this.#tail
+      .then(async () => {
+        if (!this.#failed) await op();
+      })
+      .catch((err: unknown) => void (this.#failed ??= { err }));
+  }
+
+  async idle(): Promise<void> {
+    await this.#tail;
+    if (this.#failed) throw this.#failed.err;
+  }
+
+  async closeAll(): Promise<void> {
+    await this.#tail;
+    await Promise.all([...this.open].map((fd) => fd.close().catch(() => {})));
+  }
+}
+
+/** A file written through the disk queue, in the order its pieces come. */
+function fileSink(path: string, mode: number, disk: DiskQueue): TarSink {
+  let fd: FileHandle | undefined;
+  disk.run(async () => {
+    await mkdir(dirname(path), { recursive: true });
+    fd = await open(path, 'wx', 0o600);
+    disk.open.add(fd);
+  });
   return {
     write(chunk) {
       const copy = Buffer.from(chunk);
-      chain = chain.then(async (fd) => {
-        await fd.write(copy);
-        return fd;
-      });
-      last.write = chain;
+      disk.run(() => fd!.write(copy));
     },
     end() {
-      pending.push(
-        chain.then(async (fd) => {
-          await fd.close();
-          await chmod(path, mode & 0o755);
-        }),
-      );
+      disk.run(async () => {
+        disk.open.delete(fd!);
+        await fd!.close();
+        await chmod(path, mode & 0o755);
+      });
     },
   };
 }
@@ -136,15 +161,20 @@ async function walk(
   const parser = new TarParser(onEntry);
   const source = typeof archive === 'string' ? createReadStream(archive) : Readable.from([archive]);
   const gunzip = source.pipe(createGunzip());
+  let diskError: { err: unknown } | undefined;
   try {
     for await (const chunk of gunzip) {
       parser.push(chunk as Buffer);
-      await drain();
+      await drain().catch((err: unknown) => {
+        diskError = { err };
+        throw err;
+      });
       if (parser.done) break;
     }
     if (!parser.done) parser.finish();
   } catch (err) {
-    if (err instanceof DriverkitError) throw err;
+    // The disk's own errors (ENOSPC) are what they are, not a malformed archive.
+    if (err instanceof DriverkitError || diskError) throw err;
     throw new DriverkitError(
       'ARCHIVE_UNSAFE',
       `${what}: not a .tar.gz archive: ${(err as Error).message}`,

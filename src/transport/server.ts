@@ -454,7 +454,8 @@ function watchIdle(
     stream.once('close', () => --state.open === 0 && !session.closed && arm(idleMs));
   });
   session.once('close', () => (clearTimeout(preface), clearTimeout(idle)));
-  arm(Math.min(FIRST_CALL_TIMEOUT_MS, idleMs));
+  // No idle limit (Infinity) means no first-call limit either: the owner chose to keep them.
+  arm(idleMs > MAX_TIMER_MS ? idleMs : Math.min(FIRST_CALL_TIMEOUT_MS, idleMs));
 }
 
 function decodeOr<T>(
