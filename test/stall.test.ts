@@ -2,7 +2,10 @@
 // call on it hangs: its calls fail fast with UNAVAILABLE, the driver is killed, and a
 // supervisor restarts it by policy. A stopped process (SIGSTOP) reads nothing and answers
 // no PING, as a deadlocked peer did.
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { generateIdentity } from '../src/protocol/mtls.js';
+import { dial } from '../src/transport/client.js';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { RpcError } from '../src/errors.js';
 import { Status } from '../src/status.js';
@@ -78,5 +81,47 @@ describe('a stalled connection', () => {
     expect(err.status).toBe(Status.UNAVAILABLE);
     // The next call waits through the restart and reaches the new process.
     expect(await pid()).not.toBe(first);
+  });
+});
+
+describe('a connection that never finishes connecting', () => {
+  it('a TLS handshake the peer never answers ends its calls, even one with no deadline', async () => {
+    // Accepts, reads, says nothing: a TLS client waits for its ServerHello forever.
+    const silent = createServer((socket) => socket.resume());
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const open = new Set<Socket>();
+    silent.on('connection', (s) => open.add(s));
+    onTestFinished(() => {
+      silent.close();
+      for (const s of open) s.destroy();
+    });
+    const port = (silent.address() as AddressInfo).port;
+    const [ours, theirs] = await Promise.all([generateIdentity(), generateIdentity()]);
+    const stalls: string[] = [];
+    const channel = dial(
+      { network: 'tcp', address: `127.0.0.1:${port}` },
+      {
+        tls: { certPem: ours.certPem, keyPem: ours.keyPem, peerCertPem: theirs.certPem },
+        keepalive: { intervalMs: 100, timeoutMs: 300 },
+        onStall: (reason) => stalls.push(reason),
+      },
+    );
+    onTestFinished(() => channel.close());
+    const err = (await channel
+      .invoke({
+        path: '/x.Y/Z',
+        request: Buffer.alloc(0),
+        serialize: (b: unknown) => b as Buffer,
+        deserialize: (b: Buffer) => b,
+        options: {},
+        requestStream: false,
+        responseStream: true,
+      })
+      .then(async (stream) => {
+        for await (const _ of stream as AsyncIterable<unknown>);
+      })
+      .catch((e) => e)) as { code?: number; details?: string };
+    expect(err.code).toBe(Status.UNAVAILABLE);
+    expect(stalls).toEqual([expect.stringMatching(/did not finish connecting in \d+ ms$/)]);
   });
 });

@@ -193,8 +193,11 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
       s,
       keepalive,
       () => read,
-      (ms) => {
-        const reason = `the connection to ${where} answered no HTTP/2 PING for ${ms} ms`;
+      (ms, what) => {
+        const reason =
+          what === 'connect'
+            ? `the connection to ${where} did not finish connecting in ${ms} ms`
+            : `the connection to ${where} answered no HTTP/2 PING for ${ms} ms`;
         s.destroy(new Error(reason));
         onStall?.(reason);
       },

@@ -43,15 +43,22 @@ export function watchProgress(
   session: Http2Session,
   { intervalMs, timeoutMs }: Keepalive,
   read: () => ReadProgress,
-  onStall: (waitedMs: number) => void,
+  onStall: (waitedMs: number, what: 'ping' | 'connect') => void,
 ): void {
   let waiting: NodeJS.Timeout | undefined;
   let pingedAt = 0;
   let bytesAtPing = 0;
+  const openedAt = Date.now();
   const tick = setInterval(
     () => {
-      if (waiting || session.destroyed || session.closed || session.connecting) return;
+      if (waiting || session.destroyed || session.closed) return;
       const now = Date.now();
+      // A connection (a TLS handshake, say) that never completes can be sent no PING: it
+      // gets the PING's own time to connect, and is judged stalled past it.
+      if (session.connecting) {
+        if (now - openedAt >= intervalMs + timeoutMs) onStall(now - openedAt, 'connect');
+        return;
+      }
       const { at, bytes } = read();
       if (now - at < intervalMs) return;
       // Nothing but the last PING's ack read since: the next one waits out the peer's minimum.
@@ -70,7 +77,7 @@ export function watchProgress(
         setImmediate(() => {
           if (!waiting || session.destroyed) return;
           waiting = undefined;
-          if (read().at < pingedAt) onStall(timeoutMs);
+          if (read().at < pingedAt) onStall(timeoutMs, 'ping');
         });
       }, timeoutMs).unref();
     },
