@@ -21,12 +21,12 @@ export async function setup(project: TestProject): Promise<void> {
   writeFileSync(GROUPS, '');
   project.provide('groupsFile', GROUPS);
   await Promise.all([
-    // The CLI is tested as shipped: dist/, built by tsc like `npm run build`.
+    // The CLI and the entries are tested as shipped: dist/, built like `npm run build`.
     promisify(execFile)(process.execPath, [
       join(ROOT, 'node_modules/typescript/bin/tsc'),
       '-p',
       join(ROOT, 'tsconfig.json'),
-    ]),
+    ]).then(() => promisify(execFile)(process.execPath, [join(ROOT, 'scripts/bundle.mjs')])),
     bundleTypeScript(join(ROOT, 'drivers/userprovider/demo/main.ts'), BIN.demo),
     bundleTypeScript(join(ROOT, 'drivers/userprovider/json/main.ts'), BIN.json),
     bundleTypeScript(join(ROOT, 'test/fixtures/driver.ts'), BIN.fixture),

@@ -156,6 +156,32 @@ describe('import rules', () => {
     expect(leaks).toEqual([]);
   });
 
+  // What package.json exports: dist/bundle/, made by scripts/bundle.mjs in the global setup.
+  it('driverkit and driverkit/driver as shipped load a few bundled files, and none of their limits', () => {
+    const EXPORTED = { driverkit: 'host', 'driverkit/driver': 'driver' } as const;
+    for (const [entry, folder] of Object.entries(EXPORTED)) {
+      const seen = new Set<string>();
+      const packages = new Set<string>();
+      const visit = (f: string) => {
+        if (seen.has(f)) return;
+        seen.add(f);
+        const text = readFileSync(f, 'utf8');
+        // esbuild writes double quotes; only static imports load at import time.
+        for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s*"([^"]+)"/g)) {
+          if (m[1].startsWith('.')) visit(resolve(dirname(f), m[1]));
+          else if (!m[1].startsWith('node:')) packages.add(packageOf(m[1]));
+        }
+      };
+      visit(join(ROOT, 'dist', 'bundle', folder, 'index.js'));
+      expect(seen.size, entry).toBeLessThanOrEqual(12);
+      expect(
+        [...packages].filter((p) => ENTRIES[entry].never.includes(p)),
+        entry,
+      ).toEqual([]);
+      expect([...packages], entry).not.toContain('@bufbuild/protobuf');
+    }
+  });
+
   for (const [entry, { file, never }] of Object.entries(ENTRIES)) {
     it(`${entry} loads none of: ${never.join(', ') || '(no limits)'}`, () => {
       const seen = new Set<string>();

@@ -10,7 +10,8 @@ const RUNS = 15;
 /** A probe that has not exited by then is hung (a handle left open), not slow. */
 const HUNG_MS = 10_000;
 
-const ENTRY = join(process.cwd(), 'dist', 'host', 'index.js');
+/** What `import ... from 'driverkit'` loads: the bundled entry (package.json exports). */
+const ENTRY = join(process.cwd(), 'dist', 'bundle', 'host', 'index.js');
 
 interface Probe {
   name: string;
@@ -95,7 +96,7 @@ export async function importRow(): Promise<Result[]> {
     },
     {
       row: 'import',
-      metric: 'import of dist/host/index.js alone (median)',
+      metric: 'import of the shipped driverkit entry alone (median)',
       value: importOnly,
       unit: 'ms',
       baseline,
