@@ -68,7 +68,8 @@ const ENTRIES: Record<string, { file: string; never: readonly string[] }> = {
     file: 'driver/index.ts',
     never: ['@grpc/grpc-js', 'esbuild', 'semver', 'smol-toml', 'execa', 'protobufjs'],
   },
-  'driverkit/host': { file: 'supervise/index.ts', never: [] },
+  // Builds and packages load when a config names a source folder or a package.
+  'driverkit/host': { file: 'supervise/index.ts', never: ['esbuild', 'semver'] },
   'driverkit/build': { file: 'build/index.ts', never: ['@grpc/grpc-js'] },
   'driverkit/gateway': { file: 'gateway/index.ts', never: [] },
   'driverkit/testing': {
@@ -86,11 +87,14 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** Every module specifier a file imports or re-exports, static or dynamic. */
-function specifiers(file: string): string[] {
+/** What a file imports; `loadedAtImport`: only what loads with it (no `import()`, no types). */
+function specifiers(file: string, loadedAtImport = false): string[] {
   const text = readFileSync(file, 'utf8');
   const pattern =
-    /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+'([^']+)'|(?:^|\n)\s*import\s+'([^']+)'|import\(\s*'([^']+)'\s*\)/g;
-  return [...text.matchAll(pattern)].map((m) => m[1] ?? m[2] ?? m[3]);
+    /(?:^|\n)\s*(?:import|export)\s(type\s)?[^;]*?from\s+'([^']+)'|(?:^|\n)\s*import\s+'([^']+)'|import\(\s*'([^']+)'\s*\)/g;
+  return [...text.matchAll(pattern)]
+    .filter((m) => !loadedAtImport || (m[1] === undefined && m[4] === undefined))
+    .map((m) => m[2] ?? m[3] ?? m[4]);
 }
 
 const folderOf = (file: string) => {
@@ -189,7 +193,7 @@ describe('import rules', () => {
       const visit = (f: string) => {
         if (seen.has(f)) return;
         seen.add(f);
-        for (const s of specifiers(f)) {
+        for (const s of specifiers(f, true)) {
           if (s.startsWith('.')) visit(resolveLocal(f, s));
           else if (!s.startsWith('node:')) packages.add(packageOf(s));
         }

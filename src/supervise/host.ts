@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { buildDriver, type BuildResult } from '../build/build.js';
+import type { BuildResult } from '../build/build.js';
 import { configFromObject, loadConfig } from '../config/load.js';
 import type { Config, DriverEntry } from '../config/schema.js';
 import type { Contract, ServiceDef } from '../contracts/contract.js';
@@ -7,10 +7,6 @@ import type { Call } from '../rpc/client.js';
 import type { CallOptions } from '../rpc/call.js';
 import { DriverkitError } from '../errors.js';
 import { Driver } from '../host/driver.js';
-import { installPackage } from '../packages/install.js';
-import { keyId, loadTrustedKeys } from '../packages/signature.js';
-import { resolveInstalled } from '../packages/installed.js';
-import { projectStore } from '../packages/store.js';
 import { consoleLogger, type Logger } from '../host/logger.js';
 import type { LatestClient, Versioned } from '../host/options.js';
 import { Supervisor, type SupervisorStatus } from './supervisor.js';
@@ -85,6 +81,8 @@ export class DriverHost {
         ms,
       );
       const signal = AbortSignal.any([this.#closing.signal, late.signal]);
+      // Packages and builds load when a config needs them: a host of binaries never does.
+      const { installedPackage } = await import('./package-entry.js');
       return installedPackage(entry, this.config, signal)
         .finally(() => clearTimeout(timer))
         .catch((err: unknown) => {
@@ -100,6 +98,7 @@ export class DriverHost {
         });
     }
     if (!(await stat(entry.driver)).isDirectory()) return { path: entry.driver };
+    const { buildDriver } = await import('../build/build.js');
     const build = await buildDriver({
       folder: entry.driver,
       type: entry.type,
@@ -255,42 +254,6 @@ export class DriverHost {
     }
     return driver;
   }
-}
-
-/** A `package` entry's executable: installed from the config's indexes on first use, then pinned by the lock. */
-async function installedPackage(
-  entry: DriverEntry,
-  config: Config,
-  signal: AbortSignal,
-): Promise<{ path: string; sha256: string }> {
-  const { name, range } = entry.package!;
-  const trustedKeys = await loadTrustedKeys(config.trustedKeys);
-  let found = await resolveInstalled(name, range, config.dir).catch((err: DriverkitError) =>
-    err.code === 'PACKAGE_NOT_FOUND' ? undefined : Promise.reject(err),
-  );
-  if (!found) {
-    await installPackage({
-      store: projectStore(config.dir),
-      name,
-      range,
-      indexes: config.indexes.length ? config.indexes : undefined,
-      trustedKeys,
-      buildSources: config.buildPackages,
-      signal,
-      downloadLimits: { maxBytes: config.maxDownloadBytes, timeoutMs: config.downloadTimeout },
-      unpackLimits: { maxBytes: config.maxUnpackedBytes },
-    });
-    found = await resolveInstalled(name, range, config.dir);
-  }
-  // Installed earlier, perhaps by a command that was not given these keys: the lock says who signed it.
-  const ids = trustedKeys.map(keyId);
-  if (ids.length && !(found.signedBy && ids.includes(found.signedBy))) {
-    throw new DriverkitError(
-      'SIGNATURE_INVALID',
-      `${name} ${found.version} in ${found.lockFile} was not installed from a manifest signed by a trusted key (trusted_keys, DRIVERKIT_TRUSTED_KEYS): reinstall it with driverkit install ${name} --force --trusted-key KEY`,
-    );
-  }
-  return found;
 }
 
 /** Loads a config (file or object) and returns a host for its drivers; nothing starts yet. */
