@@ -11,7 +11,7 @@ import {
   GetUserResponse,
 } from '../src/gen/driverkit/userprovider/v1/userprovider.js';
 import { userprovider } from '../src/contracts/userprovider.js';
-import { startDriver } from '../src/host/driver.js';
+import { startDriver } from '../src/launch/driver.js';
 import { parseHandshake } from '../src/protocol/handshake.js';
 
 const PATH = '/driverkit.userprovider.v1.UserProvider/GetUser';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type ClientDuplexStream, Client, credentials } from '@grpc/grpc-js';
 import { CONNECTION_WINDOW_BYTES, MESSAGE_LIMIT_OPTIONS } from '../src/protocol/limits.js';
-import { startDriver } from '../src/host/driver.js';
+import { startDriver } from '../src/launch/driver.js';
 import { counter } from '../test/fixtures/gen/contracts/counter.js';
 import { CountRequest, Tick } from '../test/fixtures/gen/counter/v1/counter.js';
 import { BENCH_BIN, spawnReady, stop } from './peers.js';

@@ -14,7 +14,7 @@ const external = Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies 
   .flatMap((name) => [name, `${name}/*`]);
 
 await build({
-  entryPoints: ['host', 'driver', 'supervise', 'build', 'gateway', 'testing'].map((e) =>
+  entryPoints: ['launch', 'driver', 'host', 'build', 'gateway', 'testing'].map((e) =>
     join(ROOT, 'dist', e, 'index.js'),
   ),
   outdir: join(ROOT, 'dist', 'bundle'),

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { userprovider } from '../src/contracts/userprovider.js';
-import { openHost } from '../src/supervise/host.js';
+import { openHost } from '../src/host/host.js';
 import { captureLogger, expectRejection, useDriver } from './helpers.js';
 
 const SECRETS = { DB_PASSWORD: 's3cret', DK_TOKENS: 'gateway-token', APP_REGION: 'eu' };

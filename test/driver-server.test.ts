@@ -14,7 +14,7 @@ import {
 import { frameMessage } from '../src/protocol/grpc-wire.js';
 import { Status } from '../src/status.js';
 import { fixtureContract } from './fixtures/contract.js';
-import type { Driver } from '../src/host/driver.js';
+import type { Driver } from '../src/launch/driver.js';
 import { spawnUntil, useDriver, waitFor } from './helpers.js';
 import { BIN } from './paths.js';
 

@@ -7,7 +7,7 @@ import { Client, credentials } from '@grpc/grpc-js';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { grpcInvoke } from './grpc-js/invoke.js';
 import { createClient } from '../src/rpc/client.js';
-import { openHost } from '../src/supervise/host.js';
+import { openHost } from '../src/host/host.js';
 import { loadConfig } from '../src/config/load.js';
 import { greeter } from './fixtures/gen/contracts/greeter.js';
 import { kv } from './fixtures/gen/contracts/kv.js';

@@ -6,7 +6,7 @@ import { userprovider } from '../src/contracts/userprovider.js';
 import { startGateway } from '../src/gateway/gateway.js';
 import { createClient } from '../src/rpc/client.js';
 import { Status } from '../src/status.js';
-import { openHost } from '../src/supervise/host.js';
+import { openHost } from '../src/host/host.js';
 import { grpcInvoke } from './grpc-js/invoke.js';
 import { captureLogger } from './helpers.js';
 import { BIN } from './paths.js';

@@ -6,7 +6,7 @@ import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js'
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { codec, methodPath } from '../src/contracts/contract.js';
 import { startGateway } from '../src/gateway/gateway.js';
-import type { Driver } from '../src/host/driver.js';
+import type { Driver } from '../src/launch/driver.js';
 import { Status } from '../src/status.js';
 import { interop } from './fixtures/gen/contracts/interop.js';
 import { useDriver } from './helpers.js';

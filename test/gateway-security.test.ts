@@ -15,7 +15,7 @@ import { grpcInvoke } from './grpc-js/invoke.js';
 import { generateIdentity } from '../src/protocol/mtls.js';
 import { createClient } from '../src/rpc/client.js';
 import { Status } from '../src/status.js';
-import { openHost } from '../src/supervise/host.js';
+import { openHost } from '../src/host/host.js';
 import { captureLogger, expectRejection, spawnCollect } from './helpers.js';
 import { BIN, CLI } from './paths.js';
 

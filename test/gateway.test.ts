@@ -20,7 +20,7 @@ import { createClient, errorStep } from '../src/rpc/client.js';
 import { grpcInvoke } from './grpc-js/invoke.js';
 import { Status } from '../src/status.js';
 import { startGateway } from '../src/gateway/gateway.js';
-import { openHost } from '../src/supervise/host.js';
+import { openHost } from '../src/host/host.js';
 import { captureLogger, expectRejection, spawnCollect, spawnUntil, waitFor } from './helpers.js';
 import { BIN, CLI, ROOT } from './paths.js';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { DriverkitError } from '../src/errors.js';
-import { launchDriver } from '../src/host/driver.js';
+import { launchDriver } from '../src/launch/driver.js';
 import { captureLogger, expectRejection, useDriver } from './helpers.js';
 import { BIN } from './paths.js';
 

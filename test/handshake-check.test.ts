@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkHandshake } from '../src/host/handshake-check.js';
+import { checkHandshake } from '../src/launch/handshake-check.js';
 import { fixtureContract, hostSpeaking } from './fixtures/contract.js';
 
 const CERT = 'A'.repeat(60);

@@ -3,9 +3,9 @@ import { appendFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { expect, inject, onTestFinished } from 'vitest';
 import type { Contract } from '../src/contracts/contract.js';
-import { launchDriver, type Driver } from '../src/host/driver.js';
-import type { Logger } from '../src/host/logger.js';
-import type { DriverOptions } from '../src/host/options.js';
+import { launchDriver, type Driver } from '../src/launch/driver.js';
+import type { Logger } from '../src/launch/logger.js';
+import type { DriverOptions } from '../src/launch/options.js';
 import { pidAlive } from '../src/pid.js';
 import type { LogFields, LogLevel } from '../src/protocol/hclog.js';
 

@@ -18,38 +18,38 @@ const ALLOWED: Record<string, readonly string[]> = {
   rpc: ['.', 'gen', 'protocol', 'contracts'],
   // The one gRPC transport (client and server over node:http2) both sides run.
   transport: ['.', 'gen', 'protocol', 'contracts', 'rpc'],
-  // The library: the host side (`driverkit`) and the SDK (`driverkit/driver`).
-  host: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'transport'],
+  // The library: the host side (`driverkit`, launch/) and the SDK (`driverkit/driver`).
+  launch: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'transport'],
   driver: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'transport'],
   // The application, on top of the library.
   types: ['.', 'contracts'],
   config: ['.', 'gen', 'protocol', 'contracts', 'types'],
   build: ['.'],
   packages: ['.', 'build'],
-  supervise: [
+  host: [
     '.',
     'gen',
     'protocol',
     'contracts',
     'rpc',
-    'host',
+    'launch',
     'config',
     'build',
     'types',
     'packages',
   ],
-  gateway: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'transport', 'host', 'supervise'],
-  testing: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'host'],
+  gateway: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'transport', 'launch', 'host'],
+  testing: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'launch'],
   cli: [
     '.',
     'gen',
     'protocol',
     'contracts',
     'rpc',
-    'host',
+    'launch',
     'config',
     'build',
-    'supervise',
+    'host',
     'gateway',
     'types',
     'testing',
@@ -60,7 +60,7 @@ const ALLOWED: Record<string, readonly string[]> = {
 /** Packages an entry must never load, directly or through any file it imports. */
 const ENTRIES: Record<string, { file: string; never: readonly string[] }> = {
   driverkit: {
-    file: 'host/index.ts',
+    file: 'launch/index.ts',
     // The host speaks the one transport (src/transport/): grpc-js is the gateway's alone.
     never: ['@grpc/grpc-js', 'esbuild', 'semver', 'smol-toml', 'execa', 'protobufjs'],
   },
@@ -69,7 +69,7 @@ const ENTRIES: Record<string, { file: string; never: readonly string[] }> = {
     never: ['@grpc/grpc-js', 'esbuild', 'semver', 'smol-toml', 'execa', 'protobufjs'],
   },
   // Builds and packages load when a config names a source folder or a package.
-  'driverkit/host': { file: 'supervise/index.ts', never: ['esbuild', 'semver'] },
+  'driverkit/host': { file: 'host/index.ts', never: ['esbuild', 'semver'] },
   'driverkit/build': { file: 'build/index.ts', never: ['@grpc/grpc-js'] },
   'driverkit/gateway': { file: 'gateway/index.ts', never: [] },
   'driverkit/testing': {
@@ -155,14 +155,15 @@ describe('import rules', () => {
       for (const m of text.matchAll(/from '(\.[^']+)'|import\("(\.[^"]+)"\)/g))
         visit(resolve(dirname(f), (m[1] ?? m[2]).replace(/\.js$/, '.d.ts')));
     };
-    for (const entry of ['host/index.d.ts', 'driver/index.d.ts']) visit(join(ROOT, 'dist', entry));
+    for (const entry of ['launch/index.d.ts', 'driver/index.d.ts'])
+      visit(join(ROOT, 'dist', entry));
     expect(seen.size).toBeGreaterThan(5);
     expect(leaks).toEqual([]);
   });
 
   // What package.json exports: dist/bundle/, made by scripts/bundle.mjs in the global setup.
   it('driverkit and driverkit/driver as shipped load a few bundled files, and none of their limits', () => {
-    const EXPORTED = { driverkit: 'host', 'driverkit/driver': 'driver' } as const;
+    const EXPORTED = { driverkit: 'launch', 'driverkit/driver': 'driver' } as const;
     for (const [entry, folder] of Object.entries(EXPORTED)) {
       const seen = new Set<string>();
       const packages = new Set<string>();

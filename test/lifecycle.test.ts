@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { DriverkitError } from '../src/errors.js';
-import { launchDriver, startDriver } from '../src/host/driver.js';
+import { launchDriver, startDriver } from '../src/launch/driver.js';
 import { fixtureContract, hostSpeaking } from './fixtures/contract.js';
 import {
   captureLogger,

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Driver } from '../src/host/driver.js';
+import type { Driver } from '../src/launch/driver.js';
 import { interop } from './fixtures/gen/contracts/interop.js';
 import { RpcError } from '../src/errors.js';
 import { Status } from '../src/status.js';

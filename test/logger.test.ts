@@ -2,7 +2,7 @@
 // client put in a message or a field: a newline or an escape sequence cannot forge a host
 // line ("[ERROR] admin password changed") or move the terminal's cursor.
 import { describe, expect, it } from 'vitest';
-import { consoleLogger } from '../src/host/logger.js';
+import { consoleLogger } from '../src/launch/logger.js';
 
 function logged(message: string, fields: Record<string, unknown>): string {
   let out = '';

@@ -1,5 +1,5 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { openHost } from '../src/supervise/host.js';
+import { openHost } from '../src/host/host.js';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { DriverkitError } from '../src/errors.js';
 import { fixtureContract } from './fixtures/contract.js';

@@ -11,7 +11,7 @@ import {
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DriverkitError } from '../src/errors.js';
-import { openHost } from '../src/supervise/host.js';
+import { openHost } from '../src/host/host.js';
 import { captureLogger, expectRejection, spawnUntil } from './helpers.js';
 import { cli, publish, tempDir } from './packages-helpers.js';
 import { CLI } from './paths.js';

@@ -11,7 +11,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { DriverkitError } from '../src/errors.js';
 import { installPackage } from '../src/packages/install.js';
 import { projectStore } from '../src/packages/store.js';
-import { openHost } from '../src/supervise/host.js';
+import { openHost } from '../src/host/host.js';
 import { captureLogger, expectRejection } from './helpers.js';
 import { editManifest, publish, tempDir } from './packages-helpers.js';
 

@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DriverkitError } from '../src/errors.js';
 import { parsePackageManifest } from '../src/packages/manifest.js';
-import { openHost } from '../src/supervise/host.js';
+import { openHost } from '../src/host/host.js';
 import { captureLogger, expectRejection } from './helpers.js';
 import { canonicalJson, isSignedBy, loadTrustedKeys } from '../src/packages/signature.js';
 import { cli, cliWith, editManifest, publish, readLockFile, tempDir } from './packages-helpers.js';

@@ -5,9 +5,9 @@ import { expect, it } from 'vitest';
 import { ROOT } from './paths.js';
 
 const ENTRIES = [
-  'src/host/index.ts',
+  'src/launch/index.ts',
   'src/driver/index.ts',
-  'src/supervise/index.ts',
+  'src/host/index.ts',
   'src/build/index.ts',
   'src/gateway/index.ts',
   'src/testing/index.ts',

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DriverkitError } from '../src/errors.js';
-import { launchDriver } from '../src/host/driver.js';
-import { openHost } from '../src/supervise/host.js';
+import { launchDriver } from '../src/launch/driver.js';
+import { openHost } from '../src/host/host.js';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { captureLogger, expectRejection, isAlive, spawnUntil, waitFor } from './helpers.js';
 import { BIN } from './paths.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { DriverkitError, RpcError } from '../src/errors.js';
-import { openHost } from '../src/supervise/host.js';
-import type { SupervisorStatus } from '../src/supervise/supervisor.js';
+import { openHost } from '../src/host/host.js';
+import type { SupervisorStatus } from '../src/host/supervisor.js';
 import { Status } from '../src/status.js';
 import { captureLogger, expectRejection, isAlive, recordGroup } from './helpers.js';
 import { BIN } from './paths.js';

@@ -7,8 +7,8 @@ import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { userprovider } from '../src/contracts/userprovider.js';
-import { launchDriver } from '../src/host/driver.js';
-import type { DriverOptions } from '../src/host/options.js';
+import { launchDriver } from '../src/launch/driver.js';
+import type { DriverOptions } from '../src/launch/options.js';
 import { captureLogger, isAlive, recordGroup, spawnUntil, useDriver, waitFor } from './helpers.js';
 import { BIN } from './paths.js';
 

@@ -9,7 +9,7 @@ import { dial } from '../src/transport/client.js';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { RpcError } from '../src/errors.js';
 import { Status } from '../src/status.js';
-import { openHost } from '../src/supervise/host.js';
+import { openHost } from '../src/host/host.js';
 import { fixtureContract } from './fixtures/contract.js';
 import { captureLogger, expectRejection, isAlive, recordGroup, useDriver } from './helpers.js';
 import { BIN } from './paths.js';

@@ -11,7 +11,7 @@ import { startGateway } from '../src/gateway/gateway.js';
 import { grpcInvoke } from './grpc-js/invoke.js';
 import { createClient } from '../src/rpc/client.js';
 import { Status } from '../src/status.js';
-import { openHost } from '../src/supervise/host.js';
+import { openHost } from '../src/host/host.js';
 import { counter } from './fixtures/gen/contracts/counter.js';
 import {
   captureLogger,

@@ -16,7 +16,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { DriverkitError, RpcError } from '../src/errors.js';
 import { processStartTime } from '../src/pid.js';
 import { Status } from '../src/status.js';
-import { openHost } from '../src/supervise/host.js';
+import { openHost } from '../src/host/host.js';
 import { fixtureContract } from './fixtures/contract.js';
 import { userprovider } from '../src/contracts/userprovider.js';
 import {

@@ -3,9 +3,9 @@
 // newest version's client whatever was negotiated (UNIMPLEMENTED /greeter.v2.Greeter/Hello).
 import { describe, expect, expectTypeOf, it, onTestFinished } from 'vitest';
 import { RpcError } from '../src/errors.js';
-import { versioned } from '../src/host/driver.js';
+import { versioned } from '../src/launch/driver.js';
 import { Status } from '../src/status.js';
-import { openHost } from '../src/supervise/host.js';
+import { openHost } from '../src/host/host.js';
 import { greeter } from './fixtures/gen/contracts/greeter.js';
 import { captureLogger, expectRejection, useDriver } from './helpers.js';
 import { BIN } from './paths.js';

@@ -1,7 +1,7 @@
 // A host for the orphans row: starts the driver at argv[2] with the built driverkit
 // (dist/, so the watchdog is the one users get), prints the driver's pid, then waits to be
 // killed. Not bundled: the row times what `npm run build` produced.
-import { startDriver, userprovider } from '../../dist/host/index.js';
+import { startDriver, userprovider } from '../../dist/launch/index.js';
 
 const driver = await startDriver({
   name: 'orphans',

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildDriver } from '../../src/build/build.js';
 import { userprovider } from '../../src/contracts/userprovider.js';
-import { startDriver } from '../../src/host/driver.js';
+import { startDriver } from '../../src/launch/driver.js';
 import { BENCH_BIN } from '../peers.js';
 import type { Result } from '../result.js';
 import { median, percentile, timeEach } from '../stats.js';

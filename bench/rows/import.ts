@@ -11,7 +11,7 @@ const RUNS = 15;
 const HUNG_MS = 10_000;
 
 /** What `import ... from 'driverkit'` loads: the bundled entry (package.json exports). */
-const ENTRY = join(process.cwd(), 'dist', 'bundle', 'host', 'index.js');
+const ENTRY = join(process.cwd(), 'dist', 'bundle', 'launch', 'index.js');
 
 interface Probe {
   name: string;

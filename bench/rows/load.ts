@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { startGateway } from '../../src/gateway/gateway.js';
-import { type Driver, startDriver } from '../../src/host/driver.js';
+import { type Driver, startDriver } from '../../src/launch/driver.js';
 import { createClient } from '../../src/rpc/client.js';
 import { Status } from '../../src/status.js';
 import { dial } from '../../src/transport/client.js';

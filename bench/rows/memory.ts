@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { userprovider } from '../../src/contracts/userprovider.js';
-import { startDriver } from '../../src/host/driver.js';
+import { startDriver } from '../../src/launch/driver.js';
 import { BENCH_BIN } from '../peers.js';
 import type { Result } from '../result.js';
 import { rssMb } from '../stats.js';

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { userprovider } from '../../src/contracts/userprovider.js';
-import { launchDriver } from '../../src/host/driver.js';
+import { launchDriver } from '../../src/launch/driver.js';
 import { configFromObject } from '../../src/config/load.js';
 import { createClient } from '../../src/rpc/client.js';
 import { dial } from '../../src/transport/client.js';
 import { startGateway } from '../../src/gateway/gateway.js';
-import { DriverHost } from '../../src/supervise/host.js';
+import { DriverHost } from '../../src/host/host.js';
 import { BENCH_BIN } from '../peers.js';
 import type { Result } from '../result.js';
 import { percentile, rssMb, timeEach } from '../stats.js';

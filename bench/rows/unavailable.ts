@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { userprovider } from '../../src/contracts/userprovider.js';
 import { RpcError } from '../../src/errors.js';
-import { startDriver } from '../../src/host/driver.js';
+import { startDriver } from '../../src/launch/driver.js';
 import { Status, statusName, type StatusCode } from '../../src/status.js';
 import { BENCH_BIN } from '../peers.js';
 import type { Result } from '../result.js';

@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DriverkitError } from '../errors.js';
-import { consoleLogger, type Logger } from '../host/logger.js';
+import { consoleLogger, type Logger } from '../launch/logger.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

@@ -5,7 +5,7 @@ import { methodPath } from '../contracts/contract.js';
 import { jsonCodec } from '../types/json.js';
 import { loadProtos, OWN_PROTO } from '../types/proto.js';
 import { DriverkitError } from '../errors.js';
-import { type DriverHost, openHost } from '../supervise/host.js';
+import { type DriverHost, openHost } from '../host/host.js';
 import { buildNotice, CONFIG_OPTION, cliLogger, parseCommand } from './args.js';
 
 const HELP = `Usage: driverkit call [--config FILE] [--timeout MS] NAME METHOD [JSON]

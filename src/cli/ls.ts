@@ -3,8 +3,8 @@ import { access, stat } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { buildStatus } from '../build/build.js';
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/load.js';
-import { readStatus, statusPath } from '../supervise/status-file.js';
-import type { SupervisorStatus } from '../supervise/supervisor.js';
+import { readStatus, statusPath } from '../host/status-file.js';
+import type { SupervisorStatus } from '../host/supervisor.js';
 import { resolveInstalled } from '../packages/installed.js';
 import { CONFIG_OPTION, parseCommand } from './args.js';
 

@@ -1,8 +1,8 @@
 import { DEFAULT_CONFIG_FILE } from '../config/load.js';
 import { startGateway } from '../gateway/gateway.js';
-import { consoleLogger, type Logger } from '../host/logger.js';
-import { type DriverHost, openHost } from '../supervise/host.js';
-import { readStatus, removeStatus, statusPath, writeStatus } from '../supervise/status-file.js';
+import { consoleLogger, type Logger } from '../launch/logger.js';
+import { type DriverHost, openHost } from '../host/host.js';
+import { readStatus, removeStatus, statusPath, writeStatus } from '../host/status-file.js';
 import { CONFIG_OPTION, parseCommand } from './args.js';
 import { gatewaySecurity } from './gateway-security.js';
 import { checkListen } from '../gateway/security.js';

@@ -1,5 +1,5 @@
 import type { Contract } from '../contracts/contract.js';
-import type { LatestClient } from '../host/options.js';
+import type { LatestClient } from '../launch/options.js';
 
 /** One thing every driver of a type must do. */
 export interface ConformanceCase<C extends Contract> {

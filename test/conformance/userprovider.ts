@@ -1,7 +1,7 @@
 // The shipped UserProvider conformance suite (driverkit/testing) as vitest tests: one test
 // per case, each against a driver that `start` starts.
 import { describe, it } from 'vitest';
-import type { Driver } from '../../src/host/driver.js';
+import type { Driver } from '../../src/launch/driver.js';
 import type { UserProviderContract } from '../../src/contracts/userprovider.js';
 import { userproviderSuite } from '../../src/testing/userprovider.js';
 

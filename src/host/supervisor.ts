@@ -2,9 +2,9 @@ import { EventEmitter } from 'node:events';
 import type { RestartPolicy } from '../config/restart.js';
 import type { DriverEntry } from '../config/schema.js';
 import { DriverkitError, RpcError } from '../errors.js';
-import type { Driver } from '../host/driver.js';
-import type { Logger } from '../host/logger.js';
-import type { DriverExit } from '../host/options.js';
+import type { Driver } from '../launch/driver.js';
+import type { Logger } from '../launch/logger.js';
+import type { DriverExit } from '../launch/options.js';
 import type { Contract } from '../contracts/contract.js';
 import type { CallOptions } from '../rpc/call.js';
 import {

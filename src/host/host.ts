@@ -6,9 +6,9 @@ import type { Contract, ServiceDef } from '../contracts/contract.js';
 import type { Call } from '../rpc/client.js';
 import type { CallOptions } from '../rpc/call.js';
 import { DriverkitError } from '../errors.js';
-import { Driver } from '../host/driver.js';
-import { consoleLogger, type Logger } from '../host/logger.js';
-import type { LatestClient, Versioned } from '../host/options.js';
+import { Driver } from '../launch/driver.js';
+import { consoleLogger, type Logger } from '../launch/logger.js';
+import type { LatestClient, Versioned } from '../launch/options.js';
 import { Supervisor, type SupervisorStatus } from './supervisor.js';
 
 /** go-plugin's start timeout, which a driver's Configure also gets when its entry sets no call_timeout. */
