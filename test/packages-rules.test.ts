@@ -117,6 +117,11 @@ describe('unpacking archives', () => {
       error: 'entry "a" is a symbolic link out of the archive (to "b")',
     },
     { entries: [file('lib/x'), link('bin/x', '../lib/x'), link('d', '.')] },
+    {
+      // Listed before the link it goes through: refused all the same.
+      entries: [file('here/x'), link('here', '.')],
+      error: 'entry "here/x" goes through a symbolic link',
+    },
   ];
   for (const { entries, error } of rows) {
     it(`${error ? 'refuses' : 'unpacks'} ${entries.map((e) => e.path).join(', ')}`, async () => {

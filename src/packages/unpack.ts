@@ -65,6 +65,9 @@ export async function unpackTarGz(
   // Checked once every link is known: a link's meaning depends on links listed after it
   // (`root -> d/d/../..` is harmless text until `d -> .` appears).
   for (const e of kept) {
+    const parts = e.path.split('/');
+    if (parts.some((_, i) => i > 0 && links.has(parts.slice(0, i).join('/'))))
+      refuse(e, 'goes through a symbolic link');
     if (e.type !== 'symlink') continue;
     if (resolveLink(posix.dirname(e.path), e.linkname, links) === undefined)
       refuse(e, `is a symbolic link out of the archive (to ${JSON.stringify(e.linkname)})`);
