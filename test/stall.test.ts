@@ -11,7 +11,16 @@ import { RpcError } from '../src/errors.js';
 import { Status } from '../src/status.js';
 import { openHost } from '../src/host/host.js';
 import { fixtureContract } from './fixtures/contract.js';
-import { captureLogger, expectRejection, isAlive, recordGroup, useDriver } from './helpers.js';
+import { launchDriver } from '../src/launch/driver.js';
+import {
+  captureLogger,
+  expectRejection,
+  isAlive,
+  recordGroup,
+  spawnUntil,
+  useDriver,
+  waitFor,
+} from './helpers.js';
 import { BIN } from './paths.js';
 
 const KEEPALIVE = { intervalMs: 200, timeoutMs: 1_500 };
@@ -123,5 +132,42 @@ describe('a connection that never finishes connecting', () => {
       .catch((e) => e)) as { code?: number; details?: string };
     expect(err.code).toBe(Status.UNAVAILABLE);
     expect(stalls).toEqual([expect.stringMatching(/did not finish connecting in \d+ ms$/)]);
+  });
+});
+
+describe('a reattached driver whose connection stalled', () => {
+  it('is reconnected, not killed, and its stdout comes over the new connection', async () => {
+    const { match, child } = await spawnUntil(BIN.fixture, ['--driverkit-reattach'], /^(.*)\n/, {
+      env: { PATH: process.env.PATH, FIXTURE_CONTRACT: 'userprovider' },
+    });
+    const logger = captureLogger();
+    const stdout: string[] = [];
+    const driver = launchDriver({
+      name: 'attached',
+      path: BIN.fixture,
+      contract: userprovider,
+      reattach: match[1],
+      keepalive: { intervalMs: 100, timeoutMs: 300 },
+      stdout: (chunk) => stdout.push(chunk.toString()),
+      logger,
+    });
+    onTestFinished(() => driver.close());
+    await driver.ready;
+    process.kill(child.pid!, 'SIGSTOP');
+    onTestFinished(() => void process.kill(child.pid!, 'SIGCONT'));
+    await waitFor(
+      () => logger.entries.some((e) => e.message === 'driver stalled; reconnecting'),
+      20_000,
+      'the stall to be seen',
+    );
+    process.kill(child.pid!, 'SIGCONT');
+    // The next call opens the new connection; the driver's stdout then comes over it.
+    await driver.client.getUser({ userId: { opaqueId: 'stdout' } });
+    await waitFor(
+      () => stdout.join('').includes('after the handshake'),
+      20_000,
+      'stdout over the new connection',
+    );
+    expect(isAlive(child.pid!)).toBe(true);
   });
 });

@@ -2,6 +2,7 @@ import type { StdioData } from '../gen/plugin/grpc_stdio.js';
 import type { Broker, BrokerTls } from '../rpc/broker.js';
 import type { ErrorMapper } from '../rpc/call.js';
 import type { Invoke } from '../rpc/client.js';
+import { Status } from '../status.js';
 import { type Channel, dial } from '../transport/client.js';
 import { DEFAULT_KEEPALIVE, type Keepalive } from '../transport/keepalive.js';
 import { openHostBroker } from './broker.js';
@@ -28,6 +29,8 @@ export class Connection {
   readonly #channel: Channel;
   readonly #tls?: BrokerTls;
   #stopStdio?: () => void;
+  #stdio?: { onData: (d: StdioData) => void; onError: (details: string) => void };
+  #closed = false;
   #broker?: Broker;
   /** The raw transport: rejects with CallErrors (see transport/client.ts). */
   readonly invoke: Invoke;
@@ -46,7 +49,28 @@ export class Connection {
 
   /** Starts GRPCStdio: what the driver writes to stdout after the handshake comes to `onData`. */
   streamStdio(onData: (d: StdioData) => void, onError: (details: string) => void): void {
+    this.#stdio = { onData, onError };
     this.#stopStdio = streamStdio(this.invoke, onData, (err) => onError(err.details));
+  }
+
+  /**
+   * Opens GRPCStdio again, on the connection the next call makes: after a stall, for a
+   * driver that is not ours to kill (reattached). The driver may not have seen its old
+   * stream end yet and refuse the new one (ALREADY_EXISTS): tried again, a moment apart.
+   */
+  reopenStdio(): void {
+    const stdio = this.#stdio;
+    if (!stdio || this.#closed) return;
+    this.#stopStdio?.();
+    let tries = 0;
+    const open = () => {
+      if (this.#closed) return;
+      this.#stopStdio = streamStdio(this.invoke, stdio.onData, (err) => {
+        if (err.code === Status.ALREADY_EXISTS && ++tries < 40) setTimeout(open, 250).unref();
+        else stdio.onError(err.details);
+      });
+    };
+    open();
   }
 
   /** go-plugin's broker over this connection, opened on first use. */
@@ -60,6 +84,7 @@ export class Connection {
   }
 
   close(): void {
+    this.#closed = true;
     this.#stopStdio?.();
     this.#broker?.close();
     this.#channel.close();

@@ -356,6 +356,8 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
       reason,
     });
     if (ours) void p!.stop({ graceful: false, grace: 0, killTimeout: this.#options.killTimeout });
+    // Its stdout came over the connection that stalled: ask for it on the next one.
+    else this.#connection?.reopenStdio();
   }
 
   #notReady(what: string): DriverkitError {
