@@ -6,6 +6,7 @@ import type { Contract, ServiceDef } from '../contracts/contract.js';
 import type { Call } from '../rpc/client.js';
 import type { CallOptions } from '../rpc/call.js';
 import { DriverkitError } from '../errors.js';
+import { MAX_TIMER_MS } from '../protocol/grpc-wire.js';
 import { Driver } from '../launch/driver.js';
 import { consoleLogger, type Logger } from '../launch/logger.js';
 import type { LatestClient, Versioned } from '../launch/options.js';
@@ -74,15 +75,19 @@ export class DriverHost {
     if (entry.package) {
       // Install, lock and signature errors name the package; a user also needs the instance.
       // A first-use install counts against the start: close() or start_timeout ends it.
-      const ms = entry.startTimeout ?? DEFAULT_START_TIMEOUT_MS;
-      const late = new AbortController();
-      const timer = setTimeout(
-        () => late.abort(new Error(`start_timeout (${ms} ms) passed during its install`)),
-        ms,
-      );
-      const signal = AbortSignal.any([this.#closing.signal, late.signal]);
       // Packages and builds load when a config needs them: a host of binaries never does.
       const { installedPackage } = await import('./package-entry.js');
+      const ms = entry.startTimeout ?? DEFAULT_START_TIMEOUT_MS;
+      const late = new AbortController();
+      // Past what a timer holds, no limit (a timer would fire at once).
+      const timer =
+        ms <= MAX_TIMER_MS
+          ? setTimeout(
+              () => late.abort(new Error(`start_timeout (${ms} ms) passed during its install`)),
+              ms,
+            ).unref()
+          : undefined;
+      const signal = AbortSignal.any([this.#closing.signal, late.signal]);
       return installedPackage(entry, this.config, signal)
         .finally(() => clearTimeout(timer))
         .catch((err: unknown) => {
