@@ -49,7 +49,8 @@ export async function streamUrl(
     stallMs = DOWNLOAD_LIMITS.stallMs,
   } = options;
   const stalled = new AbortController();
-  const ownTimeout = AbortSignal.timeout(timeoutMs);
+  // A timer holds at most 2^31-1 ms (about 24.8 days): a longer timeout is as good as none.
+  const ownTimeout = AbortSignal.timeout(Math.min(timeoutMs, 2 ** 31 - 1));
   const signals = [ownTimeout, stalled.signal];
   if (options.signal) signals.push(options.signal);
   const signal = AbortSignal.any(signals);
