@@ -22,14 +22,26 @@ export function pidAlive(pid: number): boolean {
 }
 
 /**
- * When process `pid` started (field 22 of /proc/PID/stat, in clock ticks since boot): with
- * the pid, it names one process for good. Undefined without /proc or once it is gone.
+ * The fields of /proc/PID/stat after the command name, from the state on (`S ppid pgrp ...`;
+ * the name may hold spaces and parentheses); undefined without /proc or once it is gone.
  */
-export function processStartTime(pid: number): string | undefined {
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
+}
+
+/**
+ * When process `pid` started (field 22 of /proc/PID/stat, in clock ticks since boot): with
+ * the pid, it names one process for good. Undefined without /proc or once it is gone.
+ */
+export const processStartTime = (pid: number): string | undefined => statFields(pid)?.[19];
+
+/** The process group of `pid` (field 5 of /proc/PID/stat); undefined without /proc or once it is gone. */
+export function processGroup(pid: number): number | undefined {
+  const pgrp = statFields(pid)?.[2];
+  return pgrp === undefined ? undefined : Number(pgrp);
 }

@@ -293,7 +293,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
       );
     // A spawned driver's address must be listened on by its own processes (its group).
     const p = this.#process;
-    if (p?.child && h && (await listenedByGroup(h.network, h.address, p.pid)) === false) {
+    if (p?.child && h && listenedByGroup(h.network, h.address, p.pid) === false) {
       if (this.#socket === h.address) this.#socket = undefined;
       throw this.#error(
         'HANDSHAKE_INVALID',

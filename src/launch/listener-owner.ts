@@ -1,20 +1,21 @@
-import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
+import { processGroup } from '../pid.js';
 
 /**
  * Whether the socket or port a handshake names is listened on by a process of the driver's
  * own process group, read from /proc: a driver cannot point its host at another driver's
  * socket or port, whenever that was made. Undefined where /proc cannot tell (not Linux) and
- * when nothing is there to dial.
+ * when nothing is there to dial. Synchronous: a few small /proc reads, on a driver's start.
  */
-export async function listenedByGroup(
+export function listenedByGroup(
   network: string,
   address: string,
   pgid: number,
-): Promise<boolean | undefined> {
+): boolean | undefined {
   let inodes: Set<string>;
   try {
-    inodes = network === 'unix' ? await unixListeners(address) : await tcpListeners(address);
+    inodes = network === 'unix' ? unixListeners(address) : tcpListeners(address);
   } catch {
     return undefined;
   }
@@ -22,12 +23,11 @@ export async function listenedByGroup(
     // A socket file there that no listener was bound at is another's, reached by another
     // name (a hard link, a symlinked folder); nothing there: dialing fails on its own.
     if (network !== 'unix') return undefined;
-    return (await lstat(address).catch(() => undefined))?.isSocket() ? false : undefined;
+    return tryRead(() => lstatSync(address).isSocket(), false) ? false : undefined;
   }
-  for (const pid of await groupMembers(pgid)) {
-    const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
-    for (const fd of fds) {
-      const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+  for (const pid of groupMembers(pgid)) {
+    for (const fd of tryRead(() => readdirSync(`/proc/${pid}/fd`), [])) {
+      const target = tryRead(() => readlinkSync(`/proc/${pid}/fd/${fd}`), '');
       const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
       if (inode && inodes.has(inode)) return true;
     }
@@ -36,9 +36,9 @@ export async function listenedByGroup(
 }
 
 /** Inodes of the unix sockets listening at `path` (flag __SO_ACCEPTCON, 0x10000). */
-async function unixListeners(path: string): Promise<Set<string>> {
+function unixListeners(path: string): Set<string> {
   const out = new Set<string>();
-  for (const line of (await readFile('/proc/net/unix', 'utf8')).split('\n').slice(1)) {
+  for (const line of readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1)) {
     const f = line.trim().split(/\s+/);
     if (f.length >= 8 && f.slice(7).join(' ') === path && (parseInt(f[3], 16) & 0x10000) !== 0)
       out.add(f[6]);
@@ -50,7 +50,7 @@ async function unixListeners(path: string): Promise<Set<string>> {
  * Inodes of the TCP sockets listening at `address` (`HOST:PORT`): on that port, at that
  * address or at the wildcard one, v4 or v6.
  */
-async function tcpListeners(address: string): Promise<Set<string>> {
+function tcpListeners(address: string): Set<string> {
   const colon = address.lastIndexOf(':');
   const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
   const port = Number(address.slice(colon + 1));
@@ -66,7 +66,7 @@ async function tcpListeners(address: string): Promise<Set<string>> {
   const out = new Set<string>();
   for (const [file, addresses] of Object.entries(wanted)) {
     const hex = new Set(addresses.map(procAddress));
-    const text = await readFile(file, 'utf8').catch(() => '');
+    const text = tryRead(() => readFileSync(file, 'utf8'), '');
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
       // local_address is HEXADDR:HEXPORT; state 0A is LISTEN.
@@ -94,15 +94,32 @@ function ipv6Bytes(ip: string): number[] {
   return all.flatMap((w) => [w >> 8, w & 0xff]);
 }
 
-/** The pids whose process group is `pgid`. */
-async function groupMembers(pgid: number): Promise<number[]> {
+/**
+ * The processes of group `pgid` that descend from its leader (the driver, a wrapper's
+ * child): walked from the leader through /proc's children lists, not across every
+ * process of the machine, which a start would pay for on a busy host.
+ */
+function groupMembers(pgid: number): number[] {
   const out: number[] = [];
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
-    // `pid (comm) state ppid pgrp ...`: the name may hold spaces and parentheses.
-    const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-    if (pgrp === pgid) out.push(Number(name));
+  const queue = [pgid];
+  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
+    if (processGroup(pid) !== pgid) continue;
+    out.push(pid);
+    for (const task of tryRead(() => readdirSync(`/proc/${pid}/task`), []))
+      for (const child of tryRead(
+        () => readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8'),
+        '',
+      ).split(' '))
+        if (child.trim()) queue.push(Number(child));
   }
   return out;
+}
+
+/** What `read` returns, or `fallback` when /proc no longer has it (a process gone meanwhile). */
+function tryRead<T>(read: () => T, fallback: T): T {
+  try {
+    return read();
+  } catch {
+    return fallback;
+  }
 }
