@@ -89,6 +89,15 @@ const link = (path: string, linkname: string): TarInput => ({
   linkname,
 });
 
+/** Rewrites a field of an archive's first header (NUL-ended) and its checksum to match. */
+function setField(tar: Buffer, at: number, len: number, text: string): void {
+  tar.fill(0, at, at + len);
+  tar.write(`${text}\0`, at);
+  tar.fill(32, 148, 156);
+  const sum = tar.subarray(0, 512).reduce((s, x) => s + x, 0);
+  tar.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+}
+
 describe('unpacking archives', () => {
   const rows: { entries: TarInput[]; error?: string }[] = [
     { entries: [file('bin/driver'), link('current', 'bin/driver')] },
@@ -152,16 +161,7 @@ describe('unpacking archives', () => {
     ).rejects.toThrow('entry "big" takes the files past the 1000-byte limit');
     // A 1 KiB archive whose one header claims 8 GiB: refused on that header, nothing inflated.
     const tar = writeTar([file('bomb')]);
-    tar.write('77777777777\0', 124);
-    tar.fill(32, 148, 156);
-    tar.write(
-      `${tar
-        .subarray(0, 512)
-        .reduce((s, x) => s + x, 0)
-        .toString(8)
-        .padStart(6, '0')}\0 `,
-      148,
-    );
+    setField(tar, 124, 12, '77777777777');
     await expect(unpackTarGz(gzipSync(tar), dir, 'x')).rejects.toThrow(
       'entry "bomb" takes the files past the 1073741824-byte limit',
     );
@@ -173,17 +173,7 @@ describe('unpacking archives', () => {
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     for (const size of ['9', '-77777777000']) {
       const tar = writeTar([file('x')]);
-      tar.fill(0, 124, 136);
-      tar.write(`${size}\0`, 124);
-      tar.fill(32, 148, 156);
-      tar.write(
-        `${tar
-          .subarray(0, 512)
-          .reduce((s, x) => s + x, 0)
-          .toString(8)
-          .padStart(6, '0')}\0 `,
-        148,
-      );
+      setField(tar, 124, 12, size);
       await expect(unpackTarGz(gzipSync(tar), dir, 'x')).rejects.toThrow('is not octal');
     }
     // The second "a" cannot be created: the install fails with that error, nothing crashes.

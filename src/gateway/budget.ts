@@ -78,7 +78,7 @@ export class MemoryBudget {
         ),
         release: () => {},
       };
-    this.#byClient.set(client, held + bytes);
+    bump(this.#byClient, client, bytes);
     this.#total += bytes;
     let released = false;
     return {
@@ -87,9 +87,7 @@ export class MemoryBudget {
         if (released) return;
         released = true;
         this.#total -= bytes;
-        const left = (this.#byClient.get(client) ?? bytes) - bytes;
-        if (left > 0) this.#byClient.set(client, left);
-        else this.#byClient.delete(client);
+        bump(this.#byClient, client, -bytes);
       },
     };
   }

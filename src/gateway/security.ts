@@ -101,10 +101,18 @@ export function tokenIndex(
   const header = metadata.get('authorization')[0]?.toString() ?? '';
   const given = digest(header.startsWith('Bearer ') ? header.slice(7) : '');
   let found: number | undefined;
-  tokens.forEach((t, i) => {
-    if (timingSafeEqual(digest(secretOf(t)), given)) found = i;
+  digestsOf(tokens).forEach((d, i) => {
+    if (timingSafeEqual(d, given)) found = i;
   });
   return found;
+}
+
+/** Each token's digest, made once per token list rather than on every call. */
+const digests = new WeakMap<readonly Token[], Buffer[]>();
+function digestsOf(tokens: readonly Token[]): Buffer[] {
+  let d = digests.get(tokens);
+  if (!d) digests.set(tokens, (d = tokens.map((t) => digest(secretOf(t)))));
+  return d;
 }
 
 /** Whether `instance` may be called at `method` (its name) through the gateway. */
