@@ -68,8 +68,9 @@ const ENTRIES: Record<string, { file: string; never: readonly string[] }> = {
     file: 'driver/index.ts',
     never: ['@grpc/grpc-js', 'esbuild', 'semver', 'smol-toml', 'execa', 'protobufjs'],
   },
-  // Builds and packages load when a config names a source folder or a package.
-  'driverkit/host': { file: 'host/index.ts', never: ['esbuild', 'semver'] },
+  // Builds and packages load when a config names a source folder or a package, protobufjs
+  // when it declares a type from its .proto.
+  'driverkit/host': { file: 'host/index.ts', never: ['esbuild', 'semver', 'protobufjs'] },
   'driverkit/build': { file: 'build/index.ts', never: ['@grpc/grpc-js'] },
   'driverkit/gateway': { file: 'gateway/index.ts', never: [] },
   'driverkit/testing': {

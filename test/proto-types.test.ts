@@ -76,11 +76,38 @@ describe('driver types from a .proto', () => {
       userId: { opaqueId: 'x' },
     });
     expect(() => method.requestType.fromJSON({ userid: {} })).toThrow(
-      /userid: no such field in driverkit.userprovider.v1.GetUserRequest/,
+      /driverkit.userprovider.v1.GetUserRequest from JSON: key "userid" is unknown/,
     );
     expect(() => method.requestType.fromJSON({ user_id: { opaqueid: 'x' } })).toThrow(
-      /user_id.opaqueid: no such field in driverkit.userprovider.v1.UserId/,
+      /driverkit.userprovider.v1.UserId from JSON: key "opaqueid" is unknown/,
     );
+  });
+
+  it("a run-time type's JSON is proto3 JSON by the book: well-known types in their own form", async () => {
+    const root = await loadProtos([join(ROOT, 'test/json/wkt.proto')]);
+    const service = root.lookupService('wkt.v1.Wk');
+    const spec = {
+      type: 'wkt',
+      cookieKey: 'K',
+      cookieValue: 'v',
+      versions: new Map([[1, service]]),
+    };
+    const all = dynamicContract(spec).versions[1].methods.echo.requestType;
+    const json = {
+      at: '2020-01-01T00:00:00Z',
+      took: '1.500s',
+      count: 5,
+      label: 'x',
+      attrs: { a: 1, b: [true, null] },
+      plainInt64: '-9223372036854775808',
+    };
+    const { plainInt64, ...rest } = json;
+    const message = all.fromJSON({ ...rest, plain_int64: plainInt64 });
+    // The message itself is ts-proto's shape: a Struct is a plain object, int64 a string.
+    expect(message).toMatchObject({ attrs: json.attrs, plainInt64: json.plainInt64 });
+    expect(all.toJSON(all.decode(all.encode(message).finish()))).toEqual(json);
+    expect(() => all.fromJSON({ at: 'yesterday' })).toThrow(/Timestamp.*invalid RFC 3339/);
+    expect(() => all.fromJSON({ count: { value: 5 } })).toThrow(/Int32Value/);
   });
 
   it('versions of one type group together; int64 stays exact', async () => {

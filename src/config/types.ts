@@ -1,9 +1,7 @@
 // `[types.NAME]`: a driver type declared from its .proto alone, loaded at run time.
 import { isAbsolute, resolve } from 'node:path';
 import type { Contract } from '../contracts/contract.js';
-import { checkCookies, driverTypes, TypeSpecError, type TypeSpec } from '../types/driver-types.js';
-import { dynamicContract } from '../types/dynamic.js';
-import { fullName, loadProtos, servicesOf } from '../types/proto.js';
+import type { TypeSpec } from '../types/driver-types.js';
 import { fail, isTable, ok, strings, within, type Failure, type Parsed } from './parsers.js';
 import { parseTable, type Fields, type Key } from './table.js';
 
@@ -122,6 +120,12 @@ export async function loadTypeDecls(
   decls: readonly TypeDecl[],
   known: Readonly<Record<string, Contract>>,
 ): Promise<Parsed<Record<string, Contract>>> {
+  if (decls.length === 0) return ok({});
+  // protobufjs and the run-time codecs load only for a config that declares types.
+  const [{ checkCookies }, { dynamicContract }] = await Promise.all([
+    import('../types/driver-types.js'),
+    import('../types/dynamic.js'),
+  ]);
   const specs: TypeSpec[] = [];
   const same: Record<string, Contract> = {};
   for (const decl of decls) {
@@ -159,6 +163,10 @@ export async function loadTypeDecls(
 }
 
 async function loadDecl(decl: TypeDecl): Promise<Parsed<TypeSpec>> {
+  const [{ driverTypes, TypeSpecError }, { fullName, loadProtos, servicesOf }] = await Promise.all([
+    import('../types/driver-types.js'),
+    import('../types/proto.js'),
+  ]);
   let root: Awaited<ReturnType<typeof loadProtos>>;
   let declared: TypeSpec[];
   try {

@@ -49,6 +49,15 @@ export async function loadProtos(
   return root;
 }
 
+/** The files of a tree parsed again with their proto field names (keepCase), synchronously. */
+export function withProtoNames(root: protobuf.Root): protobuf.Root {
+  const twin = new protobuf.Root();
+  twin.resolvePath = root.resolvePath;
+  twin.loadSync(root.files, { keepCase: true });
+  twin.resolveAll();
+  return twin;
+}
+
 /** Every service of a parsed proto tree, by full name (`kv.v1.KV`). */
 export function servicesOf(ns: protobuf.NamespaceBase): protobuf.Service[] {
   return ns.nestedArray.flatMap((n) =>
