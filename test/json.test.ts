@@ -64,6 +64,14 @@ describe('proto3 JSON', () => {
     expect(() => codec.fromJson(ALL, json)).toThrow(error);
   });
 
+  it("reads packages that name each other's types (a.A1 ← b.B ← a.A2)", async () => {
+    const cycle = jsonCodec(
+      await loadProtos([join(ROOT, 'test/json/packages/a2.proto')], [], true),
+    );
+    const json = { y: { x: { s: 'q' } } };
+    expect(cycle.toJson('a.A2', cycle.fromJson('a.A2', json))).toEqual(json);
+  });
+
   it('names a method by its service', () => {
     expect(codec.method('wkt.v1.Wk', 'Echo')).toEqual({ request: ALL, response: ALL });
   });

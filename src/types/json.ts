@@ -79,9 +79,9 @@ export function jsonCodec(root: protobuf.Root): JsonCodec {
  */
 function registryOf(root: protobuf.Root): FileRegistry {
   const set = descriptor.FileDescriptorSet.encode(root.toDescriptor('proto3')).finish();
-  const files = (fromBinary(FileDescriptorSetSchema, set).file as FileDescriptorProto[]).filter(
-    (f) => f.package !== 'google.protobuf',
-  );
+  const files = (fromBinary(FileDescriptorSetSchema, set).file as FileDescriptorProto[])
+    .filter((f) => f.package !== 'google.protobuf')
+    .flatMap((f) => bySourceFile(root, f));
   const definedIn = new Map<string, string>();
   for (const f of files) for (const name of typeNames(f)) definedIn.set(name, f.name);
   for (const wkt of WELL_KNOWN) {
@@ -108,6 +108,30 @@ function registryOf(root: protobuf.Root): FileRegistry {
   const wktByName = new Map(WELL_KNOWN.map((w) => [w.proto.name, w]));
   const resolve = (name: string) => wktByName.get(name) ?? byName.get(name);
   return createFileRegistry(...files.map((f) => createFileRegistry(f, resolve)));
+}
+
+/**
+ * protobufjs's file per package split back into the .proto files its types came from. Two
+ * packages may name each other's types (a1.proto ← b.proto ← a2.proto): as packages they
+ * import each other, which a registry refuses, while .proto files never do.
+ */
+function bySourceFile(root: protobuf.Root, f: FileDescriptorProto): FileDescriptorProto[] {
+  const prefix = f.package ? `${f.package}.` : '';
+  const sourceOf = (name: string) => root.lookup(`${prefix}${name}`)?.filename ?? f.name;
+  const parts = new Map<string, FileDescriptorProto>();
+  const part = (name: string) => {
+    const file = sourceOf(name);
+    let p = parts.get(file);
+    if (!p) {
+      p = { ...f, name: file, messageType: [], enumType: [], service: [] };
+      parts.set(file, p);
+    }
+    return p;
+  };
+  for (const m of f.messageType) part(m.name).messageType.push(m);
+  for (const e of f.enumType) part(e.name).enumType.push(e);
+  for (const s of f.service) part(s.name).service.push(s);
+  return [...parts.values()];
 }
 
 /** Full names of the messages and enums a file defines, nested ones included. */
