@@ -6,10 +6,10 @@ import { formatReattachLine, REATTACH_FLAG } from '../protocol/reattach.js';
 import { parseVersions, pickVersion } from '../protocol/versions.js';
 import type { Broker } from '../rpc/broker.js';
 import type { Handlers } from '../rpc/handlers.js';
-import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
 import { RpcError } from '../errors.js';
 import type { StatusCode } from '../status.js';
 import { driverBroker } from './broker.js';
+import { HostBrokers } from './host-brokers.js';
 import { GrpcServer, type ServerTls, serveHandlers } from '../transport/server.js';
 import { watchHost, watchHostPipe } from './host-watch.js';
 import { listen } from './listen.js';
@@ -53,8 +53,11 @@ export interface ServingDriver {
   address: string;
   /** Stops serving, removes the socket and exits the process with `code`. */
   exit(code?: number): Promise<never>;
-  /** go-plugin's broker (handlers also get it as `ctx.broker`). */
-  broker: Broker;
+  /**
+   * go-plugin's broker of the host heard from last. Each host connection has its own (ids
+   * are per host); a handler's `ctx.broker` is the one of the host that called.
+   */
+  readonly broker: Broker;
 }
 
 /**
@@ -103,20 +106,11 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
       } catch (err) {
         log.error('onShutdown failed', { error: String(err) });
       }
-      broker.close();
+      brokers.close();
       await server?.close();
       listening?.cleanup();
       process.exit(code);
     })());
-
-  // go-plugin's broker: ConnInfos we offer wait until the host has opened StartStream.
-  let sendToHost: ((info: ConnInfo) => void) | undefined;
-  const queued: ConnInfo[] = [];
-  const broker = driverBroker(
-    (info) => (sendToHost ? sendToHost(info) : void queued.push(info)),
-    log,
-    (err, method) => new RpcError(err.code as StatusCode, err.details, { method }),
-  );
 
   let serverCert: string | undefined;
   let tls: ServerTls | undefined;
@@ -133,25 +127,30 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
     const id = await generateIdentity();
     tls = { certPem: id.certPem, keyPem: id.keyPem, peerCertPem: clientCert };
     serverCert = id.certBase64;
-    broker.useTls(tls);
   }
+  // go-plugin's broker, one per host connection: ConnInfos we offer wait until that host
+  // has opened StartStream.
+  const brokers = new HostBrokers((send) => {
+    const broker = driverBroker(send, log, (err, method) => {
+      return new RpcError(err.code as StatusCode, err.details, { method });
+    });
+    broker.useTls(tls);
+    return broker;
+  });
   const hostSecret = process.env[ENV.hostSecret] || undefined;
   // Processes this driver starts must not learn it: with it, they could pass for the host.
   delete process.env[ENV.hostSecret];
   const srv = (server = new GrpcServer(tls, { idleTimeoutMs: options.idleTimeoutMs, hostSecret }));
   // A service the SDK cannot serve (a streaming method) throws here, with its own message.
-  serveHandlers(srv, service, handlers[version]!, log, broker);
+  serveHandlers(srv, service, handlers[version]!, log, brokers.of);
   serveHealth(srv, [service.fullName]);
   // Reply first, then exit: go-plugin hosts take UNAVAILABLE as success too, but an answer is cleaner.
   serveController(srv, () => void exit(0));
   serveStdio(srv, capture);
   serveBroker(
     srv,
-    (info) => broker.receive(info),
-    (send) => {
-      sendToHost = send;
-      if (send) for (const info of queued.splice(0)) send(info);
-    },
+    (connection, info) => brokers.receive(connection, info),
+    (connection, send) => brokers.attach(connection, send),
   );
   try {
     listening = await listen(srv, options.network ?? 'unix');
@@ -169,7 +168,7 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
       formatReattachLine({ protocol: 'grpc', version, network, address, pid: process.pid }),
     );
     log.info('serving for reattach; stop with Ctrl-C', { address });
-    return { version, network, address, exit, broker };
+    return serving(version, network, address, exit, brokers);
   }
   capture.handshake(formatHandshake({ app: version, network, address, serverCert }));
   const hostPid = Number(process.env[ENV.hostPid]);
@@ -190,5 +189,23 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
       void exit(0);
     });
   }
-  return { version, network, address, exit, broker };
+  return serving(version, network, address, exit, brokers);
+}
+
+function serving(
+  version: number,
+  network: 'unix' | 'tcp',
+  address: string,
+  exit: (code?: number) => Promise<never>,
+  brokers: HostBrokers,
+): ServingDriver {
+  return {
+    version,
+    network,
+    address,
+    exit,
+    get broker() {
+      return brokers.latest;
+    },
+  };
 }

@@ -62,22 +62,23 @@ export function serveStdio(server: GrpcServer, capture: StdoutCapture): void {
 
 /**
  * go-plugin's GRPCBroker: the host opens StartStream (Go hosts right after connecting);
- * ConnInfos from it go to `receive`, and `attach` gets the way to send ours.
+ * ConnInfos from it go to `receive`, and `attach` gets the way to send ours, both with
+ * the connection it came on (each host has its own broker).
  */
 export function serveBroker(
   server: GrpcServer,
-  receive: (info: ConnInfo) => void,
-  attach: (send: ((info: ConnInfo) => void) | undefined) => void,
+  receive: (connection: object, info: ConnInfo) => void,
+  attach: (connection: object, send: ((info: ConnInfo) => void) | undefined) => void,
 ): void {
   const { startStream } = internalServices.broker.methods;
   server.stream(methodPath(internalServices.broker, startStream), startStream.requestType, {
     open: (call) => {
-      attach((out) => call.write(ConnInfo.encode(out).finish()));
-      call.onCancel(() => attach(undefined));
+      attach(call.peer, (out) => call.write(ConnInfo.encode(out).finish()));
+      call.onCancel(() => attach(call.peer, undefined));
     },
-    message: (_call, info) => receive(info),
+    message: (call, info) => receive(call.peer, info),
     end: (call) => {
-      attach(undefined);
+      attach(call.peer, undefined);
       call.end(Status.OK);
     },
   });

@@ -99,7 +99,12 @@ export interface CallSource {
   setHeader(key: string, value: string | Buffer): boolean;
   /** Sets a trailer (checked by checkMetadata), sent with the status. */
   setTrailer(key: string, value: string | Buffer): void;
+  /** The connection the call came on (its HTTP/2 session): each peer has its own broker. */
+  readonly peer?: object;
 }
+
+/** The broker of the peer a call came from (see CallSource.peer), or one broker for all. */
+export type BrokerOf = Broker | ((call: CallSource) => Broker);
 
 /** Headers a handler may not set: the transport's own, which the server sets (a second content-type or te would break the call). */
 const TRANSPORT_HEADERS = new Set([
@@ -174,7 +179,7 @@ export function bindHandlers(
   service: ServiceDef,
   handlers: Record<string, ((req: any, ctx: any) => unknown) | undefined>,
   log: DriverLogger,
-  broker: Broker,
+  broker: BrokerOf,
 ): BoundMethod[] {
   return Object.entries(service.methods).map(([key, method]) => {
     const path = methodPath(service, method);
@@ -202,7 +207,7 @@ function invokeHandler(
   call: CallSource,
   path: string,
   log: DriverLogger,
-  broker: Broker,
+  broker: BrokerOf,
   sink: CallSink,
 ): void {
   if (!handler) {
@@ -243,7 +248,9 @@ function invokeHandler(
       return callLog;
     },
     method: path,
-    broker,
+    get broker() {
+      return typeof broker === 'function' ? broker(call) : broker;
+    },
     setHeader(key, value) {
       const checked = checkMetadata('ctx.setHeader', key, value);
       if (!call.setHeader(key, checked))

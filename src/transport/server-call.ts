@@ -35,6 +35,11 @@ export class ServerCall implements CallSource {
     });
   }
 
+  /** The host connection (HTTP/2 session) the call came on. */
+  get peer(): object {
+    return this.stream.session as object;
+  }
+
   /** Answered, cancelled or expired: nothing more goes out. */
   get done(): boolean {
     return this.#ended;

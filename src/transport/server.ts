@@ -13,9 +13,9 @@ import {
 } from 'node:http2';
 import { timingSafeEqual } from 'node:crypto';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import type { Broker } from '../rpc/broker.js';
 import {
   bindHandlers,
+  type BrokerOf,
   type CallSink,
   type CallStatus,
   type DriverLogger,
@@ -481,7 +481,7 @@ export function serveHandlers(
   service: ServiceDef,
   handlers: Record<string, (req: any, ctx: any) => unknown>,
   log: DriverLogger,
-  broker: Broker,
+  broker: BrokerOf,
 ): void {
   for (const { path, method, run } of bindHandlers(service, handlers, log, broker))
     server.method(path, method, run);
