@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { AuditLogDefinition } from '../src/gen/driverkit/audit/v1/audit.js';
 import { fixtureContract } from './fixtures/contract.js';
-import { useDriver } from './helpers.js';
+import { DriverkitError } from '../src/errors.js';
+import { expectRejection, useDriver } from './helpers.js';
 import { BIN } from './paths.js';
 
 describe('GRPCBroker (TS host ↔ TS driver)', () => {
@@ -55,8 +56,8 @@ describe('GRPCBroker (TS host ↔ TS driver)', () => {
   it("dialing an id the peer never offered fails after go-plugin's 5 s, clearly", async () => {
     const driver = useDriver({ name: 'broker', path: BIN.fixture, contract: fixtureContract });
     await driver.ready;
-    await expect(driver.broker.dial(99, AuditLogDefinition)).rejects.toThrow(
-      /no address for service id 99 within 5000 ms/,
-    );
+    const err = await expectRejection(driver.broker.dial(99, AuditLogDefinition), DriverkitError);
+    expect(err.code).toBe('BROKER_TIMEOUT');
+    expect(err.message).toMatch(/no address for service id 99 within 5000 ms/);
   }, 15_000);
 });

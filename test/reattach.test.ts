@@ -93,6 +93,97 @@ describe('reattach', () => {
     expect([first.length, second.length]).toEqual([2, 2]);
   });
 
+  it('refuses what it cannot check: a TCP address off loopback, AutoMTLS, a pid that is not the listener', async () => {
+    const attach = (reattach: string, more: { autoMTLS?: boolean; killOnClose?: boolean } = {}) =>
+      // Options are checked at once (a throw), the rest on start (a rejection): both alike here.
+      Promise.resolve().then(
+        () =>
+          launchDriver({
+            name: 'debug',
+            path: BIN.demo,
+            contract: userprovider,
+            reattach,
+            logger: captureLogger(),
+            ...more,
+          }).ready,
+      );
+    const remote = '{"version":1,"network":"tcp","address":"192.0.2.7:7443"}';
+    const off = await expectRejection(attach(remote), DriverkitError);
+    expect(off.code).toBe('INVALID_OPTIONS');
+    expect(off.message).toMatch(/expected a loopback TCP address .*allowRemote/);
+
+    const { line, pid } = await byHand();
+    const tls = await expectRejection(attach(line, { autoMTLS: true }), DriverkitError);
+    expect(tls.message).toMatch(/`autoMTLS` to be off with `reattach`/);
+
+    // A pid that is not the driver's: never signalled, even with killOnClose.
+    const { child: bystander } = await spawnUntil(
+      process.execPath,
+      ['-e', 'console.log("up"); setInterval(() => {}, 1e6)'],
+      /up/,
+    );
+    const info = { ...JSON.parse(line.slice(line.indexOf('=') + 1)), pid: bystander.pid };
+    const wrongPid = await expectRejection(
+      attach(JSON.stringify(info), { killOnClose: true }),
+      DriverkitError,
+    );
+    expect(wrongPid.message).toMatch(
+      new RegExp(`expected pid ${bystander.pid} to be the process listening at unix:`),
+    );
+    // An address that does not answer: the attach fails, and its pid is left alone.
+    const gone = { ...info, address: `${info.address}.missing` };
+    const failed = await expectRejection(
+      attach(JSON.stringify(gone), { killOnClose: true }),
+      DriverkitError,
+    );
+    expect(failed.code).toBe('CONNECT_FAILED');
+    expect(isAlive(bystander.pid!)).toBe(true);
+    expect(isAlive(pid)).toBe(true);
+  });
+
+  it('a running driver of another type is refused on attach, by what it says it is', async () => {
+    const { line } = await byHand(BIN.kv);
+    const err = await expectRejection(
+      launchDriver({
+        name: 'debug',
+        path: BIN.demo,
+        contract: userprovider,
+        reattach: line,
+        logger: captureLogger(),
+      }).ready,
+      DriverkitError,
+    );
+    expect(err.code).toBe('DRIVER_INCOMPATIBLE');
+    expect(err.message).toMatch(/expected a driver of type "userprovider" .*got one of type "kv"/);
+  });
+
+  it.each([
+    { name: 'its pid', withPid: true },
+    { name: 'its connection alone', withPid: false },
+  ])(
+    "a reattached driver's death is noticed by $name: state, exit event, exited",
+    async ({ withPid }) => {
+      const { line, pid } = await byHand();
+      const info = JSON.parse(line.slice(line.indexOf('=') + 1));
+      if (!withPid) delete info.pid;
+      const driver = launchDriver({
+        name: 'debug',
+        path: BIN.demo,
+        contract: userprovider,
+        reattach: JSON.stringify(info),
+        logger: captureLogger(),
+      });
+      onTestFinished(() => driver.close());
+      await driver.ready;
+      expect((await driver.client.findUsers({ query: 'marie' })).users).toHaveLength(1);
+      const exitEvent = new Promise((resolve) => driver.once('exit', resolve));
+      process.kill(pid, 'SIGKILL');
+      await expect(driver.exited).resolves.toEqual({ code: null, signal: null });
+      await exitEvent;
+      expect(driver.state).toBe('exited');
+    },
+  );
+
   it('bad reattach info is a clear error', async () => {
     const driver = launchDriver({
       name: 'debug',

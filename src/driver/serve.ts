@@ -14,7 +14,7 @@ import { GrpcServer, type ServerTls, serveHandlers } from '../transport/server.j
 import { watchHost, watchHostPipe } from './host-watch.js';
 import { listen } from './listen.js';
 import { createLogger, type DriverLogger } from './log.js';
-import { serveBroker, serveController, serveHealth, serveStdio } from './services.js';
+import { serveBroker, serveController, serveHealth, serveInfo, serveStdio } from './services.js';
 import { StdoutCapture } from './stdout.js';
 
 /** Handlers for each app protocol version the driver serves, keyed by version. */
@@ -43,6 +43,8 @@ export interface ServeOptions<C extends Contract> {
    * Default 5 minutes; Infinity: never.
    */
   idleTimeoutMs?: number;
+  /** This driver's own name and build version, told to hosts by DriverInfo (`driverkit ls`). */
+  info?: { name?: string; buildVersion?: string };
 }
 
 /** A running driver. */
@@ -144,6 +146,12 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
   // A service the SDK cannot serve (a streaming method) throws here, with its own message.
   serveHandlers(srv, service, handlers[version]!, log, brokers.of);
   serveHealth(srv, [service.fullName]);
+  serveInfo(srv, {
+    type: contract.type,
+    versions: [{ version, service: service.fullName }],
+    name: options.info?.name ?? '',
+    buildVersion: options.info?.buildVersion ?? '',
+  });
   // Reply first, then exit: go-plugin hosts take UNAVAILABLE as success too, but an answer is cleaner.
   serveController(srv, () => void exit(0));
   serveStdio(srv, capture);

@@ -1,5 +1,6 @@
 import { methodPath } from '../contracts/contract.js';
 import { HEALTH_SERVICE_NAME, internalServices } from '../contracts/internal.js';
+import type { GetInfoResponse } from '../gen/driverkit/info/v1/info.js';
 import { HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health.js';
 import { ConnInfo } from '../gen/plugin/grpc_broker.js';
 import { StdioData } from '../gen/plugin/grpc_stdio.js';
@@ -28,6 +29,17 @@ export function serveHealth(server: GrpcServer, servedNames: readonly string[]):
   server.stream(methodPath(service, watch), watch.requestType, {
     open: (call) => call.end(Status.UNIMPLEMENTED, 'Watch is not implemented'),
   });
+}
+
+/** driverkit's DriverInfo: what this driver is, for a host that read no handshake line. */
+export function serveInfo(server: GrpcServer, info: GetInfoResponse): void {
+  const service = internalServices.info;
+  const { getInfo } = service.methods;
+  server.unary(
+    methodPath(service, getInfo),
+    { request: getInfo.requestType, response: getInfo.responseType },
+    (_request, _call, done) => done(null, info),
+  );
 }
 
 /** go-plugin's GRPCController: Shutdown answers, then the driver exits 0. */

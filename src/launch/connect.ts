@@ -1,4 +1,5 @@
 import { HEALTH_SERVICE_NAME, internalServices } from '../contracts/internal.js';
+import type { GetInfoResponse } from '../gen/driverkit/info/v1/info.js';
 import { HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health.js';
 import type { StdioData } from '../gen/plugin/grpc_stdio.js';
 import type { CallError } from '../rpc/call.js';
@@ -13,6 +14,20 @@ export async function checkHealth(invoke: Invoke, deadline: Date): Promise<void>
     throw new Error(
       `health of service "${HEALTH_SERVICE_NAME}" is ${HealthCheckResponse_ServingStatus[res.status] ?? res.status}, expected SERVING`,
     );
+  }
+}
+
+/** DriverInfo.GetInfo; undefined when the driver has no such service (UNIMPLEMENTED). */
+export async function askInfo(
+  invoke: Invoke,
+  deadline: Date,
+): Promise<GetInfoResponse | undefined> {
+  const info = createClient(internalServices.info, invoke);
+  try {
+    return await info.getInfo({}, { deadline });
+  } catch (err) {
+    if ((err as CallError).code === Status.UNIMPLEMENTED) return undefined;
+    throw err;
   }
 }
 

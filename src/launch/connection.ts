@@ -1,3 +1,4 @@
+import type { GetInfoResponse } from '../gen/driverkit/info/v1/info.js';
 import type { StdioData } from '../gen/plugin/grpc_stdio.js';
 import type { Broker, BrokerTls } from '../rpc/broker.js';
 import type { ErrorMapper } from '../rpc/call.js';
@@ -6,7 +7,7 @@ import { Status } from '../status.js';
 import { type Channel, dial } from '../transport/client.js';
 import { DEFAULT_KEEPALIVE, type Keepalive } from '../transport/keepalive.js';
 import { openHostBroker } from './broker.js';
-import { checkHealth, requestShutdown, streamStdio } from './connect.js';
+import { askInfo, checkHealth, requestShutdown, streamStdio } from './connect.js';
 import type { Logger } from './logger.js';
 import { stripUndefined } from './options.js';
 
@@ -17,6 +18,8 @@ export interface ConnectionOptions {
   keepalive?: Partial<Keepalive>;
   /** The connection stopped answering PINGs: its calls have failed with UNAVAILABLE. */
   onStall?: (reason: string) => void;
+  /** A connection to the driver ended (see DialOptions.onDisconnect). */
+  onDisconnect?: () => void;
   /** Sent on every call (the host's secret, see ENV.hostSecret). */
   headers?: Readonly<Record<string, string>>;
 }
@@ -76,6 +79,11 @@ export class Connection {
   /** go-plugin's broker over this connection, opened on first use. */
   broker(driver: string, logger: Logger, mapError: ErrorMapper): Broker {
     return (this.#broker ??= openHostBroker(this.invoke, driver, logger, mapError, this.#tls));
+  }
+
+  /** DriverInfo.GetInfo; undefined from a driver without it (a go-plugin one). */
+  info(deadline: Date): Promise<GetInfoResponse | undefined> {
+    return askInfo(this.invoke, deadline);
   }
 
   /** GRPCController.Shutdown; resolves whatever the answer. */

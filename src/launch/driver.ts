@@ -13,18 +13,21 @@ import type { CallError } from '../rpc/call.js';
 import { createClient, errorStep, type Invoke, type Call } from '../rpc/client.js';
 import { Status } from '../status.js';
 import { Connection } from './connection.js';
-import { checkHandshake } from './handshake-check.js';
+import { checkHandshake, remoteRefusal } from './handshake-check.js';
 import { readHandshakeLine } from './handshake-reader.js';
 import { consoleLogger } from './logger.js';
 import type { DriverExit, DriverOptions, LatestClient, Versioned } from './options.js';
 import { validateOptions } from './options.js';
 import { DriverProcess } from './process.js';
 import { callFailure } from './rpc-error.js';
-import { listenedByGroup } from './listener-owner.js';
+import { listenedByGroup, listenedByProcess } from './listener-owner.js';
 import { notMadeBy, removeSocket } from './socket-file.js';
 import { checkExecutable } from './spawn.js';
 
 type State = 'starting' | 'ready' | 'closing' | 'closed' | 'exited';
+
+/** How long a reattached driver has to answer health once its connection ended. */
+const ATTACHED_CHECK_MS = 5_000;
 
 /**
  * One driver: its process (spawned, or reattached) and the gRPC connection to it. Create
@@ -62,6 +65,8 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
   #spawnedAt = 0;
   /** The driver's own socket, once the handshake named one it made. */
   #socket?: string;
+  /** A reattached driver answered as the one named: killOnClose may stop its pid. */
+  #attached = false;
 
   constructor(options: DriverOptions<C>) {
     super();
@@ -172,10 +177,70 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
         `the running driver serves app protocol version ${version}; the host speaks ${contractVersions(this.contract).join(', ')} of "${this.contract.type}"`,
       );
     }
+    const remote = remoteRefusal(parsed.info, this.#options.allowRemote);
+    if (remote) throw this.#error('INVALID_OPTIONS', `reattach info: ${remote}`);
+    // The pid is what close() signals under killOnClose: it must be the listener's.
+    if (pid !== undefined && listenedByProcess(network, address, pid) === false)
+      throw this.#error(
+        'INVALID_OPTIONS',
+        `reattach info: expected pid ${pid} to be the process listening at ${network}:${address}, and it is not; nothing was signalled`,
+      );
     // Without a pid, there is nothing this host could stop: it only connects.
     this.#process = pid === undefined ? undefined : DriverProcess.attach(pid);
+    void this.#process?.exited.then((exit) => this.#onExit(exit));
     this.handshake = { core: 1, app: version, network, address, protocol: 'grpc' };
     await this.#connect();
+  }
+
+  /**
+   * A reattached driver says what it is (DriverInfo): another type, or a version other than
+   * the reattach info's, is refused before any call. One without DriverInfo (a go-plugin
+   * driver) cannot be checked, and is taken on trust with a warning.
+   */
+  async #checkAttached(connection: Connection, deadline: Date): Promise<void> {
+    const h = this.handshake!;
+    const info = await connection.info(deadline).catch((err) => {
+      throw this.#error(
+        'CONNECT_FAILED',
+        `DriverInfo at ${h.network}:${h.address} failed: ${err.details ?? err.message}`,
+        err,
+      );
+    });
+    if (!info) {
+      this.#log.log('warn', 'the running driver has no DriverInfo; its type is not checked', {
+        driver: this.name,
+      });
+      return;
+    }
+    if (info.type !== this.contract.type)
+      throw this.#error(
+        'DRIVER_INCOMPATIBLE',
+        `expected a driver of type "${this.contract.type}" at ${h.network}:${h.address}, got one of type "${info.type}"`,
+      );
+    const served = info.versions.map((v) => v.version);
+    if (!served.includes(h.app))
+      throw this.#error(
+        'VERSION_MISMATCH',
+        `the reattach info says app protocol version ${h.app}; the running driver serves ${served.join(', ') || 'none'}`,
+      );
+  }
+
+  /**
+   * A connection to a reattached driver ended: no exit event tells whether the driver did.
+   * Its pid, or else a health check on a new connection, does; a driver found gone exits
+   * as a spawned one would (state, `exit`, `exited`), so a supervisor restarts it by policy.
+   */
+  #onDisconnect(): void {
+    const p = this.#process;
+    if (this.#state !== 'ready' || p?.child) return;
+    if (p && !p.running) return p.markGone();
+    this.#connection
+      ?.checkHealth(new Date(Date.now() + ATTACHED_CHECK_MS))
+      .catch((err: { fromPeer?: boolean }) => {
+        if (this.#state !== 'ready' || err.fromPeer) return;
+        if (p) p.markGone();
+        else this.#onExit({ code: null, signal: null });
+      });
   }
 
   /** Dials the handshake's address, checks health, starts stdio and builds the typed client. */
@@ -188,6 +253,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
       // A reattached driver was not given it; sending it would only tell it to a stranger.
       headers: this.#process?.child ? { [HOST_SECRET_HEADER]: this.#hostSecret } : undefined,
       onStall: (reason) => this.#onStall(reason),
+      onDisconnect: () => this.#onDisconnect(),
     }));
     const timeout = this.#options.startTimeout;
     await this.#race(connection.checkHealth(new Date(Date.now() + timeout)), timeout).catch(
@@ -204,6 +270,8 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
         );
       },
     );
+    if (this.#options.reattach !== undefined)
+      await this.#checkAttached(connection, new Date(Date.now() + timeout));
     connection.streamStdio(
       (d) => this.#onStdout(Buffer.from(d.data)),
       (details) =>
@@ -216,6 +284,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
     ) as LatestClient<C>;
     this.#checkNotClosed();
     this.#state = 'ready';
+    this.#attached = this.#options.reattach !== undefined;
   }
 
   /** Under AutoMTLS: our identity and the driver's certificate from its handshake, for the channel and the broker. */
@@ -431,7 +500,10 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
     this.#abortStart.abort();
     const process = this.#process;
     const connection = this.#connection;
-    const ours = process !== undefined && (o.reattach === undefined || o.killOnClose === true);
+    // A reattach that failed proved nothing about the pid it named: it is never signalled.
+    const ours =
+      process !== undefined &&
+      (o.reattach === undefined || (o.killOnClose === true && this.#attached));
     if (ours) {
       const shutdown =
         wasReady && connection

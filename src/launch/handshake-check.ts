@@ -52,12 +52,8 @@ export function checkHandshake(
       `no common app protocol version: the host speaks ${offered.join(', ')} of "${contract.type}", the driver answered ${handshake.app}`,
     );
   }
-  if (handshake.network === 'tcp' && !allowRemote && !isLoopback(handshake.address)) {
-    return refuse(
-      'HANDSHAKE_INVALID',
-      `expected a loopback TCP address (127.0.0.0/8 or [::1]), got ${JSON.stringify(handshake.address)}: a driver is a local process, and the host dials no other machine for it unless allowRemote (config allow_remote_address) says so`,
-    );
-  }
+  const remote = remoteRefusal(handshake, allowRemote);
+  if (remote) return refuse('HANDSHAKE_INVALID', remote);
   if (handshake.multiplex)
     return refuse(
       'PROTOCOL_UNSUPPORTED',
@@ -75,4 +71,13 @@ export function checkHandshake(
     );
   }
   return { ok: true, handshake };
+}
+
+/** Why the host will not dial `target` (a TCP address off loopback without allowRemote), if so. */
+export function remoteRefusal(
+  target: { network: string; address: string },
+  allowRemote = false,
+): string | undefined {
+  if (target.network !== 'tcp' || allowRemote || isLoopback(target.address)) return undefined;
+  return `expected a loopback TCP address (127.0.0.0/8 or [::1]), got ${JSON.stringify(target.address)}: a driver is a local process, and the host dials no other machine for it unless allowRemote (config allow_remote_address) says so`;
 }

@@ -13,6 +13,23 @@ export function listenedByGroup(
   address: string,
   pgid: number,
 ): boolean | undefined {
+  return listenedBy(network, address, () => groupMembers(pgid));
+}
+
+/** Whether process `pid` itself listens there (a reattached driver's pid); as listenedByGroup. */
+export function listenedByProcess(
+  network: string,
+  address: string,
+  pid: number,
+): boolean | undefined {
+  return listenedBy(network, address, () => [pid]);
+}
+
+function listenedBy(
+  network: string,
+  address: string,
+  members: () => Iterable<number>,
+): boolean | undefined {
   let inodes: Set<string>;
   try {
     inodes = network === 'unix' ? unixListeners(address) : tcpListeners(address);
@@ -25,7 +42,7 @@ export function listenedByGroup(
     if (network !== 'unix') return undefined;
     return tryRead(() => lstatSync(address).isSocket(), false) ? false : undefined;
   }
-  for (const pid of groupMembers(pgid)) {
+  for (const pid of members()) {
     for (const fd of tryRead(() => readdirSync(`/proc/${pid}/fd`), [])) {
       const target = tryRead(() => readlinkSync(`/proc/${pid}/fd/${fd}`), '');
       const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];

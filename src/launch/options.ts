@@ -119,6 +119,12 @@ export function validateOptions<C extends Contract>(
     if (v !== undefined && !(Number.isFinite(v) && v > 0))
       throw bad(`\`keepalive.${key}\``, 'a positive number of milliseconds', v);
   }
+  if (options.reattach !== undefined && options.autoMTLS)
+    throw bad(
+      '`autoMTLS`',
+      "off with `reattach` (reattach info carries no certificate, as go-plugin's has none: the connection would be plaintext)",
+      options.autoMTLS,
+    );
   for (const key of ['args', 'inheritEnv'] as const) {
     const v = options[key];
     if (v !== undefined && !(Array.isArray(v) && v.every((a) => typeof a === 'string')))

@@ -27,7 +27,7 @@ export interface StopPlan {
 export class DriverProcess {
   /** The last lines of its stderr (empty for a reattached driver: it is not our pipe). */
   readonly tail = new Tail();
-  /** Settles when a spawned process exits; never for a reattached one. */
+  /** Settles when a spawned process exits; for a reattached one, when it is found gone. */
   readonly exited: Promise<DriverExit>;
   exit?: DriverExit;
   #resolveExit!: (e: DriverExit) => void;
@@ -96,6 +96,18 @@ export class DriverProcess {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.#stderrDone, new Promise((r) => (timer = setTimeout(r, 250)))]);
     clearTimeout(timer);
+  }
+
+  /** Whether it still runs (an attached pid: as the same process as at attach). */
+  get running(): boolean {
+    return this.child ? !this.exit : this.#stillOurs();
+  }
+
+  /** An attached pid found gone: how it ended is unknown, and `exited` settles now. */
+  markGone(): void {
+    if (this.child || this.exit) return;
+    this.exit = { code: null, signal: null };
+    this.#resolveExit(this.exit);
   }
 
   /** True once the process is gone, or after `ms` if it is not. */

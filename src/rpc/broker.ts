@@ -1,6 +1,7 @@
 // go-plugin's GRPCBroker, the part both sides share: ids and the ConnInfo exchange. How an
 // offered service is served and how a peer's is dialed is each side's own (the host uses
 // grpc-js, the driver its lean server and client), plugged in as a BrokerTransport.
+import { DriverkitError } from '../errors.js';
 import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
 import type { ErrorMapper, PromiseClient } from './call.js';
 import { createClient, errorStep, type Invoke } from './client.js';
@@ -105,7 +106,8 @@ export class Broker {
           (this.#waiting.get(id) ?? []).filter((r) => r !== done),
         );
         reject(
-          new Error(
+          new DriverkitError(
+            'BROKER_TIMEOUT',
             `broker: the peer sent no address for service id ${id} within ${BROKER_DIAL_TIMEOUT_MS} ms`,
           ),
         );

@@ -119,6 +119,8 @@ export interface DialOptions {
    * UNAVAILABLE, and the next call opens a new connection.
    */
   onStall?: (reason: string) => void;
+  /** Called when a connection ends while the channel is open (the peer closed it or went away). */
+  onDisconnect?: () => void;
   /** Sent on every call, over any metadata of the caller's. */
   headers?: Readonly<Record<string, string>>;
 }
@@ -135,7 +137,7 @@ export interface Channel {
  * (and again if it drops, is stalled or runs out of stream ids).
  */
 export function dial(target: DialTarget, options: DialOptions = {}): Channel {
-  const { tls, keepalive = DEFAULT_KEEPALIVE, onStall, headers: always } = options;
+  const { tls, keepalive = DEFAULT_KEEPALIVE, onStall, onDisconnect, headers: always } = options;
   const [host, port] =
     target.network === 'unix'
       ? []
@@ -186,7 +188,10 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
     // Each call hears of a broken connection through its own stream.
     s.on('error', () => {});
     sessions.add(s);
-    s.once('close', () => sessions.delete(s));
+    s.once('close', () => {
+      sessions.delete(s);
+      if (!closed) onDisconnect?.();
+    });
     // A session can be destroyed (its driver died) between connecting and this event.
     s.once('connect', () => s.destroyed || s.setLocalWindowSize(CONNECTION_WINDOW_BYTES));
     watchProgress(
