@@ -119,6 +119,8 @@ export interface CollectOptions extends Omit<SpawnOptions, 'stdio'> {
    * SIGKILL; SIGTERM lets a driver remove its socket on the way out.
    */
   endSignal?: NodeJS.Signals;
+  /** Where spawnUntil looks for its pattern. Default stdout. */
+  on?: 'stdout' | 'stderr';
 }
 
 /** A process started by {@link spawnUntil}, past the line it waited for. */
@@ -134,8 +136,13 @@ export interface Running {
 function launch(
   file: string,
   args: readonly string[],
-  { endSignal = 'SIGKILL', ...options }: CollectOptions,
-): { child: ChildProcess; done: Promise<Collected>; stdout: () => string } {
+  { endSignal = 'SIGKILL', on: _on, ...options }: CollectOptions,
+): {
+  child: ChildProcess;
+  done: Promise<Collected>;
+  stdout: () => string;
+  stderr: () => string;
+} {
   const child = spawn(file, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -155,7 +162,7 @@ function launch(
       await exited;
     }
   });
-  return { child, done, stdout: () => stdout };
+  return { child, done, stdout: () => stdout, stderr: () => stderr };
 }
 
 /**
@@ -180,16 +187,18 @@ export async function spawnUntil(
   pattern: RegExp,
   options: CollectOptions = {},
 ): Promise<Running> {
-  const { child, done, stdout } = launch(file, args, options);
+  const launched = launch(file, args, options);
+  const { child, done } = launched;
+  const stream = options.on ?? 'stdout';
   const match = await new Promise<RegExpExecArray>((resolve, reject) => {
     const look = () => {
-      const m = pattern.exec(stdout());
+      const m = pattern.exec(launched[stream]());
       if (m) {
-        child.stdout!.off('data', look);
+        child[stream]!.off('data', look);
         resolve(m);
       }
     };
-    child.stdout!.on('data', look);
+    child[stream]!.on('data', look);
     done.then(
       (r) =>
         reject(

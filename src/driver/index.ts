@@ -1,6 +1,8 @@
 // The driver SDK: what a driver author imports as `driverkit/driver`. Keep this entry lean:
 // every import here is paid for at each driver's cold start.
-export { serve, type ServeOptions, type ServingDriver, type VersionedHandlers } from './serve.js';
+export { serve, type ServeOptions, type VersionedHandlers } from './serve.js';
+export type { ServingDriver } from './serving.js';
+export { SERVICE_ENV, type ServiceOptions } from './service-options.js';
 export type { CallContext, Handlers } from '../rpc/handlers.js';
 export { createLogger, type DriverLogger, type LoggerOptions } from './log.js';
 export { RpcError, DriverkitError } from '../errors.js';

@@ -4,17 +4,20 @@ import { ENV, NOT_A_PROGRAM_MESSAGE } from '../protocol/env.js';
 import { formatHandshake } from '../protocol/handshake.js';
 import { formatReattachLine, REATTACH_FLAG } from '../protocol/reattach.js';
 import { parseVersions, pickVersion } from '../protocol/versions.js';
-import type { Broker } from '../rpc/broker.js';
+import type { BrokerTls } from '../rpc/broker.js';
 import type { Handlers } from '../rpc/handlers.js';
 import { RpcError } from '../errors.js';
 import type { StatusCode } from '../status.js';
 import { driverBroker } from './broker.js';
 import { HostBrokers } from './host-brokers.js';
-import { GrpcServer, type ServerTls, serveHandlers } from '../transport/server.js';
+import { GrpcServer, serveHandlers } from '../transport/server.js';
 import { watchHost, watchHostPipe } from './host-watch.js';
 import { listen } from './listen.js';
 import { createLogger, type DriverLogger } from './log.js';
 import { serveBroker, serveController, serveHealth, serveInfo, serveStdio } from './services.js';
+import { type ServiceOptions, serviceFromEnv } from './service-options.js';
+import type { ServiceDriver } from './service.js';
+import { serving, type ServingDriver } from './serving.js';
 import { StdoutCapture } from './stdout.js';
 
 /** Handlers for each app protocol version the driver serves, keyed by version. */
@@ -45,21 +48,12 @@ export interface ServeOptions<C extends Contract> {
   idleTimeoutMs?: number;
   /** This driver's own name and build version, told to hosts by DriverInfo (`driverkit ls`). */
   info?: { name?: string; buildVersion?: string };
-}
-
-/** A running driver. */
-export interface ServingDriver {
-  /** The app protocol version negotiated with the host. */
-  version: number;
-  network: 'unix' | 'tcp';
-  address: string;
-  /** Stops serving, removes the socket and exits the process with `code`. */
-  exit(code?: number): Promise<never>;
   /**
-   * go-plugin's broker of the host heard from last. Each host connection has its own (ids
-   * are per host); a handler's `ctx.broker` is the one of the host that called.
+   * Run as a service (found by address, shared by hosts) instead of as a host's child.
+   * Default: from the environment (`DRIVERKIT_LISTEN` and the rest of SERVICE_ENV), so any
+   * driver binary can be deployed either way.
    */
-  readonly broker: Broker;
+  service?: ServiceOptions;
 }
 
 /**
@@ -69,6 +63,21 @@ export interface ServingDriver {
  */
 export async function serve<C extends Contract>(options: ServeOptions<C>): Promise<ServingDriver> {
   const { contract } = options;
+  let asService: ServiceOptions | undefined;
+  try {
+    asService = options.service ?? serviceFromEnv(process.env);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  if (asService) {
+    const { serveService } = await import('./service.js');
+    return serveService(
+      options as unknown as ServiceDriver,
+      asService,
+      options.logger ?? createLogger(),
+    );
+  }
   // Started by hand for debugging: no host, no cookie; print where to reattach instead.
   const byHand = process.argv.includes(REATTACH_FLAG);
   if (!byHand && process.env[contract.cookieKey] !== contract.cookieValue) {
@@ -115,7 +124,7 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
     })());
 
   let serverCert: string | undefined;
-  let tls: ServerTls | undefined;
+  let tls: BrokerTls | undefined;
   const clientCert = process.env[ENV.clientCert];
   if (clientCert) {
     // AutoMTLS: trust only the host's certificate, and show ours in the handshake.
@@ -198,22 +207,4 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
     });
   }
   return serving(version, network, address, exit, brokers);
-}
-
-function serving(
-  version: number,
-  network: 'unix' | 'tcp',
-  address: string,
-  exit: (code?: number) => Promise<never>,
-  brokers: HostBrokers,
-): ServingDriver {
-  return {
-    version,
-    network,
-    address,
-    exit,
-    get broker() {
-      return brokers.latest;
-    },
-  };
 }

@@ -8,17 +8,23 @@ import { Status } from '../status.js';
 import type { GrpcServer } from '../transport/server.js';
 import type { StdoutCapture } from './stdout.js';
 
-/** grpc.health.v1: `plugin` (what go-plugin hosts check) and the empty name are SERVING. */
-export function serveHealth(server: GrpcServer, servedNames: readonly string[]): void {
+/**
+ * grpc.health.v1: `plugin` (what go-plugin hosts check), the empty name and the served
+ * services are SERVING, until the returned function says otherwise (a service draining).
+ */
+export function serveHealth(
+  server: GrpcServer,
+  servedNames: readonly string[],
+): (serving: boolean) => void {
   const service = internalServices.health;
-  const serving = new Set(['', HEALTH_SERVICE_NAME, ...servedNames]);
+  const names = new Set(['', HEALTH_SERVICE_NAME, ...servedNames]);
+  let status = HealthCheckResponse_ServingStatus.SERVING;
   const { check, watch } = service.methods;
   server.unary(
     methodPath(service, check),
     { request: check.requestType, response: check.responseType },
     (request, _call, done) => {
-      if (serving.has(request.service))
-        done(null, { status: HealthCheckResponse_ServingStatus.SERVING });
+      if (names.has(request.service)) done(null, { status });
       else
         done({
           code: Status.NOT_FOUND,
@@ -29,6 +35,11 @@ export function serveHealth(server: GrpcServer, servedNames: readonly string[]):
   server.stream(methodPath(service, watch), watch.requestType, {
     open: (call) => call.end(Status.UNIMPLEMENTED, 'Watch is not implemented'),
   });
+  return (serving) => {
+    status = serving
+      ? HealthCheckResponse_ServingStatus.SERVING
+      : HealthCheckResponse_ServingStatus.NOT_SERVING;
+  };
 }
 
 /** driverkit's DriverInfo: what this driver is, for a host that read no handshake line. */

@@ -4,7 +4,7 @@ import type { Broker, BrokerTls } from '../rpc/broker.js';
 import type { ErrorMapper } from '../rpc/call.js';
 import type { Invoke } from '../rpc/client.js';
 import { Status } from '../status.js';
-import { type Channel, dial } from '../transport/client.js';
+import { type Channel, type ClientTls, dial } from '../transport/client.js';
 import { DEFAULT_KEEPALIVE, type Keepalive } from '../transport/keepalive.js';
 import { openHostBroker } from './broker.js';
 import { askInfo, checkHealth, requestShutdown, streamStdio } from './connect.js';
@@ -14,6 +14,8 @@ import { stripUndefined } from './options.js';
 /** How the host's connection to a driver is watched. */
 export interface ConnectionOptions {
   tls?: BrokerTls;
+  /** TLS to a service (see DialOptions.serviceTls). */
+  serviceTls?: () => ClientTls;
   /** PING timing; what is not given is DEFAULT_KEEPALIVE's. */
   keepalive?: Partial<Keepalive>;
   /** The connection stopped answering PINGs: its calls have failed with UNAVAILABLE. */

@@ -14,6 +14,10 @@ import { createClient, errorStep, type Invoke, type Call } from '../rpc/client.j
 import { Status } from '../status.js';
 import { Connection } from './connection.js';
 import { checkHandshake, remoteRefusal } from './handshake-check.js';
+import { hostPort, parseAddress } from '../protocol/address.js';
+import { isLoopback } from '../protocol/loopback.js';
+import type { ClientTls } from '../transport/client.js';
+import { clientTls } from './client-tls.js';
 import { readHandshakeLine } from './handshake-reader.js';
 import { consoleLogger } from './logger.js';
 import type { DriverExit, DriverOptions, LatestClient, Versioned } from './options.js';
@@ -67,6 +71,8 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
   #socket?: string;
   /** A reattached driver answered as the one named: killOnClose may stop its pid. */
   #attached = false;
+  /** TLS to a service at a tls:// address. */
+  #serviceTls?: () => ClientTls;
 
   constructor(options: DriverOptions<C>) {
     super();
@@ -126,6 +132,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
     const o = this.#options;
     try {
       if (o.reattach !== undefined) return await this.#attach(o.reattach);
+      if (o.address !== undefined) return await this.#dialService(o.address);
       await checkExecutable(this.path, { driver: this.name, path: this.path }, o.sha256);
       this.#checkNotClosed();
       // AutoMTLS: the certificate is made before the spawn, since it goes in the environment.
@@ -192,6 +199,28 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
     await this.#connect();
   }
 
+  /** A driver that runs as a service: dialed at its address, its version picked by DriverInfo. */
+  async #dialService(text: string): Promise<void> {
+    const a = parseAddress(text);
+    if ('error' in a) throw this.#error('INVALID_OPTIONS', `address: ${a.error}`);
+    if (a.scheme === 'dns')
+      throw this.#error(
+        'INVALID_OPTIONS',
+        `address: dns:/// names replicas; use it in a host config`,
+      );
+    const network = a.scheme === 'unix' ? 'unix' : 'tcp';
+    const address = a.scheme === 'unix' ? a.path : hostPort(a);
+    if (a.scheme === 'tcp' && !this.#options.insecure && !isLoopback(address))
+      throw this.#error(
+        'INVALID_OPTIONS',
+        `address: ${text} is plaintext off loopback; use tls://, or insecure (config insecure = true) on purpose`,
+      );
+    if (a.scheme === 'tls') this.#serviceTls = clientTls(this.#options.tls ?? {});
+    // The version comes from DriverInfo once connected (#connect).
+    this.handshake = { core: 1, app: 0, network, address, protocol: 'grpc' };
+    await this.#connect();
+  }
+
   /**
    * A reattached driver says what it is (DriverInfo): another type, or a version other than
    * the reattach info's, is refused before any call. One without DriverInfo (a go-plugin
@@ -199,6 +228,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
    */
   async #checkAttached(connection: Connection, deadline: Date): Promise<void> {
     const h = this.handshake!;
+    const service = this.#options.address !== undefined;
     const info = await connection.info(deadline).catch((err) => {
       throw this.#error(
         'CONNECT_FAILED',
@@ -210,6 +240,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
       this.#log.log('warn', 'the running driver has no DriverInfo; its type is not checked', {
         driver: this.name,
       });
+      if (service) h.app = Math.max(...contractVersions(this.contract));
       return;
     }
     if (info.type !== this.contract.type)
@@ -218,6 +249,16 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
         `expected a driver of type "${this.contract.type}" at ${h.network}:${h.address}, got one of type "${info.type}"`,
       );
     const served = info.versions.map((v) => v.version);
+    if (service) {
+      const common = contractVersions(this.contract).filter((v) => served.includes(v));
+      if (common.length === 0)
+        throw this.#error(
+          'VERSION_MISMATCH',
+          `no common app protocol version: the host speaks ${contractVersions(this.contract).join(', ')} of "${this.contract.type}", the service serves ${served.join(', ') || 'none'}`,
+        );
+      h.app = Math.max(...common);
+      return;
+    }
     if (!served.includes(h.app))
       throw this.#error(
         'VERSION_MISMATCH',
@@ -246,9 +287,9 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
   /** Dials the handshake's address, checks health, starts stdio and builds the typed client. */
   async #connect(): Promise<void> {
     const h = this.handshake!;
-    this.version = h.app;
     const connection = (this.#connection = new Connection(h, {
       tls: this.#peerTls(),
+      serviceTls: this.#serviceTls,
       keepalive: this.#options.keepalive,
       // A reattached driver was not given it; sending it would only tell it to a stranger.
       headers: this.#process?.child ? { [HOST_SECRET_HEADER]: this.#hostSecret } : undefined,
@@ -270,8 +311,9 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
         );
       },
     );
-    if (this.#options.reattach !== undefined)
+    if (this.#options.reattach !== undefined || this.#options.address !== undefined)
       await this.#checkAttached(connection, new Date(Date.now() + timeout));
+    this.version = h.app;
     connection.streamStdio(
       (d) => this.#onStdout(Buffer.from(d.data)),
       (details) =>

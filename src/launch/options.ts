@@ -25,6 +25,14 @@ export type Versioned<C extends Contract> = {
   [V in keyof C['versions'] & number]: { version: V; client: PromiseClient<C['versions'][V]> };
 }[keyof C['versions'] & number];
 
+/** Client TLS for a service address: the CA to trust (default: the system's), our certificate and key (mTLS), the name to check. */
+export interface ClientTlsFiles {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  serverName?: string;
+}
+
 /** Options of one driver process. */
 export interface DriverOptions<C extends Contract = Contract> {
   /** Instance name, used in every log line and error. */
@@ -72,6 +80,17 @@ export interface DriverOptions<C extends Contract = Contract> {
   killOnClose?: boolean;
   /** Dial a TCP address off loopback that the driver's handshake names. Default false: refused (HANDSHAKE_INVALID). */
   allowRemote?: boolean;
+  /**
+   * A driver that runs as a service: dial `unix:///path.sock`, `tls://HOST:PORT` or
+   * `tcp://HOST:PORT` (plaintext: loopback, or `insecure`) instead of starting `path`. Its
+   * DriverInfo must name the contract's type; the newest version both speak is used. It is
+   * never configured (its deployment does that) nor stopped by this host.
+   */
+  address?: string;
+  /** Client TLS for a `tls://` address: PEM files, read at each connect (so rotations apply). */
+  tls?: ClientTlsFiles;
+  /** Plaintext `tcp://` off loopback. Default false: refused. */
+  insecure?: boolean;
   /** Receives what the driver writes to stdout after the handshake. Default: logged at debug. */
   stdout?: (chunk: Buffer) => void;
   /**
@@ -119,6 +138,12 @@ export function validateOptions<C extends Contract>(
     if (v !== undefined && !(Number.isFinite(v) && v > 0))
       throw bad(`\`keepalive.${key}\``, 'a positive number of milliseconds', v);
   }
+  if (options.address !== undefined && (options.reattach !== undefined || options.autoMTLS))
+    throw bad(
+      '`address`',
+      'alone: a service is dialed, not reattached, and its TLS is `tls`, not `autoMTLS`',
+      options.address,
+    );
   if (options.reattach !== undefined && options.autoMTLS)
     throw bad(
       '`autoMTLS`',

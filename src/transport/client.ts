@@ -8,8 +8,9 @@ import {
   type Http2Stream,
   type IncomingHttpHeaders,
 } from 'node:http2';
-import { connect as netConnect } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { isIP, connect as netConnect } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import { type CallError, callDeadline, callMetadata, cancelledError } from '../rpc/call.js';
 import type { Invoke } from '../rpc/client.js';
 import type { BrokerTls } from '../rpc/broker.js';
@@ -108,10 +109,20 @@ function headerMetadata(md: Record<string, string | Buffer> | undefined): Record
   return out;
 }
 
+/** TLS to a service: the CA (default: the system's), an identity for mTLS, the name to check. */
+export interface ClientTls {
+  caPem?: string;
+  certPem?: string;
+  keyPem?: string;
+  serverName?: string;
+}
+
 /** How a client connects and watches its connection. */
 export interface DialOptions {
   /** AutoMTLS: our identity and the one peer certificate we trust. */
   tls?: BrokerTls;
+  /** TLS to a service, asked for at each new connection (certificates rotate). */
+  serviceTls?: () => ClientTls;
   /** PING timing; default DEFAULT_KEEPALIVE. */
   keepalive?: Keepalive;
   /**
@@ -137,7 +148,8 @@ export interface Channel {
  * (and again if it drops, is stalled or runs out of stream ids).
  */
 export function dial(target: DialTarget, options: DialOptions = {}): Channel {
-  const { tls, keepalive = DEFAULT_KEEPALIVE, onStall, onDisconnect, headers: always } = options;
+  const { tls, serviceTls, keepalive = DEFAULT_KEEPALIVE, onStall, onDisconnect } = options;
+  const always = options.headers;
   const [host, port] =
     target.network === 'unix'
       ? []
@@ -169,7 +181,8 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
       // calls and go on with a new one, as grpc-js does.
       session.close();
     }
-    const s = connect(tls ? 'https://localhost' : 'http://localhost', {
+    const secure = tls !== undefined || serviceTls !== undefined;
+    const s = connect(secure ? 'https://localhost' : 'http://localhost', {
       maxSessionMemory: Number.MAX_SAFE_INTEGER,
       settings: { initialWindowSize: STREAM_WINDOW_BYTES },
       // go-plugin certificates name "localhost", whatever the address.
@@ -183,7 +196,9 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
               servername: 'localhost',
               ALPNProtocols: ['h2'],
             })
-          : readAlways(connectSocket()),
+          : serviceTls
+            ? tlsToService(readAlways(connectSocket()), serviceTls(), host)
+            : readAlways(connectSocket()),
     });
     // Each call hears of a broken connection through its own stream.
     s.on('error', () => {});
@@ -356,4 +371,19 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
       for (const s of sessions) s.destroy();
     },
   };
+}
+
+/** TLS to a service at `host`: its certificate checked against the name (or IP) it is dialed by. */
+function tlsToService(socket: Duplex, t: ClientTls, host: string | undefined) {
+  const name = t.serverName ?? host?.replace(/^\[|\]$/g, '') ?? 'localhost';
+  return tlsConnect({
+    socket,
+    ca: t.caPem,
+    cert: t.certPem,
+    key: t.keyPem,
+    // SNI takes names only; an IP is checked against the certificate all the same.
+    servername: isIP(name) ? undefined : name,
+    checkServerIdentity: (_, cert) => checkServerIdentity(name, cert),
+    ALPNProtocols: ['h2'],
+  });
 }

@@ -61,6 +61,8 @@ export interface ServerLimits {
    * is told apart).
    */
   hostSecret?: string;
+  /** Connections served at once (default MAX_SESSIONS; a service shared by many hosts takes more). */
+  maxSessions?: number;
 }
 
 /** What the server knows of one connection: whether it proved to be the host's, and its calls open. */
@@ -69,11 +71,24 @@ interface SessionState {
   open: number;
 }
 
-/** AutoMTLS: our identity, and the one peer certificate we trust. */
+/**
+ * The server's identity, and what a client must show: AutoMTLS's one peer certificate, or
+ * a service's client CA. Without `peerCertPem`, clients show no certificate (TLS only).
+ */
 export interface ServerTls {
   certPem: string;
   keyPem: string;
-  peerCertPem: string;
+  peerCertPem?: string;
+}
+
+function secureContextOf(tls: ServerTls) {
+  return {
+    key: tls.keyPem,
+    cert: tls.certPem,
+    ca: tls.peerCertPem,
+    requestCert: tls.peerCertPem !== undefined,
+    rejectUnauthorized: tls.peerCertPem !== undefined,
+  };
 }
 
 /** How the server runs one method: its start, each request message, then the end of the requests. */
@@ -119,22 +134,15 @@ export class GrpcServer {
       },
     };
     this.#server = tls
-      ? createSecureServer({
-          ...options,
-          handshakeTimeout: prefaceMs,
-          key: tls.keyPem,
-          cert: tls.certPem,
-          ca: tls.peerCertPem,
-          requestCert: true,
-          rejectUnauthorized: true,
-        })
+      ? createSecureServer({ ...options, handshakeTimeout: prefaceMs, ...secureContextOf(tls) })
       : createServer(options);
+    const maxSessions = limits.maxSessions ?? MAX_SESSIONS;
     this.#server.on('session', (session) => {
       session.on('error', () => {});
       // A host needs one connection (and one per brokered dial). When all are taken, the
       // oldest that is not the host's gives way (one with no call open first); only when
       // every one is the host's is the newcomer refused.
-      if (this.#sessions.size >= MAX_SESSIONS) {
+      if (this.#sessions.size >= maxSessions) {
         const victim = this.#victim();
         if (!victim) return void session.destroy();
         victim.destroy();
@@ -306,6 +314,38 @@ export class GrpcServer {
       if ('path' in target) this.#listener.listen(target.path, ready);
       else this.#listener.listen(target.port, target.host, ready);
     });
+  }
+
+  /**
+   * New certificates for new connections (a rotation); connections open keep theirs. Only
+   * for a server made with TLS.
+   */
+  setTls(tls: ServerTls): void {
+    const server = this.#server as Http2SecureServer;
+    if (typeof server.setSecureContext !== 'function')
+      throw new TypeError('setTls: this server was made without TLS');
+    const { requestCert: _r, rejectUnauthorized: _u, ...context } = secureContextOf(tls);
+    server.setSecureContext(context);
+  }
+
+  /**
+   * Stops taking connections and tells each one GOAWAY: calls open finish, for up to
+   * `graceMs`; then close() ends what is left with UNAVAILABLE.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.#listener.close();
+    for (const s of this.#sessions.keys()) s.close();
+    const deadline = Date.now() + graceMs;
+    // Calls that started as the GOAWAY went out join the set: wait for whichever ends next.
+    while (this.#calls.size > 0 && Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        ...[...this.#calls].map((call) => new Promise<void>((resolve) => call.onClosed(resolve))),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, deadline - Date.now()))),
+      ]);
+      clearTimeout(timer);
+    }
+    await this.close();
   }
 
   /**

@@ -1,0 +1,273 @@
+// A driver run as a service: started by its platform (Kubernetes, systemd), not by a host;
+// found by address, told apart by DriverInfo, drained on SIGTERM.
+import { type FSWatcher, lstatSync, readFileSync, rmSync, watch } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname } from 'node:path';
+import {
+  type Contract,
+  contractVersions,
+  methodPath,
+  type ServiceDef,
+} from '../contracts/contract.js';
+import { RpcError } from '../errors.js';
+import { contextFromMetadata } from '../protocol/context.js';
+import type { CallContext, DriverLogger } from '../rpc/handlers.js';
+import { Status, type StatusCode } from '../status.js';
+import { GrpcServer, type ServerTls, serveHandlers } from '../transport/server.js';
+import { driverBroker } from './broker.js';
+import { HostBrokers } from './host-brokers.js';
+import { hostPort } from '../protocol/address.js';
+import { DEFAULT_DRAIN_GRACE_MS, listenTarget, type ServiceOptions } from './service-options.js';
+import { serveBroker, serveHealth, serveInfo } from './services.js';
+import { serving, type ServingDriver } from './serving.js';
+
+/** Hosts a service may have connected at once (a child driver has one host, and 64). */
+const SERVICE_MAX_SESSIONS = 1024;
+
+type AnyHandlers = Record<string, (req: unknown, ctx: CallContext) => unknown>;
+
+/** What serve() hands over: the driver's type, its handlers by version, its options. */
+export interface ServiceDriver {
+  contract: Contract;
+  handlers: Record<number, AnyHandlers | undefined>;
+  idleTimeoutMs?: number;
+  info?: { name?: string; buildVersion?: string };
+  onShutdown?: () => void | Promise<void>;
+}
+
+/**
+ * Serves every version the handlers give at once (a host picks by DriverInfo), health
+ * SERVING until SIGTERM, then NOT_SERVING, GOAWAY, calls in flight finish within the
+ * grace, exit 0. Exits 1 with the reason on stderr when it cannot start.
+ */
+export async function serveService(
+  d: ServiceDriver,
+  o: ServiceOptions,
+  log: DriverLogger,
+): Promise<ServingDriver> {
+  const fail = (message: string): never => {
+    log.error(message);
+    process.exit(1);
+  };
+  let target: ReturnType<typeof listenTarget> | undefined;
+  let tls: ServerTls | undefined;
+  try {
+    target = listenTarget(o);
+    tls = o.tls ? readTls(o.tls) : undefined;
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  const server = new GrpcServer(tls, {
+    idleTimeoutMs: d.idleTimeoutMs,
+    maxSessions: SERVICE_MAX_SESSIONS,
+  });
+  const brokers = new HostBrokers((send) =>
+    driverBroker(
+      send,
+      log,
+      (err, method) => new RpcError(err.code as StatusCode, err.details, { method }),
+    ),
+  );
+  const served = servedVersions(d.contract, d.handlers);
+  if (served.length === 0) fail('serve: no handlers for any version of the contract');
+  let configure: (() => Promise<void>) | undefined;
+  for (const { version, service } of served) {
+    const handlers = { ...d.handlers[version]! };
+    if (version === served[0].version && handlers.configure && service.methods.configure)
+      configure = bindConfigure(service, handlers.configure, o.configure, log, brokers);
+    if (service.methods.configure) handlers.configure = refuseConfigure;
+    serveHandlers(server, service, handlers, log, brokers.of);
+  }
+  const setServing = serveHealth(
+    server,
+    served.map((s) => s.service.fullName),
+  );
+  serveInfo(server, {
+    type: d.contract.type,
+    versions: served.map((s) => ({ version: s.version, service: s.service.fullName })),
+    name: d.info?.name ?? '',
+    buildVersion: d.info?.buildVersion ?? '',
+  });
+  serveBroker(
+    server,
+    (connection, info) => brokers.receive(connection, info),
+    (connection, send) => brokers.attach(connection, send),
+  );
+  if (o.configure !== undefined && configure) {
+    try {
+      await configure();
+    } catch (err) {
+      fail(`Configure from the deployment failed: ${(err as Error).message}`);
+    }
+  }
+  const where = target && 'path' in target ? target.path : undefined;
+  let port = 0;
+  try {
+    if (where) await removeStaleSocket(where);
+    // Owner and group (a sidecar's shared folder): rw; nobody else.
+    const umask = process.umask(0o117);
+    try {
+      port = await server.listen(target!);
+    } finally {
+      process.umask(umask);
+    }
+  } catch (err) {
+    fail(`cannot listen on ${o.listen}: ${(err as Error).message}`);
+  }
+  const watchers = o.tls ? watchTls(o.tls, server, log) : [];
+  let exiting: Promise<never> | undefined;
+  const exit = (code = 0): Promise<never> =>
+    (exiting ??= (async () => {
+      setServing(false);
+      for (const w of watchers) w.close();
+      try {
+        await d.onShutdown?.();
+      } catch (err) {
+        log.error('onShutdown failed', { error: String(err) });
+      }
+      await server.drain(o.drainGraceMs ?? DEFAULT_DRAIN_GRACE_MS);
+      brokers.close();
+      if (where) rmSync(where, { force: true });
+      process.exit(code);
+    })());
+  // Readiness goes first: NOT_SERVING for drainDelayMs while calls are still taken (the
+  // platform stops sending new ones), then GOAWAY. A second signal skips the delay.
+  let draining = false;
+  const onSignal = (signal: string) => {
+    if (draining) return void exit(0);
+    draining = true;
+    setServing(false);
+    log.info(`${signal}: draining`, { delay_ms: o.drainDelayMs ?? 0 });
+    setTimeout(() => void exit(0), o.drainDelayMs ?? 0);
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  const network = where ? 'unix' : 'tcp';
+  const address = where ?? hostPort({ host: (target as { host: string }).host, port });
+  log.info('serving as a service', {
+    address: where ? `unix://${where}` : `tcp://${address}`,
+    versions: served.map((s) => s.version).join(','),
+    tls: tls ? (tls.peerCertPem ? 'mtls' : 'tls') : 'off',
+  });
+  return serving(served[0].version, network, address, exit, brokers);
+}
+
+/** Each version given, newest first; versions that share a service name are served once, as the newest. */
+function servedVersions(
+  contract: Contract,
+  handlers: Record<number, AnyHandlers | undefined>,
+): Array<{ version: number; service: ServiceDef }> {
+  const seen = new Set<string>();
+  const out: Array<{ version: number; service: ServiceDef }> = [];
+  for (const version of contractVersions(contract).sort((a, b) => b - a)) {
+    const service = contract.versions[version];
+    if (!handlers[version] || seen.has(service.fullName)) continue;
+    seen.add(service.fullName);
+    out.push({ version, service });
+  }
+  return out;
+}
+
+/** A host that shares this driver does not configure it: its deployment did (SERVICE_ENV.configure). */
+function refuseConfigure(): never {
+  throw new RpcError(
+    Status.PERMISSION_DENIED,
+    'this driver runs as a service shared by its hosts: its configuration is its deployment’s (DRIVERKIT_CONFIGURE), not a host’s',
+  );
+}
+
+/** Runs the driver's own Configure handler once, on the deployment's request. */
+function bindConfigure(
+  service: ServiceDef,
+  handler: AnyHandlers[string],
+  json: unknown,
+  log: DriverLogger,
+  brokers: HostBrokers,
+): () => Promise<void> {
+  return async () => {
+    const method = service.methods.configure;
+    const request = method.requestType.fromJSON(json);
+    const ctx: CallContext = {
+      signal: new AbortController().signal,
+      metadata: {},
+      context: contextFromMetadata({}),
+      log,
+      method: methodPath(service, method),
+      broker: brokers.latest,
+      setHeader: () => {},
+      setTrailer: () => {},
+    };
+    await handler(request, ctx);
+  };
+}
+
+function readTls(files: NonNullable<ServiceOptions['tls']>): ServerTls {
+  const read = (what: string, path: string) => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new Error(`cannot read the TLS ${what} ${path}: ${(err as Error).message}`);
+    }
+  };
+  return {
+    certPem: read('certificate', files.cert),
+    keyPem: read('key', files.key),
+    peerCertPem: files.clientCa ? read('client CA', files.clientCa) : undefined,
+  };
+}
+
+/**
+ * Reads the certificate files again when their folders change (cert-manager and Kubernetes
+ * swap a symbolic link): new connections get the new ones, open ones keep theirs. A set
+ * that does not load is logged and the last good one kept.
+ */
+function watchTls(
+  files: NonNullable<ServiceOptions['tls']>,
+  server: GrpcServer,
+  log: DriverLogger,
+): FSWatcher[] {
+  let timer: NodeJS.Timeout | undefined;
+  const reload = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      try {
+        server.setTls(readTls(files));
+        log.info('TLS certificates reloaded');
+      } catch (err) {
+        log.warn('TLS certificates not reloaded; the last good ones stay', {
+          error: (err as Error).message,
+        });
+      }
+    }, 100);
+    timer.unref();
+  };
+  const dirs = new Set(
+    [files.cert, files.key, files.clientCa].filter(Boolean).map((f) => dirname(f!)),
+  );
+  return [...dirs].map((dir) => {
+    const w = watch(dir, reload);
+    w.unref();
+    return w;
+  });
+}
+
+/** A socket file left by a service that died is in the way; one that answers is another's. */
+async function removeStaleSocket(path: string): Promise<void> {
+  let isSocket = false;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch {
+    return;
+  }
+  if (!isSocket) throw new Error(`${path} exists and is not a socket`);
+  const answers = await new Promise<boolean>((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+  if (answers) throw new Error(`another process listens at ${path}`);
+  rmSync(path, { force: true });
+}

@@ -1,0 +1,260 @@
+// A driver run as a service (DRIVERKIT_LISTEN): no host starts it; hosts find it by address,
+// tell what it is by DriverInfo, and share it. TLS from files (rotated), SIGTERM drains.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { userprovider } from '../src/contracts/userprovider.js';
+import { DriverkitError, RpcError } from '../src/errors.js';
+import { launchDriver } from '../src/launch/driver.js';
+import type { DriverOptions } from '../src/launch/options.js';
+import { Status } from '../src/status.js';
+import { counter } from './fixtures/gen/contracts/counter.js';
+import {
+  captureLogger,
+  expectRejection,
+  isAlive,
+  requestQueue,
+  spawnCollect,
+  spawnUntil,
+} from './helpers.js';
+import { BIN, ROOT } from './paths.js';
+
+const EINSTEIN = '4c510ada-c86b-4815-8820-42cdf82c3d51';
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'dk-svc-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Starts `bin` as a service; resolves once it says where it listens. Killed at test end. */
+async function service(bin: string, env: Record<string, string>) {
+  const running = await spawnUntil(bin, [], /"address":"(unix|tcp):\/\/([^"]+)"/, {
+    on: 'stderr',
+    env: { PATH: process.env.PATH, ...env },
+  });
+  return { ...running, address: running.match[2] };
+}
+
+/** A driver dialed by address, closed at test end. */
+function dialed<C extends DriverOptions['contract']>(
+  contract: C,
+  address: string,
+  more: Partial<DriverOptions<C>> = {},
+) {
+  const driver = launchDriver({
+    name: 'svc',
+    path: address,
+    contract,
+    address,
+    logger: captureLogger(),
+    ...more,
+  });
+  onTestFinished(() => driver.close());
+  return driver;
+}
+
+/** A CA and certificates it signs (server: 127.0.0.1 and localhost; client), with openssl. */
+function certificates(dir: string, prefix: string) {
+  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  const f = (name: string) => join(dir, `${prefix}-${name}`);
+  ssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${prefix} test CA`,
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.pem'),
+  );
+  for (const [name, ext] of [
+    ['server', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+    ['client', 'extendedKeyUsage=clientAuth'],
+  ]) {
+    ssl(
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-subj',
+      `/CN=${prefix} ${name}`,
+      '-keyout',
+      f(`${name}.key`),
+      '-out',
+      f(`${name}.csr`),
+    );
+    writeFileSync(f(`${name}.ext`), `${ext}\n`);
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      f(`${name}.csr`),
+      '-CA',
+      f('ca.pem'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      f(`${name}.ext`),
+      '-out',
+      f(`${name}.pem`),
+    );
+  }
+  return {
+    ca: f('ca.pem'),
+    cert: f('server.pem'),
+    key: f('server.key'),
+    clientCert: f('client.pem'),
+    clientKey: f('client.key'),
+  };
+}
+
+describe('a driver run as a service', () => {
+  it('serves hosts on a unix socket: DriverInfo picks the version, Configure is the deployment’s', async () => {
+    const dir = tempDir();
+    const users = join(ROOT, 'examples/users.json');
+    const svc = await service(BIN.json, {
+      DRIVERKIT_LISTEN: `unix://${join(dir, 'users.sock')}`,
+      DRIVERKIT_CONFIGURE: JSON.stringify({ config: { users } }),
+    });
+    // Two hosts share it.
+    const [a, b] = [
+      dialed(userprovider, `unix://${svc.address}`),
+      dialed(userprovider, `unix://${svc.address}`),
+    ];
+    await Promise.all([a.ready, b.ready]);
+    expect(a.version).toBe(1);
+    const [ra, rb] = await Promise.all([
+      a.client.getUser({ userId: { opaqueId: EINSTEIN } }),
+      b.client.getUser({ userId: { opaqueId: EINSTEIN } }),
+    ]);
+    expect([ra.user?.username, rb.user?.username]).toEqual(['einstein', 'einstein']);
+    const refused = await expectRejection(
+      a.client.configure({ config: { users: '/etc/passwd' } }),
+      RpcError,
+    );
+    expect(refused.status).toBe(Status.PERMISSION_DENIED);
+    expect(refused.details).toMatch(
+      /its configuration is its deployment’s \(DRIVERKIT_CONFIGURE\)/,
+    );
+    // A host that closes leaves the service to its platform.
+    await a.close();
+    expect(isAlive(svc.child.pid!)).toBe(true);
+    expect((await b.client.findUsers({ query: 'marie' })).users).toHaveLength(1);
+  });
+
+  it('refuses plaintext off loopback unless told, and a host refuses a service of another type', async () => {
+    const plain = await spawnCollect(BIN.demo, [], {
+      env: { PATH: process.env.PATH, DRIVERKIT_LISTEN: 'tcp://0.0.0.0:0' },
+    });
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toMatch(
+      /0\.0\.0\.0:0 is off loopback, and no TLS certificate is set: set DRIVERKIT_TLS_CERT/,
+    );
+
+    const svc = await service(BIN.counter, { DRIVERKIT_LISTEN: 'tcp://127.0.0.1:0' });
+    const wrong = await expectRejection(
+      dialed(userprovider, `tcp://${svc.address}`).ready,
+      DriverkitError,
+    );
+    expect(wrong.code).toBe('DRIVER_INCOMPATIBLE');
+    expect(wrong.message).toMatch(
+      /expected a driver of type "userprovider" .*got one of type "counter"/,
+    );
+    const offLoopback = await expectRejection(
+      dialed(counter, 'tcp://192.0.2.1:7443').ready,
+      DriverkitError,
+    );
+    expect(offLoopback.message).toMatch(/plaintext off loopback; use tls:\/\//);
+  });
+
+  it('over TCP with mTLS from files: a host without a client certificate is refused; rotated files serve new connections, open ones go on', async () => {
+    const dir = tempDir();
+    const first = certificates(dir, 'one');
+    const live = { cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key'), ca: join(dir, 'ca.crt') };
+    copyFileSync(first.cert, live.cert);
+    copyFileSync(first.key, live.key);
+    copyFileSync(first.ca, live.ca);
+    const svc = await service(BIN.demo, {
+      DRIVERKIT_LISTEN: 'tcp://127.0.0.1:0',
+      DRIVERKIT_TLS_CERT: live.cert,
+      DRIVERKIT_TLS_KEY: live.key,
+      DRIVERKIT_TLS_CLIENT_CA: live.ca,
+    });
+    const address = `tls://${svc.address}`;
+    const tls = { caFile: first.ca, certFile: first.clientCert, keyFile: first.clientKey };
+    const host = dialed(userprovider, address, { tls });
+    await host.ready;
+    expect((await host.client.findUsers({ query: 'einstein' })).users).toHaveLength(1);
+
+    const anonymous = await expectRejection(
+      dialed(userprovider, address, { tls: { caFile: first.ca }, startTimeout: 5000 }).ready,
+      DriverkitError,
+    );
+    expect(anonymous.code).toBe('CONNECT_FAILED');
+
+    // cert-manager's rotation: a new CA and certificates, written over the files.
+    const second = certificates(dir, 'two');
+    const reloaded = new Promise<void>((resolve) => {
+      const look = (d: Buffer) => d.toString().includes('TLS certificates reloaded') && resolve();
+      svc.child.stderr!.on('data', look);
+    });
+    copyFileSync(second.cert, live.cert);
+    copyFileSync(second.key, live.key);
+    copyFileSync(second.ca, live.ca);
+    await reloaded;
+    const next = dialed(userprovider, address, {
+      tls: { caFile: second.ca, certFile: second.clientCert, keyFile: second.clientKey },
+    });
+    await next.ready;
+    expect((await next.client.findUsers({ query: 'marie' })).users).toHaveLength(1);
+    // The first host's connection was made before the rotation, and keeps working.
+    expect((await host.client.findUsers({ query: 'marie' })).users).toHaveLength(1);
+  });
+
+  it('SIGTERM: NOT_SERVING first, then GOAWAY; a call in flight finishes, and the service exits 0', async () => {
+    const svc = await service(BIN.counter, {
+      DRIVERKIT_LISTEN: 'tcp://127.0.0.1:0',
+      DRIVERKIT_DRAIN_DELAY_MS: '600000',
+    });
+    const host = dialed(counter, `tcp://${svc.address}`);
+    await host.ready;
+    const q = requestQueue<{ i: number }>();
+    const echoes = host.client.echo(q.requests)[Symbol.asyncIterator]();
+    q.send({ i: 1 });
+    expect((await echoes.next()).value).toMatchObject({ i: 1 });
+
+    const draining = new Promise<void>((resolve) => {
+      const look = (d: Buffer) => d.toString().includes('SIGTERM: draining') && resolve();
+      svc.child.stderr!.on('data', look);
+    });
+    svc.child.kill('SIGTERM');
+    await draining;
+    const late = await expectRejection(
+      dialed(counter, `tcp://${svc.address}`, { startTimeout: 5000 }).ready,
+      DriverkitError,
+    );
+    expect(late.message).toMatch(/NOT_SERVING, expected SERVING/);
+    // The second signal ends the delay: GOAWAY, and the open stream still finishes.
+    svc.child.kill('SIGTERM');
+    q.send({ i: 2 });
+    expect((await echoes.next()).value).toMatchObject({ i: 2 });
+    q.end();
+    expect((await echoes.next()).done).toBe(true);
+    expect((await svc.done).code).toBe(0);
+  });
+});
