@@ -14,6 +14,8 @@ export interface MethodDef<Req = any, Res = any> {
   readonly responseType: MessageType<Res>;
   readonly requestStream: boolean;
   readonly responseStream: boolean;
+  /** The method's options in the proto; `idempotencyLevel` says whether it may be sent twice. */
+  readonly options?: { readonly idempotencyLevel?: string };
 }
 
 /** A gRPC service as ts-proto's `outputServices=generic-definitions` emits it. */

@@ -40,7 +40,10 @@ export class Connection {
   /** The raw transport: rejects with CallErrors (see transport/client.ts). */
   readonly invoke: Invoke;
 
-  constructor(target: { network: string; address: string }, options: ConnectionOptions = {}) {
+  constructor(
+    readonly target: { network: string; address: string },
+    options: ConnectionOptions = {},
+  ) {
     const keepalive = { ...DEFAULT_KEEPALIVE, ...stripUndefined(options.keepalive ?? {}) };
     this.#channel = dial(target, { ...options, keepalive });
     this.#tls = options.tls;

@@ -14,10 +14,10 @@ import { createClient, errorStep, type Invoke, type Call } from '../rpc/client.j
 import { Status } from '../status.js';
 import { Connection } from './connection.js';
 import { checkHandshake, remoteRefusal } from './handshake-check.js';
-import { hostPort, parseAddress } from '../protocol/address.js';
-import { isLoopback } from '../protocol/loopback.js';
-import type { ClientTls } from '../transport/client.js';
 import { clientTls } from './client-tls.js';
+import { checkInfo } from './driver-info.js';
+import { DEFAULT_REPLICA_TIMING, ReplicaSet, type ReplicaStatus } from './replicas.js';
+import { type ServiceTargets, serviceTargets } from './service-targets.js';
 import { readHandshakeLine } from './handshake-reader.js';
 import { consoleLogger } from './logger.js';
 import type { DriverExit, DriverOptions, LatestClient, Versioned } from './options.js';
@@ -71,8 +71,8 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
   #socket?: string;
   /** A reattached driver answered as the one named: killOnClose may stop its pid. */
   #attached = false;
-  /** TLS to a service at a tls:// address. */
-  #serviceTls?: () => ClientTls;
+  /** A service's replicas (an `address` driver). */
+  #replicas?: ReplicaSet;
 
   constructor(options: DriverOptions<C>) {
     super();
@@ -199,26 +199,67 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
     await this.#connect();
   }
 
-  /** A driver that runs as a service: dialed at its address, its version picked by DriverInfo. */
-  async #dialService(text: string): Promise<void> {
-    const a = parseAddress(text);
-    if ('error' in a) throw this.#error('INVALID_OPTIONS', `address: ${a.error}`);
-    if (a.scheme === 'dns')
+  /**
+   * A driver that runs as a service: its replicas (one address, a list, or a DNS name's
+   * records) dialed and health-watched; calls balanced over the ready ones. The version is
+   * the newest the first replica and the host share; every other replica must serve it.
+   */
+  async #dialService(spec: string | readonly string[]): Promise<void> {
+    const o = this.#options;
+    let targets: ServiceTargets;
+    try {
+      targets = serviceTargets(spec, o);
+    } catch (err) {
+      throw this.#error('INVALID_OPTIONS', `address: ${(err as Error).message}`);
+    }
+    const deadline = () => new Date(Date.now() + DEFAULT_REPLICA_TIMING.healthTimeoutMs * 5);
+    const set = (this.#replicas = new ReplicaSet({
+      driver: this.name,
+      resolve: targets.resolve,
+      connection: {
+        serviceTls: targets.secure ? clientTls(o.tls ?? {}) : undefined,
+        keepalive: o.keepalive,
+      },
+      admit: async (connection) => {
+        const where = `${connection.target.network}:${connection.target.address}`;
+        const info = await connection.info(deadline());
+        if (!info) {
+          this.version ??= Math.max(...contractVersions(this.contract));
+          this.#log.log('warn', 'the service has no DriverInfo; its type is not checked', {
+            driver: this.name,
+            address: where,
+          });
+          return;
+        }
+        const verdict = checkInfo(info, this.contract, where, this.version);
+        if (!verdict.ok) throw this.#error(verdict.code, verdict.message);
+        this.version = verdict.version;
+      },
+      service: () => (this.version ? this.contract.versions[this.version] : undefined),
+      log: this.#log,
+    }));
+    await this.#race(set.start(), o.startTimeout).catch((err) => {
+      if (err instanceof DriverkitError && err.code !== 'HANDSHAKE_TIMEOUT') throw err;
       throw this.#error(
-        'INVALID_OPTIONS',
-        `address: dns:/// names replicas; use it in a host config`,
+        'CONNECT_FAILED',
+        err instanceof DriverkitError
+          ? `no replica of the service became ready within ${o.startTimeout} ms`
+          : `no replica of the service is ready: ${err.message}`,
+        err,
       );
-    const network = a.scheme === 'unix' ? 'unix' : 'tcp';
-    const address = a.scheme === 'unix' ? a.path : hostPort(a);
-    if (a.scheme === 'tcp' && !this.#options.insecure && !isLoopback(address))
-      throw this.#error(
-        'INVALID_OPTIONS',
-        `address: ${text} is plaintext off loopback; use tls://, or insecure (config insecure = true) on purpose`,
-      );
-    if (a.scheme === 'tls') this.#serviceTls = clientTls(this.#options.tls ?? {});
-    // The version comes from DriverInfo once connected (#connect).
-    this.handshake = { core: 1, app: 0, network, address, protocol: 'grpc' };
-    await this.#connect();
+    });
+    this.#invoke = errorStep((err, m) => this.#rpcError(err, m))(set.invoke);
+    this.#client = createClient(
+      this.contract.versions[this.version!],
+      this.#invoke,
+    ) as LatestClient<C>;
+    this.#checkNotClosed();
+    this.#state = 'ready';
+  }
+
+  /** A service's replicas: address, state, calls open (undefined for a driver this host runs). */
+  get replicas(): ReplicaStatus[] | undefined {
+    return this.#replicas?.status();
   }
 
   /**
@@ -228,11 +269,11 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
    */
   async #checkAttached(connection: Connection, deadline: Date): Promise<void> {
     const h = this.handshake!;
-    const service = this.#options.address !== undefined;
+    const where = `${h.network}:${h.address}`;
     const info = await connection.info(deadline).catch((err) => {
       throw this.#error(
         'CONNECT_FAILED',
-        `DriverInfo at ${h.network}:${h.address} failed: ${err.details ?? err.message}`,
+        `DriverInfo at ${where} failed: ${err.details ?? err.message}`,
         err,
       );
     });
@@ -240,30 +281,10 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
       this.#log.log('warn', 'the running driver has no DriverInfo; its type is not checked', {
         driver: this.name,
       });
-      if (service) h.app = Math.max(...contractVersions(this.contract));
       return;
     }
-    if (info.type !== this.contract.type)
-      throw this.#error(
-        'DRIVER_INCOMPATIBLE',
-        `expected a driver of type "${this.contract.type}" at ${h.network}:${h.address}, got one of type "${info.type}"`,
-      );
-    const served = info.versions.map((v) => v.version);
-    if (service) {
-      const common = contractVersions(this.contract).filter((v) => served.includes(v));
-      if (common.length === 0)
-        throw this.#error(
-          'VERSION_MISMATCH',
-          `no common app protocol version: the host speaks ${contractVersions(this.contract).join(', ')} of "${this.contract.type}", the service serves ${served.join(', ') || 'none'}`,
-        );
-      h.app = Math.max(...common);
-      return;
-    }
-    if (!served.includes(h.app))
-      throw this.#error(
-        'VERSION_MISMATCH',
-        `the reattach info says app protocol version ${h.app}; the running driver serves ${served.join(', ') || 'none'}`,
-      );
+    const verdict = checkInfo(info, this.contract, where, h.app);
+    if (!verdict.ok) throw this.#error(verdict.code, verdict.message);
   }
 
   /**
@@ -289,7 +310,6 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
     const h = this.handshake!;
     const connection = (this.#connection = new Connection(h, {
       tls: this.#peerTls(),
-      serviceTls: this.#serviceTls,
       keepalive: this.#options.keepalive,
       // A reattached driver was not given it; sending it would only tell it to a stranger.
       headers: this.#process?.child ? { [HOST_SECRET_HEADER]: this.#hostSecret } : undefined,
@@ -311,7 +331,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
         );
       },
     );
-    if (this.#options.reattach !== undefined || this.#options.address !== undefined)
+    if (this.#options.reattach !== undefined)
       await this.#checkAttached(connection, new Date(Date.now() + timeout));
     this.version = h.app;
     connection.streamStdio(
@@ -559,6 +579,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
       });
     }
     connection?.close();
+    this.#replicas?.close();
     if (ours && o.reattach !== undefined && this.handshake?.network === 'unix')
       removeSocket(this.handshake.address);
     else if (ours && this.#socket) removeSocket(this.#socket);

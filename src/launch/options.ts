@@ -86,7 +86,7 @@ export interface DriverOptions<C extends Contract = Contract> {
    * DriverInfo must name the contract's type; the newest version both speak is used. It is
    * never configured (its deployment does that) nor stopped by this host.
    */
-  address?: string;
+  address?: string | readonly string[];
   /** Client TLS for a `tls://` address: PEM files, read at each connect (so rotations apply). */
   tls?: ClientTlsFiles;
   /** Plaintext `tcp://` off loopback. Default false: refused. */

@@ -65,6 +65,11 @@ export interface CallError extends Error {
    * transport made it up (the connection broke, the deadline passed, the caller cancelled).
    */
   fromPeer?: boolean;
+  /**
+   * True when the peer cannot have seen the call: its connection was never made, or the
+   * stream was refused (GOAWAY, REFUSED_STREAM) before a handler ran. Safe to send elsewhere.
+   */
+  unprocessed?: boolean;
 }
 
 /**

@@ -162,6 +162,11 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
   let session: ClientHttp2Session | undefined;
   /** Every connection not yet gone: one draining after GOAWAY still carries its calls. */
   const sessions = new Set<ClientHttp2Session>();
+  /**
+   * Connections the peer spoke on (its SETTINGS came): a call failing on one it never did
+   * reached nobody. (The session's own 'connect' fires at once over readAlways' wrapper.)
+   */
+  const connected = new WeakSet<ClientHttp2Session>();
   let closed = false;
   /** What has arrived on the current connection: what the stall watch judges by. */
   let read: ReadProgress = { at: Date.now(), bytes: 0 };
@@ -208,6 +213,7 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
       if (!closed) onDisconnect?.();
     });
     // A session can be destroyed (its driver died) between connecting and this event.
+    s.once('remoteSettings', () => connected.add(s));
     s.once('connect', () => s.destroyed || s.setLocalWindowSize(CONNECTION_WINDOW_BYTES));
     watchProgress(
       s,
@@ -323,10 +329,21 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
         onMetadata?.('trailers', responseMetadata(h));
       });
       stream.on('data', (chunk: Buffer) => reader.push(chunk));
+      /** The call failed without an answer: was it ever seen by the peer? */
+      const unseen = (err: CallError, cause?: Error): CallError => {
+        const refused =
+          (cause as { code?: string } | undefined)?.code === 'ERR_HTTP2_GOAWAY_SESSION' ||
+          stream.rstCode === constants.NGHTTP2_REFUSED_STREAM;
+        if (status === undefined && (!connected.has(session) || refused)) err.unprocessed = true;
+        return err;
+      };
       stream.on('error', (err: Error) =>
         settle(
-          resetError(stream, where, session) ??
-            callError(Status.UNAVAILABLE, `${where}: ${err.message}`),
+          unseen(
+            resetError(stream, where, session) ??
+              callError(Status.UNAVAILABLE, `${where}: ${err.message}`),
+            err,
+          ),
         ),
       );
       // The answer is complete once the response has ended with a status, even while our
@@ -355,11 +372,13 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
         settle(
           status === null
             ? callError(Status.INTERNAL, `the response from ${where} carried no message`)
-            : (resetError(stream, where, session) ??
-                callError(
-                  Status.UNAVAILABLE,
-                  `the connection to ${where} closed before the call ended`,
-                )),
+            : unseen(
+                resetError(stream, where, session) ??
+                  callError(
+                    Status.UNAVAILABLE,
+                    `the connection to ${where} closed before the call ended`,
+                  ),
+              ),
         );
       };
       stream.end(body);

@@ -122,6 +122,12 @@ export function messageType(
   };
 }
 
+/** The method's `idempotency_level`, as ts-proto writes it. */
+function idempotency(m: protobuf.Method): { idempotencyLevel: string } | undefined {
+  const level = (m.options as Record<string, unknown> | undefined)?.idempotency_level;
+  return typeof level === 'string' ? { idempotencyLevel: level } : undefined;
+}
+
 /** A protobufjs service as ts-proto's generic definition: methods keyed in lowerCamelCase. */
 export function serviceDef(service: protobuf.Service, json: () => JsonCodec): ServiceDef {
   const methods: Record<string, MethodDef> = {};
@@ -133,6 +139,7 @@ export function serviceDef(service: protobuf.Service, json: () => JsonCodec): Se
       responseType: messageType(m.resolvedResponseType!, json),
       requestStream: m.requestStream === true,
       responseStream: m.responseStream === true,
+      options: idempotency(m),
     };
   }
   return { name: service.name, fullName: fullName(service), methods };

@@ -1250,7 +1250,7 @@ export const UserProviderDefinition = {
       requestStream: false,
       responseType: GetUserResponse as typeof GetUserResponse,
       responseStream: false,
-      options: {},
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
     },
     /** GetUserByClaim returns the one user whose claim (mail, username or uid) has value. */
     getUserByClaim: {
@@ -1259,7 +1259,7 @@ export const UserProviderDefinition = {
       requestStream: false,
       responseType: GetUserByClaimResponse as typeof GetUserByClaimResponse,
       responseStream: false,
-      options: {},
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
     },
     /** GetUserGroups returns the groups of one user. */
     getUserGroups: {
@@ -1268,7 +1268,7 @@ export const UserProviderDefinition = {
       requestStream: false,
       responseType: GetUserGroupsResponse as typeof GetUserGroupsResponse,
       responseStream: false,
-      options: {},
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
     },
     /**
      * FindUsers returns the users whose username, mail, display name or id contains query
@@ -1280,7 +1280,7 @@ export const UserProviderDefinition = {
       requestStream: false,
       responseType: FindUsersResponse as typeof FindUsersResponse,
       responseStream: false,
-      options: {},
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
     },
   },
 } as const;

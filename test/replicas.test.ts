@@ -1,0 +1,142 @@
+// Replicas of a driver run as a service, under 64 concurrent calls: balanced, a replica
+// killed, drained, restarted one by one or hung, and the calls go on.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { launchDriver } from '../src/launch/driver.js';
+import type { DriverOptions } from '../src/launch/options.js';
+import { counter } from './fixtures/gen/contracts/counter.js';
+import { fixtureContract } from './fixtures/contract.js';
+import { captureLogger, spawnUntil, waitFor } from './helpers.js';
+import { BIN } from './paths.js';
+
+const CONCURRENCY = 64;
+
+/** `n` replicas of `bin` as services on unix sockets of fixed paths; `restart(i)` starts one anew at its path. */
+async function replicas(bin: string, n: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'dk-rep-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  const paths = Array.from({ length: n }, (_, i) => join(dir, `r${i}.sock`));
+  const start = (i: number) =>
+    spawnUntil(bin, [], /serving as a service/, {
+      on: 'stderr',
+      env: { PATH: process.env.PATH, DRIVERKIT_LISTEN: `unix://${paths[i]}` },
+    });
+  const procs = await Promise.all(paths.map((_, i) => start(i)));
+  return {
+    addresses: paths.map((p) => `unix://${p}`),
+    procs,
+    restart: async (i: number) => (procs[i] = await start(i)),
+  };
+}
+
+function dial<C extends DriverOptions['contract']>(contract: C, address: string[]) {
+  const driver = launchDriver({
+    name: 'svc',
+    path: 'replicas',
+    contract,
+    address,
+    logger: captureLogger(),
+  });
+  onTestFinished(() => driver.close());
+  return driver;
+}
+
+/** 64 callers in a loop until `stop` resolves; what succeeded, and every failure. */
+function load(call: () => Promise<unknown>) {
+  let stopped = false;
+  const result = { ok: 0, failures: [] as Error[] };
+  const done = Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (!stopped) {
+        try {
+          await call();
+          result.ok++;
+        } catch (err) {
+          result.failures.push(err as Error);
+        }
+      }
+    }),
+  );
+  return {
+    result,
+    /** Resolves once `n` more calls have succeeded. */
+    more: (n: number) => {
+      const target = result.ok + n;
+      return waitFor(
+        () => result.ok >= target,
+        30_000,
+        () => `${n} more calls (at ${result.ok}, failures ${result.failures.length})`,
+      );
+    },
+    stop: async () => {
+      stopped = true;
+      await done;
+      return result;
+    },
+  };
+}
+
+describe('replicas of a service', () => {
+  it('balances calls over every replica; SIGKILL of one fails no idempotent call', async () => {
+    const set = await replicas(BIN.fixture, 3);
+    const driver = dial(fixtureContract, set.addresses);
+    await driver.ready;
+    const pids = new Map<string, number>();
+    const calls = load(async () => {
+      const { user } = await driver.client.getUser({ userId: { opaqueId: 'config' } });
+      pids.set(user!.displayName, (pids.get(user!.displayName) ?? 0) + 1);
+    });
+    await calls.more(600);
+    expect([...pids.keys()].sort()).toEqual(set.procs.map((p) => String(p.child.pid)).sort());
+    for (const n of pids.values()) expect(n).toBeGreaterThan(60);
+
+    set.procs[0].child.kill('SIGKILL');
+    await waitFor(() => driver.replicas![0].state === 'ejected', 5000, 'replica 0 ejected');
+    await calls.more(600);
+    const { failures } = await calls.stop();
+    expect(failures.map((e) => e.message)).toEqual([]);
+  });
+
+  it('SIGTERM of one replica, then a rolling restart of all three: no call fails', async () => {
+    const set = await replicas(BIN.counter, 3);
+    const driver = dial(counter, set.addresses);
+    await driver.ready;
+    // `add` is not idempotent: only calls a replica never saw are sent again.
+    const calls = load(() => driver.client.add({ value: '1' }));
+    await calls.more(300);
+    for (const i of [0, 1, 2]) {
+      const { done } = set.procs[i];
+      set.procs[i].child.kill('SIGTERM');
+      expect((await done).code).toBe(0);
+      await calls.more(200);
+      await set.restart(i);
+      await waitFor(() => driver.replicas![i].state === 'ready', 5000, `replica ${i} ready again`);
+      await calls.more(200);
+    }
+    const { failures } = await calls.stop();
+    expect(failures.map((e) => e.message)).toEqual([]);
+  });
+
+  it('a hung replica (SIGSTOP) is ejected within 2 s and no idempotent call fails; it comes back on SIGCONT', async () => {
+    const set = await replicas(BIN.fixture, 3);
+    const driver = dial(fixtureContract, set.addresses);
+    await driver.ready;
+    const calls = load(() =>
+      driver.client.getUser({ userId: { opaqueId: 'config' } }, { timeout: 20_000 }),
+    );
+    await calls.more(300);
+    const stopped = set.procs[1].child;
+    onTestFinished(() => void stopped.kill('SIGCONT'));
+    stopped.kill('SIGSTOP');
+    const at = Date.now();
+    await waitFor(() => driver.replicas![1].state === 'ejected', 5000, 'replica 1 ejected');
+    expect(Date.now() - at).toBeLessThan(2000);
+    await calls.more(300);
+    stopped.kill('SIGCONT');
+    await waitFor(() => driver.replicas![1].state === 'ready', 5000, 'replica 1 ready again');
+    const { failures } = await calls.stop();
+    expect(failures.map((e) => e.message)).toEqual([]);
+  });
+});
