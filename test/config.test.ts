@@ -110,7 +110,7 @@ users = "./staff.json"
       name: 'missing driver key',
       toml: '[drivers.users]\ntype = "userprovider"',
       message:
-        /drivers\.users\.driver: expected the path of an executable or of a source folder \(or package = "NAME\[@RANGE\]"\)$/m,
+        /drivers\.users\.driver: expected the path of an executable or of a source folder \(or package = "NAME\[@RANGE\]", or address = "tls:\/\/HOST:PORT"\)$/m,
     },
     {
       name: 'driver path that does not exist',
@@ -354,6 +354,12 @@ users = "./staff.json"
       restart: RestartPolicy;
       reattach?: ReattachInfo;
       killOnClose?: boolean;
+      address?: string | string[];
+      tlsCa?: string;
+      tlsCert?: string;
+      tlsKey?: string;
+      tlsServerName?: string;
+      insecure?: boolean;
       autoMTLS?: boolean;
       required?: boolean;
       allowRemote?: boolean;

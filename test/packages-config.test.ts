@@ -106,7 +106,7 @@ describe('package entries in config', () => {
     );
     writeFileSync(join(project, 'driverkit.toml'), '[drivers.users]\ntype = "userprovider"\n');
     expect((await cli(project, 'ls')).stderr).toMatch(
-      /drivers\.users\.driver: expected the path of an executable or of a source folder \(or package = "NAME\[@RANGE\]"\)/,
+      /drivers\.users\.driver: expected the path of an executable or of a source folder \(or package = "NAME\[@RANGE\]", or address = "tls:\/\/HOST:PORT"\)/,
     );
   });
 });

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { DriverkitError, RpcError } from '../src/errors.js';
+import { validateConfig } from '../src/config/schema.js';
+import { openHost } from '../src/host/host.js';
 import { launchDriver } from '../src/launch/driver.js';
 import type { DriverOptions } from '../src/launch/options.js';
 import { Status } from '../src/status.js';
@@ -155,6 +157,33 @@ describe('a driver run as a service', () => {
     await a.close();
     expect(isAlive(svc.child.pid!)).toBe(true);
     expect((await b.client.findUsers({ query: 'marie' })).users).toHaveLength(1);
+  });
+
+  it('a config entry with address: the host dials it, never configures it, and shows its replicas', async () => {
+    const dir = tempDir();
+    const svc = await service(BIN.demo, { DRIVERKIT_LISTEN: `unix://${join(dir, 'users.sock')}` });
+    const host = await openHost({
+      config: { drivers: { users: { type: 'userprovider', address: `unix://${svc.address}` } } },
+      logger: captureLogger(),
+    });
+    onTestFinished(() => host.close());
+    const users = await host.client('users', userprovider);
+    expect((await users.findUsers({ query: 'einstein' })).users).toHaveLength(1);
+    expect(host.status().users.replicas).toEqual([
+      { address: `unix://${svc.address}`, state: 'ready', inflight: 0, failures: 0 },
+    ]);
+    await host.close();
+    expect(isAlive(svc.child.pid!)).toBe(true);
+
+    const invalid = (entry: Record<string, unknown>) => () =>
+      validateConfig({ drivers: { users: { type: 'userprovider', ...entry } } }, 'f.toml', '/w');
+    expect(invalid({ address: 'unix:///s.sock', config: { users: 'x' } })).toThrow(
+      /drivers\.users\.config: expected no config table with address: a service is configured by its deployment/,
+    );
+    expect(invalid({ address: 'unix:///s.sock', driver: '/bin/true' })).toThrow(
+      /drivers\.users\.address: expected one of driver, package or address, not driver and address/,
+    );
+    expect(invalid({ address: 'http://x:1' })).toThrow(/drivers\.users\.address: expected "unix:/);
   });
 
   it('refuses plaintext off loopback unless told, and a host refuses a service of another type', async () => {

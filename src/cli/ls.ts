@@ -28,7 +28,10 @@ function describeRunning(s: SupervisorStatus | undefined): string {
       : `, last exit ${s.lastExit.code}`
     : '';
   const label = s.state === 'failed' ? 'failed (given up)' : s.state;
-  return `${label}${s.restarts ? `, ${s.restarts} restarts` : ''}${exit}`;
+  const replicas = s.replicas
+    ? `; replicas ${s.replicas.filter((r) => r.state === 'ready').length}/${s.replicas.length}: ${s.replicas.map((r) => `${r.address} ${r.state}`).join(', ')}`
+    : '';
+  return `${label}${s.restarts ? `, ${s.restarts} restarts` : ''}${exit}${replicas}`;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -45,6 +48,11 @@ export async function run(argv: string[]): Promise<number> {
           () => 'not installed',
         );
         const row = [d.name, d.type, 'package', ref, state];
+        if (serving) row.push(describeRunning(serving.drivers[d.name]));
+        return row;
+      }
+      if (d.address) {
+        const row = [d.name, d.type, 'service', [d.address].flat().join(', '), 'dialed at start'];
         if (serving) row.push(describeRunning(serving.drivers[d.name]));
         return row;
       }

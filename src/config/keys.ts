@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
+import { ADDRESS_FORMS, parseAddress } from '../protocol/address.js';
 import { parseReattach } from '../protocol/reattach.js';
 import type { Contract } from '../contracts/contract.js';
 import { DEFAULT_RESTART } from './restart.js';
@@ -50,6 +51,19 @@ function driverType(v: unknown, ctx: TopContext): Parsed<string> {
       );
 }
 
+/** A service's address, or a list of them (replicas). */
+function serviceAddress(v: unknown): Parsed<string | string[]> {
+  const list = typeof v === 'string' ? [v] : v;
+  const parsed = strings(list);
+  if (!parsed.ok || parsed.value.length === 0)
+    return fail(`${ADDRESS_FORMS}, or an array of them`, v);
+  for (const text of parsed.value) {
+    const a = parseAddress(text);
+    if ('error' in a) return fail(ADDRESS_FORMS, text);
+  }
+  return ok(typeof v === 'string' ? v : parsed.value);
+}
+
 /** `NAME` or `NAME@RANGE`, as `driverkit install` takes it. */
 function packageRef(v: unknown): Parsed<{ name: string; range?: string }> {
   const m = typeof v === 'string' ? /^([a-z0-9][a-z0-9._-]*)(?:@(.+))?$/.exec(v) : null;
@@ -97,6 +111,48 @@ export const DRIVER_KEYS = [
     parse: packageRef,
     defaultDoc: 'none',
     doc: 'Instead of `driver`: an installed package, `NAME` or `NAME@RANGE`, installed on first use from `indexes` and pinned (digest checked at every start) by `driverkit.lock`.',
+  },
+  {
+    toml: 'address',
+    field: 'address',
+    parse: serviceAddress,
+    defaultDoc: 'none',
+    doc: 'Instead of `driver`: a driver that runs as a service, dialed at `unix:///PATH.sock`, `tls://HOST:PORT`, `tcp://HOST:PORT` (plaintext: loopback, or `insecure`) or `dns:///NAME:PORT` (every A/AAAA record a replica, looked up again every 5 s); an array of them is a list of replicas. Never configured nor stopped by this host (see docs/past-one-machine.md).',
+  },
+  {
+    toml: 'tls_ca',
+    field: 'tlsCa',
+    parse: path('a PEM file path (string)'),
+    defaultDoc: "the system's CAs",
+    doc: "With `address`: the CA that signs the service's certificate.",
+  },
+  {
+    toml: 'tls_cert',
+    field: 'tlsCert',
+    parse: path('a PEM file path (string)'),
+    defaultDoc: 'none',
+    doc: "With `address`: this host's client certificate (mTLS), read again at each connection.",
+  },
+  {
+    toml: 'tls_key',
+    field: 'tlsKey',
+    parse: path('a PEM file path (string)'),
+    defaultDoc: 'none',
+    doc: 'With `address`: the key of `tls_cert`.',
+  },
+  {
+    toml: 'tls_server_name',
+    field: 'tlsServerName',
+    parse: (v: unknown) => (typeof v === 'string' && v ? ok(v) : fail('a host name', v)),
+    defaultDoc: 'the host of the address',
+    doc: "With `address`: the name the service's certificate must carry.",
+  },
+  {
+    toml: 'insecure',
+    field: 'insecure',
+    parse: flag,
+    defaultDoc: '`false`',
+    doc: 'With `address`: plaintext TCP off loopback (no TLS), on purpose.',
   },
   { toml: 'args', field: 'args', parse: strings, default: [], doc: 'Arguments to the executable.' },
   { toml: 'env', field: 'env', parse: stringTable, default: {}, doc: 'Set in its environment.' },
@@ -264,20 +320,38 @@ function driverTables(v: unknown, ctx: TopContext): Parsed<DriverEntry[]> {
       return within(name, fail('a name of letters, digits, "_", "." or "-"', name));
     const fields = parseTable(DRIVER_KEYS, raw, { ...ctx, name });
     if (!fields.ok) return within(name, fields);
-    if ((fields.value.driver === undefined) === (fields.value.package === undefined)) {
-      const both = fields.value.driver !== undefined;
+    const given = (['driver', 'package', 'address'] as const).filter(
+      (k) => fields.value[k] !== undefined,
+    );
+    if (given.length !== 1) {
       return within(
         name,
         within(
-          both ? 'package' : 'driver',
+          given[1] ?? 'driver',
           fail(
-            both
-              ? 'either driver or package, not both'
-              : 'the path of an executable or of a source folder (or package = "NAME[@RANGE]")',
+            given.length > 1
+              ? `one of driver, package or address, not ${given.join(' and ')}`
+              : 'the path of an executable or of a source folder (or package = "NAME[@RANGE]", or address = "tls://HOST:PORT")',
           ),
         ),
       );
     }
+    if (fields.value.address !== undefined && Object.keys(fields.value.config).length > 0)
+      return within(
+        name,
+        within(
+          'config',
+          fail(
+            'no config table with address: a service is configured by its deployment (DRIVERKIT_CONFIGURE where it runs), not by each host',
+            fields.value.config,
+          ),
+        ),
+      );
+    if (fields.value.address !== undefined && fields.value.reattach !== undefined)
+      return within(
+        name,
+        within('reattach', fail('no reattach with address: a service is dialed')),
+      );
     const contract = ctx.contracts[fields.value.type];
     // Configure is what receives the table; a type without it would silently drop it.
     const configurable = Object.values(contract.versions).every((s) => 'configure' in s.methods);

@@ -77,8 +77,8 @@ async function validate(
 async function checkDriverPaths(config: Config): Promise<void> {
   const outputs = new Map<string, string>();
   for (const d of config.drivers) {
-    // A package is installed (or checked against the lock) when it starts.
-    if (d.package) continue;
+    // A package is installed (or checked against the lock) when it starts; a service runs elsewhere.
+    if (d.package || d.address) continue;
     let info: Stats;
     try {
       info = await stat(d.driver);

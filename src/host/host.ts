@@ -216,10 +216,13 @@ export class DriverHost {
 
   async #launch(entry: DriverEntry): Promise<Driver> {
     const tokensEnv = this.config.gateway.tokensEnv;
-    // A reattached driver runs already: nothing to build.
-    const { path, sha256 } = entry.reattach
-      ? { path: entry.driver, sha256: undefined }
-      : await this.#prepare(entry);
+    // A reattached driver or a service runs already: nothing to build.
+    const address = entry.address;
+    const { path, sha256 } = address
+      ? { path: [address].flat().join(', '), sha256: undefined }
+      : entry.reattach
+        ? { path: entry.driver, sha256: undefined }
+        : await this.#prepare(entry);
     const driver = new Driver({
       name: entry.name,
       path,
@@ -235,6 +238,17 @@ export class DriverHost {
       sha256: entry.sha256 ?? sha256,
       reattach: entry.reattach,
       killOnClose: entry.killOnClose,
+      address,
+      tls:
+        (entry.tlsCa ?? entry.tlsCert ?? entry.tlsKey ?? entry.tlsServerName)
+          ? {
+              caFile: entry.tlsCa,
+              certFile: entry.tlsCert,
+              keyFile: entry.tlsKey,
+              serverName: entry.tlsServerName,
+            }
+          : undefined,
+      insecure: entry.insecure,
       autoMTLS: entry.autoMTLS,
       allowRemote: entry.allowRemote,
       keepalive: { intervalMs: entry.pingInterval, timeoutMs: entry.pingTimeout },
@@ -243,7 +257,8 @@ export class DriverHost {
     this.#launching.add(driver);
     try {
       await driver.ready;
-      const configure = (driver.client as Record<string, unknown>).configure;
+      // A service is configured by its deployment, and refuses a host's Configure.
+      const configure = address ? undefined : (driver.client as Record<string, unknown>).configure;
       // A driver whose Configure never answers must not hang the host: it gets call_timeout, else the start timeout.
       const timeout = entry.callTimeout ?? entry.startTimeout ?? DEFAULT_START_TIMEOUT_MS;
       if (typeof configure === 'function')

@@ -5,6 +5,7 @@ import { DriverkitError, RpcError } from '../errors.js';
 import type { Driver } from '../launch/driver.js';
 import type { Logger } from '../launch/logger.js';
 import type { DriverExit } from '../launch/options.js';
+import type { ReplicaStatus } from '../launch/replicas.js';
 import type { Contract } from '../contracts/contract.js';
 import type { CallOptions } from '../rpc/call.js';
 import {
@@ -41,6 +42,8 @@ export interface SupervisorStatus {
   state: SupervisedState;
   restarts: number;
   lastExit?: DriverExit;
+  /** A service's replicas: address and state of each. */
+  replicas?: ReplicaStatus[];
 }
 
 /**
@@ -71,7 +74,13 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
   }
 
   get status(): SupervisorStatus {
-    return { state: this.#state, restarts: this.#restarts, lastExit: this.#lastExit };
+    const replicas = this.#current?.replicas;
+    return {
+      state: this.#state,
+      restarts: this.#restarts,
+      lastExit: this.#lastExit,
+      ...(replicas ? { replicas } : {}),
+    };
   }
 
   /** The current driver when it is ready, else undefined. */
@@ -202,6 +211,7 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
         this.#current = driver;
         const startedAt = Date.now();
         driver.once('exit', (exit) => this.#onExit(driver, exit, Date.now() - startedAt));
+        driver.on('replicas', () => this.#current === driver && this.emit('state', this.status));
         this.#set('ready');
         return driver;
       },

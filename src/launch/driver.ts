@@ -39,7 +39,11 @@ const ATTACHED_CHECK_MS = 5_000;
  * socket behind. Emits `exit` with `{ code, signal }` when the process ends, as `exited`
  * resolves.
  */
-export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: [DriverExit] }> {
+export class Driver<C extends Contract = Contract> extends EventEmitter<{
+  exit: [DriverExit];
+  /** A service's replica changed state (see `replicas`). */
+  replicas: [];
+}> {
   readonly name: string;
   readonly path: string;
   readonly contract: C;
@@ -237,6 +241,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{ exit: 
       },
       service: () => (this.version ? this.contract.versions[this.version] : undefined),
       log: this.#log,
+      onChange: () => this.emit('replicas'),
     }));
     await this.#race(set.start(), o.startTimeout).catch((err) => {
       if (err instanceof DriverkitError && err.code !== 'HANDSHAKE_TIMEOUT') throw err;

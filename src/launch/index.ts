@@ -3,7 +3,14 @@
 // or a gateway: those are the application's entries (driverkit/host, /build, /gateway).
 export { startDriver, launchDriver, Driver, versioned } from './driver.js';
 export { dial, type Channel, type DialOptions } from '../transport/client.js';
-export type { DriverOptions, DriverExit, LatestClient, Versioned } from './options.js';
+export type {
+  ClientTlsFiles,
+  DriverOptions,
+  DriverExit,
+  LatestClient,
+  Versioned,
+} from './options.js';
+export type { ReplicaStatus } from './replicas.js';
 export type { CallOptions, PromiseClient } from '../rpc/call.js';
 export {
   createClient,
