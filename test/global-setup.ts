@@ -1,5 +1,6 @@
 // Builds every executable the tests run, once, through the same bundler `driverkit build`
 // uses; after the run, fails it if any process the tests started is still running.
+import { sweepMachines } from './netns-sweep.js';
 import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
@@ -76,6 +77,13 @@ function recordedGroups(): Set<number> {
  * judged by args alone.
  */
 export function teardown(): void {
+  const machines = sweepMachines();
+  if (machines.length > 0) {
+    process.exitCode = 1;
+    console.error(
+      `network namespaces were left by the tests (now removed): ${machines.join(', ')}`,
+    );
+  }
   const recorded = recordedGroups();
   rmSync(GROUPS, { force: true });
   const all = processes();

@@ -256,3 +256,40 @@ export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   for await (const v of it) out.push(v);
   return out;
 }
+
+/** `concurrency` callers in a loop until `stop()`; what succeeded, and every failure. */
+export function load(call: () => Promise<unknown>, concurrency = 64) {
+  let stopped = false;
+  const result = { ok: 0, failures: [] as Error[] };
+  const done = Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (!stopped) {
+        try {
+          await call();
+          result.ok++;
+        } catch (err) {
+          if (result.failures.length < 100) result.failures.push(err as Error);
+          // A call that fails at once must not starve the event loop (timers, health checks).
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+    }),
+  );
+  return {
+    result,
+    /** Resolves once `n` more calls have succeeded. */
+    more: (n: number) => {
+      const target = result.ok + n;
+      return waitFor(
+        () => result.ok >= target,
+        30_000,
+        () => `${n} more calls (at ${result.ok}, failures ${result.failures.length})`,
+      );
+    },
+    stop: async () => {
+      stopped = true;
+      await done;
+      return result;
+    },
+  };
+}

@@ -8,10 +8,8 @@ import { launchDriver } from '../src/launch/driver.js';
 import type { DriverOptions } from '../src/launch/options.js';
 import { counter } from './fixtures/gen/contracts/counter.js';
 import { fixtureContract } from './fixtures/contract.js';
-import { captureLogger, spawnUntil, waitFor } from './helpers.js';
+import { captureLogger, load, spawnUntil, waitFor } from './helpers.js';
 import { BIN } from './paths.js';
-
-const CONCURRENCY = 64;
 
 /** `n` replicas of `bin` as services on unix sockets of fixed paths; `restart(i)` starts one anew at its path. */
 async function replicas(bin: string, n: number) {
@@ -41,41 +39,6 @@ function dial<C extends DriverOptions['contract']>(contract: C, address: string[
   });
   onTestFinished(() => driver.close());
   return driver;
-}
-
-/** 64 callers in a loop until `stop` resolves; what succeeded, and every failure. */
-function load(call: () => Promise<unknown>) {
-  let stopped = false;
-  const result = { ok: 0, failures: [] as Error[] };
-  const done = Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (!stopped) {
-        try {
-          await call();
-          result.ok++;
-        } catch (err) {
-          result.failures.push(err as Error);
-        }
-      }
-    }),
-  );
-  return {
-    result,
-    /** Resolves once `n` more calls have succeeded. */
-    more: (n: number) => {
-      const target = result.ok + n;
-      return waitFor(
-        () => result.ok >= target,
-        30_000,
-        () => `${n} more calls (at ${result.ok}, failures ${result.failures.length})`,
-      );
-    },
-    stop: async () => {
-      stopped = true;
-      await done;
-      return result;
-    },
-  };
 }
 
 describe('replicas of a service', () => {

@@ -1,7 +1,6 @@
 // A driver run as a service (DRIVERKIT_LISTEN): no host starts it; hosts find it by address,
 // tell what it is by DriverInfo, and share it. TLS from files (rotated), SIGTERM drains.
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -21,6 +20,7 @@ import {
   spawnCollect,
   spawnUntil,
 } from './helpers.js';
+import { certificates } from './certs.js';
 import { BIN, ROOT } from './paths.js';
 
 const EINSTEIN = '4c510ada-c86b-4815-8820-42cdf82c3d51';
@@ -56,73 +56,6 @@ function dialed<C extends DriverOptions['contract']>(
   });
   onTestFinished(() => driver.close());
   return driver;
-}
-
-/** A CA and certificates it signs (server: 127.0.0.1 and localhost; client), with openssl. */
-function certificates(dir: string, prefix: string) {
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const f = (name: string) => join(dir, `${prefix}-${name}`);
-  ssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    `/CN=${prefix} test CA`,
-    '-keyout',
-    f('ca.key'),
-    '-out',
-    f('ca.pem'),
-  );
-  for (const [name, ext] of [
-    ['server', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
-    ['client', 'extendedKeyUsage=clientAuth'],
-  ]) {
-    ssl(
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-subj',
-      `/CN=${prefix} ${name}`,
-      '-keyout',
-      f(`${name}.key`),
-      '-out',
-      f(`${name}.csr`),
-    );
-    writeFileSync(f(`${name}.ext`), `${ext}\n`);
-    ssl(
-      'x509',
-      '-req',
-      '-in',
-      f(`${name}.csr`),
-      '-CA',
-      f('ca.pem'),
-      '-CAkey',
-      f('ca.key'),
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      f(`${name}.ext`),
-      '-out',
-      f(`${name}.pem`),
-    );
-  }
-  return {
-    ca: f('ca.pem'),
-    cert: f('server.pem'),
-    key: f('server.key'),
-    clientCert: f('client.pem'),
-    clientKey: f('client.key'),
-  };
 }
 
 describe('a driver run as a service', () => {

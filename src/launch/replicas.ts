@@ -32,7 +32,7 @@ export interface ReplicaTiming {
   healthIntervalMs: number;
   /** A check unanswered this long fails (a hung replica). Default 1000 ms. */
   healthTimeoutMs: number;
-  /** An ejected replica is tried again after 100 ms, doubling up to this. Default 1000 ms. */
+  /** An ejected replica is tried again after 100 ms, doubling up to this. Default 500 ms. */
   maxBackoffMs: number;
   /** The targets are resolved again this often (DNS). Default 5000 ms. */
   resolveIntervalMs: number;
@@ -41,7 +41,7 @@ export interface ReplicaTiming {
 export const DEFAULT_REPLICA_TIMING: ReplicaTiming = {
   healthIntervalMs: 500,
   healthTimeoutMs: 1000,
-  maxBackoffMs: 1000,
+  maxBackoffMs: 500,
   resolveIntervalMs: 5000,
 };
 
@@ -122,7 +122,8 @@ export class ReplicaSet {
   /**
    * Sends a call to the ready replica with the fewest calls open (round robin among equals).
    * A unary call the replica never saw goes to another; one it may have seen, only when its
-   * method is idempotent. With no ready replica: UNAVAILABLE at once.
+   * method is idempotent. With no replica ready, each ejected one is tried in turn; with none
+   * at all, UNAVAILABLE at once.
    */
   readonly invoke: Invoke = (call) => this.#attempt(call, new Set());
 
@@ -152,9 +153,13 @@ export class ReplicaSet {
   }
 
   #pick(tried: Set<Replica>): Replica | undefined {
-    const ready = [...this.#replicas.values()].filter(
-      (r) => r.status.state === 'ready' && !r.removed && !tried.has(r),
-    );
+    const open = [...this.#replicas.values()].filter((r) => !r.removed && !tried.has(r));
+    let ready = open.filter((r) => r.status.state === 'ready');
+    // None ready: try the others rather than fail outright (Envoy's panic threshold). A
+    // health check that was only slow on a loaded machine must not take the last one out;
+    // a replica that is really gone refuses at once, and the call goes on to the next.
+    if (ready.length === 0 && ![...this.#replicas.values()].some((r) => r.status.state === 'ready'))
+      ready = open.filter((r) => r.status.state === 'ejected');
     if (ready.length === 0) return undefined;
     const least = Math.min(...ready.map((r) => r.status.inflight));
     const candidates = ready.filter((r) => r.status.inflight === least);

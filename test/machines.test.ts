@@ -1,0 +1,127 @@
+// Drivers as services on other "machines" (network namespaces on one bridge): mTLS across
+// them, replicas killed and cut off under load, and replicas found by DNS from a host on a
+// machine of its own. Skipped, not passed, where namespaces cannot be made.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { readStatus, statusPath } from '../src/host/status-file.js';
+import { launchDriver } from '../src/launch/driver.js';
+import { certificates } from './certs.js';
+import { fixtureContract } from './fixtures/contract.js';
+import { captureLogger, load, spawnUntil, waitFor } from './helpers.js';
+import { canMakeMachines, type Machines, machines } from './netns.js';
+import { BIN, CLI } from './paths.js';
+
+const PORT = 7443;
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'dk-mach-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Starts `bin` as a service on machine `name`, listening on its address; killed at test end. */
+function serviceOn(m: Machines, name: string, bin: string, env: Record<string, string>) {
+  const [cmd, args] = m.exec(name, [bin]);
+  return spawnUntil(cmd, args, /serving as a service/, {
+    on: 'stderr',
+    env: { PATH: process.env.PATH, DRIVERKIT_LISTEN: `tcp://${m.address[name]}:${PORT}`, ...env },
+  });
+}
+
+describe.skipIf(!canMakeMachines)('drivers as services on other machines', () => {
+  it('mTLS across machines; 3 replicas under 64 calls: SIGKILL, a partition and its heal fail no call', async () => {
+    const m = machines(['r1', 'r2', 'r3']);
+    const replicas = ['r1', 'r2', 'r3'];
+    const certs = certificates(
+      tempDir(),
+      'm',
+      replicas.map((r) => m.address[r]),
+    );
+    const procs = await Promise.all(
+      replicas.map((r) =>
+        serviceOn(m, r, BIN.fixture, {
+          DRIVERKIT_TLS_CERT: certs.cert,
+          DRIVERKIT_TLS_KEY: certs.key,
+          DRIVERKIT_TLS_CLIENT_CA: certs.ca,
+        }),
+      ),
+    );
+    const driver = launchDriver({
+      name: 'remote',
+      path: 'remote',
+      contract: fixtureContract,
+      address: replicas.map((r) => `tls://${m.address[r]}:${PORT}`),
+      tls: { caFile: certs.ca, certFile: certs.clientCert, keyFile: certs.clientKey },
+      logger: captureLogger(),
+    });
+    onTestFinished(() => driver.close());
+    await driver.ready;
+    const state = (i: number) => driver.replicas![i].state;
+    const calls = load(() =>
+      driver.client.getUser({ userId: { opaqueId: 'config' } }, { timeout: 20_000 }),
+    );
+    await calls.more(300);
+
+    procs[0].child.kill('SIGKILL');
+    await waitFor(() => state(0) === 'ejected', 5000, 'r1 ejected');
+    await calls.more(300);
+
+    m.link('r2', false);
+    const cut = Date.now();
+    await waitFor(() => state(1) === 'ejected', 5000, 'r2 ejected');
+    expect(Date.now() - cut).toBeLessThan(2000);
+    await calls.more(300);
+    m.link('r2', true);
+    const healed = Date.now();
+    await waitFor(() => state(1) === 'ready', 5000, 'r2 ready again');
+    expect(Date.now() - healed).toBeLessThan(2000);
+    await calls.more(300);
+    const { failures } = await calls.stop();
+    expect(failures.map((e) => e.message)).toEqual([]);
+  });
+
+  it('dns:/// from a host on its own machine: each record a replica, added and removed with DNS', async () => {
+    const m = machines(['h', 'r1', 'r2', 'r3']);
+    await Promise.all(
+      ['r1', 'r2', 'r3'].map((r) => serviceOn(m, r, BIN.demo, { DRIVERKIT_INSECURE: '1' })),
+    );
+    const name = 'users.drivers.test';
+    m.hosts('h', [
+      [name, m.address.r1],
+      [name, m.address.r2],
+    ]);
+    const dir = tempDir();
+    const config = join(dir, 'driverkit.toml');
+    writeFileSync(
+      config,
+      `bin_dir = "bin"\n[drivers.users]\ntype = "userprovider"\naddress = "dns:///${name}:${PORT}"\ninsecure = true\n`,
+    );
+    const [cmd, args] = m.exec('h', [process.execPath, CLI, 'serve', '--config', config]);
+    await spawnUntil(cmd, args, /driverkit: serving .* on (\S+)\n/, {
+      env: { PATH: process.env.PATH },
+      endSignal: 'SIGTERM',
+    });
+    const replicas = () =>
+      (readStatus(statusPath(join(dir, 'bin')), config)?.drivers.users?.replicas ?? [])
+        .filter((r) => r.state === 'ready')
+        .map((r) => r.address)
+        .sort();
+    const at = (...rs: string[]) => rs.map((r) => `tcp://${m.address[r]}:${PORT}`).sort();
+    await waitFor(
+      () => replicas().join() === at('r1', 'r2').join(),
+      15_000,
+      () => `r1, r2 (${replicas()})`,
+    );
+    m.hosts('h', [
+      [name, m.address.r2],
+      [name, m.address.r3],
+    ]);
+    await waitFor(
+      () => replicas().join() === at('r2', 'r3').join(),
+      15_000,
+      () => `r2, r3 (${replicas()})`,
+    );
+  });
+});
