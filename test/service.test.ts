@@ -1,16 +1,20 @@
 // A driver run as a service (DRIVERKIT_LISTEN): no host starts it; hosts find it by address,
 // tell what it is by DriverInfo, and share it. TLS from files (rotated), SIGTERM drains.
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client, credentials } from '@grpc/grpc-js';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { internalServices } from '../src/contracts/internal.js';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { DriverkitError, RpcError } from '../src/errors.js';
 import { validateConfig } from '../src/config/schema.js';
 import { openHost } from '../src/host/host.js';
 import { launchDriver } from '../src/launch/driver.js';
 import type { DriverOptions } from '../src/launch/options.js';
+import { createClient, errorStep } from '../src/rpc/client.js';
 import { Status } from '../src/status.js';
+import { grpcInvoke } from './grpc-js/invoke.js';
 import { counter } from './fixtures/gen/contracts/counter.js';
 import {
   captureLogger,
@@ -19,9 +23,10 @@ import {
   requestQueue,
   spawnCollect,
   spawnUntil,
+  waitFor,
 } from './helpers.js';
 import { certificates } from './certs.js';
-import { BIN, ROOT } from './paths.js';
+import { BIN, CLI, ROOT } from './paths.js';
 
 const EINSTEIN = '4c510ada-c86b-4815-8820-42cdf82c3d51';
 
@@ -218,5 +223,48 @@ describe('a driver run as a service', () => {
     q.end();
     expect((await echoes.next()).done).toBe(true);
     expect((await svc.done).code).toBe(0);
+  });
+});
+
+describe('driverkit serve in front of services', () => {
+  it('its readiness follows its required service, and SIGTERM drains: NOT_SERVING, calls still answered, exit 0', async () => {
+    const dir = tempDir();
+    const svc = await service(BIN.demo, { DRIVERKIT_LISTEN: `unix://${join(dir, 'users.sock')}` });
+    writeFileSync(
+      join(dir, 'driverkit.toml'),
+      `[gateway]\ndrain_delay = "10m"\n\n[drivers.users]\ntype = "userprovider"\naddress = "unix://${svc.address}"\nrequired = true\n`,
+    );
+    const { match, child, done } = await spawnUntil(
+      process.execPath,
+      [CLI, 'serve', '--listen', '127.0.0.1:0'],
+      /driverkit: serving .* on (\S+)\n/,
+      { cwd: dir, on: 'stdout' },
+    );
+    const channel = new Client(match[1], credentials.createInsecure());
+    onTestFinished(() => channel.close());
+    const map = (err: { code: number; details: string }, method: string) =>
+      new RpcError(err.code as never, err.details, { method });
+    const users = createClient(userprovider.versions[1], grpcInvoke(channel), errorStep(map));
+    const health = createClient(internalServices.health, grpcInvoke(channel), errorStep(map));
+    const status = async () => (await health.check({ service: '' })).status;
+    expect(await status()).toBe(1);
+
+    // The only replica gone: the gateway is not ready (polled: no event reaches a client).
+    svc.child.kill('SIGKILL');
+    await waitFor(async () => (await status()) === 2, 10_000, 'NOT_SERVING without a replica');
+    const back = await service(BIN.demo, { DRIVERKIT_LISTEN: `unix://${svc.address}` });
+    await waitFor(async () => (await status()) === 1, 10_000, 'SERVING again');
+
+    const draining = new Promise<void>((resolve) => {
+      const look = (d: Buffer) => d.toString().includes('draining') && resolve();
+      child.stderr!.on('data', look);
+    });
+    child.kill('SIGTERM');
+    await draining;
+    expect(await status()).toBe(2);
+    expect((await users.findUsers({ query: 'einstein' })).users).toHaveLength(1);
+    child.kill('SIGTERM');
+    expect((await done).code).toBe(0);
+    expect(isAlive(back.child.pid!)).toBe(true);
   });
 });

@@ -17,8 +17,10 @@ const HELP = `Usage: driverkit serve [--config FILE] [--listen HOST:PORT]
 Starts every driver of the config (building source drivers first), then serves all their
 services on one gRPC address, relaying each call to a driver. With several drivers of one
 type, the metadata header "driverkit-driver: NAME" picks one; without it, the first of
-that type in the config answers. grpc.health.v1 answers for "" (all drivers), each
-service name and each driver name. SIGINT or SIGTERM closes everything and exits 0.
+that type in the config answers. grpc.health.v1 answers for "" (the required drivers, or
+all), each service name and each driver name. SIGINT or SIGTERM drains: health says
+NOT_SERVING ([gateway] drain_delay long, cut short by a second signal), calls in flight
+finish (drain_grace), then everything closes and serve exits 0.
 
 Options:
   -c, --config FILE        config file (default: ${DEFAULT_CONFIG_FILE})
@@ -58,10 +60,22 @@ export async function run(argv: string[]): Promise<number> {
       });
   };
   let stopping: Promise<void> | undefined;
+  let skipDelay: (() => void) | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       logger.log('info', 'stopping', {});
-      await gateway?.close();
+      // Readiness first: a load balancer stops sending, then calls in flight finish.
+      gateway?.drain();
+      const { drainDelay = 0, drainGrace = 10_000 } = host.config.gateway;
+      if (gateway && drainDelay > 0) {
+        logger.log('info', 'draining: health NOT_SERVING', { delay_ms: drainDelay });
+        // A second signal ends the delay.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, drainDelay);
+          skipDelay = () => (clearTimeout(timer), resolve());
+        });
+      }
+      await gateway?.close(drainGrace);
       await host.close();
       removeStatus(statusFile);
     })());
@@ -69,7 +83,7 @@ export async function run(argv: string[]): Promise<number> {
   let gateway: Awaited<ReturnType<typeof startGateway>> | undefined;
   const stopped = new Promise<void>((resolve) => {
     for (const sig of ['SIGINT', 'SIGTERM'] as const)
-      process.once(sig, () => void stop().then(resolve));
+      process.on(sig, () => (stopping ? skipDelay?.() : void stop().then(resolve)));
   });
   try {
     const listen = args.values.listen ?? host.config.listen ?? DEFAULT_LISTEN;

@@ -1,6 +1,6 @@
 // `[gateway]`: who may reach `driverkit serve`, over what, and how much.
 import { isAbsolute, resolve } from 'node:path';
-import { fail, flag, isTable, ok, positive, type Parsed } from './parsers.js';
+import { duration, fail, flag, isTable, ok, positive, type Parsed } from './parsers.js';
 import { parseTable, type Fields, type Key } from './table.js';
 
 interface GatewayContext {
@@ -108,6 +108,20 @@ export const GATEWAY_KEYS = [
     parse: flag,
     default: false,
     doc: 'Serve an address off loopback without TLS and authentication (refused otherwise).',
+  },
+  {
+    toml: 'drain_delay',
+    field: 'drainDelay',
+    parse: duration,
+    defaultDoc: '`"0s"`',
+    doc: 'On SIGTERM: how long health answers NOT_SERVING while calls are still served (a load balancer stops sending), before the gateway stops taking calls.',
+  },
+  {
+    toml: 'drain_grace',
+    field: 'drainGrace',
+    parse: duration,
+    defaultDoc: '`"10s"`',
+    doc: 'Then: how long calls in flight have to finish before they are cut.',
   },
 ] as const satisfies readonly Key<GatewayContext>[];
 

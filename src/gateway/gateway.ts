@@ -49,7 +49,12 @@ const NOT_RELAYED = new Set([
 /** What a gateway relays to: named driver instances, their services, and a way to call each. */
 export interface GatewayDrivers {
   /** Every instance, in config order, with the services of every version of its type. */
-  instances(): ReadonlyArray<{ name: string; services: readonly ServiceDef[] }>;
+  instances(): ReadonlyArray<{
+    name: string;
+    services: readonly ServiceDef[];
+    /** Health "" needs it ready (if none is required: every instance). */
+    required?: boolean;
+  }>;
   /** Sends one call to an instance: started on first use, through a restart, with its `call_timeout`. */
   invoke(name: string, call: Call): Promise<unknown>;
   /** Whether an instance is ready for calls now. */
@@ -60,6 +65,8 @@ export interface GatewayDrivers {
 export interface Gateway {
   /** `HOST:PORT` actually bound (port 0 picks a free one). */
   address: string;
+  /** Health says NOT_SERVING from now on (a load balancer stops sending), calls still served. */
+  drain(): void;
   /** Stops accepting calls, lets running ones finish for up to `graceMs`, then cuts them. */
   close(graceMs?: number): Promise<void>;
 }
@@ -70,8 +77,10 @@ const MIB = 1 << 20;
 /**
  * Serves every driver of a host on one gRPC address, relaying each call, still encoded, to
  * a driver: the one named by the `driverkit-driver` metadata header, else the first
- * instance of the service's type in the config. Health: "" is SERVING while every driver
- * is ready; a service name while its default instance is; an instance name while it is.
+ * instance of the service's type in the config. Health: "" is SERVING while every required
+ * driver (every driver, if none is) is ready, a service (its replicas) with one replica
+ * ready; a service name while its default instance is; an instance name while it is; all
+ * NOT_SERVING once draining.
  */
 export async function startGateway(
   drivers: GatewayDrivers,
@@ -104,6 +113,12 @@ export async function startGateway(
   });
   const guard = { security, slots, memory };
   const names = drivers.instances().map((d) => d.name);
+  const required = drivers
+    .instances()
+    .filter((d) => d.required)
+    .map((d) => d.name);
+  // Readiness of the whole gateway: what it cannot serve without.
+  const essential = required.length > 0 ? required : names;
   const byService = new Map<string, string[]>();
   for (const { name, services } of drivers.instances()) {
     for (const service of services) {
@@ -117,13 +132,15 @@ export async function startGateway(
       byService.set(service.fullName, list);
     }
   }
+  let draining = false;
   server.addService(grpcDefinition(internalServices.health), {
     check: (call: ServerUnaryCall<{ service: string }, unknown>, cb: sendUnaryData<unknown>) => {
       const name = call.request.service;
       let up: boolean | undefined;
-      if (name === '') up = names.every((n) => drivers.isReady(n));
-      else if (byService.has(name)) up = drivers.isReady(byService.get(name)![0]);
-      else if (names.includes(name)) up = drivers.isReady(name);
+      const ready = (n: string) => !draining && drivers.isReady(n);
+      if (name === '') up = essential.every(ready);
+      else if (byService.has(name)) up = ready(byService.get(name)![0]);
+      else if (names.includes(name)) up = ready(name);
       if (up === undefined)
         cb({
           code: Status.NOT_FOUND,
@@ -141,6 +158,9 @@ export async function startGateway(
   );
   return {
     address: `${listen.slice(0, listen.lastIndexOf(':'))}:${port}`,
+    drain: () => {
+      draining = true;
+    },
     close: (graceMs = 2000) =>
       new Promise<void>((resolve) => {
         const timer = setTimeout(() => server.forceShutdown(), graceMs);

@@ -115,10 +115,11 @@ export class DriverHost {
   }
 
   /** Every instance with the services of every version of its type (for a gateway). */
-  instances(): Array<{ name: string; services: ServiceDef[] }> {
+  instances(): Array<{ name: string; services: ServiceDef[]; required: boolean }> {
     return this.config.drivers.map((d) => ({
       name: d.name,
       services: Object.values(d.contract.versions),
+      required: d.required === true,
     }));
   }
 
@@ -131,9 +132,11 @@ export class DriverHost {
     return this.#supervisor(name).invoke(call);
   }
 
-  /** Whether an instance is ready for calls now. */
+  /** Whether an instance is ready for calls now (a service: with a replica ready). */
   isReady(name: string): boolean {
-    return this.#supervisors.get(name)?.status.state === 'ready';
+    const status = this.#supervisors.get(name)?.status;
+    if (status?.state !== 'ready') return false;
+    return !status.replicas || status.replicas.some((r) => r.state === 'ready');
   }
 
   /** The supervisor of an instance: its state, its current process, a client that survives restarts. */
