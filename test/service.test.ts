@@ -1,6 +1,7 @@
 // A driver run as a service (DRIVERKIT_LISTEN): no host starts it; hosts find it by address,
 // tell what it is by DriverInfo, and share it. TLS from files (rotated), SIGTERM drains.
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, credentials } from '@grpc/grpc-js';
@@ -161,8 +162,17 @@ describe('a driver run as a service', () => {
       DRIVERKIT_TLS_CERT: live.cert,
       DRIVERKIT_TLS_KEY: live.key,
       DRIVERKIT_TLS_CLIENT_CA: live.ca,
+      DRIVERKIT_HEALTH_LISTEN: 'tcp://127.0.0.1:0',
     });
     const address = `tls://${svc.address}`;
+    // Probes that speak no TLS get health alone, in plaintext, on a port of its own.
+    const probe = new Client(
+      /"health":"tcp:\/\/([^"]+)"/.exec(svc.match.input)![1],
+      credentials.createInsecure(),
+    );
+    onTestFinished(() => probe.close());
+    const health = createClient(internalServices.health, grpcInvoke(probe));
+    expect((await health.check({ service: '' })).status).toBe(1);
     const tls = { caFile: first.ca, certFile: first.clientCert, keyFile: first.clientKey };
     const host = dialed(userprovider, address, { tls });
     await host.ready;
@@ -230,9 +240,10 @@ describe('driverkit serve in front of services', () => {
   it('its readiness follows its required service, and SIGTERM drains: NOT_SERVING, calls still answered, exit 0', async () => {
     const dir = tempDir();
     const svc = await service(BIN.demo, { DRIVERKIT_LISTEN: `unix://${join(dir, 'users.sock')}` });
+    const probePort = await freePort();
     writeFileSync(
       join(dir, 'driverkit.toml'),
-      `[gateway]\ndrain_delay = "10m"\n\n[drivers.users]\ntype = "userprovider"\naddress = "unix://${svc.address}"\nrequired = true\n`,
+      `[gateway]\ndrain_delay = "10m"\nhealth_listen = "127.0.0.1:${probePort}"\n\n[drivers.users]\ntype = "userprovider"\naddress = "unix://${svc.address}"\nrequired = true\n`,
     );
     const { match, child, done } = await spawnUntil(
       process.execPath,
@@ -248,6 +259,10 @@ describe('driverkit serve in front of services', () => {
     const health = createClient(internalServices.health, grpcInvoke(channel), errorStep(map));
     const status = async () => (await health.check({ service: '' })).status;
     expect(await status()).toBe(1);
+    const probe = new Client(`127.0.0.1:${probePort}`, credentials.createInsecure());
+    onTestFinished(() => probe.close());
+    const probed = createClient(internalServices.health, grpcInvoke(probe));
+    expect((await probed.check({ service: '' })).status).toBe(1);
 
     // The only replica gone: the gateway is not ready (polled: no event reaches a client).
     svc.child.kill('SIGKILL');
@@ -268,3 +283,13 @@ describe('driverkit serve in front of services', () => {
     expect(isAlive(back.child.pid!)).toBe(true);
   });
 });
+
+/** A TCP port free a moment ago (for a config that needs a fixed one). */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}

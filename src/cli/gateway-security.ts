@@ -50,5 +50,6 @@ export async function gatewaySecurity(config: Config): Promise<GatewaySecurity> 
     maxClientMemory: g.maxClientMemory,
     maxMemory: g.maxMemory,
     insecure: g.insecure,
+    healthListen: g.healthListen,
   };
 }

@@ -110,6 +110,14 @@ export const GATEWAY_KEYS = [
     doc: 'Serve an address off loopback without TLS and authentication (refused otherwise).',
   },
   {
+    toml: 'health_listen',
+    field: 'healthListen',
+    parse: (v: unknown) =>
+      typeof v === 'string' && /^.+:\d+$/.test(v) ? ok(v) : fail('an address "HOST:PORT"', v),
+    defaultDoc: 'none',
+    doc: "A second, plaintext address serving only grpc.health.v1 (Kubernetes' gRPC probes speak no TLS).",
+  },
+  {
     toml: 'drain_delay',
     field: 'drainDelay',
     parse: duration,

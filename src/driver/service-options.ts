@@ -16,6 +16,11 @@ export interface ServiceOptions {
   drainGraceMs?: number;
   /** On SIGTERM: how long to answer NOT_SERVING but still take calls, before GOAWAY (default 0). */
   drainDelayMs?: number;
+  /**
+   * A second, plaintext address that serves only grpc.health.v1 (`tcp://0.0.0.0:7444`), for
+   * probes that cannot speak TLS (Kubernetes' gRPC probes).
+   */
+  healthListen?: string;
   /** The Configure request (proto3 JSON), run once at start: a shared driver's config is its deployment's. */
   configure?: unknown;
 }
@@ -29,6 +34,7 @@ export const SERVICE_ENV = {
   insecure: 'DRIVERKIT_INSECURE',
   drainGrace: 'DRIVERKIT_DRAIN_GRACE_MS',
   drainDelay: 'DRIVERKIT_DRAIN_DELAY_MS',
+  healthListen: 'DRIVERKIT_HEALTH_LISTEN',
   configure: 'DRIVERKIT_CONFIGURE',
 } as const;
 
@@ -68,6 +74,7 @@ export function serviceFromEnv(env: NodeJS.ProcessEnv): ServiceOptions | undefin
     insecure: env[SERVICE_ENV.insecure] === '1' || env[SERVICE_ENV.insecure] === 'true',
     drainGraceMs: ms(SERVICE_ENV.drainGrace),
     drainDelayMs: ms(SERVICE_ENV.drainDelay),
+    healthListen: env[SERVICE_ENV.healthListen] || undefined,
     configure,
   };
 }

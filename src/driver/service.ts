@@ -78,10 +78,12 @@ export async function serveService(
     if (service.methods.configure) handlers.configure = refuseConfigure;
     serveHandlers(server, service, handlers, log, brokers.of);
   }
-  const setServing = serveHealth(
-    server,
-    served.map((s) => s.service.fullName),
-  );
+  const names = served.map((s) => s.service.fullName);
+  const health = o.healthListen ? new GrpcServer(undefined, { maxSessions: 64 }) : undefined;
+  const setters = [serveHealth(server, names), ...(health ? [serveHealth(health, names)] : [])];
+  const setServing = (serving: boolean) => {
+    for (const set of setters) set(serving);
+  };
   serveInfo(server, {
     type: d.contract.type,
     versions: served.map((s) => ({ version: s.version, service: s.service.fullName })),
@@ -114,6 +116,16 @@ export async function serveService(
   } catch (err) {
     fail(`cannot listen on ${o.listen}: ${(err as Error).message}`);
   }
+  let healthAt: string | undefined;
+  if (health)
+    try {
+      const target = listenTarget({ listen: o.healthListen!, insecure: true });
+      const port = await health.listen(target);
+      healthAt =
+        'path' in target ? `unix://${target.path}` : `tcp://${hostPort({ ...target, port })}`;
+    } catch (err) {
+      fail(`cannot listen on ${o.healthListen} (health): ${(err as Error).message}`);
+    }
   const watchers = o.tls ? watchTls(o.tls, server, log) : [];
   let exiting: Promise<never> | undefined;
   const exit = (code = 0): Promise<never> =>
@@ -126,6 +138,7 @@ export async function serveService(
         log.error('onShutdown failed', { error: String(err) });
       }
       await server.drain(o.drainGraceMs ?? DEFAULT_DRAIN_GRACE_MS);
+      await health?.close();
       brokers.close();
       if (where) rmSync(where, { force: true });
       process.exit(code);
@@ -148,6 +161,7 @@ export async function serveService(
     address: where ? `unix://${where}` : `tcp://${address}`,
     versions: served.map((s) => s.version).join(','),
     tls: tls ? (tls.peerCertPem ? 'mtls' : 'tls') : 'off',
+    ...(healthAt ? { health: healthAt } : {}),
   });
   return serving(served[0].version, network, address, exit, brokers);
 }

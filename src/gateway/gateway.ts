@@ -133,7 +133,7 @@ export async function startGateway(
     }
   }
   let draining = false;
-  server.addService(grpcDefinition(internalServices.health), {
+  const healthImpl = {
     check: (call: ServerUnaryCall<{ service: string }, unknown>, cb: sendUnaryData<unknown>) => {
       const name = call.request.service;
       let up: boolean | undefined;
@@ -150,7 +150,19 @@ export async function startGateway(
     },
     watch: (call: { emit(e: string, v: unknown): void }) =>
       call.emit('error', { code: Status.UNIMPLEMENTED, details: 'Watch is not implemented' }),
-  });
+  };
+  server.addService(grpcDefinition(internalServices.health), healthImpl);
+  // Probes that speak no TLS (Kubernetes' gRPC probes) get health alone, in plaintext.
+  const healthServer = security.healthListen ? new Server() : undefined;
+  if (healthServer) {
+    healthServer.addService(grpcDefinition(internalServices.health), healthImpl);
+    const at = security.healthListen!;
+    await new Promise<void>((resolve, reject) =>
+      healthServer.bindAsync(at, ServerCredentials.createInsecure(), (err) =>
+        err ? reject(new Error(`cannot listen on ${at} (health): ${err.message}`)) : resolve(),
+      ),
+    );
+  }
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(listen, credentialsOf(security), (err, p) =>
       err ? reject(new Error(`cannot listen on ${listen}: ${err.message}`)) : resolve(p),
@@ -163,6 +175,7 @@ export async function startGateway(
     },
     close: (graceMs = 2000) =>
       new Promise<void>((resolve) => {
+        healthServer?.forceShutdown();
         const timer = setTimeout(() => server.forceShutdown(), graceMs);
         server.tryShutdown(() => {
           clearTimeout(timer);

@@ -38,6 +38,8 @@ export interface GatewaySecurity {
   maxClientMemory?: number;
   /** Bytes of single requests held for relay at once across clients; past it, RESOURCE_EXHAUSTED. Default 256 MiB. */
   maxMemory?: number;
+  /** A second, plaintext `HOST:PORT` serving only grpc.health.v1, for probes without TLS. */
+  healthListen?: string;
   /** Serve a non-loopback address without TLS and authentication. Default false: refused. */
   insecure?: boolean;
 }
