@@ -179,7 +179,7 @@ describe('a driver run as a service', () => {
     expect((await host.client.findUsers({ query: 'einstein' })).users).toHaveLength(1);
 
     const anonymous = await expectRejection(
-      dialed(userprovider, address, { tls: { caFile: first.ca }, startTimeout: 5000 }).ready,
+      dialed(userprovider, address, { tls: { caFile: first.ca }, startTimeout: 1000 }).ready,
       DriverkitError,
     );
     expect(anonymous.code).toBe('CONNECT_FAILED');
@@ -222,7 +222,7 @@ describe('a driver run as a service', () => {
     svc.child.kill('SIGTERM');
     await draining;
     const late = await expectRejection(
-      dialed(counter, `tcp://${svc.address}`, { startTimeout: 5000 }).ready,
+      dialed(counter, `tcp://${svc.address}`, { startTimeout: 1000 }).ready,
       DriverkitError,
     );
     expect(late.message).toMatch(/NOT_SERVING, expected SERVING/);

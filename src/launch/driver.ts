@@ -248,8 +248,8 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{
       throw this.#error(
         'CONNECT_FAILED',
         err instanceof DriverkitError
-          ? `no replica of the service became ready within ${o.startTimeout} ms`
-          : `no replica of the service is ready: ${err.message}`,
+          ? `expected a replica of the service ready within ${o.startTimeout} ms, got none: ${set.reasons()}`
+          : `cannot find the service's replicas: ${err.message}`,
         err,
       );
     });

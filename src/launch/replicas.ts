@@ -89,25 +89,36 @@ export class ReplicaSet {
   #resolveTimer?: NodeJS.Timeout;
   #next = 0;
   #idempotent?: Set<string>;
+  /** While start() waits: settled by the first ready replica, or a refusal. */
+  #starting?: { resolve: () => void; reject: (err: Error) => void };
 
   constructor(options: ReplicaSetOptions) {
     this.#o = options;
     this.#timing = { ...DEFAULT_REPLICA_TIMING, ...options.timing };
   }
 
-  /** Resolves the targets and waits until one replica is ready (or all fail: rejects with the reasons). */
+  /**
+   * Resolves the targets and waits until one replica is ready: a replica not up yet (a
+   * sidecar that starts after its host) is tried again with backoff meanwhile; the caller
+   * bounds the wait. Rejects at once when a replica is another type or version (admit).
+   */
   async start(): Promise<void> {
+    const started = new Promise<void>((resolve, reject) => {
+      this.#starting = { resolve, reject };
+    });
     await this.#resolve();
-    const first = await Promise.allSettled(
-      [...this.#replicas.values()].map((r) => this.#check(r, true)),
-    );
-    if (!first.some((r) => r.status === 'fulfilled' && r.value)) {
-      const refused = [...this.#replicas.values()].find((r) => r.refusal)?.refusal;
-      if (refused) throw refused;
-      const why = [...this.#replicas.values()].map((r) => `${r.target.label}: ${r.status.reason}`);
-      throw new Error(why.length ? why.join('; ') : 'the address resolved to no replica');
-    }
     this.#scheduleResolve();
+    for (const r of this.#replicas.values()) void this.#check(r, true);
+    await started;
+    this.#starting = undefined;
+  }
+
+  /** Why no replica is ready: each one's address and last failure. */
+  reasons(): string {
+    const why = [...this.#replicas.values()].map(
+      (r) => `${r.target.label}: ${r.status.reason ?? r.status.state}`,
+    );
+    return why.length ? why.join('; ') : 'the address resolved to no replica';
   }
 
   status(): ReplicaStatus[] {
@@ -195,7 +206,10 @@ export class ReplicaSet {
       healthy = true;
     } catch (err) {
       const e = err as CallError & Error;
-      this.#eject(r, e.details ?? e.message);
+      // Only a check that got no answer means a hung connection, to be replaced; a refused
+      // connect is retried by the channel itself, and NOT_SERVING (draining) still carries
+      // the calls in flight, which must finish.
+      this.#eject(r, e.details ?? e.message, e.code === Status.DEADLINE_EXCEEDED);
     }
     // Back from ejection it may be another process (a rolling restart): asked again.
     if (healthy)
@@ -206,6 +220,7 @@ export class ReplicaSet {
       } catch (err) {
         r.refusal = err as Error;
         this.#eject(r, (err as Error).message);
+        this.#starting?.reject(err as Error);
       }
     if (ok && r.status.state !== 'ready') {
       if (!first)
@@ -217,6 +232,7 @@ export class ReplicaSet {
       r.status.failures = 0;
       r.status.reason = undefined;
       this.#o.onChange?.();
+      this.#starting?.resolve();
     }
     if (!this.#closed && !r.removed) {
       const wait = ok
@@ -229,15 +245,18 @@ export class ReplicaSet {
   }
 
   /**
-   * Out of the rotation. Its connection is made anew for the next check: a hung one may
-   * never answer, and a connect stuck behind a partition would outlast the heal.
+   * Out of the rotation. With `replace`, its connection is made anew for the next check: a
+   * hung one may never answer (its calls then fail, and idempotent ones go elsewhere), and a
+   * connect stuck behind a partition would outlast the heal.
    */
-  #eject(r: Replica, reason: string): void {
+  #eject(r: Replica, reason: string, replace = false): void {
     r.status.failures++;
     r.status.reason = reason;
-    const old = r.connection;
-    r.connection = new Connection(r.target, this.#o.connection);
-    old.close();
+    if (replace) {
+      const old = r.connection;
+      r.connection = new Connection(r.target, this.#o.connection);
+      old.close();
+    }
     if (r.status.state === 'ejected') return;
     const was = r.status.state;
     r.status.state = 'ejected';
