@@ -95,14 +95,14 @@ describe('package entries in config', () => {
     expect(existsSync(join(clone, lock.drivers.demo.binary))).toBe(true);
   });
 
-  it('driver and package together, or neither, is a config error', async () => {
+  it('driver and package together, or none of driver, package and address, is a config error', async () => {
     const project = tempDir('pkg-project');
     writeFileSync(
       join(project, 'driverkit.toml'),
       '[drivers.users]\ntype = "userprovider"\ndriver = "x"\npackage = "demo"\n',
     );
     expect((await cli(project, 'ls')).stderr).toMatch(
-      /drivers\.users\.package: expected either driver or package, not both/,
+      /drivers\.users\.package: expected one of driver, package or address, not driver and package/,
     );
     writeFileSync(join(project, 'driverkit.toml'), '[drivers.users]\ntype = "userprovider"\n');
     expect((await cli(project, 'ls')).stderr).toMatch(
