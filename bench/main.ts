@@ -11,6 +11,7 @@ import { load } from './rows/load.js';
 import { go } from './rows/go.js';
 import { memory } from './rows/memory.js';
 import { orphans } from './rows/orphans.js';
+import { remote } from './rows/remote.js';
 import { gateway, scale } from './rows/scale.js';
 import { streaming } from './rows/streaming.js';
 import { unavailable } from './rows/unavailable.js';
@@ -29,6 +30,7 @@ const ROWS: Record<string, () => Promise<Result[]>> = {
   build,
   go,
   orphans,
+  remote,
 };
 
 const wanted = process.argv.slice(2);

@@ -21,6 +21,7 @@ const programs = {
   'status-driver': 'bench/servers/status-driver.ts',
   'counter-driver': 'bench/servers/counter-driver.ts',
   'raw-server': 'bench/servers/raw-server.ts',
+  'raw-tls-server': 'bench/servers/raw-tls-server.ts',
   'h2-server': 'bench/servers/h2-server.ts',
   'raw-counter-server': 'bench/servers/raw-counter-server.ts',
   'demo-driver': 'drivers/userprovider/demo/main.ts',
