@@ -20,6 +20,7 @@ import { counter } from './fixtures/gen/contracts/counter.js';
 import {
   captureLogger,
   expectRejection,
+  hasGoToolchain,
   isAlive,
   requestQueue,
   spawnCollect,
@@ -293,3 +294,28 @@ function freePort(): Promise<number> {
     });
   });
 }
+
+describe.skipIf(!hasGoToolchain)('a go-plugin driver as a service', () => {
+  it('driverkit serve with one entry is its launcher: hosts dial it by address, DriverInfo and all', async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'driverkit.toml'),
+      `bin_dir = "bin"\n[drivers.users]\ntype = "userprovider"\ndriver = "${join(ROOT, 'drivers/userprovider/go')}"\nconfig = { any = "thing" }\n`,
+    );
+    const { match } = await spawnUntil(
+      process.execPath,
+      [CLI, 'serve', '--listen', '127.0.0.1:0'],
+      /driverkit: serving .* on (\S+)\n/,
+      { cwd: dir, endSignal: 'SIGTERM' },
+    );
+    const host = dialed(userprovider, `tcp://${match[1]}`);
+    await host.ready;
+    expect(host.version).toBe(1);
+    expect((await host.client.findUsers({ query: 'einstein' })).users).toHaveLength(1);
+    // Another type's host is told what it dialed.
+    const wrong = await expectRejection(dialed(counter, `tcp://${match[1]}`).ready, DriverkitError);
+    expect(wrong.message).toMatch(
+      /expected a driver of type "counter" .*got one of type "userprovider"/,
+    );
+  }, 120_000);
+});

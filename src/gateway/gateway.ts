@@ -15,6 +15,7 @@ import { CONTEXT_METADATA } from '../protocol/context.js';
 import { internalServices } from '../contracts/internal.js';
 import { DriverkitError, RpcError } from '../errors.js';
 import { HealthCheckResponse_ServingStatus as Serving } from '../gen/grpc/health/v1/health.js';
+import { VERSION } from '../version.js';
 import { grpcDefinition } from './grpc-definition.js';
 import { MESSAGE_LIMIT_OPTIONS } from '../protocol/limits.js';
 import type { Call } from '../rpc/client.js';
@@ -54,7 +55,12 @@ export interface GatewayDrivers {
     services: readonly ServiceDef[];
     /** Health "" needs it ready (if none is required: every instance). */
     required?: boolean;
+    /** Its driver type and contract versions (for DriverInfo). */
+    type?: string;
+    versions?: readonly number[];
   }>;
+  /** The app protocol version an instance's driver negotiated, while it runs. */
+  versionOf?(name: string): number | undefined;
   /** Sends one call to an instance: started on first use, through a restart, with its `call_timeout`. */
   invoke(name: string, call: Call): Promise<unknown>;
   /** Whether an instance is ready for calls now. */
@@ -138,7 +144,8 @@ export async function startGateway(
       const name = call.request.service;
       let up: boolean | undefined;
       const ready = (n: string) => !draining && drivers.isReady(n);
-      if (name === '') up = essential.every(ready);
+      // "plugin" is what a driverkit or go-plugin host checks: this gateway, dialed as a service.
+      if (name === '' || name === 'plugin') up = essential.every(ready);
       else if (byService.has(name)) up = ready(byService.get(name)![0]);
       else if (names.includes(name)) up = ready(name);
       if (up === undefined)
@@ -152,6 +159,7 @@ export async function startGateway(
       call.emit('error', { code: Status.UNIMPLEMENTED, details: 'Watch is not implemented' }),
   };
   server.addService(grpcDefinition(internalServices.health), healthImpl);
+  serveInfo(server, drivers);
   // Probes that speak no TLS (Kubernetes' gRPC probes) get health alone, in plaintext.
   const healthServer = security.healthListen ? new Server() : undefined;
   if (healthServer) {
@@ -402,4 +410,30 @@ function toMetadata(md: Record<string, string>): Metadata {
   for (const [k, v] of Object.entries(md))
     out.set(k, k.endsWith('-bin') ? Buffer.from(v, 'base64') : v);
   return out;
+}
+
+/**
+ * DriverInfo, when every instance is of one type: then a gateway in front of a driver (a
+ * go-plugin one, say) is itself that driver as a service, and hosts can dial it by address.
+ * It reports the version its default instance negotiated, or every version of the type.
+ */
+function serveInfo(server: Server, drivers: GatewayDrivers): void {
+  const instances = drivers.instances();
+  const types = new Set(instances.map((d) => d.type));
+  const first = instances[0];
+  if (types.size !== 1 || !first?.type) return;
+  const fullName = (v: number) =>
+    first.services[first.versions?.indexOf(v) ?? -1]?.fullName ?? first.services[0].fullName;
+  server.addService(grpcDefinition(internalServices.info), {
+    getInfo: (_call: unknown, cb: sendUnaryData<unknown>) => {
+      const now = drivers.versionOf?.(first.name);
+      const versions = now !== undefined ? [now] : [...(first.versions ?? [])];
+      cb(null, {
+        type: first.type,
+        versions: versions.map((version) => ({ version, service: fullName(version) })),
+        name: 'driverkit serve',
+        buildVersion: VERSION,
+      });
+    },
+  });
 }

@@ -115,12 +115,25 @@ export class DriverHost {
   }
 
   /** Every instance with the services of every version of its type (for a gateway). */
-  instances(): Array<{ name: string; services: ServiceDef[]; required: boolean }> {
+  instances(): Array<{
+    name: string;
+    services: ServiceDef[];
+    required: boolean;
+    type: string;
+    versions: number[];
+  }> {
     return this.config.drivers.map((d) => ({
       name: d.name,
       services: Object.values(d.contract.versions),
       required: d.required === true,
+      type: d.contract.type,
+      versions: Object.keys(d.contract.versions).map(Number),
     }));
+  }
+
+  /** The app protocol version an instance's driver negotiated, while it runs. */
+  versionOf(name: string): number | undefined {
+    return this.#supervisors.get(name)?.current?.version;
   }
 
   /** Sends one call to an instance through its supervisor: started on first use, through restarts, with `call_timeout`. */
