@@ -24,46 +24,9 @@ export function certificates(dir: string, prefix: string, ips: string[] = []) {
     '-out',
     f('ca.pem'),
   );
-  for (const [name, ext] of [
-    [
-      'server',
-      `subjectAltName=${['IP:127.0.0.1', 'DNS:localhost', ...ips.map((a) => `IP:${a}`)].join(',')}`,
-    ],
-    ['client', 'extendedKeyUsage=clientAuth'],
-  ]) {
-    ssl(
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-subj',
-      `/CN=${prefix} ${name}`,
-      '-keyout',
-      f(`${name}.key`),
-      '-out',
-      f(`${name}.csr`),
-    );
-    writeFileSync(f(`${name}.ext`), `${ext}\n`);
-    ssl(
-      'x509',
-      '-req',
-      '-in',
-      f(`${name}.csr`),
-      '-CA',
-      f('ca.pem'),
-      '-CAkey',
-      f('ca.key'),
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      f(`${name}.ext`),
-      '-out',
-      f(`${name}.pem`),
-    );
-  }
+  const serverExt = `subjectAltName=${['IP:127.0.0.1', 'DNS:localhost', ...ips.map((a) => `IP:${a}`)].join(',')}`;
+  issue(dir, prefix, 'server', serverExt);
+  issue(dir, prefix, 'client', 'extendedKeyUsage=clientAuth');
   return {
     ca: f('ca.pem'),
     cert: f('server.pem'),
@@ -71,4 +34,49 @@ export function certificates(dir: string, prefix: string, ips: string[] = []) {
     clientCert: f('client.pem'),
     clientKey: f('client.key'),
   };
+}
+
+/** A certificate `name` for `ext`, signed by the CA `certificates(dir, prefix)` made. */
+function issue(dir: string, prefix: string, name: string, ext: string) {
+  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  const f = (n: string) => join(dir, `${prefix}-${n}`);
+  ssl(
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-subj',
+    `/CN=${prefix} ${name}`,
+    '-keyout',
+    f(`${name}.key`),
+    '-out',
+    f(`${name}.csr`),
+  );
+  writeFileSync(f(`${name}.ext`), `${ext}\n`);
+  ssl(
+    'x509',
+    '-req',
+    '-in',
+    f(`${name}.csr`),
+    '-CA',
+    f('ca.pem'),
+    '-CAkey',
+    f('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    f(`${name}.ext`),
+    '-out',
+    f(`${name}.pem`),
+  );
+  return { cert: f(`${name}.pem`), key: f(`${name}.key`) };
+}
+
+/** A new server certificate from the same CA, as cert-manager renews one: new key, new serial. */
+export function renewServer(dir: string, prefix: string, ips: string[], round: number) {
+  const ext = `subjectAltName=${['IP:127.0.0.1', 'DNS:localhost', ...ips.map((a) => `IP:${a}`)].join(',')}`;
+  return issue(dir, prefix, `server-renewed-${round}`, ext);
 }

@@ -1,13 +1,13 @@
 // Drivers as services on other "machines" (network namespaces on one bridge): mTLS across
 // them, replicas killed and cut off under load, and replicas found by DNS from a host on a
 // machine of its own. Skipped, not passed, where namespaces cannot be made.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { readStatus, statusPath } from '../src/host/status-file.js';
 import { launchDriver } from '../src/launch/driver.js';
-import { certificates } from './certs.js';
+import { certificates, renewServer } from './certs.js';
 import { fixtureContract } from './fixtures/contract.js';
 import { captureLogger, load, spawnUntil, waitFor } from './helpers.js';
 import { canMakeMachines, type Machines, machines } from './netns.js';
@@ -31,23 +31,23 @@ function serviceOn(m: Machines, name: string, bin: string, env: Record<string, s
 }
 
 describe.skipIf(!canMakeMachines)('drivers as services on other machines', () => {
-  it('mTLS across machines; 3 replicas under 64 calls: SIGKILL, a partition and its heal fail no call', async () => {
+  it('mTLS across machines; 3 replicas under 64 calls: SIGKILL, drain and restart, a partition and its heal, a certificate rotation fail no call', async () => {
     const m = machines(['r1', 'r2', 'r3']);
     const replicas = ['r1', 'r2', 'r3'];
-    const certs = certificates(
-      tempDir(),
-      'm',
-      replicas.map((r) => m.address[r]),
-    );
-    const procs = await Promise.all(
-      replicas.map((r) =>
-        serviceOn(m, r, BIN.fixture, {
-          DRIVERKIT_TLS_CERT: certs.cert,
-          DRIVERKIT_TLS_KEY: certs.key,
-          DRIVERKIT_TLS_CLIENT_CA: certs.ca,
-        }),
-      ),
-    );
+    const dir = tempDir();
+    const ips = replicas.map((r) => m.address[r]);
+    const certs = certificates(dir, 'm', ips);
+    // The files the services read, rotated in place below as cert-manager would.
+    const live = { cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') };
+    copyFileSync(certs.cert, live.cert);
+    copyFileSync(certs.key, live.key);
+    const start = (r: string) =>
+      serviceOn(m, r, BIN.fixture, {
+        DRIVERKIT_TLS_CERT: live.cert,
+        DRIVERKIT_TLS_KEY: live.key,
+        DRIVERKIT_TLS_CLIENT_CA: certs.ca,
+      });
+    const procs = await Promise.all(replicas.map(start));
     const driver = launchDriver({
       name: 'remote',
       path: 'remote',
@@ -67,36 +67,69 @@ describe.skipIf(!canMakeMachines)('drivers as services on other machines', () =>
     procs[0].child.kill('SIGKILL');
     await waitFor(() => state(0) === 'ejected', 5000, 'r1 ejected');
     await calls.more(300);
+    procs[0] = await start('r1');
+    await waitFor(() => state(0) === 'ready', 5000, 'r1 ready again');
 
-    m.link('r2', false);
+    procs[1].child.kill('SIGTERM');
+    expect((await procs[1].done).code).toBe(0);
+    await calls.more(300);
+    procs[1] = await start('r2');
+    await waitFor(() => state(1) === 'ready', 5000, 'r2 ready again');
+
+    m.link('r3', false);
     const cut = Date.now();
-    await waitFor(() => state(1) === 'ejected', 5000, 'r2 ejected');
+    await waitFor(() => state(2) === 'ejected', 5000, 'r3 ejected');
     expect(Date.now() - cut).toBeLessThan(2000);
     await calls.more(300);
-    m.link('r2', true);
+    m.link('r3', true);
     const healed = Date.now();
-    await waitFor(() => state(1) === 'ready', 5000, 'r2 ready again');
+    await waitFor(() => state(2) === 'ready', 5000, 'r3 ready again');
     expect(Date.now() - healed).toBeLessThan(2000);
+    await calls.more(300);
+
+    const reloaded = procs.map(
+      ({ child }) =>
+        new Promise<void>((resolve) =>
+          child.stderr!.on('data', (d: Buffer) => {
+            if (d.toString().includes('TLS certificates reloaded')) resolve();
+          }),
+        ),
+    );
+    const renewed = renewServer(dir, 'm', ips, 1);
+    copyFileSync(renewed.cert, live.cert);
+    copyFileSync(renewed.key, live.key);
+    await Promise.all(reloaded);
     await calls.more(300);
     const { failures } = await calls.stop();
     expect(failures.map((e) => e.message)).toEqual([]);
   });
 
-  it('dns:/// from a host on its own machine: each record a replica, added and removed with DNS', async () => {
+  it('dns:/// with mTLS from a host (serve) on its own machine: each record a replica, added and removed with DNS', async () => {
     const m = machines(['h', 'r1', 'r2', 'r3']);
+    const dir = tempDir();
+    const certs = certificates(
+      dir,
+      'd',
+      ['r1', 'r2', 'r3'].map((r) => m.address[r]),
+    );
     await Promise.all(
-      ['r1', 'r2', 'r3'].map((r) => serviceOn(m, r, BIN.demo, { DRIVERKIT_INSECURE: '1' })),
+      ['r1', 'r2', 'r3'].map((r) =>
+        serviceOn(m, r, BIN.demo, {
+          DRIVERKIT_TLS_CERT: certs.cert,
+          DRIVERKIT_TLS_KEY: certs.key,
+          DRIVERKIT_TLS_CLIENT_CA: certs.ca,
+        }),
+      ),
     );
     const name = 'users.drivers.test';
     m.hosts('h', [
       [name, m.address.r1],
       [name, m.address.r2],
     ]);
-    const dir = tempDir();
     const config = join(dir, 'driverkit.toml');
     writeFileSync(
       config,
-      `bin_dir = "bin"\n[drivers.users]\ntype = "userprovider"\naddress = "dns:///${name}:${PORT}"\ninsecure = true\n`,
+      `bin_dir = "bin"\n[drivers.users]\ntype = "userprovider"\naddress = "dns:///${name}:${PORT}"\ntls_ca = "${certs.ca}"\ntls_cert = "${certs.clientCert}"\ntls_key = "${certs.clientKey}"\n`,
     );
     const [cmd, args] = m.exec('h', [process.execPath, CLI, 'serve', '--config', config]);
     await spawnUntil(cmd, args, /driverkit: serving .* on (\S+)\n/, {
@@ -108,7 +141,7 @@ describe.skipIf(!canMakeMachines)('drivers as services on other machines', () =>
         .filter((r) => r.state === 'ready')
         .map((r) => r.address)
         .sort();
-    const at = (...rs: string[]) => rs.map((r) => `tcp://${m.address[r]}:${PORT}`).sort();
+    const at = (...rs: string[]) => rs.map((r) => `tls://${m.address[r]}:${PORT}`).sort();
     await waitFor(
       () => replicas().join() === at('r1', 'r2').join(),
       15_000,
