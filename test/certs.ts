@@ -74,9 +74,3 @@ function issue(dir: string, prefix: string, name: string, ext: string) {
   );
   return { cert: f(`${name}.pem`), key: f(`${name}.key`) };
 }
-
-/** A new server certificate from the same CA, as cert-manager renews one: new key, new serial. */
-export function renewServer(dir: string, prefix: string, ips: string[], round: number) {
-  const ext = `subjectAltName=${['IP:127.0.0.1', 'DNS:localhost', ...ips.map((a) => `IP:${a}`)].join(',')}`;
-  return issue(dir, prefix, `server-renewed-${round}`, ext);
-}

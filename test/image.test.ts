@@ -32,8 +32,10 @@ describe('the container image', () => {
     expect(dockerfile).toMatch(/^COPY .*\.cache\/image\/app \/app$/m);
     expect(dockerfile).toMatch(/^USER 10001:10001$/m);
     const entry = JSON.parse(/^ENTRYPOINT (.*)$/m.exec(dockerfile)![1]);
-    expect(entry).toEqual(['node', '/app/dist/cli/main.js']);
-    expect(existsSync(inApp(entry[1]))).toBe(true);
+    // tini reaps what drivers leave behind; node runs the CLI below it.
+    expect(entry).toEqual(['/usr/bin/tini', '--', 'node', '/app/dist/cli/main.js']);
+    expect(dockerfile).toMatch(/apt-get install -y --no-install-recommends tini/);
+    expect(existsSync(inApp(entry[3]))).toBe(true);
     for (const dev of ['vitest', 'typescript', '@biomejs', 'ts-proto', 'kubernetes-models'])
       expect(existsSync(join(APP, 'node_modules', dev)), dev).toBe(false);
     for (const source of ['src', 'test', '.git']) expect(existsSync(join(APP, source))).toBe(false);

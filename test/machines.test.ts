@@ -1,13 +1,13 @@
 // Drivers as services on other "machines" (network namespaces on one bridge): mTLS across
 // them, replicas killed and cut off under load, and replicas found by DNS from a host on a
 // machine of its own. Skipped, not passed, where namespaces cannot be made.
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { readStatus, statusPath } from '../src/host/status-file.js';
 import { launchDriver } from '../src/launch/driver.js';
-import { certificates, renewServer } from './certs.js';
+import { certificates } from './certs.js';
 import { fixtureContract } from './fixtures/contract.js';
 import { captureLogger, load, spawnUntil, waitFor } from './helpers.js';
 import { canMakeMachines, type Machines, machines } from './netns.js';
@@ -31,16 +31,18 @@ function serviceOn(m: Machines, name: string, bin: string, env: Record<string, s
 }
 
 describe.skipIf(!canMakeMachines)('drivers as services on other machines', () => {
-  it('mTLS across machines; 3 replicas under 64 calls: SIGKILL, drain and restart, a partition and its heal, a certificate rotation fail no call', async () => {
+  it('mTLS across machines; 3 replicas under 64 calls: SIGKILL, drain and restart, a partition and its heal, a certificate rotation to a new CA fail no call', async () => {
     const m = machines(['r1', 'r2', 'r3']);
     const replicas = ['r1', 'r2', 'r3'];
     const dir = tempDir();
     const ips = replicas.map((r) => m.address[r]);
     const certs = certificates(dir, 'm', ips);
     // The files the services read, rotated in place below as cert-manager would.
-    const live = { cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') };
+    const live = { cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key'), ca: join(dir, 'ca.crt') };
     copyFileSync(certs.cert, live.cert);
     copyFileSync(certs.key, live.key);
+    // The host's trust, read at each new connection.
+    copyFileSync(certs.ca, live.ca);
     const start = (r: string) =>
       serviceOn(m, r, BIN.fixture, {
         DRIVERKIT_TLS_CERT: live.cert,
@@ -53,7 +55,7 @@ describe.skipIf(!canMakeMachines)('drivers as services on other machines', () =>
       path: 'remote',
       contract: fixtureContract,
       address: replicas.map((r) => `tls://${m.address[r]}:${PORT}`),
-      tls: { caFile: certs.ca, certFile: certs.clientCert, keyFile: certs.clientKey },
+      tls: { caFile: live.ca, certFile: certs.clientCert, keyFile: certs.clientKey },
       logger: captureLogger(),
     });
     onTestFinished(() => driver.close());
@@ -95,11 +97,30 @@ describe.skipIf(!canMakeMachines)('drivers as services on other machines', () =>
           }),
         ),
     );
-    const renewed = renewServer(dir, 'm', ips, 1);
-    copyFileSync(renewed.cert, live.cert);
-    copyFileSync(renewed.key, live.key);
+    // A rotation to a new CA: the hosts trust both first (as a trust bundle is rolled out),
+    // then every replica's files are replaced.
+    const next = certificates(dir, 'm2', ips);
+    writeFileSync(live.ca, readFileSync(certs.ca, 'utf8') + readFileSync(next.ca, 'utf8'));
+    copyFileSync(next.cert, live.cert);
+    copyFileSync(next.key, live.key);
     await Promise.all(reloaded);
     await calls.more(300);
+    // A host that trusts only the new CA reaches every replica: each serves the new certificate.
+    const fresh = launchDriver({
+      name: 'fresh',
+      path: 'fresh',
+      contract: fixtureContract,
+      address: replicas.map((r) => `tls://${m.address[r]}:${PORT}`),
+      tls: { caFile: next.ca, certFile: certs.clientCert, keyFile: certs.clientKey },
+      logger: captureLogger(),
+    });
+    onTestFinished(() => fresh.close());
+    await fresh.ready;
+    await waitFor(
+      () => fresh.replicas!.every((r) => r.state === 'ready'),
+      5000,
+      () => `every replica ready to the new CA (${JSON.stringify(fresh.replicas)})`,
+    );
     const { failures } = await calls.stop();
     expect(failures.map((e) => e.message)).toEqual([]);
   });

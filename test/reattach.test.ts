@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { connect } from 'node:http2';
+import { connect as netConnect } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { AuditLogDefinition } from '../src/gen/driverkit/audit/v1/audit.js';
 import { DriverkitError } from '../src/errors.js';
@@ -183,6 +185,34 @@ describe('reattach', () => {
       expect(driver.state).toBe('exited');
     },
   );
+
+  it('a host that drops its connection with the broker stream open does not take the driver down', async () => {
+    const { line, pid } = await byHand();
+    const { address } = JSON.parse(line.slice(line.indexOf('=') + 1));
+    // As a go-plugin host does on connect: StartStream, then (here) the connection cut.
+    const session = connect('http://localhost', { createConnection: () => netConnect(address) });
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': '/plugin.GRPCBroker/StartStream',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    stream.on('error', () => {});
+    session.on('error', () => {});
+    await new Promise<void>((resolve) => stream.write(Buffer.alloc(5), () => resolve()));
+    session.destroy();
+    const driver = launchDriver({
+      name: 'debug',
+      path: BIN.demo,
+      contract: userprovider,
+      reattach: line,
+      logger: captureLogger(),
+    });
+    onTestFinished(() => driver.close());
+    await driver.ready;
+    expect((await driver.client.findUsers({ query: 'marie' })).users).toHaveLength(1);
+    expect(isAlive(pid)).toBe(true);
+  });
 
   it('bad reattach info is a clear error', async () => {
     const driver = launchDriver({

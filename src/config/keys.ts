@@ -347,6 +347,17 @@ function driverTables(v: unknown, ctx: TopContext): Parsed<DriverEntry[]> {
           ),
         ),
       );
+    const tlsKey = (['tlsCa', 'tlsCert', 'tlsKey', 'tlsServerName', 'insecure'] as const).find(
+      (k) => fields.value[k] !== undefined,
+    );
+    if (tlsKey && fields.value.address === undefined)
+      return within(
+        name,
+        within(
+          DRIVER_KEYS.find((k) => k.field === tlsKey)!.toml,
+          fail('address: it is how a service is dialed; a driver this host starts uses auto_mtls'),
+        ),
+      );
     if (fields.value.address !== undefined && fields.value.reattach !== undefined)
       return within(
         name,

@@ -22,7 +22,7 @@ export class HostBrokers {
   constructor(private readonly create: (send: (info: ConnInfo) => void) => Broker) {}
 
   /** The broker of the host a call came from. */
-  readonly of = (call: CallSource): Broker => this.#entry(call.peer ?? this).broker;
+  readonly of = (call: CallSource): Broker => this.#entry(call.peer).broker;
 
   /** The broker of the host heard from last (outside a call there is no other way to choose). */
   get latest(): Broker {
@@ -46,7 +46,10 @@ export class HostBrokers {
     this.#byConnection.clear();
   }
 
-  #entry(connection: object): HostBroker {
+  #entry(given: object | undefined): HostBroker {
+    // A connection already gone (a host that dropped) gets nothing kept for it.
+    const session = given as { closed?: boolean; destroyed?: boolean } | undefined;
+    const connection = !given || session?.closed || session?.destroyed ? this : given;
     let entry = this.#byConnection.get(connection);
     if (!entry) {
       const made: HostBroker = {
@@ -57,11 +60,12 @@ export class HostBrokers {
       this.#byConnection.set(connection, entry);
       // A host connection that ends takes its offered services and dialed clients with it.
       const closable = connection as { once?: (event: string, fn: () => void) => void };
-      closable.once?.('close', () => {
-        made.broker.close();
-        this.#byConnection.delete(connection);
-        if (this.#latest === made) this.#latest = undefined;
-      });
+      if (typeof closable.once === 'function')
+        closable.once('close', () => {
+          made.broker.close();
+          this.#byConnection.delete(connection);
+          if (this.#latest === made) this.#latest = undefined;
+        });
     }
     if (connection !== this) this.#latest = entry;
     return entry;

@@ -60,6 +60,8 @@ export async function serveService(
   const server = new GrpcServer(tls, {
     idleTimeoutMs: d.idleTimeoutMs,
     maxSessions: SERVICE_MAX_SESSIONS,
+    // No connection is a host's here: a newcomer must not cut another host's calls.
+    evictBusy: false,
   });
   const brokers = new HostBrokers((send) =>
     driverBroker(
@@ -132,12 +134,13 @@ export async function serveService(
     (exiting ??= (async () => {
       setServing(false);
       for (const w of watchers) w.close();
+      // Calls in flight finish first: onShutdown may close what they use (a pool).
+      await server.drain(o.drainGraceMs ?? DEFAULT_DRAIN_GRACE_MS);
       try {
         await d.onShutdown?.();
       } catch (err) {
         log.error('onShutdown failed', { error: String(err) });
       }
-      await server.drain(o.drainGraceMs ?? DEFAULT_DRAIN_GRACE_MS);
       await health?.close();
       brokers.close();
       if (where) rmSync(where, { force: true });

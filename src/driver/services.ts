@@ -94,14 +94,18 @@ export function serveBroker(
   attach: (connection: object, send: ((info: ConnInfo) => void) | undefined) => void,
 ): void {
   const { startStream } = internalServices.broker.methods;
+  const peers = new WeakMap<object, object>();
   server.stream(methodPath(internalServices.broker, startStream), startStream.requestType, {
     open: (call) => {
-      attach(call.peer, (out) => call.write(ConnInfo.encode(out).finish()));
-      call.onCancel(() => attach(call.peer, undefined));
+      // The session is gone from the stream by the time it closes: keep it from the start.
+      const peer = call.peer;
+      peers.set(call, peer);
+      attach(peer, (out) => call.write(ConnInfo.encode(out).finish()));
+      call.onCancel(() => attach(peer, undefined));
     },
-    message: (call, info) => receive(call.peer, info),
+    message: (call, info) => receive(peers.get(call) ?? call.peer, info),
     end: (call) => {
-      attach(call.peer, undefined);
+      attach(peers.get(call) ?? call.peer, undefined);
       call.end(Status.OK);
     },
   });

@@ -427,7 +427,13 @@ function serveInfo(server: Server, drivers: GatewayDrivers): void {
   server.addService(grpcDefinition(internalServices.info), {
     getInfo: (_call: unknown, cb: sendUnaryData<unknown>) => {
       const now = drivers.versionOf?.(first.name);
-      const versions = now !== undefined ? [now] : [...(first.versions ?? [])];
+      // Until its driver has negotiated, the version is not known: a host asks again.
+      if (now === undefined)
+        return cb({
+          code: Status.UNAVAILABLE,
+          details: `driver "${first.name}" is not running yet`,
+        });
+      const versions = [now];
       cb(null, {
         type: first.type,
         versions: versions.map((version) => ({ version, service: fullName(version) })),

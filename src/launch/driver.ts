@@ -123,6 +123,11 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{
    * the id in a request), `dial` one the driver offered. Opened on first use.
    */
   get broker(): Broker {
+    if (this.#replicas)
+      throw this.#error(
+        'PROTOCOL_UNSUPPORTED',
+        "no broker for a driver run as a service: brokered services listen on the driver's own machine",
+      );
     if (!this.#connection || this.#state !== 'ready') throw this.#notReady('no broker');
     return this.#connection.broker(this.name, this.#log, (err, m) => this.#rpcError(err, m));
   }
@@ -303,8 +308,9 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{
     if (p && !p.running) return p.markGone();
     this.#connection
       ?.checkHealth(new Date(Date.now() + ATTACHED_CHECK_MS))
-      .catch((err: { fromPeer?: boolean }) => {
-        if (this.#state !== 'ready' || err.fromPeer) return;
+      .catch((err: { fromPeer?: boolean; code?: number }) => {
+        // Gone means the connection itself failed; NOT_SERVING (draining) or a slow answer is alive.
+        if (this.#state !== 'ready' || err.fromPeer || err.code !== Status.UNAVAILABLE) return;
         if (p) p.markGone();
         else this.#onExit({ code: null, signal: null });
       });

@@ -3,7 +3,7 @@
 // where that cannot do a thing twice.
 import { methodPath, type ServiceDef } from '../contracts/contract.js';
 import type { CallError } from '../rpc/call.js';
-import type { Call, Invoke } from '../rpc/client.js';
+import { type Call, fixDeadline, type Invoke } from '../rpc/client.js';
 import { Status, statusName } from '../status.js';
 import { Connection, type ConnectionOptions } from './connection.js';
 import type { Logger } from './logger.js';
@@ -127,7 +127,8 @@ export class ReplicaSet {
 
   /** Any ready replica's connection (the broker and stdio use one). */
   get anyConnection(): Connection | undefined {
-    return [...this.#replicas.values()].find((r) => r.status.state === 'ready')?.connection;
+    return [...this.#replicas.values()].find((r) => r.status.state === 'ready' && !r.refusal)
+      ?.connection;
   }
 
   /**
@@ -136,14 +137,30 @@ export class ReplicaSet {
    * method is idempotent. With no replica ready, each ejected one is tried in turn; with none
    * at all, UNAVAILABLE at once.
    */
-  readonly invoke: Invoke = (call) => this.#attempt(call, new Set());
+  readonly invoke: Invoke = (call) =>
+    // A relative timeout is fixed once: a retry does not get a fresh one.
+    this.#attempt({ ...call, options: fixDeadline(call.options, () => undefined) }, new Set());
 
   async #attempt(call: Call, tried: Set<Replica>): Promise<unknown> {
     const r = this.#pick(tried);
     if (!r) throw this.#noReplica(tried.size);
     r.status.inflight++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      r.status.inflight--;
+      if (r.removed && r.status.inflight === 0) r.connection.close();
+    };
+    let streaming = false;
     try {
-      return await r.connection.invoke(call);
+      const result = await r.connection.invoke(call);
+      // A response stream is open until its responses end: counted (and its replica kept) till then.
+      if (call.responseStream) {
+        streaming = true;
+        return untilDone(result as AsyncIterable<unknown>, release);
+      }
+      return result;
     } catch (err) {
       const e = err as CallError;
       const unary = !call.requestStream && !call.responseStream;
@@ -156,15 +173,26 @@ export class ReplicaSet {
         (e.unprocessed || (e.code === Status.UNAVAILABLE && this.#idempotent.has(call.path)));
       if (!again) throw err;
       tried.add(r);
+      // Every replica tried: the last one's answer is the caller's, not "none ready".
+      if (!this.#hasCandidate(tried)) throw err;
       return this.#attempt(call, tried);
     } finally {
-      r.status.inflight--;
-      if (r.removed && r.status.inflight === 0) r.connection.close();
+      if (!streaming) release();
     }
   }
 
+  #hasCandidate(tried: Set<Replica>): boolean {
+    const next = this.#next;
+    const found = this.#pick(tried) !== undefined;
+    this.#next = next;
+    return found;
+  }
+
   #pick(tried: Set<Replica>): Replica | undefined {
-    const open = [...this.#replicas.values()].filter((r) => !r.removed && !tried.has(r));
+    // A replica refused by admit (another type or version) is never sent a call.
+    const open = [...this.#replicas.values()].filter(
+      (r) => !r.removed && !r.refusal && !tried.has(r),
+    );
     let ready = open.filter((r) => r.status.state === 'ready');
     // None ready: try the others rather than fail outright (Envoy's panic threshold). A
     // health check that was only slow on a loaded machine must not take the last one out;
@@ -218,9 +246,14 @@ export class ReplicaSet {
         ok = true;
         r.refusal = undefined;
       } catch (err) {
-        r.refusal = err as Error;
+        // Another type or version is a refusal (final, and it fails a start); anything else
+        // (DriverInfo unanswered as the replica restarts) is a failed check, tried again.
+        const code = (err as { code?: string }).code;
+        if (code === 'DRIVER_INCOMPATIBLE' || code === 'VERSION_MISMATCH') {
+          r.refusal = err as Error;
+          this.#starting?.reject(err as Error);
+        }
         this.#eject(r, (err as Error).message);
-        this.#starting?.reject(err as Error);
       }
     if (ok && r.status.state !== 'ready') {
       if (!first)
@@ -322,4 +355,29 @@ export class ReplicaSet {
       r.connection.close();
     }
   }
+}
+
+/** The responses of `it`, calling `done` once when they end, fail or are left early. */
+function untilDone(it: AsyncIterable<unknown>, done: () => void): AsyncIterable<unknown> {
+  return {
+    [Symbol.asyncIterator]() {
+      const inner = it[Symbol.asyncIterator]();
+      return {
+        next: async () => {
+          try {
+            const r = await inner.next();
+            if (r.done) done();
+            return r;
+          } catch (err) {
+            done();
+            throw err;
+          }
+        },
+        return: async (value?: unknown) => {
+          done();
+          return inner.return ? inner.return(value) : { done: true, value };
+        },
+      };
+    },
+  };
 }

@@ -154,7 +154,7 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
     target.network === 'unix'
       ? []
       : [
-          target.address.slice(0, target.address.lastIndexOf(':')),
+          target.address.slice(0, target.address.lastIndexOf(':')).replace(/^\[|\]$/g, ''),
           Number(target.address.slice(target.address.lastIndexOf(':') + 1)),
         ];
   const endpoint = target.network === 'unix' ? { path: target.address } : { host, port };
@@ -163,7 +163,7 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
   /** Every connection not yet gone: one draining after GOAWAY still carries its calls. */
   const sessions = new Set<ClientHttp2Session>();
   /**
-   * Connections the peer spoke on (its SETTINGS came): a call failing on one it never did
+   * Connections whose socket (and TLS) connected: a call failing on one that never did
    * reached nobody. (The session's own 'connect' fires at once over readAlways' wrapper.)
    */
   const connected = new WeakSet<ClientHttp2Session>();
@@ -187,23 +187,32 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
       session.close();
     }
     const secure = tls !== undefined || serviceTls !== undefined;
-    const s = connect(secure ? 'https://localhost' : 'http://localhost', {
+    // Nothing of a call leaves before the socket (and TLS) connected: until then a failed
+    // call reached nobody (see `unseen`).
+    const made = <T extends Duplex>(socket: T, event: string): T => {
+      socket.once(event, () => connected.add(s));
+      return socket;
+    };
+    const s: ClientHttp2Session = connect(secure ? 'https://localhost' : 'http://localhost', {
       maxSessionMemory: Number.MAX_SAFE_INTEGER,
       settings: { initialWindowSize: STREAM_WINDOW_BYTES },
       // go-plugin certificates name "localhost", whatever the address.
       createConnection: () =>
         tls
-          ? tlsConnect({
-              socket: readAlways(connectSocket()),
-              ca: tls.peerCertPem,
-              key: tls.keyPem,
-              cert: tls.certPem,
-              servername: 'localhost',
-              ALPNProtocols: ['h2'],
-            })
+          ? made(
+              tlsConnect({
+                socket: readAlways(connectSocket()),
+                ca: tls.peerCertPem,
+                key: tls.keyPem,
+                cert: tls.certPem,
+                servername: 'localhost',
+                ALPNProtocols: ['h2'],
+              }),
+              'secureConnect',
+            )
           : serviceTls
-            ? tlsToService(readAlways(connectSocket()), serviceTls(), host)
-            : readAlways(connectSocket()),
+            ? made(tlsToService(readAlways(connectSocket()), serviceTls(), host), 'secureConnect')
+            : readAlways(made(connectSocket(), 'connect')),
     });
     // Each call hears of a broken connection through its own stream.
     s.on('error', () => {});
@@ -213,7 +222,6 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
       if (!closed) onDisconnect?.();
     });
     // A session can be destroyed (its driver died) between connecting and this event.
-    s.once('remoteSettings', () => connected.add(s));
     s.once('connect', () => s.destroyed || s.setLocalWindowSize(CONNECTION_WINDOW_BYTES));
     watchProgress(
       s,

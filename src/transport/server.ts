@@ -63,6 +63,12 @@ export interface ServerLimits {
   hostSecret?: string;
   /** Connections served at once (default MAX_SESSIONS; a service shared by many hosts takes more). */
   maxSessions?: number;
+  /**
+   * When all are taken, may a connection with calls open give way to a newcomer (default
+   * true: a driver's one host is never the one cut)? False: only idle ones do, else the
+   * newcomer is refused.
+   */
+  evictBusy?: boolean;
 }
 
 /** What the server knows of one connection: whether it proved to be the host's, and its calls open. */
@@ -108,6 +114,7 @@ export class GrpcServer {
   /** In the order they connected, so the oldest is the first to give way. */
   #sessions = new Map<ServerHttp2Session, SessionState>();
   #hostSecret?: Buffer;
+  #evictBusy: boolean;
   #calls = new Set<ServerCall>();
   #server: Http2Server | Http2SecureServer;
   /** Accepts connections and hands each, wrapped by readAlways, to #server. */
@@ -137,6 +144,7 @@ export class GrpcServer {
       ? createSecureServer({ ...options, handshakeTimeout: prefaceMs, ...secureContextOf(tls) })
       : createServer(options);
     const maxSessions = limits.maxSessions ?? MAX_SESSIONS;
+    this.#evictBusy = limits.evictBusy ?? true;
     this.#server.on('session', (session) => {
       session.on('error', () => {});
       // A host needs one connection (and one per brokered dial). When all are taken, the
@@ -336,13 +344,21 @@ export class GrpcServer {
     this.#listener.close();
     for (const s of this.#sessions.keys()) s.close();
     const deadline = Date.now() + graceMs;
-    // Calls that started as the GOAWAY went out join the set: wait for whichever ends next.
+    // Calls that started as the GOAWAY went out join the set: wait for whichever ends next,
+    // with one listener per call.
+    const watched = new WeakSet<ServerCall>();
+    let wake = () => {};
     while (this.#calls.size > 0 && Date.now() < deadline) {
+      for (const call of this.#calls)
+        if (!watched.has(call)) {
+          watched.add(call);
+          call.onClosed(() => wake());
+        }
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        ...[...this.#calls].map((call) => new Promise<void>((resolve) => call.onClosed(resolve))),
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, deadline - Date.now()))),
-      ]);
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        timer = setTimeout(resolve, deadline - Date.now());
+      });
       clearTimeout(timer);
     }
     await this.close();
@@ -390,7 +406,7 @@ export class GrpcServer {
       if (state.open === 0) return session;
       busy ??= session;
     }
-    return busy;
+    return this.#evictBusy ? busy : undefined;
   }
 
   /**
