@@ -1,6 +1,6 @@
 // A driver run as a service (DRIVERKIT_LISTEN): no host starts it; hosts find it by address,
 // tell what it is by DriverInfo, and share it. TLS from files (rotated), SIGTERM drains.
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -318,4 +318,57 @@ describe.skipIf(!hasGoToolchain)('a go-plugin driver as a service', () => {
       /expected a driver of type "counter" .*got one of type "userprovider"/,
     );
   }, 120_000);
+});
+
+describe('a socket folder', () => {
+  it('each NAME.sock in socket_dir is driver NAME, found and forgotten as sockets come and go', async () => {
+    const dir = tempDir();
+    const sockets = join(dir, 'sockets');
+    mkdirSync(sockets);
+    const alpha = await service(BIN.demo, {
+      DRIVERKIT_LISTEN: `unix://${join(sockets, 'alpha.sock')}`,
+    });
+    writeFileSync(
+      join(dir, 'driverkit.toml'),
+      `socket_dir = "sockets"\n[drivers.local]\ntype = "userprovider"\ndriver = "${BIN.demo}"\n`,
+    );
+    const { match } = await spawnUntil(
+      process.execPath,
+      [CLI, 'serve', '--listen', '127.0.0.1:0'],
+      /driverkit: serving (.*) on (\S+)\n/,
+      { cwd: dir, endSignal: 'SIGTERM' },
+    );
+    expect(match[1]).toBe('local, alpha');
+    const channel = new Client(match[2], credentials.createInsecure());
+    onTestFinished(() => channel.close());
+    const map = (err: { code: number; details: string }, method: string) =>
+      new RpcError(err.code as never, err.details, { method });
+    const users = createClient(userprovider.versions[1], grpcInvoke(channel), errorStep(map));
+    const via = (name: string) => ({ metadata: { 'driverkit-driver': name } });
+    const answers = (name: string) =>
+      users.findUsers({ query: 'einstein' }, via(name)).then(
+        (r) => r.users.length === 1,
+        () => false,
+      );
+    expect(await answers('alpha')).toBe(true);
+
+    // A socket appears: a driver of that name (polled: the client has no event to wait on).
+    await service(BIN.demo, { DRIVERKIT_LISTEN: `unix://${join(sockets, 'beta.sock')}` });
+    await waitFor(() => answers('beta'), 10_000, 'beta found');
+    const ls = await spawnCollect(process.execPath, [CLI, 'ls'], { cwd: dir });
+    expect(ls.stdout).toMatch(/^beta\s+userprovider\s+socket\s+\S*beta\.sock\s+found\s+ready/m);
+    // Its socket goes (the service drains and removes it): so does the driver.
+    alpha.child.kill('SIGTERM');
+    await alpha.done;
+    await waitFor(
+      () =>
+        users.findUsers({ query: 'x' }, via('alpha')).then(
+          () => false,
+          (e: Error) => /no UserProvider driver named "alpha"/.test(e.message),
+        ),
+      10_000,
+      'alpha gone',
+    );
+    expect(await answers('beta')).toBe(true);
+  });
 });

@@ -1,3 +1,4 @@
+import { socketsIn, typeAt } from '../host/socket-folder.js';
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { relative } from 'node:path';
@@ -74,6 +75,20 @@ export async function run(argv: string[]): Promise<number> {
       return row;
     }),
   );
+  // Drivers a socket folder holds besides the configured ones (serve finds them the same way).
+  const found = config.socketDir ? await socketsIn(config.socketDir) : [];
+  for (const s of found.filter((s) => !config.drivers.some((d) => d.name === s.name))) {
+    const type = (await typeAt(s.path, 2000)) ?? '?';
+    const row = [
+      s.name,
+      type,
+      'socket',
+      relative('.', s.path),
+      type === '?' ? 'no DriverInfo' : 'found',
+    ];
+    if (serving) row.push(describeRunning(serving.drivers[s.name]));
+    rows.push(row);
+  }
   const table = [
     ['NAME', 'TYPE', 'KIND', 'DRIVER', 'STATE', ...(serving ? [`SERVE (pid ${serving.pid})`] : [])],
     ...rows,

@@ -97,6 +97,9 @@ export async function run(argv: string[]): Promise<number> {
       );
     // A taken address is found before any driver starts (or builds).
     await checkAddressFree(listen);
+    // Drivers in socket_dir join those of the config, now and as their sockets come and go.
+    await host.discover();
+    host.watchSockets();
     await startDrivers(host, logger);
     // A signal during the start closed the drivers (failing their start): nothing to serve.
     if (stopping) {

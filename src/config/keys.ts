@@ -309,7 +309,7 @@ function keyFiles(v: unknown, ctx: TopContext): Parsed<string[]> {
 }
 
 /** The `drivers` table: each entry parsed by DRIVER_KEYS, then given its name and contract. */
-function driverTables(v: unknown, ctx: TopContext): Parsed<DriverEntry[]> {
+export function driverTables(v: unknown, ctx: TopContext): Parsed<DriverEntry[]> {
   if (!isTable(v)) return fail('a table of [drivers.NAME] tables', v);
   const entries = Object.entries(v);
   // No value quoted: an empty table is the same mistake as a missing one.
@@ -392,6 +392,13 @@ export const TOP_KEYS = [
     parse: path('a folder path (string)'),
     default: 'bin',
     doc: 'Where source drivers are built.',
+  },
+  {
+    toml: 'socket_dir',
+    field: 'socketDir',
+    parse: path('a folder path (string)'),
+    defaultDoc: 'none',
+    doc: 'A folder of drivers run as services (sidecars): each `NAME.sock` in it is driver NAME, of the type its DriverInfo names, dialed as `address = "unix://…/NAME.sock"` would be; watched, so sockets added and removed add and remove drivers. A configured driver of the same name wins.',
   },
   {
     toml: 'listen',

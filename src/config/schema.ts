@@ -27,6 +27,8 @@ export interface Config extends Fields<typeof TOP_KEYS> {
   file: string;
   /** Folder relative paths are resolved against; drivers run there. */
   dir: string;
+  /** Every driver type the config may name (built in, from code, declared), by name. */
+  contracts: Readonly<Record<string, Contract>>;
 }
 
 /**
@@ -39,7 +41,7 @@ export function validateConfig(
   dir: string,
   contracts: Readonly<Record<string, Contract>> = BUILTIN,
 ): Config {
-  return { file, dir, ...orThrow(parseTable(TOP_KEYS, raw, { dir, contracts }), file) };
+  return { file, dir, contracts, ...orThrow(parseTable(TOP_KEYS, raw, { dir, contracts }), file) };
 }
 
 /** A refused value as the config error: file, key path, expectation and what was there. */

@@ -61,6 +61,8 @@ export interface GatewayDrivers {
   }>;
   /** The app protocol version an instance's driver negotiated, while it runs. */
   versionOf?(name: string): number | undefined;
+  /** Calls `fn` when instances come or go (a socket folder); returns how to stop. */
+  onInstances?(fn: () => void): () => void;
   /** Sends one call to an instance: started on first use, through a restart, with its `call_timeout`. */
   invoke(name: string, call: Call): Promise<unknown>;
   /** Whether an instance is ready for calls now. */
@@ -118,26 +120,35 @@ export async function startGateway(
       (drivers.instances().length > 1 ? Math.ceil(overall / 2) : overall),
   });
   const guard = { security, slots, memory };
-  const names = drivers.instances().map((d) => d.name);
-  const required = drivers
-    .instances()
-    .filter((d) => d.required)
-    .map((d) => d.name);
+  let names: string[] = [];
   // Readiness of the whole gateway: what it cannot serve without.
-  const essential = required.length > 0 ? required : names;
+  let essential: string[] = [];
   const byService = new Map<string, string[]>();
-  for (const { name, services } of drivers.instances()) {
-    for (const service of services) {
-      const list = byService.get(service.fullName) ?? [];
-      if (list.length === 0)
-        server.addService(
-          relayDefinition(service),
-          relayImplementation(service, list, drivers, guard),
-        );
-      list.push(name);
-      byService.set(service.fullName, list);
+  /** Routes for the instances there are now: drivers found in a socket folder come and go. */
+  const route = () => {
+    const now = drivers.instances();
+    names = now.map((d) => d.name);
+    const required = now.filter((d) => d.required).map((d) => d.name);
+    essential = required.length > 0 ? required : names;
+    for (const list of byService.values())
+      for (let i = list.length - 1; i >= 0; i--) if (!names.includes(list[i])) list.splice(i, 1);
+    for (const { name, services } of now) {
+      for (const service of services) {
+        let list = byService.get(service.fullName);
+        if (!list) {
+          list = [];
+          byService.set(service.fullName, list);
+          server.addService(
+            relayDefinition(service),
+            relayImplementation(service, list, drivers, guard),
+          );
+        }
+        if (!list.includes(name)) list.push(name);
+      }
     }
-  }
+  };
+  route();
+  const stopRouting = drivers.onInstances?.(route);
   let draining = false;
   const healthImpl = {
     check: (call: ServerUnaryCall<{ service: string }, unknown>, cb: sendUnaryData<unknown>) => {
@@ -183,6 +194,7 @@ export async function startGateway(
     },
     close: (graceMs = 2000) =>
       new Promise<void>((resolve) => {
+        stopRouting?.();
         healthServer?.forceShutdown();
         const timer = setTimeout(() => server.forceShutdown(), graceMs);
         server.tryShutdown(() => {

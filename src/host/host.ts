@@ -1,4 +1,6 @@
+import { type FSWatcher, watch } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { driverTables } from '../config/keys.js';
 import type { BuildResult } from '../build/build.js';
 import { configFromObject, loadConfig } from '../config/load.js';
 import type { Config, DriverEntry } from '../config/schema.js';
@@ -10,6 +12,7 @@ import { MAX_TIMER_MS } from '../protocol/grpc-wire.js';
 import { Driver } from '../launch/driver.js';
 import { consoleLogger, type Logger } from '../launch/logger.js';
 import type { LatestClient, Versioned } from '../launch/options.js';
+import { socketsIn, typeAt } from './socket-folder.js';
 import { Supervisor, type SupervisorStatus } from './supervisor.js';
 
 /** go-plugin's start timeout, which a driver's Configure also gets when its entry sets no call_timeout. */
@@ -46,6 +49,11 @@ export class DriverHost {
   readonly #closing = new AbortController();
   /** Drivers started but not yet configured: close() must not wait out their Configure. */
   readonly #launching = new Set<Driver>();
+  /** Drivers found in `socket_dir`, by name. */
+  readonly #found = new Set<string>();
+  readonly #onInstances = new Set<() => void>();
+  #watcher?: FSWatcher;
+  #discovering = Promise.resolve();
 
   constructor(config: Config, options: Pick<HostOptions, 'logger' | 'onBuild' | 'onState'> = {}) {
     this.config = config;
@@ -220,8 +228,81 @@ export class DriverHost {
     );
   }
 
+  /** Calls `fn` whenever drivers are found in or gone from `socket_dir`; returns how to stop. */
+  onInstances(fn: () => void): () => void {
+    this.#onInstances.add(fn);
+    return () => this.#onInstances.delete(fn);
+  }
+
+  /**
+   * Looks in `socket_dir` now: each `NAME.sock` not yet known becomes driver NAME, of the
+   * type its DriverInfo names; a driver whose socket is gone is closed and forgotten. A
+   * configured driver of the same name wins; a socket that names no known type is skipped,
+   * with a warning. Runs one at a time.
+   */
+  discover(): Promise<void> {
+    this.#discovering = this.#discovering.then(() => this.#discover());
+    return this.#discovering;
+  }
+
+  /** Watches `socket_dir` for sockets added and removed (discover() on each change). */
+  watchSockets(): void {
+    const dir = this.config.socketDir;
+    if (!dir || this.#watcher || this.#closed) return;
+    let timer: NodeJS.Timeout | undefined;
+    this.#watcher = watch(dir, () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => void this.discover(), 50);
+      timer.unref();
+    });
+    this.#watcher.unref();
+  }
+
+  async #discover(): Promise<void> {
+    const dir = this.config.socketDir;
+    if (!dir || this.#closed) return;
+    const present = await socketsIn(dir);
+    let changed = false;
+    for (const s of present) {
+      if (this.#found.has(s.name) || this.#closed) continue;
+      if (this.config.drivers.some((d) => d.name === s.name)) continue;
+      const type = await typeAt(s.path, 2000);
+      const parsed = type
+        ? driverTables(
+            { [s.name]: { type, address: `unix://${s.path}` } },
+            { dir: this.config.dir, contracts: this.config.contracts },
+          )
+        : undefined;
+      if (!parsed?.ok) {
+        this.#logger.log('warn', 'socket skipped: no DriverInfo of a known type', {
+          socket: s.path,
+          type: type ?? '(none)',
+        });
+        continue;
+      }
+      this.config.drivers.push(parsed.value[0]);
+      this.#found.add(s.name);
+      changed = true;
+      this.#logger.log('info', 'driver found', { driver: s.name, socket: s.path, type });
+    }
+    const names = new Set(present.map((s) => s.name));
+    for (const name of [...this.#found]) {
+      if (names.has(name)) continue;
+      this.#found.delete(name);
+      const i = this.config.drivers.findIndex((d) => d.name === name);
+      if (i >= 0) this.config.drivers.splice(i, 1);
+      const supervisor = this.#supervisors.get(name);
+      this.#supervisors.delete(name);
+      await supervisor?.close();
+      changed = true;
+      this.#logger.log('info', 'driver gone: its socket was removed', { driver: name });
+    }
+    if (changed) for (const fn of this.#onInstances) fn();
+  }
+
   /** Stops every driver this host started. Idempotent. */
   async close(): Promise<void> {
+    this.#watcher?.close();
     this.#closed = true;
     this.#closing.abort(new Error('the host is closing'));
     // A start in progress (a Configure that hangs, say) is cut short, so close() takes the
