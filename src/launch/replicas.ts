@@ -125,12 +125,6 @@ export class ReplicaSet {
     return [...this.#replicas.values()].map((r) => ({ ...r.status }));
   }
 
-  /** Any ready replica's connection (the broker and stdio use one). */
-  get anyConnection(): Connection | undefined {
-    return [...this.#replicas.values()].find((r) => r.status.state === 'ready' && !r.refusal)
-      ?.connection;
-  }
-
   /**
    * Sends a call to the ready replica with the fewest calls open (round robin among equals).
    * A unary call the replica never saw goes to another; one it may have seen, only when its
