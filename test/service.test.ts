@@ -1,8 +1,10 @@
 // A driver run as a service (DRIVERKIT_LISTEN): no host starts it; hosts find it by address,
 // tell what it is by DriverInfo, and share it. TLS from files (rotated), SIGTERM drains.
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { Client, credentials } from '@grpc/grpc-js';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -370,5 +372,70 @@ describe('a socket folder', () => {
       'alpha gone',
     );
     expect(await answers('beta')).toBe(true);
+  });
+});
+
+describe('driverkit serve over TLS from files', () => {
+  it('hosts dial it by tls:// address with mTLS, and rotated files serve new connections', async () => {
+    const dir = tempDir();
+    const first = certificates(dir, 'g1');
+    const live = { cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key') };
+    copyFileSync(first.cert, live.cert);
+    copyFileSync(first.key, live.key);
+    writeFileSync(
+      join(dir, 'driverkit.toml'),
+      `[gateway]\ntls_cert = "${live.cert}"\ntls_key = "${live.key}"\nclient_ca = "${first.ca}"\n[drivers.users]\ntype = "userprovider"\ndriver = "${BIN.demo}"\n`,
+    );
+    const { match } = await spawnUntil(
+      process.execPath,
+      [CLI, 'serve', '--listen', '127.0.0.1:0'],
+      /driverkit: serving .* on (\S+)\n/,
+      { cwd: dir, endSignal: 'SIGTERM' },
+    );
+    const clientTls = { certFile: first.clientCert, keyFile: first.clientKey };
+    const host = dialed(userprovider, `tls://${match[1]}`, {
+      tls: { caFile: first.ca, ...clientTls },
+    });
+    await host.ready;
+    expect((await host.client.findUsers({ query: 'einstein' })).users).toHaveLength(1);
+
+    const next = certificates(dir, 'g2');
+    copyFileSync(next.cert, live.cert);
+    copyFileSync(next.key, live.key);
+    const wanted = new X509Certificate(readFileSync(next.cert)).fingerprint256;
+    const [hostName, port] = [
+      match[1].slice(0, match[1].lastIndexOf(':')),
+      Number(match[1].split(':').pop()),
+    ];
+    const served = () =>
+      new Promise<string>((resolve) => {
+        const s = tlsConnect(
+          {
+            host: hostName,
+            port,
+            ca: [readFileSync(first.ca), readFileSync(next.ca)],
+            cert: readFileSync(first.clientCert),
+            key: readFileSync(first.clientKey),
+            ALPNProtocols: ['h2'],
+          },
+          () => {
+            resolve(s.getPeerX509Certificate()?.fingerprint256 ?? '');
+            s.destroy();
+          },
+        );
+        s.on('error', () => resolve(''));
+      });
+    // grpc-js reads the files every second: polled, as the change has no event outside.
+    await waitFor(
+      async () => (await served()) === wanted,
+      10_000,
+      'the renewed certificate served',
+    );
+    const fresh = dialed(userprovider, `tls://${match[1]}`, {
+      tls: { caFile: next.ca, ...clientTls },
+    });
+    await fresh.ready;
+    expect((await fresh.client.findUsers({ query: 'marie' })).users).toHaveLength(1);
+    expect((await host.client.findUsers({ query: 'marie' })).users).toHaveLength(1);
   });
 });

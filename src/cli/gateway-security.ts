@@ -40,6 +40,8 @@ export async function gatewaySecurity(config: Config): Promise<GatewaySecurity> 
   );
   return {
     tls: certPem && keyPem ? { certPem, keyPem, clientCaPem } : undefined,
+    tlsFiles:
+      g.tlsCert && g.tlsKey ? { cert: g.tlsCert, key: g.tlsKey, clientCa: g.clientCa } : undefined,
     tokens: tokens.length ? tokens : undefined,
     allow,
     maxConcurrentCalls: g.maxConcurrentCalls,

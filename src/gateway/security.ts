@@ -7,6 +7,8 @@ import { Status } from '../status.js';
 export interface GatewaySecurity {
   /** TLS: the gateway's certificate and key (PEM); with `clientCaPem`, clients must show a certificate it signed (mTLS). */
   tls?: { certPem: string; keyPem: string; clientCaPem?: string };
+  /** Where `tls` came from: given, the gateway reads the files again as they change (rotation). */
+  tlsFiles?: { cert: string; key: string; clientCa?: string };
   /**
    * Bearer tokens a client must send as `authorization: Bearer TOKEN`, each with the name
    * drivers see as the caller (`ctx.context.user`), default `token-N`. Default: none asked.
