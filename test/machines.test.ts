@@ -31,7 +31,7 @@ function serviceOn(m: Machines, name: string, bin: string, env: Record<string, s
 }
 
 describe.skipIf(!canMakeMachines)('drivers as services on other machines', () => {
-  it('mTLS across machines; 3 replicas under 64 calls: SIGKILL, drain and restart, a partition and its heal, a certificate rotation to a new CA fail no call', async () => {
+  it('mTLS across machines; 3 replicas under 64 calls: SIGKILL, drain and restart, a partition and its heal, SIGSTOP, a certificate rotation to a new CA fail no call', async () => {
     const m = machines(['r1', 'r2', 'r3']);
     const replicas = ['r1', 'r2', 'r3'];
     const dir = tempDir();
@@ -88,6 +88,17 @@ describe.skipIf(!canMakeMachines)('drivers as services on other machines', () =>
     await waitFor(() => state(2) === 'ready', 5000, 'r3 ready again');
     expect(Date.now() - healed).toBeLessThan(2000);
     await calls.more(300);
+
+    // A hung replica: out within 2 s, its stuck calls sent again elsewhere, back on SIGCONT.
+    const hung = procs[2].child;
+    onTestFinished(() => void hung.kill('SIGCONT'));
+    hung.kill('SIGSTOP');
+    const stopped = Date.now();
+    await waitFor(() => state(2) === 'ejected', 5000, 'r3 ejected while stopped');
+    expect(Date.now() - stopped).toBeLessThan(2000);
+    await calls.more(300);
+    hung.kill('SIGCONT');
+    await waitFor(() => state(2) === 'ready', 5000, 'r3 ready after SIGCONT');
 
     const reloaded = procs.map(
       ({ child }) =>

@@ -118,6 +118,7 @@ export async function serveService(
   } catch (err) {
     fail(`cannot listen on ${o.listen}: ${(err as Error).message}`);
   }
+  const socketIno = where ? lstatSync(where, { throwIfNoEntry: false })?.ino : undefined;
   let healthAt: string | undefined;
   if (health)
     try {
@@ -143,7 +144,13 @@ export async function serveService(
       }
       await health?.close();
       brokers.close();
-      if (where) rmSync(where, { force: true });
+      // Only our own socket: a successor may already listen at the same path.
+      if (
+        where &&
+        socketIno !== undefined &&
+        lstatSync(where, { throwIfNoEntry: false })?.ino === socketIno
+      )
+        rmSync(where, { force: true });
       process.exit(code);
     })());
   // Readiness goes first: NOT_SERVING for drainDelayMs while calls are still taken (the
