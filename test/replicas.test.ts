@@ -82,6 +82,23 @@ describe('replicas of a service', () => {
     expect(failures.map((e) => e.message)).toEqual([]);
   });
 
+  it('a call that is not idempotent, in flight on a replica SIGKILLed, fails with UNAVAILABLE: it is never sent twice', async () => {
+    const set = await replicas(BIN.counter, 3);
+    const driver = dial(counter, set.addresses);
+    await driver.ready;
+    // 64 callers keep about 21 `add` calls in flight on each replica.
+    const calls = load(() => driver.client.add({ value: '1' }));
+    await calls.more(300);
+    set.procs[0].child.kill('SIGKILL');
+    await waitFor(() => driver.replicas![0].state === 'ejected', 5000, 'replica 0 ejected');
+    await calls.more(300);
+    const { failures } = await calls.stop();
+    // Idempotent, these would have gone to another replica (see the first test); these may
+    // have run, so they fail instead, each naming the broken connection.
+    expect(failures.length).toBeGreaterThan(0);
+    for (const e of failures) expect(e.message).toMatch(/\[UNAVAILABLE\]/);
+  });
+
   it('a hung replica (SIGSTOP) is ejected within 2 s and no idempotent call fails; it comes back on SIGCONT', async () => {
     const set = await replicas(BIN.fixture, 3);
     const driver = dial(fixtureContract, set.addresses);
