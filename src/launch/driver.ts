@@ -229,20 +229,9 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{
         serviceTls: targets.secure ? clientTls(o.tls ?? {}) : undefined,
         keepalive: o.keepalive,
       },
+      // The first replica picks the version; every other one must serve it.
       admit: async (connection) => {
-        const where = `${connection.target.network}:${connection.target.address}`;
-        const info = await connection.info(deadline());
-        if (!info) {
-          this.version ??= Math.max(...contractVersions(this.contract));
-          this.#log.log('warn', 'the service has no DriverInfo; its type is not checked', {
-            driver: this.name,
-            address: where,
-          });
-          return;
-        }
-        const verdict = checkInfo(info, this.contract, where, this.version);
-        if (!verdict.ok) throw this.#error(verdict.code, verdict.message);
-        this.version = verdict.version;
+        this.version = await this.#admit(connection, deadline(), this.version);
       },
       service: () => (this.version ? this.contract.versions[this.version] : undefined),
       log: this.#log,
@@ -273,13 +262,13 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{
   }
 
   /**
-   * A reattached driver says what it is (DriverInfo): another type, or a version other than
-   * the reattach info's, is refused before any call. One without DriverInfo (a go-plugin
-   * driver) cannot be checked, and is taken on trust with a warning.
+   * A running driver (reattached, or a service's replica) says what it is (DriverInfo):
+   * another type, or not serving `want`, is refused before any call; else the version to
+   * speak (`want`, or the newest both speak). One without DriverInfo (a go-plugin driver)
+   * cannot be checked, and is taken on trust with a warning.
    */
-  async #checkAttached(connection: Connection, deadline: Date): Promise<void> {
-    const h = this.handshake!;
-    const where = `${h.network}:${h.address}`;
+  async #admit(connection: Connection, deadline: Date, want?: number): Promise<number> {
+    const where = `${connection.target.network}:${connection.target.address}`;
     const info = await connection.info(deadline).catch((err) => {
       throw this.#error(
         'CONNECT_FAILED',
@@ -290,11 +279,13 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{
     if (!info) {
       this.#log.log('warn', 'the running driver has no DriverInfo; its type is not checked', {
         driver: this.name,
+        address: where,
       });
-      return;
+      return want ?? Math.max(...contractVersions(this.contract));
     }
-    const verdict = checkInfo(info, this.contract, where, h.app);
+    const verdict = checkInfo(info, this.contract, where, want);
     if (!verdict.ok) throw this.#error(verdict.code, verdict.message);
+    return verdict.version;
   }
 
   /**
@@ -343,7 +334,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{
       },
     );
     if (this.#options.reattach !== undefined)
-      await this.#checkAttached(connection, new Date(Date.now() + timeout));
+      await this.#admit(connection, new Date(Date.now() + timeout), h.app);
     this.version = h.app;
     connection.streamStdio(
       (d) => this.#onStdout(Buffer.from(d.data)),
