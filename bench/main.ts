@@ -10,6 +10,7 @@ import { latency } from './rows/latency.js';
 import { load } from './rows/load.js';
 import { go } from './rows/go.js';
 import { memory } from './rows/memory.js';
+import { observability } from './rows/observability.js';
 import { orphans } from './rows/orphans.js';
 import { remote } from './rows/remote.js';
 import { gateway, scale } from './rows/scale.js';
@@ -31,6 +32,7 @@ const ROWS: Record<string, () => Promise<Result[]>> = {
   go,
   orphans,
   remote,
+  observability,
 };
 
 const wanted = process.argv.slice(2);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * True while process `pid` runs. A zombie (dead, not yet reaped by its parent) counts as
@@ -44,4 +44,57 @@ export const processStartTime = (pid: number): string | undefined => statFields(
 export function processGroup(pid: number): number | undefined {
   const pgrp = statFields(pid)?.[2];
   return pgrp === undefined ? undefined : Number(pgrp);
+}
+
+/**
+ * The processes of group `pgid` that descend from its leader (the driver, a wrapper's
+ * child): walked from the leader through /proc's children lists, not across every
+ * process of the machine, which a start would pay for on a busy host.
+ */
+export function groupMembers(pgid: number): number[] {
+  const out: number[] = [];
+  const queue = [pgid];
+  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
+    if (processGroup(pid) !== pgid) continue;
+    out.push(pid);
+    for (const task of tryRead(() => readdirSync(`/proc/${pid}/task`), []))
+      for (const child of tryRead(
+        () => readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8'),
+        '',
+      ).split(' '))
+        if (child.trim()) queue.push(Number(child));
+  }
+  return out;
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ): 100 on every Linux port Node runs on. */
+const TICKS_PER_SECOND = 100;
+const PAGE_BYTES = 4096;
+
+/**
+ * Resident memory (bytes) and CPU time (user and system, seconds) of the processes of
+ * group `pgid`, summed (see groupMembers); undefined without /proc or once it is gone.
+ */
+export function groupUsage(pgid: number): { rssBytes: number; cpuSeconds: number } | undefined {
+  let rssBytes = 0;
+  let ticks = 0;
+  let seen = false;
+  for (const pid of groupMembers(pgid)) {
+    const f = statFields(pid);
+    if (!f) continue;
+    seen = true;
+    // After the name: utime is field 14, stime 15, rss (pages) 24; f[0] is field 3.
+    ticks += Number(f[11]) + Number(f[12]);
+    rssBytes += Number(f[21]) * PAGE_BYTES;
+  }
+  return seen ? { rssBytes, cpuSeconds: ticks / TICKS_PER_SECOND } : undefined;
+}
+
+/** What `read` returns, or `fallback` when /proc no longer has it (a process gone meanwhile). */
+export function tryRead<T>(read: () => T, fallback: T): T {
+  try {
+    return read();
+  } catch {
+    return fallback;
+  }
 }

@@ -21,6 +21,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   // The library: the host side (`driverkit`, launch/) and the SDK (`driverkit/driver`).
   launch: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'transport'],
   driver: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'transport'],
+  // Metrics of calls and drivers (prom-client), for hosts that ask for them.
+  metrics: ['.', 'rpc'],
   // The application, on top of the library.
   types: ['.', 'contracts'],
   config: ['.', 'gen', 'protocol', 'contracts', 'types'],
@@ -37,8 +39,9 @@ const ALLOWED: Record<string, readonly string[]> = {
     'build',
     'types',
     'packages',
+    'metrics',
   ],
-  gateway: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'transport', 'launch', 'host'],
+  gateway: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'transport', 'launch', 'host', 'metrics'],
   testing: ['.', 'gen', 'protocol', 'contracts', 'rpc', 'launch'],
   cli: [
     '.',
@@ -54,28 +57,42 @@ const ALLOWED: Record<string, readonly string[]> = {
     'types',
     'testing',
     'packages',
+    'metrics',
   ],
 };
+
+/** What the library's two entries never load: the application's packages, and metrics'. */
+const LEAN = [
+  '@grpc/grpc-js',
+  'esbuild',
+  'semver',
+  'smol-toml',
+  'execa',
+  'protobufjs',
+  'prom-client',
+];
 
 /** Packages an entry must never load, directly or through any file it imports. */
 const ENTRIES: Record<string, { file: string; never: readonly string[] }> = {
   driverkit: {
     file: 'launch/index.ts',
     // The host speaks the one transport (src/transport/): grpc-js is the gateway's alone.
-    never: ['@grpc/grpc-js', 'esbuild', 'semver', 'smol-toml', 'execa', 'protobufjs'],
+    never: LEAN,
   },
-  'driverkit/driver': {
-    file: 'driver/index.ts',
-    never: ['@grpc/grpc-js', 'esbuild', 'semver', 'smol-toml', 'execa', 'protobufjs'],
-  },
+  'driverkit/driver': { file: 'driver/index.ts', never: LEAN },
   // Builds and packages load when a config names a source folder or a package, protobufjs
   // when it declares a type from its .proto.
-  'driverkit/host': { file: 'host/index.ts', never: ['esbuild', 'semver', 'protobufjs'] },
+  // prom-client when it asks for metrics.
+  'driverkit/host': {
+    file: 'host/index.ts',
+    never: ['esbuild', 'semver', 'protobufjs', 'prom-client'],
+  },
+  'driverkit/metrics': { file: 'metrics/index.ts', never: ['@grpc/grpc-js', 'esbuild'] },
   'driverkit/build': { file: 'build/index.ts', never: ['@grpc/grpc-js'] },
   'driverkit/gateway': { file: 'gateway/index.ts', never: [] },
   'driverkit/testing': {
     file: 'testing/index.ts',
-    never: ['esbuild', 'semver', 'smol-toml', 'protobufjs'],
+    never: ['esbuild', 'semver', 'smol-toml', 'protobufjs', 'prom-client'],
   },
 };
 

@@ -11,6 +11,7 @@ const ENTRIES = [
   'src/build/index.ts',
   'src/gateway/index.ts',
   'src/testing/index.ts',
+  'src/metrics/index.ts',
 ];
 
 it('every export of every public entry is documented', () => {

@@ -8,6 +8,7 @@ import { readStatus, statusPath } from '../host/status-file.js';
 import type { SupervisorStatus } from '../host/supervisor.js';
 import { resolveInstalled } from '../packages/installed.js';
 import { CONFIG_OPTION, parseCommand } from './args.js';
+import { formatTable } from './table.js';
 
 const HELP = `Usage: driverkit ls [--config FILE]
 
@@ -93,10 +94,6 @@ export async function run(argv: string[]): Promise<number> {
     ['NAME', 'TYPE', 'KIND', 'DRIVER', 'STATE', ...(serving ? [`SERVE (pid ${serving.pid})`] : [])],
     ...rows,
   ];
-  const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
-  for (const r of table)
-    process.stdout.write(
-      `${r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')}\n`,
-    );
+  process.stdout.write(formatTable(table));
   return 0;
 }

@@ -22,6 +22,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'start every driver and serve them on one gRPC address',
     load: () => import('./serve.js'),
   },
+  status: {
+    summary:
+      "show what a running serve does: each driver's state, calls/s, errors, latency, memory",
+    load: () => import('./status.js'),
+  },
   conformance: {
     summary: "check a driver against its type's conformance suite",
     load: () => import('./conformance.js'),

@@ -1,7 +1,10 @@
-import { DEFAULT_CONFIG_FILE } from '../config/load.js';
+import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/load.js';
 import { startGateway } from '../gateway/gateway.js';
 import { consoleLogger, type Logger } from '../launch/logger.js';
-import { type DriverHost, openHost } from '../host/host.js';
+import { DriverHost } from '../host/host.js';
+import type { Admin } from '../gateway/admin.js';
+import type { HostMetrics } from '../metrics/host-metrics.js';
+import { adminToken } from './admin-token.js';
 import { readStatus, removeStatus, statusPath, writeStatus } from '../host/status-file.js';
 import { CONFIG_OPTION, parseCommand } from './args.js';
 import { gatewaySecurity } from './gateway-security.js';
@@ -38,13 +41,18 @@ export async function run(argv: string[]): Promise<number> {
   if (!args) return 0;
   const logger = consoleLogger();
   let publish = () => {};
-  const host = await openHost({
-    config: args.values.config,
+  const config = await loadConfig(args.values.config);
+  const adminListen = config.gateway.adminListen;
+  // prom-client loads only for a config that serves metrics.
+  const metrics = adminListen ? await serveMetrics() : undefined;
+  const host = new DriverHost(config, {
     logger,
+    metrics,
     onBuild: (e) =>
       logger.log('info', 'building driver from source', { driver: e.name, folder: e.driver }),
     onState: () => publish(),
   });
+  let admin: Admin | undefined;
   const statusFile = statusPath(host.config.binDir);
   // driverkit ls reads this to show each driver's state (ready, restarting, failed, ...).
   // Another serve of this config, still running, keeps the file: this one only reports its own.
@@ -56,6 +64,7 @@ export async function run(argv: string[]): Promise<number> {
         startTime: processStartTime(process.pid),
         config: host.config.file,
         address: gateway?.address,
+        admin: admin?.address,
         drivers: host.status(),
       });
   };
@@ -77,6 +86,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       await gateway?.close(drainGrace);
       await host.close();
+      await admin?.close();
       removeStatus(statusFile);
     })());
   // Signals during start-up must also close what has started.
@@ -97,6 +107,25 @@ export async function run(argv: string[]): Promise<number> {
       );
     // A taken address is found before any driver starts (or builds).
     await checkAddressFree(listen);
+    if (metrics && adminListen) {
+      const token = await adminToken(host.config);
+      const { startAdmin } = await import('../gateway/admin.js');
+      // Up before the drivers, so a slow start shows in `driverkit status`.
+      admin = await startAdmin(
+        {
+          config: host.config,
+          status: () => host.status(),
+          get address() {
+            return gateway?.address;
+          },
+        },
+        metrics,
+        adminListen,
+        token,
+      );
+      publish();
+      logger.log('info', 'admin endpoint: /metrics and /status', { address: admin.address });
+    }
     // Drivers in socket_dir join those of the config, now and as their sockets come and go.
     await host.discover();
     host.watchSockets();
@@ -140,6 +169,17 @@ async function startDrivers(host: DriverHost, logger: Logger): Promise<void> {
       error,
     });
   });
+}
+
+/** The host's metrics and the serving process's own (Node's heap, event loop, CPU). */
+async function serveMetrics(): Promise<HostMetrics> {
+  const [{ HostMetrics }, { collectDefaultMetrics }] = await Promise.all([
+    import('../metrics/host-metrics.js'),
+    import('prom-client'),
+  ]);
+  const metrics = new HostMetrics();
+  collectDefaultMetrics({ register: metrics.registry });
+  return metrics;
 }
 
 /** Fails with the address and the way out when another process listens on `listen` already. */

@@ -2,6 +2,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { duration, fail, flag, isTable, ok, positive, type Parsed } from './parsers.js';
 import { parseTable, type Fields, type Key } from './table.js';
+import { isLoopback } from '../protocol/loopback.js';
 
 interface GatewayContext {
   dir: string;
@@ -131,6 +132,21 @@ export const GATEWAY_KEYS = [
     defaultDoc: '`"10s"`',
     doc: 'Then: how long calls in flight have to finish before they are cut.',
   },
+  {
+    toml: 'admin_listen',
+    field: 'adminListen',
+    parse: (v: unknown) =>
+      typeof v === 'string' && /^.+:\d+$/.test(v) ? ok(v) : fail('an address "HOST:PORT"', v),
+    defaultDoc: 'none (off)',
+    doc: 'An HTTP address serving `/metrics` (Prometheus) and `/status` (`driverkit status`). Off loopback only with `admin_token_file`.',
+  },
+  {
+    toml: 'admin_token_file',
+    field: 'adminTokenFile',
+    parse: file,
+    defaultDoc: 'none',
+    doc: 'A bearer token (the first line of this file) that `/metrics` and `/status` require: `authorization: Bearer T`, as Prometheus sends with `authorization.credentials_file`.',
+  },
 ] as const satisfies readonly Key<GatewayContext>[];
 
 /** The `[gateway]` table, parsed. */
@@ -149,6 +165,14 @@ export function gatewayTable(v: unknown, ctx: GatewayContext): Parsed<GatewayCon
     };
   if (g.clientCa !== undefined && g.tlsCert === undefined)
     return { ...fail('tls_cert and tls_key: client certificates need TLS'), key: 'client_ca' };
+  if (g.adminListen && !isLoopback(g.adminListen, true) && g.adminTokenFile === undefined)
+    return {
+      ...fail(
+        'a loopback address (127.0.0.1:PORT), or admin_token_file set: the admin endpoint shows every driver',
+        g.adminListen,
+      ),
+      key: 'admin_listen',
+    };
   return ok(g);
 }
 

@@ -22,6 +22,8 @@ import { MESSAGE_LIMIT_OPTIONS } from '../protocol/limits.js';
 import type { Call } from '../rpc/client.js';
 import { Status } from '../status.js';
 import { CallSlots, MemoryBudget } from './budget.js';
+import type { RejectionReason } from '../metrics/host-metrics.js';
+import { serverSpan, withSpan } from '../rpc/trace.js';
 import {
   checkAllowed,
   checkListen,
@@ -68,6 +70,8 @@ export interface GatewayDrivers {
   invoke(name: string, call: Call): Promise<unknown>;
   /** Whether an instance is ready for calls now. */
   isReady(name: string): boolean;
+  /** Where the gateway counts the calls it refuses, by reason. */
+  readonly metrics?: { rejections: { inc(labels: { reason: RejectionReason }): void } };
 }
 
 /** A running gateway. */
@@ -98,6 +102,7 @@ export async function startGateway(
 ): Promise<Gateway> {
   const refusal = checkListen(listen, security);
   if (refusal) throw new DriverkitError('INVALID_OPTIONS', refusal);
+  const rejected = (reason: RejectionReason) => drivers.metrics?.rejections.inc({ reason });
   const maxMessage =
     security.maxMessageBytes ?? MESSAGE_LIMIT_OPTIONS['grpc.max_receive_message_length'];
   const server = new Server({
@@ -105,7 +110,7 @@ export async function startGateway(
     'grpc.max_receive_message_length': maxMessage,
     'grpc.max_concurrent_streams': security.maxCallsPerClient ?? 100,
     // Without tokens there is nothing to check before a call's messages: no interceptor.
-    interceptors: security.tokens?.length ? [authenticate(security.tokens)] : [],
+    interceptors: security.tokens?.length ? [authenticate(security.tokens, rejected)] : [],
   });
   const memory = new MemoryBudget(
     security.maxClientMemory ?? 64 * MIB,
@@ -120,7 +125,7 @@ export async function startGateway(
       security.maxDriverCalls ??
       (drivers.instances().length > 1 ? Math.ceil(overall / 2) : overall),
   });
-  const guard = { security, slots, memory };
+  const guard = { security, slots, memory, rejected };
   let names: string[] = [];
   // Readiness of the whole gateway: what it cannot serve without.
   let essential: string[] = [];
@@ -283,6 +288,7 @@ interface Guard {
   security: GatewaySecurity;
   slots: CallSlots;
   memory: MemoryBudget;
+  rejected: (reason: RejectionReason) => void;
 }
 
 /**
@@ -307,7 +313,10 @@ function clientOf(
  * a refused call's stream stays paused, so a client without a token can make the gateway
  * hold no more than HTTP/2's stream window (64 KiB) per call. Health answers without one.
  */
-function authenticate(tokens: readonly Token[] | undefined): ServerInterceptor {
+function authenticate(
+  tokens: readonly Token[] | undefined,
+  rejected: (reason: RejectionReason) => void,
+): ServerInterceptor {
   return (method, call) =>
     new ServerInterceptingCall(call, {
       start: (next) =>
@@ -316,8 +325,9 @@ function authenticate(tokens: readonly Token[] | undefined): ServerInterceptor {
             const refused = method.path.startsWith(`/${internalServices.health.fullName}/`)
               ? undefined
               : checkToken(metadata, tokens);
-            if (refused) call.sendStatus({ ...refused, metadata: new Metadata() });
-            else pass(metadata);
+            if (!refused) return pass(metadata);
+            rejected('unauthenticated');
+            call.sendStatus({ ...refused, metadata: new Metadata() });
           },
         }),
     });
@@ -339,6 +349,7 @@ function relayImplementation(
       const wanted = call.metadata.get(ROUTE_HEADER)[0]?.toString();
       const name = wanted ?? instances[0];
       if (!instances.includes(name)) {
+        guard.rejected('unknown_driver');
         fail({
           code: Status.INVALID_ARGUMENT,
           details: `${ROUTE_HEADER}: no ${service.name} driver named ${JSON.stringify(wanted)} (known: ${instances.join(', ')})`,
@@ -346,16 +357,23 @@ function relayImplementation(
         return;
       }
       const denied = checkAllowed(name, method.name, guard.security.allow);
-      if (denied) return fail(denied);
+      if (denied) {
+        guard.rejected('not_allowed');
+        return fail(denied);
+      }
       const client = clientOf(call, guard.security.tokens);
       const slot = guard.slots.take(client.key, name);
-      if (slot.verdict) return fail(slot.verdict);
+      if (slot.verdict) {
+        guard.rejected('limit_calls');
+        return fail(slot.verdict);
+      }
       // A single request is held whole until its call ends. Messages of a request stream pass
       // through one at a time (not counted), and a message still arriving is grpc-js's to
       // hold: max_calls_per_client × max_message_size bounds that per connection.
       const held = guard.memory.take(client.key, requestStream ? 0 : call.request!.length);
       if (held.verdict) {
         slot.release();
+        guard.rejected('limit_memory');
         return fail(held.verdict);
       }
       const release = () => {
@@ -389,20 +407,31 @@ function relayImplementation(
       // A client or bidi stream's call is itself the readable of requests, still encoded. Not
       // destroyed when they end: a bidi call's writable side still carries the responses.
       const request = requestStream ? call.iterator({ destroyOnReturn: false }) : call.request;
-      const relayed = drivers.invoke(name, {
-        path,
-        request,
-        serialize: identity as (b: unknown) => Buffer,
-        deserialize: identity,
-        options,
-        requestStream,
-        responseStream,
-      });
+      // The gateway's span continues its client's trace; the host's client span is its child.
+      const span = serverSpan(path, () => call.metadata.getMap() as Record<string, string>);
+      const relayed = withSpan(span, () =>
+        drivers.invoke(name, {
+          path,
+          request,
+          serialize: identity as (b: unknown) => Buffer,
+          deserialize: identity,
+          options,
+          requestStream,
+          responseStream,
+        }),
+      );
       void relayed.then(release, release);
       if (!responseStream) {
         relayed.then(
-          (reply) => cb!(null, reply as Buffer, trailers),
-          (err) => cb!(relayedStatus(err, trailers)),
+          (reply) => {
+            span?.end(Status.OK);
+            cb!(null, reply as Buffer, trailers);
+          },
+          (err) => {
+            const status = relayedStatus(err, trailers);
+            span?.end(status.code);
+            cb!(status);
+          },
         );
         return;
       }
@@ -412,9 +441,14 @@ function relayImplementation(
             // The caller reads slowly: wait, so the driver is slowed too (its stream is read as we write).
             if (!call.write!(reply)) await drained(call);
           }
+          span?.end(Status.OK);
           call.end!(trailers);
         })
-        .catch((err) => fail(relayedStatus(err, trailers)))
+        .catch((err) => {
+          const status = relayedStatus(err, trailers);
+          span?.end(status.code);
+          fail(status);
+        })
         .finally(release);
     };
   }

@@ -14,6 +14,7 @@ import { consoleLogger, type Logger } from '../launch/logger.js';
 import type { LatestClient, Versioned } from '../launch/options.js';
 import { socketsIn, typeAt } from './socket-folder.js';
 import { Supervisor, type SupervisorStatus } from './supervisor.js';
+import type { DriverSample, HostMetrics, PrepareKind } from '../metrics/host-metrics.js';
 
 /** go-plugin's start timeout, which a driver's Configure also gets when its entry sets no call_timeout. */
 const DEFAULT_START_TIMEOUT_MS = 60_000;
@@ -32,6 +33,11 @@ export interface HostOptions {
   onBuild?: (entry: DriverEntry) => void;
   /** Called whenever a driver's state changes (starting, ready, restarting, failed, …). */
   onState?: (name: string, status: SupervisorStatus) => void;
+  /**
+   * Measures every call, driver process, build and install (`new HostMetrics()` from
+   * `driverkit/metrics`; its `registry` is what to serve on `/metrics`). Default: none.
+   */
+  metrics?: HostMetrics;
 }
 
 /**
@@ -42,7 +48,7 @@ export interface HostOptions {
 export class DriverHost {
   readonly config: Config;
   readonly #logger: Logger;
-  readonly #options: Pick<HostOptions, 'onBuild' | 'onState'>;
+  readonly #options: Pick<HostOptions, 'onBuild' | 'onState' | 'metrics'>;
   readonly #supervisors = new Map<string, Supervisor>();
   #closed = false;
   /** Fired by close(): installs and clones in progress stop. */
@@ -55,10 +61,32 @@ export class DriverHost {
   #watcher?: FSWatcher;
   #discovering = Promise.resolve();
 
-  constructor(config: Config, options: Pick<HostOptions, 'logger' | 'onBuild' | 'onState'> = {}) {
+  constructor(
+    config: Config,
+    options: Pick<HostOptions, 'logger' | 'onBuild' | 'onState' | 'metrics'> = {},
+  ) {
     this.config = config;
     this.#logger = options.logger ?? consoleLogger();
     this.#options = options;
+    options.metrics?.watch(() => this.#samples());
+  }
+
+  /** The metrics given to the host, if any: the gateway counts its rejections there. */
+  get metrics(): HostMetrics | undefined {
+    return this.#options.metrics;
+  }
+
+  /** What the metrics read of each driver when scraped. */
+  #samples(): DriverSample[] {
+    return Object.entries(this.status()).map(([driver, s]) => ({
+      driver,
+      type: this.entry(driver).type,
+      state: s.state,
+      pid: s.pid,
+      restarts: s.restarts,
+      lastExit: s.lastExit,
+      replicas: s.replicas,
+    }));
   }
 
   /** The config entry of an instance; UNKNOWN_DRIVER names the known ones. */
@@ -96,7 +124,7 @@ export class DriverHost {
             ).unref()
           : undefined;
       const signal = AbortSignal.any([this.#closing.signal, late.signal]);
-      return installedPackage(entry, this.config, signal)
+      return this.#timed(entry, 'install', () => installedPackage(entry, this.config, signal))
         .finally(() => clearTimeout(timer))
         .catch((err: unknown) => {
           if (!(err instanceof DriverkitError) || err.driver !== undefined) throw err;
@@ -112,14 +140,22 @@ export class DriverHost {
     }
     if (!(await stat(entry.driver)).isDirectory()) return { path: entry.driver };
     const { buildDriver } = await import('../build/build.js');
-    const build = await buildDriver({
-      folder: entry.driver,
-      type: entry.type,
-      binDir: this.config.binDir,
-      driver: entry.name,
-      onBuild: () => this.#options.onBuild?.(entry),
-    });
+    const build = await this.#timed(entry, 'build', () =>
+      buildDriver({
+        folder: entry.driver,
+        type: entry.type,
+        binDir: this.config.binDir,
+        driver: entry.name,
+        onBuild: () => this.#options.onBuild?.(entry),
+      }),
+    );
     return { path: build.binary, build };
+  }
+
+  /** Runs a build or install, timed in the metrics when there are some. */
+  #timed<T>(entry: DriverEntry, kind: PrepareKind, prepare: () => Promise<T>): Promise<T> {
+    const metrics = this.#options.metrics;
+    return metrics ? metrics.timePrepare(entry.name, kind, prepare) : prepare();
   }
 
   /** Every instance with the services of every version of its type (for a gateway). */
@@ -165,7 +201,14 @@ export class DriverHost {
     let s = this.#supervisors.get(name);
     if (!s) {
       const entry = this.entry(name);
-      s = new Supervisor(entry, () => this.#launch(entry), entry.restart, this.#logger);
+      const metrics = this.#options.metrics;
+      s = new Supervisor(
+        entry,
+        () => this.#launch(entry),
+        entry.restart,
+        this.#logger,
+        metrics ? [metrics.step(name)] : [],
+      );
       s.on('state', (status) => this.#options.onState?.(name, status));
       this.#supervisors.set(name, s);
     }
@@ -352,6 +395,7 @@ export class DriverHost {
       logger: this.#logger,
     });
     this.#launching.add(driver);
+    const started = performance.now();
     try {
       await driver.ready;
       // A service is configured by its deployment, and refuses a host's Configure.
@@ -363,6 +407,10 @@ export class DriverHost {
           { config: entry.config },
           { timeout },
         );
+      this.#options.metrics?.startDuration.observe(
+        { driver: entry.name },
+        (performance.now() - started) / 1000,
+      );
     } catch (err) {
       await driver.close();
       throw err;

@@ -10,6 +10,8 @@ export interface ServeStatus {
   startTime?: string;
   config: string;
   address?: string;
+  /** The admin endpoint (`[gateway] admin_listen`), for `driverkit status`. */
+  admin?: string;
   drivers: Record<string, SupervisorStatus>;
 }
 

@@ -11,6 +11,7 @@ import type { CallOptions } from '../rpc/call.js';
 import {
   createClient,
   deadlineStep,
+  type Interceptor,
   type Invoke,
   fixDeadline,
   lazyResponses,
@@ -44,6 +45,10 @@ export interface SupervisorStatus {
   lastExit?: DriverExit;
   /** A service's replicas: address and state of each. */
   replicas?: ReplicaStatus[];
+  /** The current process's pid, while it runs (none for a service). */
+  pid?: number;
+  /** When the current process became ready (epoch ms), while it is. */
+  readySince?: number;
 }
 
 /**
@@ -63,23 +68,30 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
   #client?: unknown;
   #invoke?: Invoke;
   #cancelRestart?: (err: unknown) => void;
+  #readySince?: number;
 
   constructor(
     readonly entry: DriverEntry,
     private readonly launch: () => Promise<Driver>,
     private readonly policy: RestartPolicy,
     private readonly logger: Logger,
+    /** Steps around every call, outside the deadline's (metrics, say). */
+    private readonly steps: readonly Interceptor[] = [],
   ) {
     super();
   }
 
   get status(): SupervisorStatus {
     const replicas = this.#current?.replicas;
+    const ready = this.#state === 'ready';
+    const pid = ready ? this.#current?.pid : undefined;
     return {
       state: this.#state,
       restarts: this.#restarts,
       lastExit: this.#lastExit,
       ...(replicas ? { replicas } : {}),
+      ...(pid ? { pid } : {}),
+      ...(ready && this.#readySince ? { readySince: this.#readySince } : {}),
     };
   }
 
@@ -125,7 +137,13 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
    * a restart up to the call's deadline; `call_timeout` is the default deadline.
    */
   get invoke(): Invoke {
-    return (this.#invoke ??= deadlineStep((call) => this.#defaultTimeout(call.responseStream))(
+    if (this.#invoke) return this.#invoke;
+    const steps = [
+      deadlineStep((call) => this.#defaultTimeout(call.responseStream)),
+      ...this.steps,
+    ];
+    return (this.#invoke = steps.reduceRight<Invoke>(
+      (next, step) => step(next),
       async (call) => {
         const driver = await this.get(call.options.deadline?.getTime());
         return driver.invoke(call);
@@ -210,6 +228,7 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
         }
         this.#current = driver;
         const startedAt = Date.now();
+        this.#readySince = startedAt;
         driver.once('exit', (exit) => this.#onExit(driver, exit, Date.now() - startedAt));
         driver.on('replicas', () => this.#current === driver && this.emit('state', this.status));
         this.#set('ready');

@@ -11,6 +11,7 @@ import { certBase64ToPem } from '../protocol/tls-pem.js';
 import type { Broker, BrokerTls } from '../rpc/broker.js';
 import type { CallError } from '../rpc/call.js';
 import { createClient, errorStep, type Invoke, type Call } from '../rpc/client.js';
+import { traceStep } from '../rpc/trace.js';
 import { Status } from '../status.js';
 import { Connection } from './connection.js';
 import { checkHandshake, remoteRefusal } from './handshake-check.js';
@@ -247,7 +248,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{
         err,
       );
     });
-    this.#invoke = errorStep((err, m) => this.#rpcError(err, m))(set.invoke);
+    this.#invoke = this.#steps(set.invoke);
     this.#client = createClient(
       this.contract.versions[this.version!],
       this.#invoke,
@@ -341,7 +342,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{
       (details) =>
         this.#log.log('debug', 'stdio stream ended', { driver: this.name, error: details }),
     );
-    this.#invoke = errorStep((err, m) => this.#rpcError(err, m))(connection.invoke);
+    this.#invoke = this.#steps(connection.invoke);
     this.#client = createClient(
       this.contract.versions[this.version],
       this.#invoke,
@@ -349,6 +350,16 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{
     this.#checkNotClosed();
     this.#state = 'ready';
     this.#attached = this.#options.reattach !== undefined;
+  }
+
+  /** The transport's invoke inside every call's steps: a trace span, the caller's `steps`, then errors mapped. */
+  #steps(invoke: Invoke): Invoke {
+    const steps = [
+      traceStep(this.name),
+      ...(this.#options.steps ?? []),
+      errorStep((err, m) => this.#rpcError(err, m)),
+    ];
+    return steps.reduceRight((next, step) => step(next), invoke);
   }
 
   /** Under AutoMTLS: our identity and the driver's certificate from its handshake, for the channel and the broker. */

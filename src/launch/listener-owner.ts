@@ -1,6 +1,6 @@
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
-import { processGroup } from '../pid.js';
+import { groupMembers, tryRead } from '../pid.js';
 
 /**
  * Whether the socket or port a handshake names is listened on by a process of the driver's
@@ -109,34 +109,4 @@ function ipv6Bytes(ip: string): number[] {
   const [a, b] = [words(head), words(tail)];
   const all = ip.includes('::') ? [...a, ...Array(8 - a.length - b.length).fill(0), ...b] : a;
   return all.flatMap((w) => [w >> 8, w & 0xff]);
-}
-
-/**
- * The processes of group `pgid` that descend from its leader (the driver, a wrapper's
- * child): walked from the leader through /proc's children lists, not across every
- * process of the machine, which a start would pay for on a busy host.
- */
-function groupMembers(pgid: number): number[] {
-  const out: number[] = [];
-  const queue = [pgid];
-  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
-    if (processGroup(pid) !== pgid) continue;
-    out.push(pid);
-    for (const task of tryRead(() => readdirSync(`/proc/${pid}/task`), []))
-      for (const child of tryRead(
-        () => readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8'),
-        '',
-      ).split(' '))
-        if (child.trim()) queue.push(Number(child));
-  }
-  return out;
-}
-
-/** What `read` returns, or `fallback` when /proc no longer has it (a process gone meanwhile). */
-function tryRead<T>(read: () => T, fallback: T): T {
-  try {
-    return read();
-  } catch {
-    return fallback;
-  }
 }

@@ -3,6 +3,7 @@ import { DriverkitError } from '../errors.js';
 import type { ReattachInfo } from '../protocol/reattach.js';
 import type { Logger } from './logger.js';
 import type { PromiseClient } from '../rpc/call.js';
+import type { Interceptor } from '../rpc/client.js';
 
 /** How a driver process ended: one of the two is set. */
 export interface DriverExit {
@@ -99,6 +100,12 @@ export interface DriverOptions<C extends Contract = Contract> {
    * that a supervisor restarts it. Default 10000 and 20000.
    */
   keepalive?: { intervalMs?: number; timeoutMs?: number };
+  /**
+   * Steps around every call of `client` and `invoke`, the first outermost, such as
+   * `metricsStep` from `driverkit/metrics`. They run inside the call's trace span and see
+   * errors as callers do (RpcError). Default: none.
+   */
+  steps?: readonly Interceptor[];
 }
 
 const DEFAULTS = { startTimeout: 60_000, shutdownGrace: 2_000, killTimeout: 1_000 };

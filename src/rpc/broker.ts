@@ -5,6 +5,7 @@ import { DriverkitError } from '../errors.js';
 import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
 import type { ErrorMapper, PromiseClient } from './call.js';
 import { createClient, errorStep, type Invoke } from './client.js';
+import { traceStep } from './trace.js';
 import type { ServiceDef } from '../contracts/contract.js';
 import type { Handlers } from './handlers.js';
 
@@ -90,7 +91,7 @@ export class Broker {
     const info = this.#known.get(id) ?? (await this.#await(id));
     const dialed = this.transport.dial(info, this.#tls);
     this.#open.push(dialed);
-    return createClient(service, dialed.invoke, errorStep(this.transport.mapError));
+    return createClient(service, dialed.invoke, traceStep(), errorStep(this.transport.mapError));
   }
 
   /** Stops offered services, closes dialed clients, removes sockets. */

@@ -8,6 +8,7 @@ import { Status } from '../status.js';
 import { contextFromMetadata, type RequestContext } from '../protocol/context.js';
 import type { LogFields } from '../protocol/hclog.js';
 import type { Broker } from './broker.js';
+import { serverSpan, withSpan } from './trace.js';
 
 /** The logger a handler gets: hclog's levels, and `with` for a logger that adds fields. */
 export interface DriverLogger {
@@ -208,10 +209,10 @@ function invokeHandler(
   path: string,
   log: DriverLogger,
   broker: BrokerOf,
-  sink: CallSink,
+  untraced: CallSink,
 ): void {
   if (!handler) {
-    sink.done({
+    untraced.done({
       code: Status.UNIMPLEMENTED,
       details: `method ${path} is not implemented by this driver`,
     });
@@ -221,6 +222,16 @@ function invokeHandler(
   let metadata: Record<string, string> | undefined;
   let requestContext: RequestContext | undefined;
   let callLog: DriverLogger | undefined;
+  const span = serverSpan(path, () => (metadata ??= call.metadata()));
+  const sink: CallSink = span
+    ? {
+        send: (value) => untraced.send(value),
+        done: (err, value) => {
+          span.end(err ? err.code : Status.OK);
+          untraced.done(err, value);
+        },
+      }
+    : untraced;
   // All are built on first use: most handlers read none, and this is the hot path.
   const context: CallContext = {
     get signal() {
@@ -241,8 +252,12 @@ function invokeHandler(
       if (!callLog) {
         const { requestId, fields } = this.context;
         callLog =
-          requestId || fields
-            ? log.with({ ...fields, ...(requestId ? { request_id: requestId } : {}) })
+          requestId || fields || span
+            ? log.with({
+                ...fields,
+                ...(requestId ? { request_id: requestId } : {}),
+                ...(span ? { trace_id: span.traceId, span_id: span.spanId } : {}),
+              })
             : log;
       }
       return callLog;
@@ -264,13 +279,14 @@ function invokeHandler(
   };
   let result: unknown;
   try {
-    result = handler(input, context);
+    // The handler and what it calls (a broker dial, a call to another driver) are children of the span.
+    result = withSpan(span, () => handler(input, context));
   } catch (err) {
     sink.done(failure(err, path, context.log));
     return;
   }
   if (streams)
-    void drain(result, call, sink).then(
+    void withSpan(span, () => drain(result, call, sink)).then(
       () => sink.done(null),
       (err) => sink.done(failure(err, path, context.log)),
     );

@@ -1,0 +1,64 @@
+// When a call ends and with what status, for steps that measure calls (metrics, traces):
+// a unary call when its promise settles, a streamed one when its responses end, fail or
+// are left early by the caller.
+import { DriverkitError, RpcError } from '../errors.js';
+import { Status } from '../status.js';
+import type { Call, Invoke } from './client.js';
+
+/** The gRPC status a failed call counts as: its own, UNAVAILABLE for a driver that could not take it, else UNKNOWN. */
+export function statusCodeOf(err: unknown): number {
+  if (err instanceof RpcError) return err.status;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'number') return code;
+  // DRIVER_NOT_READY, DRIVER_CLOSED, DRIVER_FAILED, CONNECT_FAILED: nobody answered.
+  return err instanceof DriverkitError ? Status.UNAVAILABLE : Status.UNKNOWN;
+}
+
+/**
+ * Sends `call` through `next` and calls `done` once with its status code when it ends;
+ * a response stream is wrapped so that its end, failure or early return is seen.
+ * `onStream` hears that a call's responses started streaming.
+ */
+export function observeCall(
+  next: Invoke,
+  call: Call,
+  done: (code: number) => void,
+  onStream?: () => void,
+): Promise<unknown> {
+  let sent: Promise<unknown>;
+  try {
+    sent = next(call);
+  } catch (err) {
+    sent = Promise.reject(err);
+  }
+  const failed = (err: unknown) => {
+    done(statusCodeOf(err));
+    throw err;
+  };
+  if (!call.responseStream)
+    return sent.then((reply) => {
+      done(Status.OK);
+      return reply;
+    }, failed);
+  return sent.then((responses) => {
+    onStream?.();
+    return watched(responses as AsyncIterable<unknown>, done);
+  }, failed);
+}
+
+async function* watched(
+  responses: AsyncIterable<unknown>,
+  done: (code: number) => void,
+): AsyncGenerator<unknown> {
+  let code: number = Status.CANCELLED;
+  try {
+    yield* responses;
+    code = Status.OK;
+  } catch (err) {
+    code = statusCodeOf(err);
+    throw err;
+  } finally {
+    // Left early (break, return): the caller cancelled the rest.
+    done(code);
+  }
+}
