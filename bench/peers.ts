@@ -16,7 +16,7 @@ import { parseHandshake } from '../src/protocol/handshake.js';
 
 const PATH = '/driverkit.userprovider.v1.UserProvider/GetUser';
 export const BENCH_BIN = join(process.cwd(), '.cache', 'bench');
-export const quiet = { log: () => {} };
+const quiet = { log: () => {} };
 
 /** One way to make "the same call": send `payload` as the id, get it back. */
 export interface Peer {

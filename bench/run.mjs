@@ -26,6 +26,7 @@ const programs = {
   'raw-counter-server': 'bench/servers/raw-counter-server.ts',
   'demo-driver': 'drivers/userprovider/demo/main.ts',
   'interop-driver': 'test/fixtures/interop-driver.ts',
+  'observed-host': 'bench/hosts/observed-host.ts',
 };
 await Promise.all(
   Object.entries(programs).map(([name, entry]) =>

@@ -72,22 +72,25 @@ const TICKS_PER_SECOND = 100;
 const PAGE_BYTES = 4096;
 
 /**
- * Resident memory (bytes) and CPU time (user and system, seconds) of the processes of
- * group `pgid`, summed (see groupMembers); undefined without /proc or once it is gone.
+ * Each process of group `pgid` (see groupMembers) with its resident memory (bytes) and CPU
+ * time (user and system, seconds); empty without /proc or once the group is gone.
  */
-export function groupUsage(pgid: number): { rssBytes: number; cpuSeconds: number } | undefined {
-  let rssBytes = 0;
-  let ticks = 0;
-  let seen = false;
-  for (const pid of groupMembers(pgid)) {
+export function groupUsage(
+  pgid: number,
+): Array<{ pid: number; rssBytes: number; cpuSeconds: number }> {
+  return groupMembers(pgid).flatMap((pid) => {
     const f = statFields(pid);
-    if (!f) continue;
-    seen = true;
     // After the name: utime is field 14, stime 15, rss (pages) 24; f[0] is field 3.
-    ticks += Number(f[11]) + Number(f[12]);
-    rssBytes += Number(f[21]) * PAGE_BYTES;
-  }
-  return seen ? { rssBytes, cpuSeconds: ticks / TICKS_PER_SECOND } : undefined;
+    return f
+      ? [
+          {
+            pid,
+            rssBytes: Number(f[21]) * PAGE_BYTES,
+            cpuSeconds: (Number(f[11]) + Number(f[12])) / TICKS_PER_SECOND,
+          },
+        ]
+      : [];
+  });
 }
 
 /** What `read` returns, or `fallback` when /proc no longer has it (a process gone meanwhile). */

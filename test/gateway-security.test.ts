@@ -69,6 +69,9 @@ describe('gateway security', () => {
           // Identity and log fields are the host's to set, not a gateway client's.
           'driverkit-user': 'admin',
           'driverkit-log-fields': '{"forged":"yes"}',
+          // A trace is the gateway's span's to continue (none here: no SDK registered).
+          traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+          tracestate: 'forged=1',
         },
       },
     );
@@ -78,6 +81,8 @@ describe('gateway security', () => {
     // Not the client's `admin`: the gateway says who the call is for, from the token.
     expect(seen['driverkit-user']).toBe('token-2');
     expect(seen['driverkit-log-fields']).toBeUndefined();
+    expect(seen.traceparent).toBeUndefined();
+    expect(seen.tracestate).toBeUndefined();
   });
 
   it("a driver's ctx.context.user is the token's name, whatever the client says", async () => {

@@ -10,6 +10,7 @@ import type { RpcError } from '../src/errors.js';
 import { collect, spawnCollect, spawnUntil, useDriver } from './helpers.js';
 import { BIN, CLI, ROOT } from './paths.js';
 import { counter } from './fixtures/gen/contracts/counter.js';
+import { codec, methodPath } from '../src/contracts/contract.js';
 
 /** The value of one sample of a metric, by its labels (0 when there is none). */
 async function value(m: CallMetrics, name: string, labels: Record<string, string>) {
@@ -55,20 +56,32 @@ describe('metrics step (driverkit/metrics)', () => {
       'OK',
     ]);
     await open.return!();
+    // A stream dropped before its first read (through invoke, which starts it at once) ends too.
+    const count = counter.versions[1].methods.count;
+    const dropped = (await driver.invoke({
+      path: methodPath(counter.versions[1], count),
+      request: { n: 0, size: 1 },
+      serialize: codec(count.requestType).serialize,
+      deserialize: codec(count.responseType).deserialize,
+      options: {},
+      requestStream: false,
+      responseStream: true,
+    })) as AsyncIterable<unknown>;
+    await dropped[Symbol.asyncIterator]().return!();
 
     const calls = (method: string, code: string) =>
       value(metrics, 'driverkit_calls_total', { ...one, method, code });
     expect(await calls('Add', 'OK')).toBe(64);
     expect(await calls('Count', 'OK')).toBe(3);
     expect(await calls('Count', 'NOT_FOUND')).toBe(5);
-    // The stream left early was cancelled by its caller.
-    expect(await calls('Count', 'CANCELLED')).toBe(1);
+    // The streams left early were cancelled by their caller.
+    expect(await calls('Count', 'CANCELLED')).toBe(2);
     const durations = (await metrics.duration.get()).values.filter(
       (v) => v.metricName === 'driverkit_call_duration_seconds_count',
     );
     expect(Object.fromEntries(durations.map((v) => [v.labels.method, v.value]))).toEqual({
       Add: 64,
-      Count: 9,
+      Count: 10,
     });
     // Every stream and call has ended.
     expect(await value(metrics, 'driverkit_streams_open', { ...one, method: 'Count' })).toBe(0);

@@ -3,6 +3,7 @@
 // dashboard queries load and run in it.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { join } from 'node:path';
 import { Client, credentials } from '@grpc/grpc-js';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -42,10 +43,32 @@ async function serveWithAdmin() {
   return { dir, admin: status.admin as string, users };
 }
 
+/** The HTTP status of /status asked with this Host header (fetch may not set one). */
+function statusWithHost(admin: string, host: string): Promise<number | undefined> {
+  const at = admin.lastIndexOf(':');
+  return new Promise((resolve, reject) =>
+    get(
+      {
+        host: admin.slice(0, at),
+        port: Number(admin.slice(at + 1)),
+        path: '/status',
+        headers: { host },
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      },
+    ).once('error', reject),
+  );
+}
+
 describe.skipIf(!hasPrometheus)('metrics in a real Prometheus', () => {
   it('100 OK and 7 NOT_FOUND calls read back exactly through PromQL; a killed driver is a restart', async () => {
     const { admin, users } = await serveWithAdmin();
     const prometheus = await startPrometheus([admin], [join(DEPLOY, 'prometheus', 'alerts.yml')]);
+    // Without a token, only loopback names are answered: a rebound name in a browser is not.
+    expect(await statusWithHost(admin, 'evil.example')).toBe(403);
+    expect(await statusWithHost(admin, admin)).toBe(200);
 
     await Promise.all(
       Array.from({ length: 100 }, () => users.getUser({ userId: { opaqueId: EINSTEIN } })),

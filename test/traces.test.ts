@@ -2,7 +2,10 @@
 // driver's handler → its broker callback into the host, linked by W3C traceparent in gRPC
 // metadata. The test process records its spans in memory; drivers export theirs by
 // OTLP/HTTP to a receiver here.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { join } from 'node:path';
 import { Client, credentials } from '@grpc/grpc-js';
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import {
@@ -19,8 +22,11 @@ import { openHost } from '../src/host/host.js';
 import { createClient } from '../src/rpc/client.js';
 import { counter } from './fixtures/gen/contracts/counter.js';
 import { grpcInvoke } from './grpc-js/invoke.js';
-import { captureLogger, collect, waitFor } from './helpers.js';
-import { BIN } from './paths.js';
+import { captureLogger, collect, hasGoToolchain, useDriver, waitFor } from './helpers.js';
+import { BIN, ROOT } from './paths.js';
+
+/** Debian's golang-opentelemetry-otel-dev, which the Go counter driver traces with. */
+const GO_OTEL = '/usr/share/gocode/src/go.opentelemetry.io/otel/sdk';
 
 /** A span as both sources give it: ids in hex, kind as OpenTelemetry's enum. */
 interface Seen {
@@ -210,4 +216,59 @@ describe('traces across host, gateway, driver and broker', () => {
     ]);
     expect([g.code, h.code, d.code]).toEqual([0, 0, 0]);
   }, 60_000);
+
+  it.skipIf(!hasGoToolchain || !existsSync(GO_OTEL))(
+    "a Go driver (go-plugin, OpenTelemetry's Go SDK) joins the host's trace, unary and streaming",
+    async () => {
+      const dir = mkdtempSync(join(ROOT, '.cache', 'go-trace-'));
+      onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+      const plugin = join(dir, 'plugin');
+      execFileSync('sh', [join(ROOT, 'test/go/counter/build.sh'), 'plugin'], {
+        env: { ...process.env, OUT: plugin },
+        stdio: 'pipe',
+      });
+      const spansFile = join(dir, 'spans.jsonl');
+      const driver = useDriver({
+        name: 'counter-go',
+        path: plugin,
+        contract: counter,
+        env: { COUNTER_TRACE_FILE: spansFile },
+      });
+      await driver.ready;
+      const tracer = trace.getTracer('test');
+      const parent = tracer.startSpan('host caller');
+      await context.with(trace.setSpan(context.active(), parent), async () => {
+        await driver.client.add({ value: '1' });
+        expect(await collect(driver.client.count({ n: 2, size: 1 }))).toHaveLength(2);
+      });
+      parent.end();
+      const { traceId } = parent.spanContext();
+      const goSpans = () =>
+        existsSync(spansFile)
+          ? readFileSync(spansFile, 'utf8')
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => JSON.parse(l))
+          : [];
+      // Besides these, the driver traces the host's health check and stdio stream (no parent).
+      const names = ['counter.v1.Counter/Add', 'counter.v1.Counter/Count'];
+      await waitFor(
+        () => names.every((n) => goSpans().some((s) => s.Name === n)),
+        10_000,
+        () => `spans ${names} from the Go driver; have ${goSpans().map((s) => s.Name)}`,
+      );
+      for (const name of names) {
+        const host = local().filter(
+          (s) => s.traceId === traceId && s.kind === SpanKind.CLIENT && s.name === name,
+        );
+        expect(host, name).toHaveLength(1);
+        expect(host[0].parentSpanId).toBe(parent.spanContext().spanId);
+        const go = goSpans().find((s) => s.Name === name);
+        expect(go.SpanContext.TraceID).toBe(traceId);
+        expect(go.Parent.SpanID).toBe(host[0].spanId);
+        expect(go.SpanKind).toBe(2); // SpanKindServer
+      }
+    },
+    240_000,
+  );
 });

@@ -84,9 +84,13 @@ export async function run(argv: string[]): Promise<number> {
           skipDelay = () => (clearTimeout(timer), resolve());
         });
       }
-      await gateway?.close(drainGrace);
-      await host.close();
-      await admin?.close();
+      try {
+        await gateway?.close(drainGrace);
+        await host.close();
+      } finally {
+        // The admin endpoint last: it shows the drain; and it must not keep serve alive.
+        await admin?.close();
+      }
       removeStatus(statusFile);
     })());
   // Signals during start-up must also close what has started.

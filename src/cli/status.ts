@@ -48,8 +48,10 @@ export async function run(argv: string[]): Promise<number> {
       `${config.file}: no admin endpoint: set [gateway] admin_listen and run "driverkit serve", or pass --admin HOST:PORT`,
     );
   const token = await adminToken(config);
+  // Ctrl-C ends a watch at once, also while a request hangs.
+  const interrupted = new AbortController();
   const show = async () => {
-    const status = await fetchStatus(address, token);
+    const status = await fetchStatus(address, token, interrupted.signal);
     return args.values.json ? `${JSON.stringify(status, null, 2)}\n` : render(status);
   };
   if (!args.values.watch) {
@@ -59,9 +61,13 @@ export async function run(argv: string[]): Promise<number> {
   // Redraws in place: home, clear to the end, the table. Ctrl-C ends it.
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
-  process.once('SIGINT', () => stop());
+  process.once('SIGINT', () => {
+    interrupted.abort();
+    stop();
+  });
   while (true) {
     const out = await show().catch((err: Error) => `driverkit status: ${err.message}\n`);
+    if (interrupted.signal.aborted) return 0;
     process.stdout.write(`\x1b[H\x1b[J${new Date().toISOString()}  ${address}\n\n${out}`);
     let timer: NodeJS.Timeout | undefined;
     const tick = new Promise<boolean>((resolve) => {
@@ -73,11 +79,21 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
-async function fetchStatus(address: string, token: string | undefined): Promise<AdminStatus> {
+/** How long /status may take to answer: serve answers it from memory. */
+const REQUEST_TIMEOUT_MS = 5_000;
+
+async function fetchStatus(
+  address: string,
+  token: string | undefined,
+  interrupted: AbortSignal,
+): Promise<AdminStatus> {
   const url = `http://${address}/status`;
   let res: Response;
   try {
-    res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    res = await fetch(url, {
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      signal: AbortSignal.any([interrupted, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
+    });
   } catch (err) {
     const why = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
     throw new DriverkitError(

@@ -17,6 +17,14 @@ const envName = (v: unknown) =>
     ? ok(v)
     : fail('an environment variable name', v);
 
+/** `HOST:PORT` with a port from 0 (any free one) to 65535. */
+const hostPort = (v: unknown) =>
+  typeof v === 'string' &&
+  /^.+:\d{1,5}$/.test(v) &&
+  Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535
+    ? ok(v)
+    : fail('an address "HOST:PORT" (port 0 to 65535)', v);
+
 /** The keys of the `[gateway]` table. */
 export const GATEWAY_KEYS = [
   {
@@ -113,8 +121,7 @@ export const GATEWAY_KEYS = [
   {
     toml: 'health_listen',
     field: 'healthListen',
-    parse: (v: unknown) =>
-      typeof v === 'string' && /^.+:\d+$/.test(v) ? ok(v) : fail('an address "HOST:PORT"', v),
+    parse: hostPort,
     defaultDoc: 'none',
     doc: "A second, plaintext address serving only grpc.health.v1 (Kubernetes' gRPC probes speak no TLS).",
   },
@@ -135,8 +142,7 @@ export const GATEWAY_KEYS = [
   {
     toml: 'admin_listen',
     field: 'adminListen',
-    parse: (v: unknown) =>
-      typeof v === 'string' && /^.+:\d+$/.test(v) ? ok(v) : fail('an address "HOST:PORT"', v),
+    parse: hostPort,
     defaultDoc: 'none (off)',
     doc: 'An HTTP address serving `/metrics` (Prometheus) and `/status` (`driverkit status`). Off loopback only with `admin_token_file`.',
   },

@@ -1,10 +1,11 @@
 // `driverkit serve`'s admin endpoint, plain HTTP: `/metrics` for Prometheus and `/status`
 // (JSON) for `driverkit status`. Loopback, or behind a bearer token (config checks that).
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { SupervisorStatus } from '../host/supervisor.js';
 import type { HostMetrics } from '../metrics/host-metrics.js';
 import { LiveStats } from '../metrics/live.js';
+import { DriverkitError } from '../errors.js';
 import { groupUsage } from '../pid.js';
 
 /** What `/status` says of one driver. Times in seconds. */
@@ -59,6 +60,12 @@ export async function startAdmin(
       res.writeHead(401, { 'www-authenticate': 'Bearer' }).end('unauthorized\n');
       return;
     }
+    // Without a token, loopback is the boundary: a page in the user's browser that rebinds
+    // its own name to 127.0.0.1 still sends that name, and is refused.
+    if (token === undefined && !loopbackHost(req.headers.host)) {
+      res.writeHead(403).end('forbidden: the Host header must name loopback\n');
+      return;
+    }
     const path = new URL(req.url ?? '/', 'http://admin').pathname;
     const answer =
       path === '/metrics'
@@ -78,14 +85,19 @@ export async function startAdmin(
     }
     answer.then(
       ({ type, body }) => res.writeHead(200, { 'content-type': type }).end(body),
-      (err: Error) => res.writeHead(500).end(`${err.message}\n`),
+      () => res.writeHead(500).end('internal error\n'),
     );
   });
   const at = listen.lastIndexOf(':');
   const host = listen.slice(0, at).replace(/^\[(.*)\]$/, '$1');
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) =>
-      reject(new Error(`cannot listen on ${listen} (admin): ${err.message}`)),
+      reject(
+        new DriverkitError(
+          'INVALID_OPTIONS',
+          `cannot listen on ${listen} ([gateway] admin_listen): ${err.message}`,
+        ),
+      ),
     );
     server.listen(Number(listen.slice(at + 1)), host, resolve);
   });
@@ -102,10 +114,17 @@ function closeServer(server: Server, live: LiveStats): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
+/** Compared as digests, so that neither the token nor its length shows in the timing. */
 function bearerMatches(req: IncomingMessage, token: string): boolean {
-  const got = Buffer.from(/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '');
-  const want = Buffer.from(token);
-  return got.length === want.length && timingSafeEqual(got, want);
+  const got = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(got), digest(token));
+}
+
+/** Whether a Host header names loopback: 127.x, [::1] or localhost, with any port. */
+function loopbackHost(host: string | undefined): boolean {
+  const name = (host ?? '').replace(/:\d+$/, '');
+  return name === 'localhost' || name === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(name);
 }
 
 async function statusOf(source: AdminSource, live: LiveStats): Promise<AdminStatus> {
@@ -130,9 +149,15 @@ async function statusOf(source: AdminSource, live: LiveStats): Promise<AdminStat
         errorRatio: r?.errorRatio ?? 0,
         p50: r?.p50,
         p99: r?.p99,
-        rssBytes: s?.pid ? groupUsage(s.pid)?.rssBytes : undefined,
+        rssBytes: s?.pid ? rssOf(s.pid) : undefined,
         replicas: s?.replicas,
       };
     }),
   };
+}
+
+/** Resident memory of a process group, undefined once it is gone. */
+function rssOf(pgid: number): number | undefined {
+  const group = groupUsage(pgid);
+  return group.length ? group.reduce((sum, p) => sum + p.rssBytes, 0) : undefined;
 }

@@ -48,6 +48,11 @@ const NOT_RELAYED = new Set([
   'authorization',
   CONTEXT_METADATA.user,
   CONTEXT_METADATA.fields,
+  // The gateway's own span (when an SDK is registered) carries the trace on; without one,
+  // nothing does: a client's headers never reach a driver's logs and sampling unchecked.
+  'traceparent',
+  'tracestate',
+  'baggage',
 ]);
 
 /** What a gateway relays to: named driver instances, their services, and a way to call each. */

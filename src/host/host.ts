@@ -337,6 +337,7 @@ export class DriverHost {
       const supervisor = this.#supervisors.get(name);
       this.#supervisors.delete(name);
       await supervisor?.close();
+      this.#options.metrics?.forget(name);
       changed = true;
       this.#logger.log('info', 'driver gone: its socket was removed', { driver: name });
     }

@@ -75,7 +75,7 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
     private readonly launch: () => Promise<Driver>,
     private readonly policy: RestartPolicy,
     private readonly logger: Logger,
-    /** Steps around every call, outside the deadline's (metrics, say). */
+    /** Steps around every call, inside the deadline's (metrics, say: they see the fixed deadline). */
     private readonly steps: readonly Interceptor[] = [],
   ) {
     super();

@@ -42,6 +42,7 @@ export class HostMetrics extends CallMetrics {
   readonly prepareDuration: Histogram<'driver' | 'kind' | 'outcome'>;
   readonly rejections: Counter<'reason'>;
   #samples: () => readonly DriverSample[] = () => [];
+  readonly #cpu = new CpuTotals();
 
   constructor(options: MetricsOptions = {}) {
     super(options);
@@ -114,26 +115,28 @@ export class HostMetrics extends CallMetrics {
       },
     );
     const usage = () =>
-      samples().flatMap((s) => {
-        const u = s.pid ? groupUsage(s.pid) : undefined;
-        return u ? [{ driver: s.driver, ...u }] : [];
-      });
+      samples().flatMap((s) => (s.pid ? [{ driver: s.driver, group: groupUsage(s.pid) }] : []));
+    const cpu = this.#cpu;
     gauge(
       'driverkit_driver_resident_memory_bytes',
       "Resident memory of the driver's process group.",
       ['driver'],
       function () {
         this.reset();
-        for (const u of usage()) this.set({ driver: u.driver }, u.rssBytes);
+        for (const u of usage())
+          if (u.group.length)
+            this.set(
+              { driver: u.driver },
+              u.group.reduce((sum, p) => sum + p.rssBytes, 0),
+            );
       },
     );
     counter(
       'driverkit_driver_cpu_seconds_total',
-      "User and system CPU time of the driver's process group (its current process).",
+      "User and system CPU time of the driver's process groups, across restarts.",
       ['driver'],
       function () {
-        this.reset();
-        for (const u of usage()) this.inc({ driver: u.driver }, u.cpuSeconds);
+        for (const u of usage()) this.inc({ driver: u.driver }, cpu.add(u.driver, u.group));
       },
     );
     gauge(
@@ -172,5 +175,24 @@ export class HostMetrics extends CallMetrics {
       end({ outcome: 'failed' });
       throw err;
     }
+  }
+}
+
+/**
+ * CPU seconds per driver that only grow: what each process used since last seen is added,
+ * so a child that exits or a restart (which /proc forgets) never takes time back, as a
+ * Prometheus counter must not.
+ */
+class CpuTotals {
+  readonly #seen = new Map<string, Map<number, number>>();
+
+  /** The seconds `group` used since the last call for `driver`. */
+  add(driver: string, group: ReadonlyArray<{ pid: number; cpuSeconds: number }>): number {
+    const before = this.#seen.get(driver) ?? new Map<number, number>();
+    const now = new Map(group.map((p) => [p.pid, p.cpuSeconds]));
+    this.#seen.set(driver, now);
+    let added = 0;
+    for (const [pid, seconds] of now) added += Math.max(0, seconds - (before.get(pid) ?? 0));
+    return added;
   }
 }

@@ -64,7 +64,8 @@ export class LiveStats {
   /** Each driver's rates from the oldest sample in the window to now. */
   async rates(): Promise<Map<string, LiveRates>> {
     const now = await this.#snapshot();
-    const then = this.#ring[0] ?? { at: now.at, drivers: new Map() };
+    // Before the first sample there is no window: nothing to compare with, no rates.
+    const then = this.#ring[0] ?? now;
     const seconds = Math.max((now.at - then.at) / 1000, 1e-3);
     const out = new Map<string, LiveRates>();
     for (const [driver, t] of now.drivers) {

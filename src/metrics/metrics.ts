@@ -1,9 +1,9 @@
 // Prometheus metrics of calls to drivers, with prom-client: a step that measures every call
 // of a client in one place, and the registry it writes to (a host's own, or one of ours).
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Interceptor } from '../rpc/client.js';
+import type { Call, Interceptor } from '../rpc/client.js';
 import { observeCall } from '../rpc/observe.js';
-import { statusName } from '../status.js';
+import { Status, statusName } from '../status.js';
 
 /** Latency buckets, seconds: from a local call's sub-millisecond to a slow backend's seconds. */
 export const LATENCY_BUCKETS = [
@@ -79,56 +79,89 @@ export class CallMetrics {
   step(driver: string): Interceptor {
     const byPath = new Map<string, PathMetrics>();
     return (next) => (call) => {
-      let m = byPath.get(call.path);
-      if (!m) byPath.set(call.path, (m = this.#forPath(driver, call.path)));
-      const pm = m;
+      let pm = byPath.get(call.path);
+      if (!pm) byPath.set(call.path, (pm = this.#forPath(driver, call.path)));
+      const m = pm;
       const start = performance.now();
-      pm.inFlight.inc();
+      m.inFlight.inc();
       let streaming = false;
-      const measured = {
-        ...call,
-        serialize: (value: unknown) => {
-          const bytes = call.serialize(value);
-          pm.sent.inc(bytes.length);
-          return bytes;
-        },
-        deserialize: (bytes: Buffer) => {
-          pm.received.inc(bytes.length);
-          return call.deserialize(bytes);
-        },
-      };
       return observeCall(
         next,
-        measured,
+        { ...call, serialize: m.counted(call.serialize), deserialize: m.read(call.deserialize) },
         (code) => {
-          pm.inFlight.dec();
-          if (streaming) pm.streams.dec();
-          pm.duration.observe((performance.now() - start) / 1000);
-          pm.code(code).inc();
+          m.inFlight.dec();
+          if (streaming) m.streams.dec();
+          m.duration.observe((performance.now() - start) / 1000);
+          m.code(code).inc();
         },
         () => {
           streaming = true;
-          pm.streams.inc();
+          m.streams.inc();
         },
       );
     };
   }
 
+  /**
+   * Drops every series of `driver` (a driver found in a socket folder and gone), so that
+   * drivers that come and go do not grow the registry without bound.
+   */
+  forget(driver: string): void {
+    for (const labels of this.#series.get(driver) ?? []) {
+      for (const m of [this.inFlight, this.streamsOpen, this.duration]) m.remove(labels);
+      for (const m of [this.sentBytes, this.receivedBytes]) m.remove(labels);
+      for (const code of Object.keys(Status)) this.calls.remove({ ...labels, code });
+    }
+    this.#series.delete(driver);
+  }
+
+  /** The label sets each driver's calls used, for `forget`. */
+  readonly #series = new Map<string, Array<Record<CallLabel, string>>>();
+
   /** The children of one method's metrics, looked up once rather than per call. */
   #forPath(driver: string, path: string): PathMetrics {
     const slash = path.lastIndexOf('/');
     const labels = { driver, service: path.slice(1, slash), method: path.slice(slash + 1) };
+    let series = this.#series.get(driver);
+    if (!series) this.#series.set(driver, (series = []));
+    series.push(labels);
     const codes = new Map<number, Counter.Internal>();
+    const sent = this.sentBytes.labels(labels);
+    const received = this.receivedBytes.labels(labels);
+    // Codecs wrapped once each (typed clients share one per method; a relay, identity).
+    const serializers = new WeakMap<Call['serialize'], Call['serialize']>();
+    const deserializers = new WeakMap<Call['deserialize'], Call['deserialize']>();
     return {
       inFlight: this.inFlight.labels(labels),
       streams: this.streamsOpen.labels(labels),
       duration: this.duration.labels(labels),
-      sent: this.sentBytes.labels(labels),
-      received: this.receivedBytes.labels(labels),
       code: (code) => {
         let c = codes.get(code);
         if (!c) codes.set(code, (c = this.calls.labels({ ...labels, code: statusName(code) })));
         return c;
+      },
+      counted: (serialize) => {
+        let w = serializers.get(serialize);
+        if (!w) {
+          w = (value) => {
+            const bytes = serialize(value);
+            sent.inc(bytes.length);
+            return bytes;
+          };
+          serializers.set(serialize, w);
+        }
+        return w;
+      },
+      read: (deserialize) => {
+        let w = deserializers.get(deserialize);
+        if (!w) {
+          w = (bytes) => {
+            received.inc(bytes.length);
+            return deserialize(bytes);
+          };
+          deserializers.set(deserialize, w);
+        }
+        return w;
       },
     };
   }
@@ -138,7 +171,9 @@ interface PathMetrics {
   inFlight: Gauge.Internal<CallLabel>;
   streams: Gauge.Internal<CallLabel>;
   duration: Histogram.Internal<CallLabel>;
-  sent: Counter.Internal;
-  received: Counter.Internal;
   code(code: number): Counter.Internal;
+  /** The call's serializer, counting the bytes it makes. */
+  counted(serialize: Call['serialize']): Call['serialize'];
+  /** The call's deserializer, counting the bytes it reads. */
+  read(deserialize: Call['deserialize']): Call['deserialize'];
 }

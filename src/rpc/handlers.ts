@@ -227,7 +227,8 @@ function invokeHandler(
     ? {
         send: (value) => untraced.send(value),
         done: (err, value) => {
-          span.end(err ? err.code : Status.OK);
+          // A stream the caller cancelled ends its loop quietly: its span says so.
+          span.end(err ? err.code : call.cancelled ? Status.CANCELLED : Status.OK);
           untraced.done(err, value);
         },
       }

@@ -46,19 +46,36 @@ export function observeCall(
   }, failed);
 }
 
-async function* watched(
+/**
+ * The responses, calling `done` once: when they end (OK), fail (their code), or the caller
+ * returns early (CANCELLED), also before its first read, which a generator would not see.
+ */
+function watched(
   responses: AsyncIterable<unknown>,
   done: (code: number) => void,
-): AsyncGenerator<unknown> {
-  let code: number = Status.CANCELLED;
-  try {
-    yield* responses;
-    code = Status.OK;
-  } catch (err) {
-    code = statusCodeOf(err);
-    throw err;
-  } finally {
-    // Left early (break, return): the caller cancelled the rest.
+): AsyncIterable<unknown> {
+  let ended = false;
+  const end = (code: number) => {
+    if (ended) return;
+    ended = true;
     done(code);
-  }
+  };
+  const inner = responses[Symbol.asyncIterator]();
+  const iterator: AsyncIterator<unknown> = {
+    next: async () => {
+      try {
+        const r = await inner.next();
+        if (r.done) end(Status.OK);
+        return r;
+      } catch (err) {
+        end(statusCodeOf(err));
+        throw err;
+      }
+    },
+    return: async (value?: unknown) => {
+      end(Status.CANCELLED);
+      return inner.return ? inner.return(value) : { done: true, value };
+    },
+  };
+  return { [Symbol.asyncIterator]: () => iterator };
 }

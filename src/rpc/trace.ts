@@ -9,6 +9,7 @@ import {
   propagation,
   ROOT_CONTEXT,
   type Span,
+  type SpanOptions,
   SpanKind,
   SpanStatusCode,
   trace,
@@ -19,29 +20,32 @@ import type { Interceptor } from './client.js';
 import { observeCall } from './observe.js';
 
 const tracer = trace.getTracer('driverkit', VERSION);
+/** Server span options by method path: bounded by the methods a process serves. */
+const SERVER_SPANS = new Map<string, { name: string; options: SpanOptions }>();
 
-/** `/pkg.Service/Method` as OpenTelemetry's RPC conventions name it: `pkg.Service/Method`, and its parts. */
-function rpcNames(path: string): { name: string; service: string; method: string } {
-  const name = path.slice(1);
-  const slash = name.lastIndexOf('/');
-  return { name, service: name.slice(0, slash), method: name.slice(slash + 1) };
-}
-
-function startSpan(path: string, kind: SpanKind, parent: Context, driver?: string): Span {
-  const { name, service, method } = rpcNames(path);
-  return tracer.startSpan(
-    name,
-    {
-      kind,
-      attributes: {
-        'rpc.system': 'grpc',
-        'rpc.service': service,
-        'rpc.method': method,
-        ...(driver ? { 'driverkit.driver': driver } : {}),
-      },
-    },
-    parent,
-  );
+/**
+ * The name (`pkg.Service/Method`, as OpenTelemetry's RPC conventions have it) and options
+ * of a span for `path`, made once per method: a call that records nothing pays no more.
+ */
+function spanOptions(
+  cache: Map<string, { name: string; options: SpanOptions }>,
+  path: string,
+  kind: SpanKind,
+  driver?: string,
+): { name: string; options: SpanOptions } {
+  let hit = cache.get(path);
+  if (!hit) {
+    const name = path.slice(1);
+    const slash = name.lastIndexOf('/');
+    const attributes = {
+      'rpc.system': 'grpc',
+      'rpc.service': name.slice(0, slash),
+      'rpc.method': name.slice(slash + 1),
+      ...(driver ? { 'driverkit.driver': driver } : {}),
+    };
+    cache.set(path, (hit = { name, options: { kind, attributes } }));
+  }
+  return hit;
 }
 
 /** Whether a span is worth carrying: recorded, or part of a trace someone else records. */
@@ -61,9 +65,11 @@ function end(span: Span, code: number): void {
  * id gets the trace id as one, so logs and traces name the request alike.
  */
 export function traceStep(driver?: string): Interceptor {
+  const cache = new Map<string, { name: string; options: SpanOptions }>();
   return (next) => (call) => {
     const parent = context.active();
-    const span = startSpan(call.path, SpanKind.CLIENT, parent, driver);
+    const { name, options: spanOpts } = spanOptions(cache, call.path, SpanKind.CLIENT, driver);
+    const span = tracer.startSpan(name, spanOpts, parent);
     if (!live(span)) return next(call);
     const carrier: Record<string, string> = {};
     propagation.inject(trace.setSpan(parent, span), carrier);
@@ -103,7 +109,8 @@ export function serverSpan(
   const parent = propagation.fields().length
     ? propagation.extract(ROOT_CONTEXT, metadata())
     : ROOT_CONTEXT;
-  const span = startSpan(path, SpanKind.SERVER, parent);
+  const { name, options } = spanOptions(SERVER_SPANS, path, SpanKind.SERVER);
+  const span = tracer.startSpan(name, options, parent);
   if (!live(span)) return undefined;
   const { traceId, spanId } = span.spanContext();
   return {

@@ -17,4 +17,7 @@ protoc -I "$ROOT/proto" --go_out=plugins=grpc,Mgoogle/protobuf/descriptor.proto=
 protoc -I "$ROOT/proto" -I "$ROOT/test/fixtures/protos" --go_out=plugins=grpc,paths=source_relative:"$GEN/src" "$ROOT/test/fixtures/protos/counter/v1/counter.proto"
 cp "$HERE/$WHAT/"*.go "$GEN/src/counter/$WHAT/"
 case "$OUT" in /*) ;; *) OUT="$PWD/$OUT" ;; esac
-cd "$GEN/src/counter/$WHAT" && GO111MODULE=off GOPATH="$GEN:/usr/share/gocode" go build -o "$OUT" .
+# With OpenTelemetry's Go packages the plugin can trace (server_otel.go); without, it builds as before.
+TAGS=
+[ -d /usr/share/gocode/src/go.opentelemetry.io/otel/sdk ] && TAGS=otel
+cd "$GEN/src/counter/$WHAT" && GO111MODULE=off GOPATH="$GEN:/usr/share/gocode" go build -tags "$TAGS" -o "$OUT" .

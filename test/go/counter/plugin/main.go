@@ -128,6 +128,6 @@ func main() {
 		// The values of the (driverkit.driver) option in counter.proto.
 		HandshakeConfig: plugin.HandshakeConfig{ProtocolVersion: 1, MagicCookieKey: "COUNTER_DRIVER", MagicCookieValue: "counter-5e2b"},
 		Plugins:         map[string]plugin.Plugin{"counter": counterPlugin{}},
-		GRPCServer:      plugin.DefaultGRPCServer,
+		GRPCServer:      grpcServer,
 	})
 }
