@@ -10,6 +10,7 @@ export const TEST_BIN = process.env.DRIVERKIT_TEST_BIN ?? join(ROOT, '.cache', '
 export const BIN = {
   demo: join(TEST_BIN, 'userprovider', 'demo'),
   json: join(TEST_BIN, 'userprovider', 'json'),
+  ldap: join(TEST_BIN, 'userprovider', 'ldap'),
   fixture: join(TEST_BIN, 'fixture', 'driver'),
   host: join(TEST_BIN, 'fixture', 'host'),
   kv: join(TEST_BIN, 'kv', 'ts'),

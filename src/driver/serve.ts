@@ -154,7 +154,7 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
   const srv = (server = new GrpcServer(tls, { idleTimeoutMs: options.idleTimeoutMs, hostSecret }));
   // A service the SDK cannot serve (a streaming method) throws here, with its own message.
   serveHandlers(srv, service, handlers[version]!, log, brokers.of);
-  serveHealth(srv, [service.fullName]);
+  const setHealth = serveHealth(srv, [service.fullName]);
   serveInfo(srv, {
     type: contract.type,
     versions: [{ version, service: service.fullName }],
@@ -185,7 +185,7 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
       formatReattachLine({ protocol: 'grpc', version, network, address, pid: process.pid }),
     );
     log.info('serving for reattach; stop with Ctrl-C', { address });
-    return serving(version, network, address, exit, brokers);
+    return serving(version, network, address, exit, brokers, setHealth);
   }
   capture.handshake(formatHandshake({ app: version, network, address, serverCert }));
   const hostPid = Number(process.env[ENV.hostPid]);
@@ -206,5 +206,5 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
       void exit(0);
     });
   }
-  return serving(version, network, address, exit, brokers);
+  return serving(version, network, address, exit, brokers, setHealth);
 }

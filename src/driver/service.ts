@@ -83,8 +83,15 @@ export async function serveService(
   const names = served.map((s) => s.service.fullName);
   const health = o.healthListen ? new GrpcServer(undefined, { maxSessions: 64 }) : undefined;
   const setters = [serveHealth(server, names), ...(health ? [serveHealth(health, names)] : [])];
+  // Health is SERVING while the driver says its backend is up and it is not draining.
+  let backendUp = true;
+  let stopping = false;
+  const report = () => {
+    for (const set of setters) set(backendUp && !stopping);
+  };
   const setServing = (serving: boolean) => {
-    for (const set of setters) set(serving);
+    stopping ||= !serving;
+    report();
   };
   serveInfo(server, {
     type: d.contract.type,
@@ -173,7 +180,10 @@ export async function serveService(
     tls: tls ? (tls.peerCertPem ? 'mtls' : 'tls') : 'off',
     ...(healthAt ? { health: healthAt } : {}),
   });
-  return serving(served[0].version, network, address, exit, brokers);
+  return serving(served[0].version, network, address, exit, brokers, (up) => {
+    backendUp = up;
+    report();
+  });
 }
 
 /** Each version given, newest first; versions that share a service name are served once, as the newest. */

@@ -14,6 +14,12 @@ export interface ServingDriver {
    * are per host); a handler's `ctx.broker` is the one of the host that called.
    */
   readonly broker: Broker;
+  /**
+   * Sets what health answers: SERVING (true, the default) or NOT_SERVING, for a driver that
+   * runs but cannot answer now (its backend is unreachable). A service that drains stays
+   * NOT_SERVING whatever this says.
+   */
+  setServing(serving: boolean): void;
 }
 
 /** A ServingDriver whose `broker` is the one of the host heard from last. */
@@ -23,12 +29,14 @@ export function serving(
   address: string,
   exit: (code?: number) => Promise<never>,
   brokers: HostBrokers,
+  setServing: (serving: boolean) => void,
 ): ServingDriver {
   return {
     version,
     network,
     address,
     exit,
+    setServing,
     get broker() {
       return brokers.latest;
     },

@@ -1,0 +1,170 @@
+// Users and groups read from LDAP by the configured schema: the searches UserProvider's
+// methods make, every value from a request escaped (filter.ts), and entries turned into
+// the proto's User.
+import type { User } from 'driverkit/driver';
+import type { Client, Entry } from 'ldapts';
+import type { LdapConfig } from './config.js';
+import { and, contains, equals, escapeBytes, or } from './filter.js';
+import type { Pool } from './pool.js';
+
+/** A user entry: its DN (for groupOfNames membership) and the User it maps to. */
+export interface Found {
+  dn: string;
+  user: User;
+}
+
+export class Directory {
+  readonly #userAttributes: string[];
+
+  constructor(
+    private readonly config: LdapConfig,
+    private readonly pool: Pool,
+  ) {
+    const u = config.user;
+    this.#userAttributes = [u.id, u.displayName, u.userName, u.mail, u.uidNumber, u.gidNumber];
+  }
+
+  /** The user whose id attribute is `id` (a UUID string for a binary id), if any. */
+  byId(id: string, deadline: number): Promise<Found | undefined> {
+    const { user } = this.config;
+    if (!user.idIsOctetString) return this.#one(equals(user.id, id), deadline);
+    const bytes = uuidBytes(id);
+    // Not a UUID: no entry can have it.
+    return bytes
+      ? this.#one(equals(user.id, escapeBytes(bytes), true), deadline)
+      : Promise.resolve(undefined);
+  }
+
+  /** The user with `value` as its mail, user name or uid number (`claim`). */
+  byClaim(claim: 'mail' | 'username' | 'uid', value: string, deadline: number) {
+    const { user } = this.config;
+    const attr =
+      claim === 'mail' ? user.mail : claim === 'username' ? user.userName : user.uidNumber;
+    return this.#one(equals(attr, value), deadline);
+  }
+
+  /** The names of the groups `found` is a member of. */
+  async groupsOf(found: Found, deadline: number): Promise<string[]> {
+    const { group } = this.config;
+    const member = group.memberIsDn ? found.dn : found.user.username;
+    if (!member) return [];
+    const filter = and(
+      equals('objectClass', this.config.groupObjectClass),
+      this.config.groupFilter,
+      equals(group.member, member),
+    );
+    const entries = await this.pool.run(
+      async (c) =>
+        (
+          await c.search(this.config.groupBaseDn, {
+            scope: 'sub',
+            filter,
+            attributes: [group.groupName],
+          })
+        ).searchEntries,
+      deadline,
+    );
+    return entries
+      .map((e: Entry) => first(e[group.groupName]))
+      .filter(Boolean)
+      .sort();
+  }
+
+  /**
+   * Users whose user name, mail or display name contains `query`, at most `find_limit`, read
+   * page by page (RFC 2696): a large directory is neither loaded whole nor timed out.
+   */
+  async find(query: string, deadline: number): Promise<Found[]> {
+    const { user, findLimit, pageSize } = this.config;
+    const q = query.trim();
+    if (!q) return [];
+    const filter = this.#users(
+      or(contains(user.userName, q), contains(user.mail, q), contains(user.displayName, q)),
+    );
+    return this.pool.run(async (c) => {
+      const out: Found[] = [];
+      const pages = c.searchPaginated(this.config.userBaseDn, {
+        scope: 'sub',
+        filter,
+        attributes: this.#userAttributes,
+        explicitBufferAttributes: user.idIsOctetString ? [user.id] : [],
+        paged: { pageSize: Math.min(pageSize, findLimit) },
+      });
+      for await (const page of pages) {
+        for (const e of page.searchEntries) {
+          out.push(this.#toFound(e));
+          if (out.length >= findLimit) return out;
+        }
+      }
+      return out;
+    }, deadline);
+  }
+
+  /** Searches users by `match` (with the object class and user_filter); the first entry. */
+  async #one(match: string, deadline: number): Promise<Found | undefined> {
+    const { user } = this.config;
+    const entries = await this.pool.run(
+      async (c: Client) =>
+        (
+          await c.search(this.config.userBaseDn, {
+            scope: 'sub',
+            filter: this.#users(match),
+            attributes: this.#userAttributes,
+            explicitBufferAttributes: user.idIsOctetString ? [user.id] : [],
+            sizeLimit: 2,
+          })
+        ).searchEntries,
+      deadline,
+    );
+    return entries[0] ? this.#toFound(entries[0]) : undefined;
+  }
+
+  #users(match: string): string {
+    return and(equals('objectClass', this.config.userObjectClass), this.config.userFilter, match);
+  }
+
+  #toFound(e: Entry): Found {
+    const { user, idp, mailVerified } = this.config;
+    const id = e[user.id];
+    const opaqueId =
+      Buffer.isBuffer(id) || (Array.isArray(id) && Buffer.isBuffer(id[0]))
+        ? uuidString(Array.isArray(id) ? (id[0] as Buffer) : (id as Buffer))
+        : first(id);
+    return {
+      dn: e.dn,
+      user: {
+        id: { idp, opaqueId, type: 1 },
+        username: first(e[user.userName]),
+        mail: first(e[user.mail]),
+        mailVerified,
+        displayName: first(e[user.displayName]),
+        groups: [],
+        // int64: decimal strings, as ts-proto gives them.
+        uidNumber: integer(first(e[user.uidNumber])),
+        gidNumber: integer(first(e[user.gidNumber])),
+      },
+    };
+  }
+}
+
+/** A decimal integer attribute as int64's string, '0' when absent or not one. */
+const integer = (v: string) => (/^-?\d+$/.test(v) ? v : '0');
+
+/** The first value of an attribute as a string ('' when absent). */
+function first(v: Entry[string] | undefined): string {
+  const one = Array.isArray(v) ? v[0] : v;
+  return one === undefined ? '' : Buffer.isBuffer(one) ? one.toString('utf8') : String(one);
+}
+
+/** 16 bytes in order as a UUID string, as Reva shows a binary id (entryUUID, objectGUID). */
+export function uuidString(bytes: Buffer): string {
+  const h = bytes.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** The bytes of a UUID string, or undefined for anything else. */
+export function uuidBytes(id: string): Buffer | undefined {
+  return /^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$/i.test(id)
+    ? Buffer.from(id.replaceAll('-', ''), 'hex')
+    : undefined;
+}

@@ -1,0 +1,57 @@
+// LDAP search filters built from user input, escaped by RFC 4515 so that a value is always
+// one assertion value: `*)(uid=*` matches the literal text, never widens a search.
+
+/** A value escaped for a filter: `\`, `*`, `(`, `)` and NUL as `\XX`. */
+export function escapeValue(value: string): string {
+  return value.replace(/[\\*()\0]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** Bytes escaped for a filter, every byte as `\XX` (a binary id such as objectGUID). */
+export function escapeBytes(bytes: Uint8Array): string {
+  return [...bytes].map((b) => `\\${b.toString(16).padStart(2, '0')}`).join('');
+}
+
+/** An attribute name as LDAP allows it (RFC 4512 descr or a numeric OID), or throws. */
+export function attribute(name: string): string {
+  if (!/^([A-Za-z][A-Za-z0-9-]*|\d+(\.\d+)*)$/.test(name))
+    throw new Error(`not an LDAP attribute name: ${JSON.stringify(name)}`);
+  return name;
+}
+
+/** `(attr=value)`, the value escaped (or pre-escaped bytes, from escapeBytes). */
+export const equals = (attr: string, value: string, escaped = false) =>
+  `(${attribute(attr)}=${escaped ? value : escapeValue(value)})`;
+
+/** `(attr=*value*)`: a substring match on the escaped value. */
+export const contains = (attr: string, value: string) =>
+  `(${attribute(attr)}=*${escapeValue(value)}*)`;
+
+/** The conjunction of filters; empty parts (an unset user_filter) are left out. */
+export function and(...parts: string[]): string {
+  const kept = parts.filter(Boolean);
+  return kept.length === 1 ? kept[0] : `(&${kept.join('')})`;
+}
+
+/** The disjunction of filters. */
+export const or = (...parts: string[]) => (parts.length === 1 ? parts[0] : `(|${parts.join('')})`);
+
+/**
+ * An operator's extra filter (`user_filter`, `group_filter`) as one parenthesised filter:
+ * `objectClass=x` becomes `(objectClass=x)`; unbalanced parentheses are refused.
+ */
+export function operatorFilter(filter: string | undefined): string {
+  const f = (filter ?? '').trim();
+  if (!f) return '';
+  const wrapped = f.startsWith('(') ? f : `(${f})`;
+  const refused = new Error(`not one LDAP filter: ${JSON.stringify(filter)}`);
+  let depth = 0;
+  for (let i = 0; i < wrapped.length; i++) {
+    const c = wrapped[i];
+    if (c === '\\') i += 2;
+    else if (c === '(') depth++;
+    // Closing the outer filter anywhere but at the end would let `a)(b` add a second one.
+    else if (c === ')' && (--depth < 0 || (depth === 0 && i !== wrapped.length - 1))) throw refused;
+  }
+  if (depth !== 0) throw refused;
+  return wrapped;
+}

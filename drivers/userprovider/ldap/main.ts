@@ -1,0 +1,136 @@
+// The LDAP user provider: users and groups from an LDAP directory (OpenLDAP, Active
+// Directory), configured with the keys of Reva's LDAP user provider. See docs/drivers/ldap.md.
+import {
+  createLogger,
+  RpcError,
+  type ServingDriver,
+  serve,
+  Status,
+  type User,
+  userprovider,
+} from 'driverkit/driver';
+import { ConfigError, type LdapConfig, parseConfig } from './config.js';
+import { Directory, type Found } from './directory.js';
+import { Pool, Unreachable } from './pool.js';
+
+const log = createLogger();
+let current: { config: LdapConfig; pool: Pool; directory: Directory } | undefined;
+let served: ServingDriver | undefined;
+/** How often health looks at the server while it is unreachable (or to see it go). */
+const HEALTH_EVERY_MS = 1_000;
+
+const CLAIMS = ['mail', 'username', 'uid'] as const;
+
+function directory() {
+  if (!current)
+    throw new RpcError(
+      Status.FAILED_PRECONDITION,
+      'not configured: call Configure with {"uri": "ldap://…", "user_base_dn": "…", …} first',
+    );
+  return current;
+}
+
+/** Runs a lookup; an unreachable server is UNAVAILABLE (and health NOT_SERVING), other LDAP failures INTERNAL. */
+async function lookup<T>(what: string, run: (d: Directory, deadline: number) => Promise<T>) {
+  const { config, directory: d } = directory();
+  try {
+    return await run(d, Date.now() + config.timeoutMs);
+  } catch (err) {
+    if (err instanceof RpcError) throw err;
+    if (err instanceof Unreachable) {
+      served?.setServing(false);
+      throw new RpcError(Status.UNAVAILABLE, `LDAP server unreachable: ${err.message}`);
+    }
+    log.error('LDAP operation failed', { what, error: (err as Error).message });
+    throw new RpcError(Status.INTERNAL, `LDAP ${what} failed: ${(err as Error).message}`);
+  }
+}
+
+async function withGroups(
+  d: Directory,
+  found: Found,
+  skip: boolean,
+  deadline: number,
+): Promise<User> {
+  return skip ? found.user : { ...found.user, groups: await d.groupsOf(found, deadline) };
+}
+
+function notFound(what: string): RpcError {
+  return new RpcError(Status.NOT_FOUND, `no user with ${what}`);
+}
+
+/** Watches the server: health NOT_SERVING while it cannot be reached, SERVING again once it can. */
+function watchHealth(): void {
+  const tick = async () => {
+    const c = current;
+    if (c) served?.setServing(await c.pool.check(Date.now() + c.config.timeoutMs));
+    setTimeout(() => void tick(), HEALTH_EVERY_MS).unref();
+  };
+  setTimeout(() => void tick(), HEALTH_EVERY_MS).unref();
+}
+
+served = await serve({
+  contract: userprovider,
+  info: { name: 'ldap' },
+  onShutdown: () => current?.pool.close(),
+  handlers: {
+    1: {
+      configure: async ({ config }) => {
+        let parsed: LdapConfig;
+        try {
+          parsed = parseConfig((config ?? {}) as Record<string, unknown>);
+        } catch (err) {
+          if (!(err instanceof ConfigError)) throw err;
+          throw new RpcError(Status.INVALID_ARGUMENT, `ldap config: ${err.message}`);
+        }
+        const pool = new Pool(parsed);
+        const previous = current;
+        current = { config: parsed, pool, directory: new Directory(parsed, pool) };
+        await previous?.pool.close();
+        // The server may be down now: Configure still succeeds (health says NOT_SERVING).
+        const up = await pool.check(Date.now() + parsed.timeoutMs);
+        served?.setServing(up);
+        log.info('configured', { uri: parsed.uri, reachable: up });
+        return {};
+      },
+      getUser: ({ userId, skipFetchingGroups }) =>
+        lookup('GetUser', async (d, deadline) => {
+          const id = userId?.opaqueId;
+          if (!id) throw new RpcError(Status.INVALID_ARGUMENT, 'user_id.opaque_id is required');
+          const found = await d.byId(id, deadline);
+          if (!found) throw notFound(`id ${JSON.stringify(id)}`);
+          return { user: await withGroups(d, found, skipFetchingGroups, deadline) };
+        }),
+      getUserByClaim: ({ claim, value, skipFetchingGroups }) =>
+        lookup('GetUserByClaim', async (d, deadline) => {
+          if (!(CLAIMS as readonly string[]).includes(claim))
+            throw new RpcError(
+              Status.INVALID_ARGUMENT,
+              `unknown claim ${JSON.stringify(claim)}: expected one of ${CLAIMS.join(', ')}`,
+            );
+          if (!value)
+            throw new RpcError(Status.INVALID_ARGUMENT, `a value for claim ${claim} is required`);
+          const found = await d.byClaim(claim as (typeof CLAIMS)[number], value, deadline);
+          if (!found) throw notFound(`${claim} ${JSON.stringify(value)}`);
+          return { user: await withGroups(d, found, skipFetchingGroups, deadline) };
+        }),
+      getUserGroups: ({ userId }) =>
+        lookup('GetUserGroups', async (d, deadline) => {
+          const id = userId?.opaqueId;
+          if (!id) throw new RpcError(Status.INVALID_ARGUMENT, 'user_id.opaque_id is required');
+          const found = await d.byId(id, deadline);
+          if (!found) throw notFound(`id ${JSON.stringify(id)}`);
+          return { groups: await d.groupsOf(found, deadline) };
+        }),
+      findUsers: ({ query, skipFetchingGroups }) =>
+        lookup('FindUsers', async (d, deadline) => {
+          const found = await d.find(query, deadline);
+          const users = await Promise.all(
+            found.map((f) => withGroups(d, f, skipFetchingGroups, deadline)),
+          );
+          return { users };
+        }),
+    },
+  },
+});
+watchHealth();

@@ -1,0 +1,124 @@
+// A few bound LDAP connections, used in turn. A connection found dead (the server restarted)
+// is replaced and the operation tried again on a new one, so a restart costs no call; a
+// server that cannot be reached fails the operation as UNAVAILABLE by its deadline.
+import { readFileSync } from 'node:fs';
+import { Client } from 'ldapts';
+import type { LdapConfig } from './config.js';
+
+/** The server could not be reached or dropped the connection: UNAVAILABLE to the caller. */
+export class Unreachable extends Error {}
+
+/** Errors of the connection itself, not of the operation (a bad filter, no such object). */
+function connectionLost(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: string; name?: string };
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTCONN'].includes(
+      String(e.code),
+    ) ||
+    /connection (closed|timed out|reset)|socket|not connected|timeout/i.test(e.message ?? '') ||
+    e.name === 'TimeoutError'
+  );
+}
+
+export class Pool {
+  readonly #clients: Array<Promise<Client> | undefined>;
+  #next = 0;
+  readonly #tlsOptions;
+
+  constructor(private readonly config: LdapConfig) {
+    this.#clients = new Array(config.poolSize).fill(undefined);
+    this.#tlsOptions = {
+      rejectUnauthorized: !config.insecure,
+      ...(config.cacert ? { ca: [readFileSync(config.cacert)] } : {}),
+    };
+  }
+
+  /**
+   * Runs `op` on a bound connection. A connection found dead is replaced and `op` tried
+   * again, with a short backoff while the server cannot be reached (it restarts), until
+   * `deadline`: then Unreachable. Only reads run here, so a repeat is harmless.
+   */
+  async run<T>(op: (client: Client) => Promise<T>, deadline: number): Promise<T> {
+    const slot = this.#next++ % this.#clients.length;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const client = await this.#client(slot, deadline);
+        // ldapts reconnects on its own, unbound (anonymous): a connection it lost must be
+        // ours to make again, and bind.
+        if (!client.isConnected) throw new Unreachable('connection closed');
+        return await op(client);
+      } catch (err) {
+        if (!(err instanceof Unreachable) && !connectionLost(err)) throw err;
+        this.#drop(slot);
+        const wait = Math.min(25 * 2 ** attempt, 250);
+        if (Date.now() + wait >= deadline)
+          throw err instanceof Unreachable ? err : new Unreachable((err as Error).message);
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  }
+
+  /** Whether a connection can be made and bound now (for health). */
+  async check(deadline: number): Promise<boolean> {
+    return this.run(
+      (c) => c.search('', { scope: 'base', filter: '(objectClass=*)' }),
+      deadline,
+    ).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.#clients.map(async (c, i) => {
+        this.#clients[i] = undefined;
+        await (await c?.catch(() => undefined))?.unbind().catch(() => {});
+      }),
+    );
+  }
+
+  #drop(slot: number): void {
+    const c = this.#clients[slot];
+    this.#clients[slot] = undefined;
+    void c?.then((client) => client.unbind().catch(() => {})).catch(() => {});
+  }
+
+  #client(slot: number, deadline: number): Promise<Client> {
+    let c = this.#clients[slot];
+    if (!c) {
+      c = this.#connect(deadline);
+      this.#clients[slot] = c;
+      c.catch(() => {
+        if (this.#clients[slot] === c) this.#clients[slot] = undefined;
+      });
+    }
+    return c;
+  }
+
+  async #connect(deadline: number): Promise<Client> {
+    const { config } = this;
+    const ms = Math.max(1, Math.min(config.timeoutMs, deadline - Date.now()));
+    const client = new Client({
+      url: config.uri,
+      timeout: config.timeoutMs,
+      connectTimeout: ms,
+      tlsOptions: config.uri.startsWith('ldaps:') ? this.#tlsOptions : undefined,
+      strictDN: false,
+    });
+    try {
+      if (config.starttls) await client.startTLS(this.#tlsOptions);
+      if (config.bindDn) await client.bind(config.bindDn, config.bindPassword);
+      // Anonymous, in plaintext: ldapts connects on a first operation; make it one now.
+      else if (!config.starttls)
+        await client.search('', { scope: 'base', filter: '(objectClass=*)' });
+      return client;
+    } catch (err) {
+      await client.unbind().catch(() => {});
+      // A refused bind is the operator's to fix: say so, not "unreachable".
+      if ((err as { code?: unknown }).code === 49)
+        throw new Error(`bind as ${JSON.stringify(config.bindDn)} refused: invalid credentials`);
+      throw new Unreachable(`cannot reach ${config.uri}: ${(err as Error).message}`);
+    }
+  }
+}

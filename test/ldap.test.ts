@@ -1,0 +1,206 @@
+// The LDAP UserProvider driver against a real OpenLDAP (slapd): the conformance suite,
+// filter injection, both group schemas, TLS both ways, paging over 10,000 users, and a
+// server restarted under load or stopped.
+import { describe, expect, it } from 'vitest';
+import { internalServices } from '../src/contracts/internal.js';
+import { userprovider } from '../src/contracts/userprovider.js';
+import { RpcError } from '../src/errors.js';
+import { createClient } from '../src/rpc/client.js';
+import { runSuite } from '../src/testing/suite.js';
+import { userproviderSuite } from '../src/testing/userprovider.js';
+import { expectRejection, useDriver, waitFor } from './helpers.js';
+import { BIN } from './paths.js';
+import {
+  ADMIN_DN,
+  ADMIN_PASSWORD,
+  BASE_DN,
+  fixtureLdif,
+  hasSlapd,
+  type Slapd,
+  startSlapd,
+  userLdif,
+} from './slapd.js';
+
+const EINSTEIN = '4c510ada-c86b-4815-8820-42cdf82c3d51';
+
+/** The LDAP driver, configured for `slapd` with `extra` keys over the fixture's. */
+async function ldapDriver(slapd: Slapd, extra: Record<string, unknown> = {}) {
+  const driver = useDriver({ name: 'ldap', path: BIN.ldap, contract: userprovider });
+  await driver.ready;
+  await driver.client.configure({
+    config: {
+      uri: slapd.url,
+      bind_username: ADMIN_DN,
+      bind_password: ADMIN_PASSWORD,
+      user_base_dn: `ou=users,${BASE_DN}`,
+      group_base_dn: `ou=groups,${BASE_DN}`,
+      idp: 'http://localhost:9998',
+      timeout_ms: 1500,
+      ...extra,
+    },
+  });
+  return driver;
+}
+
+describe.skipIf(!hasSlapd)('LDAP UserProvider driver (real slapd)', () => {
+  it("passes UserProvider's conformance suite", async () => {
+    const slapd = await startSlapd(fixtureLdif());
+    const { client } = await ldapDriver(slapd);
+    const results = await runSuite(userproviderSuite, client);
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    const { user } = await client.getUser({ userId: { opaqueId: EINSTEIN } });
+    expect(user?.id).toEqual({ idp: 'http://localhost:9998', opaqueId: EINSTEIN, type: 1 });
+  });
+
+  it('a value with filter characters is one literal value: it never widens a search', async () => {
+    const slapd = await startSlapd(fixtureLdif());
+    const { client } = await ldapDriver(slapd);
+    const notFound = async (call: Promise<unknown>, what: string) => {
+      const err = await expectRejection(call, RpcError);
+      expect(err.statusName, what).toBe('NOT_FOUND');
+    };
+    for (const value of ['*', '*)(uid=*', 'einstein)(|(uid=*', '\\00', 'e*', '\\2a', '(uid=*)'])
+      await notFound(client.getUserByClaim({ claim: 'username', value }), `username ${value}`);
+    await notFound(
+      client.getUserByClaim({ claim: 'mail', value: 'einstein@example.org)(|(mail=*' }),
+      'mail',
+    );
+    for (const opaqueId of ['*', '*)(entryUUID=*', '\0'])
+      await notFound(client.getUser({ userId: { opaqueId } }), `id ${opaqueId}`);
+    // The literal text matches where it really is, and nowhere else.
+    const star = await client.getUserByClaim({ claim: 'username', value: 'star*name' });
+    expect(star.user?.username).toBe('star*name');
+    expect((await client.findUsers({ query: '*' })).users.map((u) => u.username)).toEqual([
+      'star*name',
+    ]);
+    expect((await client.findUsers({ query: '(paren)' })).users.map((u) => u.username)).toEqual([
+      'star*name',
+    ]);
+    expect((await client.findUsers({ query: ')(uid=*' })).users).toEqual([]);
+  });
+
+  it('groupOfNames (member DNs) as well as posixGroup (memberUid)', async () => {
+    const slapd = await startSlapd(fixtureLdif());
+    const { client } = await ldapDriver(slapd, { group_objectclass: 'groupOfNames' });
+    expect((await client.getUserGroups({ userId: { opaqueId: EINSTEIN } })).groups).toEqual([
+      'relativity-fans',
+    ]);
+  });
+
+  it('ldaps and StartTLS with the CA file; an untrusted server only with insecure', async () => {
+    const slapd = await startSlapd(fixtureLdif());
+    const name = async (extra: Record<string, unknown>) =>
+      (await (await ldapDriver(slapd, extra)).client.getUser({ userId: { opaqueId: EINSTEIN } }))
+        .user?.username;
+    expect(await name({ uri: slapd.ldapsUrl, cacert: slapd.ca })).toBe('einstein');
+    expect(await name({ starttls: true, cacert: slapd.ca })).toBe('einstein');
+    expect(await name({ uri: slapd.ldapsUrl, insecure: true })).toBe('einstein');
+    const untrusted = await ldapDriver(slapd, { uri: slapd.ldapsUrl, timeout_ms: 500 });
+    const err = await expectRejection(
+      untrusted.client.getUser({ userId: { opaqueId: EINSTEIN } }),
+      RpcError,
+    );
+    expect(err.statusName).toBe('UNAVAILABLE');
+    expect(err.details).toMatch(/certificate/i);
+  });
+
+  it('a bad config is INVALID_ARGUMENT naming the key; a password is never shown', async () => {
+    const slapd = await startSlapd(fixtureLdif());
+    const driver = useDriver({ name: 'ldap', path: BIN.ldap, contract: userprovider });
+    await driver.ready;
+    const refused = async (config: Record<string, unknown>, message: RegExp) => {
+      const err = await expectRejection(driver.client.configure({ config }), RpcError);
+      expect(err.statusName).toBe('INVALID_ARGUMENT');
+      expect(err.details).toMatch(message);
+      expect(err.details).not.toContain('hunter2');
+    };
+    const base = { uri: slapd.url, user_base_dn: BASE_DN, group_base_dn: BASE_DN };
+    await refused({ ...base, user_fliter: '(x=1)' }, /user_fliter: expected one of uri, /);
+    await refused({ ...base, uri: 'http://x' }, /uri: expected ldap:\/\/HOST/);
+    await refused({ ...base, user_filter: '(a=1))(b=2' }, /user_filter: expected one LDAP filter/);
+    await refused(
+      { ...base, bind_password: 'hunter2', bind_password_file: '/nope' },
+      /only one of bind_password, bind_password_file/,
+    );
+    await refused(
+      { ...base, user_schema: { mail: 'm)ail' } },
+      /user_schema\.mail: expected an attribute name/,
+    );
+  });
+
+  it('FindUsers pages through a 10,000-user subtree, up to find_limit', async () => {
+    const bulk = Array.from({ length: 10_000 }, (_, i) =>
+      userLdif({
+        uid: `user${String(i).padStart(5, '0')}`,
+        entryUUID: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+        cn: `Bulk User ${i}`,
+        mail: `user${i}@bulk.example.org`,
+        uidNumber: 100_000 + i,
+        gidNumber: 100,
+        ou: 'bulk',
+      }),
+    ).join('');
+    const slapd = await startSlapd(
+      `dn: ou=bulk,${BASE_DN}\nobjectClass: organizationalUnit\nou: bulk\n\n${bulk}`,
+    );
+    const base = { user_base_dn: `ou=bulk,${BASE_DN}`, group_base_dn: `ou=bulk,${BASE_DN}` };
+    const limited = await ldapDriver(slapd, { ...base, find_limit: 50 });
+    const some = await limited.client.findUsers({ query: 'bulk', skipFetchingGroups: true });
+    expect(some.users).toHaveLength(50);
+    const all = await ldapDriver(slapd, {
+      ...base,
+      find_limit: 20_000,
+      page_size: 1000,
+      timeout_ms: 20_000,
+    });
+    const found = await all.client.findUsers({ query: 'bulk.example', skipFetchingGroups: true });
+    expect(found.users).toHaveLength(10_000);
+    expect(new Set(found.users.map((u) => u.username)).size).toBe(10_000);
+  }, 120_000);
+
+  it('a slapd restart under 64 concurrent calls fails none; stopped, calls are UNAVAILABLE in time and health NOT_SERVING until it is back', async () => {
+    const slapd = await startSlapd(fixtureLdif());
+    const driver = await ldapDriver(slapd, { timeout_ms: 5000 });
+    const { client } = driver;
+    let stop = false;
+    let calls = 0;
+    const failures: unknown[] = [];
+    const worker = async () => {
+      while (!stop) {
+        await client.getUser({ userId: { opaqueId: EINSTEIN } }).then(
+          () => calls++,
+          (err) => failures.push(err),
+        );
+      }
+    };
+    const workers = Array.from({ length: 64 }, worker);
+    await waitFor(() => calls > 200, 10_000, 'calls before the restart');
+    await slapd.stop();
+    await slapd.start();
+    const after = calls;
+    await waitFor(() => calls > after + 200, 15_000, 'calls after the restart');
+    stop = true;
+    await Promise.all(workers);
+    expect(failures).toEqual([]);
+
+    // Stopped: UNAVAILABLE within the driver's timeout (here 1.5 s), and health says so.
+    await slapd.stop();
+    const down = await ldapDriver(slapd);
+    const started = Date.now();
+    const err = await expectRejection(
+      down.client.getUser({ userId: { opaqueId: EINSTEIN } }),
+      RpcError,
+    );
+    expect(err.statusName).toBe('UNAVAILABLE');
+    expect(Date.now() - started).toBeLessThan(3_000);
+    const status = async (d: typeof driver) =>
+      (await createClient(internalServices.health, (call) => d.invoke(call)).check({ service: '' }))
+        .status;
+    await waitFor(async () => (await status(driver)) === 2, 10_000, 'health NOT_SERVING');
+    await slapd.start();
+    await waitFor(async () => (await status(driver)) === 1, 10_000, 'health SERVING again');
+    expect((await client.getUser({ userId: { opaqueId: EINSTEIN } })).user?.username).toBe(
+      'einstein',
+    );
+  }, 60_000);
+});
