@@ -60,7 +60,7 @@ describe('[types.NAME] in config', () => {
       name: 'an unknown type',
       files: { 'driverkit.toml': DRIVER('nope') },
       error:
-        /drivers\.d\.type: expected a known driver type \(userprovider; declare others in \[types\.NAME\]\), got string "nope"/,
+        /drivers\.d\.type: expected a known driver type \(userprovider, authprovider; declare others in \[types\.NAME\]\), got string "nope"/,
     },
     {
       name: 'a proto that does not parse',

@@ -122,7 +122,7 @@ users = "./staff.json"
       name: 'unknown type',
       toml: '[drivers.a]\ndriver = "driver.sh"',
       message:
-        /drivers\.a\.type: expected a known driver type \(userprovider; declare others in \[types.NAME\]\), got string "a"/,
+        /drivers\.a\.type: expected a known driver type \(userprovider, authprovider; declare others in \[types.NAME\]\), got string "a"/,
     },
     {
       name: 'no drivers',
@@ -223,7 +223,7 @@ users = "./staff.json"
       name: 'type from the prototype',
       raw: { drivers: { a: { type: 'constructor', driver: 'd' } } },
       message:
-        'f.toml: drivers.a.type: expected a known driver type (userprovider; declare others in [types.NAME]), got string "constructor"',
+        'f.toml: drivers.a.type: expected a known driver type (userprovider, authprovider; declare others in [types.NAME]), got string "constructor"',
     },
     {
       name: 'driver not a string',

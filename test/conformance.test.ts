@@ -76,6 +76,6 @@ config = { users = "${join(ROOT, 'examples/users.json')}" }
   it('a type without a shipped suite is a usage error naming the suites there are', async () => {
     const { code, stdout } = await run(['--type', 'nope', '--driver', BIN.demo]);
     expect(code).toBe(2);
-    expect(stdout).toMatch(/--type: expected one of userprovider, got "nope"/);
+    expect(stdout).toMatch(/--type: expected one of userprovider, authprovider, got "nope"/);
   });
 });

@@ -31,6 +31,8 @@ export async function setup(project: TestProject): Promise<void> {
     bundleTypeScript(join(ROOT, 'drivers/userprovider/demo/main.ts'), BIN.demo),
     bundleTypeScript(join(ROOT, 'drivers/userprovider/json/main.ts'), BIN.json),
     bundleTypeScript(join(ROOT, 'drivers/userprovider/ldap/main.ts'), BIN.ldap),
+    bundleTypeScript(join(ROOT, 'drivers/authprovider/json/main.ts'), BIN.authJson),
+    bundleTypeScript(join(ROOT, 'drivers/authprovider/ldap/main.ts'), BIN.authLdap),
     bundleTypeScript(join(ROOT, 'test/fixtures/driver.ts'), BIN.fixture),
     bundleTypeScript(join(ROOT, 'test/fixtures/host.ts'), BIN.host),
     bundleTypeScript(join(ROOT, 'test/fixtures/kv-driver.ts'), BIN.kv),

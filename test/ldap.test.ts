@@ -1,15 +1,19 @@
 // The LDAP UserProvider driver against a real OpenLDAP (slapd): the conformance suite,
 // filter injection, both group schemas, TLS both ways, paging over 10,000 users, and a
 // server restarted under load or stopped.
-import { describe, expect, it } from 'vitest';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, credentials } from '@grpc/grpc-js';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { internalServices } from '../src/contracts/internal.js';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { RpcError } from '../src/errors.js';
 import { createClient } from '../src/rpc/client.js';
 import { runSuite } from '../src/testing/suite.js';
 import { userproviderSuite } from '../src/testing/userprovider.js';
-import { expectRejection, useDriver, waitFor } from './helpers.js';
-import { BIN } from './paths.js';
+import { grpcInvoke } from './grpc-js/invoke.js';
+import { expectRejection, spawnUntil, useDriver, waitFor } from './helpers.js';
+import { BIN, CLI, ROOT } from './paths.js';
 import {
   ADMIN_DN,
   ADMIN_PASSWORD,
@@ -203,4 +207,39 @@ describe.skipIf(!hasSlapd)('LDAP UserProvider driver (real slapd)', () => {
       'einstein',
     );
   }, 60_000);
+  it('runs from driverkit serve with the documented config, built from its source folder', async () => {
+    const slapd = await startSlapd(fixtureLdif());
+    const dir = mkdtempSync(join(ROOT, '.cache', 'ldap-serve-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    cpSync(join(ROOT, 'drivers'), join(dir, 'drivers'), { recursive: true });
+    writeFileSync(join(dir, 'ldap-password'), `${ADMIN_PASSWORD}\n`);
+    writeFileSync(
+      join(dir, 'driverkit.toml'),
+      [
+        '[drivers.ldap]',
+        'type = "userprovider"',
+        'driver = "./drivers/userprovider/ldap"',
+        '',
+        '[drivers.ldap.config]',
+        `uri = "${slapd.url}"`,
+        `bind_username = "${ADMIN_DN}"`,
+        'bind_password_file = "./ldap-password"',
+        `user_base_dn = "ou=users,${BASE_DN}"`,
+        `group_base_dn = "ou=groups,${BASE_DN}"`,
+        '',
+      ].join('\n'),
+    );
+    const serve = await spawnUntil(
+      process.execPath,
+      [CLI, 'serve', '--listen', '127.0.0.1:0'],
+      /driverkit: serving .* on (\S+)\n/,
+      { cwd: dir, endSignal: 'SIGTERM' },
+    );
+    const channel = new Client(serve.match[1], credentials.createInsecure());
+    onTestFinished(() => channel.close());
+    const users = createClient(userprovider.versions[1], grpcInvoke(channel));
+    const { user } = await users.getUserByClaim({ claim: 'mail', value: 'marie@example.org' });
+    expect(user?.username).toBe('marie');
+    expect(user?.groups).toContain('radium-lovers');
+  }, 120_000);
 });

@@ -11,6 +11,8 @@ export const BIN = {
   demo: join(TEST_BIN, 'userprovider', 'demo'),
   json: join(TEST_BIN, 'userprovider', 'json'),
   ldap: join(TEST_BIN, 'userprovider', 'ldap'),
+  authJson: join(TEST_BIN, 'authprovider', 'json'),
+  authLdap: join(TEST_BIN, 'authprovider', 'ldap'),
   fixture: join(TEST_BIN, 'fixture', 'driver'),
   host: join(TEST_BIN, 'fixture', 'host'),
   kv: join(TEST_BIN, 'kv', 'ts'),

@@ -105,6 +105,8 @@ export function userLdif(u: {
   gidNumber: number;
   password?: string;
   ou?: string;
+  /** More attribute lines, `name: value`. */
+  extra?: string[];
 }): string {
   return [
     `dn: uid=${u.uid},ou=${u.ou ?? 'users'},${BASE_DN}`,
@@ -120,6 +122,7 @@ export function userLdif(u: {
     `homeDirectory: /home/${u.uid}`,
     `entryUUID: ${u.entryUUID}`,
     ...(u.password ? [`userPassword: ${u.password}`] : []),
+    ...(u.extra ?? []),
     '',
     '',
   ].join('\n');
@@ -172,6 +175,17 @@ export function fixtureLdif(): string {
       mail: 'star@example.com',
       uidNumber: 42,
       gidNumber: 42,
+    }),
+    // Locked: the auth provider's locked_filter is (employeeType=locked) in the tests.
+    userLdif({
+      uid: 'locked',
+      entryUUID: '6f0a1e2b-0000-4000-8000-00000000dead',
+      cn: 'Locked Out',
+      mail: 'locked@locked.test',
+      uidNumber: 999,
+      gidNumber: 987,
+      password: 'locked',
+      extra: ['employeeType: locked'],
     }),
     posix('sailing-lovers', 1001, ['einstein']),
     posix('violin-haters', 1002, ['einstein']),

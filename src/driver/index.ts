@@ -8,6 +8,8 @@ export { createLogger, type DriverLogger, type LoggerOptions } from './log.js';
 export { RpcError, DriverkitError } from '../errors.js';
 export { Status } from '../status.js';
 export { userprovider } from '../contracts/userprovider.js';
+export { authprovider } from '../contracts/authprovider.js';
+export type { Scope } from '../gen/driverkit/authprovider/v1/authprovider.js';
 export type { Contract, ServiceDef } from '../contracts/contract.js';
 export type { Broker } from '../rpc/broker.js';
 export type { CallOptions, PromiseClient } from '../rpc/call.js';

@@ -25,6 +25,7 @@ export { consoleLogger, type Logger } from './logger.js';
 export { DriverkitError, RpcError, type ErrorCode } from '../errors.js';
 export { Status, type StatusCode, type StatusName } from '../status.js';
 export { userprovider, type UserProviderContract } from '../contracts/userprovider.js';
+export { authprovider, type AuthProviderContract } from '../contracts/authprovider.js';
 export type { Contract, ServiceDef } from '../contracts/contract.js';
 export { AuditLogDefinition } from '../gen/driverkit/audit/v1/audit.js';
 export type { LogLevel, LogFields } from '../protocol/hclog.js';

@@ -3,4 +3,5 @@
 export { runSuite, type CaseResult, type ConformanceCase, type ConformanceSuite } from './suite.js';
 export { check, ConformanceFailure } from './check.js';
 export { userproviderSuite } from './userprovider.js';
+export { authproviderSuite } from './authprovider.js';
 export { suites } from './suites.js';

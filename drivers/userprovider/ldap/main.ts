@@ -9,15 +9,14 @@ import {
   type User,
   userprovider,
 } from 'driverkit/driver';
-import { ConfigError, type LdapConfig, parseConfig } from './config.js';
-import { Directory, type Found } from './directory.js';
-import { Pool, Unreachable } from './pool.js';
+import { ConfigError, type LdapConfig, parseConfig } from '../../lib/ldap/config.js';
+import { Directory, type Found } from '../../lib/ldap/directory.js';
+import { watchHealth } from '../../lib/ldap/health.js';
+import { Pool, Unreachable } from '../../lib/ldap/pool.js';
 
 const log = createLogger();
 let current: { config: LdapConfig; pool: Pool; directory: Directory } | undefined;
 let served: ServingDriver | undefined;
-/** How often health looks at the server while it is unreachable (or to see it go). */
-const HEALTH_EVERY_MS = 1_000;
 
 const CLAIMS = ['mail', 'username', 'uid'] as const;
 
@@ -57,16 +56,6 @@ async function withGroups(
 
 function notFound(what: string): RpcError {
   return new RpcError(Status.NOT_FOUND, `no user with ${what}`);
-}
-
-/** Watches the server: health NOT_SERVING while it cannot be reached, SERVING again once it can. */
-function watchHealth(): void {
-  const tick = async () => {
-    const c = current;
-    if (c) served?.setServing(await c.pool.check(Date.now() + c.config.timeoutMs));
-    setTimeout(() => void tick(), HEALTH_EVERY_MS).unref();
-  };
-  setTimeout(() => void tick(), HEALTH_EVERY_MS).unref();
 }
 
 served = await serve({
@@ -133,4 +122,7 @@ served = await serve({
     },
   },
 });
-watchHealth();
+watchHealth(
+  () => current,
+  () => served,
+);

@@ -69,6 +69,27 @@ export class Pool {
     );
   }
 
+  /**
+   * Whether `password` is `dn`'s: a bind on a connection of its own (never a pooled one,
+   * which stays bound as the service account). False for invalid credentials; Unreachable
+   * when the server cannot be reached.
+   */
+  async verify(dn: string, password: string, deadline: number): Promise<boolean> {
+    // An empty password is an unauthenticated bind (RFC 4513 5.1.2), which servers accept.
+    if (!password) return false;
+    const client = this.#newClient(deadline);
+    try {
+      if (this.config.starttls) await client.startTLS(this.#tlsOptions);
+      await client.bind(dn, password);
+      return true;
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 49) return false;
+      throw new Unreachable(`cannot reach ${this.config.uri}: ${(err as Error).message}`);
+    } finally {
+      await client.unbind().catch(() => {});
+    }
+  }
+
   async close(): Promise<void> {
     await Promise.all(
       this.#clients.map(async (c, i) => {
@@ -96,16 +117,20 @@ export class Pool {
     return c;
   }
 
-  async #connect(deadline: number): Promise<Client> {
+  #newClient(deadline: number): Client {
     const { config } = this;
-    const ms = Math.max(1, Math.min(config.timeoutMs, deadline - Date.now()));
-    const client = new Client({
+    return new Client({
       url: config.uri,
       timeout: config.timeoutMs,
-      connectTimeout: ms,
+      connectTimeout: Math.max(1, Math.min(config.timeoutMs, deadline - Date.now())),
       tlsOptions: config.uri.startsWith('ldaps:') ? this.#tlsOptions : undefined,
       strictDN: false,
     });
+  }
+
+  async #connect(deadline: number): Promise<Client> {
+    const { config } = this;
+    const client = this.#newClient(deadline);
     try {
       if (config.starttls) await client.startTLS(this.#tlsOptions);
       if (config.bindDn) await client.bind(config.bindDn, config.bindPassword);

@@ -80,15 +80,22 @@ const KEYS = new Set([
 /** A configuration mistake: which key, what was expected, what came. */
 export class ConfigError extends Error {}
 
-function fail(key: string, expected: string, got: unknown): never {
+export function fail(key: string, expected: string, got: unknown): never {
   const shown = key.includes('password') ? '(hidden)' : JSON.stringify(got);
   throw new ConfigError(`${key}: expected ${expected}, got ${shown}`);
 }
 
-/** Parses and checks a Configure request's config; throws ConfigError naming the key. */
-export function parseConfig(raw: Record<string, unknown>): LdapConfig {
+/**
+ * Parses and checks a Configure request's config; throws ConfigError naming the key. `extra`
+ * are the keys a driver reads itself (the auth provider's `login_attributes`, say).
+ */
+export function parseConfig(
+  raw: Record<string, unknown>,
+  extra: readonly string[] = [],
+): LdapConfig {
   for (const key of Object.keys(raw))
-    if (!KEYS.has(key)) fail(key, `one of ${[...KEYS].join(', ')}`, key);
+    if (!KEYS.has(key) && !extra.includes(key))
+      fail(key, `one of ${[...KEYS, ...extra].join(', ')}`, key);
   const str = (key: string, fallback?: string): string => {
     const v = raw[key] ?? fallback;
     if (typeof v !== 'string' || (fallback === undefined && v === ''))
@@ -178,7 +185,8 @@ function schema(raw: unknown, table: string) {
   };
 }
 
-function filter(raw: unknown, key: string): string {
+/** An operator's filter key (`user_filter`, `locked_filter`), checked to be one filter. */
+export function filter(raw: unknown, key: string): string {
   if (raw !== undefined && typeof raw !== 'string') fail(key, 'an LDAP filter (string)', raw);
   try {
     return operatorFilter(raw as string | undefined);

@@ -43,6 +43,21 @@ export class Directory {
     return this.#one(equals(attr, value), deadline);
   }
 
+  /** The user whose `attr` (a login attribute) is `value`, if any. */
+  byAttribute(attr: string, value: string, deadline: number): Promise<Found | undefined> {
+    return this.#one(equals(attr, value), deadline);
+  }
+
+  /** Whether the user at `dn` also matches `filter` (a locked_filter, say). */
+  async matches(dn: string, filter: string, deadline: number): Promise<boolean> {
+    const entries = await this.pool.run(
+      async (c) =>
+        (await c.search(dn, { scope: 'base', filter, attributes: ['1.1'] })).searchEntries,
+      deadline,
+    );
+    return entries.length > 0;
+  }
+
   /** The names of the groups `found` is a member of. */
   async groupsOf(found: Found, deadline: number): Promise<string[]> {
     const { group } = this.config;

@@ -1,0 +1,114 @@
+// The LDAP auth provider: a client id is looked up by its login attributes (as the service
+// account), then its secret checked by binding as that user on a connection of its own.
+// Configured as the LDAP user provider (docs/drivers/ldap.md), plus `login_attributes`
+// (default ["uid"]) and `locked_filter` (an account matching it is locked).
+import {
+  authprovider,
+  createLogger,
+  RpcError,
+  type ServingDriver,
+  serve,
+  Status,
+} from 'driverkit/driver';
+import { ConfigError, fail, filter, type LdapConfig, parseConfig } from '../../lib/ldap/config.js';
+import { Directory, type Found } from '../../lib/ldap/directory.js';
+import { attribute } from '../../lib/ldap/filter.js';
+import { watchHealth } from '../../lib/ldap/health.js';
+import { Pool, Unreachable } from '../../lib/ldap/pool.js';
+
+const log = createLogger();
+const REFUSED = 'invalid client id or secret';
+let current:
+  | { config: LdapConfig; pool: Pool; directory: Directory; login: string[]; locked: string }
+  | undefined;
+let served: ServingDriver | undefined;
+
+function extraKeys(raw: Record<string, unknown>): { login: string[]; locked: string } {
+  const login = raw.login_attributes ?? ['uid'];
+  if (!Array.isArray(login) || login.length === 0 || !login.every((a) => typeof a === 'string'))
+    fail('login_attributes', 'a non-empty list of attribute names', login);
+  for (const a of login as string[])
+    try {
+      attribute(a);
+    } catch {
+      fail('login_attributes', 'attribute names', a);
+    }
+  return { login: login as string[], locked: filter(raw.locked_filter, 'locked_filter') };
+}
+
+/** The first account any login attribute names; undefined when none does. */
+async function account(d: Directory, login: string[], id: string, deadline: number) {
+  for (const attr of login) {
+    const found = await d.byAttribute(attr, id, deadline);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+served = await serve({
+  contract: authprovider,
+  info: { name: 'ldap' },
+  onShutdown: () => current?.pool.close(),
+  handlers: {
+    1: {
+      configure: async ({ config }) => {
+        const raw = (config ?? {}) as Record<string, unknown>;
+        let parsed: LdapConfig;
+        let extra: ReturnType<typeof extraKeys>;
+        try {
+          parsed = parseConfig(raw, ['login_attributes', 'locked_filter']);
+          extra = extraKeys(raw);
+        } catch (err) {
+          if (!(err instanceof ConfigError)) throw err;
+          throw new RpcError(Status.INVALID_ARGUMENT, `ldap config: ${err.message}`);
+        }
+        const pool = new Pool(parsed);
+        const previous = current;
+        current = { config: parsed, pool, directory: new Directory(parsed, pool), ...extra };
+        await previous?.pool.close();
+        served?.setServing(await pool.check(Date.now() + parsed.timeoutMs));
+        return {};
+      },
+      authenticate: async ({ clientId, clientSecret }) => {
+        const c = current;
+        if (!c)
+          throw new RpcError(Status.FAILED_PRECONDITION, 'not configured: call Configure first');
+        const deadline = Date.now() + c.config.timeoutMs;
+        try {
+          const found: Found | undefined = clientId
+            ? await account(c.directory, c.login, clientId, deadline)
+            : undefined;
+          // Unknown id, wrong secret, empty secret: one answer, the reason in the log only.
+          if (!found || !(await c.pool.verify(found.dn, clientSecret, deadline))) {
+            log.info('authentication refused', {
+              reason: found ? 'wrong secret' : 'unknown client id',
+            });
+            throw new RpcError(Status.UNAUTHENTICATED, REFUSED);
+          }
+          if (c.locked && (await c.directory.matches(found.dn, c.locked, deadline))) {
+            log.info('authentication refused', { reason: 'account locked', dn: found.dn });
+            throw new RpcError(Status.PERMISSION_DENIED, 'the account is locked');
+          }
+          const user = { ...found.user, groups: await c.directory.groupsOf(found, deadline) };
+          const value = Buffer.from(JSON.stringify({ user_id: user.id }));
+          return { user, scopes: { user: { decoder: 'json', value, role: 'owner' } } };
+        } catch (err) {
+          if (err instanceof RpcError) throw err;
+          if (err instanceof Unreachable) {
+            served?.setServing(false);
+            throw new RpcError(Status.UNAVAILABLE, `LDAP server unreachable: ${err.message}`);
+          }
+          log.error('LDAP authentication failed', { error: (err as Error).message });
+          throw new RpcError(
+            Status.INTERNAL,
+            `LDAP authentication failed: ${(err as Error).message}`,
+          );
+        }
+      },
+    },
+  },
+});
+watchHealth(
+  () => current,
+  () => served,
+);
