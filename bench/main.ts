@@ -7,6 +7,7 @@ import { changes } from './rows/changes.js';
 import { coldStart } from './rows/cold-start.js';
 import { importRow } from './rows/import.js';
 import { latency } from './rows/latency.js';
+import { ldap } from './rows/ldap.js';
 import { load } from './rows/load.js';
 import { go } from './rows/go.js';
 import { memory } from './rows/memory.js';
@@ -33,6 +34,7 @@ const ROWS: Record<string, () => Promise<Result[]>> = {
   orphans,
   remote,
   observability,
+  ldap,
 };
 
 const wanted = process.argv.slice(2);

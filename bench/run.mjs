@@ -27,6 +27,7 @@ const programs = {
   'demo-driver': 'drivers/userprovider/demo/main.ts',
   'interop-driver': 'test/fixtures/interop-driver.ts',
   'observed-host': 'bench/hosts/observed-host.ts',
+  'ldap-driver': 'drivers/userprovider/ldap/main.ts',
 };
 await Promise.all(
   Object.entries(programs).map(([name, entry]) =>

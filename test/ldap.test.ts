@@ -83,6 +83,43 @@ describe.skipIf(!hasSlapd)('LDAP UserProvider driver (real slapd)', () => {
     expect((await client.findUsers({ query: ')(uid=*' })).users).toEqual([]);
   });
 
+  it('the other keys: bind_password_env, user_filter, mail_verified, idp, pool_size, page_size', async () => {
+    const slapd = await startSlapd(fixtureLdif());
+    const driver = useDriver({
+      name: 'ldap',
+      path: BIN.ldap,
+      contract: userprovider,
+      env: { LDAP_SECRET: ADMIN_PASSWORD },
+    });
+    await driver.ready;
+    await driver.client.configure({
+      config: {
+        uri: slapd.url,
+        bind_username: ADMIN_DN,
+        bind_password_env: 'LDAP_SECRET',
+        user_base_dn: `ou=users,${BASE_DN}`,
+        group_base_dn: `ou=groups,${BASE_DN}`,
+        // Only example.org's: the star user (example.com) is out of every search.
+        user_filter: 'mail=*@example.org',
+        mail_verified: false,
+        idp: 'https://idp.example.org',
+        pool_size: 1,
+        page_size: 1,
+      },
+    });
+    const { client } = driver;
+    // Three pages of one.
+    const all = await client.findUsers({ query: 'e', skipFetchingGroups: true });
+    expect(all.users.map((u) => u.username).sort()).toEqual(['einstein', 'marie', 'richard']);
+    expect(all.users[0].mailVerified).toBe(false);
+    expect(all.users[0].id?.idp).toBe('https://idp.example.org');
+    const err = await expectRejection(
+      client.getUserByClaim({ claim: 'username', value: 'star*name' }),
+      RpcError,
+    );
+    expect(err.statusName).toBe('NOT_FOUND');
+  });
+
   it('groupOfNames (member DNs) as well as posixGroup (memberUid)', async () => {
     const slapd = await startSlapd(fixtureLdif());
     const { client } = await ldapDriver(slapd, { group_objectclass: 'groupOfNames' });

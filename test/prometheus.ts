@@ -2,24 +2,15 @@
 // started on a free loopback port with a throw-away database, scraping the given targets
 // every 500 ms; stopped, and its folder removed, when the test ends.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 import { spawnUntil, waitFor } from './helpers.js';
+import { freePort } from './free-port.js';
 
 export const PROMETHEUS = '/usr/bin/prometheus';
 export const PROMTOOL = '/usr/bin/promtool';
 export const hasPrometheus = existsSync(PROMETHEUS) && existsSync(PROMTOOL);
-
-/** A loopback port free now (the kernel's pick, released for the caller to take). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 export interface Prometheus {
   url: string;
