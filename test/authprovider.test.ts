@@ -5,7 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { authprovider } from '../src/contracts/authprovider.js';
+import { internalServices } from '../src/contracts/internal.js';
 import { RpcError } from '../src/errors.js';
+import { createClient } from '../src/rpc/client.js';
 import { authproviderSuite } from '../src/testing/authprovider.js';
 import { runSuite } from '../src/testing/suite.js';
 import { expectRejection, useDriver } from './helpers.js';
@@ -41,6 +43,18 @@ describe('AuthProvider: JSON driver', () => {
       encoding: 'utf8',
     }).trim();
     expect(hash).toMatch(/^scrypt\$16384\$8\$1\$/);
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { username: 'ada', password_hash: hash },
+        { username: 'ada', password_hash: hash },
+      ]),
+    );
+    const twice = await expectRejection(
+      driver.client.configure({ config: { users: file } }),
+      RpcError,
+    );
+    expect(twice.details).toMatch(/entry 1: username "ada" is there twice/);
     writeFileSync(file, JSON.stringify([{ username: 'ada', password_hash: hash }]));
     await driver.client.configure({ config: { users: file } });
     const { user } = await driver.client.authenticate({
@@ -74,6 +88,22 @@ describe.skipIf(!hasSlapd)('AuthProvider: LDAP driver (real slapd)', () => {
       RpcError,
     );
     expect(err.statusName).toBe('UNAUTHENTICATED');
+    // A huge secret is a refusal like any other, not an outage: health stays SERVING.
+    const huge = await expectRejection(
+      driver.client.authenticate({ clientId: 'einstein', clientSecret: 'x'.repeat(300_000) }),
+      RpcError,
+    );
+    expect(huge.statusName).toBe('UNAUTHENTICATED');
+    const health = createClient(internalServices.health, (call) => driver.invoke(call));
+    expect((await health.check({ service: '' })).status).toBe(1);
+    // Users' passwords never cross a network in plaintext unless the operator says so.
+    const plain = await expectRejection(
+      driver.client.configure({
+        config: { uri: 'ldap://ldap.example.org', user_base_dn: BASE_DN, group_base_dn: BASE_DN },
+      }),
+      RpcError,
+    );
+    expect(plain.details).toMatch(/uri: expected ldaps:\/\/, or starttls = true/);
     // mail is a login attribute too.
     const byMail = await driver.client.authenticate({
       clientId: 'marie@example.org',

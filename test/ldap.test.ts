@@ -39,6 +39,8 @@ async function ldapDriver(slapd: Slapd, extra: Record<string, unknown> = {}) {
       user_base_dn: `ou=users,${BASE_DN}`,
       group_base_dn: `ou=groups,${BASE_DN}`,
       idp: 'http://localhost:9998',
+      // The fixture's addresses are the directory's own (by default a user may edit theirs).
+      mail_verified: true,
       timeout_ms: 1500,
       ...extra,
     },
@@ -118,6 +120,23 @@ describe.skipIf(!hasSlapd)('LDAP UserProvider driver (real slapd)', () => {
       RpcError,
     );
     expect(err.statusName).toBe('NOT_FOUND');
+
+    // Other attribute names (user_schema), and only some groups (group_filter).
+    await driver.client.configure({
+      config: {
+        uri: slapd.url,
+        bind_username: ADMIN_DN,
+        bind_password_env: 'LDAP_SECRET',
+        user_base_dn: `ou=users,${BASE_DN}`,
+        group_base_dn: `ou=groups,${BASE_DN}`,
+        user_objectclass: 'inetOrgPerson',
+        user_schema: { displayName: 'sn', mail: 'cn' },
+        group_filter: '(cn=*-lovers)',
+      },
+    });
+    const { user } = await client.getUserByClaim({ claim: 'username', value: 'einstein' });
+    expect(user).toMatchObject({ displayName: 'Einstein', mail: 'Albert Einstein' });
+    expect([...user!.groups].sort()).toEqual(['physics-lovers', 'sailing-lovers']);
   });
 
   it('groupOfNames (member DNs) as well as posixGroup (memberUid)', async () => {

@@ -185,7 +185,7 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
       formatReattachLine({ protocol: 'grpc', version, network, address, pid: process.pid }),
     );
     log.info('serving for reattach; stop with Ctrl-C', { address });
-    return serving(version, network, address, exit, brokers, setHealth);
+    return serving(version, network, address, exit, brokers, (up) => setHealth(up, 'backend'));
   }
   capture.handshake(formatHandshake({ app: version, network, address, serverCert }));
   const hostPid = Number(process.env[ENV.hostPid]);
@@ -206,5 +206,5 @@ export async function serve<C extends Contract>(options: ServeOptions<C>): Promi
       void exit(0);
     });
   }
-  return serving(version, network, address, exit, brokers, setHealth);
+  return serving(version, network, address, exit, brokers, (up) => setHealth(up, 'backend'));
 }

@@ -83,15 +83,8 @@ export async function serveService(
   const names = served.map((s) => s.service.fullName);
   const health = o.healthListen ? new GrpcServer(undefined, { maxSessions: 64 }) : undefined;
   const setters = [serveHealth(server, names), ...(health ? [serveHealth(health, names)] : [])];
-  // Health is SERVING while the driver says its backend is up and it is not draining.
-  let backendUp = true;
-  let stopping = false;
-  const report = () => {
-    for (const set of setters) set(backendUp && !stopping);
-  };
   const setServing = (serving: boolean) => {
-    stopping ||= !serving;
-    report();
+    for (const set of setters) set(serving);
   };
   serveInfo(server, {
     type: d.contract.type,
@@ -181,8 +174,7 @@ export async function serveService(
     ...(healthAt ? { health: healthAt } : {}),
   });
   return serving(served[0].version, network, address, exit, brokers, (up) => {
-    backendUp = up;
-    report();
+    for (const set of setters) set(up, 'backend');
   });
 }
 

@@ -10,35 +10,40 @@ import type { StdoutCapture } from './stdout.js';
 
 /**
  * grpc.health.v1: `plugin` (what go-plugin hosts check), the empty name and the served
- * services are SERVING, until the returned function says otherwise (a service draining).
+ * services are SERVING. The returned function sets them: `(false)` all NOT_SERVING (a
+ * service draining); `(false, 'backend')` all but `plugin`, which says the process is
+ * alive (go-plugin hosts take NOT_SERVING there for a dead plugin).
  */
 export function serveHealth(
   server: GrpcServer,
   servedNames: readonly string[],
-): (serving: boolean) => void {
+): (serving: boolean, scope?: 'all' | 'backend') => void {
   const service = internalServices.health;
   const names = new Set(['', HEALTH_SERVICE_NAME, ...servedNames]);
-  let status = HealthCheckResponse_ServingStatus.SERVING;
+  const { SERVING, NOT_SERVING } = HealthCheckResponse_ServingStatus;
+  let process = SERVING;
+  let backend = SERVING;
   const { check, watch } = service.methods;
   server.unary(
     methodPath(service, check),
     { request: check.requestType, response: check.responseType },
     (request, _call, done) => {
-      if (names.has(request.service)) done(null, { status });
-      else
-        done({
+      if (!names.has(request.service))
+        return done({
           code: Status.NOT_FOUND,
           details: `unknown service ${JSON.stringify(request.service)}`,
         });
+      const up =
+        process === SERVING && (request.service === HEALTH_SERVICE_NAME || backend === SERVING);
+      done(null, { status: up ? SERVING : NOT_SERVING });
     },
   );
   server.stream(methodPath(service, watch), watch.requestType, {
     open: (call) => call.end(Status.UNIMPLEMENTED, 'Watch is not implemented'),
   });
-  return (serving) => {
-    status = serving
-      ? HealthCheckResponse_ServingStatus.SERVING
-      : HealthCheckResponse_ServingStatus.NOT_SERVING;
+  return (serving, scope = 'all') => {
+    if (scope === 'backend') backend = serving ? SERVING : NOT_SERVING;
+    else process = serving ? SERVING : NOT_SERVING;
   };
 }
 

@@ -15,9 +15,10 @@ export interface ServingDriver {
    */
   readonly broker: Broker;
   /**
-   * Sets what health answers: SERVING (true, the default) or NOT_SERVING, for a driver that
-   * runs but cannot answer now (its backend is unreachable). A service that drains stays
-   * NOT_SERVING whatever this says.
+   * Sets what health answers for `""` and the served services: SERVING (true, the default)
+   * or NOT_SERVING, for a driver that runs but cannot answer now (its backend is
+   * unreachable). `plugin` stays SERVING (go-plugin hosts read it as "the process lives"),
+   * and a service that drains is NOT_SERVING whatever this says.
    */
   setServing(serving: boolean): void;
 }

@@ -11,7 +11,7 @@ import {
   type User,
   userprovider,
 } from 'driverkit/driver';
-import { DECOY, hashPassword, isHash, verifyPassword } from './password.js';
+import { decoyLike, hashPassword, isHash, verifyPassword } from './password.js';
 
 interface Account {
   user: User;
@@ -35,6 +35,7 @@ if (process.argv[2] === 'hash') {
 
 const log = createLogger();
 let accounts: Map<string, Account> | undefined;
+let decoy = decoyLike(undefined);
 /** The one answer to a wrong secret and an unknown id alike. */
 const REFUSED = 'invalid client id or secret';
 
@@ -54,15 +55,24 @@ async function load(file: string): Promise<Map<string, Account>> {
       `accounts file ${JSON.stringify(file)} must hold a JSON array`,
     );
   const out = new Map<string, Account>();
-  data.forEach((entry: Record<string, unknown>, i) => {
-    const hash = entry.password_hash;
+  const bad = (i: number, what: string) =>
+    new RpcError(
+      Status.FAILED_PRECONDITION,
+      `accounts file ${JSON.stringify(file)}: entry ${i}: ${what}`,
+    );
+  data.forEach((entry: unknown, i) => {
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+      throw bad(i, 'expected an object');
+    const { password_hash: hash, locked, ...user } = entry as Record<string, unknown>;
     if (typeof hash !== 'string' || !isHash(hash))
-      throw new RpcError(
-        Status.FAILED_PRECONDITION,
-        `accounts file ${JSON.stringify(file)}: entry ${i}: expected password_hash "scrypt$N$r$p$SALT$HASH" (plain passwords are refused)`,
+      throw bad(
+        i,
+        'expected password_hash "scrypt$N$r$p$SALT$HASH" with parameters scrypt can run (plain passwords are refused)',
       );
-    const { password_hash: _, locked, ...user } = entry;
     const parsed = userprovider.versions[1].methods.getUser.responseType.fromJSON({ user }).user!;
+    if (!parsed.username) throw bad(i, 'expected a username');
+    if (out.has(parsed.username))
+      throw bad(i, `username ${JSON.stringify(parsed.username)} is there twice`);
     out.set(parsed.username, { user: parsed, hash, locked: locked === true });
   });
   return out;
@@ -81,6 +91,7 @@ await serve({
             'config: expected {"users": "<accounts file>"}',
           );
         accounts = await load(file);
+        decoy = decoyLike(accounts.values().next().value?.hash);
         log.info('accounts loaded', { file, count: accounts.size });
         return {};
       },
@@ -89,7 +100,7 @@ await serve({
           throw new RpcError(Status.FAILED_PRECONDITION, 'not configured: call Configure first');
         const account = accounts.get(clientId);
         // An unknown id costs a hash check too: the time taken does not say which ids exist.
-        const ok = (await verifyPassword(clientSecret, account?.hash ?? DECOY)) && !!clientSecret;
+        const ok = (await verifyPassword(clientSecret, account?.hash ?? decoy)) && !!clientSecret;
         if (!account || !ok) {
           log.info('authentication refused', {
             reason: account ? 'wrong secret' : 'unknown client id',

@@ -22,8 +22,14 @@ export async function hashPassword(password: string): Promise<string> {
   return `scrypt$${N}$${R}$${P}$${salt.toString('base64')}$${hash.toString('base64')}`;
 }
 
-/** Whether a stored hash is one this driver can check. */
-export const isHash = (stored: string) => /^scrypt\$\d+\$\d+\$\d+\$[^$]+\$[^$]+$/.test(stored);
+/** Whether a stored hash is one this driver can check: scrypt with parameters it can run. */
+export function isHash(stored: string): boolean {
+  const m = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]{16,}$/.exec(stored);
+  if (!m) return false;
+  const [n, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const powerOfTwo = n >= 1024 && n <= 1 << 20 && (n & (n - 1)) === 0;
+  return powerOfTwo && r >= 1 && r <= 32 && p >= 1 && p <= 16 && 128 * n * r <= MAXMEM;
+}
 
 /** Whether `password` matches `stored`, compared in constant time. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
@@ -38,5 +44,11 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return got.length === want.length && timingSafeEqual(got, want);
 }
 
-/** A hash no password matches, checked for unknown ids so that they take as long as known ones. */
-export const DECOY = `scrypt$${N}$${R}$${P}$${Buffer.alloc(16).toString('base64')}$${Buffer.alloc(32).toString('base64')}`;
+/**
+ * A hash no password matches, with the parameters of `like` (an account's hash): checked
+ * for unknown ids, so that they take as long as known ones.
+ */
+export function decoyLike(like: string | undefined): string {
+  const [, n = N, r = R, p = P] = like?.split('$') ?? [];
+  return `scrypt$${n}$${r}$${p}$${randomBytes(16).toString('base64')}$${randomBytes(32).toString('base64')}`;
+}

@@ -2,6 +2,7 @@
 // account), then its secret checked by binding as that user on a connection of its own.
 // Configured as the LDAP user provider (docs/drivers/ldap.md), plus `login_attributes`
 // (default ["uid"]) and `locked_filter` (an account matching it is locked).
+import { randomUUID } from 'node:crypto';
 import {
   authprovider,
   createLogger,
@@ -11,7 +12,7 @@ import {
   Status,
 } from 'driverkit/driver';
 import { ConfigError, fail, filter, type LdapConfig, parseConfig } from '../../lib/ldap/config.js';
-import { Directory, type Found } from '../../lib/ldap/directory.js';
+import { Ambiguous, Directory, type Found } from '../../lib/ldap/directory.js';
 import { attribute } from '../../lib/ldap/filter.js';
 import { watchHealth } from '../../lib/ldap/health.js';
 import { Pool, Unreachable } from '../../lib/ldap/pool.js';
@@ -23,7 +24,21 @@ let current:
   | undefined;
 let served: ServingDriver | undefined;
 
+/** Whether `uri` names this machine (a plaintext bind there crosses no network). */
+const loopback = (uri: string) =>
+  /^ldaps?:\/\/(127\.\d+\.\d+\.\d+|\[::1\]|localhost)(:\d+)?\/?$/.test(uri);
+
 function extraKeys(raw: Record<string, unknown>): { login: string[]; locked: string } {
+  const plaintext = raw.allow_plaintext_bind ?? false;
+  if (typeof plaintext !== 'boolean') fail('allow_plaintext_bind', 'true or false', plaintext);
+  const uri = String(raw.uri ?? '');
+  // Users' passwords go in the bind: over the network only inside TLS, unless told.
+  if (uri.startsWith('ldap:') && raw.starttls !== true && !loopback(uri) && !plaintext)
+    fail(
+      'uri',
+      "ldaps://, or starttls = true: users' passwords would cross the network in plaintext (allow_plaintext_bind = true to accept that)",
+      uri,
+    );
   const login = raw.login_attributes ?? ['uid'];
   if (!Array.isArray(login) || login.length === 0 || !login.every((a) => typeof a === 'string'))
     fail('login_attributes', 'a non-empty list of attribute names', login);
@@ -36,13 +51,22 @@ function extraKeys(raw: Record<string, unknown>): { login: string[]; locked: str
   return { login: login as string[], locked: filter(raw.locked_filter, 'locked_filter') };
 }
 
-/** The first account any login attribute names; undefined when none does. */
+/**
+ * The account the login attributes name, searched by every attribute every time (so that
+ * an unknown id costs as many searches as a known one); the first attribute that finds
+ * one wins. Undefined when none does or one is ambiguous.
+ */
 async function account(d: Directory, login: string[], id: string, deadline: number) {
-  for (const attr of login) {
-    const found = await d.byAttribute(attr, id, deadline);
-    if (found) return found;
-  }
-  return undefined;
+  const hits = await Promise.all(
+    login.map((attr) =>
+      d.byAttribute(attr, id, deadline).catch((err) => {
+        if (err instanceof Ambiguous) return 'ambiguous' as const;
+        throw err;
+      }),
+    ),
+  );
+  const first = hits.find((h) => h !== undefined);
+  return first === 'ambiguous' ? { ambiguous: true as const } : first;
 }
 
 served = await serve({
@@ -56,7 +80,7 @@ served = await serve({
         let parsed: LdapConfig;
         let extra: ReturnType<typeof extraKeys>;
         try {
-          parsed = parseConfig(raw, ['login_attributes', 'locked_filter']);
+          parsed = parseConfig(raw, ['login_attributes', 'locked_filter', 'allow_plaintext_bind']);
           extra = extraKeys(raw);
         } catch (err) {
           if (!(err instanceof ConfigError)) throw err;
@@ -75,13 +99,18 @@ served = await serve({
           throw new RpcError(Status.FAILED_PRECONDITION, 'not configured: call Configure first');
         const deadline = Date.now() + c.config.timeoutMs;
         try {
-          const found: Found | undefined = clientId
+          const hit = clientId
             ? await account(c.directory, c.login, clientId, deadline)
             : undefined;
-          // Unknown id, wrong secret, empty secret: one answer, the reason in the log only.
-          if (!found || !(await c.pool.verify(found.dn, clientSecret, deadline))) {
+          const found: Found | undefined = hit && !('ambiguous' in hit) ? hit : undefined;
+          // An unknown id costs a bind too (to a DN that is nobody's), so the time taken
+          // does not say which ids exist.
+          const dn = found?.dn ?? `uid=${randomUUID()},${c.config.userBaseDn}`;
+          const right = await c.pool.verify(dn, clientSecret, deadline);
+          // Unknown, ambiguous, wrong or empty secret: one answer, the reason in the log only.
+          if (!found || !right) {
             log.info('authentication refused', {
-              reason: found ? 'wrong secret' : 'unknown client id',
+              reason: !hit ? 'unknown client id' : !found ? 'ambiguous client id' : 'wrong secret',
             });
             throw new RpcError(Status.UNAUTHENTICATED, REFUSED);
           }
@@ -94,10 +123,9 @@ served = await serve({
           return { user, scopes: { user: { decoder: 'json', value, role: 'owner' } } };
         } catch (err) {
           if (err instanceof RpcError) throw err;
-          if (err instanceof Unreachable) {
-            served?.setServing(false);
+          // Health follows the server on its own (watchHealth): a caller cannot flip it.
+          if (err instanceof Unreachable)
             throw new RpcError(Status.UNAVAILABLE, `LDAP server unreachable: ${err.message}`);
-          }
           log.error('LDAP authentication failed', { error: (err as Error).message });
           throw new RpcError(
             Status.INTERNAL,

@@ -2,6 +2,7 @@
 // user_base_dn, user_schema, …), checked whole at Configure so that a typo fails there and
 // names the key, not at the first lookup.
 import { readFileSync } from 'node:fs';
+import { FilterParser } from 'ldapts';
 import { attribute, operatorFilter } from './filter.js';
 
 export interface UserSchema {
@@ -28,7 +29,8 @@ export interface GroupSchema {
 export interface LdapConfig {
   uri: string;
   insecure: boolean;
-  cacert?: string;
+  /** The CA file's PEM (cacert), read at Configure. */
+  caPem?: Buffer;
   starttls: boolean;
   bindDn: string;
   bindPassword: string;
@@ -39,7 +41,7 @@ export interface LdapConfig {
   groupFilter: string;
   groupObjectClass: string;
   idp: string;
-  /** Whether the directory's mail addresses count as verified. */
+  /** Whether the directory's mail addresses count as verified (default false: users may edit their own). */
   mailVerified: boolean;
   user: UserSchema;
   group: GroupSchema;
@@ -128,10 +130,10 @@ export function parseConfig(
   return {
     uri,
     insecure: bool('insecure'),
-    cacert: raw.cacert === undefined ? undefined : str('cacert'),
+    caPem: raw.cacert === undefined ? undefined : readCa(str('cacert')),
     starttls,
     bindDn: str('bind_username', ''),
-    bindPassword: password(raw),
+    bindPassword: bindPassword(raw),
     userBaseDn: str('user_base_dn'),
     groupBaseDn: str('group_base_dn'),
     userFilter: filter(raw.user_filter, 'user_filter'),
@@ -139,7 +141,7 @@ export function parseConfig(
     groupFilter: filter(raw.group_filter, 'group_filter'),
     groupObjectClass,
     idp: str('idp', ''),
-    mailVerified: raw.mail_verified === undefined ? true : bool('mail_verified'),
+    mailVerified: bool('mail_verified'),
     user: {
       id: us.str('id', 'entryUUID'),
       idIsOctetString: us.bool('id_is_octet_string'),
@@ -163,10 +165,26 @@ export function parseConfig(
   };
 }
 
+const SCHEMA_KEYS: Record<string, readonly string[]> = {
+  user_schema: [
+    'id',
+    'id_is_octet_string',
+    'displayName',
+    'userName',
+    'mail',
+    'uidNumber',
+    'gidNumber',
+  ],
+  group_schema: ['id', 'displayName', 'groupName', 'member'],
+};
+
 function schema(raw: unknown, table: string) {
   if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw)))
     fail(table, 'a table of attribute names', raw);
   const t = (raw ?? {}) as Record<string, unknown>;
+  for (const key of Object.keys(t))
+    if (!SCHEMA_KEYS[table].includes(key))
+      fail(`${table}.${key}`, `one of ${SCHEMA_KEYS[table].join(', ')}`, key);
   return {
     str: (key: string, fallback: string) => {
       const v = t[key] ?? fallback;
@@ -189,9 +207,36 @@ function schema(raw: unknown, table: string) {
 export function filter(raw: unknown, key: string): string {
   if (raw !== undefined && typeof raw !== 'string') fail(key, 'an LDAP filter (string)', raw);
   try {
-    return operatorFilter(raw as string | undefined);
+    const f = operatorFilter(raw as string | undefined);
+    // What the client will send must parse: a bad escape or an empty filter fails here, at Configure.
+    if (f) FilterParser.parseString(f);
+    return f;
   } catch {
     return fail(key, 'one LDAP filter such as "(objectClass=person)"', raw);
+  }
+}
+
+/** The service account's password: required with bind_username (RFC 4513 5.1.2: a DN without one binds anonymously). */
+function bindPassword(raw: Record<string, unknown>): string {
+  const pw = password(raw);
+  if (raw.bind_username !== undefined && raw.bind_username !== '' && !pw)
+    fail(
+      'bind_password',
+      'a password (or bind_password_file, bind_password_env) with bind_username',
+      '',
+    );
+  return pw;
+}
+
+function readCa(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    return fail(
+      'cacert',
+      'a readable PEM file',
+      `${file} (${(err as NodeJS.ErrnoException).code})`,
+    );
   }
 }
 

@@ -7,6 +7,9 @@ import type { LdapConfig } from './config.js';
 import { and, contains, equals, escapeBytes, or } from './filter.js';
 import type { Pool } from './pool.js';
 
+/** More than one entry matches a value that must name one user: nobody is chosen. */
+export class Ambiguous extends Error {}
+
 /** A user entry: its DN (for groupOfNames membership) and the User it maps to. */
 export interface Found {
   dn: string;
@@ -131,6 +134,7 @@ export class Directory {
         ).searchEntries,
       deadline,
     );
+    if (entries.length > 1) throw new Ambiguous(`more than one entry matches ${match}`);
     return entries[0] ? this.#toFound(entries[0]) : undefined;
   }
 

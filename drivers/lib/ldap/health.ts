@@ -12,7 +12,9 @@ export function watchHealth(
 ): void {
   const tick = async () => {
     const c = current();
-    if (c) served()?.setServing(await c.pool.check(Date.now() + c.config.timeoutMs));
+    const up = c && (await c.pool.check(Date.now() + c.config.timeoutMs));
+    // A Configure meanwhile made another pool current: its own check says.
+    if (c && current() === c) served()?.setServing(up === true);
     setTimeout(() => void tick(), EVERY_MS).unref();
   };
   setTimeout(() => void tick(), EVERY_MS).unref();

@@ -1,7 +1,6 @@
 // A few bound LDAP connections, used in turn. A connection found dead (the server restarted)
 // is replaced and the operation tried again on a new one, so a restart costs no call; a
 // server that cannot be reached fails the operation as UNAVAILABLE by its deadline.
-import { readFileSync } from 'node:fs';
 import { Client } from 'ldapts';
 import type { LdapConfig } from './config.js';
 
@@ -20,8 +19,16 @@ function connectionLost(err: unknown): boolean {
   );
 }
 
+/** The server refused the service account's bind: the operator's to fix, not a retry's. */
+export class BindRefused extends Error {}
+
+/** The longest secret sent to a bind: more is no password anyone has, and servers drop it. */
+const MAX_SECRET_BYTES = 1024;
+
 export class Pool {
   readonly #clients: Array<Promise<Client> | undefined>;
+  /** Closed by a newer Configure: calls still using it fail rather than reconnect. */
+  #closed = false;
   #next = 0;
   readonly #tlsOptions;
 
@@ -29,7 +36,7 @@ export class Pool {
     this.#clients = new Array(config.poolSize).fill(undefined);
     this.#tlsOptions = {
       rejectUnauthorized: !config.insecure,
-      ...(config.cacert ? { ca: [readFileSync(config.cacert)] } : {}),
+      ...(config.caPem ? { ca: [config.caPem] } : {}),
     };
   }
 
@@ -41,6 +48,8 @@ export class Pool {
   async run<T>(op: (client: Client) => Promise<T>, deadline: number): Promise<T> {
     const slot = this.#next++ % this.#clients.length;
     for (let attempt = 0; ; attempt++) {
+      if (this.#closed)
+        throw new Unreachable('the connection pool was closed by a newer Configure');
       try {
         const client = await this.#client(slot, deadline);
         // ldapts reconnects on its own, unbound (anonymous): a connection it lost must be
@@ -76,14 +85,17 @@ export class Pool {
    */
   async verify(dn: string, password: string, deadline: number): Promise<boolean> {
     // An empty password is an unauthenticated bind (RFC 4513 5.1.2), which servers accept.
-    if (!password) return false;
+    if (!password || Buffer.byteLength(password) > MAX_SECRET_BYTES) return false;
+    if (Date.now() >= deadline) throw new Unreachable('no time left for the bind');
     const client = this.#newClient(deadline);
     try {
       if (this.config.starttls) await client.startTLS(this.#tlsOptions);
       await client.bind(dn, password);
       return true;
     } catch (err) {
-      if ((err as { code?: unknown }).code === 49) return false;
+      // Any LDAP answer (invalid credentials, unwilling to perform, ...) refuses; only a
+      // connection that failed says nothing about the secret.
+      if (typeof (err as { code?: unknown }).code === 'number') return false;
       throw new Unreachable(`cannot reach ${this.config.uri}: ${(err as Error).message}`);
     } finally {
       await client.unbind().catch(() => {});
@@ -91,6 +103,7 @@ export class Pool {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     await Promise.all(
       this.#clients.map(async (c, i) => {
         this.#clients[i] = undefined;
@@ -141,8 +154,10 @@ export class Pool {
     } catch (err) {
       await client.unbind().catch(() => {});
       // A refused bind is the operator's to fix: say so, not "unreachable".
-      if ((err as { code?: unknown }).code === 49)
-        throw new Error(`bind as ${JSON.stringify(config.bindDn)} refused: invalid credentials`);
+      if (typeof (err as { code?: unknown }).code === 'number')
+        throw new BindRefused(
+          `bind as ${JSON.stringify(config.bindDn)} refused: ${(err as Error).message}`,
+        );
       throw new Unreachable(`cannot reach ${config.uri}: ${(err as Error).message}`);
     }
   }

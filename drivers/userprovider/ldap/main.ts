@@ -10,9 +10,9 @@ import {
   userprovider,
 } from 'driverkit/driver';
 import { ConfigError, type LdapConfig, parseConfig } from '../../lib/ldap/config.js';
-import { Directory, type Found } from '../../lib/ldap/directory.js';
+import { Ambiguous, Directory, type Found } from '../../lib/ldap/directory.js';
 import { watchHealth } from '../../lib/ldap/health.js';
-import { Pool, Unreachable } from '../../lib/ldap/pool.js';
+import { BindRefused, Pool, Unreachable } from '../../lib/ldap/pool.js';
 
 const log = createLogger();
 let current: { config: LdapConfig; pool: Pool; directory: Directory } | undefined;
@@ -36,10 +36,11 @@ async function lookup<T>(what: string, run: (d: Directory, deadline: number) => 
     return await run(d, Date.now() + config.timeoutMs);
   } catch (err) {
     if (err instanceof RpcError) throw err;
-    if (err instanceof Unreachable) {
-      served?.setServing(false);
+    // Health follows the server on its own (watchHealth): one failed call does not flip it.
+    if (err instanceof Unreachable)
       throw new RpcError(Status.UNAVAILABLE, `LDAP server unreachable: ${err.message}`);
-    }
+    if (err instanceof BindRefused || err instanceof Ambiguous)
+      throw new RpcError(Status.FAILED_PRECONDITION, `LDAP ${what}: ${err.message}`);
     log.error('LDAP operation failed', { what, error: (err as Error).message });
     throw new RpcError(Status.INTERNAL, `LDAP ${what} failed: ${(err as Error).message}`);
   }
