@@ -139,6 +139,21 @@ describe.skipIf(!hasSlapd)('LDAP UserProvider driver (real slapd)', () => {
     expect([...user!.groups].sort()).toEqual(['physics-lovers', 'sailing-lovers']);
   });
 
+  it('a binary id (id_is_octet_string, as objectGUID) is shown and found as a UUID', async () => {
+    const slapd = await startSlapd(fixtureLdif());
+    const { client } = await ldapDriver(slapd, {
+      user_schema: { id: 'testGUID', id_is_octet_string: true },
+    });
+    // The fixture's testGUID holds the 16 bytes of each user's id.
+    const { user } = await client.getUserByClaim({ claim: 'username', value: 'einstein' });
+    expect(user?.id?.opaqueId).toBe(EINSTEIN);
+    const byId = await client.getUser({ userId: { opaqueId: EINSTEIN.toUpperCase() } });
+    expect(byId.user?.username).toBe('einstein');
+    // Not a UUID: no entry can have it, and nothing is searched for.
+    const err = await expectRejection(client.getUser({ userId: { opaqueId: '*' } }), RpcError);
+    expect(err.statusName).toBe('NOT_FOUND');
+  });
+
   it('groupOfNames (member DNs) as well as posixGroup (memberUid)', async () => {
     const slapd = await startSlapd(fixtureLdif());
     const { client } = await ldapDriver(slapd, { group_objectclass: 'groupOfNames' });

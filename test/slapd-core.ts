@@ -19,6 +19,17 @@ export const ADMIN_PASSWORD = 'admin-secret';
 export async function prepareSlapd(dir: string, ldif: string) {
   const tls = certificates(dir, 'ldap');
   mkdirSync(join(dir, 'db'));
+  // A binary id like Active Directory's objectGUID (16 bytes, octet string equality), for
+  // the id_is_octet_string tests: OpenLDAP's own entryUUID is a string.
+  writeFileSync(
+    join(dir, 'test-guid.schema'),
+    [
+      "attributetype ( 1.3.6.1.4.1.59999.1.1 NAME 'testGUID' EQUALITY octetStringMatch",
+      '  SYNTAX 1.3.6.1.4.1.1466.115.121.1.40 SINGLE-VALUE )',
+      "objectclass ( 1.3.6.1.4.1.59999.2.1 NAME 'testGUIDHolder' AUXILIARY MAY testGUID )",
+      '',
+    ].join('\n'),
+  );
   const conf = join(dir, 'slapd.conf');
   writeFileSync(
     conf,
@@ -26,6 +37,7 @@ export async function prepareSlapd(dir: string, ldif: string) {
       ...['core', 'cosine', 'nis', 'inetorgperson'].map(
         (s) => `include /etc/ldap/schema/${s}.schema`,
       ),
+      `include ${join(dir, 'test-guid.schema')}`,
       'modulepath /usr/lib/ldap',
       'moduleload back_mdb',
       `pidfile ${join(dir, 'slapd.pid')}`,
@@ -88,6 +100,9 @@ export function userLdif(u: {
     `dn: uid=${u.uid},ou=${u.ou ?? 'users'},${BASE_DN}`,
     'objectClass: inetOrgPerson',
     'objectClass: posixAccount',
+    'objectClass: testGUIDHolder',
+    // The id's 16 bytes, as Active Directory keeps objectGUID.
+    `testGUID:: ${Buffer.from(u.entryUUID.replaceAll('-', ''), 'hex').toString('base64')}`,
     `uid: ${u.uid}`,
     `cn: ${u.cn}`,
     `sn: ${u.cn.split(' ').at(-1)}`,

@@ -2,9 +2,16 @@
 // methods make, every value from a request escaped (filter.ts), and entries turned into
 // the proto's User.
 import type { User } from 'driverkit/driver';
-import type { Client, Entry } from 'ldapts';
+import {
+  AndFilter,
+  type Client,
+  type Entry,
+  EqualityFilter,
+  type Filter,
+  FilterParser,
+} from 'ldapts';
 import type { LdapConfig } from './config.js';
-import { and, contains, equals, escapeBytes, or } from './filter.js';
+import { and, contains, equals, or } from './filter.js';
 import type { Pool } from './pool.js';
 
 /** More than one entry matches a value that must name one user: nobody is chosen. */
@@ -32,9 +39,10 @@ export class Directory {
     const { user } = this.config;
     if (!user.idIsOctetString) return this.#one(equals(user.id, id), deadline);
     const bytes = uuidBytes(id);
-    // Not a UUID: no entry can have it.
+    // Not a UUID: no entry can have it. The bytes go as bytes: a filter string's `\XX`
+    // escapes would be read back as text and sent as UTF-8, changing every byte over 0x7F.
     return bytes
-      ? this.#one(equals(user.id, escapeBytes(bytes), true), deadline)
+      ? this.#one(new EqualityFilter({ attribute: user.id, value: bytes }), deadline)
       : Promise.resolve(undefined);
   }
 
@@ -118,15 +126,18 @@ export class Directory {
     }, deadline);
   }
 
-  /** Searches users by `match` (with the object class and user_filter); the first entry. */
-  async #one(match: string, deadline: number): Promise<Found | undefined> {
+  /** Searches users by `match` (with the object class and user_filter); the one entry. */
+  async #one(match: string | Filter, deadline: number): Promise<Found | undefined> {
     const { user } = this.config;
     const entries = await this.pool.run(
       async (c: Client) =>
         (
           await c.search(this.config.userBaseDn, {
             scope: 'sub',
-            filter: this.#users(match),
+            filter:
+              typeof match === 'string'
+                ? this.#users(match)
+                : new AndFilter({ filters: [FilterParser.parseString(this.#users('')), match] }),
             attributes: this.#userAttributes,
             explicitBufferAttributes: user.idIsOctetString ? [user.id] : [],
             sizeLimit: 2,

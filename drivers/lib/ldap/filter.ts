@@ -6,11 +6,6 @@ export function escapeValue(value: string): string {
   return value.replace(/[\\*()\0]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-/** Bytes escaped for a filter, every byte as `\XX` (a binary id such as objectGUID). */
-export function escapeBytes(bytes: Uint8Array): string {
-  return [...bytes].map((b) => `\\${b.toString(16).padStart(2, '0')}`).join('');
-}
-
 /** An attribute name as LDAP allows it (RFC 4512 descr or a numeric OID), or throws. */
 export function attribute(name: string): string {
   if (!/^([A-Za-z][A-Za-z0-9-]*|\d+(\.\d+)*)$/.test(name))
@@ -18,9 +13,8 @@ export function attribute(name: string): string {
   return name;
 }
 
-/** `(attr=value)`, the value escaped (or pre-escaped bytes, from escapeBytes). */
-export const equals = (attr: string, value: string, escaped = false) =>
-  `(${attribute(attr)}=${escaped ? value : escapeValue(value)})`;
+/** `(attr=value)`, the value escaped. */
+export const equals = (attr: string, value: string) => `(${attribute(attr)}=${escapeValue(value)})`;
 
 /** `(attr=*value*)`: a substring match on the escaped value. */
 export const contains = (attr: string, value: string) =>
