@@ -21,7 +21,7 @@ export function serveHealth(
   const service = internalServices.health;
   const names = new Set(['', HEALTH_SERVICE_NAME, ...servedNames]);
   const { SERVING, NOT_SERVING } = HealthCheckResponse_ServingStatus;
-  let process = SERVING;
+  let alive = SERVING;
   let backend = SERVING;
   const { check, watch } = service.methods;
   server.unary(
@@ -34,7 +34,7 @@ export function serveHealth(
           details: `unknown service ${JSON.stringify(request.service)}`,
         });
       const up =
-        process === SERVING && (request.service === HEALTH_SERVICE_NAME || backend === SERVING);
+        alive === SERVING && (request.service === HEALTH_SERVICE_NAME || backend === SERVING);
       done(null, { status: up ? SERVING : NOT_SERVING });
     },
   );
@@ -43,7 +43,7 @@ export function serveHealth(
   });
   return (serving, scope = 'all') => {
     if (scope === 'backend') backend = serving ? SERVING : NOT_SERVING;
-    else process = serving ? SERVING : NOT_SERVING;
+    else alive = serving ? SERVING : NOT_SERVING;
   };
 }
 

@@ -102,7 +102,7 @@ export interface DriverOptions<C extends Contract = Contract> {
   keepalive?: { intervalMs?: number; timeoutMs?: number };
   /**
    * Steps around every call of `client` and `invoke`, the first outermost, such as
-   * `metricsStep` from `driverkit/metrics`. They run inside the call's trace span and see
+   * `new CallMetrics().step(name)` from `driverkit/metrics`. They run inside the call's trace span and see
    * errors as callers do (RpcError). Default: none.
    */
   steps?: readonly Interceptor[];
