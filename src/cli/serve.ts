@@ -1,6 +1,6 @@
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/load.js';
 import { startGateway } from '../gateway/gateway.js';
-import { consoleLogger, type Logger } from '../launch/logger.js';
+import { consoleLogger, jsonLogger, type Logger } from '../launch/logger.js';
 import { DriverHost } from '../host/host.js';
 import type { Admin } from '../gateway/admin.js';
 import type { HostMetrics } from '../metrics/host-metrics.js';
@@ -27,6 +27,8 @@ finish (drain_grace), then everything closes and serve exits 0.
 
 Options:
   -c, --config FILE        config file (default: ${DEFAULT_CONFIG_FILE})
+      --mode MODE          development (the default: builds source drivers) or production
+                           (builds and downloads nothing; JSON logs); default: the config's "mode"
   -l, --listen HOST:PORT   address to serve on (default: the config's "listen", else ${DEFAULT_LISTEN};
                            port 0 picks a free one)
   -h, --help               show this help
@@ -35,13 +37,23 @@ Options:
 export async function run(argv: string[]): Promise<number> {
   const args = parseCommand(
     argv,
-    { ...CONFIG_OPTION, listen: { type: 'string', short: 'l' } },
+    { ...CONFIG_OPTION, listen: { type: 'string', short: 'l' }, mode: { type: 'string' } },
     HELP,
   );
   if (!args) return 0;
-  const logger = consoleLogger();
+  const loaded = await loadConfig(args.values.config);
+  const mode = args.values.mode ?? loaded.mode;
+  if (mode !== 'development' && mode !== 'production')
+    throw new DriverkitError(
+      'USAGE',
+      `--mode: expected "development" or "production", got ${JSON.stringify(mode)}\n\n${HELP}`,
+    );
+  const config: typeof loaded = { ...loaded, mode };
+  // Production: JSON lines for a log collector, and nothing built or downloaded, checked
+  // for every entry before any driver starts.
+  const logger = mode === 'production' ? jsonLogger() : consoleLogger();
+  if (mode === 'production') await (await import('../host/production.js')).checkProduction(config);
   let publish = () => {};
-  const config = await loadConfig(args.values.config);
   const adminListen = config.gateway.adminListen;
   // prom-client loads only for a config that serves metrics.
   const metrics = adminListen ? await serveMetrics() : undefined;

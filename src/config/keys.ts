@@ -401,6 +401,13 @@ export const TOP_KEYS = [
     doc: 'A folder of drivers run as services (sidecars): each `NAME.sock` in it is driver NAME, of the type its DriverInfo names, dialed as `address = "unix://…/NAME.sock"` would be; watched, so sockets added and removed add and remove drivers. A configured driver of the same name wins.',
   },
   {
+    toml: 'mode',
+    field: 'mode',
+    parse: oneOf(['development', 'production']),
+    default: 'development',
+    doc: '`"production"`: nothing is built, cloned or downloaded at run time: a source-folder entry and a package not installed (by `driverkit install --frozen` at deploy time) are refused before any driver starts; logs are JSON lines. `driverkit serve --mode` overrides it.',
+  },
+  {
     toml: 'listen',
     field: 'listen',
     parse: address,

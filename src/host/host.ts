@@ -108,6 +108,12 @@ export class DriverHost {
   async #prepare(
     entry: DriverEntry,
   ): Promise<{ path: string; sha256?: string; build?: BuildResult }> {
+    if (this.config.mode === 'production') {
+      // Nothing is built or downloaded at run time (serve checks every entry before it starts).
+      const { productionRefusal } = await import('./production.js');
+      const why = await productionRefusal(entry, this.config);
+      if (why) throw new DriverkitError('CONFIG_INVALID', why, { driver: entry.name });
+    }
     if (entry.package) {
       // Install, lock and signature errors name the package; a user also needs the instance.
       // A first-use install counts against the start: close() or start_timeout ends it.

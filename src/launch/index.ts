@@ -21,7 +21,7 @@ export {
 } from '../rpc/client.js';
 export type { Broker } from '../rpc/broker.js';
 export type { ReattachInfo } from '../protocol/reattach.js';
-export { consoleLogger, type Logger } from './logger.js';
+export { consoleLogger, jsonLogger, type Logger } from './logger.js';
 export { DriverkitError, RpcError, type ErrorCode } from '../errors.js';
 export { Status, type StatusCode, type StatusName } from '../status.js';
 export { userprovider, type UserProviderContract } from '../contracts/userprovider.js';

@@ -33,6 +33,29 @@ export function consoleLogger(
   };
 }
 
+/**
+ * A logger that writes one JSON object a line to stderr, `{"time","level","message",...fields}`,
+ * for a log collector (production). Default level as `consoleLogger`'s.
+ */
+export function jsonLogger(
+  level?: LogLevel,
+  write: (line: string) => void = (l) => void process.stderr.write(l),
+): Logger {
+  const envLevel = process.env.DRIVERKIT_LOG_LEVEL as LogLevel | undefined;
+  const min = LOG_LEVELS.indexOf(
+    level ?? (envLevel && LOG_LEVELS.includes(envLevel) ? envLevel : 'info'),
+  );
+  return {
+    log(lvl, message, fields) {
+      if (LOG_LEVELS.indexOf(lvl) < min) return;
+      // Fields first: time, level and message are ours, whatever a driver names its fields.
+      write(
+        `${JSON.stringify({ ...fields, time: new Date().toISOString(), level: lvl, message })}\n`,
+      );
+    },
+  };
+}
+
 /** A value printed as it is: no space, quote, `=` or control character in it. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these are what makes a value not plain
 const PLAIN = /^[^\s"=\u0000-\u001f\u007f-\u009f]+$/;
