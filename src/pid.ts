@@ -93,6 +93,12 @@ export function groupUsage(
   });
 }
 
+/** Resident memory of group `pgid`'s processes, summed; undefined once it is gone. */
+export function groupRss(pgid: number): number | undefined {
+  const group = groupUsage(pgid);
+  return group.length ? group.reduce((sum, p) => sum + p.rssBytes, 0) : undefined;
+}
+
 /** What `read` returns, or `fallback` when /proc no longer has it (a process gone meanwhile). */
 export function tryRead<T>(read: () => T, fallback: T): T {
   try {

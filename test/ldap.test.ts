@@ -22,7 +22,7 @@ import {
   hasSlapd,
   type Slapd,
   startSlapd,
-  userLdif,
+  bulkLdif,
 } from './slapd.js';
 
 const EINSTEIN = '4c510ada-c86b-4815-8820-42cdf82c3d51';
@@ -204,20 +204,7 @@ describe.skipIf(!hasSlapd)('LDAP UserProvider driver (real slapd)', () => {
   });
 
   it('FindUsers pages through a 10,000-user subtree, up to find_limit', async () => {
-    const bulk = Array.from({ length: 10_000 }, (_, i) =>
-      userLdif({
-        uid: `user${String(i).padStart(5, '0')}`,
-        entryUUID: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
-        cn: `Bulk User ${i}`,
-        mail: `user${i}@bulk.example.org`,
-        uidNumber: 100_000 + i,
-        gidNumber: 100,
-        ou: 'bulk',
-      }),
-    ).join('');
-    const slapd = await startSlapd(
-      `dn: ou=bulk,${BASE_DN}\nobjectClass: organizationalUnit\nou: bulk\n\n${bulk}`,
-    );
+    const slapd = await startSlapd(bulkLdif(10_000));
     const base = { user_base_dn: `ou=bulk,${BASE_DN}`, group_base_dn: `ou=bulk,${BASE_DN}` };
     const limited = await ldapDriver(slapd, { ...base, find_limit: 50 });
     const some = await limited.client.findUsers({ query: 'bulk', skipFetchingGroups: true });

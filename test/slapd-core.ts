@@ -188,3 +188,19 @@ export function fixtureLdif(): string {
     `dn: cn=relativity-fans,ou=groups,${BASE_DN}\nobjectClass: groupOfNames\ncn: relativity-fans\nmember: uid=einstein,ou=users,${BASE_DN}\n\n`,
   ].join('');
 }
+
+/** `ou=bulk` with `n` users (user0, user1, …, mail userN@bulk.example.org): a large directory. */
+export function bulkLdif(n: number): string {
+  const users = Array.from({ length: n }, (_, i) =>
+    userLdif({
+      uid: `user${String(i).padStart(5, '0')}`,
+      entryUUID: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      cn: `Bulk User ${i}`,
+      mail: `user${i}@bulk.example.org`,
+      uidNumber: 100_000 + i,
+      gidNumber: 100,
+      ou: 'bulk',
+    }),
+  ).join('');
+  return `dn: ou=bulk,${BASE_DN}\nobjectClass: organizationalUnit\nou: bulk\n\n${users}`;
+}

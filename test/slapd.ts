@@ -12,6 +12,7 @@ export {
   ADMIN_DN,
   ADMIN_PASSWORD,
   BASE_DN,
+  bulkLdif,
   fixtureLdif,
   hasSlapd,
   userLdif,

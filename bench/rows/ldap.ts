@@ -12,12 +12,12 @@ import {
   ADMIN_DN,
   ADMIN_PASSWORD,
   BASE_DN,
+  bulkLdif,
   fixtureLdif,
   hasSlapd,
   prepareSlapd,
   SLAPD,
   slapdArgs,
-  userLdif,
 } from '../../test/slapd-core.js';
 import { BENCH_BIN } from '../peers.js';
 import type { Result } from '../result.js';
@@ -27,21 +27,7 @@ const EINSTEIN = '4c510ada-c86b-4815-8820-42cdf82c3d51';
 const BULK = 10_000;
 
 async function runSlapd(dir: string): Promise<{ url: string; child: ChildProcess }> {
-  const bulk = Array.from({ length: BULK }, (_, i) =>
-    userLdif({
-      uid: `user${i}`,
-      entryUUID: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
-      cn: `Bulk User ${i}`,
-      mail: `user${i}@bulk.example.org`,
-      uidNumber: 100_000 + i,
-      gidNumber: 100,
-      ou: 'bulk',
-    }),
-  ).join('');
-  const s = await prepareSlapd(
-    dir,
-    `${fixtureLdif()}dn: ou=bulk,${BASE_DN}\nobjectClass: organizationalUnit\nou: bulk\n\n${bulk}`,
-  );
+  const s = await prepareSlapd(dir, fixtureLdif() + bulkLdif(BULK));
   // Quiet (-d 0 keeps it in the foreground): stats logging would cost it per operation.
   const args = slapdArgs(s).map((a) => (a === 'stats' ? '0' : a));
   const child = spawn(SLAPD, args, { stdio: 'ignore' });

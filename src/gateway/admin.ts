@@ -6,7 +6,7 @@ import type { SupervisorStatus } from '../host/supervisor.js';
 import type { HostMetrics } from '../metrics/host-metrics.js';
 import { LiveStats } from '../metrics/live.js';
 import { DriverkitError } from '../errors.js';
-import { groupUsage } from '../pid.js';
+import { groupRss } from '../pid.js';
 
 /** What `/status` says of one driver. Times in seconds. */
 export interface DriverStatusRow {
@@ -149,15 +149,9 @@ async function statusOf(source: AdminSource, live: LiveStats): Promise<AdminStat
         errorRatio: r?.errorRatio ?? 0,
         p50: r?.p50,
         p99: r?.p99,
-        rssBytes: s?.pid ? rssOf(s.pid) : undefined,
+        rssBytes: s?.pid ? groupRss(s.pid) : undefined,
         replicas: s?.replicas,
       };
     }),
   };
-}
-
-/** Resident memory of a process group, undefined once it is gone. */
-function rssOf(pgid: number): number | undefined {
-  const group = groupUsage(pgid);
-  return group.length ? group.reduce((sum, p) => sum + p.rssBytes, 0) : undefined;
 }

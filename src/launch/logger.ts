@@ -13,10 +13,7 @@ export function consoleLogger(
   level?: LogLevel,
   write: (line: string) => void = (l) => void process.stderr.write(l),
 ): Logger {
-  const envLevel = process.env.DRIVERKIT_LOG_LEVEL as LogLevel | undefined;
-  const min = LOG_LEVELS.indexOf(
-    level ?? (envLevel && LOG_LEVELS.includes(envLevel) ? envLevel : 'info'),
-  );
+  const min = minLevel(level);
   return {
     log(lvl, message, fields) {
       if (LOG_LEVELS.indexOf(lvl) < min) return;
@@ -41,10 +38,7 @@ export function jsonLogger(
   level?: LogLevel,
   write: (line: string) => void = (l) => void process.stderr.write(l),
 ): Logger {
-  const envLevel = process.env.DRIVERKIT_LOG_LEVEL as LogLevel | undefined;
-  const min = LOG_LEVELS.indexOf(
-    level ?? (envLevel && LOG_LEVELS.includes(envLevel) ? envLevel : 'info'),
-  );
+  const min = minLevel(level);
   return {
     log(lvl, message, fields) {
       if (LOG_LEVELS.indexOf(lvl) < min) return;
@@ -54,6 +48,14 @@ export function jsonLogger(
       );
     },
   };
+}
+
+/** The index of the lowest level written: `level`, else `DRIVERKIT_LOG_LEVEL`, else info. */
+function minLevel(level: LogLevel | undefined): number {
+  const envLevel = process.env.DRIVERKIT_LOG_LEVEL as LogLevel | undefined;
+  return LOG_LEVELS.indexOf(
+    level ?? (envLevel && LOG_LEVELS.includes(envLevel) ? envLevel : 'info'),
+  );
 }
 
 /** A value printed as it is: no space, quote, `=` or control character in it. */

@@ -11,17 +11,16 @@ import {
   serve,
   Status,
 } from 'driverkit/driver';
-import { ConfigError, fail, filter, type LdapConfig, parseConfig } from '../../lib/ldap/config.js';
-import { Ambiguous, Directory, type Found } from '../../lib/ldap/directory.js';
+import { fail, filter } from '../../lib/ldap/config.js';
+import { type Opened, openDirectory, replace } from '../../lib/ldap/configure.js';
+import { Ambiguous, type Directory, type Found } from '../../lib/ldap/directory.js';
 import { attribute } from '../../lib/ldap/filter.js';
 import { watchHealth } from '../../lib/ldap/health.js';
-import { Pool, Unreachable } from '../../lib/ldap/pool.js';
+import { Unreachable } from '../../lib/ldap/pool.js';
 
 const log = createLogger();
 const REFUSED = 'invalid client id or secret';
-let current:
-  | { config: LdapConfig; pool: Pool; directory: Directory; login: string[]; locked: string }
-  | undefined;
+let current: (Opened & ReturnType<typeof extraKeys>) | undefined;
 let served: ServingDriver | undefined;
 
 /** Whether `uri` names this machine (a plaintext bind there crosses no network). */
@@ -76,21 +75,14 @@ served = await serve({
   handlers: {
     1: {
       configure: async ({ config }) => {
-        const raw = (config ?? {}) as Record<string, unknown>;
-        let parsed: LdapConfig;
-        let extra: ReturnType<typeof extraKeys>;
-        try {
-          parsed = parseConfig(raw, ['login_attributes', 'locked_filter', 'allow_plaintext_bind']);
-          extra = extraKeys(raw);
-        } catch (err) {
-          if (!(err instanceof ConfigError)) throw err;
-          throw new RpcError(Status.INVALID_ARGUMENT, `ldap config: ${err.message}`);
-        }
-        const pool = new Pool(parsed);
+        const next = openDirectory(
+          (config ?? {}) as Record<string, unknown>,
+          ['login_attributes', 'locked_filter', 'allow_plaintext_bind'],
+          extraKeys,
+        );
         const previous = current;
-        current = { config: parsed, pool, directory: new Directory(parsed, pool), ...extra };
-        await previous?.pool.close();
-        served?.setServing(await pool.check(Date.now() + parsed.timeoutMs));
+        current = next;
+        await replace(next, previous, served);
         return {};
       },
       authenticate: async ({ clientId, clientSecret }) => {

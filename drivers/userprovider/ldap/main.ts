@@ -9,13 +9,13 @@ import {
   type User,
   userprovider,
 } from 'driverkit/driver';
-import { ConfigError, type LdapConfig, parseConfig } from '../../lib/ldap/config.js';
-import { Ambiguous, Directory, type Found } from '../../lib/ldap/directory.js';
+import { type Opened, openDirectory, replace } from '../../lib/ldap/configure.js';
+import { Ambiguous, type Directory, type Found } from '../../lib/ldap/directory.js';
 import { watchHealth } from '../../lib/ldap/health.js';
-import { BindRefused, Pool, Unreachable } from '../../lib/ldap/pool.js';
+import { BindRefused, Unreachable } from '../../lib/ldap/pool.js';
 
 const log = createLogger();
-let current: { config: LdapConfig; pool: Pool; directory: Directory } | undefined;
+let current: Opened | undefined;
 let served: ServingDriver | undefined;
 
 const CLAIMS = ['mail', 'username', 'uid'] as const;
@@ -66,21 +66,12 @@ served = await serve({
   handlers: {
     1: {
       configure: async ({ config }) => {
-        let parsed: LdapConfig;
-        try {
-          parsed = parseConfig((config ?? {}) as Record<string, unknown>);
-        } catch (err) {
-          if (!(err instanceof ConfigError)) throw err;
-          throw new RpcError(Status.INVALID_ARGUMENT, `ldap config: ${err.message}`);
-        }
-        const pool = new Pool(parsed);
+        const next = openDirectory((config ?? {}) as Record<string, unknown>);
         const previous = current;
-        current = { config: parsed, pool, directory: new Directory(parsed, pool) };
-        await previous?.pool.close();
+        current = next;
         // The server may be down now: Configure still succeeds (health says NOT_SERVING).
-        const up = await pool.check(Date.now() + parsed.timeoutMs);
-        served?.setServing(up);
-        log.info('configured', { uri: parsed.uri, reachable: up });
+        const up = await replace(next, previous, served);
+        log.info('configured', { uri: next.config.uri, reachable: up });
         return {};
       },
       getUser: ({ userId, skipFetchingGroups }) =>
