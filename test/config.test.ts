@@ -347,6 +347,7 @@ users = "./staff.json"
       inheritEnv: string[];
       startTimeout?: number;
       shutdownGrace?: number;
+      drainTimeout?: number;
       sha256?: string;
       callTimeout?: number;
       pingInterval?: number;

@@ -19,6 +19,8 @@ export interface BuildRequest {
   driver?: string;
   /** Called before a real (not cached) build starts, for progress output. */
   onBuild?: (folder: string) => void;
+  /** Stops the build (its tool's process group is killed); the previous binary is kept. */
+  signal?: AbortSignal;
 }
 
 /** A built (or up-to-date) driver. */
@@ -43,6 +45,15 @@ export async function buildStatus(
   } catch {
     return 'stale';
   }
+}
+
+/** The files the last build of a source folder read (its stamp's inputs); none before one. */
+export async function builtInputs(
+  req: Pick<BuildRequest, 'folder' | 'type' | 'binDir'>,
+): Promise<string[]> {
+  const binary = binaryPath(req.binDir, req.type, req.folder);
+  const stamp = await readStamp(join(dirname(binary), `.${basename(binary)}.stamp.json`));
+  return stamp ? Object.keys(stamp.inputs) : [];
 }
 
 /** Where a source folder's binary goes. */
@@ -77,7 +88,7 @@ export async function buildDriver(req: BuildRequest): Promise<BuildResult> {
     await removeStaleTemps(binary);
     const tmp = join(dirname(binary), `.${basename(binary)}.build-${process.pid}`);
     try {
-      const inputs = await toolchain.build(tmp);
+      const inputs = await toolchain.build(tmp, req.signal);
       await rename(tmp, binary);
       await writeStamp(stampPath, await makeStamp(key, inputs, binary, listing));
     } catch (err) {

@@ -16,7 +16,7 @@ export interface Toolchain {
   /** The folder's file list when every file is an input (so added files count); else undefined. */
   listing(): Promise<string[] | undefined>;
   /** Builds into `out` and returns the input files. */
-  build(out: string): Promise<string[]>;
+  build(out: string, signal?: AbortSignal): Promise<string[]>;
 }
 
 const exists = (p: string) =>
@@ -49,8 +49,8 @@ export async function detectToolchain(folder: string, manifest: Manifest): Promi
       name: 'custom',
       key: async () => JSON.stringify({ custom: command, driverkit: VERSION }),
       listing: folderWide,
-      build: async (out) => {
-        await runTool(command, [], { cwd: folder, env: { OUT: out }, shell: true });
+      build: async (out, signal) => {
+        await runTool(command, [], { cwd: folder, env: { OUT: out }, shell: true, signal });
         if (!(await exists(out)))
           throw Object.assign(new Error(`the build command did not write "$OUT"`), {
             output: `command: ${command}`,
@@ -82,20 +82,19 @@ export async function detectToolchain(folder: string, manifest: Manifest): Promi
           driverkit: VERSION,
         }),
       listing: folderWide,
-      build: async (out) => {
+      build: async (out, signal) => {
         // -trimpath: no build folder in the binary, so one commit builds the same bytes in any checkout.
-        await runTool('go', ['build', '-trimpath', '-o', out, '.'], { cwd: folder, env }).catch(
-          (err) => {
-            // A missing tool: the shell that starts it says "not found" and exits 127.
-            if ((err as { output?: string }).output === '' || /exit code 127/.test(String(err))) {
-              throw Object.assign(
-                new Error('the Go toolchain is not installed (Debian: apt-get install golang-go)'),
-                { output: '' },
-              );
-            }
-            throw err;
-          },
-        );
+        const args = ['build', '-trimpath', '-o', out, '.'];
+        await runTool('go', args, { cwd: folder, env, signal }).catch((err) => {
+          // A missing tool: the shell that starts it says "not found" and exits 127.
+          if ((err as { output?: string }).output === '' || /exit code 127/.test(String(err))) {
+            throw Object.assign(
+              new Error('the Go toolchain is not installed (Debian: apt-get install golang-go)'),
+              { output: '' },
+            );
+          }
+          throw err;
+        });
         return folderWide();
       },
     };
@@ -115,8 +114,10 @@ export async function detectToolchain(folder: string, manifest: Manifest): Promi
     name: 'node',
     key: async () => JSON.stringify({ esbuild: esbuildVersion, entry, driverkit: VERSION }),
     listing: async () => undefined,
-    build: async (out) => {
+    build: async (out, signal) => {
       const { inputs } = await bundleTypeScript(entry, out, folder);
+      // esbuild cannot stop midway; a cancelled bundle is thrown away instead.
+      signal?.throwIfAborted();
       return [...inputs, ...(await manifestInputs()), ...(await extra())];
     },
   };

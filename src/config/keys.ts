@@ -178,6 +178,13 @@ export const DRIVER_KEYS = [
     doc: 'How long it may take to exit after Shutdown before SIGTERM.',
   },
   {
+    toml: 'drain_timeout',
+    field: 'drainTimeout',
+    parse: duration,
+    defaultDoc: '`"10s"`',
+    doc: 'After a reload swapped in a new process, how long calls in flight may finish on the old one before it closes.',
+  },
+  {
     toml: 'call_timeout',
     field: 'callTimeout',
     parse: duration,

@@ -12,6 +12,7 @@ import { MAX_TIMER_MS } from '../protocol/grpc-wire.js';
 import { Driver } from '../launch/driver.js';
 import { consoleLogger, type Logger } from '../launch/logger.js';
 import type { LatestClient, Versioned } from '../launch/options.js';
+import { diffConfigs, liveSettings, type ReloadReport } from './reload.js';
 import { socketsIn, typeAt } from './socket-folder.js';
 import { Supervisor, type SupervisorStatus } from './supervisor.js';
 import type { DriverSample, HostMetrics, PrepareKind } from '../metrics/host-metrics.js';
@@ -60,6 +61,7 @@ export class DriverHost {
   readonly #onInstances = new Set<() => void>();
   #watcher?: FSWatcher;
   #discovering = Promise.resolve();
+  #reloading: Promise<unknown> = Promise.resolve();
 
   constructor(
     config: Config,
@@ -107,6 +109,7 @@ export class DriverHost {
    */
   async #prepare(
     entry: DriverEntry,
+    signal?: AbortSignal,
   ): Promise<{ path: string; sha256?: string; build?: BuildResult }> {
     if (this.config.mode === 'production') {
       // Nothing is built or downloaded at run time (serve checks every entry before it starts).
@@ -153,6 +156,7 @@ export class DriverHost {
         binDir: this.config.binDir,
         driver: entry.name,
         onBuild: () => this.#options.onBuild?.(entry),
+        signal: signal ? AbortSignal.any([this.#closing.signal, signal]) : this.#closing.signal,
       }),
     );
     return { path: build.binary, build };
@@ -210,7 +214,7 @@ export class DriverHost {
       const metrics = this.#options.metrics;
       s = new Supervisor(
         entry,
-        () => this.#launch(entry),
+        (e, signal) => this.#launch(e, signal),
         entry.restart,
         this.#logger,
         metrics ? [metrics.step(name)] : [],
@@ -227,7 +231,11 @@ export class DriverHost {
       return Promise.reject(
         new DriverkitError('DRIVER_CLOSED', 'the host is closed', { driver: name }),
       );
-    return this.#supervisor(name).get();
+    try {
+      return this.#supervisor(name).get();
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**
@@ -260,6 +268,92 @@ export class DriverHost {
       version,
       client: this.#supervisor(name).clientOf(contract, version),
     } as Versioned<C>;
+  }
+
+  /**
+   * Replaces an instance's process: builds its source again if it changed, starts the new
+   * process beside the old, and once it is ready and configured sends new calls to it while
+   * calls in flight finish on the old one (up to `drain_timeout`). A failed build or start
+   * rejects and leaves the old process serving. A newer replace of the same instance, or
+   * `signal`, cancels this one (RELOAD_CANCELLED) while its process is not ready yet.
+   */
+  replace(name: string, signal?: AbortSignal): Promise<void> {
+    if (this.#closed)
+      return Promise.reject(
+        new DriverkitError('DRIVER_CLOSED', 'the host is closed', { driver: name }),
+      );
+    return this.#supervisor(name).replace(this.entry(name), signal);
+  }
+
+  /**
+   * Takes a new config (one reload at a time): drivers added start, removed ones stop after
+   * their calls in flight end, changed ones are replaced as by `replace()`, and unchanged ones
+   * are not touched. A changed driver that fails to start keeps its old process and entry (and
+   * is in `failed`). Settings a running host cannot change are listed in `needsRestart`, and
+   * keep their old values; the gateway's own settings are the gateway's to apply.
+   */
+  reload(next: Config): Promise<ReloadReport> {
+    const run = this.#reloading.then(() => this.#reload(next));
+    this.#reloading = run.catch(() => {});
+    return run;
+  }
+
+  async #reload(next: Config): Promise<ReloadReport> {
+    if (this.#closed) throw new DriverkitError('DRIVER_CLOSED', 'the host is closed');
+    // Drivers found in socket_dir are not the config's: a reload leaves them alone.
+    const configured = this.config.drivers.filter((d) => !this.#found.has(d.name));
+    const diff = diffConfigs({ ...this.config, drivers: configured }, next);
+    if (next.mode === 'production' || this.config.mode === 'production') {
+      // Nothing is built or downloaded at run time, after a reload too.
+      const { checkProduction } = await import('./production.js');
+      await checkProduction({ ...next, mode: 'production' });
+    }
+    Object.assign(this.config, liveSettings(next));
+    const report: ReloadReport = { ...diff, failed: [] };
+    const entries = new Map(next.drivers.map((d) => [d.name, d]));
+    const drivers = this.config.drivers;
+    for (const name of diff.removed) {
+      drivers.splice(
+        drivers.findIndex((d) => d.name === name),
+        1,
+      );
+      const supervisor = this.#supervisors.get(name);
+      this.#supervisors.delete(name);
+      this.#logger.log('info', 'driver removed by a reload; draining', { driver: name });
+      void supervisor?.drainAndClose().then(() => this.#options.metrics?.forget(name));
+    }
+    for (const name of diff.added) drivers.push(entries.get(name)!);
+    if (diff.added.length || diff.removed.length) for (const fn of this.#onInstances) fn();
+    const failed = (driver: string, err: unknown) => {
+      const error = err instanceof Error ? err.message : String(err);
+      report.failed.push({ driver, error });
+      this.#logger.log('error', 'reload: driver failed to start; the old one keeps serving', {
+        driver,
+        error,
+      });
+    };
+    for (const name of diff.changed) {
+      const i = drivers.findIndex((d) => d.name === name);
+      const old = drivers[i];
+      drivers[i] = entries.get(name)!;
+      try {
+        await this.#supervisor(name).replace(drivers[i]);
+        this.#logger.log('info', 'driver replaced by a reload', { driver: name });
+      } catch (err) {
+        // The running config keeps serving: its entry too, so the next reload tries again.
+        drivers[i] = old;
+        failed(name, err);
+      }
+    }
+    await Promise.all(
+      diff.added.map((name) =>
+        this.driver(name).then(
+          () => this.#logger.log('info', 'driver added by a reload', { driver: name }),
+          (err: unknown) => failed(name, err),
+        ),
+      ),
+    );
+    return report;
   }
 
   /** Starts every driver now (eagerly); rejects with the first failure, leaving the others running. */
@@ -361,7 +455,7 @@ export class DriverHost {
     await Promise.all([...this.#supervisors.values()].map((s) => s.close()));
   }
 
-  async #launch(entry: DriverEntry): Promise<Driver> {
+  async #launch(entry: DriverEntry, signal?: AbortSignal): Promise<Driver> {
     const tokensEnv = this.config.gateway.tokensEnv;
     // A reattached driver or a service runs already: nothing to build.
     const address = entry.address;
@@ -369,7 +463,7 @@ export class DriverHost {
       ? { path: [address].flat().join(', '), sha256: undefined }
       : entry.reattach
         ? { path: entry.driver, sha256: undefined }
-        : await this.#prepare(entry);
+        : await this.#prepare(entry, signal);
     const driver = new Driver({
       name: entry.name,
       path,

@@ -2,6 +2,7 @@
 // built from source when the config points at a folder.
 export { openHost, DriverHost, type HostOptions } from './host.js';
 export type { SupervisorStatus, SupervisedState } from './supervisor.js';
+export type { ReloadReport } from './reload.js';
 export { loadConfig } from '../config/load.js';
 export type { Config, DriverEntry } from '../config/schema.js';
 export type { RestartPolicy } from '../config/restart.js';

@@ -6,6 +6,7 @@ import type { Driver } from '../launch/driver.js';
 import type { Logger } from '../launch/logger.js';
 import type { DriverExit } from '../launch/options.js';
 import type { ReplicaStatus } from '../launch/replicas.js';
+import { InFlight } from './drain.js';
 import type { Contract } from '../contracts/contract.js';
 import type { CallOptions } from '../rpc/call.js';
 import {
@@ -38,6 +39,9 @@ export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 /** A run that lasted this long resets the count of consecutive failures. */
 const STABLE_MS = 30_000;
 
+/** How long calls in flight may finish on a replaced process (config `drain_timeout`). */
+export const DEFAULT_DRAIN_MS = 10_000;
+
 /** A supervised driver's state, its restart count and how its last process ended. */
 export interface SupervisorStatus {
   state: SupervisedState;
@@ -53,8 +57,9 @@ export interface SupervisorStatus {
 
 /**
  * One config entry's driver over its lifetime: starts it (with `prepare` for builds and
- * `configure` to run Configure), restarts it by its policy, and hands out a client whose
- * calls survive restarts: during one they wait up to their deadline for the new process.
+ * `configure` to run Configure), restarts it by its policy, replaces it on a reload, and
+ * hands out a client whose calls survive both: during a restart they wait up to their
+ * deadline for the new process; during a replace they go to the old one until the new is ready.
  */
 export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
   #state: SupervisedState = 'stopped';
@@ -69,10 +74,24 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
   #invoke?: Invoke;
   #cancelRestart?: (err: unknown) => void;
   #readySince?: number;
+  /** The start in progress, if any: a replace waits for it. */
+  #launching?: Promise<Driver>;
+  /** Counts up at each replace: a restart that began before one does not overwrite its process. */
+  #generation = 0;
+  /** Resolves calls waiting through a restart that a replace made needless. */
+  #resolveRestart?: (driver: Driver) => void;
+  /** The replace in progress, cancelled by a newer one. */
+  #replacing?: AbortController;
+  /** Replaced processes still finishing their calls. */
+  readonly #retiring = new Set<Driver>();
+  /** Processes a reload closed with calls still running: those calls fail as "ended by a reload". */
+  readonly #cut = new WeakMap<Driver, 'replaced' | 'removed'>();
+  readonly #inFlight = new InFlight();
 
   constructor(
-    readonly entry: DriverEntry,
-    private readonly launch: () => Promise<Driver>,
+    /** The entry the current process runs; a replace changes it once its new process is ready. */
+    public entry: DriverEntry,
+    private readonly launch: (entry: DriverEntry, signal?: AbortSignal) => Promise<Driver>,
     private readonly policy: RestartPolicy,
     private readonly logger: Logger,
     /** Steps around every call, inside the deadline's (metrics, say: they see the fixed deadline). */
@@ -146,7 +165,10 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
       (next, step) => step(next),
       async (call) => {
         const driver = await this.get(call.options.deadline?.getTime());
-        return driver.invoke(call);
+        return this.#inFlight.run(driver, call).catch((err: unknown) => {
+          const why = this.#cut.get(driver);
+          throw why ? this.#endedByReload(driver, why, call.path) : err;
+        });
       },
     ));
   }
@@ -209,32 +231,144 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
     );
   }
 
+  /**
+   * Starts `entry` (default: the current one, rebuilt if its source changed) beside the
+   * running process; once it is ready and configured, new calls go to it, calls in flight
+   * finish on the old process, and that one closes when they have ended or after
+   * `drain_timeout`. A failed start leaves the old process serving and rejects with why. A
+   * newer replace, or `signal`, cancels this one (RELOAD_CANCELLED) while its process is not
+   * ready yet: a build in progress stops.
+   * A driver never started only takes the new entry, for its first start.
+   */
+  async replace(entry: DriverEntry = this.entry, signal?: AbortSignal): Promise<void> {
+    if (this.#state === 'closed') throw this.#error('DRIVER_CLOSED', 'the host is closed');
+    this.#replacing?.abort();
+    const mine = new AbortController();
+    this.#replacing = mine;
+    signal?.addEventListener('abort', () => mine.abort(), { once: true });
+    if (signal?.aborted) mine.abort();
+    if (this.#state === 'stopped') {
+      this.entry = entry;
+      return;
+    }
+    // A start in progress ends first: its process is then the one replaced.
+    while (this.#launching) await this.#launching.catch(() => {});
+    const cancelled = () =>
+      new DriverkitError(
+        'RELOAD_CANCELLED',
+        'a newer reload replaced this one before it was ready',
+        {
+          driver: entry.name,
+        },
+      );
+    if (mine.signal.aborted) throw cancelled();
+    const driver = await this.launch(entry, mine.signal).catch((err: unknown) => {
+      throw mine.signal.aborted ? cancelled() : err;
+    });
+    // The host may have closed meanwhile (the compiler cannot see it through the awaits).
+    const closed = (this.#state as SupervisedState) === 'closed';
+    if (closed || mine.signal.aborted) {
+      await driver.close();
+      throw closed ? this.#error('DRIVER_CLOSED', 'the host is closed') : cancelled();
+    }
+    const old = this.#current;
+    this.entry = entry;
+    this.#generation++;
+    clearTimeout(this.#timer);
+    this.#failures = 0;
+    this.#install(driver);
+    this.#ready = Promise.resolve(driver);
+    this.#resolveRestart?.(driver);
+    this.#resolveRestart = undefined;
+    if (this.#replacing === mine) this.#replacing = undefined;
+    if (old && old !== driver) void this.#retire(old);
+  }
+
+  /** Closes a replaced process once its calls have ended, or when `drain_timeout` is up. */
+  async #retire(old: Driver): Promise<void> {
+    this.#retiring.add(old);
+    await this.#drain(old, 'replaced');
+    await old.close();
+    this.#retiring.delete(old);
+  }
+
+  /**
+   * For a driver removed from the config: new calls fail with DRIVER_CLOSED at once, calls
+   * in flight finish (up to `drain_timeout`), then the process closes.
+   */
+  async drainAndClose(): Promise<void> {
+    const current = this.#state === 'ready' ? this.#current : undefined;
+    this.#replacing?.abort();
+    this.#set('closed');
+    if (current) await this.#drain(current, 'removed');
+    await this.close();
+  }
+
+  /** Waits for the calls on `old` to end; past `drain_timeout` they end as UNAVAILABLE. */
+  async #drain(old: Driver, why: 'replaced' | 'removed'): Promise<void> {
+    const ms = this.entry.drainTimeout ?? DEFAULT_DRAIN_MS;
+    const cut = () => this.#endedByReload(old, why);
+    if (await this.#inFlight.drained(old, ms, cut)) return;
+    this.#cut.set(old, why);
+    this.logger.log('warn', `${why} driver closed with calls still in flight`, {
+      driver: this.entry.name,
+      drain_timeout_ms: ms,
+    });
+  }
+
+  /** The status of a call still running on a process that a reload closed: UNAVAILABLE, retry. */
+  #endedByReload(old: Driver, why: 'replaced' | 'removed', method?: string): RpcError {
+    const ms = this.entry.drainTimeout ?? DEFAULT_DRAIN_MS;
+    const what =
+      why === 'replaced'
+        ? 'was replaced; call again to reach its new process'
+        : 'was removed from the config';
+    return new RpcError(
+      Status.UNAVAILABLE,
+      `ended by a reload: driver "${this.entry.name}" ${what} (its old process, pid ${old.pid}, closed after drain_timeout, ${ms} ms)`,
+      { driver: this.entry.name, path: old.path, ...(method ? { method } : {}) },
+    );
+  }
+
   async close(): Promise<void> {
+    this.#replacing?.abort();
     clearTimeout(this.#timer);
     this.#cancelRestart?.(this.#error('DRIVER_CLOSED', 'the host was closed during a restart'));
     const starting = this.#ready;
     this.#set('closed');
     await starting?.catch(() => {});
-    await this.#current?.close();
+    await Promise.all([this.#current?.close(), ...[...this.#retiring].map((d) => d.close())]);
+  }
+
+  /** Makes `driver` the current process: calls go to it, its exit is watched. */
+  #install(driver: Driver): void {
+    this.#current = driver;
+    const startedAt = Date.now();
+    this.#readySince = startedAt;
+    driver.once('exit', (exit) => this.#onExit(driver, exit, Date.now() - startedAt));
+    driver.on('replicas', () => this.#current === driver && this.emit('state', this.status));
+    this.#set('ready');
   }
 
   #begin(state: 'starting' | 'restarting'): void {
     this.#set(state);
-    const run = this.launch().then(
+    const generation = this.#generation;
+    const run = this.launch(this.entry).then(
       (driver) => {
         if (this.#state === 'closed') {
           void driver.close();
           throw this.#error('DRIVER_CLOSED', 'the host was closed while the driver started');
         }
-        this.#current = driver;
-        const startedAt = Date.now();
-        this.#readySince = startedAt;
-        driver.once('exit', (exit) => this.#onExit(driver, exit, Date.now() - startedAt));
-        driver.on('replicas', () => this.#current === driver && this.emit('state', this.status));
-        this.#set('ready');
+        // A replace finished first: its process serves, this one is not needed.
+        if (generation !== this.#generation) {
+          void driver.close();
+          return this.#current!;
+        }
+        this.#install(driver);
         return driver;
       },
       (err: unknown) => {
+        if (generation !== this.#generation) return this.#current!;
         this.#lastError = err;
         // How a process that died while starting ended, for status and errors.
         if (err instanceof DriverkitError && (err.exitCode != null || err.signal != null))
@@ -251,6 +385,12 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
       },
     );
     run.catch(() => {});
+    this.#launching = run;
+    void run
+      .finally(() => {
+        if (this.#launching === run) this.#launching = undefined;
+      })
+      .catch(() => {});
     // Calls waiting through a restart must see the next process, not this failure.
     // (When no restart replaced it, as on close, the failure itself is the answer.)
     if (state === 'restarting') {
@@ -302,6 +442,7 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
     next.catch(() => {});
     this.#ready = next;
     this.#cancelRestart = rejectNext;
+    this.#resolveRestart = resolveNext;
     this.#timer = setTimeout(() => {
       if (this.#state === 'closed')
         return rejectNext(this.#error('DRIVER_CLOSED', 'the host is closed'));
