@@ -1,9 +1,9 @@
 // Development and production modes of driverkit serve: production builds, clones and
 // downloads nothing (refusing what would, before any driver starts) and logs JSON lines.
-import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { spawnCollect, spawnUntil } from './helpers.js';
+import { spawnCollect, spawnUntil, waitFor } from './helpers.js';
 import { BIN, CLI, ROOT } from './paths.js';
 
 function project(toml: string): string {
@@ -62,10 +62,62 @@ describe('serve modes', () => {
         level: expect.any(String),
       });
     expect(lines.map((l) => JSON.parse(l).message)).toContain('stopping');
+    const watch = await spawnCollect(
+      process.execPath,
+      [CLI, 'serve', '--mode', 'production', '--watch'],
+      {
+        cwd: dir,
+      },
+    );
+    expect(watch.code).toBe(2);
+    expect(watch.stderr).toMatch(
+      /--watch rebuilds drivers at run time, which production mode never does/,
+    );
     const bad = await spawnCollect(process.execPath, [CLI, 'serve', '--mode', 'prod'], {
       cwd: dir,
     });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--mode: expected "development" or "production", got "prod"/);
+  }, 60_000);
+
+  it('production refuses a reloaded config (SIGHUP) that adds a source driver, and its build command never runs', async () => {
+    const dir = project(`[drivers.demo]\ntype = "userprovider"\ndriver = "${BIN.demo}"\n`);
+    // A source driver whose build command leaves a mark: it must never run.
+    mkdirSync(join(dir, 'marked'));
+    writeFileSync(
+      join(dir, 'marked', 'driverkit.json'),
+      JSON.stringify({
+        type: 'userprovider',
+        version: '0.1.0',
+        driverkit: '^0.1.0',
+        build: `touch ${join(dir, 'BUILT')} && cp ${BIN.demo} "$OUT"`,
+      }),
+    );
+    const serve = await spawnUntil(
+      process.execPath,
+      [CLI, 'serve', '--mode', 'production', '--listen', '127.0.0.1:0'],
+      /driverkit: serving demo on (\S+)\n/,
+      { cwd: dir, endSignal: 'SIGTERM' },
+    );
+    let stderr = '';
+    serve.child.stderr!.on('data', (d: string) => (stderr += d));
+    writeFileSync(
+      join(dir, 'driverkit.toml'),
+      `[drivers.demo]\ntype = "userprovider"\ndriver = "${BIN.demo}"\n[drivers.marked]\ntype = "userprovider"\ndriver = "./marked"\n`,
+    );
+    serve.child.kill('SIGHUP');
+    await waitFor(
+      () => /config reload refused/.test(stderr),
+      30_000,
+      () => `the refusal; stderr:\n${stderr}`,
+    );
+    expect(stderr).toMatch(
+      /drivers\.marked\.driver: marked is a source folder, and production mode builds nothing/,
+    );
+    serve.child.kill('SIGTERM');
+    expect((await serve.done).code).toBe(0);
+    expect(existsSync(join(dir, 'BUILT'))).toBe(false);
+    // bin/ holds serve's status file, and no driver.
+    expect(existsSync(join(dir, 'bin', 'userprovider'))).toBe(false);
   }, 60_000);
 });

@@ -15,7 +15,7 @@ import { createServer } from 'node:net';
 
 const DEFAULT_LISTEN = '127.0.0.1:50051';
 
-const HELP = `Usage: driverkit serve [--config FILE] [--listen HOST:PORT]
+const HELP = `Usage: driverkit serve [--config FILE] [--listen HOST:PORT] [--watch]
 
 Starts every driver of the config (building source drivers first), then serves all their
 services on one gRPC address, relaying each call to a driver. With several drivers of one
@@ -23,7 +23,9 @@ type, the metadata header "driverkit-driver: NAME" picks one; without it, the fi
 that type in the config answers. grpc.health.v1 answers for "" (the required drivers, or
 all), each service name and each driver name. SIGINT or SIGTERM drains: health says
 NOT_SERVING ([gateway] drain_delay long, cut short by a second signal), calls in flight
-finish (drain_grace), then everything closes and serve exits 0.
+finish (drain_grace), then everything closes and serve exits 0. SIGHUP reloads the config:
+drivers added start, removed ones drain and stop, changed ones are swapped (a new process
+beside the old, which finishes its calls), and an invalid file changes nothing.
 
 Options:
   -c, --config FILE        config file (default: ${DEFAULT_CONFIG_FILE})
@@ -31,13 +33,20 @@ Options:
                            (builds and downloads nothing; JSON logs); default: the config's "mode"
   -l, --listen HOST:PORT   address to serve on (default: the config's "listen", else ${DEFAULT_LISTEN};
                            port 0 picks a free one)
+  -w, --watch              development: rebuild a source driver when its files change and swap
+                           it in without a failed call; reload the config when it changes
   -h, --help               show this help
 `;
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseCommand(
     argv,
-    { ...CONFIG_OPTION, listen: { type: 'string', short: 'l' }, mode: { type: 'string' } },
+    {
+      ...CONFIG_OPTION,
+      listen: { type: 'string', short: 'l' },
+      mode: { type: 'string' },
+      watch: { type: 'boolean', short: 'w' },
+    },
     HELP,
   );
   if (!args) return 0;
@@ -47,6 +56,11 @@ export async function run(argv: string[]): Promise<number> {
     throw new DriverkitError(
       'USAGE',
       `--mode: expected "development" or "production", got ${JSON.stringify(mode)}\n\n${HELP}`,
+    );
+  if (mode === 'production' && args.values.watch)
+    throw new DriverkitError(
+      'USAGE',
+      `--watch rebuilds drivers at run time, which production mode never does: use --mode development\n\n${HELP}`,
     );
   const config: typeof loaded = { ...loaded, mode };
   // Production: JSON lines for a log collector, and nothing built or downloaded, checked
@@ -82,9 +96,11 @@ export async function run(argv: string[]): Promise<number> {
   };
   let stopping: Promise<void> | undefined;
   let skipDelay: (() => void) | undefined;
+  let closeWatch = () => {};
   const stop = () =>
     (stopping ??= (async () => {
       logger.log('info', 'stopping', {});
+      closeWatch();
       // Readiness first: a load balancer stops sending, then calls in flight finish.
       gateway?.drain();
       const { drainDelay = 0, drainGrace = 10_000 } = host.config.gateway;
@@ -110,6 +126,20 @@ export async function run(argv: string[]): Promise<number> {
   const stopped = new Promise<void>((resolve) => {
     for (const sig of ['SIGINT', 'SIGTERM'] as const)
       process.on(sig, () => (stopping ? skipDelay?.() : void stop().then(resolve)));
+  });
+  const reload = async () => {
+    const { reloadConfig } = await import('./serve-reload.js');
+    const report = await reloadConfig(host, () => gateway, logger);
+    publish();
+    return report;
+  };
+  // One reload at a time: a signal during one runs another after it (the file may have
+  // changed again). Before the gateway serves, there is no running config to change yet.
+  let reloading = Promise.resolve();
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    if (!gateway) logger.log('warn', 'SIGHUP during start-up: no reload', {});
+    else reloading = reloading.then(async () => void (await reload()));
   });
   try {
     const listen = args.values.listen ?? host.config.listen ?? DEFAULT_LISTEN;
@@ -162,6 +192,11 @@ export async function run(argv: string[]): Promise<number> {
     throw err;
   }
   publish();
+  if (args.values.watch) {
+    const { watchHost } = await import('../host/watch.js');
+    closeWatch = watchHost(host, { logger, reloadConfig: reload, onSwap: () => publish() }).close;
+    logger.log('info', 'watching source drivers and the config for changes', {});
+  }
   process.stdout.write(
     `driverkit: serving ${host.config.drivers.map((d) => d.name).join(', ')} on ${gateway.address}\n`,
   );

@@ -87,6 +87,11 @@ export interface Gateway {
   drain(): void;
   /** Stops accepting calls, lets running ones finish for up to `graceMs`, then cuts them. */
   close(graceMs?: number): Promise<void>;
+  /**
+   * A reloaded config's bearer tokens and `gateway_allow` rules, for every call from now on
+   * (tokens only while some were set at start: turning them on or off needs a restart).
+   */
+  update(next: Pick<GatewaySecurity, 'tokens' | 'allow'>): void;
 }
 
 const identity = (b: Buffer) => b;
@@ -115,7 +120,9 @@ export async function startGateway(
     'grpc.max_receive_message_length': maxMessage,
     'grpc.max_concurrent_streams': security.maxCallsPerClient ?? 100,
     // Without tokens there is nothing to check before a call's messages: no interceptor.
-    interceptors: security.tokens?.length ? [authenticate(security.tokens, rejected)] : [],
+    interceptors: security.tokens?.length
+      ? [authenticate(() => guard.security.tokens, rejected)]
+      : [],
   });
   const memory = new MemoryBudget(
     security.maxClientMemory ?? 64 * MIB,
@@ -130,7 +137,7 @@ export async function startGateway(
       security.maxDriverCalls ??
       (drivers.instances().length > 1 ? Math.ceil(overall / 2) : overall),
   });
-  const guard = { security, slots, memory, rejected };
+  const guard = { security: { ...security }, slots, memory, rejected };
   let names: string[] = [];
   // Readiness of the whole gateway: what it cannot serve without.
   let essential: string[] = [];
@@ -202,6 +209,11 @@ export async function startGateway(
     address: `${listen.slice(0, listen.lastIndexOf(':'))}:${port}`,
     drain: () => {
       draining = true;
+    },
+    update: ({ tokens, allow }) => {
+      const on = (guard.security.tokens?.length ?? 0) > 0;
+      if (on && tokens?.length) guard.security.tokens = tokens;
+      guard.security.allow = allow;
     },
     close: (graceMs = 2000) =>
       new Promise<void>((resolve) => {
@@ -319,7 +331,7 @@ function clientOf(
  * hold no more than HTTP/2's stream window (64 KiB) per call. Health answers without one.
  */
 function authenticate(
-  tokens: readonly Token[] | undefined,
+  tokens: () => readonly Token[] | undefined,
   rejected: (reason: RejectionReason) => void,
 ): ServerInterceptor {
   return (method, call) =>
@@ -329,7 +341,7 @@ function authenticate(
           onReceiveMetadata: (metadata, pass) => {
             const refused = method.path.startsWith(`/${internalServices.health.fullName}/`)
               ? undefined
-              : checkToken(metadata, tokens);
+              : checkToken(metadata, tokens());
             if (!refused) return pass(metadata);
             rejected('unauthenticated');
             call.sendStatus({ ...refused, metadata: new Metadata() });
