@@ -16,6 +16,7 @@ import { orphans } from './rows/orphans.js';
 import { remote } from './rows/remote.js';
 import { gateway, scale } from './rows/scale.js';
 import { streaming } from './rows/streaming.js';
+import { swap } from './rows/swap.js';
 import { unavailable } from './rows/unavailable.js';
 
 const ROWS: Record<string, () => Promise<Result[]>> = {
@@ -35,6 +36,7 @@ const ROWS: Record<string, () => Promise<Result[]>> = {
   remote,
   observability,
   ldap,
+  swap,
 };
 
 const wanted = process.argv.slice(2);
