@@ -27,6 +27,7 @@ export function counterSource(gen: number, edit: Edit = 'ok'): string {
     `const GEN = ${gen};`,
     'await serve({',
     '  contract: counter,',
+    "  network: process.env.COUNTER_NETWORK === 'tcp' ? 'tcp' : 'unix',",
     '  handlers: {',
     '    1: {',
     '      add: ({ value }) => ({ total: String(GEN), count: String(value) }),',

@@ -78,6 +78,8 @@ export async function swap(): Promise<Result[]> {
   const watch = watchHost(host, { logger: quiet });
   try {
     const client = await host.client('echo', userprovider);
+    // The first build's inputs are what the watch follows.
+    await watch.refresh();
     const call = async () =>
       Number((await client.getUser({ userId: { opaqueId: 'x' } })).user?.displayName);
     const load = callers(call);

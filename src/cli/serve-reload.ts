@@ -10,8 +10,12 @@ import type { ReloadReport } from '../host/reload.js';
 import type { Logger } from '../launch/logger.js';
 import { gatewaySecurity } from './gateway-security.js';
 
-/** Gateway settings a serving gateway takes over; tokens only while tokens stay on. */
-const LIVE_GATEWAY = new Set<string>(['tokensFile', 'tokensEnv', 'drainDelay', 'drainGrace']);
+/**
+ * Gateway settings a serving gateway takes over; tokens only while tokens stay on. Not
+ * `tokens_env`: its value cannot change in a running process, and its name is what drivers
+ * must never inherit, which a change would let the old name do.
+ */
+const LIVE_GATEWAY = new Set<string>(['tokensFile', 'drainDelay', 'drainGrace']);
 
 /**
  * Loads the config file again and applies it. An invalid config (or one the mode refuses)

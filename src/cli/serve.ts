@@ -127,19 +127,26 @@ export async function run(argv: string[]): Promise<number> {
     for (const sig of ['SIGINT', 'SIGTERM'] as const)
       process.on(sig, () => (stopping ? skipDelay?.() : void stop().then(resolve)));
   });
-  const reload = async () => {
-    const { reloadConfig } = await import('./serve-reload.js');
-    const report = await reloadConfig(host, () => gateway, logger);
-    publish();
-    return report;
+  // One reload at a time, from SIGHUP or --watch: one during another runs after it (the
+  // file may have changed again), and one that fails does not stop the next.
+  let reloading: Promise<unknown> = Promise.resolve();
+  let refreshWatch = async () => {};
+  const reload = () => {
+    const run = reloading.then(async () => {
+      const { reloadConfig } = await import('./serve-reload.js');
+      const report = await reloadConfig(host, () => gateway, logger);
+      await refreshWatch();
+      publish();
+      return report;
+    });
+    reloading = run.catch(() => {});
+    return run;
   };
-  // One reload at a time: a signal during one runs another after it (the file may have
-  // changed again). Before the gateway serves, there is no running config to change yet.
-  let reloading = Promise.resolve();
+  // Before the gateway serves, there is no running config to change yet.
   process.on('SIGHUP', () => {
     if (stopping) return;
     if (!gateway) logger.log('warn', 'SIGHUP during start-up: no reload', {});
-    else reloading = reloading.then(async () => void (await reload()));
+    else void reload().catch(() => {});
   });
   try {
     const listen = args.values.listen ?? host.config.listen ?? DEFAULT_LISTEN;
@@ -194,7 +201,11 @@ export async function run(argv: string[]): Promise<number> {
   publish();
   if (args.values.watch) {
     const { watchHost } = await import('../host/watch.js');
-    closeWatch = watchHost(host, { logger, reloadConfig: reload, onSwap: () => publish() }).close;
+    const watch = watchHost(host, { logger, reloadConfig: reload, onSwap: () => publish() });
+    closeWatch = watch.close;
+    refreshWatch = watch.refresh;
+    // "serving" below also means: an edit from now on is seen.
+    await watch.ready;
     logger.log('info', 'watching source drivers and the config for changes', {});
   }
   process.stdout.write(

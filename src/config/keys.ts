@@ -181,8 +181,8 @@ export const DRIVER_KEYS = [
     toml: 'drain_timeout',
     field: 'drainTimeout',
     parse: duration,
-    defaultDoc: '`"10s"`',
-    doc: 'After a reload swapped in a new process, how long calls in flight may finish on the old one before it closes.',
+    defaultDoc: '`call_timeout`, else `"30s"`',
+    doc: 'After a reload swapped in a new process (or removed the driver), how long calls in flight may finish on the old one before it closes; streams still open then end as UNAVAILABLE.',
   },
   {
     toml: 'call_timeout',

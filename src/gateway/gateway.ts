@@ -148,8 +148,11 @@ export async function startGateway(
     names = now.map((d) => d.name);
     const required = now.filter((d) => d.required).map((d) => d.name);
     essential = required.length > 0 ? required : names;
-    for (const list of byService.values())
-      for (let i = list.length - 1; i >= 0; i--) if (!names.includes(list[i])) list.splice(i, 1);
+    // An instance gone, or (after a reload) of another type now, leaves that service's routes.
+    const serves = new Map(now.map((d) => [d.name, new Set(d.services.map((s) => s.fullName))]));
+    for (const [service, list] of byService)
+      for (let i = list.length - 1; i >= 0; i--)
+        if (!serves.get(list[i])?.has(service)) list.splice(i, 1);
     for (const { name, services } of now) {
       for (const service of services) {
         let list = byService.get(service.fullName);
@@ -365,6 +368,14 @@ function relayImplementation(
         cb ? cb(status) : call.emit('error', status);
       const wanted = call.metadata.get(ROUTE_HEADER)[0]?.toString();
       const name = wanted ?? instances[0];
+      if (name === undefined) {
+        // Every driver of this type was removed by a reload: the service is no more.
+        guard.rejected('unknown_driver');
+        return fail({
+          code: Status.UNIMPLEMENTED,
+          details: `no ${service.name} driver is configured now`,
+        });
+      }
       if (!instances.includes(name)) {
         guard.rejected('unknown_driver');
         fail({

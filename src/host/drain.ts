@@ -38,11 +38,6 @@ export class InFlight {
     );
   }
 
-  /** How many calls run on `driver` now. */
-  count(driver: Driver): number {
-    return this.#open.get(driver)?.count ?? 0;
-  }
-
   /**
    * Resolves true once no call runs on `driver`, or false after `ms`; then open response
    * streams are ended with `cut()`'s error, so their readers hear why, whatever the process does.

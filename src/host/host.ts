@@ -12,7 +12,7 @@ import { MAX_TIMER_MS } from '../protocol/grpc-wire.js';
 import { Driver } from '../launch/driver.js';
 import { consoleLogger, type Logger } from '../launch/logger.js';
 import type { LatestClient, Versioned } from '../launch/options.js';
-import { diffConfigs, liveSettings, type ReloadReport } from './reload.js';
+import type { ReloadReport } from './reload.js';
 import { socketsIn, typeAt } from './socket-folder.js';
 import { Supervisor, type SupervisorStatus } from './supervisor.js';
 import type { DriverSample, HostMetrics, PrepareKind } from '../metrics/host-metrics.js';
@@ -62,6 +62,8 @@ export class DriverHost {
   #watcher?: FSWatcher;
   #discovering = Promise.resolve();
   #reloading: Promise<unknown> = Promise.resolve();
+  /** Supervisors removed from the config, still draining: close() stops them too. */
+  readonly #stopping = new Set<Supervisor>();
 
   constructor(
     config: Config,
@@ -215,7 +217,6 @@ export class DriverHost {
       s = new Supervisor(
         entry,
         (e, signal) => this.#launch(e, signal),
-        entry.restart,
         this.#logger,
         metrics ? [metrics.step(name)] : [],
       );
@@ -275,7 +276,9 @@ export class DriverHost {
    * process beside the old, and once it is ready and configured sends new calls to it while
    * calls in flight finish on the old one (up to `drain_timeout`). A failed build or start
    * rejects and leaves the old process serving. A newer replace of the same instance, or
-   * `signal`, cancels this one (RELOAD_CANCELLED) while its process is not ready yet.
+   * `signal`, cancels this one (RELOAD_CANCELLED) while its process is not ready yet. Calls
+   * through `client()`, `versioned()` and `invoke()` are drained; calls made on the Driver
+   * that `driver()` returned are not counted, and may be cut when that process closes.
    */
   replace(name: string, signal?: AbortSignal): Promise<void> {
     if (this.#closed)
@@ -300,60 +303,43 @@ export class DriverHost {
 
   async #reload(next: Config): Promise<ReloadReport> {
     if (this.#closed) throw new DriverkitError('DRIVER_CLOSED', 'the host is closed');
-    // Drivers found in socket_dir are not the config's: a reload leaves them alone.
-    const configured = this.config.drivers.filter((d) => !this.#found.has(d.name));
-    const diff = diffConfigs({ ...this.config, drivers: configured }, next);
     if (next.mode === 'production' || this.config.mode === 'production') {
       // Nothing is built or downloaded at run time, after a reload too.
       const { checkProduction } = await import('./production.js');
       await checkProduction({ ...next, mode: 'production' });
     }
-    Object.assign(this.config, liveSettings(next));
-    const report: ReloadReport = { ...diff, failed: [] };
-    const entries = new Map(next.drivers.map((d) => [d.name, d]));
-    const drivers = this.config.drivers;
-    for (const name of diff.removed) {
-      drivers.splice(
-        drivers.findIndex((d) => d.name === name),
-        1,
-      );
-      const supervisor = this.#supervisors.get(name);
-      this.#supervisors.delete(name);
-      this.#logger.log('info', 'driver removed by a reload; draining', { driver: name });
-      void supervisor?.drainAndClose().then(() => this.#options.metrics?.forget(name));
-    }
-    for (const name of diff.added) drivers.push(entries.get(name)!);
-    if (diff.added.length || diff.removed.length) for (const fn of this.#onInstances) fn();
-    const failed = (driver: string, err: unknown) => {
-      const error = err instanceof Error ? err.message : String(err);
-      report.failed.push({ driver, error });
-      this.#logger.log('error', 'reload: driver failed to start; the old one keeps serving', {
-        driver,
-        error,
-      });
-    };
-    for (const name of diff.changed) {
-      const i = drivers.findIndex((d) => d.name === name);
-      const old = drivers[i];
-      drivers[i] = entries.get(name)!;
-      try {
-        await this.#supervisor(name).replace(drivers[i]);
-        this.#logger.log('info', 'driver replaced by a reload', { driver: name });
-      } catch (err) {
-        // The running config keeps serving: its entry too, so the next reload tries again.
-        drivers[i] = old;
-        failed(name, err);
-      }
-    }
-    await Promise.all(
-      diff.added.map((name) =>
-        this.driver(name).then(
-          () => this.#logger.log('info', 'driver added by a reload', { driver: name }),
-          (err: unknown) => failed(name, err),
-        ),
-      ),
-    );
-    return report;
+    // A configured driver wins over one found in socket_dir under the same name.
+    for (const d of next.drivers) if (this.#found.has(d.name)) await this.#remove(d.name, false);
+    const { applyReload } = await import('./reload-apply.js');
+    return applyReload(next, {
+      config: this.config,
+      found: this.#found,
+      logger: this.#logger,
+      remove: (name) => void this.#remove(name, true),
+      replace: (entry) => this.#supervisor(entry.name).replace(entry),
+      start: (name) => this.driver(name),
+      routesChanged: () => {
+        for (const fn of this.#onInstances) fn();
+      },
+    });
+  }
+
+  /**
+   * Forgets an instance: its entry, its supervisor and (once it has stopped) its metrics.
+   * `drain`: calls in flight finish first (a reload); else it closes at once (its socket is gone).
+   */
+  async #remove(name: string, drain: boolean): Promise<void> {
+    this.#found.delete(name);
+    const i = this.config.drivers.findIndex((d) => d.name === name);
+    if (i >= 0) this.config.drivers.splice(i, 1);
+    const supervisor = this.#supervisors.get(name);
+    this.#supervisors.delete(name);
+    if (!supervisor) return;
+    this.#stopping.add(supervisor);
+    await (drain ? supervisor.drainAndClose() : supervisor.close());
+    this.#stopping.delete(supervisor);
+    // A driver of that name added again meanwhile keeps its metrics.
+    if (!this.config.drivers.some((d) => d.name === name)) this.#options.metrics?.forget(name);
   }
 
   /** Starts every driver now (eagerly); rejects with the first failure, leaving the others running. */
@@ -431,13 +417,7 @@ export class DriverHost {
     const names = new Set(present.map((s) => s.name));
     for (const name of [...this.#found]) {
       if (names.has(name)) continue;
-      this.#found.delete(name);
-      const i = this.config.drivers.findIndex((d) => d.name === name);
-      if (i >= 0) this.config.drivers.splice(i, 1);
-      const supervisor = this.#supervisors.get(name);
-      this.#supervisors.delete(name);
-      await supervisor?.close();
-      this.#options.metrics?.forget(name);
+      await this.#remove(name, false);
       changed = true;
       this.#logger.log('info', 'driver gone: its socket was removed', { driver: name });
     }
@@ -452,7 +432,7 @@ export class DriverHost {
     // A start in progress (a Configure that hangs, say) is cut short, so close() takes the
     // shutdown grace and kill time at most, not the start timeout.
     await Promise.all([...this.#launching].map((d) => d.close()));
-    await Promise.all([...this.#supervisors.values()].map((s) => s.close()));
+    await Promise.all([...this.#supervisors.values(), ...this.#stopping].map((s) => s.close()));
   }
 
   async #launch(entry: DriverEntry, signal?: AbortSignal): Promise<Driver> {
@@ -464,6 +444,11 @@ export class DriverHost {
       : entry.reattach
         ? { path: entry.driver, sha256: undefined }
         : await this.#prepare(entry, signal);
+    // A build cannot always stop midway: what it made is not started for a closed host or a
+    // cancelled reload.
+    if (this.#closed)
+      throw new DriverkitError('DRIVER_CLOSED', 'the host is closed', { driver: entry.name });
+    signal?.throwIfAborted();
     const driver = new Driver({
       name: entry.name,
       path,

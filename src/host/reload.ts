@@ -63,11 +63,12 @@ export function liveSettings(next: Config): Partial<Config> {
 }
 
 /**
- * An entry as compared across reloads: every setting, and its type by name (a declared
- * type's proto is not compared: its message classes may hold cycles).
+ * An entry as compared across reloads: what its process runs with, and its type by name (a
+ * declared type's proto is not compared: its message classes may hold cycles). The gateway's
+ * `gateway_allow` needs no new process: the gateway takes it as it is.
  */
 function entryKey(entry: DriverEntry): string {
-  const { contract, ...rest } = entry;
+  const { contract, gatewayAllow: _, ...rest } = entry;
   return JSON.stringify([rest, contract.type]);
 }
 

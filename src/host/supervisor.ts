@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import type { RestartPolicy } from '../config/restart.js';
 import type { DriverEntry } from '../config/schema.js';
 import { DriverkitError, RpcError } from '../errors.js';
 import type { Driver } from '../launch/driver.js';
@@ -38,9 +37,6 @@ export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 
 /** A run that lasted this long resets the count of consecutive failures. */
 const STABLE_MS = 30_000;
-
-/** How long calls in flight may finish on a replaced process (config `drain_timeout`). */
-export const DEFAULT_DRAIN_MS = 10_000;
 
 /** A supervised driver's state, its restart count and how its last process ended. */
 export interface SupervisorStatus {
@@ -82,6 +78,8 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
   #resolveRestart?: (driver: Driver) => void;
   /** The replace in progress, cancelled by a newer one. */
   #replacing?: AbortController;
+  /** Settles when the last replace has (close() waits for it: its process must not outlive the host). */
+  #swapping?: Promise<void>;
   /** Replaced processes still finishing their calls. */
   readonly #retiring = new Set<Driver>();
   /** Processes a reload closed with calls still running: those calls fail as "ended by a reload". */
@@ -92,7 +90,6 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
     /** The entry the current process runs; a replace changes it once its new process is ready. */
     public entry: DriverEntry,
     private readonly launch: (entry: DriverEntry, signal?: AbortSignal) => Promise<Driver>,
-    private readonly policy: RestartPolicy,
     private readonly logger: Logger,
     /** Steps around every call, inside the deadline's (metrics, say: they see the fixed deadline). */
     private readonly steps: readonly Interceptor[] = [],
@@ -164,7 +161,9 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
     return (this.#invoke = steps.reduceRight<Invoke>(
       (next, step) => step(next),
       async (call) => {
-        const driver = await this.get(call.options.deadline?.getTime());
+        let driver = await this.get(call.options.deadline?.getTime());
+        // Swapped while this call waited its turn: the old process may be closing already.
+        if (this.#retiring.has(driver) && this.#current) driver = this.#current;
         return this.#inFlight.run(driver, call).catch((err: unknown) => {
           const why = this.#cut.get(driver);
           throw why ? this.#endedByReload(driver, why, call.path) : err;
@@ -218,6 +217,14 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
     return out;
   }
 
+  /**
+   * How long calls may finish on a replaced process: `drain_timeout`, else as long as a
+   * unary call may last (`call_timeout`, else 30 s), so that none is cut short by default.
+   */
+  #drainMs(): number {
+    return this.entry.drainTimeout ?? this.entry.callTimeout ?? DEFAULT_CALL_TIMEOUT_MS;
+  }
+
   /** `call_timeout`, else 30 s for a call whose responses do not stream. */
   #defaultTimeout(responseStream: boolean): number | undefined {
     return this.entry.callTimeout ?? (responseStream ? undefined : DEFAULT_CALL_TIMEOUT_MS);
@@ -242,34 +249,41 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
    */
   async replace(entry: DriverEntry = this.entry, signal?: AbortSignal): Promise<void> {
     if (this.#state === 'closed') throw this.#error('DRIVER_CLOSED', 'the host is closed');
-    this.#replacing?.abort();
+    this.#replacing?.abort('a newer reload replaced this one before it was ready');
     const mine = new AbortController();
     this.#replacing = mine;
-    signal?.addEventListener('abort', () => mine.abort(), { once: true });
-    if (signal?.aborted) mine.abort();
+    const byCaller = () => mine.abort('cancelled by its caller before it was ready');
+    signal?.addEventListener('abort', byCaller, { once: true });
+    if (signal?.aborted) byCaller();
+    try {
+      const run = this.#replace(entry, mine.signal);
+      this.#swapping = run.catch(() => {});
+      await run;
+    } finally {
+      signal?.removeEventListener('abort', byCaller);
+      if (this.#replacing === mine) this.#replacing = undefined;
+    }
+  }
+
+  async #replace(entry: DriverEntry, signal: AbortSignal): Promise<void> {
     if (this.#state === 'stopped') {
       this.entry = entry;
       return;
     }
     // A start in progress ends first: its process is then the one replaced.
     while (this.#launching) await this.#launching.catch(() => {});
-    const cancelled = () =>
-      new DriverkitError(
-        'RELOAD_CANCELLED',
-        'a newer reload replaced this one before it was ready',
-        {
-          driver: entry.name,
-        },
-      );
-    if (mine.signal.aborted) throw cancelled();
-    const driver = await this.launch(entry, mine.signal).catch((err: unknown) => {
-      throw mine.signal.aborted ? cancelled() : err;
+    // Closed meanwhile: DRIVER_CLOSED, not "cancelled" (the compiler cannot see it through the awaits).
+    const stopped = () =>
+      (this.#state as SupervisedState) === 'closed'
+        ? this.#error('DRIVER_CLOSED', 'the host was closed during a reload')
+        : new DriverkitError('RELOAD_CANCELLED', String(signal.reason), { driver: entry.name });
+    if (signal.aborted) throw stopped();
+    const driver = await this.launch(entry, signal).catch((err: unknown) => {
+      throw signal.aborted ? stopped() : err;
     });
-    // The host may have closed meanwhile (the compiler cannot see it through the awaits).
-    const closed = (this.#state as SupervisedState) === 'closed';
-    if (closed || mine.signal.aborted) {
+    if (signal.aborted || (this.#state as SupervisedState) === 'closed') {
       await driver.close();
-      throw closed ? this.#error('DRIVER_CLOSED', 'the host is closed') : cancelled();
+      throw stopped();
     }
     const old = this.#current;
     this.entry = entry;
@@ -280,7 +294,6 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
     this.#ready = Promise.resolve(driver);
     this.#resolveRestart?.(driver);
     this.#resolveRestart = undefined;
-    if (this.#replacing === mine) this.#replacing = undefined;
     if (old && old !== driver) void this.#retire(old);
   }
 
@@ -298,7 +311,7 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
    */
   async drainAndClose(): Promise<void> {
     const current = this.#state === 'ready' ? this.#current : undefined;
-    this.#replacing?.abort();
+    this.#replacing?.abort('the driver was removed from the config');
     this.#set('closed');
     if (current) await this.#drain(current, 'removed');
     await this.close();
@@ -306,7 +319,7 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
 
   /** Waits for the calls on `old` to end; past `drain_timeout` they end as UNAVAILABLE. */
   async #drain(old: Driver, why: 'replaced' | 'removed'): Promise<void> {
-    const ms = this.entry.drainTimeout ?? DEFAULT_DRAIN_MS;
+    const ms = this.#drainMs();
     const cut = () => this.#endedByReload(old, why);
     if (await this.#inFlight.drained(old, ms, cut)) return;
     this.#cut.set(old, why);
@@ -318,7 +331,7 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
 
   /** The status of a call still running on a process that a reload closed: UNAVAILABLE, retry. */
   #endedByReload(old: Driver, why: 'replaced' | 'removed', method?: string): RpcError {
-    const ms = this.entry.drainTimeout ?? DEFAULT_DRAIN_MS;
+    const ms = this.#drainMs();
     const what =
       why === 'replaced'
         ? 'was replaced; call again to reach its new process'
@@ -331,12 +344,12 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
   }
 
   async close(): Promise<void> {
-    this.#replacing?.abort();
+    this.#replacing?.abort('the host was closed');
     clearTimeout(this.#timer);
     this.#cancelRestart?.(this.#error('DRIVER_CLOSED', 'the host was closed during a restart'));
     const starting = this.#ready;
     this.#set('closed');
-    await starting?.catch(() => {});
+    await Promise.all([starting?.catch(() => {}), this.#swapping]);
     await Promise.all([this.#current?.close(), ...[...this.#retiring].map((d) => d.close())]);
   }
 
@@ -378,7 +391,10 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
           };
         // A failed first start is retried by the policy as a crash is: the caller that
         // started it hears why, and later calls wait for the retry.
-        if (this.#state !== 'closed' && (state === 'restarting' || this.policy.policy !== 'never'))
+        if (
+          this.#state !== 'closed' &&
+          (state === 'restarting' || this.entry.restart.policy !== 'never')
+        )
           this.#scheduleRestart();
         else if (this.#state !== 'closed') this.#set('stopped');
         throw err;
@@ -405,7 +421,7 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
     if (this.#current !== driver || this.#state !== 'ready') return;
     this.#lastExit = exit;
     const failed = exit.code !== 0;
-    if (this.policy.policy === 'never' || !failed) {
+    if (this.entry.restart.policy === 'never' || !failed) {
       this.#set('exited');
       return;
     }
@@ -415,7 +431,7 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
 
   #scheduleRestart(): void {
     this.#failures++;
-    if (this.#failures > this.policy.maxRestarts) {
+    if (this.#failures > this.entry.restart.maxRestarts) {
       this.logger.log('error', 'driver keeps failing; giving up', {
         driver: this.entry.name,
         restarts: this.#restarts,
@@ -428,7 +444,10 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
       this.#ready.catch(() => {});
       return;
     }
-    const delay = Math.min(this.policy.delay * 2 ** (this.#failures - 1), this.policy.maxDelay);
+    const delay = Math.min(
+      this.entry.restart.delay * 2 ** (this.#failures - 1),
+      this.entry.restart.maxDelay,
+    );
     this.logger.log('warn', 'driver failed; restarting', {
       driver: this.entry.name,
       in_ms: delay,

@@ -10,6 +10,8 @@ import type { ReloadReport } from './reload.js';
 
 /** How long a burst of file events (an editor's save) is gathered before a rebuild. */
 const DEBOUNCE_MS = 100;
+/** A folder that never goes quiet (a log written into it) still rebuilds this often. */
+const MAX_WAIT_MS = 1000;
 
 /** What to do when watched files change. */
 export interface WatchOptions {
@@ -22,6 +24,10 @@ export interface WatchOptions {
 
 /** A running watch; `close()` stops it and cancels the job in progress. */
 export interface HostWatch {
+  /** Settles once every folder is watched: an edit from then on is seen. */
+  ready: Promise<void>;
+  /** Watches the drivers of the host's config as it is now (after a reload from elsewhere). */
+  refresh(): Promise<void>;
   close(): void;
 }
 
@@ -35,28 +41,39 @@ export function watchHost(host: DriverHost, options: WatchOptions): HostWatch {
   let running: { key: string; abort: AbortController } | undefined;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
+  let waitingSince: number | undefined;
+  /** Jobs cancelled by a newer change: their retry swaps even if the build is then fresh. */
+  const force = new Set<string>();
   /** What each watched folder's events may mean: a file name to the drivers it feeds. */
   let interest = new Map<string, Map<string, Set<string>>>();
 
   const changed = (target: Target) => {
     if (closed) return;
     pending.set(keyOf(target), target);
+    waitingSince ??= Date.now();
+    if (Date.now() - waitingSince >= MAX_WAIT_MS) return;
     clearTimeout(timer);
     timer = setTimeout(pump, DEBOUNCE_MS);
   };
 
   const pump = () => {
+    waitingSince = undefined;
     if (closed || pending.size === 0) return;
-    // A newer change to what is being built cancels that build; the new job follows it.
+    // A newer change to what is being built cancels that build; the new job follows it, and
+    // swaps even if that build had finished (else the edit it made would never be served).
     if (running) {
-      if (pending.has(running.key)) running.abort.abort();
+      if (pending.has(running.key) && !running.abort.signal.aborted) {
+        force.add(running.key);
+        running.abort.abort('a newer change replaced this one');
+      }
       return;
     }
     const [key, target] = pending.entries().next().value as [string, Target];
     pending.delete(key);
+    const forced = force.delete(key);
     const abort = new AbortController();
     running = { key, abort };
-    void run(target, abort.signal)
+    void run(target, abort.signal, forced)
       .catch(() => {})
       .finally(() => {
         running = undefined;
@@ -64,7 +81,7 @@ export function watchHost(host: DriverHost, options: WatchOptions): HostWatch {
       });
   };
 
-  const run = async (target: Target, signal: AbortSignal): Promise<void> => {
+  const run = async (target: Target, signal: AbortSignal, forced: boolean): Promise<void> => {
     if ('config' in target) {
       await options.reloadConfig?.().catch((err: unknown) =>
         options.logger.log('error', 'config reload failed; the running config keeps serving', {
@@ -77,7 +94,7 @@ export function watchHost(host: DriverHost, options: WatchOptions): HostWatch {
     }
     const { driver } = target;
     // Events that did not change an input (a touch, an editor's backup file) swap nothing.
-    if (!(await stale(host, driver))) return;
+    if (!forced && !(await stale(host, driver))) return;
     options.logger.log('info', 'source changed; rebuilding and swapping', { driver });
     try {
       await host.replace(driver, signal);
@@ -152,8 +169,9 @@ export function watchHost(host: DriverHost, options: WatchOptions): HostWatch {
     for (const driver of hit) changed(driver === '\0config' ? { config: true } : { driver });
   };
 
-  void rewatch();
   return {
+    ready: rewatch(),
+    refresh: rewatch,
     close() {
       closed = true;
       clearTimeout(timer);
