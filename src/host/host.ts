@@ -10,6 +10,7 @@ import type { CallOptions } from '../rpc/call.js';
 import { DriverkitError } from '../errors.js';
 import { MAX_TIMER_MS } from '../protocol/grpc-wire.js';
 import { Driver } from '../launch/driver.js';
+import { driverOptions } from './driver-options.js';
 import { consoleLogger, type Logger } from '../launch/logger.js';
 import type { LatestClient, Versioned } from '../launch/options.js';
 import type { ReloadReport } from './reload.js';
@@ -436,7 +437,6 @@ export class DriverHost {
   }
 
   async #launch(entry: DriverEntry, signal?: AbortSignal): Promise<Driver> {
-    const tokensEnv = this.config.gateway.tokensEnv;
     // A reattached driver or a service runs already: nothing to build.
     const address = entry.address;
     const { path, sha256 } = address
@@ -449,37 +449,9 @@ export class DriverHost {
     if (this.#closed)
       throw new DriverkitError('DRIVER_CLOSED', 'the host is closed', { driver: entry.name });
     signal?.throwIfAborted();
-    const driver = new Driver({
-      name: entry.name,
-      path,
-      contract: entry.contract,
-      args: entry.args,
-      env: entry.env,
-      // The gateway's bearer tokens are the gateway's: no driver sees them, whatever it inherits.
-      inheritEnv: tokensEnv ? [...entry.inheritEnv, `!${tokensEnv}`] : entry.inheritEnv,
-      // Drivers run in the config's folder, so relative paths in their config work.
-      cwd: this.config.dir,
-      startTimeout: entry.startTimeout,
-      shutdownGrace: entry.shutdownGrace,
-      sha256: entry.sha256 ?? sha256,
-      reattach: entry.reattach,
-      killOnClose: entry.killOnClose,
-      address,
-      tls:
-        (entry.tlsCa ?? entry.tlsCert ?? entry.tlsKey ?? entry.tlsServerName)
-          ? {
-              caFile: entry.tlsCa,
-              certFile: entry.tlsCert,
-              keyFile: entry.tlsKey,
-              serverName: entry.tlsServerName,
-            }
-          : undefined,
-      insecure: entry.insecure,
-      autoMTLS: entry.autoMTLS,
-      allowRemote: entry.allowRemote,
-      keepalive: { intervalMs: entry.pingInterval, timeoutMs: entry.pingTimeout },
-      logger: this.#logger,
-    });
+    const driver = new Driver(
+      driverOptions(entry, this.config, { path, sha256, logger: this.#logger }),
+    );
     this.#launching.add(driver);
     const started = performance.now();
     try {

@@ -6,16 +6,9 @@ import type { Logger } from '../launch/logger.js';
 import type { DriverExit } from '../launch/options.js';
 import type { ReplicaStatus } from '../launch/replicas.js';
 import { InFlight } from './drain.js';
+import { DEFAULT_CALL_TIMEOUT_MS, defaultTimeout, versionedClient } from './versioned-client.js';
 import type { Contract } from '../contracts/contract.js';
-import type { CallOptions } from '../rpc/call.js';
-import {
-  createClient,
-  deadlineStep,
-  type Interceptor,
-  type Invoke,
-  fixDeadline,
-  lazyResponses,
-} from '../rpc/client.js';
+import { createClient, deadlineStep, type Interceptor, type Invoke } from '../rpc/client.js';
 import { Status } from '../status.js';
 
 /** What a supervised driver is doing. `failed`: given up after too many restarts. */
@@ -27,13 +20,6 @@ export type SupervisedState =
   | 'failed'
   | 'exited'
   | 'closed';
-
-/**
- * The deadline of a call that sets none (config `call_timeout`), so that every call ends.
- * Streamed responses have none by default: they may rightly last as long as the driver,
- * and end by cancel, close, the driver's exit or a stalled connection.
- */
-export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 
 /** A run that lasted this long resets the count of consecutive failures. */
 const STABLE_MS = 30_000;
@@ -155,7 +141,7 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
   get invoke(): Invoke {
     if (this.#invoke) return this.#invoke;
     const steps = [
-      deadlineStep((call) => this.#defaultTimeout(call.responseStream)),
+      deadlineStep((call) => defaultTimeout(this.entry, call.responseStream)),
       ...this.steps,
     ];
     return (this.#invoke = steps.reduceRight<Invoke>(
@@ -179,42 +165,13 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
    * method that version lacks fails with UNIMPLEMENTED before anything is sent.
    */
   client<T>(contract = this.entry.contract): T {
-    if (contract !== this.entry.contract) return this.#versionedClient(contract) as T;
-    return (this.#client ??= this.#versionedClient(contract)) as T;
+    if (contract !== this.entry.contract) return versionedClient(this, contract) as T;
+    return (this.#client ??= versionedClient(this, contract)) as T;
   }
 
   /** The client of one version of `contract`, at the version the current process negotiated. */
   clientOf(contract: Contract, version: number): Record<string, unknown> {
     return createClient(contract.versions[version], this.invoke);
-  }
-
-  #versionedClient(contract: Contract): Record<string, unknown> {
-    const byVersion = new Map<number, Record<string, unknown>>();
-    const forVersion = (v: number) => {
-      let c = byVersion.get(v);
-      if (!c) byVersion.set(v, (c = this.clientOf(contract, v)));
-      return c;
-    };
-    const out: Record<string, unknown> = {};
-    for (const service of Object.values(contract.versions)) {
-      for (const [key, method] of Object.entries(service.methods)) {
-        if (key in out) continue;
-        out[key] = (request: unknown, options: CallOptions = {}) => {
-          const pick = async () => {
-            // The deadline is fixed once, before the wait for a ready process counts against it.
-            const fixed = fixDeadline(options, () => this.#defaultTimeout(method.responseStream));
-            const driver = await this.get(fixed.deadline?.getTime());
-            const fn = forVersion(driver.version!)[key] as
-              | ((r: unknown, o: CallOptions) => unknown)
-              | undefined;
-            if (!fn) throw this.#unimplemented(contract, key, driver.version!);
-            return fn(request, fixed);
-          };
-          return method.responseStream ? lazyResponses(pick) : pick();
-        };
-      }
-    }
-    return out;
   }
 
   /**
@@ -223,19 +180,6 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
    */
   #drainMs(): number {
     return this.entry.drainTimeout ?? this.entry.callTimeout ?? DEFAULT_CALL_TIMEOUT_MS;
-  }
-
-  /** `call_timeout`, else 30 s for a call whose responses do not stream. */
-  #defaultTimeout(responseStream: boolean): number | undefined {
-    return this.entry.callTimeout ?? (responseStream ? undefined : DEFAULT_CALL_TIMEOUT_MS);
-  }
-
-  #unimplemented(contract: Contract, method: string, version: number): RpcError {
-    return new RpcError(
-      Status.UNIMPLEMENTED,
-      `${method} is not in version ${version} of "${contract.type}", the version this driver negotiated`,
-      { driver: this.entry.name, path: this.entry.driver, method },
-    );
   }
 
   /**
