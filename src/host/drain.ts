@@ -27,7 +27,12 @@ export class InFlight {
       this.#open.delete(driver);
       open.idle?.();
     };
-    const sent = driver.invoke(call);
+    let sent: Promise<unknown>;
+    try {
+      sent = driver.invoke(call);
+    } catch (err) {
+      sent = Promise.reject(err);
+    }
     if (!call.responseStream) return sent.finally(end);
     return sent.then(
       (responses) => cuttable(responses as AsyncIterable<unknown>, open.cuts, end),
