@@ -4,16 +4,21 @@
 import type { Driver } from '../launch/driver.js';
 import type { Call } from '../rpc/client.js';
 
+/** The error of a call still running on a process closed by a drain that ran out of time. */
+export type Cut = (method: string) => Error;
+
 interface Open {
   count: number;
   /** Ends each open response stream with an error, for a process closed while they run. */
-  cuts: Set<(err: Error) => void>;
+  cuts: Set<(cut: Cut) => void>;
   idle?: () => void;
 }
 
 /** The calls in flight on each driver process. */
 export class InFlight {
   readonly #open = new Map<Driver, Open>();
+  /** Processes whose drain ran out of time: their calls fail with this error instead. */
+  readonly #cut = new WeakMap<Driver, Cut>();
 
   /** Sends `call` to `driver`, counting it until it ends (a stream: until its responses do). */
   run(driver: Driver, call: Call): Promise<unknown> {
@@ -33,21 +38,27 @@ export class InFlight {
     } catch (err) {
       sent = Promise.reject(err);
     }
-    if (!call.responseStream) return sent.finally(end);
     return sent.then(
-      (responses) => cuttable(responses as AsyncIterable<unknown>, open.cuts, end),
+      (reply) => {
+        if (!call.responseStream) end();
+        return call.responseStream
+          ? cuttable(reply as AsyncIterable<unknown>, call.path, open.cuts, end)
+          : reply;
+      },
       (err: unknown) => {
         end();
-        throw err;
+        const cut = this.#cut.get(driver);
+        throw cut ? cut(call.path) : err;
       },
     );
   }
 
   /**
    * Resolves true once no call runs on `driver`, or false after `ms`; then open response
-   * streams are ended with `cut()`'s error, so their readers hear why, whatever the process does.
+   * streams end with `cut`'s error, and so does every call on `driver` that fails from now
+   * on (the process is about to close), so their callers hear why, whatever the process does.
    */
-  async drained(driver: Driver, ms: number, cut: () => Error): Promise<boolean> {
+  async drained(driver: Driver, ms: number, cut: Cut): Promise<boolean> {
     const open = this.#open.get(driver);
     if (!open) return true;
     let timer: NodeJS.Timeout | undefined;
@@ -55,8 +66,10 @@ export class InFlight {
       open.idle = () => resolve(true);
       timer = setTimeout(() => resolve(false), ms);
     }).finally(() => clearTimeout(timer));
-    if (!idle) for (const c of open.cuts) c(cut());
-    return idle;
+    if (idle) return true;
+    this.#cut.set(driver, cut);
+    for (const c of open.cuts) c(cut);
+    return false;
   }
 
   #of(driver: Driver): Open {
@@ -69,37 +82,46 @@ export class InFlight {
 /** The responses, calling `end` once when they end, fail or are left; `cuts` can end them early. */
 function cuttable(
   responses: AsyncIterable<unknown>,
-  cuts: Set<(err: Error) => void>,
+  method: string,
+  cuts: Set<(cut: Cut) => void>,
   end: () => void,
 ): AsyncIterable<unknown> {
   const inner = responses[Symbol.asyncIterator]();
   let cutError: Error | undefined;
-  let rejectCut!: (err: Error) => void;
-  const cutNow = new Promise<never>((_, reject) => (rejectCut = reject));
-  cutNow.catch(() => {});
+  /** Rejects the read in progress, if any: a cut must not wait for the old process's next message. */
+  let rejectRead: ((err: Error) => void) | undefined;
   const finish = () => {
     cuts.delete(cut);
     end();
   };
-  const cut = (err: Error) => {
+  const cut = (make: Cut) => {
+    const err = make(method);
     cutError = err;
-    rejectCut(err);
+    rejectRead?.(err);
     finish();
     // Cancels the call on the old process, which would otherwise run until that one closes.
     void Promise.resolve(inner.return?.()).catch(() => {});
   };
   cuts.add(cut);
   const iterator: AsyncIterator<unknown> = {
-    next: async () => {
-      if (cutError) throw cutError;
-      try {
-        const r = await Promise.race([inner.next(), cutNow]);
-        if (r.done) finish();
-        return r;
-      } catch (err) {
-        finish();
-        throw err;
-      }
+    next: () => {
+      if (cutError) return Promise.reject(cutError);
+      // One promise a read, settled by the read or by a cut, whichever comes first.
+      return new Promise((resolve, reject) => {
+        rejectRead = reject;
+        inner.next().then(
+          (r) => {
+            rejectRead = undefined;
+            if (r.done) finish();
+            resolve(r);
+          },
+          (err: unknown) => {
+            rejectRead = undefined;
+            finish();
+            reject(err);
+          },
+        );
+      });
     },
     return: async (value?: unknown) => {
       finish();

@@ -68,8 +68,6 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
   #swapping?: Promise<void>;
   /** Replaced processes still finishing their calls. */
   readonly #retiring = new Set<Driver>();
-  /** Processes a reload closed with calls still running: those calls fail as "ended by a reload". */
-  readonly #cut = new WeakMap<Driver, 'replaced' | 'removed'>();
   readonly #inFlight = new InFlight();
 
   constructor(
@@ -150,10 +148,7 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
         let driver = await this.get(call.options.deadline?.getTime());
         // Swapped while this call waited its turn: the old process may be closing already.
         if (this.#retiring.has(driver) && this.#current) driver = this.#current;
-        return this.#inFlight.run(driver, call).catch((err: unknown) => {
-          const why = this.#cut.get(driver);
-          throw why ? this.#endedByReload(driver, why, call.path) : err;
-        });
+        return this.#inFlight.run(driver, call);
       },
     ));
   }
@@ -264,9 +259,8 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
   /** Waits for the calls on `old` to end; past `drain_timeout` they end as UNAVAILABLE. */
   async #drain(old: Driver, why: 'replaced' | 'removed'): Promise<void> {
     const ms = this.#drainMs();
-    const cut = () => this.#endedByReload(old, why);
+    const cut = (method: string) => this.#endedByReload(old, why, method);
     if (await this.#inFlight.drained(old, ms, cut)) return;
-    this.#cut.set(old, why);
     this.logger.log('warn', `${why} driver closed with calls still in flight`, {
       driver: this.entry.name,
       drain_timeout_ms: ms,
@@ -274,7 +268,7 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
   }
 
   /** The status of a call still running on a process that a reload closed: UNAVAILABLE, retry. */
-  #endedByReload(old: Driver, why: 'replaced' | 'removed', method?: string): RpcError {
+  #endedByReload(old: Driver, why: 'replaced' | 'removed', method: string): RpcError {
     const ms = this.#drainMs();
     const what =
       why === 'replaced'
@@ -283,7 +277,7 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
     return new RpcError(
       Status.UNAVAILABLE,
       `ended by a reload: driver "${this.entry.name}" ${what} (its old process, pid ${old.pid}, closed after drain_timeout, ${ms} ms)`,
-      { driver: this.entry.name, path: old.path, ...(method ? { method } : {}) },
+      { driver: this.entry.name, path: old.path, method },
     );
   }
 

@@ -126,9 +126,9 @@ export function watchHost(host: DriverHost, options: WatchOptions): HostWatch {
       if (!drivers) files.set(basename(file), (drivers = new Set()));
       drivers.add(driver);
     };
+    const { builtInputs } = await import('../build/build.js');
     for (const entry of host.config.drivers) {
       if (!(await isFolder(entry.driver))) continue;
-      const { builtInputs } = await import('../build/build.js');
       const inputs = await builtInputs({
         folder: entry.driver,
         type: entry.type,
