@@ -10,11 +10,17 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { RpcError } from '../src/errors.js';
 import { Status } from '../src/status.js';
 import { counter } from './fixtures/gen/contracts/counter.js';
+import { startGateway } from '../src/gateway/gateway.js';
+import { openHost } from '../src/host/host.js';
+import { createClient } from '../src/rpc/client.js';
+import { dial } from '../src/transport/client.js';
 import {
+  captureLogger,
   collect,
   expectRejection,
   hasGoToolchain,
   isAlive,
+  leaveQuietStream,
   recordGroup,
   requestQueue,
   spawnUntil,
@@ -72,6 +78,38 @@ describe.skipIf(!hasGoToolchain)('every method kind with go-plugin peers', () =>
       await driver.ready;
       return driver;
     }
+
+    it('return() with a read pending on a quiet stream settles at once; grpc-go sees the cancel', async () => {
+      const marker = markerFile();
+      const { client } = await goDriver({ COUNTER_MARKER: marker.path });
+      const { ms, pending } = await leaveQuietStream(client.echo);
+      expect(pending.done).toBe(true);
+      expect(ms).toBeLessThan(50);
+      await waitFor(() => marker.read() === 'echo cancelled', 10_000, 'the Go driver to see it');
+    });
+
+    it('the same through the gateway, from a client of dial()', async () => {
+      const marker = markerFile();
+      const host = await openHost({
+        config: {
+          drivers: {
+            c: { type: 'counter', driver: goPlugin, env: { COUNTER_MARKER: marker.path } },
+          },
+        },
+        contracts: [counter],
+        logger: captureLogger(),
+      });
+      onTestFinished(() => host.close());
+      const gateway = await startGateway(host, '127.0.0.1:0');
+      onTestFinished(() => gateway.close());
+      const channel = dial({ network: 'tcp', address: gateway.address });
+      onTestFinished(() => channel.close());
+      const client = createClient(counter.versions[1], channel.invoke);
+      const { ms, pending } = await leaveQuietStream(client.echo);
+      expect(pending.done).toBe(true);
+      expect(ms).toBeLessThan(50);
+      await waitFor(() => marker.read() === 'echo cancelled', 10_000, 'the Go driver to see it');
+    });
 
     it('unary, server-streaming, client-streaming and bidi, with int64 exact', async () => {
       const marker = markerFile();

@@ -293,3 +293,22 @@ export function load(call: () => Promise<unknown>, concurrency = 64) {
     },
   };
 }
+
+/**
+ * Opens a bidi echo stream, has one tick echoed (so the driver's handler runs), leaves a
+ * read pending on the now quiet stream and returns the iterator: resolves with how long
+ * return() took to settle and what the pending read got.
+ */
+export async function leaveQuietStream(
+  echo: (requests: AsyncIterable<{ i: number }>) => AsyncIterable<{ i: number }>,
+): Promise<{ ms: number; pending: IteratorResult<unknown> }> {
+  const { requests, send } = requestQueue<{ i: number }>();
+  const it = echo(requests)[Symbol.asyncIterator]();
+  send({ i: 1 });
+  expect((await it.next()).value).toMatchObject({ i: 1 });
+  const read = it.next();
+  const started = performance.now();
+  await it.return!();
+  const pending = await read;
+  return { ms: performance.now() - started, pending };
+}

@@ -12,11 +12,13 @@ import { grpcInvoke } from './grpc-js/invoke.js';
 import { createClient } from '../src/rpc/client.js';
 import { Status } from '../src/status.js';
 import { openHost } from '../src/host/host.js';
+import { dial } from '../src/transport/client.js';
 import { counter } from './fixtures/gen/contracts/counter.js';
 import {
   captureLogger,
   collect,
   expectRejection,
+  leaveQuietStream,
   requestQueue,
   useDriver,
   waitFor,
@@ -92,6 +94,15 @@ describe('every method kind, host ↔ SDK driver', () => {
       10_000,
       'the driver to see the stream cancelled',
     );
+  });
+
+  it('return() with a read pending on a quiet stream settles at once, and the driver hears the cancel', async () => {
+    const marker = markerFile();
+    const { client } = await counterDriver({ COUNTER_MARKER: marker.path });
+    const { ms, pending } = await leaveQuietStream(client.echo);
+    expect(pending.done).toBe(true);
+    expect(ms).toBeLessThan(50);
+    await waitFor(() => marker.read() === 'echo cancelled', 10_000, 'the driver to see the cancel');
   });
 
   it("aborting the signal mid-stream ends the host's iteration with CANCELLED and the driver's generator", async () => {
@@ -173,6 +184,29 @@ describe('every method kind, host ↔ SDK driver', () => {
 });
 
 describe('the gateway relays every method kind', () => {
+  it('leaving a quiet stream through the gateway settles at once and cancels it in the driver', async () => {
+    const marker = markerFile();
+    const host = await openHost({
+      config: {
+        drivers: {
+          c: { type: 'counter', driver: BIN.counter, env: { COUNTER_MARKER: marker.path } },
+        },
+      },
+      contracts: [counter],
+      logger: captureLogger(),
+    });
+    onTestFinished(() => host.close());
+    const gateway = await startGateway(host, '127.0.0.1:0');
+    onTestFinished(() => gateway.close());
+    const channel = dial({ network: 'tcp', address: gateway.address });
+    onTestFinished(() => channel.close());
+    const client = createClient(counter.versions[1], channel.invoke);
+    const { ms, pending } = await leaveQuietStream(client.echo);
+    expect(pending.done).toBe(true);
+    expect(ms).toBeLessThan(50);
+    await waitFor(() => marker.read() === 'echo cancelled', 10_000, 'the driver to see the cancel');
+  });
+
   it("unary, server-streaming, client-streaming and bidi through driverkit serve's relay", {
     timeout: 8000,
   }, async () => {

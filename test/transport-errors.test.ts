@@ -79,6 +79,43 @@ describe('a peer that answers without a gRPC status', () => {
   });
 });
 
+/** One framed gRPC message of `n` bytes. */
+const frame = (n: number) => Buffer.concat([Buffer.from([0, 0, 0, 0, n]), Buffer.alloc(n, 1)]);
+
+describe('a response that is not one whole message', () => {
+  it.each([
+    { what: 'two messages', body: Buffer.concat([frame(2), frame(3)]), unary: /got two/ },
+    { what: 'a message cut short', body: frame(4).subarray(0, 6), unary: /middle of a message/ },
+    { what: 'a header cut short', body: Buffer.from([0, 0, 0]), unary: /middle of a message/ },
+    { what: 'no message', body: Buffer.alloc(0), unary: /carried no message/ },
+  ])('$what is INTERNAL on every path', async ({ body, unary }) => {
+    // A gRPC peer that ends with OK trailers after the body it was given.
+    const address = await peer((_path, stream) => {
+      stream.respond(
+        { ':status': 200, 'content-type': 'application/grpc' },
+        { waitForTrailers: true },
+      );
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(body);
+    });
+    const channel = dial({ network: 'unix', address });
+    onTestFinished(() => channel.close());
+    const err = await expectRejection<CallError>(channel.invoke(call('/x.Y/Z')));
+    expect(err.code).toBe(Status.INTERNAL);
+    expect(err.details).toMatch(unary);
+    // A stream may carry any number of whole messages, but a cut one is INTERNAL there too.
+    if (body.length > 0 && !/got two/.test(String(unary))) {
+      const streamed = (await channel.invoke(call('/x.Y/Z', true))) as AsyncIterable<unknown>;
+      const err = await expectRejection<CallError>(
+        (async () => {
+          for await (const _ of streamed);
+        })(),
+      );
+      expect(err.code).toBe(Status.INTERNAL);
+    }
+  });
+});
+
 describe('closing a channel', () => {
   it('ends the calls of a connection draining after GOAWAY too, not only the newest one', async () => {
     const path = await peer((p, stream) => {

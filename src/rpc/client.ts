@@ -61,23 +61,73 @@ export function createClient<S extends ServiceDef>(
   return out as PromiseClient<S>;
 }
 
-/** The responses of a call that starts on the first read. */
+/**
+ * The responses of a call that starts on the first read. Leaving (return or throw) settles
+ * a read still waiting for the call to start with done, and cancels the call at once, or
+ * as soon as it has started.
+ */
 export function lazyResponses(start: () => Promise<unknown>): AsyncIterable<unknown> {
-  return {
-    [Symbol.asyncIterator]() {
-      let inner: Promise<AsyncIterator<unknown>> | undefined;
-      const get = () =>
-        (inner ??= start().then((r) => (r as AsyncIterable<unknown>)[Symbol.asyncIterator]()));
-      return {
-        next: async () => (await get()).next(),
-        return: async (value?: unknown) => {
-          if (!inner) return { done: true, value };
-          const it = await inner;
-          return it.return ? it.return(value) : { done: true, value };
+  return { [Symbol.asyncIterator]: () => new LazyResponses(start) };
+}
+
+const DONE: IteratorResult<unknown> = { done: true, value: undefined };
+
+class LazyResponses implements AsyncIterator<unknown> {
+  #start: (() => Promise<unknown>) | undefined;
+  /** The call's responses, once it has started. */
+  #it: AsyncIterator<unknown> | undefined;
+  #starting: Promise<AsyncIterator<unknown>> | undefined;
+  #left = false;
+  /** Reads waiting for the call to start, settled with done if the caller leaves first. */
+  #waiting = new Set<(r: IteratorResult<unknown>) => void>();
+
+  constructor(start: () => Promise<unknown>) {
+    this.#start = start;
+  }
+
+  next(): Promise<IteratorResult<unknown>> {
+    if (this.#it) return this.#it.next();
+    if (this.#left) return Promise.resolve(DONE);
+    this.#starting ??= this.#begin();
+    return new Promise((resolve, reject) => {
+      this.#waiting.add(resolve);
+      this.#starting!.then(
+        (it) => {
+          if (!this.#waiting.delete(resolve)) return;
+          it.next().then(resolve, reject);
         },
-      };
-    },
-  };
+        (err: unknown) => this.#waiting.delete(resolve) && reject(err),
+      );
+    });
+  }
+
+  return(value?: unknown): Promise<IteratorResult<unknown>> {
+    this.#leave();
+    return Promise.resolve({ done: true, value });
+  }
+
+  throw(err?: unknown): Promise<IteratorResult<unknown>> {
+    this.#leave();
+    return Promise.reject(err);
+  }
+
+  async #begin(): Promise<AsyncIterator<unknown>> {
+    const start = this.#start!;
+    this.#start = undefined;
+    const it = ((await start()) as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    if (this.#left) void Promise.resolve(it.return?.()).catch(() => {});
+    else this.#it = it;
+    return it;
+  }
+
+  #leave(): void {
+    if (this.#left) return;
+    this.#left = true;
+    for (const resolve of this.#waiting) resolve(DONE);
+    this.#waiting.clear();
+    const it = this.#it;
+    if (it) void Promise.resolve(it.return?.()).catch(() => {});
+  }
 }
 
 /**
@@ -126,13 +176,20 @@ export function errorStep(map: ErrorMapper): Interceptor {
   };
 }
 
-async function* mapErrors(
+/** The responses with each failure mapped; leaving is passed on at once. */
+function mapErrors(
   responses: AsyncIterable<unknown>,
   map: (err: any) => Error | Promise<Error>,
-): AsyncGenerator<unknown> {
-  try {
-    yield* responses;
-  } catch (err) {
+): AsyncIterable<unknown> {
+  const inner = responses[Symbol.asyncIterator]();
+  const rethrow = async (err: unknown) => {
     throw await map(err);
-  }
+  };
+  const it: AsyncIterableIterator<unknown> = {
+    next: () => inner.next().then(undefined, rethrow),
+    return: (value?: unknown) => inner.return?.(value) ?? Promise.resolve({ done: true, value }),
+    throw: (err?: unknown) => (void inner.return?.(), Promise.reject(err)),
+    [Symbol.asyncIterator]: () => it,
+  };
+  return it;
 }

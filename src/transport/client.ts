@@ -1,35 +1,22 @@
 // The one gRPC client of host and driver, on node:http2: every kind of call, over one
 // HTTP/2 connection per peer, read always (socket.ts) and watched by PING (keepalive.ts).
 // The host calls its drivers with it, a driver dials brokered services with it.
-import {
-  type ClientHttp2Session,
-  connect,
-  constants,
-  type Http2Stream,
-  type IncomingHttpHeaders,
-} from 'node:http2';
+import { type ClientHttp2Session, connect } from 'node:http2';
 import { isIP, connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import { type CallError, callDeadline, callMetadata, cancelledError } from '../rpc/call.js';
 import type { Invoke } from '../rpc/client.js';
 import type { BrokerTls } from '../rpc/broker.js';
-import {
-  decodeGrpcMessage,
-  FrameReader,
-  httpStatusCode,
-  resetStatusCode,
-  responseMetadata,
-  formatGrpcTimeout,
-  frameMessage,
-  MAX_TIMER_MS,
-} from '../protocol/grpc-wire.js';
+import { formatGrpcTimeout, frameMessage } from '../protocol/grpc-wire.js';
 import {
   CONNECTION_WINDOW_BYTES,
   MAX_MESSAGE_BYTES,
   STREAM_WINDOW_BYTES,
 } from '../protocol/limits.js';
-import { Status, statusName } from '../status.js';
+import { Status } from '../status.js';
+import { callError, tooLarge, withCaller } from './call-status.js';
+import { runCall } from './client-call.js';
 import {
   DEFAULT_KEEPALIVE,
   type Keepalive,
@@ -37,7 +24,6 @@ import {
   watchProgress,
 } from './keepalive.js';
 import { readAlways } from './socket.js';
-import { streamCall } from './stream-client.js';
 
 /** The highest client stream id before a new connection is opened (ids are 31 bits, odd). */
 const LAST_STREAM_ID = 2 ** 31 - 2 ** 20;
@@ -46,59 +32,6 @@ const LAST_STREAM_ID = 2 ** 31 - 2 ** 20;
 export interface DialTarget {
   network: string;
   address: string;
-}
-
-function callError(code: number, details: string, fromPeer = false): CallError {
-  return Object.assign(new Error(`${code} ${statusName(code)}: ${details}`), {
-    code,
-    details,
-    fromPeer,
-  });
-}
-
-/** A message past the 16 MiB limit, refused before it goes out (or as it comes in). */
-export function tooLarge(what: 'request' | 'response', size: number): CallError {
-  return callError(
-    Status.RESOURCE_EXHAUSTED,
-    `${what} of ${size} bytes is larger than the ${MAX_MESSAGE_BYTES}-byte limit`,
-  );
-}
-
-/** The error with the caller's stack below its own message, as grpc-js gives it. */
-function withCaller(err: CallError, caller: Error): CallError {
-  const at = caller.stack?.slice(caller.stack.indexOf('\n') + 1);
-  if (at) err.stack = `${err.name}: ${err.message}\nfor call at\n${at}`;
-  return err;
-}
-
-/** A response with an HTTP status other than 200 and no gRPC status (a proxy, not gRPC). */
-export function httpError(http: number, path: string): CallError {
-  return callError(httpStatusCode(http), `HTTP status ${http} from ${path}`, true);
-}
-
-/**
- * The error of a stream the peer reset (RST_STREAM) on a live connection before any status;
- * undefined when it was not reset, or the connection itself went (that is UNAVAILABLE).
- */
-export function resetError(
-  stream: Http2Stream,
-  where: string,
-  session: ClientHttp2Session,
-): CallError | undefined {
-  const code = stream.rstCode;
-  if (code === undefined || code === constants.NGHTTP2_NO_ERROR || session.destroyed)
-    return undefined;
-  return callError(resetStatusCode(code), `${where} reset the stream (HTTP/2 error ${code})`, true);
-}
-
-/** The status in a trailers block (or a trailers-only response), if it has one. */
-function statusOf(headers: IncomingHttpHeaders): CallError | null | undefined {
-  const raw = headers['grpc-status'];
-  if (raw === undefined) return undefined;
-  const code = Number(raw);
-  return code === Status.OK
-    ? null
-    : callError(code, decodeGrpcMessage(String(headers['grpc-message'] ?? '')), true);
 }
 
 /** Header values are strings: binary metadata goes base64, as gRPC's wire format says. */
@@ -239,158 +172,41 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
     return (session = s);
   };
 
-  const invoke: Invoke = (call) =>
-    new Promise((resolve, reject) => {
-      const { signal } = call.options;
-      // Where the caller called from, for the error's stack (grpc-js's "for call at").
-      const caller = new Error();
-      let settled = false;
-      let timer: NodeJS.Timeout | undefined;
-      let onAbort: (() => void) | undefined;
-      const settle = (err: CallError | null, value?: unknown) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (onAbort) signal?.removeEventListener('abort', onAbort);
-        if (err) reject(withCaller(err, caller));
-        else resolve(value);
-      };
-      if (closed) return settle(callError(Status.UNAVAILABLE, `the client of ${where} is closed`));
-      if (signal?.aborted) return settle(cancelledError(signal));
-      // Encode before opening a stream, so a request that cannot be encoded leaves nothing half-open.
-      let body: Buffer | undefined;
-      try {
-        if (!call.requestStream && !call.responseStream)
-          body = frameMessage(call.serialize(call.request));
-        if (body && body.length - 5 > MAX_MESSAGE_BYTES)
-          return settle(tooLarge('request', body.length - 5));
-      } catch (err) {
-        return settle(
-          callError(
-            Status.INTERNAL,
-            `cannot encode the request: ${err instanceof Error ? err.message : String(err)}`,
-          ),
-        );
-      }
-      const deadline = callDeadline(call.options);
-      const headers: Record<string, string> = {
-        ':method': 'POST',
-        ':path': call.path,
-        'content-type': 'application/grpc',
-        te: 'trailers',
-        ...headerMetadata(callMetadata(call.options)),
-        ...always,
-      };
-      if (deadline !== undefined)
-        headers['grpc-timeout'] = formatGrpcTimeout(deadline - Date.now());
-      if (call.requestStream || call.responseStream) {
-        settled = true;
-        const session = open();
-        return streamCall(session, session.request(headers), call, {
-          statusOf,
-          callError,
-          where,
-          httpError,
-          resetError,
-        }).then(resolve, (err) => reject(withCaller(err, caller)));
-      }
-      const session = open();
-      const stream = session.request(headers);
-      const abandon = (err: CallError) => {
-        settle(err);
-        stream.close(constants.NGHTTP2_CANCEL);
-      };
-      if (signal) {
-        onAbort = () => abandon(cancelledError(signal));
-        signal.addEventListener('abort', onAbort, { once: true });
-      }
-      if (deadline !== undefined && deadline - Date.now() <= MAX_TIMER_MS) {
-        timer = setTimeout(
-          () => abandon(callError(Status.DEADLINE_EXCEEDED, 'deadline exceeded')),
-          deadline - Date.now(),
-        );
-      }
-      let reply: Buffer | undefined;
-      let status: CallError | null | undefined;
-      const reader = new FrameReader(
-        MAX_MESSAGE_BYTES,
-        (message) => (reply = message),
-        (err) =>
-          abandon(
-            callError(
-              err.kind === 'too-large' ? Status.RESOURCE_EXHAUSTED : Status.INTERNAL,
-              err.kind === 'too-large'
-                ? `response of ${err.size} bytes is larger than the ${MAX_MESSAGE_BYTES}-byte limit`
-                : 'compressed response without grpc-encoding',
-            ),
-          ),
-      );
-      const { onMetadata } = call.options;
-      stream.on('response', (h) => {
-        status = statusOf(h);
-        if (status === undefined && h[':status'] !== 200)
-          status = httpError(Number(h[':status']), call.path);
-        onMetadata?.(status === undefined ? 'headers' : 'trailers', responseMetadata(h));
-      });
-      stream.on('trailers', (h) => {
-        status = statusOf(h);
-        onMetadata?.('trailers', responseMetadata(h));
-      });
-      stream.on('data', (chunk: Buffer) => reader.push(chunk));
-      /** The call failed without an answer: was it ever seen by the peer? */
-      const unseen = (err: CallError, cause?: Error): CallError => {
-        const refused =
-          (cause as { code?: string } | undefined)?.code === 'ERR_HTTP2_GOAWAY_SESSION' ||
-          stream.rstCode === constants.NGHTTP2_REFUSED_STREAM;
-        if (status === undefined && (!connected.has(session) || refused)) err.unprocessed = true;
-        return err;
-      };
-      stream.on('error', (err: Error) =>
-        settle(
-          unseen(
-            resetError(stream, where, session) ??
-              callError(Status.UNAVAILABLE, `${where}: ${err.message}`),
-            err,
-          ),
+  const invoke: Invoke = (call) => {
+    // Where the caller called from, for the error's stack (grpc-js's "for call at").
+    const caller = new Error();
+    const failed = (err: CallError) => Promise.reject(withCaller(err, caller));
+    if (closed) return failed(callError(Status.UNAVAILABLE, `the client of ${where} is closed`));
+    const { signal } = call.options;
+    if (signal?.aborted) return failed(cancelledError(signal));
+    // Encode before opening a stream, so a request that cannot be encoded leaves nothing half-open.
+    let body: Buffer | undefined;
+    try {
+      if (!call.requestStream) body = frameMessage(call.serialize(call.request));
+    } catch (err) {
+      return failed(
+        callError(
+          Status.INTERNAL,
+          `cannot encode the request: ${err instanceof Error ? err.message : String(err)}`,
         ),
       );
-      // The answer is complete once the response has ended with a status, even while our
-      // request is still going out: a server may answer early (grpc-go refusing a message
-      // over its limit does) and stop reading, and the stream would never close.
-      stream.once('end', () => {
-        if (status === undefined) return;
-        answer();
-        if (!stream.destroyed) stream.destroy();
-      });
-      stream.on('close', () => answer());
-      const answer = () => {
-        if (status) return settle(status);
-        if (status === null && reply) {
-          try {
-            return settle(null, call.deserialize(reply));
-          } catch (err) {
-            return settle(
-              callError(
-                Status.INTERNAL,
-                `cannot decode the response: ${err instanceof Error ? err.message : String(err)}`,
-              ),
-            );
-          }
-        }
-        settle(
-          status === null
-            ? callError(Status.INTERNAL, `the response from ${where} carried no message`)
-            : unseen(
-                resetError(stream, where, session) ??
-                  callError(
-                    Status.UNAVAILABLE,
-                    `the connection to ${where} closed before the call ended`,
-                  ),
-              ),
-        );
-      };
-      stream.end(body);
-    });
+    }
+    if (body && body.length - 5 > MAX_MESSAGE_BYTES)
+      return failed(tooLarge('request', body.length - 5));
+    const deadline = callDeadline(call.options);
+    const headers: Record<string, string> = {
+      ':method': 'POST',
+      ':path': call.path,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      ...headerMetadata(callMetadata(call.options)),
+      ...always,
+    };
+    if (deadline !== undefined) headers['grpc-timeout'] = formatGrpcTimeout(deadline - Date.now());
+    const session = open();
+    const site = { where, session, connected: () => connected.has(session) };
+    return runCall(site, headers, call, body).catch(failed);
+  };
   return {
     invoke,
     close: () => {

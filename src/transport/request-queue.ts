@@ -80,9 +80,11 @@ export class RequestQueue<T> implements AsyncIterable<T> {
         return new Promise((resolve, reject) => (this.#waiting = { resolve, reject }));
       },
       // A handler that stops reading early: drop the rest.
+      // A read still pending ends too: whoever left must not wait for a message.
       return: () => {
         this.#ended = true;
         this.#buffer = [];
+        if (this.#waiting) this.#settle({ value: undefined, done: true });
         if (this.#paused) this.resume();
         return Promise.resolve({ value: undefined, done: true });
       },
