@@ -4,7 +4,10 @@
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 
-const burners = Array.from({ length: availableParallelism() }, () =>
+// `npm run test:stress -- 6`: six busy processes; default one a core. Other arguments go to vitest.
+const args = process.argv.slice(2);
+const count = /^\d+$/.test(args[0] ?? '') ? Number(args.shift()) : availableParallelism();
+const burners = Array.from({ length: count }, () =>
   spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }),
 );
 const stopBurners = () => {
@@ -14,5 +17,5 @@ process.on('exit', stopBurners);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 
 console.log(`test:stress: ${burners.length} busy processes beside the suite`);
-const suite = spawn('npm', ['test', '--', ...process.argv.slice(2)], { stdio: 'inherit' });
+const suite = spawn('npm', ['test', '--', ...args], { stdio: 'inherit' });
 suite.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

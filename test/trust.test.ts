@@ -51,7 +51,8 @@ describe('trust boundaries', () => {
     expect(err.status).toBe(Status.DEADLINE_EXCEEDED);
     expect(err.method).toBe('/driverkit.userprovider.v1.UserProvider/Configure');
     expect(err.driver).toBe('stuck');
-    expect(host.status().stuck.state).toBe('stopped');
+    // Not ready is a state: failed, with the error, until its restart backoff tries again.
+    expect(host.status().stuck.state).toBe('failed');
     await host.close();
     await expect(host.driver('stuck')).rejects.toBeInstanceOf(DriverkitError);
   });

@@ -15,7 +15,8 @@ const HELP = `Usage: driverkit ls [--config FILE]
 Lists the drivers of a config: name, type, source folder or binary, and state
 (source: built, stale or not built; binary: ok or not executable). While "driverkit serve"
 runs on the same config, a last column shows each driver's state there (ready,
-restarting, failed (given up), ...) with its restart count and last exit.
+restarting, failed (given up), ...) with its restart count, last exit and, for a driver
+that does not serve, why.
 
 Options:
   -c, --config FILE  config file (default: ${DEFAULT_CONFIG_FILE})
@@ -29,11 +30,17 @@ function describeRunning(s: SupervisorStatus | undefined): string {
       ? `, last killed by ${s.lastExit.signal}`
       : `, last exit ${s.lastExit.code}`
     : '';
-  const label = s.state === 'failed' ? 'failed (given up)' : s.state;
+  const label =
+    s.state !== 'failed'
+      ? s.state
+      : s.nextStartAt
+        ? `failed (next start in ${Math.max(0, (s.nextStartAt - Date.now()) / 1000).toFixed(1)} s)`
+        : 'failed (given up)';
+  const why = s.lastError ? `; ${s.lastError}` : '';
   const replicas = s.replicas
     ? `; replicas ${s.replicas.filter((r) => r.state === 'ready').length}/${s.replicas.length}: ${s.replicas.map((r) => `${r.address} ${r.state}`).join(', ')}`
     : '';
-  return `${label}${s.restarts ? `, ${s.restarts} restarts` : ''}${exit}${replicas}`;
+  return `${label}${s.restarts ? `, ${s.restarts} restarts` : ''}${exit}${replicas}${why}`;
 }
 
 export async function run(argv: string[]): Promise<number> {

@@ -182,13 +182,17 @@ export async function run(argv: string[]): Promise<number> {
     // Drivers in socket_dir join those of the config, now and as their sockets come and go.
     await host.discover();
     host.watchSockets();
-    await startDrivers(host, logger);
+    const others = startDrivers(host, logger);
+    await others.required;
     // A signal during the start closed the drivers (failing their start): nothing to serve.
     if (stopping) {
       await stopping;
       return 0;
     }
+    // The gateway listens once the required drivers serve; the others' calls wait for their
+    // start (or fail fast once it failed), and health says NOT_SERVING until they serve.
     gateway = await startGateway(host, listen, security);
+    await others.rest;
   } catch (err) {
     // A signal during start-up closes the drivers, which fails the start: that is a clean stop.
     if (stopping) {
@@ -208,29 +212,48 @@ export async function run(argv: string[]): Promise<number> {
     await watch.ready;
     logger.log('info', 'watching source drivers and the config for changes', {});
   }
-  process.stdout.write(
-    `driverkit: serving ${host.config.drivers.map((d) => d.name).join(', ')} on ${gateway.address}\n`,
-  );
+  process.stdout.write(banner(host, gateway.address));
   await stopped;
   return 0;
 }
 
 /**
- * Starts every driver. One that fails its first start does not take the others down: it is
- * logged and retried by its restart policy (NOT_SERVING meanwhile), unless it is `required`.
+ * Starts every driver. `required` settles when the required ones serve (rejects if one
+ * cannot); `rest` when every other one's first start has ended. One that fails its first
+ * start does not take the others down: it is logged and retried on its restart backoff
+ * (NOT_SERVING meanwhile).
  */
-async function startDrivers(host: DriverHost, logger: Logger): Promise<void> {
+function startDrivers(
+  host: DriverHost,
+  logger: Logger,
+): { required: Promise<unknown>; rest: Promise<unknown> } {
   const { drivers } = host.config;
-  const results = await Promise.allSettled(drivers.map((d) => host.driver(d.name)));
-  results.forEach((r, i) => {
-    if (r.status === 'fulfilled') return;
-    if (drivers[i].required) throw r.reason;
-    const error = r.reason instanceof Error ? r.reason.message : String(r.reason);
-    logger.log('error', 'driver failed to start; serving the others', {
-      driver: drivers[i].name,
-      error,
+  const rest = drivers
+    .filter((d) => !d.required)
+    .map((d) =>
+      host.driver(d.name).catch((err: unknown) =>
+        logger.log('error', 'driver failed to start; serving the others', {
+          driver: d.name,
+          error: err instanceof Error ? err.message : String(err),
+        }),
+      ),
+    );
+  const required = Promise.all(drivers.filter((d) => d.required).map((d) => host.driver(d.name)));
+  return { required, rest: Promise.all(rest) };
+}
+
+/** "serving" and the drivers, then a line for those that do not serve, with why. */
+function banner(host: DriverHost, address: string): string {
+  const status = host.status();
+  const down = host.config.drivers
+    .filter((d) => !host.isReady(d.name))
+    .map((d) => {
+      const s = status[d.name];
+      return `${d.name} (${s?.state ?? 'stopped'}${s?.lastError ? `: ${s.lastError}` : ''})`;
     });
-  });
+  const names = host.config.drivers.map((d) => d.name).join(', ');
+  const line = `driverkit: serving ${names} on ${address}\n`;
+  return down.length ? `${line}driverkit: not serving: ${down.join('; ')}\n` : line;
 }
 
 /** The host's metrics and the serving process's own (Node's heap, event loop, CPU). */

@@ -143,7 +143,11 @@ export function render(status: AdminStatus): string {
         'RSS',
       ],
       ...rows,
-    ])
+    ]) +
+    status.drivers
+      .filter((d) => d.lastError)
+      .map((d) => `${d.name} does not serve: ${d.lastError}\n`)
+      .join('')
   );
 }
 

@@ -217,7 +217,7 @@ export const DRIVER_KEYS = [
     field: 'required',
     parse: flag,
     defaultDoc: '`false`',
-    doc: '`driverkit serve` exits if this driver fails its first start; otherwise it serves the others, reports this one NOT_SERVING and retries it by its restart policy.',
+    doc: '`driverkit serve` exits if this driver fails its first start, and listens only once it serves; otherwise serve listens without waiting for it, reports it NOT_SERVING until it serves and starts it again on its restart backoff.',
   },
   {
     toml: 'auto_mtls',
@@ -263,7 +263,7 @@ export const DRIVER_KEYS = [
     field: 'maxRestarts',
     parse: count,
     default: DEFAULT_RESTART.maxRestarts,
-    doc: 'Consecutive failed runs after which the driver is given up.',
+    doc: 'Consecutive failures (crashes or failed starts) after which the driver is given up; a service (`address`) is never given up.',
   },
   {
     toml: 'reattach',

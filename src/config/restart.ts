@@ -6,7 +6,7 @@ export interface RestartPolicy {
   delay: number;
   /** The longest delay. Default 10 s. */
   maxDelay: number;
-  /** Consecutive failed runs after which the driver is given up. Default 5. */
+  /** Consecutive failures (crashes or failed starts) after which the driver is given up (never a service). Default 5. */
   maxRestarts: number;
 }
 

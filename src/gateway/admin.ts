@@ -22,6 +22,10 @@ export interface DriverStatusRow {
   p99?: number;
   rssBytes?: number;
   replicas?: ReadonlyArray<{ address: string; state: string }>;
+  /** Why it does not serve, while `failed` or `exited`. */
+  lastError?: string;
+  /** While `failed`: when its next start is due (epoch ms). */
+  nextStartAt?: number;
 }
 
 /** The body of `/status`. */
@@ -151,6 +155,8 @@ async function statusOf(source: AdminSource, live: LiveStats): Promise<AdminStat
         p99: r?.p99,
         rssBytes: s?.pid ? groupRss(s.pid) : undefined,
         replicas: s?.replicas,
+        lastError: s?.lastError,
+        nextStartAt: s?.nextStartAt,
       };
     }),
   };

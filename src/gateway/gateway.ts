@@ -252,10 +252,11 @@ function relayedStatus(
 ): { code: number; details: string; metadata?: Metadata } {
   if (err instanceof RpcError)
     return { code: err.status, details: err.details, metadata: trailers };
+  // Which driver and why: a caller of the gateway sees no log.
   if (err instanceof DriverkitError)
     return {
       code: err.code === 'DRIVER_NOT_READY' ? Status.DEADLINE_EXCEEDED : Status.UNAVAILABLE,
-      details: err.shortMessage,
+      details: `${err.driver ? `driver ${JSON.stringify(err.driver)}: ` : ''}${err.shortMessage}`,
     };
   return { code: Status.INTERNAL, details: 'the gateway failed to relay the call' };
 }

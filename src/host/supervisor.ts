@@ -11,7 +11,11 @@ import type { Contract } from '../contracts/contract.js';
 import { createClient, deadlineStep, type Interceptor, type Invoke } from '../rpc/client.js';
 import { Status } from '../status.js';
 
-/** What a supervised driver is doing. `failed`: given up after too many restarts. */
+/**
+ * What a supervised driver is doing. `failed`: not serving because its last start failed
+ * (retried on the restart backoff, `nextStartAt`) or because it was given up after too many
+ * failures in a row; calls fail fast meanwhile, they never start it again.
+ */
 export type SupervisedState =
   | 'stopped'
   | 'starting'
@@ -35,6 +39,10 @@ export interface SupervisorStatus {
   pid?: number;
   /** When the current process became ready (epoch ms), while it is. */
   readySince?: number;
+  /** Why it is not serving, while `failed` or `exited`: its last start's error, say. */
+  lastError?: string;
+  /** While `failed`: when the next start is due (epoch ms); none once given up. */
+  nextStartAt?: number;
 }
 
 /**
@@ -56,6 +64,8 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
   #invoke?: Invoke;
   #cancelRestart?: (err: unknown) => void;
   #readySince?: number;
+  /** While `failed` with a retry scheduled: when it is due. */
+  #nextStartAt?: number;
   /** The start in progress, if any: a replace waits for it. */
   #launching?: Promise<Driver>;
   /** Counts up at each replace: a restart that began before one does not overwrite its process. */
@@ -92,6 +102,8 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
       ...(replicas ? { replicas } : {}),
       ...(pid ? { pid } : {}),
       ...(ready && this.#readySince ? { readySince: this.#readySince } : {}),
+      ...(this.#state === 'failed' || this.#state === 'exited' ? { lastError: this.#why() } : {}),
+      ...(this.#state === 'failed' && this.#nextStartAt ? { nextStartAt: this.#nextStartAt } : {}),
     };
   }
 
@@ -100,13 +112,14 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
     return this.#state === 'ready' ? this.#current : undefined;
   }
 
-  /** A ready driver: starts it if needed, waits through a restart (up to `deadline`). */
+  /**
+   * A ready driver: starts it if it never was, waits through a start or a restart (up to
+   * `deadline`). A driver that is not serving (`failed`, `exited`) fails at once: only its
+   * restart backoff starts it again, never a caller.
+   */
   async get(deadline?: number): Promise<Driver> {
     if (this.#state === 'closed') throw this.#error('DRIVER_CLOSED', 'the host is closed');
-    if (this.#state === 'failed')
-      throw this.#error('DRIVER_FAILED', `given up after ${this.#restarts} restarts`);
-    if (this.#state === 'exited')
-      throw this.#error('DRIVER_FAILED', 'exited on its own and its restart policy is "never"');
+    if (this.#state === 'failed' || this.#state === 'exited') throw this.#notServing();
     if (this.#state === 'ready' && this.#current) return this.#current;
     if (this.#state === 'stopped') this.#begin('starting');
     if (deadline === undefined) return this.#ready!;
@@ -145,7 +158,11 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
     return (this.#invoke = steps.reduceRight<Invoke>(
       (next, step) => step(next),
       async (call) => {
-        let driver = await this.get(call.options.deadline?.getTime());
+        // A start that failed while the call waited is the driver's problem, not the
+        // caller's: its Configure's INVALID_ARGUMENT, say, must not reach the caller as its own.
+        let driver = await this.get(call.options.deadline?.getTime()).catch((err: unknown) => {
+          throw this.#state === 'failed' ? this.#notServing() : err;
+        });
         // Swapped while this call waited its turn: the old process may be closing already.
         if (this.#retiring.has(driver) && this.#current) driver = this.#current;
         return this.#inFlight.run(driver, call);
@@ -294,6 +311,8 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
   /** Makes `driver` the current process: calls go to it, its exit is watched. */
   #install(driver: Driver): void {
     this.#current = driver;
+    this.#lastError = undefined;
+    this.#nextStartAt = undefined;
     const startedAt = Date.now();
     this.#readySince = startedAt;
     driver.once('exit', (exit) => this.#onExit(driver, exit, Date.now() - startedAt));
@@ -327,14 +346,10 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
             code: err.exitCode ?? null,
             signal: (err.signal as NodeJS.Signals | null | undefined) ?? null,
           };
-        // A failed first start is retried by the policy as a crash is: the caller that
-        // started it hears why, and later calls wait for the retry.
-        if (
-          this.#state !== 'closed' &&
-          (state === 'restarting' || this.entry.restart.policy !== 'never')
-        )
-          this.#scheduleRestart();
-        else if (this.#state !== 'closed') this.#set('stopped');
+        // A failed start, first or later, is a state: retried on the restart backoff
+        // whatever the policy (which governs crashes of a running driver). The caller that
+        // started it hears why; calls meanwhile fail fast.
+        if (this.#state !== 'closed') this.#scheduleRestart('start');
         throw err;
       },
     );
@@ -351,6 +366,7 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
       const waiting: Promise<Driver> = run.catch((err) =>
         this.#ready !== waiting ? this.#ready! : Promise.reject(err),
       );
+      waiting.catch(() => {});
       this.#ready = waiting;
     } else this.#ready = run;
   }
@@ -364,21 +380,25 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
       return;
     }
     if (uptime >= STABLE_MS) this.#failures = 0;
-    this.#scheduleRestart();
+    this.#scheduleRestart('crash');
   }
 
-  #scheduleRestart(): void {
+  /**
+   * The next start, on the backoff: after a crash calls wait for it (`restarting`), after a
+   * failed start they fail fast (`failed`). Given up after `max_restarts` failures in a row,
+   * except a service's: a host does not own it, and it may come back whenever.
+   */
+  #scheduleRestart(after: 'crash' | 'start'): void {
     this.#failures++;
-    if (this.#failures > this.entry.restart.maxRestarts) {
+    this.#nextStartAt = undefined;
+    if (this.#failures > this.entry.restart.maxRestarts && !this.entry.address) {
       this.logger.log('error', 'driver keeps failing; giving up', {
         driver: this.entry.name,
         restarts: this.#restarts,
         lastExit: this.#lastExit,
       });
       this.#set('failed');
-      this.#ready = Promise.reject(
-        this.#error('DRIVER_FAILED', `given up after ${this.#restarts} restarts`),
-      );
+      this.#ready = Promise.reject(this.#notServing());
       this.#ready.catch(() => {});
       return;
     }
@@ -391,7 +411,21 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
       in_ms: delay,
       attempt: this.#failures,
       lastExit: this.#lastExit,
+      ...(after === 'start' ? { error: startError(this.#lastError) } : {}),
     });
+    if (after === 'start') {
+      this.#nextStartAt = Date.now() + delay;
+      this.#set('failed');
+      this.#ready = Promise.reject(this.#notServing());
+      this.#ready.catch(() => {});
+      this.#timer = setTimeout(() => {
+        if (this.#state !== 'failed') return;
+        this.#nextStartAt = undefined;
+        this.#restarts++;
+        this.#begin('restarting');
+      }, delay);
+      return;
+    }
     this.#set('restarting');
     let resolveNext!: (d: Driver) => void;
     let rejectNext!: (e: unknown) => void;
@@ -407,6 +441,23 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
       this.#begin('restarting');
       this.#ready!.then(resolveNext, rejectNext);
     }, delay);
+  }
+
+  /** The error of a call to a driver that is not serving: which, its state, why, what to change. */
+  #notServing(): DriverkitError {
+    return this.#error('DRIVER_FAILED', `not serving (${this.#state}): ${this.#why()}`);
+  }
+
+  /** Why the driver is not serving, and what would change it. */
+  #why(): string {
+    const name = this.entry.name;
+    if (this.#state === 'exited')
+      return `exited on its own and its restart policy is "never"; set restart = "on-failure" in [drivers.${name}] to have it restarted`;
+    const last = this.#lastError === undefined ? '' : `: ${startError(this.#lastError)}`;
+    if (this.#nextStartAt === undefined)
+      return `given up after ${this.#restarts} restarts${last}; fix it, then reload the config (or raise max_restarts in [drivers.${name}])`;
+    const s = Math.max(0, (this.#nextStartAt - Date.now()) / 1000).toFixed(1);
+    return `its last start failed${last}; the next start is in ${s} s`;
   }
 
   #set(state: SupervisedState): void {
@@ -430,4 +481,18 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
       cause: this.#lastError,
     });
   }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof DriverkitError
+    ? err.shortMessage
+    : err instanceof Error
+      ? err.message
+      : String(err);
+}
+
+/** A start's error as a reason: a Configure status says it was the driver's config. */
+function startError(err: unknown): string {
+  if (err instanceof RpcError) return `its Configure answered ${err.shortMessage}`;
+  return errorText(err);
 }

@@ -2,7 +2,8 @@
 // typed client, use the broker, handle errors. Nothing here loads a bundler, a TOML parser
 // or a gateway: those are the application's entries (driverkit/host, /build, /gateway).
 export { startDriver, launchDriver, Driver, versioned } from './driver.js';
-export { dial, type Channel, type DialOptions } from '../transport/client.js';
+export { dial } from './dial.js';
+export type { Channel, DialOptions, DialTarget } from '../transport/client.js';
 export type {
   ClientTlsFiles,
   DriverOptions,

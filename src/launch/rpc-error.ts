@@ -34,7 +34,19 @@ export function callFailure(err: CallError, method: string, at: CallFailureConte
         : {}),
     },
   );
-  // Keep grpc-js's "for call at" stack: it points at the caller, not at grpc-js internals.
+  return withCallerStack(rpc, err);
+}
+
+/** A failed call of a server that is no driver of ours (the gateway, say): its status and method. */
+export function rpcErrorOf(err: CallError, method: string): RpcError {
+  return withCallerStack(
+    new RpcError(err.code as StatusCode, err.details, { method, cause: err }),
+    err,
+  );
+}
+
+/** Keeps the transport's "for call at" stack: it points at the caller, not at the transport. */
+function withCallerStack(rpc: RpcError, err: CallError): RpcError {
   const stackAt = err.stack?.indexOf('for call at');
   if (stackAt !== undefined && stackAt >= 0)
     rpc.stack = `${rpc.name}: ${rpc.message}\n${err.stack!.slice(stackAt)}`;
