@@ -88,6 +88,24 @@ describe.skipIf(!hasGoToolchain)('every method kind with go-plugin peers', () =>
       await waitFor(() => marker.read() === 'echo cancelled', 10_000, 'the Go driver to see it');
     });
 
+    it('a quiet connection watched every 100 ms is not closed by grpc-go for too many pings', async () => {
+      const driver = await goDriver();
+      let disconnects = 0;
+      const stalls: string[] = [];
+      const channel = dial(driver.handshake!, {
+        keepalive: { intervalMs: 100, timeoutMs: 2000 },
+        onDisconnect: () => disconnects++,
+        onStall: (reason) => stalls.push(reason),
+      });
+      onTestFinished(() => channel.close());
+      const client = createClient(counter.versions[1], channel.invoke);
+      expect(await client.add({ value: '1' })).toEqual({ total: '1', count: '1' });
+      // Three strikes close a connection; 3 s of quiet at 100 ms would be thirty.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(await client.add({ value: '2' })).toEqual({ total: '2', count: '1' });
+      expect({ disconnects, stalls }).toEqual({ disconnects: 0, stalls: [] });
+    });
+
     it('the same through the gateway, from a client of dial()', async () => {
       const marker = markerFile();
       const host = await openHost({

@@ -50,6 +50,33 @@ describe('a stalled connection', () => {
     expect(logger.entries.some((e) => e.message === 'driver stalled; killing it')).toBe(true);
   });
 
+  it('is found as soon on a quiet connection, where another PING would be a strike', async () => {
+    const logger = captureLogger();
+    const driver = useDriver({
+      name: 'quiet',
+      path: BIN.fixture,
+      contract: fixtureContract,
+      keepalive: KEEPALIVE,
+      logger,
+    });
+    await driver.ready;
+    await driver.client.getUser({ userId: { opaqueId: 'x' } });
+    // The condition under test is time itself: quiet past a PING and its ack, after which a
+    // grpc-go peer counts another PING within 5 minutes as a strike.
+    await new Promise((resolve) => setTimeout(resolve, 4 * KEEPALIVE.intervalMs));
+    process.kill(driver.pid!, 'SIGSTOP');
+    const stopped = Date.now();
+    const exit = await driver.exited;
+    expect(exit.signal).toBe('SIGKILL');
+    // interval + timeout, and room for a busy machine; the old watch waited 5 minutes.
+    expect(Date.now() - stopped).toBeLessThan(KEEPALIVE.intervalMs + KEEPALIVE.timeoutMs + 5000);
+    expect(
+      logger.entries.find((e) => e.message === 'driver stalled; killing it')?.fields,
+    ).toMatchObject({
+      reason: expect.stringMatching(/answered no (health check|HTTP\/2 PING) for 1500 ms/),
+    });
+  });
+
   it('is restarted by policy: the next call reaches a new process', async () => {
     const host = await openHost({
       config: {

@@ -196,7 +196,7 @@ export const DRIVER_KEYS = [
     field: 'pingInterval',
     parse: duration,
     defaultDoc: '`"10s"`',
-    doc: 'How often the host PINGs its connection to the driver.',
+    doc: 'How long the connection to the driver may be quiet before the host checks that the driver answers: an HTTP/2 PING, or a health-check call where a grpc-go peer would count another PING as a strike (more than one in 5 minutes). So a stopped driver is found within `ping_interval` + `ping_timeout`, idle or busy.',
   },
   {
     toml: 'ping_timeout',

@@ -25,6 +25,8 @@ export interface CallSite {
   session: ClientHttp2Session;
   /** Whether the connection's socket (and TLS) connected: a call failing before reached nobody. */
   connected(): boolean;
+  /** The calls open on the connection, kept by runCall: the stall watch must not queue behind them. */
+  calls: { open: number };
 }
 
 /**
@@ -45,6 +47,7 @@ export function runCall(
   // the cancel. Aborting the request's signal resets it at once, without the half-close.
   const aborter = call.requestStream ? new AbortController() : undefined;
   const stream = session.request(headers, aborter && { signal: aborter.signal });
+  site.calls.open++;
   const { signal, onMetadata } = call.options;
   let resolveReply: (value: unknown) => void = noop;
   let rejectReply: (err: CallError) => void = noop;
@@ -171,7 +174,8 @@ export function runCall(
       ),
     ),
   );
-  stream.on('close', () =>
+  stream.on('close', () => {
+    site.calls.open--;
     finish(
       status !== undefined
         ? ended()
@@ -182,8 +186,8 @@ export function runCall(
                 `the connection to ${where} closed before the call ended`,
               ),
           ),
-    ),
-  );
+    );
+  });
   if (body) stream.end(body);
   else void writeRequests(stream, call, () => finished).catch((err) => cancel(requestsFailed(err)));
   if (reply) return reply;

@@ -16,7 +16,7 @@ import {
 } from '../protocol/limits.js';
 import { Status } from '../status.js';
 import { callError, tooLarge, withCaller } from './call-status.js';
-import { runCall } from './client-call.js';
+import { type CallSite, runCall } from './client-call.js';
 import {
   DEFAULT_KEEPALIVE,
   type Keepalive,
@@ -101,6 +101,8 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
    */
   const connected = new WeakSet<ClientHttp2Session>();
   let closed = false;
+  /** Each connection's call site: its calls and how it connected. */
+  const sites = new WeakMap<ClientHttp2Session, CallSite>();
   /** What has arrived on the current connection: what the stall watch judges by. */
   let read: ReadProgress = { at: Date.now(), bytes: 0 };
   const connectSocket = () => {
@@ -156,6 +158,8 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
     });
     // A session can be destroyed (its driver died) between connecting and this event.
     s.once('connect', () => s.destroyed || s.setLocalWindowSize(CONNECTION_WINDOW_BYTES));
+    const calls = { open: 0 };
+    sites.set(s, { where, session: s, connected: () => connected.has(s), calls });
     watchProgress(
       s,
       keepalive,
@@ -164,10 +168,13 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
         const reason =
           what === 'connect'
             ? `the connection to ${where} did not finish connecting in ${ms} ms`
-            : `the connection to ${where} answered no HTTP/2 PING for ${ms} ms`;
+            : what === 'ping'
+              ? `the connection to ${where} answered no HTTP/2 PING for ${ms} ms`
+              : `the connection to ${where} answered no health check for ${ms} ms`;
         s.destroy(new Error(reason));
         onStall?.(reason);
       },
+      () => probe(s, calls.open, always),
     );
     return (session = s);
   };
@@ -203,9 +210,7 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
       ...always,
     };
     if (deadline !== undefined) headers['grpc-timeout'] = formatGrpcTimeout(deadline - Date.now());
-    const session = open();
-    const site = { where, session, connected: () => connected.has(session) };
-    return runCall(site, headers, call, body).catch(failed);
+    return runCall(sites.get(open())!, headers, call, body).catch(failed);
   };
   return {
     invoke,
@@ -215,6 +220,34 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
     },
   };
 }
+
+/**
+ * Asks a quiet connection whether its peer is there by a call any gRPC server answers at
+ * once (grpc.health.v1's Check; UNIMPLEMENTED or UNAUTHENTICATED are answers too). Not
+ * when every stream the peer allows is open: it would wait behind them, unanswered.
+ */
+function probe(
+  session: ClientHttp2Session,
+  open: number,
+  headers: Readonly<Record<string, string>> | undefined,
+): boolean {
+  if (open >= (session.remoteSettings.maxConcurrentStreams ?? Number.POSITIVE_INFINITY))
+    return false;
+  const stream = session.request({
+    ':method': 'POST',
+    ':path': '/grpc.health.v1.Health/Check',
+    'content-type': 'application/grpc',
+    te: 'trailers',
+    ...headers,
+  });
+  stream.on('error', () => {});
+  stream.resume();
+  stream.end(EMPTY_REQUEST);
+  return true;
+}
+
+/** An empty message (HealthCheckRequest for the server's overall health), framed. */
+const EMPTY_REQUEST = frameMessage(Buffer.alloc(0));
 
 /** TLS to a service at `host`: its certificate checked against the name (or IP) it is dialed by. */
 function tlsToService(socket: Duplex, t: ClientTls, host: string | undefined) {

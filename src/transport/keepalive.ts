@@ -4,10 +4,12 @@
 // does not come means the peer is not reading this connection (or not running at all).
 //
 // grpc-go's servers (every go-plugin driver) count a PING sent less than 5 minutes after the
-// last one as a strike unless they sent something in between, and close the connection
-// (GOAWAY too_many_pings) after the third. So a PING goes out only after `intervalMs` of
-// silence from the peer, and another one with nothing but its ack read since only 5 minutes
-// later.
+// last one (2 hours with no call open) as a strike unless they sent headers or data in
+// between, and close the connection (GOAWAY too_many_pings) after the third. So a PING goes
+// out only after `intervalMs` of silence from the peer, and while another one would be a
+// strike, the connection is asked by a call instead (`probe`: a health check, answered by
+// the peer's gRPC server, whose answer also clears the strikes). Either way a stalled peer
+// is found within `intervalMs + timeoutMs`, on a quiet connection as on a busy one.
 import type { Http2Session } from 'node:http2';
 
 /** When to PING a connection and how long to wait for the ack. */
@@ -43,7 +45,9 @@ export function watchProgress(
   session: Http2Session,
   { intervalMs, timeoutMs }: Keepalive,
   read: () => ReadProgress,
-  onStall: (waitedMs: number, what: 'ping' | 'connect') => void,
+  onStall: (waitedMs: number, what: 'ping' | 'probe' | 'connect') => void,
+  /** Sends a call whose answer shows the peer alive; false when it cannot now (no stream free). */
+  probe?: () => boolean,
 ): void {
   let waiting: NodeJS.Timeout | undefined;
   let pingedAt = 0;
@@ -61,23 +65,28 @@ export function watchProgress(
       }
       const { at, bytes } = read();
       if (now - at < intervalMs) return;
-      // Nothing but the last PING's ack read since: the next one waits out the peer's minimum.
-      if (bytes - bytesAtPing < MORE_THAN_AN_ACK && now - pingedAt < PEER_MIN_PING_MS) return;
+      // Nothing but the last PING's ack read since: another PING would be a strike.
+      const strike = bytes - bytesAtPing < MORE_THAN_AN_ACK && now - pingedAt < PEER_MIN_PING_MS;
+      if (strike && !probe?.()) return;
       pingedAt = now;
       bytesAtPing = bytes;
-      const sent = session.ping(() => {
-        clearTimeout(waiting);
-        waiting = undefined;
-      });
-      if (!sent) return;
+      const what = strike ? 'probe' : 'ping';
+      if (
+        !strike &&
+        !session.ping(() => {
+          clearTimeout(waiting);
+          waiting = undefined;
+        })
+      )
+        return;
       waiting = setTimeout(() => {
-        // The timers run before the poll phase that would read an ack already waiting (an
-        // event loop that was blocked): judge after one turn of reading, and only if
-        // nothing at all arrived since the PING.
+        // The timers run before the poll phase that would read an answer already waiting
+        // (an event loop that was blocked): judge after one turn of reading, and only if
+        // nothing at all arrived since the PING or the probe.
         setImmediate(() => {
           if (!waiting || session.destroyed) return;
           waiting = undefined;
-          if (read().at < pingedAt) onStall(timeoutMs, 'ping');
+          if (read().at < pingedAt) onStall(timeoutMs, what);
         });
       }, timeoutMs).unref();
     },
