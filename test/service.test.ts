@@ -181,11 +181,25 @@ describe('a driver run as a service', () => {
     await host.ready;
     expect((await host.client.findUsers({ query: 'einstein' })).users).toHaveLength(1);
 
+    // mTLS mistakes fail the start at once (the start timeout is 60 s), each named.
+    let started = Date.now();
     const anonymous = await expectRejection(
-      dialed(userprovider, address, { tls: { caFile: first.ca }, startTimeout: 1000 }).ready,
+      dialed(userprovider, address, { tls: { caFile: first.ca } }).ready,
       DriverkitError,
     );
     expect(anonymous.code).toBe('CONNECT_FAILED');
+    expect(anonymous.message).toMatch(/got none: tls:\/\/127\.0\.0\.1:\d+: .*certificate/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    started = Date.now();
+    const strangers = certificates(dir, 'strangers');
+    const wrongCa = await expectRejection(
+      dialed(userprovider, address, {
+        tls: { caFile: strangers.ca, certFile: first.clientCert, keyFile: first.clientKey },
+      }).ready,
+      DriverkitError,
+    );
+    expect(wrongCa.message).toMatch(/got none: tls:\/\/127\.0\.0\.1:\d+: .*certificate/);
+    expect(Date.now() - started).toBeLessThan(10_000);
 
     // cert-manager's rotation: a new CA and certificates, written over the files.
     const second = certificates(dir, 'two');
@@ -197,10 +211,19 @@ describe('a driver run as a service', () => {
     copyFileSync(second.key, live.key);
     copyFileSync(second.ca, live.ca);
     await reloaded;
-    const next = dialed(userprovider, address, {
-      tls: { caFile: second.ca, certFile: second.clientCert, keyFile: second.clientKey },
-    });
-    await next.ready;
+    // Files land one by one: a host that meets a half-rotated service fails its start at
+    // once, and starts again, as a supervisor's backoff would.
+    const rotated = { caFile: second.ca, certFile: second.clientCert, keyFile: second.clientKey };
+    let next = dialed(userprovider, address, { tls: rotated });
+    await waitFor(
+      () =>
+        next.ready.then(
+          () => true,
+          () => ((next = dialed(userprovider, address, { tls: rotated })), false),
+        ),
+      10_000,
+      'a host of the rotated CA to start',
+    );
     expect((await next.client.findUsers({ query: 'marie' })).users).toHaveLength(1);
     // The first host's connection was made before the rotation, and keeps working.
     expect((await host.client.findUsers({ query: 'marie' })).users).toHaveLength(1);
@@ -236,6 +259,43 @@ describe('a driver run as a service', () => {
     q.end();
     expect((await echoes.next()).done).toBe(true);
     expect((await svc.done).code).toBe(0);
+  });
+});
+
+describe('a service that is down', () => {
+  it('fails its start at once, naming each replica and why; then fails calls fast until it is up', async () => {
+    const dir = tempDir();
+    const sockets = [join(dir, 'a.sock'), join(dir, 'b.sock')];
+    const started = Date.now();
+    const err = await expectRejection(
+      dialed(userprovider, sockets[0], { address: sockets.map((p) => `unix://${p}`) }).ready,
+      DriverkitError,
+    );
+    expect(err.code).toBe('CONNECT_FAILED');
+    for (const p of sockets) expect(err.message).toContain(`unix://${p}: `);
+    expect(Date.now() - started).toBeLessThan(10_000);
+
+    // Through a host: failed, calls fail fast, and its backoff finds it once it listens.
+    const host = await openHost({
+      config: {
+        drivers: {
+          svc: { type: 'userprovider', address: `unix://${sockets[0]}`, restart_delay: '100ms' },
+        },
+      },
+      logger: captureLogger(),
+    });
+    onTestFinished(() => host.close());
+    await expectRejection(host.driver('svc'), DriverkitError);
+    const fast = Date.now();
+    const down = await expectRejection(host.client('svc', userprovider), DriverkitError);
+    expect(Date.now() - fast).toBeLessThan(100);
+    expect(down.message).toMatch(
+      /driver "svc".*not serving \(failed\): its last start failed: .*unix:\/\/.*a\.sock: connect ENOENT/,
+    );
+    await service(BIN.demo, { DRIVERKIT_LISTEN: `unix://${sockets[0]}` });
+    await waitFor(() => host.isReady('svc'), 10_000, 'the service found by the backoff');
+    const users = await host.client('svc', userprovider);
+    expect((await users.findUsers({ query: 'marie' })).users).toHaveLength(1);
   });
 });
 

@@ -17,7 +17,12 @@ import { Connection } from './connection.js';
 import { checkHandshake, remoteRefusal } from './handshake-check.js';
 import { clientTls } from './client-tls.js';
 import { checkInfo } from './driver-info.js';
-import { DEFAULT_REPLICA_TIMING, ReplicaSet, type ReplicaStatus } from './replicas.js';
+import {
+  DEFAULT_REPLICA_TIMING,
+  NoReplicaReady,
+  ReplicaSet,
+  type ReplicaStatus,
+} from './replicas.js';
 import { type ServiceTargets, serviceTargets } from './service-targets.js';
 import { readHandshakeLine } from './handshake-reader.js';
 import { consoleLogger } from './logger.js';
@@ -239,12 +244,15 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{
       onChange: () => this.emit('replicas'),
     }));
     await this.#race(set.start(), o.startTimeout).catch((err) => {
+      set.close();
       if (err instanceof DriverkitError && err.code !== 'HANDSHAKE_TIMEOUT') throw err;
       throw this.#error(
         'CONNECT_FAILED',
-        err instanceof DriverkitError
-          ? `expected a replica of the service ready within ${o.startTimeout} ms, got none: ${set.reasons()}`
-          : `cannot find the service's replicas: ${err.message}`,
+        err instanceof NoReplicaReady
+          ? `expected a replica of the service ready, got none: ${err.message}`
+          : err instanceof DriverkitError
+            ? `expected a replica of the service ready within ${o.startTimeout} ms, got none: ${set.reasons()}`
+            : `cannot find the service's replicas: ${err.message}`,
         err,
       );
     });

@@ -1,6 +1,8 @@
 // The replicas of a driver run as a service: each one dialed, health-watched, ejected when
 // it fails and tried again with backoff; calls balanced over the ready ones and sent again
-// where that cannot do a thing twice.
+// where that cannot do a thing twice. Ejection only stops new picks: calls already on a
+// replica run to their end, and its connection is replaced only when keepalive finds it
+// dead. Health is checked on a connection of its own, so open calls cannot queue a check.
 import { methodPath, type ServiceDef } from '../contracts/contract.js';
 import type { CallError } from '../rpc/call.js';
 import { type Call, fixDeadline, type Invoke } from '../rpc/client.js';
@@ -32,6 +34,11 @@ export interface ReplicaTiming {
   healthIntervalMs: number;
   /** A check unanswered this long fails (a hung replica). Default 1000 ms. */
   healthTimeoutMs: number;
+  /**
+   * Checks unanswered in a row that eject a replica: one late answer on a loaded machine
+   * must not. A check answered with a failure (refused, NOT_SERVING) ejects at once. Default 3.
+   */
+  missesToEject: number;
   /** An ejected replica is tried again after 100 ms, doubling up to this. Default 500 ms. */
   maxBackoffMs: number;
   /** The targets are resolved again this often (DNS). Default 5000 ms. */
@@ -41,13 +48,21 @@ export interface ReplicaTiming {
 export const DEFAULT_REPLICA_TIMING: ReplicaTiming = {
   healthIntervalMs: 500,
   healthTimeoutMs: 1000,
+  missesToEject: 3,
   maxBackoffMs: 500,
   resolveIntervalMs: 5000,
 };
 
 interface Replica {
   target: ReplicaTarget;
+  /** Where its calls go. */
   connection: Connection;
+  /** Where it is checked (health, DriverInfo): never behind its calls. */
+  checks: Connection;
+  /** Checks unanswered in a row. */
+  misses: number;
+  /** Ready once, or answered a check with a failure: what start() waits for. */
+  settled: boolean;
   status: ReplicaStatus;
   timer?: NodeJS.Timeout;
   /** Gone from the resolved targets: closed once its calls are done. */
@@ -81,6 +96,17 @@ function idempotentPaths(service: ServiceDef | undefined): Set<string> {
   return out;
 }
 
+/** A transport error's details without the address it starts with: the replica's label says it. */
+function withoutWhere(details: string, target: ReplicaTarget): string {
+  const where = `${target.network}:${target.address}: `;
+  return details.startsWith(where) ? details.slice(where.length) : details;
+}
+
+/** Every replica answered that it cannot serve (`message`: each one and why). */
+export class NoReplicaReady extends Error {
+  override name = 'NoReplicaReady';
+}
+
 export class ReplicaSet {
   readonly #o: ReplicaSetOptions;
   readonly #timing: ReplicaTiming;
@@ -89,7 +115,7 @@ export class ReplicaSet {
   #resolveTimer?: NodeJS.Timeout;
   #next = 0;
   #idempotent?: Set<string>;
-  /** While start() waits: settled by the first ready replica, or a refusal. */
+  /** While start() waits: settled by the first ready replica, a refusal, or every replica down. */
   #starting?: { resolve: () => void; reject: (err: Error) => void };
 
   constructor(options: ReplicaSetOptions) {
@@ -98,9 +124,12 @@ export class ReplicaSet {
   }
 
   /**
-   * Resolves the targets and waits until one replica is ready: a replica not up yet (a
-   * sidecar that starts after its host) is tried again with backoff meanwhile; the caller
-   * bounds the wait. Rejects at once when a replica is another type or version (admit).
+   * Resolves the targets and waits until one replica is ready. Rejects with NoReplicaReady
+   * as soon as every replica has answered that it is not (a refused connect, a TLS error,
+   * NOT_SERVING): a service that is down fails its start at once, and its host's restart
+   * backoff tries again (a sidecar that starts after its host). A replica that does not
+   * answer at all is waited for; the caller bounds the wait. Rejects at once when a replica
+   * is another type or version (admit).
    */
   async start(): Promise<void> {
     const started = new Promise<void>((resolve, reject) => {
@@ -137,7 +166,7 @@ export class ReplicaSet {
 
   async #attempt(call: Call, tried: Set<Replica>): Promise<unknown> {
     const r = this.#pick(tried);
-    if (!r) throw this.#noReplica(tried.size);
+    if (!r) throw this.#noReplica(tried.size, call.path);
     r.status.inflight++;
     let released = false;
     const release = () => {
@@ -167,8 +196,11 @@ export class ReplicaSet {
         (e.unprocessed || (e.code === Status.UNAVAILABLE && this.#idempotent.has(call.path)));
       if (!again) throw err;
       tried.add(r);
-      // Every replica tried: the last one's answer is the caller's, not "none ready".
-      if (!this.#hasCandidate(tried)) throw err;
+      if (!this.#hasCandidate(tried)) {
+        // Every replica tried: a peer's answer is the caller's; none reached says why each is out.
+        if (e.fromPeer) throw err;
+        throw this.#noReplica(tried.size, call.path);
+      }
       return this.#attempt(call, tried);
     } finally {
       if (!streaming) release();
@@ -199,14 +231,15 @@ export class ReplicaSet {
     return candidates[this.#next++ % candidates.length];
   }
 
-  #noReplica(tried: number): CallError {
+  /** UNAVAILABLE, naming every replica and why it is out. */
+  #noReplica(tried: number, path: string): CallError {
     const states = [...this.#replicas.values()]
       .map(
         (r) =>
-          `${r.target.label} ${r.status.state}${r.status.reason ? ` (${r.status.reason})` : ''}`,
+          `${r.target.label} ${r.refusal ? 'refused' : r.status.state}${r.status.reason ? ` (${r.status.reason})` : ''}`,
       )
-      .join(', ');
-    const details = `no ready replica of driver "${this.#o.driver}"${tried ? ` after ${tried} tried` : ''}: ${states || 'none found'}`;
+      .join('; ');
+    const details = `no replica of driver "${this.#o.driver}" could take ${path}${tried ? ` (${tried} tried)` : ''}: ${states || 'the address resolved to none'}`;
     return Object.assign(
       new Error(`${Status.UNAVAILABLE} ${statusName(Status.UNAVAILABLE)}: ${details}`),
       {
@@ -223,20 +256,30 @@ export class ReplicaSet {
     const t = this.#timing;
     let ok = false;
     let healthy = false;
+    let late = false;
     try {
-      await r.connection.checkHealth(new Date(Date.now() + t.healthTimeoutMs));
+      await r.checks.checkHealth(new Date(Date.now() + t.healthTimeoutMs));
       healthy = true;
+      r.misses = 0;
     } catch (err) {
       const e = err as CallError & Error;
-      // Only a check that got no answer means a hung connection, to be replaced; a refused
-      // connect is retried by the channel itself, and NOT_SERVING (draining) still carries
-      // the calls in flight, which must finish.
-      this.#eject(r, e.details ?? e.message, e.code === Status.DEADLINE_EXCEEDED);
+      // No answer: a hung replica, or a loaded machine. Its check connection (no calls on it)
+      // is made anew, since a connect stuck behind a partition would outlast the heal; it is
+      // ejected only after several in a row. An answer that it is not serving ejects at once.
+      late = e.code === Status.DEADLINE_EXCEEDED;
+      if (late) {
+        r.misses++;
+        const old = r.checks;
+        r.checks = new Connection(r.target, this.#o.connection);
+        old.close();
+      }
+      if (!late || r.misses >= t.missesToEject || r.status.state !== 'ready')
+        this.#eject(r, withoutWhere(e.details ?? e.message, r.target));
     }
     // Back from ejection it may be another process (a rolling restart): asked again.
     if (healthy)
       try {
-        if (r.status.state !== 'ready') await this.#o.admit(r.connection);
+        if (r.status.state !== 'ready') await this.#o.admit(r.checks);
         ok = true;
         r.refusal = undefined;
       } catch (err) {
@@ -261,29 +304,27 @@ export class ReplicaSet {
       this.#o.onChange?.();
       this.#starting?.resolve();
     }
+    if (ok || !late) r.settled = true;
+    // Every replica said it cannot serve: the start fails now, not at its timeout.
+    if (this.#starting && [...this.#replicas.values()].every((x) => x.settled && !x.refusal))
+      if (![...this.#replicas.values()].some((x) => x.status.state === 'ready'))
+        this.#starting.reject(new NoReplicaReady(this.reasons()));
     if (!this.#closed && !r.removed) {
       const wait = ok
         ? t.healthIntervalMs
-        : Math.min(100 * 2 ** Math.max(0, r.status.failures - 1), t.maxBackoffMs);
+        : late
+          ? 0
+          : Math.min(100 * 2 ** Math.max(0, r.status.failures - 1), t.maxBackoffMs);
       r.timer = setTimeout(() => void this.#check(r), wait);
       r.timer.unref();
     }
     return ok;
   }
 
-  /**
-   * Out of the rotation. With `replace`, its connection is made anew for the next check: a
-   * hung one may never answer (its calls then fail, and idempotent ones go elsewhere), and a
-   * connect stuck behind a partition would outlast the heal.
-   */
-  #eject(r: Replica, reason: string, replace = false): void {
+  /** Out of the rotation: no new call goes to it; those on it run to their end. */
+  #eject(r: Replica, reason: string): void {
     r.status.failures++;
     r.status.reason = reason;
-    if (replace) {
-      const old = r.connection;
-      r.connection = new Connection(r.target, this.#o.connection);
-      old.close();
-    }
     if (r.status.state === 'ejected') return;
     const was = r.status.state;
     r.status.state = 'ejected';
@@ -315,6 +356,9 @@ export class ReplicaSet {
       const r: Replica = {
         target: t,
         connection: new Connection(t, this.#o.connection),
+        checks: new Connection(t, this.#o.connection),
+        misses: 0,
+        settled: false,
         status: { address: t.label, state: 'connecting', inflight: 0, failures: 0 },
         removed: false,
       };
@@ -326,6 +370,7 @@ export class ReplicaSet {
       r.removed = true;
       clearTimeout(r.timer);
       this.#replicas.delete(label);
+      r.checks.close();
       if (r.status.inflight === 0) r.connection.close();
       this.#o.log.log('info', 'replica removed', { driver: this.#o.driver, address: label });
     }
@@ -347,6 +392,7 @@ export class ReplicaSet {
     for (const r of this.#replicas.values()) {
       clearTimeout(r.timer);
       r.connection.close();
+      r.checks.close();
     }
   }
 }
