@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { spawnCollect } from './helpers.js';
-import { BIN, CLI, ROOT } from './paths.js';
+import { runCli } from './helpers.js';
+import { BIN, ROOT } from './paths.js';
 
 const EINSTEIN = '4c510ada-c86b-4815-8820-42cdf82c3d51';
 
@@ -29,8 +29,9 @@ driver = "${BIN.counter}"
   return dir;
 }
 
+// In process: each case starts its driver, not a CLI too (cli.test.ts spawns the executable).
 const call = (dir: string, ...args: string[]) =>
-  spawnCollect(process.execPath, [CLI, 'call', ...args], { cwd: dir });
+  runCli(['call', '--config', join(dir, 'driverkit.toml'), ...args]);
 
 describe('driverkit call and proto3 JSON', () => {
   it('prints int64 as strings and enums by name; reads proto names and lowerCamelCase', async () => {

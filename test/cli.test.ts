@@ -1,11 +1,14 @@
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { spawnCollect } from './helpers.js';
+import { runCli, spawnCollect } from './helpers.js';
 import { CLI, ROOT } from './paths.js';
 
-/** Runs the CLI to completion. */
-const cli = (args: string[], cwd = ROOT) => spawnCollect(process.execPath, [CLI, ...args], { cwd });
+/** Runs the CLI to completion, in process. */
+const cli = (args: string[], cwd = ROOT) => runCli(args, cwd);
+/** Runs the shipped executable to completion. */
+const spawned = (args: string[], cwd = ROOT) =>
+  spawnCollect(process.execPath, [CLI, ...args], { cwd });
 
 /** A project folder with copies of the repo's userprovider drivers and a config using them. */
 function project(): string {
@@ -36,7 +39,7 @@ const EINSTEIN = '{"user_id": {"opaque_id": "4c510ada-c86b-4815-8820-42cdf82c3d5
 
 describe('driverkit CLI', () => {
   it('--help everywhere, exit 0; usage mistakes exit 2 on stderr', async () => {
-    const top = await cli(['--help']);
+    const top = await spawned(['--help']);
     expect(top.code).toBe(0);
     expect(top.stdout).toMatch(/build .*\n.*ls .*\n.*call .*\n.*serve /);
     for (const cmd of ['build', 'ls', 'call', 'serve']) {
@@ -50,7 +53,7 @@ describe('driverkit CLI', () => {
     const badFlag = await cli(['ls', '--bogus']);
     expect(badFlag.code).toBe(2);
     expect(badFlag.stderr).toMatch(/Unknown option '--bogus'/);
-    expect((await cli([])).code).toBe(2);
+    expect((await spawned([])).code).toBe(2);
   });
 
   it('build, then ls, then build again from cache; a change shows as stale', async () => {
@@ -81,9 +84,10 @@ describe('driverkit CLI', () => {
 
   it('two builds at once both succeed and leave one good binary', async () => {
     const dir = project();
+    // Two processes: the build lock is between processes.
     const [a, b] = await Promise.all([
-      cli(['build', 'drivers/userprovider/json'], dir),
-      cli(['build', 'drivers/userprovider/json'], dir),
+      spawned(['build', 'drivers/userprovider/json'], dir),
+      spawned(['build', 'drivers/userprovider/json'], dir),
     ]);
     expect([a.code, b.code]).toEqual([0, 0]);
     expect([a.stdout.slice(0, 6), b.stdout.slice(0, 6)].sort()).toEqual(['built ', 'cached']);

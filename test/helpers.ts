@@ -312,3 +312,36 @@ export async function leaveQuietStream(
   const pending = await read;
   return { ms: performance.now() - started, pending };
 }
+
+/**
+ * Runs the CLI in this process, as `driverkit ARGV...` would in `cwd` (the tests of one
+ * file run one at a time, so the process's folder is theirs), with what it writes to
+ * stdout and stderr. Cheaper than a process per case; a few tests still spawn the shipped
+ * executable.
+ */
+export async function runCli(
+  argv: string[],
+  cwd = process.cwd(),
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { run } = await import('../src/cli/run.js');
+  const before = process.cwd();
+  process.chdir(cwd);
+  let stdout = '';
+  let stderr = '';
+  const write = { out: process.stdout.write, err: process.stderr.write };
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    return { code: await run(argv), stdout, stderr };
+  } finally {
+    process.stdout.write = write.out;
+    process.stderr.write = write.err;
+    process.chdir(before);
+  }
+}

@@ -105,6 +105,25 @@ describe('every method kind, host ↔ SDK driver', () => {
     await waitFor(() => marker.read() === 'echo cancelled', 10_000, 'the driver to see the cancel');
   });
 
+  it('requests that throw (the caller gave up on them) cancel the call at once: CANCELLED here, cancelled in the driver', async () => {
+    const marker = markerFile();
+    const { client } = await counterDriver({ COUNTER_MARKER: marker.path });
+    let echoed!: () => void;
+    const first = new Promise<void>((resolve) => (echoed = resolve));
+    async function* requests() {
+      yield { i: 1 };
+      await first;
+      throw new Error('the caller gave up');
+    }
+    const replies = client.echo(requests())[Symbol.asyncIterator]();
+    expect((await replies.next()).value).toMatchObject({ i: 1 });
+    echoed();
+    const err = await expectRejection(replies.next(), RpcError);
+    expect(err.status).toBe(Status.CANCELLED);
+    expect(err.details).toMatch(/the requests failed: the caller gave up/);
+    await waitFor(() => marker.read() === 'echo cancelled', 10_000, 'the driver to see the cancel');
+  });
+
   it("aborting the signal mid-stream ends the host's iteration with CANCELLED and the driver's generator", async () => {
     const marker = markerFile();
     const { client } = await counterDriver({ COUNTER_MARKER: marker.path });
