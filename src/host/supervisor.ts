@@ -6,6 +6,7 @@ import type { Logger } from '../launch/logger.js';
 import type { DriverExit } from '../launch/options.js';
 import type { ReplicaStatus } from '../launch/replicas.js';
 import { InFlight } from './drain.js';
+import { startError, whyNotServing } from './not-serving.js';
 import { DEFAULT_CALL_TIMEOUT_MS, defaultTimeout, versionedClient } from './versioned-client.js';
 import type { Contract } from '../contracts/contract.js';
 import { createClient, deadlineStep, type Interceptor, type Invoke } from '../rpc/client.js';
@@ -450,14 +451,13 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
 
   /** Why the driver is not serving, and what would change it. */
   #why(): string {
-    const name = this.entry.name;
-    if (this.#state === 'exited')
-      return `exited on its own and its restart policy is "never"; set restart = "on-failure" in [drivers.${name}] to have it restarted`;
-    const last = this.#lastError === undefined ? '' : `: ${startError(this.#lastError)}`;
-    if (this.#nextStartAt === undefined)
-      return `given up after ${this.#restarts} restarts${last}; fix it, then reload the config (or raise max_restarts in [drivers.${name}])`;
-    const s = Math.max(0, (this.#nextStartAt - Date.now()) / 1000).toFixed(1);
-    return `its last start failed${last}; the next start is in ${s} s`;
+    return whyNotServing({
+      name: this.entry.name,
+      state: this.#state as 'failed' | 'exited',
+      restarts: this.#restarts,
+      lastError: this.#lastError,
+      nextStartAt: this.#nextStartAt,
+    });
   }
 
   #set(state: SupervisedState): void {
@@ -481,18 +481,4 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
       cause: this.#lastError,
     });
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof DriverkitError
-    ? err.shortMessage
-    : err instanceof Error
-      ? err.message
-      : String(err);
-}
-
-/** A start's error as a reason: a Configure status says it was the driver's config. */
-function startError(err: unknown): string {
-  if (err instanceof RpcError) return `its Configure answered ${err.shortMessage}`;
-  return errorText(err);
 }
