@@ -55,7 +55,8 @@ async function serve(dir: string, ...args: string[]) {
 }
 
 describe('driverkit serve --watch', () => {
-  it('20 edits of a TS driver, each swapped in under 64 concurrent calls and 8 open streams: no call fails', async () => {
+  // Eight edits: each a full swap; the swap bench measures twenty (bench/rows/swap.ts).
+  it('8 edits of a TS driver, each swapped in under 64 concurrent calls and 8 open streams: no call fails', async () => {
     const { dir, edit } = counterProject();
     writeFileSync(
       join(dir, 'driverkit.toml'),
@@ -90,7 +91,7 @@ describe('driverkit serve --watch', () => {
       }
     });
     await calls.more(100);
-    for (let gen = 2; gen <= 21; gen++) {
+    for (let gen = 2; gen <= 9; gen++) {
       edit(gen);
       await waitFor(
         () => newest === gen,

@@ -36,11 +36,11 @@ describe.skipIf(!hasGoToolchain)('the watchdog', () => {
   }, 120_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('a go-plugin Go driver, bare and behind a sh wrapper (neither watches its host), is gone after its host is SIGKILLed, 20 times in a row', async () => {
+  it('a go-plugin Go driver, bare and behind a sh wrapper (neither watches its host), is gone after its host is SIGKILLed, 8 times in a row', async () => {
     // The wrapper runs the Go driver as its child: only the driver's process group ties it to the host.
     const wrapper = join(dir, 'wrapper.sh');
     writeFileSync(wrapper, `#!/bin/sh\n"${goDriver}"\n`, { mode: 0o755 });
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 8; i++) {
       const {
         match,
         child: host,
