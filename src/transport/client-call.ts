@@ -116,6 +116,8 @@ export function runCall(
   const reader = new FrameReader(
     MAX_MESSAGE_BYTES,
     (bytes) => {
+      // Bytes already read when the call ended (a caller that left, say) are not decoded.
+      if (finished) return;
       count++;
       if (!responses) {
         if (count > 1)
