@@ -128,7 +128,7 @@ describe('a driver run as a service', () => {
     expect(invalid({ address: 'http://x:1' })).toThrow(/drivers\.users\.address: expected "unix:/);
   });
 
-  it('refuses plaintext off loopback unless told, and a host refuses a service of another type', async () => {
+  it('refuses plaintext, or TLS without a client CA, off loopback unless told; a host refuses a service of another type', async () => {
     const plain = await spawnCollect(BIN.demo, [], {
       env: { PATH: process.env.PATH, DRIVERKIT_LISTEN: 'tcp://0.0.0.0:0' },
     });
@@ -136,6 +136,21 @@ describe('a driver run as a service', () => {
     expect(plain.stderr).toMatch(
       /0\.0\.0\.0:0 is off loopback, and no TLS certificate is set: set DRIVERKIT_TLS_CERT/,
     );
+    // TLS alone would let any client that reaches it call every method: mTLS, or say so.
+    const certs = certificates(tempDir(), 'exposed');
+    const tlsOnly: Record<string, string> = {
+      PATH: process.env.PATH ?? '',
+      DRIVERKIT_LISTEN: 'tcp://0.0.0.0:0',
+      DRIVERKIT_TLS_CERT: certs.cert,
+      DRIVERKIT_TLS_KEY: certs.key,
+    };
+    const exposed = await spawnCollect(BIN.demo, [], { env: tlsOnly });
+    expect(exposed.code).toBe(1);
+    expect(exposed.stderr).toMatch(
+      /0\.0\.0\.0:0 is off loopback, and no client CA is set: .*DRIVERKIT_TLS_CLIENT_CA .*DRIVERKIT_INSECURE=1/,
+    );
+    const meant = await service(BIN.demo, { ...tlsOnly, DRIVERKIT_INSECURE: '1' });
+    expect(meant.address).toMatch(/:\d+$/);
 
     const svc = await service(BIN.counter, { DRIVERKIT_LISTEN: 'tcp://127.0.0.1:0' });
     const wrong = await expectRejection(

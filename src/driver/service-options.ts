@@ -10,7 +10,10 @@ export interface ServiceOptions {
    * to (mTLS; without it clients show none). Read again when they change on disk.
    */
   tls?: { cert: string; key: string; clientCa?: string };
-  /** Plaintext TCP off loopback: refused unless this says so. */
+  /**
+   * Off loopback without mTLS (plaintext, or TLS with no client CA, which lets any client
+   * call every method): refused unless this says so.
+   */
   insecure?: boolean;
   /** On SIGTERM: how long calls in flight have to finish after GOAWAY (default 10 s). */
   drainGraceMs?: number;
@@ -88,9 +91,17 @@ export function listenTarget(o: ServiceOptions): { path: string } | { host: stri
     throw new Error(
       `listen: expected unix:// or tcp:// (TLS comes from the certificate files), got ${JSON.stringify(o.listen)}`,
     );
-  if (!o.tls && !o.insecure && !isLoopback(hostPort(a), true))
-    throw new Error(
-      `listen: ${hostPort(a)} is off loopback, and no TLS certificate is set: set ${SERVICE_ENV.cert} and ${SERVICE_ENV.key} (and ${SERVICE_ENV.clientCa} for mTLS), or ${SERVICE_ENV.insecure}=1 to serve plaintext on purpose`,
-    );
+  // The gateway's rule (checkListen): reachable from other machines means TLS and a way to
+  // tell clients apart; a service has no tokens, so that is a client CA.
+  if (!o.insecure && !isLoopback(hostPort(a), true)) {
+    if (!o.tls)
+      throw new Error(
+        `listen: ${hostPort(a)} is off loopback, and no TLS certificate is set: set ${SERVICE_ENV.cert} and ${SERVICE_ENV.key} (and ${SERVICE_ENV.clientCa} for mTLS), or ${SERVICE_ENV.insecure}=1 to serve plaintext on purpose`,
+      );
+    if (!o.tls.clientCa)
+      throw new Error(
+        `listen: ${hostPort(a)} is off loopback, and no client CA is set: without one any client that reaches it can call every method. Set ${SERVICE_ENV.clientCa} (mTLS), or ${SERVICE_ENV.insecure}=1 to serve it without client certificates on purpose`,
+      );
+  }
   return { host: a.host, port: a.port };
 }
