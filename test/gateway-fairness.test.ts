@@ -65,6 +65,7 @@ describe('gateway fairness', () => {
       maxConcurrentCalls: 100,
       maxClientCalls: 20,
       maxDriverCalls: 30,
+      maxClientDriverCalls: 30,
     });
     onTestFinished(() => gateway.close());
     // Client A: 3 connections × 9 hanging calls to `slow`; 20 are taken, 7 refused.
@@ -90,5 +91,33 @@ describe('gateway fairness', () => {
     const bOther = clientWith(gateway.address, 'token-b', 'other');
     const answers = await Promise.all([1, 2, 3, 4, 5].map((i) => bOther.echo(String(i))));
     expect(answers.map((r) => r.user?.username)).toEqual([1, 2, 3, 4, 5].map((i) => `echo:${i}`));
+  });
+
+  it("by default one client gets half of a driver's slots: another client is served beside it", async () => {
+    const host = await openHost({
+      config: { drivers: { slow: fixture, other: fixture } },
+      logger: captureLogger(),
+    });
+    onTestFinished(() => host.close());
+    const gateway = await startGateway(host, '127.0.0.1:0', { tokens: ['token-a', 'token-b'] });
+    onTestFinished(() => gateway.close());
+    // Client A: 2 connections × 64 hanging calls to `slow` (of its 128 slots): 64 are taken.
+    const a = [0, 1].map(() => clientWith(gateway.address, 'token-a', 'slow'));
+    const aErrors = await saturate(
+      a.flatMap((c) => Array.from({ length: 64 }, c.hang)),
+      64,
+    );
+    for (const e of aErrors)
+      expect(e).toMatchObject({
+        code: Status.RESOURCE_EXHAUSTED,
+        details:
+          'one client may have at most 64 calls relayed to driver "slow" at once (max_client_driver_calls)',
+      });
+    // Client B still reaches the same driver, 10 calls at once.
+    const b = clientWith(gateway.address, 'token-b', 'slow');
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => b.echo(String(i))));
+    expect(answers.map((r) => r.user?.username)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `echo:${i}`),
+    );
   });
 });

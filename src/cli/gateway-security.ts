@@ -48,6 +48,7 @@ export async function gatewaySecurity(config: Config): Promise<GatewaySecurity> 
     maxCallsPerClient: g.maxCallsPerClient,
     maxClientCalls: g.maxClientCalls,
     maxDriverCalls: g.maxDriverCalls,
+    maxClientDriverCalls: g.maxClientDriverCalls,
     maxMessageBytes: g.maxMessageBytes,
     maxClientMemory: g.maxClientMemory,
     maxMemory: g.maxMemory,

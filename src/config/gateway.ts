@@ -91,6 +91,13 @@ export const GATEWAY_KEYS = [
     doc: 'Calls relayed to one driver at once, so that a slow driver cannot take every slot; past it, RESOURCE_EXHAUSTED.',
   },
   {
+    toml: 'max_client_driver_calls',
+    field: 'maxClientDriverCalls',
+    parse: positive,
+    defaultDoc: 'half of `max_driver_calls`',
+    doc: "Calls one client (as for `max_client_calls`) may have relayed to one driver at once, so that one client cannot take all of a driver's slots from the others; past it, RESOURCE_EXHAUSTED.",
+  },
+  {
     toml: 'max_message_size',
     field: 'maxMessageBytes',
     parse: positive,

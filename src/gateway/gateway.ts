@@ -129,13 +129,14 @@ export async function startGateway(
     security.maxMemory ?? 256 * MIB,
   );
   const overall = security.maxConcurrentCalls ?? 256;
+  // One driver alone may use every slot; among several, none takes more than half.
+  const perDriver =
+    security.maxDriverCalls ?? (drivers.instances().length > 1 ? Math.ceil(overall / 2) : overall);
   const slots = new CallSlots({
     overall,
     perClient: security.maxClientCalls ?? Math.ceil(overall / 2),
-    // One driver alone may use every slot; among several, none takes more than half.
-    perDriver:
-      security.maxDriverCalls ??
-      (drivers.instances().length > 1 ? Math.ceil(overall / 2) : overall),
+    perDriver,
+    perClientDriver: security.maxClientDriverCalls ?? Math.ceil(perDriver / 2),
   });
   const guard = { security: { ...security }, slots, memory, rejected };
   let names: string[] = [];

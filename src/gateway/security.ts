@@ -34,6 +34,8 @@ export interface GatewaySecurity {
   maxClientCalls?: number;
   /** Calls relayed to one driver at once, so a slow one cannot hold every slot. Default: half of `maxConcurrentCalls`. */
   maxDriverCalls?: number;
+  /** Calls one client may have relayed to one driver at once: a fair share of its slots. Default: half of `maxDriverCalls`. */
+  maxClientDriverCalls?: number;
   /** The largest request message, in bytes. Default 16 MiB, driverkit's limit. */
   maxMessageBytes?: number;
   /** Bytes of single requests one client (see maxClientCalls) may have held for relay at once; past it, RESOURCE_EXHAUSTED. Default 64 MiB. */
