@@ -7,7 +7,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { internalServices } from '../src/contracts/internal.js';
 import { userprovider } from '../src/contracts/userprovider.js';
+import { HealthCheckResponse_ServingStatus } from '../src/gen/grpc/health/v1/health.js';
 import { DriverkitError, RpcError } from '../src/errors.js';
 import { startGateway } from '../src/gateway/gateway.js';
 import { openHost } from '../src/host/host.js';
@@ -15,8 +17,10 @@ import type { SupervisorStatus } from '../src/host/supervisor.js';
 import { dial } from '../src/launch/dial.js';
 import { createClient } from '../src/rpc/client.js';
 import { Status } from '../src/status.js';
-import { captureLogger, expectRejection } from './helpers.js';
+import { captureLogger, expectRejection, waitFor } from './helpers.js';
 import { BIN } from './paths.js';
+
+const { SERVING, NOT_SERVING } = HealthCheckResponse_ServingStatus;
 
 /** A host whose driver "users" refuses its Configure until `gate` exists. */
 async function refusingHost(restart: Record<string, string>) {
@@ -111,5 +115,42 @@ describe('a driver whose start failed', () => {
     expect(host.status().users).toMatchObject({ state: 'ready' });
     const users = await host.client('users', userprovider);
     expect((await users.findUsers({ query: 'x' })).users).toBeDefined();
+  });
+});
+
+describe('a driver whose backend is down', () => {
+  it('is NOT_SERVING through the gateway, for its name and for "", and status says why', async () => {
+    const host = await openHost({
+      config: {
+        drivers: {
+          users: {
+            type: 'userprovider',
+            driver: BIN.fixture,
+            env: { FIXTURE_CONTRACT: 'userprovider', FIXTURE_BACKEND: 'down' },
+            config: {},
+          },
+          demo: { type: 'userprovider', driver: BIN.demo },
+        },
+      },
+      logger: captureLogger(),
+    });
+    onTestFinished(() => host.close());
+    await Promise.all([host.driver('users'), host.driver('demo')]);
+    const gateway = await startGateway(host, '127.0.0.1:0');
+    onTestFinished(() => gateway.close());
+    const channel = dial({ network: 'tcp', address: gateway.address });
+    onTestFinished(() => channel.close());
+    const health = createClient(internalServices.health, channel.invoke);
+    const status = async (service: string) => (await health.check({ service })).status;
+    // The host asks each driver's own health every second: its answer is the gateway's.
+    await waitFor(
+      async () => (await status('users')) === NOT_SERVING,
+      10_000,
+      'health of "users" to follow its backend',
+    );
+    expect(await status('')).toBe(NOT_SERVING);
+    expect(await status('demo')).toBe(SERVING);
+    expect(host.status().users).toMatchObject({ state: 'ready', backend: 'NOT_SERVING' });
+    expect(host.status().demo.backend).toBeUndefined();
   });
 });

@@ -32,7 +32,7 @@ function describeRunning(s: SupervisorStatus | undefined): string {
     : '';
   const label =
     s.state !== 'failed'
-      ? s.state
+      ? `${s.state}${s.backend ? ` (backend ${s.backend})` : ''}`
       : s.nextStartAt
         ? `failed (next start in ${Math.max(0, (s.nextStartAt - Date.now()) / 1000).toFixed(1)} s)`
         : 'failed (given up)';

@@ -116,7 +116,7 @@ export function render(status: AdminStatus): string {
   const rows = status.drivers.map((d: DriverStatusRow) => [
     d.name,
     d.type,
-    d.state + replicas(d),
+    d.state + (d.backend ? ` (backend ${d.backend})` : '') + replicas(d),
     d.pid ? String(d.pid) : '-',
     d.uptimeSeconds === undefined ? '-' : duration(d.uptimeSeconds),
     String(d.restarts),

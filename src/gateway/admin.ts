@@ -26,6 +26,8 @@ export interface DriverStatusRow {
   lastError?: string;
   /** While `failed`: when its next start is due (epoch ms). */
   nextStartAt?: number;
+  /** While ready: NOT_SERVING when its own health says its backend is down. */
+  backend?: 'NOT_SERVING';
 }
 
 /** The body of `/status`. */
@@ -157,6 +159,7 @@ async function statusOf(source: AdminSource, live: LiveStats): Promise<AdminStat
         replicas: s?.replicas,
         lastError: s?.lastError,
         nextStartAt: s?.nextStartAt,
+        backend: s?.backend,
       };
     }),
   };

@@ -202,10 +202,13 @@ export class DriverHost {
     return this.#supervisor(name).invoke(call);
   }
 
-  /** Whether an instance is ready for calls now (a service: with a replica ready). */
+  /**
+   * Whether an instance is ready for calls now: its process (a service: a replica) and, by
+   * its own health, its backend.
+   */
   isReady(name: string): boolean {
     const status = this.#supervisors.get(name)?.status;
-    if (status?.state !== 'ready') return false;
+    if (status?.state !== 'ready' || status.backend === 'NOT_SERVING') return false;
     return !status.replicas || status.replicas.some((r) => r.state === 'ready');
   }
 

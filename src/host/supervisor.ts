@@ -5,6 +5,7 @@ import type { Driver } from '../launch/driver.js';
 import type { Logger } from '../launch/logger.js';
 import type { DriverExit } from '../launch/options.js';
 import type { ReplicaStatus } from '../launch/replicas.js';
+import { watchBackend } from './backend-watch.js';
 import { InFlight } from './drain.js';
 import { startError, whyNotServing } from './not-serving.js';
 import { DEFAULT_CALL_TIMEOUT_MS, defaultTimeout, versionedClient } from './versioned-client.js';
@@ -40,6 +41,8 @@ export interface SupervisorStatus {
   pid?: number;
   /** When the current process became ready (epoch ms), while it is. */
   readySince?: number;
+  /** While ready: NOT_SERVING when the driver's own health says its backend is down. */
+  backend?: 'NOT_SERVING';
   /** Why it is not serving, while `failed` or `exited`: its last start's error, say. */
   lastError?: string;
   /** While `failed`: when the next start is due (epoch ms); none once given up. */
@@ -65,6 +68,9 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
   #invoke?: Invoke;
   #cancelRestart?: (err: unknown) => void;
   #readySince?: number;
+  /** The driver's own health for "" said NOT_SERVING (its backend is down). */
+  #backendDown = false;
+  #stopBackendWatch?: () => void;
   /** While `failed` with a retry scheduled: when it is due. */
   #nextStartAt?: number;
   /** The start in progress, if any: a replace waits for it. */
@@ -103,6 +109,7 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
       ...(replicas ? { replicas } : {}),
       ...(pid ? { pid } : {}),
       ...(ready && this.#readySince ? { readySince: this.#readySince } : {}),
+      ...(ready && this.#backendDown ? { backend: 'NOT_SERVING' as const } : {}),
       ...(this.#state === 'failed' || this.#state === 'exited' ? { lastError: this.#why() } : {}),
       ...(this.#state === 'failed' && this.#nextStartAt ? { nextStartAt: this.#nextStartAt } : {}),
     };
@@ -300,6 +307,7 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
   }
 
   async close(): Promise<void> {
+    this.#stopBackendWatch?.();
     this.#replacing?.abort('the host was closed');
     clearTimeout(this.#timer);
     this.#cancelRestart?.(this.#error('DRIVER_CLOSED', 'the host was closed during a restart'));
@@ -317,6 +325,13 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
     const startedAt = Date.now();
     this.#readySince = startedAt;
     driver.once('exit', (exit) => this.#onExit(driver, exit, Date.now() - startedAt));
+    this.#stopBackendWatch?.();
+    this.#backendDown = false;
+    this.#stopBackendWatch = watchBackend(driver, (up) => {
+      if (this.#current !== driver) return;
+      this.#backendDown = !up;
+      this.emit('state', this.status);
+    });
     driver.on('replicas', () => this.#current === driver && this.emit('state', this.status));
     this.#set('ready');
   }
@@ -374,6 +389,7 @@ export class Supervisor extends EventEmitter<{ state: [SupervisorStatus] }> {
 
   #onExit(driver: Driver, exit: DriverExit, uptime: number): void {
     if (this.#current !== driver || this.#state !== 'ready') return;
+    this.#stopBackendWatch?.();
     this.#lastExit = exit;
     const failed = exit.code !== 0;
     if (this.entry.restart.policy === 'never' || !failed) {

@@ -17,6 +17,20 @@ export async function checkHealth(invoke: Invoke, deadline: Date): Promise<void>
   }
 }
 
+/**
+ * Whether the driver's backend serves: its health for `""` (an SDK driver's `setServing`;
+ * grpc-go's health server says SERVING). Undefined when it gave no answer: not a verdict.
+ */
+export async function backendServing(invoke: Invoke, deadline: Date): Promise<boolean | undefined> {
+  const health = createClient(internalServices.health, invoke);
+  try {
+    const res = await health.check({ service: '' }, { deadline });
+    return res.status === HealthCheckResponse_ServingStatus.SERVING;
+  } catch {
+    return undefined;
+  }
+}
+
 /** DriverInfo.GetInfo; undefined when the driver has no such service (UNIMPLEMENTED). */
 export async function askInfo(
   invoke: Invoke,

@@ -14,6 +14,7 @@ import { createClient, errorStep, type Invoke, type Call } from '../rpc/client.j
 import { traceStep } from '../rpc/trace.js';
 import { Status } from '../status.js';
 import { Connection } from './connection.js';
+import { backendServing } from './connect.js';
 import { checkHandshake, remoteRefusal } from './handshake-check.js';
 import { clientTls } from './client-tls.js';
 import { checkInfo } from './driver-info.js';
@@ -268,6 +269,15 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{
   /** A service's replicas: address, state, calls open (undefined for a driver this host runs). */
   get replicas(): ReplicaStatus[] | undefined {
     return this.#replicas?.status();
+  }
+
+  /**
+   * Whether its backend serves, by its own health for `""` (see `backendServing`), asked
+   * on the transport itself: no trace span or step sees a host's periodic check.
+   */
+  backendServing(deadline: Date): Promise<boolean | undefined> {
+    const invoke = this.#replicas?.invoke ?? this.#connection?.invoke;
+    return invoke ? backendServing(invoke, deadline) : Promise.resolve(undefined);
   }
 
   /**
