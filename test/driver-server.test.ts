@@ -211,13 +211,33 @@ describe("the driver's gRPC server", () => {
     });
   });
 
-  it('closes a connection that makes no call within 10 s, whatever the idle timeout', async () => {
-    const { session } = await rawDriver();
+  it('closes a connection that makes no call within 10 s, and ends a call whose request never comes within 10 s', async () => {
+    const { driver, session } = await rawDriver();
     const started = Date.now();
     session.on('error', () => {});
-    await once(session, 'close');
+    // Beside it, on a connection of its own: a call that sends 5 of its 14 bytes, then nothing.
+    const other = connect('http://localhost', {
+      createConnection: () => netConnect(driver.handshake!.address),
+    });
+    onTestFinished(() => void other.destroy());
+    const halfOpen = other.request({
+      ':method': 'POST',
+      ':path': GET_USER,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    halfOpen.write(Buffer.from([0, 0, 0, 0, 9]));
+    const answer: Answer = { headers: {}, trailers: {}, body: Buffer.alloc(0) };
+    halfOpen.on('response', (h) => (answer.headers = h));
+    halfOpen.on('trailers', (t) => (answer.trailers = t));
+    halfOpen.on('error', () => {});
+    await Promise.all([once(session, 'close'), once(halfOpen, 'close')]);
     // Far below the default 5 min idle timeout that closed it before.
     expect(Date.now() - started).toBeLessThan(60_000);
+    expect(status(answer)).toEqual({
+      code: Status.DEADLINE_EXCEEDED,
+      message: "the request did not arrive within 10000 ms of the call's headers",
+    });
   }, 70_000);
 
   it('closes connections that never speak HTTP/2 or sit with no call open; the host calls on', async () => {

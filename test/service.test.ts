@@ -2,6 +2,7 @@
 // tell what it is by DriverInfo, and share it. TLS from files (rotated), SIGTERM drains.
 import { X509Certificate } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:http2';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { connect as tlsConnect } from 'node:tls';
@@ -311,6 +312,38 @@ describe('a service that is down', () => {
     await waitFor(() => host.isReady('svc'), 10_000, 'the service found by the backoff');
     const users = await host.client('svc', userprovider);
     expect((await users.findUsers({ query: 'marie' })).users).toHaveLength(1);
+  });
+});
+
+describe('a service under half-open calls', () => {
+  it('1,024 connections each holding a call that never sends its request do not lock a new host out', async () => {
+    const svc = await service(BIN.demo, { DRIVERKIT_LISTEN: 'tcp://127.0.0.1:0' });
+    // Every connection the service takes (1,024), each with a call whose message never comes.
+    const sessions = await Promise.all(
+      Array.from({ length: 1024 }, async () => {
+        const session = connect(`http://${svc.address}`);
+        session.on('error', () => {});
+        const headers = { ':method': 'POST', 'content-type': 'application/grpc', te: 'trailers' };
+        const stream = session.request({
+          ...headers,
+          ':path': '/driverkit.userprovider.v1.UserProvider/FindUsers',
+        });
+        stream.on('error', () => {});
+        stream.write(Buffer.from([0, 0, 0, 0, 9])); // a 9-byte message, of which nothing follows
+        // A health check behind it on the same connection: once it is answered, the service
+        // has taken the connection and the half-open call in (frames arrive in order).
+        const check = session.request({ ...headers, ':path': '/grpc.health.v1.Health/Check' });
+        check.end(Buffer.from([0, 0, 0, 0, 0]));
+        check.resume();
+        await new Promise((resolve) => check.once('close', resolve));
+        return session;
+      }),
+    );
+    onTestFinished(() => sessions.forEach((s) => s.destroy()));
+    const host = dialed(userprovider, `tcp://${svc.address}`);
+    await host.ready;
+    for (let i = 0; i < 5; i++)
+      expect((await host.client.findUsers({ query: 'marie' })).users).toHaveLength(1);
   });
 });
 

@@ -46,6 +46,12 @@ export const IDLE_TIMEOUT_MS = 5 * 60_000;
 const PREFACE_TIMEOUT_MS = 10_000;
 /** How long a new connection has to make its first call (a host makes its health check at once). */
 export const FIRST_CALL_TIMEOUT_MS = 10_000;
+/**
+ * How long a call whose request is one message (unary, server-streaming) has from its
+ * headers to the end of that message: a peer that never finishes one must not hold a
+ * stream and its connection for ever.
+ */
+export const REQUEST_TIMEOUT_MS = 10_000;
 
 /** Time limits on a connection, so that peers that hold one and do nothing give it back. */
 export interface ServerLimits {
@@ -71,10 +77,14 @@ export interface ServerLimits {
   evictBusy?: boolean;
 }
 
-/** What the server knows of one connection: whether it proved to be the host's, and its calls open. */
+/**
+ * What the server knows of one connection: whether it proved to be the host's, its calls
+ * open, and how many of those still wait for their request (half-open).
+ */
 interface SessionState {
   host: boolean;
   open: number;
+  waiting: number;
 }
 
 /**
@@ -156,7 +166,7 @@ export class GrpcServer {
         victim.destroy();
         this.#sessions.delete(victim);
       }
-      const state: SessionState = { host: false, open: 0 };
+      const state: SessionState = { host: false, open: 0, waiting: 0 };
       this.#sessions.set(session, state);
       session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
       watchIdle(session, state, prefaceMs, idleMs);
@@ -398,15 +408,21 @@ export class GrpcServer {
     ]).then(() => clearTimeout(timer));
   }
 
-  /** The connection to close for a newcomer: the oldest not the host's, idle ones first. */
+  /**
+   * The connection to close for a newcomer: the oldest not the host's, idle ones first,
+   * then ones whose every call still waits for its request (a peer that opens calls and
+   * never finishes them must not lock real clients out), then (evictBusy) any other.
+   */
   #victim(): ServerHttp2Session | undefined {
+    let halfOpen: ServerHttp2Session | undefined;
     let busy: ServerHttp2Session | undefined;
     for (const [session, state] of this.#sessions) {
       if (state.host) continue;
       if (state.open === 0) return session;
-      busy ??= session;
+      if (state.waiting === state.open) halfOpen ??= session;
+      else busy ??= session;
     }
-    return this.#evictBusy ? busy : undefined;
+    return halfOpen ?? (this.#evictBusy ? busy : undefined);
   }
 
   /**
@@ -481,8 +497,34 @@ export class GrpcServer {
           : call.end(Status.INTERNAL, 'compressed message without grpc-encoding'),
     );
     method.onOpen?.(call);
+    if (!method.onOpen) this.#awaitRequest(stream, call);
     stream.on('data', (chunk: Buffer) => reader.push(chunk));
     stream.once('end', () => method.onEnd(call, reader.partial));
+  }
+
+  /** A call whose one request message must arrive within REQUEST_TIMEOUT_MS; counted half-open till then. */
+  #awaitRequest(stream: ServerHttp2Stream, call: ServerCall): void {
+    const state = this.#sessions.get(stream.session as ServerHttp2Session);
+    if (!state) return;
+    state.waiting++;
+    const timer = setTimeout(() => {
+      call.end(
+        Status.DEADLINE_EXCEEDED,
+        `the request did not arrive within ${REQUEST_TIMEOUT_MS} ms of the call's headers`,
+      );
+      // Answered; RST_STREAM(NO_ERROR) then frees the stream the peer still holds open.
+      if (!stream.closed) stream.close();
+    }, REQUEST_TIMEOUT_MS);
+    timer.unref();
+    let waiting = true;
+    const arrived = () => {
+      if (!waiting) return;
+      waiting = false;
+      state.waiting--;
+      clearTimeout(timer);
+    };
+    stream.once('end', arrived);
+    stream.once('close', arrived);
   }
 }
 
