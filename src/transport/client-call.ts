@@ -25,15 +25,15 @@ export interface CallSite {
   session: ClientHttp2Session;
   /** Whether the connection's socket (and TLS) connected: a call failing before reached nobody. */
   connected(): boolean;
-  /** The calls open on the connection, kept by runCall: the stall watch must not queue behind them. */
+  /** Calls open on the connection, kept by runCall: the stall watch must not queue behind them. */
   calls: { open: number };
 }
 
 /**
- * Runs `call` on a new stream of the site's connection. Resolves with the response (unary, client-streaming) or at once
- * with a ResponseStream (server-streaming, bidi) that throws the call's failure and resets
- * the stream the moment it is left. `body` is a unary or server-streaming call's request,
- * framed already.
+ * Runs `call` on a new stream of the site's connection. Resolves with the response (unary,
+ * client-streaming) or at once with a ResponseStream (server-streaming, bidi) that throws
+ * the call's failure and resets the stream the moment it is left. `body` is a unary or
+ * server-streaming call's request, framed already.
  */
 export function runCall(
   site: CallSite,

@@ -210,7 +210,14 @@ export function dial(target: DialTarget, options: DialOptions = {}): Channel {
       ...always,
     };
     if (deadline !== undefined) headers['grpc-timeout'] = formatGrpcTimeout(deadline - Date.now());
-    return runCall(sites.get(open())!, headers, call, body).catch(failed);
+    try {
+      return runCall(sites.get(open())!, headers, call, body).catch(failed);
+    } catch (err) {
+      // A connection that went away as the call began (node throws from request()): nothing was sent.
+      const e = callError(Status.UNAVAILABLE, `${where}: ${(err as Error).message}`);
+      e.unprocessed = true;
+      return failed(e);
+    }
   };
   return {
     invoke,
