@@ -10,13 +10,11 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { RpcError } from '../src/errors.js';
 import { Status } from '../src/status.js';
 import { counter } from './fixtures/gen/contracts/counter.js';
-import { startGateway } from '../src/gateway/gateway.js';
-import { openHost } from '../src/host/host.js';
 import { createClient } from '../src/rpc/client.js';
 import { dial } from '../src/transport/client.js';
 import {
-  captureLogger,
   collect,
+  counterThroughGateway,
   expectRejection,
   hasGoToolchain,
   isAlive,
@@ -108,21 +106,7 @@ describe.skipIf(!hasGoToolchain)('every method kind with go-plugin peers', () =>
 
     it('the same through the gateway, from a client of dial()', async () => {
       const marker = markerFile();
-      const host = await openHost({
-        config: {
-          drivers: {
-            c: { type: 'counter', driver: goPlugin, env: { COUNTER_MARKER: marker.path } },
-          },
-        },
-        contracts: [counter],
-        logger: captureLogger(),
-      });
-      onTestFinished(() => host.close());
-      const gateway = await startGateway(host, '127.0.0.1:0');
-      onTestFinished(() => gateway.close());
-      const channel = dial({ network: 'tcp', address: gateway.address });
-      onTestFinished(() => channel.close());
-      const client = createClient(counter.versions[1], channel.invoke);
+      const client = await counterThroughGateway(goPlugin, { COUNTER_MARKER: marker.path });
       const { atOnce, pending } = await leaveQuietStream(client.echo);
       expect(pending.done).toBe(true);
       expect(atOnce).toBe(true);

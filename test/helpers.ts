@@ -348,3 +348,29 @@ export async function runCli(
     process.chdir(before);
   }
 }
+
+/**
+ * A counter driver at `path` behind a gateway of its own, and a client of that gateway
+ * from the library's `dial()`: what a gateway's user calls. Closed at test end.
+ */
+export async function counterThroughGateway(path: string, env: Record<string, string>) {
+  const [{ openHost }, { startGateway }, { dial }, { createClient }, { counter }] =
+    await Promise.all([
+      import('../src/host/host.js'),
+      import('../src/gateway/gateway.js'),
+      import('../src/launch/dial.js'),
+      import('../src/rpc/client.js'),
+      import('./fixtures/gen/contracts/counter.js'),
+    ]);
+  const host = await openHost({
+    config: { drivers: { c: { type: 'counter', driver: path, env } } },
+    contracts: [counter],
+    logger: captureLogger(),
+  });
+  onTestFinished(() => host.close());
+  const gateway = await startGateway(host, '127.0.0.1:0');
+  onTestFinished(() => gateway.close());
+  const channel = dial({ network: 'tcp', address: gateway.address });
+  onTestFinished(() => channel.close());
+  return createClient(counter.versions[1], channel.invoke);
+}

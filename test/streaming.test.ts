@@ -12,11 +12,11 @@ import { grpcInvoke } from './grpc-js/invoke.js';
 import { createClient } from '../src/rpc/client.js';
 import { Status } from '../src/status.js';
 import { openHost } from '../src/host/host.js';
-import { dial } from '../src/transport/client.js';
 import { counter } from './fixtures/gen/contracts/counter.js';
 import {
   captureLogger,
   collect,
+  counterThroughGateway,
   expectRejection,
   leaveQuietStream,
   requestQueue,
@@ -205,21 +205,7 @@ describe('every method kind, host ↔ SDK driver', () => {
 describe('the gateway relays every method kind', () => {
   it('leaving a quiet stream through the gateway settles at once and cancels it in the driver', async () => {
     const marker = markerFile();
-    const host = await openHost({
-      config: {
-        drivers: {
-          c: { type: 'counter', driver: BIN.counter, env: { COUNTER_MARKER: marker.path } },
-        },
-      },
-      contracts: [counter],
-      logger: captureLogger(),
-    });
-    onTestFinished(() => host.close());
-    const gateway = await startGateway(host, '127.0.0.1:0');
-    onTestFinished(() => gateway.close());
-    const channel = dial({ network: 'tcp', address: gateway.address });
-    onTestFinished(() => channel.close());
-    const client = createClient(counter.versions[1], channel.invoke);
+    const client = await counterThroughGateway(BIN.counter, { COUNTER_MARKER: marker.path });
     const { atOnce, pending } = await leaveQuietStream(client.echo);
     expect(pending.done).toBe(true);
     expect(atOnce).toBe(true);
