@@ -18,10 +18,13 @@ const DEFAULT_LISTEN = '127.0.0.1:50051';
 const HELP = `Usage: driverkit serve [--config FILE] [--listen HOST:PORT] [--watch]
 
 Starts every driver of the config (building source drivers first), then serves all their
-services on one gRPC address, relaying each call to a driver. With several drivers of one
+services on one gRPC address, relaying each call to a driver. It listens once the required
+drivers serve; a driver that fails to start is retried on its restart backoff, its calls
+fail at once meanwhile, and the line under "serving" names it. With several drivers of one
 type, the metadata header "driverkit-driver: NAME" picks one; without it, the first of
 that type in the config answers. grpc.health.v1 answers for "" (the required drivers, or
-all), each service name and each driver name. SIGINT or SIGTERM drains: health says
+all), each service name and each driver name: SERVING when its process is ready and its
+own health says so (a backend that is down is NOT_SERVING). SIGINT or SIGTERM drains: health says
 NOT_SERVING ([gateway] drain_delay long, cut short by a second signal), calls in flight
 finish (drain_grace), then everything closes and serve exits 0. SIGHUP reloads the config:
 drivers added start, removed ones drain and stop, changed ones are swapped (a new process
