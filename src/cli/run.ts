@@ -73,7 +73,10 @@ ${Object.entries(COMMANDS)
 Run "driverkit <command> --help" for a command's options.
 `;
 
-/** Runs one command line. Exit codes: 0 success, 1 a driver, build, config or call failed, 2 the command line is wrong. */
+/**
+ * Runs one command line. Exit codes: 0 success, 1 a driver, build, config or call failed,
+ * 2 the command line is wrong.
+ */
 export async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
