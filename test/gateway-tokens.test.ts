@@ -1,15 +1,10 @@
 // Bearer tokens from a tokens_file: blank and comment lines are never tokens, and the
 // check compares digests in constant time against every token.
-import { Metadata } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { checkToken, parseTokens } from '../src/gateway/security.js';
 import { Status } from '../src/status.js';
 
-const bearer = (token: string) => {
-  const md = new Metadata();
-  md.set('authorization', `Bearer ${token}`);
-  return md;
-};
+const bearer = (token: string) => `Bearer ${token}`;
 
 describe('gateway tokens', () => {
   it.each([
@@ -36,6 +31,6 @@ describe('gateway tokens', () => {
     expect(checkToken(bearer(''), tokens)?.code).toBe(Status.UNAUTHENTICATED);
     expect(checkToken(bearer('s3cre'), tokens)?.code).toBe(Status.UNAUTHENTICATED);
     expect(checkToken(bearer('s3cret'), tokens)).toBeUndefined();
-    expect(checkToken(new Metadata(), tokens)?.code).toBe(Status.UNAUTHENTICATED);
+    expect(checkToken(undefined, tokens)?.code).toBe(Status.UNAUTHENTICATED);
   });
 });

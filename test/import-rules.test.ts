@@ -76,7 +76,7 @@ const LEAN = [
 const ENTRIES: Record<string, { file: string; never: readonly string[] }> = {
   driverkit: {
     file: 'launch/index.ts',
-    // The host speaks the one transport (src/transport/): grpc-js is the gateway's alone.
+    // Host, drivers and the gateway speak the one transport (src/transport/).
     never: LEAN,
   },
   'driverkit/driver': { file: 'driver/index.ts', never: LEAN },
@@ -158,6 +158,15 @@ describe('import rules', () => {
         (n) => n === to || (!seen.has(n) && (seen.add(n), reaches(n, to, seen))),
       );
     expect([...graph.keys()].filter((f) => reaches(f, f))).toEqual([]);
+  });
+
+  it('grpc-js is a test reference only: no source file imports it, and no run-time dependency', () => {
+    const importers = files.filter((f) =>
+      specifiers(f).some((s) => packageOf(s) === '@grpc/grpc-js'),
+    );
+    expect(importers.map((f) => relative(SRC, f))).toEqual([]);
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    expect(Object.keys(pkg.dependencies)).not.toContain('@grpc/grpc-js');
   });
 
   // dist/ is built by the global setup, as `npm run build` builds it.

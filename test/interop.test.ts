@@ -35,6 +35,7 @@ import { interop } from './fixtures/gen/contracts/interop.js';
 import { SimpleRequest } from './fixtures/gen/grpc/testing/messages.js';
 import { UnimplementedServiceDefinition } from './fixtures/gen/grpc/testing/test.js';
 import { interopHandlers } from './fixtures/interop-driver.js';
+import { startGateway } from '../src/gateway/gateway.js';
 import {
   collect,
   expectRejection,
@@ -51,13 +52,13 @@ const ECHO_TRAILING = 'x-grpc-test-echo-trailing-bin';
 const TRAILING_VALUE = Buffer.from([0xab, 0xab, 0xab]);
 const SPECIAL_MESSAGE = '\t\ntest with whitespace\r\nand Unicode BMP ☺ and non-BMP 😈\t\n';
 
-/** A server under test: where it listens (a unix socket). */
-interface Served {
-  socket: string;
-}
+/** A server under test: where it listens (a unix socket path, or a loopback `HOST:PORT`). */
+type Served = { socket: string } | { tcp: string };
+
+const grpcTarget = (s: Served) => ('socket' in s ? `unix:${s.socket}` : s.tcp);
 
 /** The interop driver, started by a host as any driver is; reached directly at its handshake address. */
-async function sdkServer(): Promise<Served> {
+async function sdkServer(): Promise<{ socket: string }> {
   const driver = useDriver({ name: 'interop', path: BIN.interop, contract: interop });
   await driver.ready;
   expect(driver.handshake?.network).toBe('unix');
@@ -74,7 +75,7 @@ const silent: DriverLogger = {
 };
 
 /** The same handlers on grpc-js's server, through the adapter the host's broker serves offered services with. */
-async function grpcJsServer(): Promise<Served> {
+async function grpcJsServer(): Promise<{ socket: string }> {
   const server = new Server(MESSAGE_LIMIT_OPTIONS);
   // The interop handlers never use the broker.
   const { definition, implementation } = toGrpcService(
@@ -97,13 +98,34 @@ async function grpcJsServer(): Promise<Served> {
   return { socket };
 }
 
+/** `driverkit serve`'s gateway over the interop driver: every case relayed, still encoded. */
+async function gatewayServer(): Promise<Served> {
+  const driver = useDriver({ name: 'interop', path: BIN.interop, contract: interop });
+  await driver.ready;
+  const gateway = await startGateway(
+    {
+      instances: () => [{ name: 'interop', services: [TestService] }],
+      invoke: (_name, call) => driver.invoke(call),
+      isReady: () => driver.state === 'ready',
+    },
+    '127.0.0.1:0',
+  );
+  onTestFinished(() => gateway.close());
+  return { tcp: gateway.address };
+}
+
 const SERVERS = [
   ['the driver SDK', sdkServer],
   ['grpc-js (reference)', grpcJsServer],
+  ['the gateway (driverkit serve)', gatewayServer],
 ] as const;
 
-function channelTo({ socket }: Served): Client {
-  const channel = new Client(`unix:${socket}`, credentials.createInsecure(), MESSAGE_LIMIT_OPTIONS);
+function channelTo(served: Served): Client {
+  const channel = new Client(
+    grpcTarget(served),
+    credentials.createInsecure(),
+    MESSAGE_LIMIT_OPTIONS,
+  );
   onTestFinished(() => channel.close());
   return channel;
 }
@@ -620,12 +642,12 @@ describe.skipIf(!hasGoToolchain)('interop cases from a grpc-go client (test/go/i
 
   describe.each(SERVERS)('against %s', (_name, start) => {
     it.each(GO_CASES)('%s', async (name) => {
-      const { socket } = await start();
+      const served = await start();
       const out = await spawnCollect(goClient, [
         '-network',
-        'unix',
+        'socket' in served ? 'unix' : 'tcp',
         '-address',
-        socket,
+        'socket' in served ? served.socket : served.tcp,
         '-cases',
         name,
       ]);

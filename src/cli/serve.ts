@@ -194,7 +194,9 @@ export async function run(argv: string[]): Promise<number> {
     }
     // The gateway listens once the required drivers serve; the others' calls wait for their
     // start (or fail fast once it failed), and health says NOT_SERVING until they serve.
-    gateway = await startGateway(host, listen, security);
+    gateway = await startGateway(host, listen, security, (level, message, fields) =>
+      logger.log(level, message, fields),
+    );
     await others.rest;
   } catch (err) {
     // A signal during start-up closes the drivers, which fails the start: that is a clean stop.

@@ -1,8 +1,7 @@
 // A driver run as a service: started by its platform (Kubernetes, systemd), not by a host;
 // found by address, told apart by DriverInfo, drained on SIGTERM.
-import { type FSWatcher, lstatSync, readFileSync, rmSync, watch } from 'node:fs';
+import { lstatSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { dirname } from 'node:path';
 import {
   type Contract,
   contractVersions,
@@ -14,6 +13,7 @@ import { contextFromMetadata } from '../protocol/context.js';
 import type { CallContext, DriverLogger } from '../rpc/handlers.js';
 import { Status, type StatusCode } from '../status.js';
 import { GrpcServer, type ServerTls, serveHandlers } from '../transport/server.js';
+import { readTlsFiles, watchTlsFiles } from '../transport/tls-files.js';
 import { driverBroker } from './broker.js';
 import { HostBrokers } from './host-brokers.js';
 import { hostPort } from '../protocol/address.js';
@@ -53,7 +53,7 @@ export async function serveService(
   let tls: ServerTls | undefined;
   try {
     target = listenTarget(o);
-    tls = o.tls ? readTls(o.tls) : undefined;
+    tls = o.tls ? readTlsFiles(o.tls) : undefined;
   } catch (err) {
     fail((err as Error).message);
   }
@@ -129,12 +129,20 @@ export async function serveService(
     } catch (err) {
       fail(`cannot listen on ${o.healthListen} (health): ${(err as Error).message}`);
     }
-  const watchers = o.tls ? watchTls(o.tls, server, log) : [];
+  const unwatch = o.tls
+    ? watchTlsFiles(o.tls, server, (err) =>
+        err
+          ? log.warn('TLS certificates not reloaded; the last good ones stay', {
+              error: err.message,
+            })
+          : log.info('TLS certificates reloaded'),
+      )
+    : undefined;
   let exiting: Promise<never> | undefined;
   const exit = (code = 0): Promise<never> =>
     (exiting ??= (async () => {
       setServing(false);
-      for (const w of watchers) w.close();
+      unwatch?.();
       // Calls in flight finish first: onShutdown may close what they use (a pool).
       await server.drain(o.drainGraceMs ?? DEFAULT_DRAIN_GRACE_MS);
       try {
@@ -225,56 +233,6 @@ function bindConfigure(
     };
     await handler(request, ctx);
   };
-}
-
-function readTls(files: NonNullable<ServiceOptions['tls']>): ServerTls {
-  const read = (what: string, path: string) => {
-    try {
-      return readFileSync(path, 'utf8');
-    } catch (err) {
-      throw new Error(`cannot read the TLS ${what} ${path}: ${(err as Error).message}`);
-    }
-  };
-  return {
-    certPem: read('certificate', files.cert),
-    keyPem: read('key', files.key),
-    peerCertPem: files.clientCa ? read('client CA', files.clientCa) : undefined,
-  };
-}
-
-/**
- * Reads the certificate files again when their folders change (cert-manager and Kubernetes
- * swap a symbolic link): new connections get the new ones, open ones keep theirs. A set
- * that does not load is logged and the last good one kept.
- */
-function watchTls(
-  files: NonNullable<ServiceOptions['tls']>,
-  server: GrpcServer,
-  log: DriverLogger,
-): FSWatcher[] {
-  let timer: NodeJS.Timeout | undefined;
-  const reload = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      try {
-        server.setTls(readTls(files));
-        log.info('TLS certificates reloaded');
-      } catch (err) {
-        log.warn('TLS certificates not reloaded; the last good ones stay', {
-          error: (err as Error).message,
-        });
-      }
-    }, 100);
-    timer.unref();
-  };
-  const dirs = new Set(
-    [files.cert, files.key, files.clientCa].filter(Boolean).map((f) => dirname(f!)),
-  );
-  return [...dirs].map((dir) => {
-    const w = watch(dir, reload);
-    w.unref();
-    return w;
-  });
 }
 
 /** A socket file left by a service that died is in the way; one that answers is another's. */

@@ -1,5 +1,4 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Metadata } from '@grpc/grpc-js';
 import { isLoopback } from '../protocol/loopback.js';
 import { Status } from '../status.js';
 
@@ -83,12 +82,15 @@ export function parseTokens(text: string): Token[] {
 const digest = (b: Buffer | string) => createHash('sha256').update(b).digest();
 
 /**
- * Checks the bearer token; every call when tokens are set. Compared as SHA-256 digests in
+ * Checks the bearer token (the `authorization` header's value); every call when tokens are set. Compared as SHA-256 digests in
  * constant time, against every token without stopping at a match: neither the length of a
  * token nor which one matched shows in the time taken.
  */
-export function checkToken(metadata: Metadata, tokens: readonly Token[] | undefined): Verdict {
-  if (!tokens?.length || tokenIndex(metadata, tokens) !== undefined) return undefined;
+export function checkToken(
+  authorization: string | undefined,
+  tokens: readonly Token[] | undefined,
+): Verdict {
+  if (!tokens?.length || tokenIndex(authorization, tokens) !== undefined) return undefined;
   return {
     code: Status.UNAUTHENTICATED,
     details: 'expected a valid bearer token in the authorization metadata',
@@ -100,11 +102,11 @@ export function checkToken(metadata: Metadata, tokens: readonly Token[] | undefi
  * digests, in constant time, against every token.
  */
 export function tokenIndex(
-  metadata: Metadata,
+  authorization: string | undefined,
   tokens: readonly Token[] | undefined,
 ): number | undefined {
   if (!tokens?.length) return undefined;
-  const header = metadata.get('authorization')[0]?.toString() ?? '';
+  const header = authorization ?? '';
   const given = digest(header.startsWith('Bearer ') ? header.slice(7) : '');
   let found: number | undefined;
   digestsOf(tokens).forEach((d, i) => {

@@ -12,9 +12,19 @@ import {
 import { MAX_MESSAGE_BYTES } from '../protocol/limits.js';
 import { Status } from '../status.js';
 
+/** Who is at the other end of a connection: for limits per peer, and identity under mTLS. */
+export interface ConnectionPeer {
+  /** `HOST:PORT`, or `unix`. */
+  address: string;
+  /** The certificate the peer showed (mTLS): its SHA-256 fingerprint and subject CN. */
+  certificate?: { fingerprint256: string; cn?: string };
+}
+
 /** One call on the server: its metadata, its cancellation, and the way to answer. */
 export class ServerCall implements CallSource {
   cancelled = false;
+  /** When the caller's grpc-timeout runs out (ms since the epoch), if it gave one. */
+  deadline?: number;
   /** A unary call's one request, once read. */
   request: unknown;
   #ended = false;
@@ -28,6 +38,8 @@ export class ServerCall implements CallSource {
   constructor(
     private readonly stream: ServerHttp2Stream,
     private readonly headers: IncomingHttpHeaders,
+    /** The connection's peer. */
+    readonly connection: ConnectionPeer,
   ) {
     stream.once('close', () => {
       // The stream closed before we answered: the host cancelled (RST_STREAM) or went away.
@@ -65,6 +77,11 @@ export class ServerCall implements CallSource {
     return true;
   }
 
+  /** Sends the response headers now (a relay passing on its backend's), not with the first message. */
+  flushHeaders(): void {
+    if (!this.#gone()) this.#respond();
+  }
+
   /** Sets a trailer (checked by the caller), sent with the status. */
   setTrailer(key: string, value: string | Buffer): void {
     (this.#customTrailers ??= {})[key] = wireValue(value);
@@ -79,6 +96,7 @@ export class ServerCall implements CallSource {
   /** Ends the call with DEADLINE_EXCEEDED after `ms`, as the host asked in grpc-timeout. */
   expireIn(ms: number): void {
     if (ms > MAX_TIMER_MS) return;
+    this.deadline = Date.now() + ms;
     this.#deadline = setTimeout(
       () => this.abort(Status.DEADLINE_EXCEEDED, 'deadline exceeded'),
       ms,

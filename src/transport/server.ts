@@ -3,9 +3,7 @@
 // start to load; a driver needs unary calls, two streams and AutoMTLS, which this serves
 // with the same wire format. https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md
 import {
-  createSecureServer,
   createServer,
-  type Http2SecureServer,
   type Http2Server,
   type IncomingHttpHeaders,
   type ServerHttp2Session,
@@ -13,6 +11,11 @@ import {
 } from 'node:http2';
 import { timingSafeEqual } from 'node:crypto';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import {
+  createServer as createTlsServer,
+  type Server as TlsServer,
+  type TLSSocket,
+} from 'node:tls';
 import {
   bindHandlers,
   type BrokerOf,
@@ -22,7 +25,7 @@ import {
 } from '../rpc/handlers.js';
 import type { MessageType, MethodDef, ServiceDef } from '../contracts/contract.js';
 import { RequestQueue } from './request-queue.js';
-import { ServerCall } from './server-call.js';
+import { type ConnectionPeer, ServerCall } from './server-call.js';
 import { readAlways } from './socket.js';
 import { FrameReader, MAX_TIMER_MS, parseGrpcTimeout } from '../protocol/grpc-wire.js';
 import {
@@ -75,6 +78,15 @@ export interface ServerLimits {
    * newcomer is refused.
    */
   evictBusy?: boolean;
+  /** Calls one connection may have open at once (HTTP/2 SETTINGS); default MAX_CONCURRENT_STREAMS. */
+  maxConcurrentStreams?: number;
+  /** The largest request message, in bytes (RESOURCE_EXHAUSTED past it); default MAX_MESSAGE_BYTES. */
+  maxMessageBytes?: number;
+  /**
+   * Checks a call at its headers, before its messages are read: a status refuses it (a
+   * missing bearer token, say), and nothing it sends after is held.
+   */
+  authorize?(call: ServerCall, path: string): { code: number; details: string } | undefined;
 }
 
 /**
@@ -85,6 +97,7 @@ interface SessionState {
   host: boolean;
   open: number;
   waiting: number;
+  peer: ConnectionPeer;
 }
 
 /**
@@ -107,8 +120,13 @@ function secureContextOf(tls: ServerTls) {
   };
 }
 
-/** How the server runs one method: its start, each request message, then the end of the requests. */
-interface MethodImpl {
+/**
+ * How the server runs one method: its start, each request message (still encoded), then the
+ * end of the requests. A method that does not stream requests must have its one message
+ * within REQUEST_TIMEOUT_MS.
+ */
+export interface MethodImpl {
+  requestStream: boolean;
   onOpen?(call: ServerCall): void;
   onMessage(call: ServerCall, message: Buffer): void;
   /** `partial`: the requests ended in the middle of a message. */
@@ -125,12 +143,19 @@ export class GrpcServer {
   #sessions = new Map<ServerHttp2Session, SessionState>();
   #hostSecret?: Buffer;
   #evictBusy: boolean;
+  #maxMessageBytes: number;
+  #authorize: ServerLimits['authorize'];
   #calls = new Set<ServerCall>();
-  #server: Http2Server | Http2SecureServer;
-  /** Accepts connections and hands each, wrapped by readAlways, to #server. */
+  /** HTTP/2 over whatever #accept hands it: a TCP or unix socket, or a TLS one over it. */
+  #server: Http2Server;
+  /** With TLS: does the handshake (certificates, ALPN h2, its time limit), then #accept. */
+  #tls?: TlsServer;
+  /** Accepts connections and hands each, TLS first when configured, to #accept. */
   #listener: NetServer;
   /** The accepted sockets, for close() to cut what a peer will not let go. */
   #sockets = new Set<Socket>();
+  /** The peer of the connection #accept is handing to #server, for its 'session' (synchronous). */
+  #arriving?: ConnectionPeer;
 
   constructor(tls?: ServerTls, limits: ServerLimits = {}) {
     const idleMs = limits.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
@@ -141,18 +166,17 @@ export class GrpcServer {
       );
     const prefaceMs = Math.min(PREFACE_TIMEOUT_MS, idleMs);
     this.#hostSecret = limits.hostSecret ? Buffer.from(limits.hostSecret) : undefined;
+    this.#maxMessageBytes = limits.maxMessageBytes ?? MAX_MESSAGE_BYTES;
+    this.#authorize = limits.authorize;
     // Bounds a peer can hold: streams at once per connection, and the session's buffered
     // memory (node's default 10 MB would refuse one 16 MiB message; 256 MB takes several).
-    const options = {
+    this.#server = createServer({
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
       settings: {
         initialWindowSize: STREAM_WINDOW_BYTES,
-        maxConcurrentStreams: MAX_CONCURRENT_STREAMS,
+        maxConcurrentStreams: limits.maxConcurrentStreams ?? MAX_CONCURRENT_STREAMS,
       },
-    };
-    this.#server = tls
-      ? createSecureServer({ ...options, handshakeTimeout: prefaceMs, ...secureContextOf(tls) })
-      : createServer(options);
+    });
     const maxSessions = limits.maxSessions ?? MAX_SESSIONS;
     this.#evictBusy = limits.evictBusy ?? true;
     this.#server.on('session', (session) => {
@@ -166,22 +190,48 @@ export class GrpcServer {
         victim.destroy();
         this.#sessions.delete(victim);
       }
-      const state: SessionState = { host: false, open: 0, waiting: 0 };
+      const peer = this.#arriving ?? { address: '' };
+      const state: SessionState = { host: false, open: 0, waiting: 0, peer };
       this.#sessions.set(session, state);
       session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
       watchIdle(session, state, prefaceMs, idleMs);
       // A host that dies resets the connection; that is not the driver's error (see 'error' above).
       session.once('close', () => this.#sessions.delete(session));
     });
-    // A host whose certificate we do not trust fails its own handshake; nothing to do here.
-    this.#server.on('tlsClientError', () => {});
     this.#server.on('stream', (stream, headers) => this.#onStream(stream, headers));
+    if (tls) {
+      // TLS here rather than in node:http2's secure server: its socket is then a TLS one over
+      // the TCP socket itself (not over a JS stream), and its peer's address and certificate
+      // are known to the calls on it.
+      this.#tls = createTlsServer(
+        { ...secureContextOf(tls), ALPNProtocols: ['h2'], handshakeTimeout: prefaceMs },
+        (secure) => this.#accept(secure, peerOf(secure)),
+      );
+      // A peer whose certificate we do not trust fails its own handshake; nothing to do here.
+      this.#tls.on('tlsClientError', (_err, socket) => socket.destroy());
+    }
     this.#listener = createNetServer((socket) => {
       socket.on('error', () => {});
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
-      this.#server.emit('connection', readAlways(socket));
+      if (this.#tls) this.#tls.emit('connection', socket);
+      else this.#accept(socket, { address: addressOf(socket) });
     });
+  }
+
+  /** Hands a connection, wrapped by readAlways, to node:http2 (which makes its session at once). */
+  #accept(socket: Socket | TLSSocket, peer: ConnectionPeer): void {
+    this.#arriving = peer;
+    try {
+      this.#server.emit('connection', readAlways(socket));
+    } finally {
+      this.#arriving = undefined;
+    }
+  }
+
+  /** Serves `path` with `impl`, its messages still encoded (a relay); replaces what was there. */
+  handle(path: string, impl: MethodImpl): void {
+    this.#methods.set(path, impl);
   }
 
   /** A method with one request: `handle` runs once it is in, and answers through `done`, as grpc-js's sendUnaryData does. */
@@ -195,6 +245,7 @@ export class GrpcServer {
     ) => void,
   ): void {
     this.#methods.set(path, {
+      requestStream: false,
       onMessage: (call, message) => {
         if (call.request !== undefined)
           return call.end(Status.UNIMPLEMENTED, `${path} takes one request message, got more`);
@@ -275,6 +326,7 @@ export class GrpcServer {
     }
     const queues = new WeakMap<ServerCall, RequestQueue<unknown>>();
     this.#methods.set(path, {
+      requestStream: true,
       onOpen: (call) => {
         const queue = new RequestQueue<unknown>(
           () => call.pause(),
@@ -310,6 +362,7 @@ export class GrpcServer {
     },
   ): void {
     this.#methods.set(path, {
+      requestStream: true,
       onOpen: handle.open,
       onMessage: (call, message) => {
         const decoded = decodeOr(call, request, message, path);
@@ -339,11 +392,9 @@ export class GrpcServer {
    * for a server made with TLS.
    */
   setTls(tls: ServerTls): void {
-    const server = this.#server as Http2SecureServer;
-    if (typeof server.setSecureContext !== 'function')
-      throw new TypeError('setTls: this server was made without TLS');
+    if (!this.#tls) throw new TypeError('setTls: this server was made without TLS');
     const { requestCert: _r, rejectUnauthorized: _u, ...context } = secureContextOf(tls);
-    server.setSecureContext(context);
+    this.#tls.setSecureContext(context);
   }
 
   /**
@@ -382,7 +433,7 @@ export class GrpcServer {
   close(flushMs = 200): Promise<void> {
     this.#listener.close();
     this.#server.close();
-    for (const call of this.#calls) call.abort(Status.UNAVAILABLE, 'the driver is shutting down');
+    for (const call of this.#calls) call.abort(Status.UNAVAILABLE, 'the server is shutting down');
     const sessions = [...this.#sessions.keys()];
     if (sessions.length === 0) return Promise.resolve();
     let timer: NodeJS.Timeout | undefined;
@@ -453,7 +504,8 @@ export class GrpcServer {
       stream.respond({ ':status': 415 }, { endStream: true });
       return;
     }
-    const call = new ServerCall(stream, headers);
+    const state = this.#sessions.get(stream.session as ServerHttp2Session);
+    const call = new ServerCall(stream, headers, state?.peer ?? { address: '' });
     this.#calls.add(call);
     stream.once('close', () => this.#calls.delete(call));
     if (!fromOwnHost)
@@ -462,9 +514,10 @@ export class GrpcServer {
         'this driver was started by another host: the call carries another host secret',
       );
     const path = headers[':path'] ?? '';
+    const refused = this.#authorize?.(call, path);
+    if (refused) return void this.#refuse(stream, call, refused.code, refused.details);
     const method = this.#methods.get(path);
-    if (!method)
-      return call.end(Status.UNIMPLEMENTED, `method ${path} is not served by this driver`);
+    if (!method) return call.end(Status.UNIMPLEMENTED, `method ${path} is not served here`);
     const encoding = headers['grpc-encoding'];
     if (encoding !== undefined && encoding !== 'identity') {
       // compression.md: refuse with UNIMPLEMENTED and say what we accept (grpc-go refuses the same way).
@@ -485,21 +538,29 @@ export class GrpcServer {
         );
       call.expireIn(timeout);
     }
+    const limit = this.#maxMessageBytes;
     const reader = new FrameReader(
-      MAX_MESSAGE_BYTES,
+      limit,
       (message) => method.onMessage(call, message),
       (err) =>
         err.kind === 'too-large'
           ? call.end(
               Status.RESOURCE_EXHAUSTED,
-              `request of ${err.size} bytes is larger than the ${MAX_MESSAGE_BYTES}-byte limit`,
+              `request of ${err.size} bytes is larger than the ${limit}-byte limit`,
             )
           : call.end(Status.INTERNAL, 'compressed message without grpc-encoding'),
     );
     method.onOpen?.(call);
-    if (!method.onOpen) this.#awaitRequest(stream, call);
-    stream.on('data', (chunk: Buffer) => reader.push(chunk));
+    if (!method.requestStream && !call.done) this.#awaitRequest(stream, call);
+    // Once the call is answered, what the peer still sends is read and dropped, not held.
+    stream.on('data', (chunk: Buffer) => call.done || reader.push(chunk));
     stream.once('end', () => method.onEnd(call, reader.partial));
+  }
+
+  /** Ends a call before its request is read, then resets its stream: what the peer still sends is dropped. */
+  #refuse(stream: ServerHttp2Stream, call: ServerCall, code: number, details: string): void {
+    call.end(code, details);
+    if (!stream.closed) stream.close();
   }
 
   /** A call whose one request message must arrive within REQUEST_TIMEOUT_MS; counted half-open till then. */
@@ -554,6 +615,25 @@ function watchIdle(
   session.once('close', () => (clearTimeout(preface), clearTimeout(idle)));
   // No idle limit (Infinity) means no first-call limit either: the owner chose to keep them.
   arm(idleMs > MAX_TIMER_MS ? idleMs : Math.min(FIRST_CALL_TIMEOUT_MS, idleMs));
+}
+
+/** The peer's address: `HOST:PORT`, or `unix` for a unix socket (its peer has none). */
+function addressOf(socket: Socket): string {
+  const { remoteAddress: host, remotePort: port } = socket;
+  if (!host) return 'unix';
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** A TLS connection's peer: its address, and the certificate it showed (mTLS). */
+function peerOf(socket: TLSSocket): ConnectionPeer {
+  const cert = socket.getPeerCertificate();
+  const cn = cert?.subject?.CN;
+  return {
+    address: addressOf(socket),
+    ...(cert?.fingerprint256
+      ? { certificate: { fingerprint256: cert.fingerprint256, cn: [cn].flat()[0] } }
+      : {}),
+  };
 }
 
 function decodeOr<T>(

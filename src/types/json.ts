@@ -78,7 +78,9 @@ export function jsonCodec(root: protobuf.Root): JsonCodec {
  * and google.protobuf's are replaced by @bufbuild/protobuf's own.
  */
 function registryOf(root: protobuf.Root): FileRegistry {
-  const set = descriptor.FileDescriptorSet.encode(root.toDescriptor('proto3')).finish();
+  // protobufjs/ext/descriptor adds toDescriptor to Root at run time; its types do not say so.
+  const described = root as unknown as { toDescriptor(v: string): descriptor.IFileDescriptorSet };
+  const set = descriptor.FileDescriptorSet.encode(described.toDescriptor('proto3')).finish();
   const files = (fromBinary(FileDescriptorSetSchema, set).file as FileDescriptorProto[])
     .filter((f) => f.package !== 'google.protobuf')
     .flatMap((f) => bySourceFile(root, f));

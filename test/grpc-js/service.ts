@@ -9,7 +9,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { ServiceDef } from '../../src/contracts/contract.js';
-import { grpcDefinition } from '../../src/gateway/grpc-definition.js';
+import { grpcDefinition } from './definition.js';
 import type { Broker } from '../../src/rpc/broker.js';
 import {
   bindHandlers,

@@ -1,5 +1,5 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import { codec, methodPath, type ServiceDef } from '../contracts/contract.js';
+import { codec, methodPath, type ServiceDef } from '../../src/contracts/contract.js';
 
 /** The grpc-js form of a generated service (paths, codecs, streaming flags), for clients and servers alike. */
 export function grpcDefinition(service: ServiceDef): ServiceDefinition {

@@ -1,0 +1,234 @@
+// One relayed method: a call to the gateway, checked and counted, passed still encoded to
+// a driver, and its answer (headers, messages, trailers, status) passed back as it came.
+import { methodPath, type MethodDef, type ServiceDef } from '../contracts/contract.js';
+import { DriverkitError, RpcError } from '../errors.js';
+import type { RejectionReason } from '../metrics/host-metrics.js';
+import { CONTEXT_METADATA } from '../protocol/context.js';
+import type { Call } from '../rpc/client.js';
+import { serverSpan, withSpan } from '../rpc/trace.js';
+import { Status } from '../status.js';
+import { RequestQueue } from '../transport/request-queue.js';
+import type { ServerCall } from '../transport/server-call.js';
+import type { MethodImpl } from '../transport/server.js';
+import type { CallSlots, MemoryBudget } from './budget.js';
+import {
+  checkAllowed,
+  type GatewaySecurity,
+  type Token,
+  tokenIndex,
+  tokenName,
+} from './security.js';
+
+/** The metadata key that picks an instance when several drivers share a type. */
+export const ROUTE_HEADER = 'driverkit-driver';
+
+/**
+ * Client metadata the gateway never passes on: its routing and credentials, and the request
+ * context keys that a driver takes as the host's word (`ctx.context.user`, the log fields).
+ * A client's `x-request-id` does pass, as a correlation id and nothing more.
+ */
+const NOT_RELAYED = new Set([
+  ROUTE_HEADER,
+  'user-agent',
+  'authorization',
+  CONTEXT_METADATA.user,
+  CONTEXT_METADATA.fields,
+  // The gateway's own span (when an SDK is registered) carries the trace on; without one,
+  // nothing does: a client's headers never reach a driver's logs and sampling unchecked.
+  'traceparent',
+  'tracestate',
+  'baggage',
+]);
+
+/** Where relayed calls go, and what each call is checked and counted against. */
+export interface RelayTarget {
+  /** Sends one call to an instance (see GatewayDrivers.invoke). */
+  invoke(name: string, call: Call): Promise<unknown>;
+  security: GatewaySecurity;
+  slots: CallSlots;
+  memory: MemoryBudget;
+  rejected: (reason: RejectionReason) => void;
+}
+
+type Answer = { code: number; details: string; trailers?: Record<string, string> };
+
+/** The status a relayed call ends with: the driver's own, or why no driver could answer. */
+export function relayedStatus(err: unknown): Answer {
+  if (err instanceof RpcError) return { code: err.status, details: err.details };
+  // Which driver and why: a caller of the gateway sees no log.
+  if (err instanceof DriverkitError)
+    return {
+      code: err.code === 'DRIVER_NOT_READY' ? Status.DEADLINE_EXCEEDED : Status.UNAVAILABLE,
+      details: `${err.driver ? `driver ${JSON.stringify(err.driver)}: ` : ''}${err.shortMessage}`,
+    };
+  return { code: Status.INTERNAL, details: 'the gateway failed to relay the call' };
+}
+
+/**
+ * Who a call is from: for its limits (`key`), its bearer token, else its client
+ * certificate, else (no authentication) its connection; and for drivers (`user`), the
+ * token's name or the certificate's subject CN, when it authenticated.
+ */
+export function clientOf(
+  call: ServerCall,
+  tokens: readonly Token[] | undefined,
+): { key: string; user?: string } {
+  const token = tokenIndex(call.metadata().authorization, tokens);
+  if (token !== undefined) return { key: `token ${token}`, user: tokenName(tokens!, token) };
+  const cert = call.connection.certificate;
+  if (cert) return { key: `certificate ${cert.fingerprint256}`, user: cert.cn };
+  return { key: `connection ${call.connection.address}` };
+}
+
+/** What one call holds while it is relayed. */
+interface Relayed {
+  client: { key: string; user?: string };
+  name: string;
+  release: () => void;
+  /** A client or bidi call's requests, as they come. */
+  queue?: RequestQueue<Buffer>;
+  /** A unary or server-streaming call's one request, once in. */
+  request?: Buffer;
+}
+
+/**
+ * Relays `method` of `service` to the instance a call names (ROUTE_HEADER), else the
+ * first of `instances` (which a reload changes in place). Routing, the allow-list and the
+ * call slots are checked at the call's headers, before a byte of its messages is held.
+ */
+export function relayMethod(
+  service: ServiceDef,
+  method: MethodDef,
+  instances: readonly string[],
+  target: RelayTarget,
+): MethodImpl {
+  const path = methodPath(service, method);
+  const { requestStream, responseStream } = method;
+  const calls = new WeakMap<ServerCall, Relayed>();
+  const refuse = (call: ServerCall, reason: RejectionReason, code: number, details: string) => {
+    target.rejected(reason);
+    call.end(code, details);
+  };
+  return {
+    requestStream,
+    onOpen: (call) => {
+      const wanted = call.metadata()[ROUTE_HEADER];
+      const name = wanted ?? instances[0];
+      // Every driver of this type was removed by a reload: the service is no more.
+      if (name === undefined)
+        return refuse(
+          call,
+          'unknown_driver',
+          Status.UNIMPLEMENTED,
+          `no ${service.name} driver is configured now`,
+        );
+      if (!instances.includes(name))
+        return refuse(
+          call,
+          'unknown_driver',
+          Status.INVALID_ARGUMENT,
+          `${ROUTE_HEADER}: no ${service.name} driver named ${JSON.stringify(wanted)} (known: ${instances.join(', ')})`,
+        );
+      const denied = checkAllowed(name, method.name, target.security.allow);
+      if (denied) return refuse(call, 'not_allowed', denied.code, denied.details);
+      const client = clientOf(call, target.security.tokens);
+      const slot = target.slots.take(client.key, name);
+      if (slot.verdict) return refuse(call, 'limit_calls', slot.verdict.code, slot.verdict.details);
+      const relayed: Relayed = { client, name, release: slot.release };
+      calls.set(call, relayed);
+      call.onClosed(() => relayed.release());
+      if (!requestStream) return;
+      // Messages of a request stream pass through one at a time, paused past a few unread.
+      relayed.queue = new RequestQueue<Buffer>(
+        () => call.pause(),
+        () => call.resume(),
+      );
+      call.onCancel(() =>
+        relayed.queue!.fail(new RpcError(Status.CANCELLED, 'the call was cancelled')),
+      );
+      relay(call, relayed, relayed.queue);
+    },
+    onMessage: (call, message) => {
+      const relayed = calls.get(call);
+      if (!relayed) return;
+      if (relayed.queue) return relayed.queue.push(message);
+      if (relayed.request !== undefined)
+        return call.end(Status.UNIMPLEMENTED, `${path} takes one request message, got more`);
+      // A single request is held whole until its call ends, counted against its client.
+      const held = target.memory.take(relayed.client.key, message.length);
+      if (held.verdict)
+        return refuse(call, 'limit_memory', held.verdict.code, held.verdict.details);
+      const { release } = relayed;
+      relayed.release = () => (release(), held.release());
+      relayed.request = message;
+    },
+    onEnd: (call, partial) => {
+      const relayed = calls.get(call);
+      if (call.done || !relayed) return;
+      if (partial)
+        return call.end(Status.INTERNAL, `${path}: the request ended in the middle of a message`);
+      if (relayed.queue) return relayed.queue.end();
+      if (relayed.request === undefined)
+        return call.end(Status.UNIMPLEMENTED, `${path} takes one request message, got none`);
+      relay(call, relayed, relayed.request);
+    },
+  };
+
+  function relay(call: ServerCall, relayed: Relayed, request: unknown): void {
+    const metadata: Record<string, string> = {};
+    // The caller's credentials are the gateway's to check, not the driver's to see; who
+    // the call is for and the log fields are the host's to say, not a client's.
+    for (const [k, v] of Object.entries(call.metadata())) if (!NOT_RELAYED.has(k)) metadata[k] = v;
+    // Who it is for comes from how the client authenticated, never from what it says.
+    if (relayed.client.user) metadata[CONTEXT_METADATA.user] = relayed.client.user;
+    const abort = new AbortController();
+    call.onCancel(() => abort.abort());
+    // What the driver says besides its messages goes back as it came: headers before the
+    // first response, trailers with the status, on OK calls as on failed ones.
+    const onMetadata = (block: 'headers' | 'trailers', md: Record<string, string>) => {
+      if (block === 'trailers') for (const [k, v] of Object.entries(md)) call.setTrailer(k, v);
+      else {
+        for (const [k, v] of Object.entries(md)) call.setHeader(k, v);
+        // A stream's headers go at once; a unary call's with its one response.
+        if (responseStream) call.flushHeaders();
+      }
+    };
+    const options = {
+      metadata,
+      signal: abort.signal,
+      onMetadata,
+      ...(call.deadline !== undefined ? { deadline: new Date(call.deadline) } : {}),
+    };
+    // The gateway's span continues its client's trace; the host's client span is its child.
+    const span = serverSpan(path, () => call.metadata());
+    const answered = withSpan(span, () =>
+      target.invoke(relayed.name, {
+        path,
+        request,
+        serialize: identity as (b: unknown) => Buffer,
+        deserialize: identity,
+        options,
+        requestStream,
+        responseStream,
+      }),
+    ).then(async (reply) => {
+      if (!responseStream) return call.reply(reply as Buffer);
+      for await (const message of reply as AsyncIterable<Buffer>) {
+        // The caller reads slowly: wait, so the driver is slowed too (its stream is read as we write).
+        await call.send(message);
+        if (call.done) break;
+      }
+      call.end(Status.OK);
+    });
+    answered.then(
+      () => span?.end(Status.OK),
+      (err) => {
+        const status = relayedStatus(err);
+        span?.end(status.code);
+        call.end(status.code, status.details);
+      },
+    );
+  }
+}
+
+const identity = (b: Buffer) => b;
