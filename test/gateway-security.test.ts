@@ -1,10 +1,10 @@
 // The gateway lets in only whom it should: bearer tokens, TLS and mTLS with certificates
 // made here, a per-driver allow-list that keeps Configure out, a limit on calls in flight,
 // and no exposed address without protection.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect } from 'node:http2';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Client, credentials } from '@grpc/grpc-js';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { userprovider } from '../src/contracts/userprovider.js';
@@ -16,17 +16,21 @@ import { generateIdentity } from '../src/protocol/mtls.js';
 import { createClient } from '../src/rpc/client.js';
 import { Status } from '../src/status.js';
 import { openHost } from '../src/host/host.js';
-import { captureLogger, expectRejection, spawnCollect } from './helpers.js';
+import { captureLogger, expectRejection, spawnCollect, waitFor } from './helpers.js';
 import { BIN, CLI } from './paths.js';
 
-async function gatewayWith(security: GatewaySecurity, listen = '127.0.0.1:0') {
+async function gatewayWith(
+  security: GatewaySecurity,
+  listen = '127.0.0.1:0',
+  env: Record<string, string> = {},
+) {
   const host = await openHost({
     config: {
       drivers: {
         users: {
           type: 'userprovider',
           driver: BIN.fixture,
-          env: { FIXTURE_CONTRACT: 'userprovider' },
+          env: { FIXTURE_CONTRACT: 'userprovider', ...env },
         },
       },
     },
@@ -187,7 +191,16 @@ describe('gateway security', () => {
 
   it('request bytes in flight are limited per client connection and in all: past either, RESOURCE_EXHAUSTED', async () => {
     const MiB = 1 << 20;
-    const gateway = await gatewayWith({ maxClientMemory: 35 * MiB, maxMemory: 40 * MiB });
+    // The driver writes the marker when a 'hang' call reaches it: its request is in whole.
+    const marker = join(mkdtempSync(join(tmpdir(), 'dk-gw-')), 'marker');
+    onTestFinished(() => rmSync(dirname(marker), { recursive: true, force: true }));
+    const gateway = await gatewayWith(
+      { maxClientMemory: 35 * MiB, maxMemory: 40 * MiB },
+      undefined,
+      {
+        FIXTURE_MARKER: marker,
+      },
+    );
     const a = usersAt(gateway.address);
     // Another connection: grpc-js would otherwise share one between clients of one address.
     const b = usersAt(gateway.address, credentials.createInsecure(), {
@@ -197,25 +210,28 @@ describe('gateway security', () => {
       userId: { opaqueId: id, idp: 'x'.repeat(mib * MiB) },
     });
     const abort = new AbortController();
-    const hanging = [0, 1].map(() =>
-      a.getUser(big('hang'), { signal: abort.signal }).catch((e: unknown) => e),
+    // Bytes count as they arrive: one at a time, so that the holds are the first two.
+    const hanging: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 2; i++) {
+      rmSync(marker, { force: true });
+      hanging.push(a.getUser(big('hang'), { signal: abort.signal }).catch((e: unknown) => e));
+      await waitFor(() => existsSync(marker), 20_000, `hanging call ${i + 1} at the driver`);
+    }
+    // A third would make 45 of 35.
+    const err = (await expectRejection(a.getUser(big('echo:a')))) as {
+      code?: number;
+      details?: string;
+    };
+    expect(err?.code).toBe(Status.RESOURCE_EXHAUSTED);
+    expect(err?.details).toMatch(
+      `requests held for one connection would pass ${35 * MiB} bytes (max_client_memory)`,
     );
-    // Retry until both holds are counted: 15 MiB each, a third would make 45 of 35.
-    let err: { code?: number; details?: string } | undefined;
-    for (let i = 0; i < 50 && err?.code === undefined; i++)
-      err = (await a.getUser(big('echo:a')).then(
-        () => undefined,
-        (e: unknown) => e,
-      )) as typeof err;
-    expect(err).toMatchObject({
-      code: Status.RESOURCE_EXHAUSTED,
-      details: `one client may have at most ${35 * MiB} bytes of requests in flight`,
-    });
     // Another client is within its own share but not the overall one (30 + 15 of 40)...
-    expect(await expectRejection(b.getUser(big('echo:b')))).toMatchObject({
-      code: Status.RESOURCE_EXHAUSTED,
-      details: `this gateway holds at most ${40 * MiB} bytes of requests in flight`,
-    });
+    const overall = await expectRejection(b.getUser(big('echo:b')));
+    expect(overall).toMatchObject({ code: Status.RESOURCE_EXHAUSTED });
+    expect((overall as unknown as { details: string }).details).toMatch(
+      `requests held for all clients would pass ${40 * MiB} bytes (max_memory)`,
+    );
     // ...and gets what is left (30 + 5 of 40).
     expect((await b.getUser(big('echo:b', 5))).user?.username).toBe('echo:b');
     abort.abort();

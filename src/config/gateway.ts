@@ -109,14 +109,14 @@ export const GATEWAY_KEYS = [
     field: 'maxClientMemory',
     parse: positive,
     defaultDoc: '`67108864`',
-    doc: 'Bytes of (single) requests one client (as for `max_client_calls`) may have held for relay at once; past it, RESOURCE_EXHAUSTED.',
+    doc: 'Request bytes one client (as for `max_client_calls`), and one connection, may have the gateway hold at once: counted as they arrive, from a message still coming in to the end of its call; a call past it is RESOURCE_EXHAUSTED and its stream reset.',
   },
   {
     toml: 'max_memory',
     field: 'maxMemory',
     parse: positive,
-    defaultDoc: '`268435456`',
-    doc: 'Bytes of (single) requests held for relay at once across all clients; past it, RESOURCE_EXHAUSTED.',
+    defaultDoc: '`134217728`',
+    doc: 'Request bytes the gateway holds at once across all clients, counted the same way. A flood of unfinished messages makes it touch about three times what it holds: 128 MiB keeps it under the shipped 512Mi.',
   },
   {
     toml: 'insecure',

@@ -3,7 +3,8 @@ import { Broker } from '../rpc/broker.js';
 import type { DriverLogger } from '../rpc/handlers.js';
 import type { ConnInfo } from '../gen/plugin/grpc_broker.js';
 import { dial } from '../transport/client.js';
-import { GrpcServer, serveHandlers } from '../transport/server.js';
+import { GrpcServer } from '../transport/server.js';
+import { serveHandlers } from '../transport/server-methods.js';
 import { listen } from './listen.js';
 
 /**

@@ -8,9 +8,9 @@ import type { RejectionReason } from '../metrics/host-metrics.js';
 import type { Call } from '../rpc/client.js';
 import { GrpcServer } from '../transport/server.js';
 import { readTlsFiles, watchTlsFiles } from '../transport/tls-files.js';
-import { CallSlots, MemoryBudget } from './budget.js';
+import { CallSlots } from './budget.js';
 import { serveGatewayHealth, serveGatewayInfo } from './gateway-health.js';
-import { relayMethod } from './relay.js';
+import { clientOf, relayMethod } from './relay.js';
 import { checkListen, checkToken, type GatewaySecurity } from './security.js';
 
 export { ROUTE_HEADER } from './relay.js';
@@ -95,7 +95,6 @@ export async function startGateway(
       perDriver,
       perClientDriver: security.maxClientDriverCalls ?? Math.ceil(perDriver / 2),
     }),
-    memory: new MemoryBudget(security.maxClientMemory ?? 64 * MIB, security.maxMemory ?? 256 * MIB),
     rejected,
   };
   const health = internalServices.health.fullName;
@@ -106,6 +105,20 @@ export async function startGateway(
     evictBusy: false,
     maxConcurrentStreams: security.maxCallsPerClient ?? 100,
     maxMessageBytes: security.maxMessageBytes,
+    // Request bytes are counted as they arrive, per client (token, certificate, else
+    // connection) and in all; a call past either is refused and its stream reset.
+    memory: {
+      perConnection: security.maxClientMemory ?? 64 * MIB,
+      perPeer: security.maxClientMemory ?? 64 * MIB,
+      total: security.maxMemory ?? 128 * MIB,
+      names: {
+        perConnection: 'max_client_memory',
+        perPeer: 'max_client_memory',
+        total: 'max_memory',
+      },
+    },
+    peerOf: (call) => clientOf(call, target.security.tokens).key,
+    onMemoryRefusal: () => rejected('limit_memory'),
     // The bearer token is checked at a call's headers, before a byte of its messages is
     // read: a client without one makes the gateway hold nothing. Health answers without one.
     authorize: tokensOn

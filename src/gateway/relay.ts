@@ -7,10 +7,10 @@ import { CONTEXT_METADATA } from '../protocol/context.js';
 import type { Call } from '../rpc/client.js';
 import { serverSpan, withSpan } from '../rpc/trace.js';
 import { Status } from '../status.js';
-import { RequestQueue } from '../transport/request-queue.js';
 import type { ServerCall } from '../transport/server-call.js';
 import type { MethodImpl } from '../transport/server.js';
-import type { CallSlots, MemoryBudget } from './budget.js';
+import { oneRequest, rawRequest, requestStream } from '../transport/server-methods.js';
+import type { CallSlots } from './budget.js';
 import {
   checkAllowed,
   type GatewaySecurity,
@@ -46,7 +46,6 @@ export interface RelayTarget {
   invoke(name: string, call: Call): Promise<unknown>;
   security: GatewaySecurity;
   slots: CallSlots;
-  memory: MemoryBudget;
   rejected: (reason: RejectionReason) => void;
 }
 
@@ -84,11 +83,6 @@ export function clientOf(
 interface Relayed {
   client: { key: string; user?: string };
   name: string;
-  release: () => void;
-  /** A client or bidi call's requests, as they come. */
-  queue?: RequestQueue<Buffer>;
-  /** A unary or server-streaming call's one request, once in. */
-  request?: Buffer;
 }
 
 /**
@@ -103,76 +97,56 @@ export function relayMethod(
   target: RelayTarget,
 ): MethodImpl {
   const path = methodPath(service, method);
-  const { requestStream, responseStream } = method;
+  const { requestStream: streams, responseStream } = method;
   const calls = new WeakMap<ServerCall, Relayed>();
   const refuse = (call: ServerCall, reason: RejectionReason, code: number, details: string) => {
     target.rejected(reason);
     call.end(code, details);
+    return undefined;
   };
-  return {
-    requestStream,
-    onOpen: (call) => {
-      const wanted = call.metadata()[ROUTE_HEADER];
-      const name = wanted ?? instances[0];
-      // Every driver of this type was removed by a reload: the service is no more.
-      if (name === undefined)
-        return refuse(
-          call,
-          'unknown_driver',
-          Status.UNIMPLEMENTED,
-          `no ${service.name} driver is configured now`,
-        );
-      if (!instances.includes(name))
-        return refuse(
-          call,
-          'unknown_driver',
-          Status.INVALID_ARGUMENT,
-          `${ROUTE_HEADER}: no ${service.name} driver named ${JSON.stringify(wanted)} (known: ${instances.join(', ')})`,
-        );
-      const denied = checkAllowed(name, method.name, target.security.allow);
-      if (denied) return refuse(call, 'not_allowed', denied.code, denied.details);
-      const client = clientOf(call, target.security.tokens);
-      const slot = target.slots.take(client.key, name);
-      if (slot.verdict) return refuse(call, 'limit_calls', slot.verdict.code, slot.verdict.details);
-      const relayed: Relayed = { client, name, release: slot.release };
-      calls.set(call, relayed);
-      call.onClosed(() => relayed.release());
-      if (!requestStream) return;
-      // Messages of a request stream pass through one at a time, paused past a few unread.
-      relayed.queue = new RequestQueue<Buffer>(
-        () => call.pause(),
-        () => call.resume(),
+  /** Checks a call at its headers; what it is relayed as, or undefined (it was answered). */
+  const admit = (call: ServerCall): Relayed | undefined => {
+    const wanted = call.metadata()[ROUTE_HEADER];
+    const name = wanted ?? instances[0];
+    // Every driver of this type was removed by a reload: the service is no more.
+    if (name === undefined)
+      return refuse(
+        call,
+        'unknown_driver',
+        Status.UNIMPLEMENTED,
+        `no ${service.name} driver is configured now`,
       );
-      call.onCancel(() =>
-        relayed.queue!.fail(new RpcError(Status.CANCELLED, 'the call was cancelled')),
+    if (!instances.includes(name))
+      return refuse(
+        call,
+        'unknown_driver',
+        Status.INVALID_ARGUMENT,
+        `${ROUTE_HEADER}: no ${service.name} driver named ${JSON.stringify(wanted)} (known: ${instances.join(', ')})`,
       );
-      relay(call, relayed, relayed.queue);
-    },
-    onMessage: (call, message) => {
-      const relayed = calls.get(call);
-      if (!relayed) return;
-      if (relayed.queue) return relayed.queue.push(message);
-      if (relayed.request !== undefined)
-        return call.end(Status.UNIMPLEMENTED, `${path} takes one request message, got more`);
-      // A single request is held whole until its call ends, counted against its client.
-      const held = target.memory.take(relayed.client.key, message.length);
-      if (held.verdict)
-        return refuse(call, 'limit_memory', held.verdict.code, held.verdict.details);
-      const { release } = relayed;
-      relayed.release = () => (release(), held.release());
-      relayed.request = message;
-    },
-    onEnd: (call, partial) => {
-      const relayed = calls.get(call);
-      if (call.done || !relayed) return;
-      if (partial)
-        return call.end(Status.INTERNAL, `${path}: the request ended in the middle of a message`);
-      if (relayed.queue) return relayed.queue.end();
-      if (relayed.request === undefined)
-        return call.end(Status.UNIMPLEMENTED, `${path} takes one request message, got none`);
-      relay(call, relayed, relayed.request);
-    },
+    const denied = checkAllowed(name, method.name, target.security.allow);
+    if (denied) return refuse(call, 'not_allowed', denied.code, denied.details);
+    const client = clientOf(call, target.security.tokens);
+    const slot = target.slots.take(client.key, name);
+    if (slot.verdict) return refuse(call, 'limit_calls', slot.verdict.code, slot.verdict.details);
+    call.onClosed(slot.release);
+    return { client, name };
   };
+  // A single request is held whole until its call ends, counted against its client by the
+  // server (ServerCall.inbound); a stream's pass through one at a time.
+  if (streams)
+    return requestStream(path, rawRequest, (call, requests) => {
+      const relayed = admit(call);
+      if (relayed) relay(call, relayed, requests);
+    });
+  return oneRequest(
+    path,
+    rawRequest,
+    (call, request) => relay(call, calls.get(call)!, request),
+    (call) => {
+      const relayed = admit(call);
+      if (relayed) calls.set(call, relayed);
+    },
+  );
 
   function relay(call: ServerCall, relayed: Relayed, request: unknown): void {
     const metadata: Record<string, string> = {};
@@ -208,7 +182,7 @@ export function relayMethod(
         serialize: identity as (b: unknown) => Buffer,
         deserialize: identity,
         options,
-        requestStream,
+        requestStream: streams,
         responseStream,
       }),
     ).then(async (reply) => {

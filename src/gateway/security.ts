@@ -37,9 +37,13 @@ export interface GatewaySecurity {
   maxClientDriverCalls?: number;
   /** The largest request message, in bytes. Default 16 MiB, driverkit's limit. */
   maxMessageBytes?: number;
-  /** Bytes of single requests one client (see maxClientCalls) may have held for relay at once; past it, RESOURCE_EXHAUSTED. Default 64 MiB. */
+  /**
+   * Request bytes one client (see maxClientCalls), and one connection, may have held at
+   * once, counted as they arrive (a message still coming in too); past it, the call is
+   * RESOURCE_EXHAUSTED and its stream reset. Default 64 MiB.
+   */
   maxClientMemory?: number;
-  /** Bytes of single requests held for relay at once across clients; past it, RESOURCE_EXHAUSTED. Default 256 MiB. */
+  /** Request bytes held at once across clients, counted the same way. Default 128 MiB. */
   maxMemory?: number;
   /** A second, plaintext `HOST:PORT` serving only grpc.health.v1, for probes without TLS. */
   healthListen?: string;

@@ -11,7 +11,8 @@ import { createClient, type Invoke } from '../rpc/client.js';
 import type { DriverLogger } from '../rpc/handlers.js';
 import { dial } from '../transport/client.js';
 import { RequestQueue } from '../transport/request-queue.js';
-import { GrpcServer, serveHandlers } from '../transport/server.js';
+import { GrpcServer } from '../transport/server.js';
+import { serveHandlers } from '../transport/server-methods.js';
 import type { Logger } from './logger.js';
 
 /** The host's logger in the shape handlers of offered services log with. */

@@ -2,6 +2,7 @@
 // messages, headers, trailers and a status as gRPC's HTTP/2 mapping says.
 import type { ServerHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import type { CallSource } from '../rpc/handlers.js';
+import type { CallBytes } from './inbound-budget.js';
 import {
   encodeGrpcMessage,
   frameMessage,
@@ -25,6 +26,8 @@ export class ServerCall implements CallSource {
   cancelled = false;
   /** When the caller's grpc-timeout runs out (ms since the epoch), if it gave one. */
   deadline?: number;
+  /** The request bytes it holds (the server's InboundBudget); a handler releases what it takes. */
+  inbound?: CallBytes;
   /** A unary call's one request, once read. */
   request: unknown;
   #ended = false;

@@ -1,7 +1,8 @@
-// The driver's gRPC server, on node:http2 directly. grpc-js's server is general (compression,
-// channelz, keepalive policy, load reporting) and costs a driver about a third of its cold
-// start to load; a driver needs unary calls, two streams and AutoMTLS, which this serves
-// with the same wire format. https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md
+// driverkit's gRPC server, on node:http2 directly: drivers, drivers run as services and the
+// gateway serve on it. grpc-js's server is general (compression, channelz, keepalive policy,
+// load reporting) and costs a driver about a third of its cold start to load; a driver needs
+// unary calls, two streams and AutoMTLS, which this serves with the same wire format.
+// https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md
 import {
   createServer,
   type Http2Server,
@@ -16,24 +17,25 @@ import {
   type Server as TlsServer,
   type TLSSocket,
 } from 'node:tls';
-import {
-  bindHandlers,
-  type BrokerOf,
-  type CallSink,
-  type CallStatus,
-  type DriverLogger,
-} from '../rpc/handlers.js';
-import type { MessageType, MethodDef, ServiceDef } from '../contracts/contract.js';
-import { RequestQueue } from './request-queue.js';
+import type { CallStatus } from '../rpc/handlers.js';
+import type { MessageType } from '../contracts/contract.js';
 import { type ConnectionPeer, ServerCall } from './server-call.js';
 import { readAlways } from './socket.js';
-import { FrameReader, MAX_TIMER_MS, parseGrpcTimeout } from '../protocol/grpc-wire.js';
+import {
+  addressOf,
+  defaultPeer,
+  peerOf,
+  secureContextOf,
+  watchIdle,
+} from './server-connections.js';
+import { decoded, encoded, oneRequest } from './server-methods.js';
+import { DEFAULT_INBOUND_LIMITS, InboundBudget, type InboundLimits } from './inbound-budget.js';
+import { FrameReader, parseGrpcTimeout } from '../protocol/grpc-wire.js';
 import {
   CONNECTION_WINDOW_BYTES,
   MAX_MESSAGE_BYTES,
   STREAM_WINDOW_BYTES,
 } from '../protocol/limits.js';
-import { RpcError } from '../errors.js';
 import { HOST_SECRET_HEADER } from '../protocol/env.js';
 import { Status } from '../status.js';
 
@@ -41,7 +43,10 @@ import { Status } from '../status.js';
 export const MAX_CONCURRENT_STREAMS = 1024;
 /** Connections served at once. */
 export const MAX_SESSIONS = 64;
-/** node:http2's cap on one session's buffered data, in megabytes. */
+/**
+ * node:http2's cap on what it buffers for one session, in megabytes: its own frames. Request
+ * bytes, which node hands on as soon as they are read, are InboundBudget's to bound.
+ */
 const MAX_SESSION_MEMORY_MB = 256;
 /** How long a connection may go without a call before it is closed (GOAWAY); see ServerLimits. */
 export const IDLE_TIMEOUT_MS = 5 * 60_000;
@@ -87,6 +92,15 @@ export interface ServerLimits {
    * missing bearer token, say), and nothing it sends after is held.
    */
   authorize?(call: ServerCall, path: string): { code: number; details: string } | undefined;
+  /** Request bytes held at once (see InboundBudget); default DEFAULT_INBOUND_LIMITS. */
+  memory?: InboundLimits;
+  /**
+   * Who a call is from, for the limits per peer: default its certificate, else its address
+   * (without the port: one machine's connections share).
+   */
+  peerOf?(call: ServerCall): string;
+  /** Hears of each call refused for its request bytes (for a metric). */
+  onMemoryRefusal?(): void;
 }
 
 /**
@@ -98,6 +112,8 @@ interface SessionState {
   open: number;
   waiting: number;
   peer: ConnectionPeer;
+  /** Request bytes its calls hold. */
+  held: number;
 }
 
 /**
@@ -108,16 +124,6 @@ export interface ServerTls {
   certPem: string;
   keyPem: string;
   peerCertPem?: string;
-}
-
-function secureContextOf(tls: ServerTls) {
-  return {
-    key: tls.keyPem,
-    cert: tls.certPem,
-    ca: tls.peerCertPem,
-    requestCert: tls.peerCertPem !== undefined,
-    rejectUnauthorized: tls.peerCertPem !== undefined,
-  };
 }
 
 /**
@@ -145,6 +151,9 @@ export class GrpcServer {
   #evictBusy: boolean;
   #maxMessageBytes: number;
   #authorize: ServerLimits['authorize'];
+  #peerOf: (call: ServerCall) => string;
+  #onMemoryRefusal: ServerLimits['onMemoryRefusal'];
+  readonly inbound: InboundBudget;
   #calls = new Set<ServerCall>();
   /** HTTP/2 over whatever #accept hands it: a TCP or unix socket, or a TLS one over it. */
   #server: Http2Server;
@@ -168,8 +177,11 @@ export class GrpcServer {
     this.#hostSecret = limits.hostSecret ? Buffer.from(limits.hostSecret) : undefined;
     this.#maxMessageBytes = limits.maxMessageBytes ?? MAX_MESSAGE_BYTES;
     this.#authorize = limits.authorize;
-    // Bounds a peer can hold: streams at once per connection, and the session's buffered
-    // memory (node's default 10 MB would refuse one 16 MiB message; 256 MB takes several).
+    this.#peerOf = limits.peerOf ?? defaultPeer;
+    this.#onMemoryRefusal = limits.onMemoryRefusal;
+    this.inbound = new InboundBudget(limits.memory ?? DEFAULT_INBOUND_LIMITS);
+    // Streams at once per connection, and what node buffers of a session's own frames
+    // (its default 10 MB would refuse one 16 MiB message); request bytes are #inbound's.
     this.#server = createServer({
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
       settings: {
@@ -191,10 +203,10 @@ export class GrpcServer {
         this.#sessions.delete(victim);
       }
       const peer = this.#arriving ?? { address: '' };
-      const state: SessionState = { host: false, open: 0, waiting: 0, peer };
+      const state: SessionState = { host: false, open: 0, waiting: 0, peer, held: 0 };
       this.#sessions.set(session, state);
       session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
-      watchIdle(session, state, prefaceMs, idleMs);
+      watchIdle(session, state, { prefaceMs, firstCallMs: FIRST_CALL_TIMEOUT_MS, idleMs });
       // A host that dies resets the connection; that is not the driver's error (see 'error' above).
       session.once('close', () => this.#sessions.delete(session));
     });
@@ -244,111 +256,17 @@ export class GrpcServer {
       done: (err: CallStatus | null, value?: unknown) => void,
     ) => void,
   ): void {
-    this.#methods.set(path, {
-      requestStream: false,
-      onMessage: (call, message) => {
-        if (call.request !== undefined)
-          return call.end(Status.UNIMPLEMENTED, `${path} takes one request message, got more`);
-        call.request = decodeOr(call, types.request, message, path);
-      },
-      onEnd: (call, partial) => {
-        if (call.done) return;
-        if (partial)
-          return call.end(Status.INTERNAL, `${path}: the request ended in the middle of a message`);
-        if (call.request === undefined)
-          return call.end(Status.UNIMPLEMENTED, `${path} takes one request message, got none`);
-        handle(call.request as Req, call, (err, value) => {
+    const read = decoded(types.request, path);
+    this.handle(
+      path,
+      oneRequest(path, read, (call, request) =>
+        handle(request, call, (err, value) => {
           if (err) return call.end(err.code, err.details);
-          let bytes: Uint8Array;
-          try {
-            bytes = types.response.encode(types.response.fromPartial(value ?? {})).finish();
-          } catch (e) {
-            // A handler's value that protobuf cannot encode (a 1.5 for an int32, say) fails this call, not the driver.
-            return call.end(
-              Status.INTERNAL,
-              `${path}: cannot encode the response: ${e instanceof Error ? e.message : String(e)}`,
-            );
-          }
-          call.reply(bytes);
-        });
-      },
-    });
-  }
-
-  /**
-   * An app method of any kind, run by `run` (see bindHandlers): a unary or server-streaming
-   * method once its one request is in, a client-streaming or bidi one at once, with its
-   * requests as a RequestQueue.
-   */
-  method(
-    path: string,
-    m: MethodDef,
-    run: (input: unknown, call: ServerCall, sink: CallSink) => void,
-  ): void {
-    const encode = (value: unknown): Uint8Array =>
-      m.responseType.encode(m.responseType.fromPartial(value ?? {})).finish();
-    const sink = (call: ServerCall): CallSink => ({
-      send: (value) => {
-        let bytes: Uint8Array;
-        try {
-          bytes = encode(value);
-        } catch (e) {
-          call.end(
-            Status.INTERNAL,
-            `${path}: cannot encode a response: ${e instanceof Error ? e.message : String(e)}`,
-          );
-          return Promise.reject(e);
-        }
-        return call.send(bytes);
-      },
-      done: (err, value) => {
-        if (call.done) return;
-        if (err) return call.end(err.code, err.details);
-        if (m.responseStream) return call.end(Status.OK);
-        let bytes: Uint8Array;
-        try {
-          bytes = encode(value);
-        } catch (e) {
-          // A handler's value that protobuf cannot encode (a 1.5 for an int32, say) fails this call, not the driver.
-          return call.end(
-            Status.INTERNAL,
-            `${path}: cannot encode the response: ${e instanceof Error ? e.message : String(e)}`,
-          );
-        }
-        call.reply(bytes);
-      },
-    });
-    if (!m.requestStream) {
-      this.unary(path, { request: m.requestType, response: m.responseType }, (request, call) =>
-        run(request, call, sink(call)),
-      );
-      return;
-    }
-    const queues = new WeakMap<ServerCall, RequestQueue<unknown>>();
-    this.#methods.set(path, {
-      requestStream: true,
-      onOpen: (call) => {
-        const queue = new RequestQueue<unknown>(
-          () => call.pause(),
-          () => call.resume(),
-        );
-        queues.set(call, queue);
-        call.onCancel(() => queue.fail(new RpcError(Status.CANCELLED, 'the call was cancelled')));
-        run(queue, call, sink(call));
-      },
-      onMessage: (call, message) => {
-        const decoded = decodeOr(call, m.requestType, message, path);
-        if (decoded !== undefined) queues.get(call)?.push(decoded);
-      },
-      onEnd: (call, partial) => {
-        if (partial)
-          return call.end(
-            Status.INTERNAL,
-            `${path}: the requests ended in the middle of a message`,
-          );
-        queues.get(call)?.end();
-      },
-    });
+          const bytes = encoded(call, types.response, value, path);
+          if (bytes !== undefined) call.reply(bytes);
+        }),
+      ),
+    );
   }
 
   /** A streaming method: `handle` hears of its start, every request message and the end of the requests. */
@@ -361,12 +279,13 @@ export class GrpcServer {
       end?(call: ServerCall): void;
     },
   ): void {
-    this.#methods.set(path, {
+    const read = decoded(request, path);
+    this.handle(path, {
       requestStream: true,
       onOpen: handle.open,
       onMessage: (call, message) => {
-        const decoded = decodeOr(call, request, message, path);
-        if (decoded !== undefined) handle.message?.(call, decoded);
+        const value = read(call, message);
+        if (value !== undefined) handle.message?.(call, value);
       },
       onEnd: (call) => handle.end?.(call),
     });
@@ -550,10 +469,25 @@ export class GrpcServer {
             )
           : call.end(Status.INTERNAL, 'compressed message without grpc-encoding'),
     );
+    const inbound = this.inbound.open(state ?? { held: 0 }, this.#peerOf(call), state?.host);
+    call.inbound = inbound;
+    stream.once('close', () => inbound.close());
     method.onOpen?.(call);
     if (!method.requestStream && !call.done) this.#awaitRequest(stream, call);
-    // Once the call is answered, what the peer still sends is read and dropped, not held.
-    stream.on('data', (chunk: Buffer) => call.done || reader.push(chunk));
+    stream.on('data', (chunk: Buffer) => {
+      // Once the call is answered, what the peer still sends is read and dropped, not held.
+      if (call.done) return;
+      const over = inbound.add(chunk.length);
+      if (over) {
+        // Freed now, not at the stream's close: the peer may call again before that.
+        inbound.close();
+        this.#onMemoryRefusal?.();
+        return this.#refuse(stream, call, Status.RESOURCE_EXHAUSTED, over);
+      }
+      // A chunk is often a slice of a larger read buffer that other streams' data shares:
+      // held in a partial message, it would keep all of that alive. A copy keeps its own bytes.
+      reader.push(chunk.byteLength * 2 < chunk.buffer.byteLength ? Buffer.from(chunk) : chunk);
+    });
     stream.once('end', () => method.onEnd(call, reader.partial));
   }
 
@@ -587,80 +521,4 @@ export class GrpcServer {
     stream.once('end', arrived);
     stream.once('close', arrived);
   }
-}
-
-/**
- * Connections are a bounded resource (MAX_SESSIONS): one that never speaks HTTP/2 is
- * destroyed after `prefaceMs`, one that makes no call within FIRST_CALL_TIMEOUT_MS is
- * closed, and so is one with no call open for `idleMs` (GOAWAY). `state.open` counts its
- * calls open.
- */
-function watchIdle(
-  session: ServerHttp2Session,
-  state: SessionState,
-  prefaceMs: number,
-  idleMs: number,
-): void {
-  const preface = setTimeout(() => session.destroy(), prefaceMs).unref();
-  session.once('remoteSettings', () => clearTimeout(preface));
-  let idle: NodeJS.Timeout | undefined;
-  // Past what a timer holds (Infinity, say) the timer would fire at once: no idle limit then.
-  const arm = (ms: number) =>
-    void (ms <= MAX_TIMER_MS && (idle = setTimeout(() => session.close(), ms).unref()));
-  session.on('stream', (stream: ServerHttp2Stream) => {
-    state.open++;
-    clearTimeout(idle);
-    stream.once('close', () => --state.open === 0 && !session.closed && arm(idleMs));
-  });
-  session.once('close', () => (clearTimeout(preface), clearTimeout(idle)));
-  // No idle limit (Infinity) means no first-call limit either: the owner chose to keep them.
-  arm(idleMs > MAX_TIMER_MS ? idleMs : Math.min(FIRST_CALL_TIMEOUT_MS, idleMs));
-}
-
-/** The peer's address: `HOST:PORT`, or `unix` for a unix socket (its peer has none). */
-function addressOf(socket: Socket): string {
-  const { remoteAddress: host, remotePort: port } = socket;
-  if (!host) return 'unix';
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-/** A TLS connection's peer: its address, and the certificate it showed (mTLS). */
-function peerOf(socket: TLSSocket): ConnectionPeer {
-  const cert = socket.getPeerCertificate();
-  const cn = cert?.subject?.CN;
-  return {
-    address: addressOf(socket),
-    ...(cert?.fingerprint256
-      ? { certificate: { fingerprint256: cert.fingerprint256, cn: [cn].flat()[0] } }
-      : {}),
-  };
-}
-
-function decodeOr<T>(
-  call: ServerCall,
-  type: MessageType<T>,
-  message: Buffer,
-  path: string,
-): T | undefined {
-  try {
-    return type.decode(message);
-  } catch (err) {
-    call.end(
-      Status.INTERNAL,
-      `${path}: cannot decode the request: ${err instanceof Error ? err.message : String(err)}`,
-    );
-    return undefined;
-  }
-}
-
-/** Serves typed handlers of `service` (a driver's own, or one offered over the broker). */
-export function serveHandlers(
-  server: GrpcServer,
-  service: ServiceDef,
-  handlers: Record<string, (req: any, ctx: any) => unknown>,
-  log: DriverLogger,
-  broker: BrokerOf,
-): void {
-  for (const { path, method, run } of bindHandlers(service, handlers, log, broker))
-    server.method(path, method, run);
 }
