@@ -99,9 +99,15 @@ async function flood(
     )
   ).map(String);
   const held = statuses.filter((s) => s === 'held').length;
-  expect(statuses.filter((s) => s !== 'held' && s !== String(Status.RESOURCE_EXHAUSTED))).toEqual(
-    [],
-  );
+  // Refused past a budget; on a busy machine a held one may also pass the 10 s a request
+  // has to arrive whole (DEADLINE_EXCEEDED).
+  const expected = new Set([
+    'held',
+    String(Status.RESOURCE_EXHAUSTED),
+    String(Status.DEADLINE_EXCEEDED),
+  ]);
+  expect(statuses.filter((s) => !expected.has(s))).toEqual([]);
+  expect(statuses).toContain(String(Status.RESOURCE_EXHAUSTED));
   // A client's budget (64 MiB through the gateway, 32 MiB at a driver) holds a few of them.
   expect(held).toBeLessThanOrEqual(4);
   expect(statusOf(pid, 'VmHWM')).toBeLessThan(bound);
