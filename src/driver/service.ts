@@ -61,6 +61,8 @@ export async function serveService(
   const server = new GrpcServer(tls, {
     idleTimeoutMs: d.idleTimeoutMs,
     maxSessions: SERVICE_MAX_SESSIONS,
+    // One machine's hosts (or one that floods) take at most a quarter of them.
+    maxSessionsPerPeer: SERVICE_MAX_SESSIONS / 4,
     // No connection is a host's here: a newcomer must not cut another host's calls.
     evictBusy: false,
   });

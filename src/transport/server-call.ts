@@ -31,6 +31,7 @@ export class ServerCall implements CallSource {
   /** A unary call's one request, once read. */
   request: unknown;
   #ended = false;
+  #code?: number;
   #cancelListeners: Array<() => void> = [];
   #trailers: Record<string, string> = {};
   /** Metadata the handler set (ctx.setHeader/setTrailer), in wire form; absent on most calls. */
@@ -53,6 +54,11 @@ export class ServerCall implements CallSource {
   /** The host connection (HTTP/2 session) the call came on. */
   get peer(): object {
     return this.stream.session as object;
+  }
+
+  /** Answered with status OK. */
+  get ok(): boolean {
+    return this.#code === 0;
   }
 
   /** Answered, cancelled or expired: nothing more goes out. */
@@ -166,6 +172,7 @@ export class ServerCall implements CallSource {
     }
     if (this.#gone()) return;
     this.#finish();
+    this.#code = 0;
     this.#respond();
     this.#trailers = this.#customTrailers
       ? { ...this.#customTrailers, 'grpc-status': '0' }
@@ -177,6 +184,7 @@ export class ServerCall implements CallSource {
   end(code: number, details = ''): void {
     if (this.#gone()) return;
     this.#finish();
+    this.#code = code;
     const trailers = {
       ...this.#customTrailers,
       'grpc-status': String(code),

@@ -44,12 +44,14 @@ export function watchIdle(
   arm(idleMs > MAX_TIMER_MS ? idleMs : Math.min(firstCallMs, idleMs));
 }
 
-/** A call's peer for the limits per peer: its certificate, else its host (`unix` for a unix socket). */
-export function defaultPeer(call: ServerCall): string {
-  const { certificate, address } = call.connection;
+/** A connection's peer for the limits per peer: its certificate, else its host (`unix` for a unix socket). */
+export function peerKeyOf({ certificate, address }: ConnectionPeer): string {
   if (certificate) return `certificate ${certificate.fingerprint256}`;
   return address.slice(0, address.lastIndexOf(':')) || address;
 }
+
+/** A call's peer for the limits per peer: its connection's (see peerKeyOf). */
+export const defaultPeer = (call: ServerCall): string => peerKeyOf(call.connection);
 
 /** The peer's address: `HOST:PORT`, or `unix` for a unix socket (its peer has none). */
 export function addressOf(socket: Socket): string {

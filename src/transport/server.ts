@@ -24,6 +24,7 @@ import { readAlways } from './socket.js';
 import {
   addressOf,
   defaultPeer,
+  peerKeyOf,
   peerOf,
   secureContextOf,
   watchIdle,
@@ -83,6 +84,11 @@ export interface ServerLimits {
    * newcomer is refused.
    */
   evictBusy?: boolean;
+  /**
+   * Connections one peer (its certificate, else its address) may hold at once; past it, its
+   * own connections give way to its newcomer as above. Default: maxSessions (no limit).
+   */
+  maxSessionsPerPeer?: number;
   /** Calls one connection may have open at once (HTTP/2 SETTINGS); default MAX_CONCURRENT_STREAMS. */
   maxConcurrentStreams?: number;
   /** The largest request message, in bytes (RESOURCE_EXHAUSTED past it); default MAX_MESSAGE_BYTES. */
@@ -112,6 +118,10 @@ interface SessionState {
   open: number;
   waiting: number;
   peer: ConnectionPeer;
+  /** Its peer, as the limits per peer count it. */
+  peerKey: string;
+  /** A call on it was answered OK (a health check, say): kept before connections that were not. */
+  proven: boolean;
   /** Request bytes its calls hold. */
   held: number;
 }
@@ -190,20 +200,35 @@ export class GrpcServer {
       },
     });
     const maxSessions = limits.maxSessions ?? MAX_SESSIONS;
+    const perPeer = limits.maxSessionsPerPeer ?? maxSessions;
     this.#evictBusy = limits.evictBusy ?? true;
     this.#server.on('session', (session) => {
       session.on('error', () => {});
-      // A host needs one connection (and one per brokered dial). When all are taken, the
-      // oldest that is not the host's gives way (one with no call open first); only when
-      // every one is the host's is the newcomer refused.
-      if (this.#sessions.size >= maxSessions) {
-        const victim = this.#victim();
-        if (!victim) return void session.destroy();
-        victim.destroy();
-        this.#sessions.delete(victim);
-      }
       const peer = this.#arriving ?? { address: '' };
-      const state: SessionState = { host: false, open: 0, waiting: 0, peer, held: 0 };
+      const state: SessionState = {
+        host: false,
+        open: 0,
+        waiting: 0,
+        peer,
+        peerKey: peerKeyOf(peer),
+        proven: false,
+        held: 0,
+      };
+      // A host needs one connection (and one per brokered dial). When all are taken, or all
+      // its peer may have, one of them gives way (see #victim); when none may, the newcomer
+      // is refused.
+      const mine = (s: SessionState) => s.peerKey === state.peerKey;
+      const full =
+        this.#sessions.size >= maxSessions
+          ? this.#victim()
+          : perPeer < maxSessions && this.#count(mine) >= perPeer
+            ? this.#victim(mine)
+            : null;
+      if (full === undefined) return void session.destroy();
+      if (full) {
+        full.destroy();
+        this.#sessions.delete(full);
+      }
       this.#sessions.set(session, state);
       session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
       watchIdle(session, state, { prefaceMs, firstCallMs: FIRST_CALL_TIMEOUT_MS, idleMs });
@@ -378,21 +403,29 @@ export class GrpcServer {
     ]).then(() => clearTimeout(timer));
   }
 
+  #count(which: (s: SessionState) => boolean): number {
+    let n = 0;
+    for (const state of this.#sessions.values()) if (which(state)) n++;
+    return n;
+  }
+
   /**
-   * The connection to close for a newcomer: the oldest not the host's, idle ones first,
-   * then ones whose every call still waits for its request (a peer that opens calls and
-   * never finishes them must not lock real clients out), then (evictBusy) any other.
+   * The connection to close for a newcomer, among `which`: never the host's; the oldest
+   * idle one first, then one whose every call still waits for its request (a peer that
+   * opens calls and never finishes them must not lock real clients out), those that never
+   * had a call answered OK before those that did; then (evictBusy) any other.
    */
-  #victim(): ServerHttp2Session | undefined {
-    let halfOpen: ServerHttp2Session | undefined;
-    let busy: ServerHttp2Session | undefined;
+  #victim(which: (s: SessionState) => boolean = () => true): ServerHttp2Session | undefined {
+    const best: Array<ServerHttp2Session | undefined> = [];
     for (const [session, state] of this.#sessions) {
-      if (state.host) continue;
-      if (state.open === 0) return session;
-      if (state.waiting === state.open) halfOpen ??= session;
-      else busy ??= session;
+      if (state.host || !which(state)) continue;
+      const busy = state.open > 0 && state.waiting < state.open;
+      if (busy && !this.#evictBusy) continue;
+      const tier = (busy ? 4 : 0) + (state.proven ? 2 : 0) + (state.open > 0 && !busy ? 1 : 0);
+      if (tier === 0) return session;
+      best[tier] ??= session;
     }
-    return halfOpen ?? (this.#evictBusy ? busy : undefined);
+    return best.find((s) => s !== undefined);
   }
 
   /**
@@ -471,7 +504,10 @@ export class GrpcServer {
     );
     const inbound = this.inbound.open(state ?? { held: 0 }, this.#peerOf(call), state?.host);
     call.inbound = inbound;
-    stream.once('close', () => inbound.close());
+    stream.once('close', () => {
+      inbound.close();
+      if (call.ok && state) state.proven = true;
+    });
     method.onOpen?.(call);
     if (!method.requestStream && !call.done) this.#awaitRequest(stream, call);
     stream.on('data', (chunk: Buffer) => {

@@ -1,0 +1,103 @@
+// Who gives way when a server is full: connections that proved themselves (a call answered
+// OK) are kept before strangers, and one peer cannot take every connection. The server is
+// driverkit's own (src/transport/server.ts), serving health as drivers do, on loopback TCP;
+// two peers are two loopback addresses (127.0.0.1 and 127.0.0.2).
+import { once } from 'node:events';
+import { type ClientHttp2Session, connect } from 'node:http2';
+import { connect as netConnect } from 'node:net';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { serveHealth } from '../src/driver/services.js';
+import { frameMessage } from '../src/protocol/grpc-wire.js';
+import { Status } from '../src/status.js';
+import { GrpcServer, type ServerLimits } from '../src/transport/server.js';
+
+const CHECK = '/grpc.health.v1.Health/Check';
+
+async function server(limits: ServerLimits): Promise<number> {
+  const s = new GrpcServer(undefined, limits);
+  serveHealth(s, []);
+  const port = await s.listen({ host: '127.0.0.1', port: 0 });
+  onTestFinished(() => s.close());
+  return port;
+}
+
+/** A connection from `from` (a loopback address), once the server has taken it (its SETTINGS). */
+async function dialFrom(port: number, from = '127.0.0.1'): Promise<ClientHttp2Session> {
+  const s = connect(`http://127.0.0.1:${port}`, {
+    createConnection: () => netConnect({ host: '127.0.0.1', port, localAddress: from }),
+  });
+  s.on('error', () => {});
+  onTestFinished(() => void s.destroy());
+  await once(s, 'remoteSettings');
+  return s;
+}
+
+/** A health check (an empty request); resolves with its grpc-status. */
+function check(s: ClientHttp2Session): Promise<number> {
+  const stream = s.request({
+    ':method': 'POST',
+    ':path': CHECK,
+    'content-type': 'application/grpc',
+    te: 'trailers',
+  });
+  stream.on('error', () => {});
+  stream.on('data', () => {});
+  stream.end(frameMessage(new Uint8Array(0)));
+  return new Promise((resolve) => {
+    let code = -1;
+    const take = (h: Record<string, unknown>) => {
+      if (h['grpc-status'] !== undefined) code = Number(h['grpc-status']);
+    };
+    stream.on('response', take);
+    stream.on('trailers', take);
+    stream.on('close', () => resolve(code));
+  });
+}
+
+/** A call whose request never ends: it holds its connection half-open. */
+function halfOpen(s: ClientHttp2Session): void {
+  s.request({ ':method': 'POST', ':path': CHECK, 'content-type': 'application/grpc' }).on(
+    'error',
+    () => {},
+  );
+}
+
+describe('who gives way when the server is full', () => {
+  it('a connection that had a call answered is kept; strangers give way first, oldest first', async () => {
+    const port = await server({ maxSessions: 4, evictBusy: false });
+    const proven = await dialFrom(port);
+    expect(await check(proven)).toBe(Status.OK);
+    const provenClosed = once(proven, 'close').then(() => 'the proven one');
+    const strangers = [await dialFrom(port), await dialFrom(port), await dialFrom(port)];
+    const closed = strangers.map((s, i) => once(s, 'close').then(() => `stranger ${i}`));
+    // Full: each newcomer takes a stranger's place, the oldest first, never the proven one,
+    // although it is the oldest of all and as idle as they are.
+    const first = await dialFrom(port);
+    expect(await Promise.race([provenClosed, ...closed])).toBe('stranger 0');
+    await dialFrom(port);
+    expect(await Promise.race([provenClosed, ...closed.slice(1)])).toBe('stranger 1');
+    expect(proven.closed || proven.destroyed).toBe(false);
+    expect(await check(proven)).toBe(Status.OK);
+    expect(await check(first)).toBe(Status.OK);
+  });
+
+  it('one peer holds at most its share; its own connections give way, not another peer’s', async () => {
+    const port = await server({ maxSessions: 8, maxSessionsPerPeer: 3, evictBusy: false });
+    const other = await dialFrom(port, '127.0.0.1');
+    halfOpen(other);
+    const flood = [];
+    const closed = [];
+    for (let i = 0; i < 6; i++) {
+      const s = await dialFrom(port, '127.0.0.2');
+      closed.push(once(s, 'close'));
+      halfOpen(s);
+      flood.push(s);
+    }
+    // Three of the six gave way to their own peer's newer ones, the oldest first.
+    await Promise.all(closed.slice(0, 3));
+    expect(flood.slice(3).map((s) => s.closed || s.destroyed)).toEqual([false, false, false]);
+    // The other peer's connection, half-open too and older than all, is still served.
+    expect(other.closed || other.destroyed).toBe(false);
+    expect(await check(other)).toBe(Status.OK);
+  });
+});
