@@ -38,6 +38,26 @@ export async function interleaved<P, T>(
   return out;
 }
 
+/** Each call's duration in ms, with `concurrency` calls in flight, over `total` calls. */
+export async function timeConcurrent(
+  total: number,
+  concurrency: number,
+  fn: () => Promise<unknown>,
+): Promise<number[]> {
+  const out: number[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next++ < total) {
+        const t0 = performance.now();
+        await fn();
+        out.push(performance.now() - t0);
+      }
+    }),
+  );
+  return out;
+}
+
 /** Calls per second with `concurrency` calls in flight, over `total` calls. */
 export async function throughput(
   total: number,

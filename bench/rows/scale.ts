@@ -8,7 +8,7 @@ import { startGateway } from '../../src/gateway/gateway.js';
 import { DriverHost } from '../../src/host/host.js';
 import { BENCH_BIN } from '../peers.js';
 import type { Result } from '../result.js';
-import { percentile, rssMb, timeEach } from '../stats.js';
+import { percentile, rssMb, timeConcurrent, timeEach } from '../stats.js';
 
 const DRIVERS = 50;
 const CALLS = 10_000;
@@ -85,9 +85,13 @@ export async function gateway(): Promise<Result[]> {
     await timeEach(300, () => direct.getUser(req));
     const d: number[] = [];
     const g: number[] = [];
+    const d64: number[] = [];
+    const g64: number[] = [];
     for (let round = 0; round < 4; round++) {
       d.push(...(await timeEach(500, () => direct.getUser(req))));
       g.push(...(await timeEach(500, () => via.getUser(req))));
+      d64.push(...(await timeConcurrent(2000, 64, () => direct.getUser(req))));
+      g64.push(...(await timeConcurrent(2000, 64, () => via.getUser(req))));
     }
     return [
       {
@@ -96,6 +100,15 @@ export async function gateway(): Promise<Result[]> {
         value: percentile(g, 50),
         unit: 'ms',
         baseline: { name: 'direct call', value: percentile(d, 50) },
+        target: { max: 1.5, on: 'ratio', label: '≤ 1.5× direct' },
+      },
+      {
+        row: 'gateway',
+        metric: 'p50 with 64 calls in flight through the gateway',
+        value: percentile(g64, 50),
+        unit: 'ms',
+        baseline: { name: 'direct, 64 in flight', value: percentile(d64, 50) },
+        target: { max: 1.5, on: 'ratio', label: '≤ 1.5× direct' },
       },
     ];
   } finally {

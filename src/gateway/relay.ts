@@ -72,7 +72,7 @@ export function clientOf(
   call: ServerCall,
   tokens: readonly Token[] | undefined,
 ): { key: string; user?: string } {
-  const token = tokenIndex(call.metadata().authorization, tokens);
+  const token = tokens?.length ? tokenIndex(call.metadata().authorization, tokens) : undefined;
   if (token !== undefined) return { key: `token ${token}`, user: tokenName(tokens!, token) };
   const cert = call.connection.certificate;
   if (cert) return { key: `certificate ${cert.fingerprint256}`, user: cert.cn };

@@ -32,6 +32,7 @@ export class ServerCall implements CallSource {
   request: unknown;
   #ended = false;
   #code?: number;
+  #metadata?: Record<string, string>;
   #cancelListeners: Array<() => void> = [];
   #trailers: Record<string, string> = {};
   /** Metadata the handler set (ctx.setHeader/setTrailer), in wire form; absent on most calls. */
@@ -70,12 +71,15 @@ export class ServerCall implements CallSource {
     this.#cancelListeners.push(listener);
   }
 
-  metadata(): Record<string, string> {
+  /** The call's metadata, read once (a relay asks for it at each check): not to be changed. */
+  metadata(): Readonly<Record<string, string>> {
+    if (this.#metadata) return this.#metadata;
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(this.headers)) {
       if (k[0] !== ':' && !RESERVED_HEADERS.has(k) && v !== undefined)
         out[k] = metadataValue(k, Array.isArray(v) ? v.join(', ') : v);
     }
+    this.#metadata = out;
     return out;
   }
 
