@@ -21,16 +21,16 @@ import type { CallStatus } from '../rpc/handlers.js';
 import type { MessageType } from '../contracts/contract.js';
 import { type ConnectionPeer, ServerCall } from './server-call.js';
 import { readAlways } from './socket.js';
+import { ConnectionTable } from './connection-table.js';
 import {
   addressOf,
   defaultPeer,
-  peerKeyOf,
   peerOf,
   secureContextOf,
   watchIdle,
 } from './server-connections.js';
 import { decoded, encoded, oneRequest } from './server-methods.js';
-import { DEFAULT_INBOUND_LIMITS, InboundBudget, type InboundLimits } from './inbound-budget.js';
+import { DEFAULT_INBOUND_LIMITS, InboundBudget } from './inbound-budget.js';
 import { FrameReader, parseGrpcTimeout } from '../protocol/grpc-wire.js';
 import {
   CONNECTION_WINDOW_BYTES,
@@ -40,101 +40,19 @@ import {
 import { HOST_SECRET_HEADER } from '../protocol/env.js';
 import { Status } from '../status.js';
 
-/** Calls one connection may have open at once; a host queues past it (HTTP/2 SETTINGS). */
-export const MAX_CONCURRENT_STREAMS = 1024;
-/** Connections served at once. */
-export const MAX_SESSIONS = 64;
-/**
- * node:http2's cap on what it buffers for one session, in megabytes: its own frames. Request
- * bytes, which node hands on as soon as they are read, are InboundBudget's to bound.
- */
-const MAX_SESSION_MEMORY_MB = 256;
-/** How long a connection may go without a call before it is closed (GOAWAY); see ServerLimits. */
-export const IDLE_TIMEOUT_MS = 5 * 60_000;
-/** How long a new connection has to finish TLS and send its HTTP/2 SETTINGS. */
-const PREFACE_TIMEOUT_MS = 10_000;
-/** How long a new connection has to make its first call (a host makes its health check at once). */
-export const FIRST_CALL_TIMEOUT_MS = 10_000;
-/**
- * How long a call whose request is one message (unary, server-streaming) has from its
- * headers to the end of that message: a peer that never finishes one must not hold a
- * stream and its connection for ever.
- */
-export const REQUEST_TIMEOUT_MS = 10_000;
-
-/** Time limits on a connection, so that peers that hold one and do nothing give it back. */
-export interface ServerLimits {
-  /**
-   * A connection with no call open for this long is closed with GOAWAY; a gRPC client
-   * reconnects on its next call. The host's stdio stream keeps its own connection open.
-   * Infinity: never.
-   */
-  idleTimeoutMs?: number;
-  /**
-   * The host's secret (see ENV.hostSecret): a connection that sends it on a call is the
-   * host's, and is never closed to make room for a newcomer. Default: none (no connection
-   * is told apart).
-   */
-  hostSecret?: string;
-  /** Connections served at once (default MAX_SESSIONS; a service shared by many hosts takes more). */
-  maxSessions?: number;
-  /**
-   * When all are taken, may a connection with calls open give way to a newcomer (default
-   * true: a driver's one host is never the one cut)? False: only idle ones do, else the
-   * newcomer is refused.
-   */
-  evictBusy?: boolean;
-  /**
-   * Connections one peer (its certificate, else its address) may hold at once; past it, its
-   * own connections give way to its newcomer as above. Default: maxSessions (no limit).
-   */
-  maxSessionsPerPeer?: number;
-  /** Calls one connection may have open at once (HTTP/2 SETTINGS); default MAX_CONCURRENT_STREAMS. */
-  maxConcurrentStreams?: number;
-  /** The largest request message, in bytes (RESOURCE_EXHAUSTED past it); default MAX_MESSAGE_BYTES. */
-  maxMessageBytes?: number;
-  /**
-   * Checks a call at its headers, before its messages are read: a status refuses it (a
-   * missing bearer token, say), and nothing it sends after is held.
-   */
-  authorize?(call: ServerCall, path: string): { code: number; details: string } | undefined;
-  /** Request bytes held at once (see InboundBudget); default DEFAULT_INBOUND_LIMITS. */
-  memory?: InboundLimits;
-  /**
-   * Who a call is from, for the limits per peer: default its certificate, else its address
-   * (without the port: one machine's connections share).
-   */
-  peerOf?(call: ServerCall): string;
-  /** Hears of each call refused for its request bytes (for a metric). */
-  onMemoryRefusal?(): void;
-}
-
-/**
- * What the server knows of one connection: whether it proved to be the host's, its calls
- * open, and how many of those still wait for their request (half-open).
- */
-interface SessionState {
-  host: boolean;
-  open: number;
-  waiting: number;
-  peer: ConnectionPeer;
-  /** Its peer, as the limits per peer count it. */
-  peerKey: string;
-  /** A call on it was answered OK (a health check, say): kept before connections that were not. */
-  proven: boolean;
-  /** Request bytes its calls hold. */
-  held: number;
-}
-
-/**
- * The server's identity, and what a client must show: AutoMTLS's one peer certificate, or
- * a service's client CA. Without `peerCertPem`, clients show no certificate (TLS only).
- */
-export interface ServerTls {
-  certPem: string;
-  keyPem: string;
-  peerCertPem?: string;
-}
+// The options and their defaults live in server-options.ts; callers import them from here.
+export * from './server-options.js';
+import {
+  FIRST_CALL_TIMEOUT_MS,
+  IDLE_TIMEOUT_MS,
+  MAX_CONCURRENT_STREAMS,
+  MAX_SESSION_MEMORY_MB,
+  MAX_SESSIONS,
+  PREFACE_TIMEOUT_MS,
+  REQUEST_TIMEOUT_MS,
+  type ServerLimits,
+  type ServerTls,
+} from './server-options.js';
 
 /**
  * How the server runs one method: its start, each request message (still encoded), then the
@@ -155,10 +73,8 @@ export interface MethodImpl {
  */
 export class GrpcServer {
   #methods = new Map<string, MethodImpl>();
-  /** In the order they connected, so the oldest is the first to give way. */
-  #sessions = new Map<ServerHttp2Session, SessionState>();
+  #sessions: ConnectionTable;
   #hostSecret?: Buffer;
-  #evictBusy: boolean;
   #maxMessageBytes: number;
   #authorize: ServerLimits['authorize'];
   #peerOf: (call: ServerCall) => string;
@@ -200,40 +116,18 @@ export class GrpcServer {
       },
     });
     const maxSessions = limits.maxSessions ?? MAX_SESSIONS;
-    const perPeer = limits.maxSessionsPerPeer ?? maxSessions;
-    this.#evictBusy = limits.evictBusy ?? true;
+    this.#sessions = new ConnectionTable({
+      max: maxSessions,
+      perPeer: limits.maxSessionsPerPeer ?? maxSessions,
+      evictBusy: limits.evictBusy ?? true,
+    });
     this.#server.on('session', (session) => {
       session.on('error', () => {});
-      const peer = this.#arriving ?? { address: '' };
-      const state: SessionState = {
-        host: false,
-        open: 0,
-        waiting: 0,
-        peer,
-        peerKey: peerKeyOf(peer),
-        proven: false,
-        held: 0,
-      };
-      // A host needs one connection (and one per brokered dial). When all are taken, or all
-      // its peer may have, one of them gives way (see #victim); when none may, the newcomer
-      // is refused.
-      const mine = (s: SessionState) => s.peerKey === state.peerKey;
-      const full =
-        this.#sessions.size >= maxSessions
-          ? this.#victim()
-          : perPeer < maxSessions && this.#count(mine) >= perPeer
-            ? this.#victim(mine)
-            : null;
-      if (full === undefined) return void session.destroy();
-      if (full) {
-        full.destroy();
-        this.#sessions.delete(full);
-      }
-      this.#sessions.set(session, state);
+      // A host needs one connection (and one per brokered dial): see ConnectionTable.
+      const state = this.#sessions.admit(session, this.#arriving ?? { address: '' });
+      if (!state) return;
       session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
       watchIdle(session, state, { prefaceMs, firstCallMs: FIRST_CALL_TIMEOUT_MS, idleMs });
-      // A host that dies resets the connection; that is not the driver's error (see 'error' above).
-      session.once('close', () => this.#sessions.delete(session));
     });
     this.#server.on('stream', (stream, headers) => this.#onStream(stream, headers));
     if (tls) {
@@ -347,7 +241,7 @@ export class GrpcServer {
    */
   async drain(graceMs: number): Promise<void> {
     this.#listener.close();
-    for (const s of this.#sessions.keys()) s.close();
+    for (const s of this.#sessions.sessions()) s.close();
     const deadline = Date.now() + graceMs;
     // Calls that started as the GOAWAY went out join the set: wait for whichever ends next,
     // with one listener per call.
@@ -378,7 +272,7 @@ export class GrpcServer {
     this.#listener.close();
     this.#server.close();
     for (const call of this.#calls) call.abort(Status.UNAVAILABLE, 'the server is shutting down');
-    const sessions = [...this.#sessions.keys()];
+    const sessions = this.#sessions.sessions();
     if (sessions.length === 0) return Promise.resolve();
     let timer: NodeJS.Timeout | undefined;
     // A closed session only ends its socket and waits for the peer: one that does not read
@@ -401,31 +295,6 @@ export class GrpcServer {
       ),
       cut,
     ]).then(() => clearTimeout(timer));
-  }
-
-  #count(which: (s: SessionState) => boolean): number {
-    let n = 0;
-    for (const state of this.#sessions.values()) if (which(state)) n++;
-    return n;
-  }
-
-  /**
-   * The connection to close for a newcomer, among `which`: never the host's; the oldest
-   * idle one first, then one whose every call still waits for its request (a peer that
-   * opens calls and never finishes them must not lock real clients out), those that never
-   * had a call answered OK before those that did; then (evictBusy) any other.
-   */
-  #victim(which: (s: SessionState) => boolean = () => true): ServerHttp2Session | undefined {
-    const best: Array<ServerHttp2Session | undefined> = [];
-    for (const [session, state] of this.#sessions) {
-      if (state.host || !which(state)) continue;
-      const busy = state.open > 0 && state.waiting < state.open;
-      if (busy && !this.#evictBusy) continue;
-      const tier = (busy ? 4 : 0) + (state.proven ? 2 : 0) + (state.open > 0 && !busy ? 1 : 0);
-      if (tier === 0) return session;
-      best[tier] ??= session;
-    }
-    return best.find((s) => s !== undefined);
   }
 
   /**
