@@ -1,6 +1,6 @@
 // driverkit serve's hot reload from outside: --watch swaps an edited source driver in without
 // a failed call, a broken edit leaves the old one serving, and SIGHUP reloads the config.
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, credentials } from '@grpc/grpc-js';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -194,7 +194,36 @@ describe('driverkit serve: SIGHUP', () => {
     expect((await client.add({ value: '4' }, to('d'))).total).toBe('4');
   }, 120_000);
 
-  it('takes new bearer tokens from tokens_file: the revoked one is refused, the new one served', async () => {
+  it('a build that hangs does not hold back a config change under --watch: the build is cancelled, the config reloaded, then the driver built again', async () => {
+    const { dir, folder, edit } = counterProject();
+    // The driver's build waits for GO to exist (it does at the first start).
+    const go = join(dir, 'GO');
+    writeFileSync(go, '');
+    const build = `while [ ! -e ${go} ]; do sleep 0.02; done; cp ${BIN.counter} "$OUT"`;
+    writeFileSync(
+      join(folder, 'driverkit.json'),
+      JSON.stringify({ type: 'counter', version: '0.1.0', driverkit: '^0.1.0', build }),
+    );
+    const config = `${COUNTER_TYPE}\n[drivers.c]\ntype = "counter"\ndriver = "./counter"\n`;
+    writeFileSync(join(dir, 'driverkit.toml'), config);
+    const { client, said } = await serve(dir, '--watch');
+    expect((await client.add({ value: '1' })).total).toBe('1');
+    rmSync(go);
+    edit(2);
+    await said(/source changed; rebuilding and swapping/, 'the build to start');
+    writeFileSync(
+      join(dir, 'driverkit.toml'),
+      `${config}[drivers.d]\ntype = "counter"\ndriver = "${BIN.counter}"\n`,
+    );
+    await said(/config reloaded/, 'the config reload, while the build still waits');
+    const d = { metadata: { 'driverkit-driver': 'd' } };
+    expect((await client.add({ value: '9' }, d)).total).toBe('9');
+    // The cancelled build runs again, and its driver is swapped once it can finish.
+    writeFileSync(go, '');
+    await said(/driver swapped/, 'the driver built again and swapped');
+  }, 120_000);
+
+  it('takes new bearer tokens from tokens_file: the revoked one is refused, the new one served; an empty file revokes all', async () => {
     const { dir } = counterProject();
     const tokens = join(dir, 'tokens');
     writeFileSync(tokens, 'ops old-token\n');
@@ -211,5 +240,11 @@ describe('driverkit serve: SIGHUP', () => {
     const refused = await expectRejection(client.add({ value: '1' }, as('old-token')), RpcError);
     expect(refused.status).toBe(Status.UNAUTHENTICATED);
     expect((await client.add({ value: '2' }, as('new-token'))).total).toBe('2');
+    // Emptied: every token is revoked, and the log says so (it was refused, keeping them).
+    writeFileSync(tokens, '# all revoked\n');
+    child.kill('SIGHUP');
+    await said(/every bearer token revoked: the tokens file has none/, 'the revocation');
+    const revoked = await expectRejection(client.add({ value: '3' }, as('new-token')), RpcError);
+    expect(revoked.status).toBe(Status.UNAUTHENTICATED);
   }, 60_000);
 });

@@ -3,8 +3,12 @@ import type { Config } from '../config/schema.js';
 import { DriverkitError } from '../errors.js';
 import { type GatewaySecurity, parseTokens } from '../gateway/security.js';
 
-/** The gateway's security from the config's `[gateway]` table and `gateway_allow` keys, its files read. */
-export async function gatewaySecurity(config: Config): Promise<GatewaySecurity> {
+/**
+ * The gateway's security from the config's `[gateway]` table and `gateway_allow` keys, its
+ * files read. A tokens file with no token fails a start; on a reload (`reloading`) it
+ * revokes every token: tokens stay on, and no call gets through until one is added.
+ */
+export async function gatewaySecurity(config: Config, reloading = false): Promise<GatewaySecurity> {
   const g = config.gateway;
   const read = async (path: string | undefined, key: string) => {
     if (path === undefined) return undefined;
@@ -29,7 +33,8 @@ export async function gatewaySecurity(config: Config): Promise<GatewaySecurity> 
       .map((t) => t.trim())
       .filter(Boolean),
   ];
-  if ((g.tokensFile || g.tokensEnv) && tokens.length === 0) {
+  const tokensOn = Boolean(g.tokensFile || g.tokensEnv);
+  if (tokensOn && tokens.length === 0 && !reloading) {
     throw new DriverkitError(
       'CONFIG_INVALID',
       `${config.file}: gateway: expected at least one bearer token in ${g.tokensFile ?? `$${g.tokensEnv}`}, found none`,
@@ -42,7 +47,7 @@ export async function gatewaySecurity(config: Config): Promise<GatewaySecurity> 
     tls: certPem && keyPem ? { certPem, keyPem, clientCaPem } : undefined,
     tlsFiles:
       g.tlsCert && g.tlsKey ? { cert: g.tlsCert, key: g.tlsKey, clientCa: g.clientCa } : undefined,
-    tokens: tokens.length ? tokens : undefined,
+    tokens: tokensOn ? tokens : undefined,
     allow,
     maxConcurrentCalls: g.maxConcurrentCalls,
     maxCallsPerClient: g.maxCallsPerClient,

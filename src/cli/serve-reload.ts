@@ -33,7 +33,7 @@ export async function reloadConfig(
   try {
     // The mode serve runs in (the command line's, if given) holds across reloads.
     next = { ...(await loadConfig(file)), mode: host.config.mode };
-    security = await gatewaySecurity(next);
+    security = await gatewaySecurity(next, true);
     if (next.mode === 'production')
       await (await import('../host/production.js')).checkProduction(next);
   } catch (err) {
@@ -46,6 +46,10 @@ export async function reloadConfig(
   const gatewayRestart = gatewayChanges(host.config, next);
   // Access rules first: a driver added next must not be reachable without its own.
   gateway()?.update({ tokens: security.tokens, allow: security.allow });
+  if (security.tokens?.length === 0 && next.gateway.tokensFile)
+    logger.log('warn', 'every bearer token revoked: the tokens file has none', {
+      file: next.gateway.tokensFile,
+    });
   for (const k of LIVE_GATEWAY)
     (host.config.gateway as Record<string, unknown>)[k] = next.gateway[k as never];
   let report: ReloadReport;

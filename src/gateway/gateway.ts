@@ -4,6 +4,7 @@
 import { methodPath, type ServiceDef } from '../contracts/contract.js';
 import { internalServices } from '../contracts/internal.js';
 import { DriverkitError } from '../errors.js';
+import { Status } from '../status.js';
 import type { RejectionReason } from '../metrics/host-metrics.js';
 import type { Call } from '../rpc/client.js';
 import { GrpcServer } from '../transport/server.js';
@@ -49,7 +50,8 @@ export interface Gateway {
   close(graceMs?: number): Promise<void>;
   /**
    * A reloaded config's bearer tokens and `gateway_allow` rules, for every call from now on
-   * (tokens only while some were set at start: turning them on or off needs a restart).
+   * (tokens only while some were set at start: turning them on or off needs a restart). An
+   * empty list of tokens revokes them all: every call is then UNAUTHENTICATED.
    */
   update(next: Pick<GatewaySecurity, 'tokens' | 'allow'>): void;
 }
@@ -124,7 +126,11 @@ export async function startGateway(
     authorize: tokensOn
       ? (call, path) => {
           if (path.startsWith(`/${health}/`)) return undefined;
-          const refused = checkToken(call.metadata().authorization, target.security.tokens);
+          const tokens = target.security.tokens ?? [];
+          // Tokens on, none valid (an emptied tokens file, reloaded): nobody gets through.
+          const refused = tokens.length
+            ? checkToken(call.metadata().authorization, tokens)
+            : { code: Status.UNAUTHENTICATED, details: 'no bearer token is valid now' };
           if (refused) rejected('unauthenticated');
           return refused;
         }
@@ -191,7 +197,7 @@ export async function startGateway(
         draining = true;
       },
       update: ({ tokens, allow }) => {
-        if (tokensOn && tokens?.length) target.security.tokens = tokens;
+        if (tokensOn && tokens) target.security.tokens = tokens;
         target.security.allow = allow;
       },
       close: async (graceMs = 2000) => {

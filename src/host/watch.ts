@@ -32,7 +32,8 @@ export interface HostWatch {
 }
 
 type Target = { driver: string } | { config: true };
-const keyOf = (t: Target) => ('config' in t ? '\0config' : t.driver);
+const CONFIG = '\0config';
+const keyOf = (t: Target) => ('config' in t ? CONFIG : t.driver);
 
 /** Watches every source driver's build inputs and the config file of `host`. */
 export function watchHost(host: DriverHost, options: WatchOptions): HostWatch {
@@ -61,14 +62,21 @@ export function watchHost(host: DriverHost, options: WatchOptions): HostWatch {
     if (closed || pending.size === 0) return;
     // A newer change to what is being built cancels that build; the new job follows it, and
     // swaps even if that build had finished (else the edit it made would never be served).
+    // A config change cancels a build too (one that hangs must not hold the config back):
+    // the config is reloaded first, then that driver is built again.
     if (running) {
-      if (pending.has(running.key) && !running.abort.signal.aborted) {
-        force.add(running.key);
+      const { key } = running;
+      const preempt = pending.has(key) || (pending.has(CONFIG) && key !== CONFIG);
+      if (preempt && !running.abort.signal.aborted) {
+        force.add(key);
+        if (!pending.has(key)) pending.set(key, { driver: key });
         running.abort.abort('a newer change replaced this one');
       }
       return;
     }
-    const [key, target] = pending.entries().next().value as [string, Target];
+    const [key, target] = (
+      pending.has(CONFIG) ? [CONFIG, pending.get(CONFIG)] : pending.entries().next().value
+    ) as [string, Target];
     pending.delete(key);
     const forced = force.delete(key);
     const abort = new AbortController();
