@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { DriverkitError } from '../errors.js';
 import { type FetchLimits, fetchToFile, type Progress } from './download.js';
@@ -32,8 +32,29 @@ export interface Unpacked {
 /** The lowercase hex sha256 of some bytes. */
 export const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-/** The sha256 of a file, or undefined when it cannot be read. */
-export const fileSha256 = (path: string) => readFile(path).then(sha256, () => undefined);
+/**
+ * The sha256 of a file, read a piece at a time (an executable may be as large as an archive
+ * unpacks to), or undefined when it cannot be read.
+ */
+export async function fileSha256(path: string): Promise<string | undefined> {
+  const hash = createHash('sha256');
+  // One buffer, read into again and again: a gigabyte leaves no garbage behind.
+  const piece = Buffer.allocUnsafe(1 << 20);
+  let file: FileHandle | undefined;
+  try {
+    file = await open(path, 'r');
+    for (;;) {
+      const { bytesRead } = await file.read(piece, 0, piece.length, null);
+      if (bytesRead === 0) break;
+      hash.update(piece.subarray(0, bytesRead));
+    }
+  } catch {
+    return undefined;
+  } finally {
+    await file?.close();
+  }
+  return hash.digest('hex');
+}
 
 /**
  * Downloads an artifact, checks its sha256, unpacks it into a temp folder beside its final

@@ -1,11 +1,12 @@
 import type { KeyObject } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import semver from 'semver';
 import { withLock } from '../build/lock.js';
 import { DriverkitError } from '../errors.js';
-import { fileSha256, installArtifact, sha256 } from './artifact.js';
+import { fileSha256, installArtifact } from './artifact.js';
 import { recordInstall, type InstallResult } from './install.js';
 import { readLock, type LockEntry } from './lockfile.js';
 import { NAME_PATTERN } from './manifest.js';
@@ -52,13 +53,15 @@ export async function installFile(req: FileInstallRequest): Promise<InstallResul
     );
   }
   const path = resolve(req.file);
-  const bytes = await readFile(path).catch((err: Error) => {
+  await access(path, constants.R_OK).catch((err: Error) => {
     throw new DriverkitError('DRIVER_NOT_FOUND', `--file ${req.file}: ${err.message}`);
   });
   await mkdir(store.drivers, { recursive: true });
   return withLock(join(store.drivers, `${name}.lock`), async () => {
     const locked = (await readLock(store.lockFile)).drivers[name];
-    const digest = sha256(bytes);
+    const digest = await fileSha256(path);
+    if (digest === undefined)
+      throw new DriverkitError('DRIVER_NOT_FOUND', `--file ${req.file}: cannot be read`);
     const result = (action: InstallResult['action'], e: LockEntry): InstallResult => ({
       name,
       version,
