@@ -1,6 +1,7 @@
 // The AuthProvider type: its conformance suite over the JSON driver (scrypt hashes) and the
 // LDAP driver (a bind as the user, against a real slapd), and what each refuses.
 import { execFileSync } from 'node:child_process';
+import { randomBytes, scryptSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -62,6 +63,55 @@ describe('AuthProvider: JSON driver', () => {
       clientSecret: 'lovelace',
     });
     expect(user?.username).toBe('ada');
+  });
+
+  it('takes as long for an unknown id as for an account hashed with other parameters; refuses a cost it could not run', async () => {
+    const dir = mkdtempSync(join(ROOT, '.cache', 'auth-json-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const scryptHash = (password: string, n: number, r: number) => {
+      const salt = randomBytes(16);
+      const hash = scryptSync(password, salt, 32, { N: n, r, p: 1, maxmem: 256 << 20 });
+      return `scrypt$${n}$${r}$1$${salt.toString('base64')}$${hash.toString('base64')}`;
+    };
+    const driver = useDriver({ name: 'auth', path: BIN.authJson, contract: authprovider });
+    await driver.ready;
+    const file = join(dir, 'accounts.json');
+    // 64 MiB of scrypt memory: node's own limit; every Authenticate for it would fail.
+    writeFileSync(
+      file,
+      JSON.stringify([{ username: 'big', password_hash: scryptHash('x', 65536, 8) }]),
+    );
+    const costly = await expectRejection(
+      driver.client.configure({ config: { users: file } }),
+      RpcError,
+    );
+    expect(costly.details).toMatch(/entry 0: expected password_hash .*128·N·r at most 33554432/);
+    // Two accounts hashed with other parameters (a migration under way): the first account's
+    // are the default's, the second's four times cheaper.
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { username: 'ada', password_hash: scryptHash('lovelace', 16384, 8) },
+        { username: 'bob', password_hash: scryptHash('builder', 4096, 8) },
+      ]),
+    );
+    await driver.client.configure({ config: { users: file } });
+    const timed = async (clientId: string) => {
+      const t0 = performance.now();
+      await expectRejection(driver.client.authenticate({ clientId, clientSecret: 'wrong' }));
+      return performance.now() - t0;
+    };
+    const times: Record<string, number[]> = { ada: [], bob: [], nobody: [] };
+    // Interleaved, so that the machine's noise falls on all three alike.
+    for (let i = 0; i < 7; i++)
+      for (const id of Object.keys(times)) times[id].push(await timed(id));
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+    const unknown = median(times.nobody);
+    for (const id of ['ada', 'bob'])
+      expect(
+        Math.abs(median(times[id]) - unknown) / unknown,
+        `${id}: ${times[id]} vs ${times.nobody}`,
+      ).toBeLessThan(0.2);
   });
 });
 

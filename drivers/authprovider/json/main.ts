@@ -11,7 +11,7 @@ import {
   type User,
   userprovider,
 } from 'driverkit/driver';
-import { decoyLike, hashPassword, isHash, verifyPassword } from './password.js';
+import { costOf, decoy, HASH_RULE, hashPassword, isHash, verifyAtEveryCost } from './password.js';
 
 interface Account {
   user: User;
@@ -35,7 +35,8 @@ if (process.argv[2] === 'hash') {
 
 const log = createLogger();
 let accounts: Map<string, Account> | undefined;
-let decoy = decoyLike(undefined);
+/** One decoy hash per cost among the accounts (the default's when there are none). */
+let decoys = new Map([[costOf(decoy()), decoy()]]);
 /** The one answer to a wrong secret and an unknown id alike. */
 const REFUSED = 'invalid client id or secret';
 
@@ -65,10 +66,7 @@ async function load(file: string): Promise<Map<string, Account>> {
       throw bad(i, 'expected an object');
     const { password_hash: hash, locked, ...user } = entry as Record<string, unknown>;
     if (typeof hash !== 'string' || !isHash(hash))
-      throw bad(
-        i,
-        'expected password_hash "scrypt$N$r$p$SALT$HASH" with parameters scrypt can run (plain passwords are refused)',
-      );
+      throw bad(i, `expected password_hash ${HASH_RULE} (plain passwords are refused)`);
     const parsed = userprovider.versions[1].methods.getUser.responseType.fromJSON({ user }).user!;
     if (!parsed.username) throw bad(i, 'expected a username');
     if (out.has(parsed.username))
@@ -91,7 +89,10 @@ await serve({
             'config: expected {"users": "<accounts file>"}',
           );
         accounts = await load(file);
-        decoy = decoyLike(accounts.values().next().value?.hash);
+        const costs = new Set([...accounts.values()].map((a) => costOf(a.hash)));
+        decoys = costs.size
+          ? new Map([...costs].map((c) => [c, decoy(c)]))
+          : new Map([[costOf(decoy()), decoy()]]);
         log.info('accounts loaded', { file, count: accounts.size });
         return {};
       },
@@ -99,8 +100,8 @@ await serve({
         if (!accounts)
           throw new RpcError(Status.FAILED_PRECONDITION, 'not configured: call Configure first');
         const account = accounts.get(clientId);
-        // An unknown id costs a hash check too: the time taken does not say which ids exist.
-        const ok = (await verifyPassword(clientSecret, account?.hash ?? decoy)) && !!clientSecret;
+        // An unknown id costs what a known one does (see verifyAtEveryCost).
+        const ok = (await verifyAtEveryCost(clientSecret, account?.hash, decoys)) && !!clientSecret;
         if (!account || !ok) {
           log.info('authentication refused', {
             reason: account ? 'wrong secret' : 'unknown client id',
