@@ -361,6 +361,7 @@ users = "./staff.json"
       tlsKey?: string;
       tlsServerName?: string;
       insecure?: boolean;
+      allowUnverifiedType?: boolean;
       autoMTLS?: boolean;
       required?: boolean;
       allowRemote?: boolean;

@@ -4,11 +4,23 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { methodPath } from '../src/contracts/contract.js';
+import { userprovider } from '../src/contracts/userprovider.js';
+import { serveHealth } from '../src/driver/services.js';
+import { DriverkitError } from '../src/errors.js';
 import { launchDriver } from '../src/launch/driver.js';
+import { GrpcServer } from '../src/transport/server.js';
 import type { DriverOptions } from '../src/launch/options.js';
 import { counter } from './fixtures/gen/contracts/counter.js';
 import { fixtureContract } from './fixtures/contract.js';
-import { captureLogger, load, requestQueue, spawnUntil, waitFor } from './helpers.js';
+import {
+  captureLogger,
+  expectRejection,
+  load,
+  requestQueue,
+  spawnUntil,
+  waitFor,
+} from './helpers.js';
 import { BIN } from './paths.js';
 
 /** `n` replicas of `bin` as services on unix sockets of fixed paths; `restart(i)` starts one anew at its path. */
@@ -148,5 +160,62 @@ describe('replicas of a service', () => {
     await waitFor(() => driver.replicas![1].state === 'ready', 5000, 'replica 1 ready again');
     const { failures } = await calls.stop();
     expect(failures.map((e) => e.message)).toEqual([]);
+  });
+});
+
+describe('a replica that does not say what it is', () => {
+  /** A server with health and GetUser but no DriverInfo (a plain go-plugin service, or an impostor); counts its calls. */
+  async function unverified() {
+    const dir = mkdtempSync(join(tmpdir(), 'dk-rep-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const server = new GrpcServer();
+    serveHealth(server, []);
+    let calls = 0;
+    const getUser = userprovider.versions[1].methods.getUser;
+    server.unary(
+      methodPath(userprovider.versions[1], getUser),
+      { request: getUser.requestType, response: getUser.responseType },
+      (request, _call, done) => {
+        calls++;
+        done(null, { user: { id: request.userId?.opaqueId, username: 'taken' } });
+      },
+    );
+    const path = join(dir, 'impostor.sock');
+    await server.listen({ path });
+    onTestFinished(() => server.close());
+    return { address: `unix://${path}`, calls: () => calls };
+  }
+
+  it('is refused, and sent no call, unless allowUnverifiedType takes it on trust', async () => {
+    const impostor = await unverified();
+    const refused = launchDriver({
+      name: 'svc',
+      path: 'replicas',
+      contract: userprovider,
+      address: [impostor.address],
+      logger: captureLogger(),
+    });
+    onTestFinished(() => refused.close());
+    const err = await expectRejection(refused.ready, DriverkitError);
+    expect(err.code).toBe('DRIVER_INCOMPATIBLE');
+    expect(err.message).toMatch(/answers no DriverInfo.*allow_unverified_type/);
+    // No client to call it with, and no call went its way.
+    expect(() => refused.client).toThrow(DriverkitError);
+    expect(impostor.calls()).toBe(0);
+
+    const trusted = launchDriver({
+      name: 'svc',
+      path: 'replicas',
+      contract: userprovider,
+      address: [impostor.address],
+      allowUnverifiedType: true,
+      logger: captureLogger(),
+    });
+    onTestFinished(() => trusted.close());
+    await trusted.ready;
+    expect((await trusted.client.getUser({ userId: { opaqueId: 'x' } })).user?.username).toBe(
+      'taken',
+    );
+    expect(impostor.calls()).toBe(1);
   });
 });

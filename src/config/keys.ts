@@ -154,6 +154,13 @@ export const DRIVER_KEYS = [
     defaultDoc: '`false`',
     doc: 'With `address`: plaintext TCP off loopback (no TLS), on purpose.',
   },
+  {
+    toml: 'allow_unverified_type',
+    field: 'allowUnverifiedType',
+    parse: flag,
+    defaultDoc: '`false`',
+    doc: "With `address`: send calls to a replica that answers no DriverInfo (a plain go-plugin service), taking its type on trust, and with it the calls' secrets. Default: such a replica is refused.",
+  },
   { toml: 'args', field: 'args', parse: strings, default: [], doc: 'Arguments to the executable.' },
   { toml: 'env', field: 'env', parse: stringTable, default: {}, doc: 'Set in its environment.' },
   {
@@ -354,9 +361,9 @@ export function driverTables(v: unknown, ctx: TopContext): Parsed<DriverEntry[]>
           ),
         ),
       );
-    const tlsKey = (['tlsCa', 'tlsCert', 'tlsKey', 'tlsServerName', 'insecure'] as const).find(
-      (k) => fields.value[k] !== undefined,
-    );
+    const tlsKey = (
+      ['tlsCa', 'tlsCert', 'tlsKey', 'tlsServerName', 'insecure', 'allowUnverifiedType'] as const
+    ).find((k) => fields.value[k] !== undefined);
     if (tlsKey && fields.value.address === undefined)
       return within(
         name,

@@ -37,6 +37,7 @@ export function driverOptions(
         }
       : undefined,
     insecure: entry.insecure,
+    allowUnverifiedType: entry.allowUnverifiedType,
     autoMTLS: entry.autoMTLS,
     allowRemote: entry.allowRemote,
     keepalive: { intervalMs: entry.pingInterval, timeoutMs: entry.pingTimeout },

@@ -284,7 +284,9 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{
    * A running driver (reattached, or a service's replica) says what it is (DriverInfo):
    * another type, or not serving `want`, is refused before any call; else the version to
    * speak (`want`, or the newest both speak). One without DriverInfo (a go-plugin driver)
-   * cannot be checked, and is taken on trust with a warning.
+   * cannot be checked: reattached, it is taken on trust with a warning; a service's replica
+   * is refused unless `allowUnverifiedType` says to trust it (it would get the calls'
+   * secrets, whatever it is).
    */
   async #admit(connection: Connection, deadline: Date, want?: number): Promise<number> {
     const where = `${connection.target.network}:${connection.target.address}`;
@@ -295,6 +297,11 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{
         err,
       );
     });
+    if (!info && this.#options.address !== undefined && !this.#options.allowUnverifiedType)
+      throw this.#error(
+        'DRIVER_INCOMPATIBLE',
+        `${where} answers no DriverInfo, so nothing says it is a ${this.contract.type} driver; it is sent no calls (set allow_unverified_type = true, option allowUnverifiedType, to trust a plain go-plugin service)`,
+      );
     if (!info) {
       this.#log.log('warn', 'the running driver has no DriverInfo; its type is not checked', {
         driver: this.name,

@@ -92,6 +92,11 @@ export interface DriverOptions<C extends Contract = Contract> {
   tls?: ClientTlsFiles;
   /** Plaintext `tcp://` off loopback. Default false: refused. */
   insecure?: boolean;
+  /**
+   * With `address`: a replica that answers no DriverInfo (a plain go-plugin service) is sent
+   * calls, its type taken on trust. Default false: it is refused (DRIVER_INCOMPATIBLE).
+   */
+  allowUnverifiedType?: boolean;
   /** Receives what the driver writes to stdout after the handshake. Default: logged at debug. */
   stdout?: (chunk: Buffer) => void;
   /**
