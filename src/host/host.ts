@@ -14,7 +14,7 @@ import { driverOptions } from './driver-options.js';
 import { consoleLogger, type Logger } from '../launch/logger.js';
 import type { LatestClient, Versioned } from '../launch/options.js';
 import type { ReloadReport } from './reload.js';
-import { socketsIn, typeAt } from './socket-folder.js';
+import { folderRefusal, socketsIn, typesAt } from './socket-folder.js';
 import { Supervisor, type SupervisorStatus } from './supervisor.js';
 import type { DriverSample, HostMetrics, PrepareKind } from '../metrics/host-metrics.js';
 
@@ -42,6 +42,10 @@ export interface HostOptions {
   metrics?: HostMetrics;
 }
 
+/** How long a socket of socket_dir has to answer DriverInfo; one silent is asked again after SOCKET_RETRY_MS. */
+const SOCKET_PROBE_MS = 1500;
+const SOCKET_RETRY_MS = 5000;
+
 /**
  * The drivers a config names, started lazily: the first `driver(name)` or `client(name)`
  * builds (if from source), starts and configures that driver; `startAll()` does all of
@@ -59,6 +63,9 @@ export class DriverHost {
   readonly #launching = new Set<Driver>();
   /** Drivers found in `socket_dir`, by name. */
   readonly #found = new Set<string>();
+  /** Sockets of socket_dir left alone (another user's, no DriverInfo), by path: their inode then. */
+  readonly #skipped = new Map<string, number>();
+  #discoveredOnce = false;
   readonly #onInstances = new Set<() => void>();
   #watcher?: FSWatcher;
   #discovering = Promise.resolve();
@@ -374,8 +381,9 @@ export class DriverHost {
    * with a warning. Runs one at a time.
    */
   discover(): Promise<void> {
-    this.#discovering = this.#discovering.then(() => this.#discover());
-    return this.#discovering;
+    const run = this.#discovering.then(() => this.#discover());
+    this.#discovering = run.catch(() => {});
+    return run;
   }
 
   /** Watches `socket_dir` for sockets added and removed (discover() on each change). */
@@ -394,12 +402,48 @@ export class DriverHost {
   async #discover(): Promise<void> {
     const dir = this.config.socketDir;
     if (!dir || this.#closed) return;
-    const present = await socketsIn(dir);
+    const refusal = await folderRefusal(dir);
+    if (refusal) {
+      // At start, serve fails clearly; later (a chmod), nothing more is found or forgotten.
+      if (!this.#discoveredOnce)
+        throw new DriverkitError(
+          'CONFIG_INVALID',
+          `${this.config.file}: socket_dir: refused: ${refusal}; make it mode 0700 (or 0755), owned by the user driverkit runs as`,
+        );
+      this.#logger.log('error', 'socket folder refused; nothing is found or forgotten there', {
+        folder: dir,
+        error: refusal,
+      });
+      return;
+    }
+    this.#discoveredOnce = true;
+    const { sockets: present, strangers } = await socketsIn(dir);
+    const skip = (s: { path: string; ino: number }) => this.#skipped.set(s.path, s.ino);
+    for (const s of strangers) {
+      if (this.#skipped.get(s.path) === s.ino) continue;
+      skip(s);
+      this.#logger.log('warn', 'socket refused: made by another user', {
+        socket: s.path,
+        uid: s.uid,
+      });
+    }
+    const fresh = present.filter(
+      (s) =>
+        !this.#found.has(s.name) &&
+        this.#skipped.get(s.path) !== s.ino &&
+        !this.config.drivers.some((d) => d.name === s.name),
+    );
     let changed = false;
-    for (const s of present) {
-      if (this.#found.has(s.name) || this.#closed) continue;
-      if (this.config.drivers.some((d) => d.name === s.name)) continue;
-      const type = await typeAt(s.path, 2000);
+    let silent = false;
+    // Asked at once (a few dozen at a time): silent sockets cost one timeout, not one each.
+    // One that answers without a known type is left alone until its socket changes; one that
+    // does not answer is asked again later (a sidecar still starting).
+    await typesAt(fresh, SOCKET_PROBE_MS, (s, type) => {
+      if (this.#closed || this.config.drivers.some((d) => d.name === s.name)) return;
+      if (type === undefined) {
+        silent = true;
+        return;
+      }
       const parsed = type
         ? driverTables(
             { [s.name]: { type, address: `unix://${s.path}` } },
@@ -407,17 +451,20 @@ export class DriverHost {
           )
         : undefined;
       if (!parsed?.ok) {
+        skip(s);
         this.#logger.log('warn', 'socket skipped: no DriverInfo of a known type', {
           socket: s.path,
           type: type ?? '(none)',
         });
-        continue;
+        return;
       }
       this.config.drivers.push(parsed.value[0]);
       this.#found.add(s.name);
       changed = true;
       this.#logger.log('info', 'driver found', { driver: s.name, socket: s.path, type });
-    }
+    });
+    if (silent && this.#watcher)
+      setTimeout(() => void this.discover().catch(() => {}), SOCKET_RETRY_MS).unref();
     const names = new Set(present.map((s) => s.name));
     for (const name of [...this.#found]) {
       if (names.has(name)) continue;
