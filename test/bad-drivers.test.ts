@@ -126,7 +126,7 @@ const rows: Row[] = [
   {
     name: 'handshake names a socket nobody listens on',
     env: line('1|1|unix|/tmp/driverkit-nothing-here|grpc|'),
-    start: { code: 'CONNECT_FAILED', message: /cannot reach its gRPC server/ },
+    start: { code: 'HANDSHAKE_INVALID', message: /driverkit-nothing-here": no socket is there/ },
   },
   {
     name: 'never handshakes',

@@ -8,6 +8,8 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { DriverkitError } from '../src/errors.js';
 import { launchDriver } from '../src/launch/driver.js';
+import { serveHealth } from '../src/driver/services.js';
+import { GrpcServer } from '../src/transport/server.js';
 import { captureLogger, expectRejection, useDriver } from './helpers.js';
 import { BIN } from './paths.js';
 
@@ -96,4 +98,66 @@ describe('the handshake names what the driver listens on', () => {
       expect((await victim.client.findUsers({ query: 'x' })).users).toBeDefined();
     },
   );
+});
+
+/**
+ * A driver that listens on its own socket, names it in its handshake, then swaps that path
+ * back and forth, every few hundred microseconds, between its socket and a symbolic link
+ * to the socket named in argv[2]: whenever the host checks, it may see its own socket, and
+ * whenever it dials, the other driver's.
+ */
+const FLIPPER = `const fs = require("fs"), path = require("path");
+const [dir, victim] = [process.argv[1], process.argv[2]];
+const own = path.join(dir, "own.sock"), keep = path.join(dir, "keep.sock");
+require("net").createServer().listen(own, () => {
+  fs.linkSync(own, keep);
+  console.log("1|1|unix|" + own + "|grpc|");
+  let link = true;
+  const flip = () => {
+    const tmp = path.join(dir, "tmp.sock");
+    fs.rmSync(tmp, { force: true });
+    if (link) fs.symlinkSync(victim, tmp); else fs.linkSync(keep, tmp);
+    fs.renameSync(tmp, own);
+    link = !link;
+    setImmediate(flip);
+  };
+  flip();
+});`;
+
+describe('a handshake path swapped after the check', () => {
+  it('for a symbolic link to another server: the host dials what it checked, never the other one', async () => {
+    // The other server checks no host secret (a go-plugin driver, say) and counts its calls.
+    const calls: string[] = [];
+    const victim = new GrpcServer(undefined, {
+      authorize: (_call, path) => void calls.push(path),
+    });
+    serveHealth(victim, []);
+    const vdir = mkdtempSync(join(tmpdir(), 'dk-victim-'));
+    onTestFinished(() => rmSync(vdir, { recursive: true, force: true }));
+    const victimSocket = join(vdir, 'victim.sock');
+    await victim.listen({ path: victimSocket });
+    onTestFinished(() => victim.close());
+    for (let i = 0; i < 15; i++) {
+      const dir = mkdtempSync(join(tmpdir(), 'dk-flip-'));
+      onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+      const script = join(dir, 'driver.sh');
+      writeFileSync(
+        script,
+        `#!/bin/sh\nexec "${process.execPath}" -e '${FLIPPER}' "${dir}" "${victimSocket}"\n`,
+      );
+      chmodSync(script, 0o755);
+      const hostile = launchDriver({
+        name: 'hostile',
+        path: script,
+        contract: userprovider,
+        logger: captureLogger(),
+        startTimeout: 2000,
+      });
+      // Refused at the check, or its own socket (which speaks no gRPC) fails the start;
+      // before, some tries dialed the other server: its health, then its Shutdown.
+      await hostile.ready.catch(() => {});
+      await hostile.close();
+    }
+    expect(calls).toEqual([]);
+  }, 60_000);
 });

@@ -33,6 +33,7 @@ import { DriverProcess } from './process.js';
 import { callFailure } from './rpc-error.js';
 import { listenedByGroup, listenedByProcess } from './listener-owner.js';
 import { notMadeBy, removeSocket } from './socket-file.js';
+import { pinSocket, socketInode, unpin } from './socket-pin.js';
 import { checkExecutable } from './spawn.js';
 
 type State = 'starting' | 'ready' | 'closing' | 'closed' | 'exited';
@@ -80,6 +81,8 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{
   #spawnedAt = 0;
   /** The driver's own socket, once the handshake named one it made. */
   #socket?: string;
+  /** The host's own link of the driver's socket, which is what is dialed (see socket-pin.ts). */
+  #pinned?: string;
   /** A reattached driver answered as the one named: killOnClose may stop its pid. */
   #attached = false;
   /** A service's replicas (an `address` driver). */
@@ -336,7 +339,8 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{
   /** Dials the handshake's address, checks health, starts stdio and builds the typed client. */
   async #connect(): Promise<void> {
     const h = this.handshake!;
-    const connection = (this.#connection = new Connection(h, {
+    const target = { network: h.network, address: this.#pinned ?? h.address };
+    const connection = (this.#connection = new Connection(target, {
       tls: this.#peerTls(),
       keepalive: this.#options.keepalive,
       // A reattached driver was not given it; sending it would only tell it to a stranger.
@@ -462,12 +466,31 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{
       );
     // A spawned driver's address must be listened on by its own processes (its group).
     const p = this.#process;
-    if (p?.child && h && listenedByGroup(h.network, h.address, p.pid) === false) {
-      if (this.#socket === h.address) this.#socket = undefined;
-      throw this.#error(
+    const refuse = (why: string) => {
+      if (this.#socket === h!.address) this.#socket = undefined;
+      return this.#error(
         'HANDSHAKE_INVALID',
-        `expected the handshake to name a ${h.network === 'unix' ? 'socket' : 'port'} the driver's own processes listen on, got ${JSON.stringify(h.address)}: none of them does (another process's?)`,
+        `expected the handshake to name a ${h!.network === 'unix' ? 'socket' : 'port'} the driver's own processes listen on, got ${JSON.stringify(h!.address)}: ${why}`,
       );
+    };
+    const ino = h?.network === 'unix' ? socketInode(h.address) : undefined;
+    if (p?.child && h && listenedByGroup(h.network, h.address, p.pid) === false)
+      throw refuse('none of them does (another process’s?)');
+    // The same file after the check, and dialed by a link of that file the driver cannot
+    // swap: a symbolic link put there in between would reach another driver.
+    // A driver listens before its handshake: its socket is there now, or this is not its.
+    if (p?.child && h?.network === 'unix') {
+      if (ino === undefined) {
+        // One that exited right after its handshake took its socket with it: say that.
+        if (await p.goneWithin(250)) throw await this.#exitedEarly(p.exit!);
+        throw refuse('no socket is there');
+      }
+      if (socketInode(h.address) !== ino) throw refuse('it was replaced while it was checked');
+      try {
+        this.#pinned = pinSocket(h.address, ino);
+      } catch (err) {
+        throw refuse((err as Error).message);
+      }
     }
     return verdict.handshake;
   }
@@ -621,6 +644,7 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{
     if (ours && o.reattach !== undefined && this.handshake?.network === 'unix')
       removeSocket(this.handshake.address);
     else if (ours && this.#socket) removeSocket(this.#socket);
+    unpin(this.#pinned);
     this.#state = 'closed';
     // No exit event comes for a driver never spawned, or not our child: `exited` settles now.
     if (!process?.child) this.#resolveExit({ code: null, signal: null });
