@@ -3,7 +3,9 @@
 // driverkit's own config rules, and the wiring between them (names, ports, probes, users).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { Deployment } from 'kubernetes-models/apps/v1';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Namespace, Service } from 'kubernetes-models/v1';
 import { parse as parseToml } from 'smol-toml';
@@ -24,6 +26,7 @@ const MODELS: Record<string, new (o: Obj) => { validate(): void }> = {
   'v1/ConfigMap': ConfigMap,
   'apps/v1/Deployment': Deployment,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
 };
 
 const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml'));
@@ -35,8 +38,12 @@ const objects: Array<{ file: string; o: Obj }> = files.flatMap((file) =>
 );
 const of = (kind: string) => objects.filter(({ o }) => o.kind === kind);
 const containers = of('Deployment').flatMap(({ file, o }) =>
-  (o.spec.template.spec.containers as Obj[]).map((c) => ({ file, deployment: o, c })),
+  [...(o.spec.template.spec.initContainers ?? []), ...o.spec.template.spec.containers].map(
+    (c: Obj) => ({ file, deployment: o, c }),
+  ),
 );
+/** Containers that run a driver (the image's entrypoint runs serve; these name the driver). */
+const drivers = containers.filter(({ c }) => c.command);
 
 describe('deploy/kubernetes', () => {
   it('has the three topologies: a driver service, the gateway, and sidecars', () => {
@@ -78,7 +85,7 @@ describe('deploy/kubernetes', () => {
 
   it('drivers listen where their probes and Services look, with only the SDK’s environment', () => {
     const known = new Set<string>(Object.values(SERVICE_ENV));
-    for (const { c } of containers.filter(({ c }) => c.command)) {
+    for (const { c } of drivers) {
       const env = Object.fromEntries((c.env as Obj[]).map((e) => [e.name, e.value]));
       for (const name of Object.keys(env)) expect(known, name).toContain(name);
       const healthPort = Number(/:(\d+)$/.exec(env[SERVICE_ENV.healthListen])![1]);
@@ -106,5 +113,94 @@ describe('deploy/kubernetes', () => {
         `${o.kind} ${o.metadata.name}`,
       ).toBe(true);
     }
+  });
+
+  // What an operator ships (issue 33): each rule below, not only the schemas.
+  describe('as an operator would ship it', () => {
+    const pods = of('Deployment').map(({ o }) => ({ name: o.metadata.name, d: o }));
+
+    it('no pod mounts a service-account token: none calls the Kubernetes API', () => {
+      for (const { name, d } of pods)
+        expect(d.spec.template.spec.automountServiceAccountToken, name).toBe(false);
+    });
+
+    it('the namespace enforces Pod Security’s restricted profile, which every container meets', () => {
+      const ns = of('Namespace')[0].o;
+      expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+      for (const { deployment, c } of containers) {
+        expect(deployment.spec.template.spec.securityContext.seccompProfile.type).toBe(
+          'RuntimeDefault',
+        );
+        expect(c.securityContext.capabilities.drop, c.name).toEqual(['ALL']);
+      }
+    });
+
+    it('every pod is selected by a NetworkPolicy that limits both ways', () => {
+      const policies = of('NetworkPolicy').map(({ o }) => o);
+      for (const { name, d } of pods) {
+        const labels = d.spec.template.metadata.labels;
+        const mine = policies.filter((p) =>
+          Object.entries(p.spec.podSelector.matchLabels).every(([k, v]) => labels[k] === v),
+        );
+        expect(mine.length, name).toBeGreaterThan(0);
+        expect(mine.flatMap((p) => p.spec.policyTypes).sort(), name).toEqual(['Egress', 'Ingress']);
+      }
+    });
+
+    it('every container has a memory limit, the drivers no more than the 256Mi their budgets are sized for', () => {
+      for (const { c } of containers) expect(c.resources?.limits?.memory, c.name).toBeDefined();
+      for (const { c } of drivers) expect(c.resources.limits.memory, c.name).toBe('256Mi');
+    });
+
+    it('liveness says only that the process is alive: never the health that follows a backend', () => {
+      for (const { c } of containers) {
+        const live = c.livenessProbe;
+        if (live.grpc) expect(live.grpc.service, c.name).toBe('plugin');
+        else expect(live.tcpSocket ?? live.exec, c.name).toBeDefined();
+      }
+    });
+
+    it('drivers keep tini as PID 1; serve runs in production mode', () => {
+      for (const { c } of drivers)
+        expect(c.command.slice(0, 2), c.name).toEqual(['/usr/bin/tini', '--']);
+      for (const { o } of of('ConfigMap'))
+        expect(parseToml(o.data['driverkit.toml']).mode, o.metadata.name).toBe('production');
+    });
+
+    it('the gateway’s metrics are served and announced for the shipped alerts and dashboard', () => {
+      const gateway = pods.find(({ name }) => name === 'driverkit-gateway')!.d;
+      const config = parseToml(
+        of('ConfigMap').find(({ o }) => o.metadata.name === 'driverkit-gateway')!.o.data[
+          'driverkit.toml'
+        ],
+      ) as Obj;
+      const port = Number(/:(\d+)$/.exec(config.gateway.admin_listen)![1]);
+      expect(config.gateway.admin_token_file).toBeDefined();
+      const annotations = gateway.spec.template.metadata.annotations;
+      expect(annotations['prometheus.io/scrape']).toBe('true');
+      expect(Number(annotations['prometheus.io/port'])).toBe(port);
+      const c = gateway.spec.template.spec.containers[0];
+      expect(c.ports.map((p: Obj) => p.containerPort)).toContain(port);
+      // Its server certificate is not the one it shows the driver as a client.
+      expect(config.drivers.users.tls_cert).not.toBe(config.gateway.tls_cert);
+    });
+
+    it('replicas are spread over nodes; a sidecar driver starts before its host and stops after it', () => {
+      for (const { name, d } of pods.filter(({ d }) => d.spec.replicas > 1))
+        expect(d.spec.template.spec.affinity?.podAntiAffinity, name).toBeDefined();
+      const sidecar = pods.find(({ name }) => name === 'users-app')!.d.spec.template.spec;
+      expect(sidecar.initContainers.map((c: Obj) => [c.name, c.restartPolicy])).toEqual([
+        ['users', 'Always'],
+      ]);
+    });
+
+    it('the image’s build context is the assembled app alone (.dockerignore)', () => {
+      const ignore = join(ROOT, '.dockerignore');
+      expect(existsSync(ignore)).toBe(true);
+      const lines = readFileSync(ignore, 'utf8')
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#'));
+      expect(lines).toEqual(['*', '!.cache/image/app']);
+    });
   });
 });
