@@ -71,7 +71,7 @@ describe.skipIf(!hasSlapd)('LDAP UserProvider driver (real slapd)', () => {
       client.getUserByClaim({ claim: 'mail', value: 'einstein@example.org)(|(mail=*' }),
       'mail',
     );
-    for (const opaqueId of ['*', '*)(entryUUID=*', '\0'])
+    for (const opaqueId of ['*', '*)(entryUUID=*'])
       await notFound(client.getUser({ userId: { opaqueId } }), `id ${opaqueId}`);
     // The literal text matches where it really is, and nowhere else.
     const star = await client.getUserByClaim({ claim: 'username', value: 'star*name' });
@@ -83,6 +83,33 @@ describe.skipIf(!hasSlapd)('LDAP UserProvider driver (real slapd)', () => {
       'star*name',
     ]);
     expect((await client.findUsers({ query: ')(uid=*' })).users).toEqual([]);
+  });
+
+  it('a value past 256 characters, or with a control character, is INVALID_ARGUMENT at once: a NUL never matches other text', async () => {
+    const slapd = await startSlapd(fixtureLdif());
+    const { client } = await ldapDriver(slapd);
+    const invalid = async (call: Promise<unknown>, what: string) => {
+      const err = await expectRejection(call, RpcError);
+      expect([what, err.statusName]).toEqual([what, 'INVALID_ARGUMENT']);
+      return err;
+    };
+    // A search box's 4 MiB: ldapts' filter parser held the driver ~16 s with it.
+    const started = Date.now();
+    const long = await invalid(client.findUsers({ query: 'e'.repeat(4 << 20) }), '4 MiB query');
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(long.details).toMatch(/the query is 4194304 characters long; at most 256/);
+    // OpenLDAP drops a NUL in some assertions: "\0" matched every user, a mail with
+    // "\0junk" after it matched that mail's user.
+    await invalid(client.findUsers({ query: '\0' }), 'a NUL query');
+    await invalid(
+      client.getUserByClaim({ claim: 'mail', value: 'einstein@example.org\0junk' }),
+      'a mail with a NUL',
+    );
+    await invalid(client.getUser({ userId: { opaqueId: '\0' } }), 'an id with a NUL');
+    await invalid(client.findUsers({ query: 'a\u001bb' }), 'an escape character');
+    // The driver is none the worse for it.
+    const { user } = await client.getUserByClaim({ claim: 'mail', value: 'einstein@example.org' });
+    expect(user?.username).toBe('einstein');
   });
 
   it('the other keys: bind_password_env, user_filter, mail_verified, idp, pool_size, page_size', async () => {

@@ -14,7 +14,7 @@ import {
 import { fail, filter } from '../../lib/ldap/config.js';
 import { type Opened, openDirectory, replace } from '../../lib/ldap/configure.js';
 import { Ambiguous, type Directory, type Found } from '../../lib/ldap/directory.js';
-import { attribute } from '../../lib/ldap/filter.js';
+import { attribute, BadValue } from '../../lib/ldap/filter.js';
 import { watchHealth } from '../../lib/ldap/health.js';
 import { Unreachable } from '../../lib/ldap/pool.js';
 
@@ -115,6 +115,7 @@ served = await serve({
           return { user, scopes: { user: { decoder: 'json', value, role: 'owner' } } };
         } catch (err) {
           if (err instanceof RpcError) throw err;
+          if (err instanceof BadValue) throw new RpcError(Status.INVALID_ARGUMENT, err.message);
           // Health follows the server on its own (watchHealth): a caller cannot flip it.
           if (err instanceof Unreachable)
             throw new RpcError(Status.UNAVAILABLE, `LDAP server unreachable: ${err.message}`);

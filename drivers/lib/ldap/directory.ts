@@ -11,7 +11,7 @@ import {
   FilterParser,
 } from 'ldapts';
 import type { LdapConfig } from './config.js';
-import { and, contains, equals, or } from './filter.js';
+import { and, contains, equals, or, requestValue } from './filter.js';
 import type { Pool } from './pool.js';
 
 /** More than one entry matches a value that must name one user: nobody is chosen. */
@@ -37,6 +37,7 @@ export class Directory {
   /** The user whose id attribute is `id` (a UUID string for a binary id), if any. */
   byId(id: string, deadline: number): Promise<Found | undefined> {
     const { user } = this.config;
+    requestValue('the id', id);
     if (!user.idIsOctetString) return this.#one(equals(user.id, id), deadline);
     const bytes = uuidBytes(id);
     // Not a UUID: no entry can have it. The bytes go as bytes: a filter string's `\XX`
@@ -51,12 +52,12 @@ export class Directory {
     const { user } = this.config;
     const attr =
       claim === 'mail' ? user.mail : claim === 'username' ? user.userName : user.uidNumber;
-    return this.#one(equals(attr, value), deadline);
+    return this.#one(equals(attr, requestValue(`the ${claim}`, value)), deadline);
   }
 
   /** The user whose `attr` (a login attribute) is `value`, if any. */
   byAttribute(attr: string, value: string, deadline: number): Promise<Found | undefined> {
-    return this.#one(equals(attr, value), deadline);
+    return this.#one(equals(attr, requestValue('the client id', value)), deadline);
   }
 
   /** Whether the user at `dn` also matches `filter` (a locked_filter, say). */
@@ -102,7 +103,7 @@ export class Directory {
    */
   async find(query: string, deadline: number): Promise<Found[]> {
     const { user, findLimit, pageSize } = this.config;
-    const q = query.trim();
+    const q = requestValue('the query', query).trim();
     if (!q) return [];
     const filter = this.#users(
       or(contains(user.userName, q), contains(user.mail, q), contains(user.displayName, q)),

@@ -1,6 +1,32 @@
 // LDAP search filters built from user input, escaped by RFC 4515 so that a value is always
 // one assertion value: `*)(uid=*` matches the literal text, never widens a search.
 
+/**
+ * The longest request value that may reach a filter (a search box's text, a mail, a login
+ * id): ldapts parses a filter in time that grows faster than its length, on the driver's
+ * only thread, so a 4 MiB value held it for seconds.
+ */
+export const MAX_VALUE_LENGTH = 256;
+
+/** A request value that cannot go into a filter (INVALID_ARGUMENT). */
+export class BadValue extends Error {}
+
+/**
+ * `value` when it may go into a filter: at most MAX_VALUE_LENGTH characters, and no control
+ * character (a NUL is dropped by OpenLDAP in some assertions, so `mail\0junk` matched the
+ * mail alone).
+ */
+export function requestValue(what: string, value: string): string {
+  if (value.length > MAX_VALUE_LENGTH)
+    throw new BadValue(
+      `${what} is ${value.length} characters long; at most ${MAX_VALUE_LENGTH} are searched`,
+    );
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
+  if (/[\u0000-\u001f\u007f]/.test(value))
+    throw new BadValue(`${what} holds a control character (a NUL, say), which no entry has`);
+  return value;
+}
+
 /** A value escaped for a filter: `\`, `*`, `(`, `)` and NUL as `\XX`. */
 export function escapeValue(value: string): string {
   return value.replace(/[\\*()\0]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);

@@ -12,6 +12,7 @@ import {
 import { type Opened, openDirectory, replace } from '../../lib/ldap/configure.js';
 import { Ambiguous, type Directory, type Found } from '../../lib/ldap/directory.js';
 import { watchHealth } from '../../lib/ldap/health.js';
+import { BadValue } from '../../lib/ldap/filter.js';
 import { BindRefused, Unreachable } from '../../lib/ldap/pool.js';
 
 const log = createLogger();
@@ -36,6 +37,7 @@ async function lookup<T>(what: string, run: (d: Directory, deadline: number) => 
     return await run(d, Date.now() + config.timeoutMs);
   } catch (err) {
     if (err instanceof RpcError) throw err;
+    if (err instanceof BadValue) throw new RpcError(Status.INVALID_ARGUMENT, err.message);
     // Health follows the server on its own (watchHealth): one failed call does not flip it.
     if (err instanceof Unreachable)
       throw new RpcError(Status.UNAVAILABLE, `LDAP server unreachable: ${err.message}`);
