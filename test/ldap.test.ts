@@ -292,6 +292,51 @@ describe.skipIf(!hasSlapd)('LDAP UserProvider driver (real slapd)', () => {
       'einstein',
     );
   }, 60_000);
+  it.each([
+    ['ldap:// with StartTLS', (s: Slapd) => ({ starttls: true, cacert: s.ca })],
+    ['ldaps://', (s: Slapd) => ({ uri: s.ldapsUrl, cacert: s.ca })],
+  ])(
+    'a slapd restart while idle, over %s: the next calls all succeed, on new connections',
+    async (_name, tls) => {
+      const slapd = await startSlapd(fixtureLdif());
+      const { client } = await ldapDriver(slapd, { ...tls(slapd), timeout_ms: 5000 });
+      const round = () =>
+        Promise.allSettled(
+          Array.from({ length: 32 }, () => client.getUser({ userId: { opaqueId: EINSTEIN } })),
+        );
+      expect((await round()).filter((r) => r.status === 'rejected')).toEqual([]);
+      await slapd.stop();
+      await slapd.start();
+      // After StartTLS ldapts never saw the server close its connections: 32 of 32 timed
+      // out (INTERNAL, ~5.3 s) before any new one was made.
+      const started = Date.now();
+      expect((await round()).filter((r) => r.status === 'rejected')).toEqual([]);
+      expect(Date.now() - started).toBeLessThan(3000);
+    },
+    60_000,
+  );
+
+  it('a hung server (SIGSTOP) is UNAVAILABLE within the call’s time, not INTERNAL; SIGCONT and it serves again', async () => {
+    const slapd = await startSlapd(fixtureLdif());
+    const { client } = await ldapDriver(slapd, { timeout_ms: 1500 });
+    expect((await client.getUser({ userId: { opaqueId: EINSTEIN } })).user?.username).toBe(
+      'einstein',
+    );
+    slapd.signal('SIGSTOP');
+    const started = Date.now();
+    const err = await expectRejection(client.getUser({ userId: { opaqueId: EINSTEIN } }), RpcError);
+    expect(err.statusName).toBe('UNAVAILABLE');
+    expect(Date.now() - started).toBeLessThan(3000);
+    slapd.signal('SIGCONT');
+    await waitFor(
+      async () =>
+        (await client.getUser({ userId: { opaqueId: EINSTEIN } }).catch(() => undefined))?.user
+          ?.username === 'einstein',
+      10_000,
+      'calls answered again',
+    );
+  }, 60_000);
+
   it('runs from driverkit serve with the documented config, built from its source folder', async () => {
     const slapd = await startSlapd(fixtureLdif());
     const dir = mkdtempSync(join(ROOT, '.cache', 'ldap-serve-'));

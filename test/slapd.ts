@@ -30,6 +30,8 @@ export interface Slapd {
   stop(): Promise<void>;
   /** Starts it again on the same ports and data. */
   start(): Promise<void>;
+  /** Sends the running server a signal (SIGSTOP hangs it, SIGCONT wakes it). */
+  signal(sig: NodeJS.Signals): void;
 }
 
 /** Starts slapd with `ldif` (entries under BASE_DN, which this adds) loaded. */
@@ -52,5 +54,8 @@ export async function startSlapd(ldif: string): Promise<Slapd> {
     await r.done;
   };
   await start();
-  return { url: s.url, ldapsUrl: s.ldapsUrl, ca: s.ca, dir, start, stop };
+  const signal = (sig: NodeJS.Signals) => void running?.child.kill(sig);
+  // A server left stopped would hold its end of the test.
+  onTestFinished(() => signal('SIGCONT'));
+  return { url: s.url, ldapsUrl: s.ldapsUrl, ca: s.ca, dir, start, stop, signal };
 }

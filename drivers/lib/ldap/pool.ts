@@ -14,7 +14,8 @@ function connectionLost(err: unknown): boolean {
     ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTCONN'].includes(
       String(e.code),
     ) ||
-    /connection (closed|timed out|reset)|socket|not connected|timeout/i.test(e.message ?? '') ||
+    // ldapts' "Operation timed out" too: a hung server's connection is as good as lost.
+    /connection (closed|reset)|timed out|socket|not connected|timeout/i.test(e.message ?? '') ||
     e.name === 'TimeoutError'
   );
 }
@@ -31,6 +32,8 @@ export class Pool {
   #closed = false;
   #next = 0;
   readonly #tlsOptions;
+  /** Connections whose TLS socket closed (after StartTLS ldapts no longer sees that). */
+  readonly #dead = new WeakSet<Client>();
 
   constructor(private readonly config: LdapConfig) {
     this.#clients = new Array(config.poolSize).fill(undefined);
@@ -50,15 +53,19 @@ export class Pool {
     for (let attempt = 0; ; attempt++) {
       if (this.#closed)
         throw new Unreachable('the connection pool was closed by a newer Configure');
+      const pending = this.#client(slot, deadline);
       try {
-        const client = await this.#client(slot, deadline);
+        const client = await pending;
         // ldapts reconnects on its own, unbound (anonymous): a connection it lost must be
         // ours to make again, and bind.
-        if (!client.isConnected) throw new Unreachable('connection closed');
-        return await op(client);
+        if (!client.isConnected || this.#dead.has(client))
+          throw new Unreachable('connection closed');
+        return await withDeadline(op(client), deadline);
       } catch (err) {
         if (!(err instanceof Unreachable) && !connectionLost(err)) throw err;
-        this.#drop(slot);
+        // Only the connection this operation ran on: another call may have made the slot's
+        // new one meanwhile, and dropping that one too opened connections by the hundred.
+        this.#drop(slot, pending);
         const wait = Math.min(25 * 2 ** attempt, 250);
         if (Date.now() + wait >= deadline)
           throw err instanceof Unreachable ? err : new Unreachable((err as Error).message);
@@ -112,10 +119,9 @@ export class Pool {
     );
   }
 
-  #drop(slot: number): void {
-    const c = this.#clients[slot];
-    this.#clients[slot] = undefined;
-    void c?.then((client) => client.unbind().catch(() => {})).catch(() => {});
+  #drop(slot: number, failed: Promise<Client>): void {
+    if (this.#clients[slot] === failed) this.#clients[slot] = undefined;
+    void failed.then((client) => client.unbind().catch(() => {})).catch(() => {});
   }
 
   #client(slot: number, deadline: number): Promise<Client> {
@@ -145,7 +151,15 @@ export class Pool {
     const { config } = this;
     const client = this.#newClient(deadline);
     try {
-      if (config.starttls) await client.startTLS(this.#tlsOptions);
+      if (config.starttls) {
+        await client.startTLS(this.#tlsOptions);
+        // ldapts keeps its close handler on the plain socket, which no longer reads once TLS
+        // wraps it: a server that restarts would leave this connection timing out each call.
+        const secure = (client as unknown as { socket?: NodeJS.EventEmitter }).socket;
+        const dead = () => this.#dead.add(client);
+        secure?.once('close', dead);
+        secure?.once('end', dead);
+      }
       if (config.bindDn) await client.bind(config.bindDn, config.bindPassword);
       // Anonymous, in plaintext: ldapts connects on a first operation; make it one now.
       else if (!config.starttls)
@@ -161,4 +175,19 @@ export class Pool {
       throw new Unreachable(`cannot reach ${config.uri}: ${(err as Error).message}`);
     }
   }
+}
+
+/**
+ * `op`, or Unreachable once `deadline` passes: each operation gets the call's time left,
+ * not ldapts' whole timeout per try. The connection it ran on is then dropped (run()).
+ */
+function withDeadline<T>(op: Promise<T>, deadline: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Unreachable('no answer from the LDAP server within the call’s deadline')),
+      Math.max(0, deadline - Date.now()),
+    );
+  });
+  return Promise.race([op, late]).finally(() => clearTimeout(timer));
 }
