@@ -89,7 +89,8 @@ describe('a driver whose start failed', () => {
     for (let i = 0; i < 10; i++) {
       const started = performance.now();
       const err = await expectRejection(users.findUsers({ query: 'x' }), RpcError);
-      expect(performance.now() - started).toBeLessThan(100);
+      // Fast: not the 60 s until its next start (2 s of slack for a busy machine).
+      expect(performance.now() - started).toBeLessThan(2000);
       // UNAVAILABLE: the caller's request was fine; the driver is down.
       expect(err.status).toBe(Status.UNAVAILABLE);
       expect(err.details).toMatch(
@@ -99,7 +100,7 @@ describe('a driver whose start failed', () => {
     // The library's way in fails as fast, with the same words.
     const started = performance.now();
     const direct = await expectRejection(host.client('users', userprovider), DriverkitError);
-    expect(performance.now() - started).toBeLessThan(100);
+    expect(performance.now() - started).toBeLessThan(2000);
     expect(direct.code).toBe('DRIVER_FAILED');
     expect(direct.message).toMatch(/driver "users" .*not serving \(failed\)/);
     expect(startCount()).toBe(1);
