@@ -228,6 +228,23 @@ describe.skipIf(!hasSlapd)('LDAP UserProvider driver (real slapd)', () => {
       { ...base, user_schema: { mail: 'm)ail' } },
       /user_schema\.mail: expected an attribute name/,
     );
+    // The service account's password in plaintext over the network (the AuthProvider
+    // already refused users'); allow_plaintext_bind says it is meant.
+    const remote = { ...base, uri: 'ldap://192.0.2.1:389', bind_username: ADMIN_DN };
+    await refused(
+      { ...remote, bind_password: 'hunter2' },
+      /uri: expected ldaps:\/\/, or starttls = true: the service account's password would cross the network in plaintext/,
+    );
+    await driver.client.configure({
+      config: { ...remote, bind_password: 'hunter2', allow_plaintext_bind: true, timeout_ms: 200 },
+    });
+  });
+
+  it('FindUsers searches the id too, whole, as the proto says', async () => {
+    const slapd = await startSlapd(fixtureLdif());
+    const { client } = await ldapDriver(slapd);
+    const { users } = await client.findUsers({ query: EINSTEIN });
+    expect(users.map((u) => u.username)).toEqual(['einstein']);
   });
 
   it('FindUsers pages through a 10,000-user subtree, up to find_limit', async () => {

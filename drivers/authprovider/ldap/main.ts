@@ -11,7 +11,7 @@ import {
   serve,
   Status,
 } from 'driverkit/driver';
-import { fail, filter } from '../../lib/ldap/config.js';
+import { checkPlaintextBind, fail, filter } from '../../lib/ldap/config.js';
 import { type Opened, openDirectory, replace } from '../../lib/ldap/configure.js';
 import { Ambiguous, type Directory, type Found } from '../../lib/ldap/directory.js';
 import { attribute, BadValue } from '../../lib/ldap/filter.js';
@@ -23,21 +23,9 @@ const REFUSED = 'invalid client id or secret';
 let current: (Opened & ReturnType<typeof extraKeys>) | undefined;
 let served: ServingDriver | undefined;
 
-/** Whether `uri` names this machine (a plaintext bind there crosses no network). */
-const loopback = (uri: string) =>
-  /^ldaps?:\/\/(127\.\d+\.\d+\.\d+|\[::1\]|localhost)(:\d+)?\/?$/.test(uri);
-
 function extraKeys(raw: Record<string, unknown>): { login: string[]; locked: string } {
-  const plaintext = raw.allow_plaintext_bind ?? false;
-  if (typeof plaintext !== 'boolean') fail('allow_plaintext_bind', 'true or false', plaintext);
-  const uri = String(raw.uri ?? '');
   // Users' passwords go in the bind: over the network only inside TLS, unless told.
-  if (uri.startsWith('ldap:') && raw.starttls !== true && !loopback(uri) && !plaintext)
-    fail(
-      'uri',
-      "ldaps://, or starttls = true: users' passwords would cross the network in plaintext (allow_plaintext_bind = true to accept that)",
-      uri,
-    );
+  checkPlaintextBind(raw, "users' passwords");
   const login = raw.login_attributes ?? ['uid'];
   if (!Array.isArray(login) || login.length === 0 || !login.every((a) => typeof a === 'string'))
     fail('login_attributes', 'a non-empty list of attribute names', login);

@@ -266,3 +266,24 @@ function password(raw: Record<string, unknown>): string {
   }
   return (v as string | undefined) ?? '';
 }
+
+/** Whether `uri` names this machine (a plaintext bind there crosses no network). */
+const loopback = (uri: string) =>
+  /^ldaps?:\/\/(127\.\d+\.\d+\.\d+|\[::1\]|localhost)(:\d+)?\/?$/.test(uri);
+
+/**
+ * Refuses (ConfigError) a password bound over the network in plaintext: `ldap://` off this
+ * machine without StartTLS, unless `allow_plaintext_bind = true` accepts it. `whose` says
+ * whose passwords (users', the service account's).
+ */
+export function checkPlaintextBind(raw: Record<string, unknown>, whose: string): void {
+  const plaintext = raw.allow_plaintext_bind ?? false;
+  if (typeof plaintext !== 'boolean') fail('allow_plaintext_bind', 'true or false', plaintext);
+  const uri = String(raw.uri ?? '');
+  if (uri.startsWith('ldap:') && raw.starttls !== true && !loopback(uri) && !plaintext)
+    fail(
+      'uri',
+      `ldaps://, or starttls = true: ${whose} would cross the network in plaintext (allow_plaintext_bind = true to accept that)`,
+      uri,
+    );
+}

@@ -105,8 +105,15 @@ export class Directory {
     const { user, findLimit, pageSize } = this.config;
     const q = requestValue('the query', query).trim();
     if (!q) return [];
+    // The id too, whole, as the proto says (an octet-string id is matched by GetUser alone).
+    const byId = user.idIsOctetString ? [] : [equals(user.id, q)];
     const filter = this.#users(
-      or(contains(user.userName, q), contains(user.mail, q), contains(user.displayName, q)),
+      or(
+        ...byId,
+        contains(user.userName, q),
+        contains(user.mail, q),
+        contains(user.displayName, q),
+      ),
     );
     return this.pool.run(async (c) => {
       const out: Found[] = [];

@@ -12,6 +12,7 @@ import {
 import { type Opened, openDirectory, replace } from '../../lib/ldap/configure.js';
 import { Ambiguous, type Directory, type Found } from '../../lib/ldap/directory.js';
 import { watchHealth } from '../../lib/ldap/health.js';
+import { checkPlaintextBind } from '../../lib/ldap/config.js';
 import { BadValue } from '../../lib/ldap/filter.js';
 import { BindRefused, Unreachable } from '../../lib/ldap/pool.js';
 
@@ -20,6 +21,22 @@ let current: Opened | undefined;
 let served: ServingDriver | undefined;
 
 const CLAIMS = ['mail', 'username', 'uid'] as const;
+/** Group searches FindUsers runs at once, over its pool's connections. */
+const GROUP_SEARCHES_AT_ONCE = 32;
+
+/** `fn` over `items`, at most `limit` at once, in order. */
+async function mapLimited<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>) {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
 
 function directory() {
   if (!current)
@@ -68,7 +85,17 @@ served = await serve({
   handlers: {
     1: {
       configure: async ({ config }) => {
-        const next = openDirectory((config ?? {}) as Record<string, unknown>);
+        const next = openDirectory(
+          (config ?? {}) as Record<string, unknown>,
+          ['allow_plaintext_bind'],
+          // The service account's password goes in its bind, as a user's does in Authenticate.
+          (raw) =>
+            ['bind_password', 'bind_password_env', 'bind_password_file'].every(
+              (k) => raw[k] === undefined,
+            )
+              ? {}
+              : (checkPlaintextBind(raw, "the service account's password") ?? {}),
+        );
         const previous = current;
         current = next;
         // The server may be down now: Configure still succeeds (health says NOT_SERVING).
@@ -108,8 +135,10 @@ served = await serve({
       findUsers: ({ query, skipFetchingGroups }) =>
         lookup('FindUsers', async (d, deadline) => {
           const found = await d.find(query, deadline);
-          const users = await Promise.all(
-            found.map((f) => withGroups(d, f, skipFetchingGroups, deadline)),
+          // A few group searches at a time, not one per user at once: a server queues only
+          // so many operations per connection (slapd closes one past 1,000).
+          const users = await mapLimited(found, GROUP_SEARCHES_AT_ONCE, (f) =>
+            withGroups(d, f, skipFetchingGroups, deadline),
           );
           return { users };
         }),
