@@ -34,6 +34,24 @@ const call = (dir: string, ...args: string[]) =>
   runCli(['call', '--config', join(dir, 'driverkit.toml'), ...args]);
 
 describe('driverkit call and proto3 JSON', () => {
+  it('calls every built-in type, AuthProvider too (its proto imports UserProvider’s)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dk-cli-json-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const accounts = join(ROOT, 'examples/auth-users.json');
+    writeFileSync(
+      join(dir, 'driverkit.toml'),
+      `[drivers.auth]\ntype = "authprovider"\ndriver = "${BIN.authJson}"\nconfig = { users = "${accounts}" }\n`,
+    );
+    const out = await call(
+      dir,
+      'auth',
+      'Authenticate',
+      JSON.stringify({ client_id: 'einstein', client_secret: 'relativity' }),
+    );
+    expect(out.code, out.stderr).toBe(0);
+    expect(JSON.parse(out.stdout).user).toMatchObject({ username: 'einstein' });
+  });
+
   it('prints int64 as strings and enums by name; reads proto names and lowerCamelCase', async () => {
     const dir = project();
     const out = await call(

@@ -119,7 +119,8 @@ export async function run(argv: string[]): Promise<number> {
  */
 async function protosOf(host: DriverHost, type: string) {
   const builtin = builtinProtos[type];
-  if (builtin !== undefined) return loadProtos([join(OWN_PROTO, builtin)], [], true);
+  // Imports between the shipped protos (AuthProvider's of UserProvider's) resolve from their root.
+  if (builtin !== undefined) return loadProtos([join(OWN_PROTO, builtin)], [OWN_PROTO], true);
   const decl = host.config.types.find((t) => t.name === type);
   if (!decl) throw new DriverkitError('USAGE', `no .proto is known for driver type "${type}"`);
   return loadProtos(decl.protos, decl.include, true);

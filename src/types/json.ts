@@ -200,7 +200,12 @@ function qualify(root: protobuf.Root, f: FileDescriptorProto): void {
           !own && parent && m.options?.mapEntry
             ? Object.values(parent.fields).find((x) => `${pascal(x.name)}Entry` === m.name)
             : undefined;
-        field.typeName = full(own?.resolvedType ?? mapField?.resolvedType) ?? field.typeName;
+        // Else a name relative to where it is used (a map entry's value, say): looked up as
+        // protoc would, from the message outwards.
+        const scope = type instanceof protobuf.Type ? type : parent;
+        const relative = field.typeName.startsWith('.') ? undefined : scope?.lookup(field.typeName);
+        field.typeName =
+          full(own?.resolvedType ?? mapField?.resolvedType ?? relative) ?? field.typeName;
       }
       walk(`${name}.`, m.nestedType, type instanceof protobuf.Type ? type : undefined);
     }
