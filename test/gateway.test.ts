@@ -32,6 +32,34 @@ function processesUnder(dir: string): string[] {
     .filter((l) => l.includes(join(dir, 'bin')));
 }
 
+describe('a relayed call whose driver is gone before its request is in', () => {
+  it('ends with a status; the gateway does not crash (invoke threw in the stream’s end listener)', async () => {
+    const users = userprovider.versions[1];
+    const gateway = await startGateway(
+      {
+        instances: () => [{ name: 'users', services: [users] }],
+        // As a host does for an instance a reload removed: it throws, it does not reject.
+        invoke: () => {
+          throw new Error('unknown driver "users"');
+        },
+        isReady: () => true,
+      },
+      '127.0.0.1:0',
+    );
+    onTestFinished(() => gateway.close());
+    const channel = new Client(gateway.address, credentials.createInsecure());
+    onTestFinished(() => channel.close());
+    const mapError = (err: { code: number; details: string }, method: string) =>
+      new RpcError(err.code as never, err.details, { method });
+    const client = createClient(users, grpcInvoke(channel), errorStep(mapError));
+    for (let i = 0; i < 2; i++) {
+      const err = await expectRejection(client.getUser({ userId: { opaqueId: 'x' } }), RpcError);
+      expect(err.status).toBe(Status.INTERNAL);
+      expect(err.details).toBe('the gateway failed to relay the call');
+    }
+  });
+});
+
 describe('driverkit serve (gateway)', () => {
   it('relays calls to the default or the named instance, answers health, and stops cleanly on SIGTERM', async () => {
     mkdirSync(join(ROOT, '.cache'), { recursive: true });

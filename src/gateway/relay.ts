@@ -175,7 +175,7 @@ export function relayMethod(
     };
     // The gateway's span continues its client's trace; the host's client span is its child.
     const span = serverSpan(path, () => call.metadata());
-    const answered = withSpan(span, () =>
+    const send = () =>
       target.invoke(relayed.name, {
         path,
         request,
@@ -184,8 +184,17 @@ export function relayMethod(
         options,
         requestStream: streams,
         responseStream,
-      }),
-    ).then(async (reply) => {
+      });
+    // A unary call is checked at its headers and sent at the end of its request: an instance
+    // removed meanwhile (a reload) makes invoke throw, which must end this call, not the
+    // process (it ran in the stream's 'end' listener).
+    let started: Promise<unknown>;
+    try {
+      started = withSpan(span, send);
+    } catch (err) {
+      started = Promise.reject(err);
+    }
+    const answered = started.then(async (reply) => {
       if (!responseStream) return call.reply(reply as Buffer);
       for await (const message of reply as AsyncIterable<Buffer>) {
         // The caller reads slowly: wait, so the driver is slowed too (its stream is read as we write).
