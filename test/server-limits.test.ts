@@ -9,6 +9,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { serveHealth } from '../src/driver/services.js';
 import { frameMessage } from '../src/protocol/grpc-wire.js';
 import { Status } from '../src/status.js';
+import { RequestQueue } from '../src/transport/request-queue.js';
 import { GrpcServer, type ServerLimits } from '../src/transport/server.js';
 
 const CHECK = '/grpc.health.v1.Health/Check';
@@ -81,6 +82,18 @@ describe('who gives way when the server is full', () => {
     expect(await check(first)).toBe(Status.OK);
   });
 
+  it('a peer at its share, in a full table, makes room among its own, not another peer’s', async () => {
+    const port = await server({ maxSessions: 4, maxSessionsPerPeer: 2, evictBusy: false });
+    const others = [await dialFrom(port, '127.0.0.1'), await dialFrom(port, '127.0.0.1')];
+    const othersClosed = others.map((s) => once(s, 'close').then(() => 'the other peer'));
+    const mine = [await dialFrom(port, '127.0.0.2'), await dialFrom(port, '127.0.0.2')];
+    const mineClosed = once(mine[0], 'close').then(() => 'its own oldest');
+    // Full, and the peer at its share: the other peer's older connections stay.
+    await dialFrom(port, '127.0.0.2');
+    expect(await Promise.race([mineClosed, ...othersClosed])).toBe('its own oldest');
+    expect(others.map((s) => s.closed || s.destroyed)).toEqual([false, false]);
+  });
+
   it('one peer holds at most its share; its own connections give way, not another peer’s', async () => {
     const port = await server({ maxSessions: 8, maxSessionsPerPeer: 3, evictBusy: false });
     const other = await dialFrom(port, '127.0.0.1');
@@ -99,5 +112,22 @@ describe('who gives way when the server is full', () => {
     // The other peer's connection, half-open too and older than all, is still served.
     expect(other.closed || other.destroyed).toBe(false);
     expect(await check(other)).toBe(Status.OK);
+  });
+});
+
+describe('a request stream its handler stopped reading', () => {
+  it('holds none of what still arrives: each message is released as it comes', async () => {
+    let released = 0;
+    const queue = new RequestQueue<string>(
+      () => {},
+      () => {},
+      (bytes) => (released += bytes),
+    );
+    const reader = queue[Symbol.asyncIterator]();
+    queue.push('first', 10);
+    await reader.next();
+    await reader.return?.();
+    queue.push('late', 1000);
+    expect(released).toBe(1010);
   });
 });

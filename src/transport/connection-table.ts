@@ -48,11 +48,13 @@ export class ConnectionTable {
     };
     const { max, perPeer } = this.limits;
     const mine = (s: SessionState) => s.peerKey === state.peerKey;
+    // A peer at its share makes room among its own first, full table or not: it must never
+    // grow past its share by pushing another peer's connection out.
     const full =
-      this.#sessions.size >= max
-        ? this.#victim()
-        : perPeer < max && this.#count(mine) >= perPeer
-          ? this.#victim(mine)
+      perPeer < max && this.#count(mine) >= perPeer
+        ? this.#victim(mine)
+        : this.#sessions.size >= max
+          ? this.#victim()
           : null;
     if (full === undefined) {
       session.destroy();

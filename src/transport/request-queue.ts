@@ -26,7 +26,8 @@ export class RequestQueue<T> implements AsyncIterable<T> {
 
   /** One request arrived, of `size` bytes on the wire. */
   push(value: T, size = 0): void {
-    if (this.#ended) return;
+    // Nobody will read it (the reader left, or the call failed): its bytes are not held.
+    if (this.#ended) return this.taken(size);
     if (this.#waiting) {
       this.taken(size);
       return this.#settle({ value, done: false });
