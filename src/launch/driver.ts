@@ -491,6 +491,15 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{
       } catch (err) {
         throw refuse((err as Error).message);
       }
+      if (!this.#pinned)
+        this.#log.log(
+          'warn',
+          'the driver’s socket is on another file system: dialed by its path, unpinned',
+          {
+            driver: this.name,
+            socket: h.address,
+          },
+        );
     }
     return verdict.handshake;
   }
@@ -521,6 +530,9 @@ export class Driver<C extends Contract = Contract> extends EventEmitter<{
   }
 
   #onExit(exit: DriverExit): void {
+    // Its socket went with it: the link that pinned it goes too (a restart makes a new one).
+    unpin(this.#pinned);
+    this.#pinned = undefined;
     if (this.#state === 'ready') {
       this.#state = 'exited';
       this.#log.log('warn', 'driver exited on its own', {

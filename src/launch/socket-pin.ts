@@ -6,11 +6,11 @@ import { linkSync, lstatSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
-/** The inode of the socket file at `path`, or undefined when what is there is not a socket. */
-export function socketInode(path: string): number | undefined {
+/** The socket file at `path` as `DEV:INODE`, or undefined when what is there is not a socket. */
+export function socketInode(path: string): string | undefined {
   try {
     const s = lstatSync(path);
-    return s.isSocket() ? s.ino : undefined;
+    return s.isSocket() ? `${s.dev}:${s.ino}` : undefined;
   } catch {
     return undefined;
   }
@@ -22,7 +22,7 @@ export function socketInode(path: string): number | undefined {
  * Undefined when no link can be made there (another file system, say): the caller dials
  * `path` itself. Throws when what is there is no longer that socket.
  */
-export function pinSocket(path: string, ino: number): string | undefined {
+export function pinSocket(path: string, ino: string): string | undefined {
   // A folder of its own (0700) per pin, removed with it: nothing is left behind.
   const pinned = join(mkdtempSync(join(tmpdir(), 'driverkit-pin-')), 'driver.sock');
   try {

@@ -47,7 +47,8 @@ export function watchIdle(
 /** A connection's peer for the limits per peer: its certificate, else its host (`unix` for a unix socket). */
 export function peerKeyOf({ certificate, address }: ConnectionPeer): string {
   if (certificate) return `certificate ${certificate.fingerprint256}`;
-  return address.slice(0, address.lastIndexOf(':')) || address;
+  const port = address.lastIndexOf(':');
+  return port < 0 ? address : address.slice(0, port);
 }
 
 /** A call's peer for the limits per peer: its connection's (see peerKeyOf). */
