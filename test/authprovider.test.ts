@@ -102,14 +102,15 @@ describe('AuthProvider: JSON driver', () => {
       return performance.now() - t0;
     };
     const times: Record<string, number[]> = { ada: [], bob: [], nobody: [] };
-    // Interleaved, so that the machine's noise falls on all three alike.
-    for (let i = 0; i < 7; i++)
+    // Interleaved, so that the machine's noise falls on all three alike, after a round that
+    // warms up; compared by their fastest run, the cost itself without what noise adds.
+    for (const id of Object.keys(times)) await timed(id);
+    for (let i = 0; i < 9; i++)
       for (const id of Object.keys(times)) times[id].push(await timed(id));
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-    const unknown = median(times.nobody);
+    const unknown = Math.min(...times.nobody);
     for (const id of ['ada', 'bob'])
       expect(
-        Math.abs(median(times[id]) - unknown) / unknown,
+        Math.abs(Math.min(...times[id]) - unknown) / unknown,
         `${id}: ${times[id]} vs ${times.nobody}`,
       ).toBeLessThan(0.2);
   });
