@@ -5,10 +5,15 @@
 import { once } from 'node:events';
 import { type ClientHttp2Session, connect } from 'node:http2';
 import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { serveHealth } from '../src/driver/services.js';
 import { frameMessage } from '../src/protocol/grpc-wire.js';
 import { Status } from '../src/status.js';
+import { certificates } from './certs.js';
 import { RequestQueue } from '../src/transport/request-queue.js';
 import { GrpcServer, type ServerLimits } from '../src/transport/server.js';
 
@@ -129,5 +134,35 @@ describe('a request stream its handler stopped reading', () => {
     await reader.return?.();
     queue.push('late', 1000);
     expect(released).toBe(1010);
+  });
+});
+
+describe('a server that stops', () => {
+  it('does not serve a connection whose TLS handshake finishes after close()', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dk-stop-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const certs = certificates(dir, 'stop');
+    const s = new GrpcServer({
+      certPem: readFileSync(certs.cert, 'utf8'),
+      keyPem: readFileSync(certs.key, 'utf8'),
+    });
+    serveHealth(s, []);
+    const port = await s.listen({ host: '127.0.0.1', port: 0 });
+    // Connected before the close; its TLS handshake starts only after it.
+    const raw = netConnect({ host: '127.0.0.1', port });
+    await once(raw, 'connect');
+    await s.close();
+    const secure = tlsConnect({
+      socket: raw,
+      ca: readFileSync(certs.ca),
+      servername: 'localhost',
+      ALPNProtocols: ['h2'],
+    });
+    secure.on('error', () => {});
+    const session = connect('https://localhost', { createConnection: () => secure });
+    session.on('error', () => {});
+    onTestFinished(() => void session.destroy());
+    // No answer: before, the closed server still took the connection and answered OK.
+    expect(await check(session)).toBe(-1);
   });
 });

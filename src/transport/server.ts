@@ -89,6 +89,8 @@ export class GrpcServer {
   #listener: NetServer;
   /** The accepted sockets, for close() to cut what a peer will not let go. */
   #sockets = new Set<Socket>();
+  /** Draining or closed: connections still in their TLS handshake are not served once done. */
+  #stopping = false;
   /** The peer of the connection #accept is handing to #server, for its 'session' (synchronous). */
   #arriving?: ConnectionPeer;
 
@@ -152,6 +154,8 @@ export class GrpcServer {
 
   /** Hands a connection, wrapped by readAlways, to node:http2 (which makes its session at once). */
   #accept(socket: Socket | TLSSocket, peer: ConnectionPeer): void {
+    // A TLS handshake that was under way when the server began to stop ends here.
+    if (this.#stopping) return void socket.destroy();
     this.#arriving = peer;
     try {
       this.#server.emit('connection', readAlways(socket));
@@ -240,6 +244,7 @@ export class GrpcServer {
    * `graceMs`; then close() ends what is left with UNAVAILABLE.
    */
   async drain(graceMs: number): Promise<void> {
+    this.#stopping = true;
     this.#listener.close();
     for (const s of this.#sessions.sessions()) s.close();
     const deadline = Date.now() + graceMs;
@@ -269,6 +274,7 @@ export class GrpcServer {
    * process exits), or after `flushMs` at the latest.
    */
   close(flushMs = 200): Promise<void> {
+    this.#stopping = true;
     this.#listener.close();
     this.#server.close();
     for (const call of this.#calls) call.abort(Status.UNAVAILABLE, 'the server is shutting down');
