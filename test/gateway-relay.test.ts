@@ -5,12 +5,10 @@
 import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { codec, methodPath } from '../src/contracts/contract.js';
-import { startGateway } from '../src/gateway/gateway.js';
 import type { Driver } from '../src/launch/driver.js';
 import { Status } from '../src/status.js';
 import { interop } from './fixtures/gen/contracts/interop.js';
-import { useDriver } from './helpers.js';
-import { BIN } from './paths.js';
+import { interopGateway } from './helpers.js';
 
 const TestService = interop.versions[1];
 const INITIAL = 'x-grpc-test-echo-initial';
@@ -18,23 +16,11 @@ const TRAILING = 'x-grpc-test-echo-trailing-bin';
 
 /** A gateway over one interop driver, and a grpc-js client of it; both closed at test end. */
 async function gatewayClient(): Promise<{ client: Client; driver: Driver<typeof interop> }> {
-  const driver = useDriver({ name: 'interop', path: BIN.interop, contract: interop });
-  await driver.ready;
-  const gateway = await startGateway(
-    {
-      instances: () => [{ name: 'interop', services: [TestService] }],
-      invoke: (_name, call) => driver.invoke(call),
-      isReady: () => driver.state === 'ready',
-    },
-    '127.0.0.1:0',
-  );
-  const client = new Client(gateway.address, credentials.createInsecure(), {
+  const { address, driver } = await interopGateway();
+  const client = new Client(address, credentials.createInsecure(), {
     'grpc.max_receive_message_length': 16 << 20,
   });
-  onTestFinished(async () => {
-    client.close();
-    await gateway.close();
-  });
+  onTestFinished(() => client.close());
   return { client, driver };
 }
 

@@ -374,3 +374,24 @@ export async function counterThroughGateway(path: string, env: Record<string, st
   onTestFinished(() => channel.close());
   return createClient(counter.versions[1], channel.invoke);
 }
+
+/** `driverkit serve`'s gateway in front of one interop driver, on loopback TCP; both closed at test end. */
+export async function interopGateway() {
+  const [{ startGateway }, { interop }, { BIN }] = await Promise.all([
+    import('../src/gateway/gateway.js'),
+    import('./fixtures/gen/contracts/interop.js'),
+    import('./paths.js'),
+  ]);
+  const driver = useDriver({ name: 'interop', path: BIN.interop, contract: interop });
+  await driver.ready;
+  const gateway = await startGateway(
+    {
+      instances: () => [{ name: 'interop', services: [interop.versions[1]] }],
+      invoke: (_name, call) => driver.invoke(call),
+      isReady: () => driver.state === 'ready',
+    },
+    '127.0.0.1:0',
+  );
+  onTestFinished(() => gateway.close());
+  return { address: gateway.address, driver };
+}

@@ -35,11 +35,11 @@ import { interop } from './fixtures/gen/contracts/interop.js';
 import { SimpleRequest } from './fixtures/gen/grpc/testing/messages.js';
 import { UnimplementedServiceDefinition } from './fixtures/gen/grpc/testing/test.js';
 import { interopHandlers } from './fixtures/interop-driver.js';
-import { startGateway } from '../src/gateway/gateway.js';
 import {
   collect,
   expectRejection,
   hasGoToolchain,
+  interopGateway,
   requestQueue,
   spawnCollect,
   useDriver,
@@ -100,18 +100,7 @@ async function grpcJsServer(): Promise<{ socket: string }> {
 
 /** `driverkit serve`'s gateway over the interop driver: every case relayed, still encoded. */
 async function gatewayServer(): Promise<Served> {
-  const driver = useDriver({ name: 'interop', path: BIN.interop, contract: interop });
-  await driver.ready;
-  const gateway = await startGateway(
-    {
-      instances: () => [{ name: 'interop', services: [TestService] }],
-      invoke: (_name, call) => driver.invoke(call),
-      isReady: () => driver.state === 'ready',
-    },
-    '127.0.0.1:0',
-  );
-  onTestFinished(() => gateway.close());
-  return { tcp: gateway.address };
+  return { tcp: (await interopGateway()).address };
 }
 
 const SERVERS = [
