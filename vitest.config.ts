@@ -22,6 +22,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['test/running-marker.ts'],
     testTimeout: limit,
     hookTimeout: limit,
     // Tests spawn real processes; two cores are shared between workers and drivers.

@@ -2,12 +2,13 @@
 // uses; after the run, fails it if any process the tests started is still running.
 import { sweepMachines } from './netns-sweep.js';
 import { execFile, execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import { bundleTypeScript } from '../src/build/typescript.js';
+import { pidAlive } from '../src/pid.js';
 import { BIN, ROOT, TEST_BIN } from './paths.js';
 
 /**
@@ -16,11 +17,16 @@ import { BIN, ROOT, TEST_BIN } from './paths.js';
  */
 const GROUPS = join(ROOT, '.cache', `test-groups-${process.pid}`);
 
+/** One file per worker pid naming the test it runs (test/running-marker.ts). */
+const RUNNING = join(ROOT, '.cache', `test-running-${process.pid}`);
+
 export async function setup(project: TestProject): Promise<void> {
   await rm(TEST_BIN, { recursive: true, force: true });
+  await rm(RUNNING, { recursive: true, force: true });
   await mkdir(join(ROOT, '.cache'), { recursive: true });
   writeFileSync(GROUPS, '');
   project.provide('groupsFile', GROUPS);
+  project.provide('runningFolder', RUNNING);
   await Promise.all([
     // The CLI and the entries are tested as shipped: dist/, built like `npm run build`.
     promisify(execFile)(process.execPath, [
@@ -64,6 +70,23 @@ function processes(): Row[] {
     }));
 }
 
+/** Names each test whose worker died while running it: its marker file was never removed. */
+function reportDeadWorkers(): void {
+  let names: string[];
+  try {
+    names = readdirSync(RUNNING);
+  } catch {
+    return;
+  }
+  for (const pid of names) {
+    if (pidAlive(Number(pid))) continue;
+    process.exitCode = 1;
+    const test = readFileSync(join(RUNNING, pid), 'utf8').trim();
+    console.error(`a test worker (pid ${pid}) died while running: ${test}`);
+  }
+  rmSync(RUNNING, { recursive: true, force: true });
+}
+
 function recordedGroups(): Set<number> {
   try {
     return new Set(readFileSync(GROUPS, 'utf8').split('\n').filter(Boolean).map(Number));
@@ -80,6 +103,7 @@ function recordedGroups(): Set<number> {
  * judged by args alone.
  */
 export function teardown(): void {
+  reportDeadWorkers();
   const machines = sweepMachines();
   if (machines.length > 0) {
     process.exitCode = 1;

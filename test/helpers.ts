@@ -13,6 +13,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** The file the end-of-run leak check reads process groups from (test/global-setup.ts). */
     groupsFile: string;
+    /** Where each worker names the test it runs (test/running-marker.ts). */
+    runningFolder: string;
   }
 }
 
