@@ -84,7 +84,7 @@ users = "./staff.json"
       name: 'unknown top-level key',
       toml: 'bin_dri = "x"\n[drivers.a]\ndriver = "driver.sh"',
       message:
-        /bin_dri: expected no such key \(did you mean "bin_dir"\? known: bin_dir, socket_dir, mode, listen, gateway, indexes, trusted_keys, build_packages, max_download_size, max_unpacked_size, download_timeout, types, drivers\), got string "x"/,
+        /bin_dri: expected no such key \(did you mean "bin_dir"\? known: bin_dir, socket_dir, socket_owner, mode, listen, gateway, indexes, trusted_keys, build_packages, max_download_size, max_unpacked_size, download_timeout, types, drivers\), got string "x"/,
     },
     {
       name: 'unknown driver key',
@@ -375,6 +375,7 @@ users = "./staff.json"
       contracts: Readonly<Record<string, Contract>>;
       binDir: string;
       socketDir?: string;
+      socketOwner?: number;
       mode: 'development' | 'production';
       listen?: string;
       gateway: GatewayConfig;

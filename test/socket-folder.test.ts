@@ -1,7 +1,7 @@
 // A socket folder is trusted only as ssh's StrictModes trusts a home folder: one others can
 // write in (without the sticky bit) is refused, a socket another user made is refused, and
 // silent sockets are asked at once, so they cannot hold the real drivers back.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,11 +35,11 @@ async function sidecar(dir: string, name: string, uid?: number) {
 const foundIn = (host: Awaited<ReturnType<typeof hostOf>>['host']) =>
   host.config.drivers.map((d) => d.name).filter((n) => n !== 'local');
 
-async function hostOf(dir: string) {
+async function hostOf(dir: string, more: Record<string, unknown> = {}) {
   const logger = captureLogger();
   // A config needs a driver of its own; it is never started here.
   const drivers = { local: { type: 'userprovider', driver: BIN.demo } };
-  const host = await openHost({ config: { socket_dir: dir, drivers }, logger });
+  const host = await openHost({ config: { socket_dir: dir, drivers, ...more }, logger });
   onTestFinished(() => host.close());
   return { host, logger };
 }
@@ -92,4 +92,19 @@ describe('a socket folder', () => {
     expect(Date.now() - started).toBeLessThan(3000);
     expect(foundIn(host)).toEqual(['users']);
   });
+
+  it.skipIf(!isRoot)(
+    "the sidecars' own user, named by socket_owner, may own the folder and its sockets",
+    async () => {
+      const dir = socketFolder(0o700);
+      chownSync(dir, NOBODY, NOBODY);
+      await sidecar(dir, 'users', NOBODY);
+      const refused = await hostOf(dir);
+      const err = await expectRejection(refused.host.discover(), DriverkitError);
+      expect(err.message).toMatch(/is owned by uid 65534, not by this process's user .* or root;/);
+      const { host } = await hostOf(dir, { socket_owner: NOBODY });
+      await host.discover();
+      expect(foundIn(host)).toEqual(['users']);
+    },
+  );
 });

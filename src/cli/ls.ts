@@ -85,7 +85,9 @@ export async function run(argv: string[]): Promise<number> {
   );
   // Drivers a socket folder holds besides the configured ones (serve finds them the same way).
   // Only sockets serve would take: another user's are not listed as drivers.
-  const found = config.socketDir ? (await socketsIn(config.socketDir)).sockets : [];
+  const found = config.socketDir
+    ? (await socketsIn(config.socketDir, config.socketOwner)).sockets
+    : [];
   for (const s of found.filter((s) => !config.drivers.some((d) => d.name === s.name))) {
     const type = (await typeAt(s.path, 2000)) ?? '?';
     const row = [

@@ -415,6 +415,13 @@ export const TOP_KEYS = [
     doc: 'A folder of drivers run as services (sidecars): each `NAME.sock` in it is driver NAME, of the type its DriverInfo names, dialed as `address = "unix://…/NAME.sock"` would be; watched, so sockets added and removed add and remove drivers. A configured driver of the same name wins.',
   },
   {
+    toml: 'socket_owner',
+    field: 'socketOwner',
+    parse: count,
+    defaultDoc: 'none',
+    doc: "The uid, besides driverkit's own user and root, that may own `socket_dir` and the sockets in it: the sidecars' user, when they run as another user than serve. Sockets of any other user are refused.",
+  },
+  {
     toml: 'mode',
     field: 'mode',
     parse: oneOf(['development', 'production']),

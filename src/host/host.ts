@@ -402,13 +402,13 @@ export class DriverHost {
   async #discover(): Promise<void> {
     const dir = this.config.socketDir;
     if (!dir || this.#closed) return;
-    const refusal = await folderRefusal(dir);
+    const refusal = await folderRefusal(dir, this.config.socketOwner);
     if (refusal) {
       // At start, serve fails clearly; later (a chmod), nothing more is found or forgotten.
       if (!this.#discoveredOnce)
         throw new DriverkitError(
           'CONFIG_INVALID',
-          `${this.config.file}: socket_dir: refused: ${refusal}; make it mode 0700 (or 0755), owned by the user driverkit runs as`,
+          `${this.config.file}: socket_dir: refused: ${refusal}; make it mode 0700 (or 0755), owned by the user driverkit runs as (or set socket_owner to the sidecars' uid)`,
         );
       this.#logger.log('error', 'socket folder refused; nothing is found or forgotten there', {
         folder: dir,
@@ -417,7 +417,7 @@ export class DriverHost {
       return;
     }
     this.#discoveredOnce = true;
-    const { sockets: present, strangers } = await socketsIn(dir);
+    const { sockets: present, strangers } = await socketsIn(dir, this.config.socketOwner);
     const skip = (s: { path: string; ino: number }) => this.#skipped.set(s.path, s.ino);
     for (const s of strangers) {
       if (this.#skipped.get(s.path) === s.ino) continue;

@@ -31,6 +31,7 @@ const LIVE: ReadonlyArray<keyof Config> = [
 const FIXED: ReadonlyArray<[keyof Config, string]> = [
   ['binDir', 'bin_dir'],
   ['socketDir', 'socket_dir'],
+  ['socketOwner', 'socket_owner'],
   ['mode', 'mode'],
   ['listen', 'listen'],
 ];

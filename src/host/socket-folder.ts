@@ -18,8 +18,9 @@ const SOCKET = /^([A-Za-z0-9_.-]+)\.sock$/;
 /** Sockets probed for DriverInfo at once: a folder full of silent ones costs one timeout. */
 const PROBES_AT_ONCE = 32;
 
-/** Who may own the folder and its sockets: this process's user, or root. */
-const trusted = (uid: number) => uid === process.getuid?.() || uid === 0;
+/** Who may own the folder and its sockets: this process's user, root, or `owner` (socket_owner). */
+const trusted = (uid: number, owner?: number) =>
+  uid === process.getuid?.() || uid === 0 || uid === owner;
 
 /**
  * Why `dir` cannot be trusted, or undefined when it can: it must be a folder owned by this
@@ -27,15 +28,15 @@ const trusted = (uid: number) => uid === process.getuid?.() || uid === 0;
  * then nobody else can remove or rename a socket of ours, and sockets of others are refused
  * one by one, see socketsIn).
  */
-export async function folderRefusal(dir: string): Promise<string | undefined> {
+export async function folderRefusal(dir: string, owner?: number): Promise<string | undefined> {
   const s = await stat(dir).catch(() => undefined);
   if (!s) return undefined; // Not there yet: nothing to find, nothing to trust.
   const me = process.getuid?.();
   if (me === undefined) return undefined;
   if (!s.isDirectory()) return `${dir} is not a folder`;
   const mode = (s.mode & 0o7777).toString(8).padStart(4, '0');
-  if (!trusted(s.uid))
-    return `${dir} is owned by uid ${s.uid}, not by this process's user (uid ${me}) or root`;
+  if (!trusted(s.uid, owner))
+    return `${dir} is owned by uid ${s.uid}, not by this process's user (uid ${me})${owner === undefined ? ' or root' : `, root or socket_owner (uid ${owner})`}`;
   if ((s.mode & 0o022) !== 0 && (s.mode & 0o1000) === 0)
     return `${dir} is writable by ${s.mode & 0o002 ? 'others' : 'its group'} (mode ${mode}), who could replace a driver's socket with their own`;
   return undefined;
@@ -43,10 +44,13 @@ export async function folderRefusal(dir: string): Promise<string | undefined> {
 
 /**
  * The `NAME.sock` sockets in `dir` (files of other kinds are left alone), and those refused
- * because someone other than this process's user (or root) made them.
+ * because someone other than this process's user, root or `owner` made them. Linux gives a
+ * socket file the uid of the process that bound it, so this is who listens there (Node has
+ * no SO_PEERCRED to ask the listener itself).
  */
 export async function socketsIn(
   dir: string,
+  owner?: number,
 ): Promise<{ sockets: FoundSocket[]; strangers: FoundSocket[] }> {
   const out = { sockets: [] as FoundSocket[], strangers: [] as FoundSocket[] };
   let names: string[];
@@ -62,7 +66,7 @@ export async function socketsIn(
     const s = await lstat(path).catch(() => undefined);
     if (!s?.isSocket()) continue;
     const found = { name: m[1], path, uid: s.uid, ino: s.ino };
-    (trusted(s.uid) ? out.sockets : out.strangers).push(found);
+    (trusted(s.uid, owner) ? out.sockets : out.strangers).push(found);
   }
   return out;
 }
