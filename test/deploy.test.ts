@@ -20,7 +20,26 @@ const DIR = join(ROOT, 'deploy', 'kubernetes');
 /** A manifest object: whatever the YAML holds. */
 type Obj = any;
 
+/** cert-manager's kinds: no JSON schema ships with kubernetes-models, so their shape here. */
+class CertManagerObject {
+  constructor(private readonly o: Obj) {}
+  validate(): void {
+    const { kind, spec } = this.o;
+    if (kind === 'Issuer') {
+      if (!spec.selfSigned && !spec.ca?.secretName) throw new Error('Issuer: selfSigned or ca');
+      return;
+    }
+    if (typeof spec.secretName !== 'string') throw new Error('Certificate: secretName');
+    if (!spec.issuerRef?.name || spec.issuerRef.kind !== 'Issuer')
+      throw new Error('Certificate: issuerRef');
+    const usages = new Set(['server auth', 'client auth', 'digital signature', 'key encipherment']);
+    for (const u of spec.usages ?? []) if (!usages.has(u)) throw new Error(`usage ${u}`);
+  }
+}
+
 const MODELS: Record<string, new (o: Obj) => { validate(): void }> = {
+  'cert-manager.io/v1/Issuer': CertManagerObject,
+  'cert-manager.io/v1/Certificate': CertManagerObject,
   'v1/Namespace': Namespace,
   'v1/Service': Service,
   'v1/ConfigMap': ConfigMap,
@@ -47,7 +66,13 @@ const drivers = containers.filter(({ c }) => c.command);
 
 describe('deploy/kubernetes', () => {
   it('has the three topologies: a driver service, the gateway, and sidecars', () => {
-    expect(files.sort()).toEqual(['driver.yaml', 'gateway.yaml', 'namespace.yaml', 'sidecar.yaml']);
+    expect(files.sort()).toEqual([
+      'certificates.yaml',
+      'driver.yaml',
+      'gateway.yaml',
+      'namespace.yaml',
+      'sidecar.yaml',
+    ]);
   });
 
   it.each(objects.map(({ file, o }) => ({ file, kind: o.kind, name: o.metadata.name, o })))(
@@ -192,6 +217,59 @@ describe('deploy/kubernetes', () => {
       expect(sidecar.initContainers.map((c: Obj) => [c.name, c.restartPolicy])).toEqual([
         ['users', 'Always'],
       ]);
+    });
+
+    it('every TLS Secret a pod mounts is written by a cert-manager Certificate, for its one use', () => {
+      const certificates = new Map(
+        of('Certificate').map(({ o }) => [o.spec.secretName as string, o.spec]),
+      );
+      const issuers = new Map(of('Issuer').map(({ o }) => [o.metadata.name as string, o.spec]));
+      const mounted = pods.flatMap(({ d }) =>
+        (d.spec.template.spec.volumes ?? []).flatMap((v: Obj) =>
+          v.secret ? [v.secret.secretName as string] : [],
+        ),
+      );
+      // driverkit-admin holds a token, not a certificate: the operator makes it.
+      for (const secret of mounted.filter((s: string) => s !== 'driverkit-admin')) {
+        const spec = certificates.get(secret);
+        expect(spec, `a Certificate writes ${secret}`).toBeDefined();
+        // A server certificate is not a client one, and the other way round.
+        expect(spec!.usages, secret).toEqual([
+          secret.endsWith('-client-tls') ? 'client auth' : 'server auth',
+        ]);
+        // Signed by the CA issuer, whose own Secret is a CA certificate.
+        const issuer = issuers.get(spec!.issuerRef.name)!;
+        expect(certificates.get(issuer.ca.secretName)?.isCA, secret).toBe(true);
+      }
+      // The driver's certificate names what the gateway checks; the gateway's, its Service.
+      const gateway = parseToml(
+        of('ConfigMap').find(({ o }) => o.metadata.name === 'driverkit-gateway')!.o.data[
+          'driverkit.toml'
+        ],
+      ) as Obj;
+      expect(certificates.get('users-driver-tls')!.dnsNames).toContain(
+        gateway.drivers.users.tls_server_name,
+      );
+      const service = of('Service').find(({ o }) => o.metadata.name === 'driverkit-gateway')!.o;
+      expect(certificates.get('driverkit-gateway-tls')!.dnsNames).toContain(
+        `${service.metadata.name}.${service.metadata.namespace}.svc`,
+      );
+    });
+
+    it('the metrics port is open to Prometheus alone, the gRPC port to clients', () => {
+      const policy = of('NetworkPolicy').find(
+        ({ o }) => o.metadata.name === 'driverkit-gateway',
+      )!.o;
+      const rules = policy.spec.ingress as Obj[];
+      const metrics = rules.filter((r) => r.ports.some((p: Obj) => p.port === 9464));
+      expect(metrics.length).toBe(1);
+      expect(metrics[0].from?.length).toBeGreaterThan(0);
+      expect(metrics[0].ports.map((p: Obj) => p.port)).toEqual([9464]);
+    });
+
+    it('the image’s base is pinned by digest', () => {
+      const dockerfile = readFileSync(join(ROOT, 'deploy/docker/Dockerfile'), 'utf8');
+      expect(dockerfile).toMatch(/^FROM node:20-bookworm-slim@sha256:[0-9a-f]{64}$/m);
     });
 
     it('the image’s build context is the assembled app alone (.dockerignore)', () => {
