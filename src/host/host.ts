@@ -1,6 +1,4 @@
-import { type FSWatcher, watch } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { driverTables } from '../config/keys.js';
 import type { BuildResult } from '../build/build.js';
 import { configFromObject, loadConfig } from '../config/load.js';
 import type { Config, DriverEntry } from '../config/schema.js';
@@ -14,7 +12,7 @@ import { driverOptions } from './driver-options.js';
 import { consoleLogger, type Logger } from '../launch/logger.js';
 import type { LatestClient, Versioned } from '../launch/options.js';
 import type { ReloadReport } from './reload.js';
-import { folderRefusal, socketsIn, typesAt } from './socket-folder.js';
+import { SocketDiscovery } from './socket-discovery.js';
 import { Supervisor, type SupervisorStatus } from './supervisor.js';
 import type { DriverSample, HostMetrics, PrepareKind } from '../metrics/host-metrics.js';
 
@@ -42,10 +40,6 @@ export interface HostOptions {
   metrics?: HostMetrics;
 }
 
-/** How long a socket of socket_dir has to answer DriverInfo; one silent is asked again after SOCKET_RETRY_MS. */
-const SOCKET_PROBE_MS = 1500;
-const SOCKET_RETRY_MS = 5000;
-
 /**
  * The drivers a config names, started lazily: the first `driver(name)` or `client(name)`
  * builds (if from source), starts and configures that driver; `startAll()` does all of
@@ -61,14 +55,9 @@ export class DriverHost {
   readonly #closing = new AbortController();
   /** Drivers started but not yet configured: close() must not wait out their Configure. */
   readonly #launching = new Set<Driver>();
-  /** Drivers found in `socket_dir`, by name. */
-  readonly #found = new Set<string>();
-  /** Sockets of socket_dir left alone (another user's, no DriverInfo), by path: their inode then. */
-  readonly #skipped = new Map<string, number>();
-  #discoveredOnce = false;
+  /** Drivers found in `socket_dir`. */
+  readonly #sockets: SocketDiscovery;
   readonly #onInstances = new Set<() => void>();
-  #watcher?: FSWatcher;
-  #discovering = Promise.resolve();
   #reloading: Promise<unknown> = Promise.resolve();
   /** Supervisors removed from the config, still draining: close() stops them too. */
   readonly #stopping = new Set<Supervisor>();
@@ -80,6 +69,15 @@ export class DriverHost {
     this.config = config;
     this.#logger = options.logger ?? consoleLogger();
     this.#options = options;
+    this.#sockets = new SocketDiscovery({
+      config,
+      logger: this.#logger,
+      closed: () => this.#closed,
+      remove: (name) => this.#remove(name, false),
+      changed: () => {
+        for (const fn of this.#onInstances) fn();
+      },
+    });
     options.metrics?.watch(() => this.#samples());
   }
 
@@ -320,11 +318,12 @@ export class DriverHost {
       await checkProduction({ ...next, mode: 'production' });
     }
     // A configured driver wins over one found in socket_dir under the same name.
-    for (const d of next.drivers) if (this.#found.has(d.name)) await this.#remove(d.name, false);
+    for (const d of next.drivers)
+      if (this.#sockets.found.has(d.name)) await this.#remove(d.name, false);
     const { applyReload } = await import('./reload-apply.js');
     return applyReload(next, {
       config: this.config,
-      found: this.#found,
+      found: this.#sockets.found,
       logger: this.#logger,
       remove: (name) => void this.#remove(name, true),
       replace: (entry) => this.#supervisor(entry.name).replace(entry),
@@ -340,7 +339,7 @@ export class DriverHost {
    * `drain`: calls in flight finish first (a reload); else it closes at once (its socket is gone).
    */
   async #remove(name: string, drain: boolean): Promise<void> {
-    this.#found.delete(name);
+    this.#sockets.found.delete(name);
     const i = this.config.drivers.findIndex((d) => d.name === name);
     if (i >= 0) this.config.drivers.splice(i, 1);
     const supervisor = this.#supervisors.get(name);
@@ -381,103 +380,17 @@ export class DriverHost {
    * with a warning. Runs one at a time.
    */
   discover(): Promise<void> {
-    const run = this.#discovering.then(() => this.#discover());
-    this.#discovering = run.catch(() => {});
-    return run;
+    return this.#sockets.discover();
   }
 
   /** Watches `socket_dir` for sockets added and removed (discover() on each change). */
   watchSockets(): void {
-    const dir = this.config.socketDir;
-    if (!dir || this.#watcher || this.#closed) return;
-    let timer: NodeJS.Timeout | undefined;
-    this.#watcher = watch(dir, () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => void this.discover(), 50);
-      timer.unref();
-    });
-    this.#watcher.unref();
-  }
-
-  async #discover(): Promise<void> {
-    const dir = this.config.socketDir;
-    if (!dir || this.#closed) return;
-    const refusal = await folderRefusal(dir, this.config.socketOwner);
-    if (refusal) {
-      // At start, serve fails clearly; later (a chmod), nothing more is found or forgotten.
-      if (!this.#discoveredOnce)
-        throw new DriverkitError(
-          'CONFIG_INVALID',
-          `${this.config.file}: socket_dir: refused: ${refusal}; make it mode 0700 (or 0755), owned by the user driverkit runs as (or set socket_owner to the sidecars' uid)`,
-        );
-      this.#logger.log('error', 'socket folder refused; nothing is found or forgotten there', {
-        folder: dir,
-        error: refusal,
-      });
-      return;
-    }
-    this.#discoveredOnce = true;
-    const { sockets: present, strangers } = await socketsIn(dir, this.config.socketOwner);
-    const skip = (s: { path: string; ino: number }) => this.#skipped.set(s.path, s.ino);
-    for (const s of strangers) {
-      if (this.#skipped.get(s.path) === s.ino) continue;
-      skip(s);
-      this.#logger.log('warn', 'socket refused: made by another user', {
-        socket: s.path,
-        uid: s.uid,
-      });
-    }
-    const fresh = present.filter(
-      (s) =>
-        !this.#found.has(s.name) &&
-        this.#skipped.get(s.path) !== s.ino &&
-        !this.config.drivers.some((d) => d.name === s.name),
-    );
-    let changed = false;
-    let silent = false;
-    // Asked at once (a few dozen at a time): silent sockets cost one timeout, not one each.
-    // One that answers without a known type is left alone until its socket changes; one that
-    // does not answer is asked again later (a sidecar still starting).
-    await typesAt(fresh, SOCKET_PROBE_MS, (s, type) => {
-      if (this.#closed || this.config.drivers.some((d) => d.name === s.name)) return;
-      if (type === undefined) {
-        silent = true;
-        return;
-      }
-      const parsed = type
-        ? driverTables(
-            { [s.name]: { type, address: `unix://${s.path}` } },
-            { dir: this.config.dir, contracts: this.config.contracts },
-          )
-        : undefined;
-      if (!parsed?.ok) {
-        skip(s);
-        this.#logger.log('warn', 'socket skipped: no DriverInfo of a known type', {
-          socket: s.path,
-          type: type ?? '(none)',
-        });
-        return;
-      }
-      this.config.drivers.push(parsed.value[0]);
-      this.#found.add(s.name);
-      changed = true;
-      this.#logger.log('info', 'driver found', { driver: s.name, socket: s.path, type });
-    });
-    if (silent && this.#watcher)
-      setTimeout(() => void this.discover().catch(() => {}), SOCKET_RETRY_MS).unref();
-    const names = new Set(present.map((s) => s.name));
-    for (const name of [...this.#found]) {
-      if (names.has(name)) continue;
-      await this.#remove(name, false);
-      changed = true;
-      this.#logger.log('info', 'driver gone: its socket was removed', { driver: name });
-    }
-    if (changed) for (const fn of this.#onInstances) fn();
+    if (!this.#closed) this.#sockets.watch();
   }
 
   /** Stops every driver this host started. Idempotent. */
   async close(): Promise<void> {
-    this.#watcher?.close();
+    this.#sockets.close();
     this.#closed = true;
     this.#closing.abort(new Error('the host is closing'));
     // A start in progress (a Configure that hangs, say) is cut short, so close() takes the
