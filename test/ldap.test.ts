@@ -264,6 +264,60 @@ describe.skipIf(!hasSlapd)('LDAP UserProvider driver (real slapd)', () => {
     expect(new Set(found.users.map((u) => u.username)).size).toBe(10_000);
   }, 120_000);
 
+  it('FindUsers with groups over 10,000 users: a group search per user, 32 at a time, none refused', async () => {
+    const slapd = await startSlapd(fixtureLdif() + bulkLdif(10_000));
+    const { client } = await ldapDriver(slapd, {
+      user_base_dn: `ou=bulk,${BASE_DN}`,
+      find_limit: 20_000,
+      page_size: 1000,
+      timeout_ms: 60_000,
+    });
+    const before = slapd.searches();
+    // slapd closes a connection with more than 1,000 operations queued: sent all at once,
+    // the 10,000 group searches failed every call (UNAVAILABLE: Connection closed).
+    const found = await client.findUsers({ query: 'bulk.example' });
+    expect(found.users).toHaveLength(10_000);
+    expect(found.users.every((u) => Array.isArray(u.groups))).toBe(true);
+    expect(slapd.searches() - before).toBeGreaterThanOrEqual(10_000);
+  }, 120_000);
+
+  it('a FindUsers its caller cancels stops its LDAP work: no group search is started after', async () => {
+    const slapd = await startSlapd(fixtureLdif() + bulkLdif(10_000));
+    const { client } = await ldapDriver(slapd, {
+      user_base_dn: `ou=bulk,${BASE_DN}`,
+      find_limit: 20_000,
+      page_size: 1000,
+      timeout_ms: 60_000,
+    });
+    const before = slapd.searches();
+    const abort = new AbortController();
+    const call = client.findUsers({ query: 'bulk.example' }, { signal: abort.signal });
+    call.catch(() => {});
+    // Group searches are under way (past the 10 pages of users).
+    await waitFor(() => slapd.searches() - before > 200, 30_000, 'group searches started');
+    abort.abort();
+    const err = await expectRejection(call, RpcError);
+    expect(err.statusName).toBe('CANCELLED');
+    const atCancel = slapd.searches();
+    // The server goes quiet: the searches in flight (32) finish, and those started before
+    // the cancel reached the driver (thousands a second here). Before, the driver went on
+    // through all 10,000 for a caller long gone.
+    let last = -1;
+    await waitFor(
+      () => {
+        const now = slapd.searches();
+        const quiet = now === last;
+        last = now;
+        return quiet;
+      },
+      20_000,
+      () => `the searches to stop (${slapd.searches() - atCancel} since the cancel)`,
+      300,
+    );
+    expect(slapd.searches() - atCancel).toBeLessThan(2_000);
+    expect(slapd.searches() - before).toBeLessThan(8_000);
+  }, 120_000);
+
   it('a slapd restart under 64 concurrent calls fails none; stopped, calls are UNAVAILABLE in time and health NOT_SERVING until it is back', async () => {
     const slapd = await startSlapd(fixtureLdif());
     const driver = await ldapDriver(slapd, { timeout_ms: 5000 });

@@ -32,6 +32,8 @@ export interface Slapd {
   start(): Promise<void>;
   /** Sends the running server a signal (SIGSTOP hangs it, SIGCONT wakes it). */
   signal(sig: NodeJS.Signals): void;
+  /** The searches the server has been sent so far (from its `-d stats` log). */
+  searches(): number;
 }
 
 /** Starts slapd with `ldif` (entries under BASE_DN, which this adds) loaded. */
@@ -40,10 +42,18 @@ export async function startSlapd(ldif: string): Promise<Slapd> {
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   const s = await prepareSlapd(dir, ldif);
   let running: Running | undefined;
+  let searches = 0;
   const start = async () => {
     running = await spawnUntil(SLAPD, slapdArgs(s), /slapd starting/, {
       on: 'stderr',
       endSignal: 'SIGTERM',
+    });
+    // One "SRCH base=" line a search; a line may be split across chunks, so count whole ones.
+    let partial = '';
+    running.child.stderr!.on('data', (d: string) => {
+      const lines = (partial + d).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) if (line.includes(' SRCH base=')) searches++;
     });
   };
   const stop = async () => {
@@ -57,5 +67,14 @@ export async function startSlapd(ldif: string): Promise<Slapd> {
   const signal = (sig: NodeJS.Signals) => void running?.child.kill(sig);
   // A server left stopped would hold its end of the test.
   onTestFinished(() => signal('SIGCONT'));
-  return { url: s.url, ldapsUrl: s.ldapsUrl, ca: s.ca, dir, start, stop, signal };
+  return {
+    url: s.url,
+    ldapsUrl: s.ldapsUrl,
+    ca: s.ca,
+    dir,
+    start,
+    stop,
+    signal,
+    searches: () => searches,
+  };
 }

@@ -16,7 +16,7 @@ import { type Opened, openDirectory, replace } from '../../lib/ldap/configure.js
 import { Ambiguous, type Directory, type Found } from '../../lib/ldap/directory.js';
 import { attribute, BadValue } from '../../lib/ldap/filter.js';
 import { watchHealth } from '../../lib/ldap/health.js';
-import { Unreachable } from '../../lib/ldap/pool.js';
+import { Cancelled, type Deadline, Unreachable } from '../../lib/ldap/pool.js';
 
 const log = createLogger();
 const REFUSED = 'invalid client id or secret';
@@ -43,7 +43,7 @@ function extraKeys(raw: Record<string, unknown>): { login: string[]; locked: str
  * an unknown id costs as many searches as a known one); the first attribute that finds
  * one wins. Undefined when none does or one is ambiguous.
  */
-async function account(d: Directory, login: string[], id: string, deadline: number) {
+async function account(d: Directory, login: string[], id: string, deadline: Deadline) {
   const hits = await Promise.all(
     login.map((attr) =>
       d.byAttribute(attr, id, deadline).catch((err) => {
@@ -73,11 +73,11 @@ served = await serve({
         await replace(next, previous, served);
         return {};
       },
-      authenticate: async ({ clientId, clientSecret }) => {
+      authenticate: async ({ clientId, clientSecret }, { signal }) => {
         const c = current;
         if (!c)
           throw new RpcError(Status.FAILED_PRECONDITION, 'not configured: call Configure first');
-        const deadline = Date.now() + c.config.timeoutMs;
+        const deadline = { at: Date.now() + c.config.timeoutMs, signal };
         try {
           const hit = clientId
             ? await account(c.directory, c.login, clientId, deadline)
@@ -103,6 +103,7 @@ served = await serve({
           return { user, scopes: { user: { decoder: 'json', value, role: 'owner' } } };
         } catch (err) {
           if (err instanceof RpcError) throw err;
+          if (err instanceof Cancelled) throw new RpcError(Status.CANCELLED, err.message);
           if (err instanceof BadValue) throw new RpcError(Status.INVALID_ARGUMENT, err.message);
           // Health follows the server on its own (watchHealth): a caller cannot flip it.
           if (err instanceof Unreachable)

@@ -12,7 +12,7 @@ import {
 } from 'ldapts';
 import type { LdapConfig } from './config.js';
 import { and, contains, equals, or, requestValue } from './filter.js';
-import type { Pool } from './pool.js';
+import { checkCancelled, type Deadline, type Pool, secondsLeft } from './pool.js';
 
 /** More than one entry matches a value that must name one user: nobody is chosen. */
 export class Ambiguous extends Error {}
@@ -35,7 +35,7 @@ export class Directory {
   }
 
   /** The user whose id attribute is `id` (a UUID string for a binary id), if any. */
-  byId(id: string, deadline: number): Promise<Found | undefined> {
+  byId(id: string, deadline: Deadline): Promise<Found | undefined> {
     const { user } = this.config;
     requestValue('the id', id);
     if (!user.idIsOctetString) return this.#one(equals(user.id, id), deadline);
@@ -48,7 +48,7 @@ export class Directory {
   }
 
   /** The user with `value` as its mail, user name or uid number (`claim`). */
-  byClaim(claim: 'mail' | 'username' | 'uid', value: string, deadline: number) {
+  byClaim(claim: 'mail' | 'username' | 'uid', value: string, deadline: Deadline) {
     const { user } = this.config;
     const attr =
       claim === 'mail' ? user.mail : claim === 'username' ? user.userName : user.uidNumber;
@@ -56,22 +56,29 @@ export class Directory {
   }
 
   /** The user whose `attr` (a login attribute) is `value`, if any. */
-  byAttribute(attr: string, value: string, deadline: number): Promise<Found | undefined> {
+  byAttribute(attr: string, value: string, deadline: Deadline): Promise<Found | undefined> {
     return this.#one(equals(attr, requestValue('the client id', value)), deadline);
   }
 
   /** Whether the user at `dn` also matches `filter` (a locked_filter, say). */
-  async matches(dn: string, filter: string, deadline: number): Promise<boolean> {
+  async matches(dn: string, filter: string, deadline: Deadline): Promise<boolean> {
     const entries = await this.pool.run(
       async (c) =>
-        (await c.search(dn, { scope: 'base', filter, attributes: ['1.1'] })).searchEntries,
+        (
+          await c.search(dn, {
+            scope: 'base',
+            filter,
+            attributes: ['1.1'],
+            timeLimit: secondsLeft(deadline),
+          })
+        ).searchEntries,
       deadline,
     );
     return entries.length > 0;
   }
 
   /** The names of the groups `found` is a member of. */
-  async groupsOf(found: Found, deadline: number): Promise<string[]> {
+  async groupsOf(found: Found, deadline: Deadline): Promise<string[]> {
     const { group } = this.config;
     const member = group.memberIsDn ? found.dn : found.user.username;
     if (!member) return [];
@@ -87,6 +94,7 @@ export class Directory {
             scope: 'sub',
             filter,
             attributes: [group.groupName],
+            timeLimit: secondsLeft(deadline),
           })
         ).searchEntries,
       deadline,
@@ -101,7 +109,7 @@ export class Directory {
    * Users whose user name, mail or display name contains `query`, at most `find_limit`, read
    * page by page (RFC 2696): a large directory is neither loaded whole nor timed out.
    */
-  async find(query: string, deadline: number): Promise<Found[]> {
+  async find(query: string, deadline: Deadline): Promise<Found[]> {
     const { user, findLimit, pageSize } = this.config;
     const q = requestValue('the query', query).trim();
     if (!q) return [];
@@ -123,8 +131,11 @@ export class Directory {
         attributes: this.#userAttributes,
         explicitBufferAttributes: user.idIsOctetString ? [user.id] : [],
         paged: { pageSize: Math.min(pageSize, findLimit) },
+        timeLimit: secondsLeft(deadline),
       });
       for await (const page of pages) {
+        // Its caller gone, no next page is asked for.
+        checkCancelled(deadline);
         for (const e of page.searchEntries) {
           out.push(this.#toFound(e));
           if (out.length >= findLimit) return out;
@@ -135,7 +146,7 @@ export class Directory {
   }
 
   /** Searches users by `match` (with the object class and user_filter); the one entry. */
-  async #one(match: string | Filter, deadline: number): Promise<Found | undefined> {
+  async #one(match: string | Filter, deadline: Deadline): Promise<Found | undefined> {
     const { user } = this.config;
     const entries = await this.pool.run(
       async (c: Client) =>
@@ -149,6 +160,7 @@ export class Directory {
             attributes: this.#userAttributes,
             explicitBufferAttributes: user.idIsOctetString ? [user.id] : [],
             sizeLimit: 2,
+            timeLimit: secondsLeft(deadline),
           })
         ).searchEntries,
       deadline,

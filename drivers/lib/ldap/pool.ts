@@ -23,6 +23,27 @@ function connectionLost(err: unknown): boolean {
 /** The server refused the service account's bind: the operator's to fix, not a retry's. */
 export class BindRefused extends Error {}
 
+/** The caller cancelled the call, or its deadline passed: nobody waits for the answer. */
+export class Cancelled extends Error {}
+
+/**
+ * When an operation must be done: `at`, the driver's `timeout_ms` from the call's start,
+ * or sooner when `signal` fires (the caller cancelled, or its own deadline passed).
+ */
+export interface Deadline {
+  at: number;
+  signal?: AbortSignal;
+}
+
+/** Throws Cancelled once the caller has gone: no more LDAP work is started for it. */
+export function checkCancelled(deadline: Deadline): void {
+  if (deadline.signal?.aborted) throw new Cancelled('the call was cancelled');
+}
+
+/** Seconds left before `deadline`, as a search's time limit: the server stops there too. */
+export const secondsLeft = (deadline: Deadline) =>
+  Math.max(1, Math.ceil((deadline.at - Date.now()) / 1000));
+
 /** The longest secret sent to a bind: more is no password anyone has, and servers drop it. */
 const MAX_SECRET_BYTES = 1024;
 
@@ -46,40 +67,44 @@ export class Pool {
   /**
    * Runs `op` on a bound connection. A connection found dead is replaced and `op` tried
    * again, with a short backoff while the server cannot be reached (it restarts), until
-   * `deadline`: then Unreachable. Only reads run here, so a repeat is harmless.
+   * `deadline.at`: then Unreachable. Its caller gone (`deadline.signal`): Cancelled at
+   * once, and nothing more is started. Only reads run here, so a repeat is harmless.
    */
-  async run<T>(op: (client: Client) => Promise<T>, deadline: number): Promise<T> {
+  async run<T>(op: (client: Client) => Promise<T>, deadline: Deadline): Promise<T> {
     const slot = this.#next++ % this.#clients.length;
     for (let attempt = 0; ; attempt++) {
       if (this.#closed)
         throw new Unreachable('the connection pool was closed by a newer Configure');
-      const pending = this.#client(slot, deadline);
+      checkCancelled(deadline);
+      const pending = this.#client(slot, deadline.at);
       try {
-        const client = await pending;
+        const client = await withDeadline(pending, deadline);
         // ldapts reconnects on its own, unbound (anonymous): a connection it lost must be
         // ours to make again, and bind.
         if (!client.isConnected || this.#dead.has(client))
           throw new Unreachable('connection closed');
-        return await withDeadline(op(client), deadline);
+        const running = op(client);
+        // Found lost after its caller left (ldapts' own timeout on a hung server): the
+        // connection is still dropped, or the next call would wait on it in turn.
+        running.catch((err) => connectionLost(err) && this.#drop(slot, pending));
+        return await withDeadline(running, deadline);
       } catch (err) {
+        if (err instanceof Cancelled) throw err;
         if (!(err instanceof Unreachable) && !connectionLost(err)) throw err;
         // Only the connection this operation ran on: another call may have made the slot's
         // new one meanwhile, and dropping that one too opened connections by the hundred.
         this.#drop(slot, pending);
         const wait = Math.min(25 * 2 ** attempt, 250);
-        if (Date.now() + wait >= deadline)
+        if (Date.now() + wait >= deadline.at)
           throw err instanceof Unreachable ? err : new Unreachable((err as Error).message);
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        if (attempt > 0) await withDeadline(sleep(wait), deadline);
       }
     }
   }
 
   /** Whether a connection can be made and bound now (for health). */
-  async check(deadline: number): Promise<boolean> {
-    return this.run(
-      (c) => c.search('', { scope: 'base', filter: '(objectClass=*)' }),
-      deadline,
-    ).then(
+  async check(at: number): Promise<boolean> {
+    return this.run((c) => c.search('', { scope: 'base', filter: '(objectClass=*)' }), { at }).then(
       () => true,
       () => false,
     );
@@ -90,16 +115,21 @@ export class Pool {
    * which stays bound as the service account). False for invalid credentials; Unreachable
    * when the server cannot be reached.
    */
-  async verify(dn: string, password: string, deadline: number): Promise<boolean> {
+  async verify(dn: string, password: string, deadline: Deadline): Promise<boolean> {
     // An empty password is an unauthenticated bind (RFC 4513 5.1.2), which servers accept.
     if (!password || Buffer.byteLength(password) > MAX_SECRET_BYTES) return false;
-    if (Date.now() >= deadline) throw new Unreachable('no time left for the bind');
-    const client = this.#newClient(deadline);
+    checkCancelled(deadline);
+    if (Date.now() >= deadline.at) throw new Unreachable('no time left for the bind');
+    const client = this.#newClient(deadline.at);
     try {
-      if (this.config.starttls) await client.startTLS(this.#tlsOptions);
-      await client.bind(dn, password);
+      const bind = async () => {
+        if (this.config.starttls) await client.startTLS(this.#tlsOptions);
+        await client.bind(dn, password);
+      };
+      await withDeadline(bind(), deadline);
       return true;
     } catch (err) {
+      if (err instanceof Cancelled || err instanceof Unreachable) throw err;
       // Any LDAP answer (invalid credentials, unwilling to perform, ...) refuses; only a
       // connection that failed says nothing about the secret.
       if (typeof (err as { code?: unknown }).code === 'number') return false;
@@ -150,7 +180,9 @@ export class Pool {
   async #connect(deadline: number): Promise<Client> {
     const { config } = this;
     const client = this.#newClient(deadline);
-    try {
+    // Shared by every call that waits on this slot: bounded by time, never by one caller's
+    // cancel. ldapts' own timeout is the whole timeout_ms per step; this is the time left.
+    const setup = async () => {
       if (config.starttls) {
         await client.startTLS(this.#tlsOptions);
         // ldapts keeps its close handler on the plain socket, which no longer reads once TLS
@@ -164,6 +196,9 @@ export class Pool {
       // Anonymous, in plaintext: ldapts connects on a first operation; make it one now.
       else if (!config.starttls)
         await client.search('', { scope: 'base', filter: '(objectClass=*)' });
+    };
+    try {
+      await withDeadline(setup(), { at: deadline });
       return client;
     } catch (err) {
       await client.unbind().catch(() => {});
@@ -178,16 +213,27 @@ export class Pool {
 }
 
 /**
- * `op`, or Unreachable once `deadline` passes: each operation gets the call's time left,
- * not ldapts' whole timeout per try. The connection it ran on is then dropped (run()).
+ * `op`, or Unreachable once `deadline.at` passes, or Cancelled once its signal fires: each
+ * operation gets the call's time left, not ldapts' whole timeout per try. The connection
+ * it ran on is then dropped (run()).
  */
-function withDeadline<T>(op: Promise<T>, deadline: number): Promise<T> {
+function withDeadline<T>(op: Promise<T>, deadline: Deadline): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const { signal } = deadline;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () => reject(new Unreachable('no answer from the LDAP server within the call’s deadline')),
-      Math.max(0, deadline - Date.now()),
+      Math.max(0, deadline.at - Date.now()),
     );
+    onAbort = () => reject(new Cancelled('the call was cancelled'));
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
   });
-  return Promise.race([op, late]).finally(() => clearTimeout(timer));
+  return Promise.race([op, late]).finally(() => {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  });
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -14,7 +14,13 @@ import { Ambiguous, type Directory, type Found } from '../../lib/ldap/directory.
 import { watchHealth } from '../../lib/ldap/health.js';
 import { checkPlaintextBind } from '../../lib/ldap/config.js';
 import { BadValue } from '../../lib/ldap/filter.js';
-import { BindRefused, Unreachable } from '../../lib/ldap/pool.js';
+import {
+  BindRefused,
+  Cancelled,
+  checkCancelled,
+  type Deadline,
+  Unreachable,
+} from '../../lib/ldap/pool.js';
 
 const log = createLogger();
 let current: Opened | undefined;
@@ -48,12 +54,18 @@ function directory() {
 }
 
 /** Runs a lookup; an unreachable server is UNAVAILABLE (and health NOT_SERVING), other LDAP failures INTERNAL. */
-async function lookup<T>(what: string, run: (d: Directory, deadline: number) => Promise<T>) {
+async function lookup<T>(
+  what: string,
+  signal: AbortSignal,
+  run: (d: Directory, deadline: Deadline) => Promise<T>,
+) {
   const { config, directory: d } = directory();
   try {
-    return await run(d, Date.now() + config.timeoutMs);
+    return await run(d, { at: Date.now() + config.timeoutMs, signal });
   } catch (err) {
     if (err instanceof RpcError) throw err;
+    // Its caller has its answer already (CANCELLED or DEADLINE_EXCEEDED): nothing to log.
+    if (err instanceof Cancelled) throw new RpcError(Status.CANCELLED, err.message);
     if (err instanceof BadValue) throw new RpcError(Status.INVALID_ARGUMENT, err.message);
     // Health follows the server on its own (watchHealth): one failed call does not flip it.
     if (err instanceof Unreachable)
@@ -69,7 +81,7 @@ async function withGroups(
   d: Directory,
   found: Found,
   skip: boolean,
-  deadline: number,
+  deadline: Deadline,
 ): Promise<User> {
   return skip ? found.user : { ...found.user, groups: await d.groupsOf(found, deadline) };
 }
@@ -103,16 +115,16 @@ served = await serve({
         log.info('configured', { uri: next.config.uri, reachable: up });
         return {};
       },
-      getUser: ({ userId, skipFetchingGroups }) =>
-        lookup('GetUser', async (d, deadline) => {
+      getUser: ({ userId, skipFetchingGroups }, { signal }) =>
+        lookup('GetUser', signal, async (d, deadline) => {
           const id = userId?.opaqueId;
           if (!id) throw new RpcError(Status.INVALID_ARGUMENT, 'user_id.opaque_id is required');
           const found = await d.byId(id, deadline);
           if (!found) throw notFound(`id ${JSON.stringify(id)}`);
           return { user: await withGroups(d, found, skipFetchingGroups, deadline) };
         }),
-      getUserByClaim: ({ claim, value, skipFetchingGroups }) =>
-        lookup('GetUserByClaim', async (d, deadline) => {
+      getUserByClaim: ({ claim, value, skipFetchingGroups }, { signal }) =>
+        lookup('GetUserByClaim', signal, async (d, deadline) => {
           if (!(CLAIMS as readonly string[]).includes(claim))
             throw new RpcError(
               Status.INVALID_ARGUMENT,
@@ -124,22 +136,23 @@ served = await serve({
           if (!found) throw notFound(`${claim} ${JSON.stringify(value)}`);
           return { user: await withGroups(d, found, skipFetchingGroups, deadline) };
         }),
-      getUserGroups: ({ userId }) =>
-        lookup('GetUserGroups', async (d, deadline) => {
+      getUserGroups: ({ userId }, { signal }) =>
+        lookup('GetUserGroups', signal, async (d, deadline) => {
           const id = userId?.opaqueId;
           if (!id) throw new RpcError(Status.INVALID_ARGUMENT, 'user_id.opaque_id is required');
           const found = await d.byId(id, deadline);
           if (!found) throw notFound(`id ${JSON.stringify(id)}`);
           return { groups: await d.groupsOf(found, deadline) };
         }),
-      findUsers: ({ query, skipFetchingGroups }) =>
-        lookup('FindUsers', async (d, deadline) => {
+      findUsers: ({ query, skipFetchingGroups }, { signal }) =>
+        lookup('FindUsers', signal, async (d, deadline) => {
           const found = await d.find(query, deadline);
           // A few group searches at a time, not one per user at once: a server queues only
           // so many operations per connection (slapd closes one past 1,000).
-          const users = await mapLimited(found, GROUP_SEARCHES_AT_ONCE, (f) =>
-            withGroups(d, f, skipFetchingGroups, deadline),
-          );
+          const users = await mapLimited(found, GROUP_SEARCHES_AT_ONCE, (f) => {
+            checkCancelled(deadline);
+            return withGroups(d, f, skipFetchingGroups, deadline);
+          });
           return { users };
         }),
     },
