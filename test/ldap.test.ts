@@ -387,6 +387,41 @@ describe.skipIf(!hasSlapd)('LDAP UserProvider driver (real slapd)', () => {
     60_000,
   );
 
+  it.each([
+    ['ldap:// with StartTLS', (s: Slapd) => ({ starttls: true, cacert: s.ca })],
+    ['ldaps://', (s: Slapd) => ({ uri: s.ldapsUrl, cacert: s.ca })],
+  ])(
+    'a slapd restart under 64 concurrent calls over %s fails none, with one new connection per pool slot',
+    async (_name, tls) => {
+      const slapd = await startSlapd(fixtureLdif());
+      const { client } = await ldapDriver(slapd, { ...tls(slapd), timeout_ms: 5000 });
+      let stop = false;
+      let calls = 0;
+      const failures: unknown[] = [];
+      const worker = async () => {
+        while (!stop)
+          await client.getUser({ userId: { opaqueId: EINSTEIN } }).then(
+            () => calls++,
+            (err) => failures.push(err),
+          );
+      };
+      const workers = Array.from({ length: 64 }, worker);
+      await waitFor(() => calls > 200, 10_000, 'calls before the restart');
+      await slapd.stop();
+      const before = slapd.connections();
+      await slapd.start();
+      const after = calls;
+      await waitFor(() => calls > after + 200, 15_000, 'calls after the restart');
+      stop = true;
+      await Promise.all(workers);
+      expect(failures).toEqual([]);
+      // pool_size is 4: each slot connects once, not once per call that found it dead.
+      expect(slapd.connections() - before).toBeGreaterThan(0);
+      expect(slapd.connections() - before).toBeLessThanOrEqual(4);
+    },
+    60_000,
+  );
+
   it('a hung server (SIGSTOP) is UNAVAILABLE within the call’s time, not INTERNAL; SIGCONT and it serves again', async () => {
     const slapd = await startSlapd(fixtureLdif());
     const { client } = await ldapDriver(slapd, { timeout_ms: 1500 });

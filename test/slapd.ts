@@ -34,6 +34,8 @@ export interface Slapd {
   signal(sig: NodeJS.Signals): void;
   /** The searches the server has been sent so far (from its `-d stats` log). */
   searches(): number;
+  /** The connections it has accepted so far. */
+  connections(): number;
 }
 
 /** Starts slapd with `ldif` (entries under BASE_DN, which this adds) loaded. */
@@ -43,6 +45,7 @@ export async function startSlapd(ldif: string): Promise<Slapd> {
   const s = await prepareSlapd(dir, ldif);
   let running: Running | undefined;
   let searches = 0;
+  let connections = 0;
   const start = async () => {
     running = await spawnUntil(SLAPD, slapdArgs(s), /slapd starting/, {
       on: 'stderr',
@@ -53,7 +56,10 @@ export async function startSlapd(ldif: string): Promise<Slapd> {
     running.child.stderr!.on('data', (d: string) => {
       const lines = (partial + d).split('\n');
       partial = lines.pop()!;
-      for (const line of lines) if (line.includes(' SRCH base=')) searches++;
+      for (const line of lines) {
+        if (line.includes(' SRCH base=')) searches++;
+        else if (line.includes(' ACCEPT from ')) connections++;
+      }
     });
   };
   const stop = async () => {
@@ -76,5 +82,6 @@ export async function startSlapd(ldif: string): Promise<Slapd> {
     stop,
     signal,
     searches: () => searches,
+    connections: () => connections,
   };
 }
