@@ -3,6 +3,7 @@
 // Configured as the LDAP user provider (docs/drivers/ldap.md), plus `login_attributes`
 // (default ["uid"]) and `locked_filter` (an account matching it is locked).
 import { randomUUID } from 'node:crypto';
+import type { Filter } from 'ldapts';
 import {
   authprovider,
   createLogger,
@@ -23,7 +24,10 @@ const REFUSED = 'invalid client id or secret';
 let current: (Opened & ReturnType<typeof extraKeys>) | undefined;
 let served: ServingDriver | undefined;
 
-function extraKeys(raw: Record<string, unknown>): { login: string[]; locked: string } {
+function extraKeys(raw: Record<string, unknown>): {
+  login: string[];
+  locked: Filter | undefined;
+} {
   // Users' passwords go in the bind: over the network only inside TLS, unless told.
   checkPlaintextBind(raw, "users' passwords");
   const login = raw.login_attributes ?? ['uid'];

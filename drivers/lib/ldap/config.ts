@@ -2,7 +2,7 @@
 // user_base_dn, user_schema, …), checked whole at Configure so that a typo fails there and
 // names the key, not at the first lookup.
 import { readFileSync } from 'node:fs';
-import { FilterParser } from 'ldapts';
+import type { Filter } from 'ldapts';
 import { attribute, operatorFilter } from './filter.js';
 
 export interface UserSchema {
@@ -36,9 +36,9 @@ export interface LdapConfig {
   bindPassword: string;
   userBaseDn: string;
   groupBaseDn: string;
-  userFilter: string;
+  userFilter?: Filter;
   userObjectClass: string;
-  groupFilter: string;
+  groupFilter?: Filter;
   groupObjectClass: string;
   idp: string;
   /** Whether the directory's mail addresses count as verified (default false: users may edit their own). */
@@ -203,14 +203,11 @@ function schema(raw: unknown, table: string) {
   };
 }
 
-/** An operator's filter key (`user_filter`, `locked_filter`), checked to be one filter. */
-export function filter(raw: unknown, key: string): string {
+/** An operator's filter key (`user_filter`, `locked_filter`), parsed as one filter. */
+export function filter(raw: unknown, key: string): Filter | undefined {
   if (raw !== undefined && typeof raw !== 'string') fail(key, 'an LDAP filter (string)', raw);
   try {
-    const f = operatorFilter(raw as string | undefined);
-    // What the client will send must parse: a bad escape or an empty filter fails here, at Configure.
-    if (f) FilterParser.parseString(f);
-    return f;
+    return operatorFilter(raw as string | undefined);
   } catch {
     return fail(key, 'one LDAP filter such as "(objectClass=person)"', raw);
   }

@@ -2,14 +2,7 @@
 // methods make, every value from a request escaped (filter.ts), and entries turned into
 // the proto's User.
 import type { User } from 'driverkit/driver';
-import {
-  AndFilter,
-  type Client,
-  type Entry,
-  EqualityFilter,
-  type Filter,
-  FilterParser,
-} from 'ldapts';
+import type { Client, Entry, Filter } from 'ldapts';
 import type { LdapConfig } from './config.js';
 import { and, contains, equals, or, requestValue } from './filter.js';
 import { checkCancelled, type Deadline, type Pool, secondsLeft } from './pool.js';
@@ -42,9 +35,7 @@ export class Directory {
     const bytes = uuidBytes(id);
     // Not a UUID: no entry can have it. The bytes go as bytes: a filter string's `\XX`
     // escapes would be read back as text and sent as UTF-8, changing every byte over 0x7F.
-    return bytes
-      ? this.#one(new EqualityFilter({ attribute: user.id, value: bytes }), deadline)
-      : Promise.resolve(undefined);
+    return bytes ? this.#one(equals(user.id, bytes), deadline) : Promise.resolve(undefined);
   }
 
   /** The user with `value` as its mail, user name or uid number (`claim`). */
@@ -61,7 +52,7 @@ export class Directory {
   }
 
   /** Whether the user at `dn` also matches `filter` (a locked_filter, say). */
-  async matches(dn: string, filter: string, deadline: Deadline): Promise<boolean> {
+  async matches(dn: string, filter: Filter, deadline: Deadline): Promise<boolean> {
     const entries = await this.pool.run(
       async (c) =>
         (
@@ -146,17 +137,14 @@ export class Directory {
   }
 
   /** Searches users by `match` (with the object class and user_filter); the one entry. */
-  async #one(match: string | Filter, deadline: Deadline): Promise<Found | undefined> {
+  async #one(match: Filter, deadline: Deadline): Promise<Found | undefined> {
     const { user } = this.config;
     const entries = await this.pool.run(
       async (c: Client) =>
         (
           await c.search(this.config.userBaseDn, {
             scope: 'sub',
-            filter:
-              typeof match === 'string'
-                ? this.#users(match)
-                : new AndFilter({ filters: [FilterParser.parseString(this.#users('')), match] }),
+            filter: this.#users(match),
             attributes: this.#userAttributes,
             explicitBufferAttributes: user.idIsOctetString ? [user.id] : [],
             sizeLimit: 2,
@@ -169,7 +157,7 @@ export class Directory {
     return entries[0] ? this.#toFound(entries[0]) : undefined;
   }
 
-  #users(match: string): string {
+  #users(match: Filter): Filter {
     return and(equals('objectClass', this.config.userObjectClass), this.config.userFilter, match);
   }
 

@@ -1,5 +1,15 @@
-// LDAP search filters built from user input, escaped by RFC 4515 so that a value is always
-// one assertion value: `*)(uid=*` matches the literal text, never widens a search.
+// LDAP search filters built as objects (ldapts' EqualityFilter, SubstringFilter, …), never
+// parsed from text a request holds: a value is always one assertion value, so `*)(uid=*`
+// matches the literal text and never widens a search. Only an operator's own filters
+// (`user_filter`, …) are parsed, once, at Configure.
+import {
+  AndFilter,
+  EqualityFilter,
+  type Filter,
+  FilterParser,
+  OrFilter,
+  SubstringFilter,
+} from 'ldapts';
 
 /**
  * The longest request value that may reach a filter (a search box's text, a mail, a login
@@ -27,11 +37,6 @@ export function requestValue(what: string, value: string): string {
   return value;
 }
 
-/** A value escaped for a filter: `\`, `*`, `(`, `)` and NUL as `\XX`. */
-export function escapeValue(value: string): string {
-  return value.replace(/[\\*()\0]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
-
 /** An attribute name as LDAP allows it (RFC 4512 descr or a numeric OID), or throws. */
 export function attribute(name: string): string {
   if (!/^([A-Za-z][A-Za-z0-9-]*|\d+(\.\d+)*)$/.test(name))
@@ -39,29 +44,32 @@ export function attribute(name: string): string {
   return name;
 }
 
-/** `(attr=value)`, the value escaped. */
-export const equals = (attr: string, value: string) => `(${attribute(attr)}=${escapeValue(value)})`;
+/** `(attr=value)`. A Buffer value goes as bytes (a binary id). */
+export const equals = (attr: string, value: string | Buffer): Filter =>
+  new EqualityFilter({ attribute: attribute(attr), value });
 
-/** `(attr=*value*)`: a substring match on the escaped value. */
-export const contains = (attr: string, value: string) =>
-  `(${attribute(attr)}=*${escapeValue(value)}*)`;
+/** `(attr=*value*)`: a substring match. */
+export const contains = (attr: string, value: string): Filter =>
+  new SubstringFilter({ attribute: attribute(attr), any: [value] });
 
-/** The conjunction of filters; empty parts (an unset user_filter) are left out. */
-export function and(...parts: string[]): string {
-  const kept = parts.filter(Boolean);
-  return kept.length === 1 ? kept[0] : `(&${kept.join('')})`;
+/** The conjunction of filters; absent parts (an unset user_filter) are left out. */
+export function and(...parts: Array<Filter | undefined>): Filter {
+  const kept = parts.filter((p): p is Filter => p !== undefined);
+  return kept.length === 1 ? kept[0] : new AndFilter({ filters: kept });
 }
 
 /** The disjunction of filters. */
-export const or = (...parts: string[]) => (parts.length === 1 ? parts[0] : `(|${parts.join('')})`);
+export const or = (...parts: Filter[]): Filter =>
+  parts.length === 1 ? parts[0] : new OrFilter({ filters: parts });
 
 /**
- * An operator's extra filter (`user_filter`, `group_filter`) as one parenthesised filter:
- * `objectClass=x` becomes `(objectClass=x)`; unbalanced parentheses are refused.
+ * An operator's extra filter (`user_filter`, `group_filter`) parsed as one filter:
+ * `objectClass=x` is read as `(objectClass=x)`; unbalanced parentheses, or a second filter
+ * after the first, are refused. Undefined when none is set.
  */
-export function operatorFilter(filter: string | undefined): string {
+export function operatorFilter(filter: string | undefined): Filter | undefined {
   const f = (filter ?? '').trim();
-  if (!f) return '';
+  if (!f) return undefined;
   const wrapped = f.startsWith('(') ? f : `(${f})`;
   const refused = new Error(`not one LDAP filter: ${JSON.stringify(filter)}`);
   let depth = 0;
@@ -73,5 +81,6 @@ export function operatorFilter(filter: string | undefined): string {
     else if (c === ')' && (--depth < 0 || (depth === 0 && i !== wrapped.length - 1))) throw refused;
   }
   if (depth !== 0) throw refused;
-  return wrapped;
+  // A bad escape or an empty filter fails here, at Configure.
+  return FilterParser.parseString(wrapped);
 }
