@@ -15,8 +15,16 @@ export const BASE_DN = 'dc=example,dc=org';
 export const ADMIN_DN = `cn=admin,${BASE_DN}`;
 export const ADMIN_PASSWORD = 'admin-secret';
 
+/** What a test changes in slapd's config. */
+export interface SlapdOptions {
+  /** Access rules, in place of the default (anyone bound reads everything). */
+  access?: string[];
+  /** More global lines (`sizelimit 500`, say). */
+  global?: string[];
+}
+
 /** A slapd ready to run in `dir`: its config, database (`ldif` loaded), CA and addresses. */
-export async function prepareSlapd(dir: string, ldif: string) {
+export async function prepareSlapd(dir: string, ldif: string, options: SlapdOptions = {}) {
   const tls = certificates(dir, 'ldap');
   mkdirSync(join(dir, 'db'));
   // A binary id like Active Directory's objectGUID (16 bytes, octet string equality), for
@@ -44,6 +52,7 @@ export async function prepareSlapd(dir: string, ldif: string) {
       `TLSCACertificateFile ${tls.ca}`,
       `TLSCertificateFile ${tls.cert}`,
       `TLSCertificateKeyFile ${tls.key}`,
+      ...(options.global ?? []),
       'database mdb',
       'maxsize 1073741824',
       `suffix "${BASE_DN}"`,
@@ -53,9 +62,11 @@ export async function prepareSlapd(dir: string, ldif: string) {
       'index objectClass eq',
       'index uid,cn,mail,displayName eq,sub',
       'index memberUid,member,uidNumber,entryUUID eq',
-      // Anyone bound may read; an anonymous client may only bind.
-      'access to attrs=userPassword by self write by anonymous auth by * none',
-      'access to * by users read by anonymous auth',
+      ...(options.access ?? [
+        // Anyone bound may read; an anonymous client may only bind.
+        'access to attrs=userPassword by self write by anonymous auth by * none',
+        'access to * by users read by anonymous auth',
+      ]),
       '',
     ].join('\n'),
   );

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 import { type Running, spawnUntil } from './helpers.js';
-import { prepareSlapd, SLAPD, slapdArgs } from './slapd-core.js';
+import { prepareSlapd, SLAPD, type SlapdOptions, slapdArgs } from './slapd-core.js';
 
 export {
   ADMIN_DN,
@@ -39,10 +39,10 @@ export interface Slapd {
 }
 
 /** Starts slapd with `ldif` (entries under BASE_DN, which this adds) loaded. */
-export async function startSlapd(ldif: string): Promise<Slapd> {
+export async function startSlapd(ldif: string, options?: SlapdOptions): Promise<Slapd> {
   const dir = mkdtempSync(join(tmpdir(), 'driverkit-slapd-'));
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-  const s = await prepareSlapd(dir, ldif);
+  const s = await prepareSlapd(dir, ldif, options);
   let running: Running | undefined;
   let searches = 0;
   let connections = 0;

@@ -122,6 +122,9 @@ export class Directory {
         attributes: this.#userAttributes,
         explicitBufferAttributes: user.idIsOctetString ? [user.id] : [],
         paged: { pageSize: Math.min(pageSize, findLimit) },
+        // With a size limit of its own, ldapts takes a server's smaller one (sizeLimitExceeded)
+        // as the end of the results, not as an error: a server capped at 500 gives 500.
+        sizeLimit: findLimit,
         timeLimit: secondsLeft(deadline),
       });
       for await (const page of pages) {
