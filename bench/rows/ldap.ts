@@ -133,6 +133,37 @@ export async function ldap(): Promise<Result[]> {
       directTimes.push(performance.now() - t);
       if (n !== BULK) throw new Error(`direct search found ${n}`);
     }
+    // With groups: a group search per user, 32 at a time, as the driver runs them.
+    const groupTimes: number[] = [];
+    const directGroupTimes: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      let t = performance.now();
+      const found = await bulk.client.findUsers({ query: 'bulk.example' }, { timeout: 120_000 });
+      groupTimes.push(performance.now() - t);
+      if (found.users.length !== BULK) throw new Error(`FindUsers found ${found.users.length}`);
+      t = performance.now();
+      const uids: string[] = [];
+      for await (const page of direct.searchPaginated(`ou=bulk,${BASE_DN}`, {
+        scope: 'sub',
+        filter: '(&(objectClass=posixAccount)(mail=*bulk.example*))',
+        attributes: ['uid'],
+        paged: { pageSize: 1000 },
+      }))
+        for (const e of page.searchEntries) uids.push(String(e.uid));
+      let next = 0;
+      const worker = async () => {
+        while (next < uids.length) {
+          const uid = uids[next++];
+          await direct.search(`ou=groups,${BASE_DN}`, {
+            scope: 'sub',
+            filter: `(&(objectClass=posixGroup)(memberUid=${uid}))`,
+            attributes: ['cn'],
+          });
+        }
+      };
+      await Promise.all(Array.from({ length: 32 }, worker));
+      directGroupTimes.push(performance.now() - t);
+    }
     return [
       {
         row: 'ldap',
@@ -163,6 +194,16 @@ export async function ldap(): Promise<Result[]> {
         value: median(findTimes),
         unit: 'ms',
         baseline: { name: 'ldapts paged search, direct', value: median(directTimes) },
+      },
+      {
+        row: 'ldap',
+        metric: `FindUsers over ${BULK} users with groups (a group search each, 32 at a time)`,
+        value: median(groupTimes),
+        unit: 'ms',
+        baseline: {
+          name: 'ldapts: paged search, then the group searches 32 at a time',
+          value: median(directGroupTimes),
+        },
       },
       {
         row: 'ldap',
