@@ -23,9 +23,21 @@ export const MAX_BACKLOG_BYTES = 64 * 1024 * 1024;
 export function readAlways(socket: Socket, limit = MAX_BACKLOG_BYTES): Duplex {
   const overflow = (side: string) =>
     new Error(`the peer let more than ${limit} bytes pile up ${side}: not HTTP/2 flow control`);
+  // What node:http2 writes in one tick (a call's headers, message and trailers, in separate
+  // flushes) goes to the kernel in one writev: a syscall, and a wake-up of the peer, each.
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
   const wrapped = new Duplex({
     read() {},
     writev(chunks, done) {
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        process.nextTick(uncork);
+      }
       for (const { chunk } of chunks) socket.write(chunk);
       done(socket.writableLength > limit ? overflow('unsent') : null);
     },
