@@ -1,19 +1,27 @@
 // Go host → TS driver: hashicorp/go-plugin 1.0.1's own client (test/go/host) loads
 // driverkit drivers, pings them, calls GetUser and Kills them.
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDriver } from '../src/build/build.js';
 import { userprovider } from '../src/contracts/userprovider.js';
 import { fixtureContract } from './fixtures/contract.js';
-import { hasGoToolchain, isAlive, spawnCollect } from './helpers.js';
-import { BIN, ROOT } from './paths.js';
+import { hasGoToolchain, isAlive, spawnCollect, spawnUntil } from './helpers.js';
+import { tempDir } from './packages-helpers.js';
+import { BIN, CLI, ROOT } from './paths.js';
 
 const hasGo = hasGoToolchain;
 
 interface Outcome {
   code: number | null;
-  result?: { ping: string; username: string; kill_ms: number; exited: boolean; pid: number };
+  result?: {
+    ping: string;
+    username: string;
+    kill_ms: number;
+    exited: boolean;
+    pid: number;
+    found?: number;
+  };
   log: Array<Record<string, unknown>>;
   stderr: string;
 }
@@ -76,6 +84,29 @@ describe.skipIf(!hasGo)('Go host (plain go-plugin) → TS driver', () => {
     expect(line('details')?.['@level']).toBe('debug');
     expect(line('[WARN] plain warning line')?.['@level']).toBe('warn');
     expect(line('a plain line')?.['@level']).toBe('debug');
+  });
+
+  it("go-plugin's client reattached to driverkit serve calls through the gateway; its Close (a Shutdown) leaves the gateway serving", async () => {
+    const dir = tempDir('go-reattach');
+    writeFileSync(
+      join(dir, 'driverkit.toml'),
+      `[drivers.users]\ntype = "userprovider"\ndriver = "${BIN.demo}"\n`,
+    );
+    const serve = await spawnUntil(
+      process.execPath,
+      [CLI, 'serve', '--listen', '127.0.0.1:0'],
+      /serving users on (\S+)\n/,
+      { cwd: dir, endSignal: 'SIGTERM' },
+    );
+    const attach = () => run(['-reattach', serve.match[1], '-pid', String(serve.child.pid)]);
+    for (let round = 0; round < 2; round++) {
+      const out = await attach();
+      expect(out.code, out.stderr).toBe(0);
+      expect(out.result).toMatchObject({ ping: 'ok', username: 'einstein' });
+      expect(out.result!.found).toBeGreaterThan(0);
+    }
+    // GRPCController.Shutdown is the host's word to its own plugin, not a client's.
+    expect(serve.child.exitCode).toBe(null);
   });
 
   it('a driver that prints noise before its handshake is refused by the Go host too', async () => {

@@ -2,6 +2,12 @@
 // handshake, Ping, GetUser, Kill. Used by test/go-host.test.ts and the benchmark.
 //
 //	host [-automtls] [-calls N] DRIVER_PATH COOKIE_KEY COOKIE_VALUE
+//	host -reattach HOST:PORT -pid PID
+//
+// With -reattach it runs nothing: go-plugin's client attaches to a gRPC server running at
+// that address (driverkit serve, say) as to a plugin it started earlier, pings, calls
+// GetUser and closes its client (which sends GRPCController.Shutdown), never Kill: a
+// reattached client's Kill ends process PID.
 //
 // It prints one JSON line on stdout; go-plugin's own log (the driver's lines among it)
 // goes to stderr as hclog JSON.
@@ -12,6 +18,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"sort"
@@ -45,7 +52,13 @@ func fail(format string, args ...interface{}) {
 func main() {
 	autoMTLS := flag.Bool("automtls", false, "use go-plugin AutoMTLS")
 	calls := flag.Int("calls", 0, "for benchmarks: time this many sequential GetUser calls")
+	reattach := flag.String("reattach", "", "attach to a gRPC server at HOST:PORT instead")
+	watched := flag.Int("pid", 0, "with -reattach: the pid go-plugin watches")
 	flag.Parse()
+	if *reattach != "" {
+		attach(*reattach, *watched)
+		return
+	}
 	if flag.NArg() != 3 {
 		fail("usage: host [-automtls] DRIVER_PATH COOKIE_KEY COOKIE_VALUE")
 	}
@@ -111,6 +124,52 @@ func main() {
 		"start_ms": startMs,
 		"p50_ms":   pct(0.5),
 		"p99_ms":   pct(0.99),
+	})
+	fmt.Println(string(out))
+}
+
+// attach is -reattach: go-plugin's client on a server it did not start.
+func attach(address string, pid int) {
+	addr, err := net.ResolveTCPAddr("tcp", address)
+	if err != nil {
+		fail("address: %v", err)
+	}
+	logger := hclog.New(&hclog.LoggerOptions{Name: "gohost", Level: hclog.Trace, JSONFormat: true, Output: os.Stderr})
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  plugin.HandshakeConfig{ProtocolVersion: 1},
+		Plugins:          map[string]plugin.Plugin{"userprovider": userProviderPlugin{}},
+		Reattach:         &plugin.ReattachConfig{Protocol: plugin.ProtocolGRPC, Addr: addr, Pid: pid},
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		Logger:           logger,
+	})
+	rpc, err := client.Client()
+	if err != nil {
+		fail("attach: %v", err)
+	}
+	if err := rpc.Ping(); err != nil {
+		fail("ping: %v", err)
+	}
+	raw, err := rpc.Dispense("userprovider")
+	if err != nil {
+		fail("dispense: %v", err)
+	}
+	users := raw.(userproviderv1.UserProviderClient)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := users.GetUser(ctx, &userproviderv1.GetUserRequest{UserId: &userproviderv1.UserId{OpaqueId: "4c510ada-c86b-4815-8820-42cdf82c3d51"}})
+	if err != nil {
+		fail("GetUser: %v", err)
+	}
+	found, err := users.FindUsers(ctx, &userproviderv1.FindUsersRequest{Query: "e"})
+	if err != nil {
+		fail("FindUsers: %v", err)
+	}
+	closeErr := rpc.Close()
+	out, _ := json.Marshal(map[string]interface{}{
+		"ping":     "ok",
+		"username": res.GetUser().GetUsername(),
+		"found":    len(found.GetUsers()),
+		"closed":   closeErr == nil,
 	})
 	fmt.Println(string(out))
 }
