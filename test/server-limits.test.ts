@@ -14,6 +14,7 @@ import { serveHealth } from '../src/driver/services.js';
 import { frameMessage } from '../src/protocol/grpc-wire.js';
 import { Status } from '../src/status.js';
 import { certificates } from './certs.js';
+import { waitFor } from './helpers.js';
 import { RequestQueue } from '../src/transport/request-queue.js';
 import { GrpcServer, type ServerLimits } from '../src/transport/server.js';
 
@@ -67,6 +68,33 @@ function halfOpen(s: ClientHttp2Session): void {
     () => {},
   );
 }
+
+describe('a call answered early', () => {
+  it('is reset with NO_ERROR after its trailers, so a peer still sending stops', async () => {
+    const s = await dialFrom(await server({}));
+    const stream = s.request({
+      ':method': 'POST',
+      ':path': CHECK,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    stream.on('error', () => {});
+    stream.on('data', () => {});
+    let code = -1;
+    const take = (h: Record<string, unknown>) => {
+      if (h['grpc-status'] !== undefined) code = Number(h['grpc-status']);
+    };
+    stream.on('response', take);
+    stream.on('trailers', take);
+    // A second message to a unary method is answered UNIMPLEMENTED at once, and the
+    // request never ends: before, the stream stayed open for the peer to send on.
+    stream.write(frameMessage(new Uint8Array(0)));
+    stream.write(frameMessage(new Uint8Array(0)));
+    await waitFor(() => stream.closed, 5000, 'the stream reset after its answer');
+    expect(code).toBe(Status.UNIMPLEMENTED);
+    expect(stream.rstCode).toBe(0);
+  });
+});
 
 describe('who gives way when the server is full', () => {
   it('a connection that had a call answered is kept; strangers give way first, oldest first', async () => {

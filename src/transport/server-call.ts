@@ -1,6 +1,6 @@
 // One call on the driver's gRPC server: reading its metadata, and answering it with
 // messages, headers, trailers and a status as gRPC's HTTP/2 mapping says.
-import type { ServerHttp2Stream, IncomingHttpHeaders } from 'node:http2';
+import { constants, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import type { CallSource } from '../rpc/handlers.js';
 import type { CallBytes } from './inbound-budget.js';
 import {
@@ -203,6 +203,7 @@ export class ServerCall implements CallSource {
         { ':status': 200, 'content-type': 'application/grpc', ...this.#customHeaders, ...trailers },
         { endStream: true },
       );
+      this.#stopPeer();
     }
   }
 
@@ -212,7 +213,24 @@ export class ServerCall implements CallSource {
       { ':status': 200, 'content-type': 'application/grpc', ...this.#customHeaders },
       { waitForTrailers: true },
     );
-    this.stream.once('wantTrailers', () => this.stream.sendTrailers(this.#trailers));
+    this.stream.once('wantTrailers', () => {
+      this.stream.sendTrailers(this.#trailers);
+      this.#stopPeer();
+    });
+  }
+
+  /**
+   * Once the answer is out, a peer still sending is told to stop with RST_STREAM(NO_ERROR),
+   * as RFC 9113 8.1 allows and grpc-go does: else it may send on, and be read, for as long
+   * as it likes. Sent on the next turn, so that it follows the trailers on the wire.
+   */
+  #stopPeer(): void {
+    if (this.stream.state?.remoteClose) return;
+    setImmediate(() => {
+      const { stream } = this;
+      if (!stream.destroyed && !stream.closed && !stream.state?.remoteClose)
+        stream.close(constants.NGHTTP2_NO_ERROR);
+    });
   }
 
   /**
