@@ -115,6 +115,25 @@ describe('who gives way when the server is full', () => {
     expect(await check(first)).toBe(Status.OK);
   });
 
+  it('where only some calls prove a connection (the gateway with tokens), a health check alone gives no place', async () => {
+    const s = new GrpcServer(undefined, {
+      maxSessions: 3,
+      evictBusy: false,
+      proves: (path) => path !== CHECK,
+    });
+    serveHealth(s, []);
+    const port = await s.listen({ host: '127.0.0.1', port: 0 });
+    onTestFinished(() => s.close());
+    const probed = await dialFrom(port);
+    expect(await check(probed)).toBe(Status.OK);
+    const probedClosed = once(probed, 'close').then(() => 'the health-checked one');
+    const strangers = [await dialFrom(port), await dialFrom(port)];
+    const closed = strangers.map((c, i) => once(c, 'close').then(() => `stranger ${i}`));
+    // Full: the oldest of equals gives way; a health check did not make it a proven one.
+    await dialFrom(port);
+    expect(await Promise.race([probedClosed, ...closed])).toBe('the health-checked one');
+  });
+
   it('a peer at its share, in a full table, makes room among its own, not another peer’s', async () => {
     const port = await server({ maxSessions: 4, maxSessionsPerPeer: 2, evictBusy: false });
     const others = [await dialFrom(port, '127.0.0.1'), await dialFrom(port, '127.0.0.1')];

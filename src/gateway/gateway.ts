@@ -135,6 +135,8 @@ export async function startGateway(
           return refused;
         }
       : undefined,
+    // With tokens, a connection proves itself by a call a token let in, not by health.
+    proves: tokensOn ? (path) => !path.startsWith(`/${health}/`) : undefined,
   });
   let names: string[] = [];
   // Readiness of the whole gateway: what it cannot serve without.

@@ -60,6 +60,12 @@ export interface ServerLimits {
    * missing bearer token, say), and nothing it sends after is held.
    */
   authorize?(call: ServerCall, path: string): { code: number; details: string } | undefined;
+  /**
+   * Whether a call answered OK proves its connection (kept before strangers when the server
+   * is full); default every call. The gateway with tokens counts only calls a token let in:
+   * health answers anyone, so it proves nothing there.
+   */
+  proves?(path: string): boolean;
   /** Request bytes held at once (see InboundBudget); default DEFAULT_INBOUND_LIMITS. */
   memory?: InboundLimits;
   /**

@@ -77,6 +77,7 @@ export class GrpcServer {
   #hostSecret?: Buffer;
   #maxMessageBytes: number;
   #authorize: ServerLimits['authorize'];
+  #proves: ServerLimits['proves'];
   #peerOf: (call: ServerCall) => string;
   #onMemoryRefusal: ServerLimits['onMemoryRefusal'];
   readonly inbound: InboundBudget;
@@ -105,6 +106,7 @@ export class GrpcServer {
     this.#hostSecret = limits.hostSecret ? Buffer.from(limits.hostSecret) : undefined;
     this.#maxMessageBytes = limits.maxMessageBytes ?? MAX_MESSAGE_BYTES;
     this.#authorize = limits.authorize;
+    this.#proves = limits.proves;
     this.#peerOf = limits.peerOf ?? defaultPeer;
     this.#onMemoryRefusal = limits.onMemoryRefusal;
     this.inbound = new InboundBudget(limits.memory ?? DEFAULT_INBOUND_LIMITS);
@@ -381,7 +383,7 @@ export class GrpcServer {
     call.inbound = inbound;
     stream.once('close', () => {
       inbound.close();
-      if (call.ok && state) state.proven = true;
+      if (call.ok && state && (this.#proves?.(path) ?? true)) state.proven = true;
     });
     method.onOpen?.(call);
     if (!method.requestStream && !call.done) this.#awaitRequest(stream, call);
