@@ -17,7 +17,7 @@ import { type Opened, openDirectory, replace } from '../../lib/ldap/configure.js
 import { Ambiguous, type Directory, type Found } from '../../lib/ldap/directory.js';
 import { attribute, BadValue } from '../../lib/ldap/filter.js';
 import { watchHealth } from '../../lib/ldap/health.js';
-import { Cancelled, type Deadline, Unreachable } from '../../lib/ldap/pool.js';
+import { Cancelled, type Deadline, Unreachable, workSignal } from '../../lib/ldap/pool.js';
 
 const log = createLogger();
 const REFUSED = 'invalid client id or secret';
@@ -81,7 +81,8 @@ served = await serve({
         const c = current;
         if (!c)
           throw new RpcError(Status.FAILED_PRECONDITION, 'not configured: call Configure first');
-        const deadline = { at: Date.now() + c.config.timeoutMs, signal };
+        const work = workSignal(signal);
+        const deadline = { at: Date.now() + c.config.timeoutMs, signal: work.signal };
         try {
           const hit = clientId
             ? await account(c.directory, c.login, clientId, deadline)
@@ -117,6 +118,8 @@ served = await serve({
             Status.INTERNAL,
             `LDAP authentication failed: ${(err as Error).message}`,
           );
+        } finally {
+          work.abort();
         }
       },
     },

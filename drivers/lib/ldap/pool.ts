@@ -1,6 +1,7 @@
 // A few bound LDAP connections, used in turn. A connection found dead (the server restarted)
 // is replaced and the operation tried again on a new one, so a restart costs no call; a
 // server that cannot be reached fails the operation as UNAVAILABLE by its deadline.
+import { setMaxListeners } from 'node:events';
 import { Client } from 'ldapts';
 import type { LdapConfig } from './config.js';
 
@@ -33,6 +34,20 @@ export class Cancelled extends Error {}
 export interface Deadline {
   at: number;
   signal?: AbortSignal;
+}
+
+/**
+ * The signal a call's LDAP work runs under: it fires when the caller cancels or its deadline
+ * passes (`caller`), and when `abort()` is called once the call is answered, so that
+ * searches still running for it (FindUsers' group searches) start nothing more. Each LDAP
+ * step listens on it: dozens at once, so no listener limit.
+ */
+export function workSignal(caller: AbortSignal): AbortController {
+  const work = new AbortController();
+  setMaxListeners(0, work.signal);
+  if (caller.aborted) work.abort();
+  else caller.addEventListener('abort', () => work.abort(), { once: true, signal: work.signal });
+  return work;
 }
 
 /** Throws Cancelled once the caller has gone: no more LDAP work is started for it. */
@@ -76,9 +91,13 @@ export class Pool {
       if (this.#closed)
         throw new Unreachable('the connection pool was closed by a newer Configure');
       checkCancelled(deadline);
-      const pending = this.#client(slot, deadline.at);
+      // The connection is shared by every call on this slot: it gets a whole timeout_ms of
+      // its own, never the time one caller has left.
+      const pending = this.#client(slot, Date.now() + this.config.timeoutMs);
+      let got = false;
       try {
         const client = await withDeadline(pending, deadline);
+        got = true;
         // ldapts reconnects on its own, unbound (anonymous): a connection it lost must be
         // ours to make again, and bind.
         if (!client.isConnected || this.#dead.has(client))
@@ -93,7 +112,8 @@ export class Pool {
         if (!(err instanceof Unreachable) && !connectionLost(err)) throw err;
         // Only the connection this operation ran on: another call may have made the slot's
         // new one meanwhile, and dropping that one too opened connections by the hundred.
-        this.#drop(slot, pending);
+        // One still being made, which this caller stopped waiting for, is the others' to use.
+        if (got) this.#drop(slot, pending);
         const wait = Math.min(25 * 2 ** attempt, 250);
         if (Date.now() + wait >= deadline.at)
           throw err instanceof Unreachable ? err : new Unreachable((err as Error).message);

@@ -20,6 +20,7 @@ import {
   checkCancelled,
   type Deadline,
   Unreachable,
+  workSignal,
 } from '../../lib/ldap/pool.js';
 
 const log = createLogger();
@@ -60,8 +61,9 @@ async function lookup<T>(
   run: (d: Directory, deadline: Deadline) => Promise<T>,
 ) {
   const { config, directory: d } = directory();
+  const work = workSignal(signal);
   try {
-    return await run(d, { at: Date.now() + config.timeoutMs, signal });
+    return await run(d, { at: Date.now() + config.timeoutMs, signal: work.signal });
   } catch (err) {
     if (err instanceof RpcError) throw err;
     // Its caller has its answer already (CANCELLED or DEADLINE_EXCEEDED): nothing to log.
@@ -74,6 +76,9 @@ async function lookup<T>(
       throw new RpcError(Status.FAILED_PRECONDITION, `LDAP ${what}: ${err.message}`);
     log.error('LDAP operation failed', { what, error: (err as Error).message });
     throw new RpcError(Status.INTERNAL, `LDAP ${what} failed: ${(err as Error).message}`);
+  } finally {
+    // Answered, failed included: what is still running for this call starts nothing more.
+    work.abort();
   }
 }
 
