@@ -163,9 +163,12 @@ export function runCall(
   stream.once('end', () => {
     if (status === undefined) return;
     finish(ended());
-    // RST_STREAM(NO_ERROR), as grpc-go sends after an early answer; destroyed, not only
+    // Our END_STREAM sent (nghttp2's localClose, not only our writes finished: it holds an
+    // empty END_STREAM while the window is 0), the stream closes on its own: a reset would be
+    // a frame per call for nothing, which servers count against rapid resets. Still sending
+    // (an early answer): RST_STREAM(NO_ERROR), as grpc-go sends; destroyed, not only
     // closed: a stream the peer reset first stays open for writes that never drain.
-    if (!stream.destroyed) stream.destroy();
+    if (!stream.destroyed && !(stream.closed || stream.state?.localClose)) stream.destroy();
   });
   stream.on('error', (err: Error) =>
     cancel(
