@@ -96,6 +96,53 @@ describe('a call answered early', () => {
   });
 });
 
+describe('a request that has not arrived', () => {
+  /** A health check whose 5-byte prefix says `size` bytes follow; sends `first` of them. */
+  function partial(s: ClientHttp2Session, size: number, first: number) {
+    const stream = s.request({
+      ':method': 'POST',
+      ':path': CHECK,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    stream.on('error', () => {});
+    stream.on('data', () => {});
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt32BE(size, 1);
+    stream.write(Buffer.concat([prefix, Buffer.alloc(first)]));
+    let code = -1;
+    const take = (h: Record<string, unknown>) => {
+      if (h['grpc-status'] !== undefined) code = Number(h['grpc-status']);
+    };
+    stream.on('response', take);
+    stream.on('trailers', take);
+    return { stream, code: () => code };
+  }
+
+  it('waits while its connection brings request bytes, and is given up once it brings none', async () => {
+    const port = await server({ requestTimeoutMs: 300 });
+    const s = await dialFrom(port);
+    // Queued behind another call's long request on the same connection: not stalled.
+    const queued = partial(s, 0, 0);
+    const long = partial(s, 1 << 20, 0);
+    const piece = Buffer.alloc(1024);
+    for (let i = 0; i < 20; i++) {
+      long.stream.write(piece);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // A second past the limit, and still waiting: its connection kept bringing bytes.
+    expect(queued.code()).toBe(-1);
+    queued.stream.end();
+    await once(queued.stream, 'close');
+    expect(queued.code()).toBe(Status.OK);
+    // Now nothing comes: the long one is given up, within about the limit.
+    const started = Date.now();
+    await once(long.stream, 'close');
+    expect(long.code()).toBe(Status.DEADLINE_EXCEEDED);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+});
+
 describe('who gives way when the server is full', () => {
   it('a connection that had a call answered is kept; strangers give way first, oldest first', async () => {
     const port = await server({ maxSessions: 4, evictBusy: false });

@@ -19,6 +19,8 @@ export interface SessionState {
   proven: boolean;
   /** Request bytes its calls hold. */
   held: number;
+  /** When request bytes last arrived on it (Date.now()): a busy connection is not half-open. */
+  received: number;
 }
 
 export class ConnectionTable {
@@ -42,7 +44,7 @@ export class ConnectionTable {
    */
   admit(session: ServerHttp2Session, peer: ConnectionPeer): SessionState | undefined {
     const state: SessionState = {
-      ...{ host: false, open: 0, waiting: 0, proven: false, held: 0 },
+      ...{ host: false, open: 0, waiting: 0, proven: false, held: 0, received: 0 },
       peer,
       peerKey: peerKeyOf(peer),
     };

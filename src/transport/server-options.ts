@@ -19,8 +19,9 @@ export const PREFACE_TIMEOUT_MS = 10_000;
 export const FIRST_CALL_TIMEOUT_MS = 10_000;
 /**
  * How long a call whose request is one message (unary, server-streaming) has from its
- * headers to the end of that message: a peer that never finishes one must not hold a
- * stream and its connection for ever.
+ * headers to the end of that message, while its connection brings no request bytes at
+ * all: a peer that never finishes one must not hold a stream and its connection for ever,
+ * but 256 calls of 4 MiB queued on one busy connection are not stalled, only waiting.
  */
 export const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -55,6 +56,8 @@ export interface ServerLimits {
   maxConcurrentStreams?: number;
   /** The largest request message, in bytes (RESOURCE_EXHAUSTED past it); default MAX_MESSAGE_BYTES. */
   maxMessageBytes?: number;
+  /** See REQUEST_TIMEOUT_MS (its default); shorter in tests. */
+  requestTimeoutMs?: number;
   /**
    * Checks a call at its headers, before its messages are read: a status refuses it (a
    * missing bearer token, say), and nothing it sends after is held.

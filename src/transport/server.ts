@@ -78,6 +78,7 @@ export class GrpcServer {
   #maxMessageBytes: number;
   #authorize: ServerLimits['authorize'];
   #proves: ServerLimits['proves'];
+  readonly #requestTimeoutMs: number;
   #peerOf: (call: ServerCall) => string;
   #onMemoryRefusal: ServerLimits['onMemoryRefusal'];
   readonly inbound: InboundBudget;
@@ -107,6 +108,7 @@ export class GrpcServer {
     this.#maxMessageBytes = limits.maxMessageBytes ?? MAX_MESSAGE_BYTES;
     this.#authorize = limits.authorize;
     this.#proves = limits.proves;
+    this.#requestTimeoutMs = limits.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
     this.#peerOf = limits.peerOf ?? defaultPeer;
     this.#onMemoryRefusal = limits.onMemoryRefusal;
     this.inbound = new InboundBudget(limits.memory ?? DEFAULT_INBOUND_LIMITS);
@@ -390,6 +392,7 @@ export class GrpcServer {
     stream.on('data', (chunk: Buffer) => {
       // Once the call is answered, what the peer still sends is read and dropped, not held.
       if (call.done) return;
+      if (state) state.received = Date.now();
       const over = inbound.add(chunk.length);
       if (over) {
         // Freed now, not at the stream's close: the peer may call again before that.
@@ -410,19 +413,32 @@ export class GrpcServer {
     if (!stream.closed) stream.close();
   }
 
-  /** A call whose one request message must arrive within REQUEST_TIMEOUT_MS; counted half-open till then. */
+  /**
+   * A call whose one request message must arrive within REQUEST_TIMEOUT_MS of its headers,
+   * or of the last request bytes its connection received; counted half-open till then.
+   */
   #awaitRequest(stream: ServerHttp2Stream, call: ServerCall): void {
     const state = this.#sessions.get(stream.session as ServerHttp2Session);
     if (!state) return;
     state.waiting++;
-    const timer = setTimeout(() => {
+    const ms = this.#requestTimeoutMs;
+    const expire = () => {
+      // The connection is still bringing request bytes (its calls queue behind each other):
+      // this one waits its turn, and is given up only once nothing arrives for that long.
+      const quiet = Date.now() - state.received;
+      if (quiet < ms) {
+        timer = setTimeout(expire, ms - quiet);
+        timer.unref();
+        return;
+      }
       call.end(
         Status.DEADLINE_EXCEEDED,
-        `the request did not arrive within ${REQUEST_TIMEOUT_MS} ms of the call's headers`,
+        `the request did not arrive: its connection brought no request bytes for ${ms} ms`,
       );
       // Answered; RST_STREAM(NO_ERROR) then frees the stream the peer still holds open.
       if (!stream.closed) stream.close();
-    }, REQUEST_TIMEOUT_MS);
+    };
+    let timer = setTimeout(expire, ms);
     timer.unref();
     let waiting = true;
     const arrived = () => {
