@@ -166,9 +166,10 @@ export function runCall(
     // Our END_STREAM sent (nghttp2's localClose, not only our writes finished: it holds an
     // empty END_STREAM while the window is 0), the stream closes on its own: a reset would be
     // a frame per call for nothing, which servers count against rapid resets. Still sending
-    // (an early answer): RST_STREAM(NO_ERROR), as grpc-go sends; destroyed, not only
-    // closed: a stream the peer reset first stays open for writes that never drain.
-    if (!stream.destroyed && !(stream.closed || stream.state?.localClose)) stream.destroy();
+    // (an early answer): RST_STREAM(NO_ERROR), as grpc-go sends; destroyed even when the
+    // peer reset it first (closed): its pending writes would never drain, and the requests'
+    // producer would wait on them for ever.
+    if (!stream.destroyed && !stream.state?.localClose) stream.destroy();
   });
   stream.on('error', (err: Error) =>
     cancel(
