@@ -1,9 +1,10 @@
 // What a GrpcServer knows and decides about one connection: who the peer is, its TLS, and
-// when an idle one is given back.
+// when an idle one, or a call whose request never arrives, is given back.
 import type { ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { MAX_TIMER_MS } from '../protocol/grpc-wire.js';
+import { Status } from '../status.js';
 import type { ConnectionPeer, ServerCall } from './server-call.js';
 import type { ServerTls } from './server.js';
 
@@ -71,4 +72,44 @@ export function peerOf(socket: TLSSocket): ConnectionPeer {
       ? { certificate: { fingerprint256: cert.fingerprint256, cn: [cn].flat()[0] } }
       : {}),
   };
+}
+
+/**
+ * A call whose one request message must arrive within `ms` of its headers, or of the last
+ * request bytes its connection received (`state.received`: calls queued behind others on a
+ * busy connection are waiting, not stalled); else DEADLINE_EXCEEDED, and its stream is
+ * reset. Counted in `state.waiting` (half-open) till then.
+ */
+export function awaitRequest(
+  stream: ServerHttp2Stream,
+  call: ServerCall,
+  state: { waiting: number; received: number },
+  ms: number,
+): void {
+  state.waiting++;
+  const expire = () => {
+    const quiet = Date.now() - state.received;
+    if (quiet < ms) {
+      timer = setTimeout(expire, ms - quiet);
+      timer.unref();
+      return;
+    }
+    call.end(
+      Status.DEADLINE_EXCEEDED,
+      `the request did not arrive: its connection brought no request bytes for ${ms} ms`,
+    );
+    // Answered; RST_STREAM(NO_ERROR) then frees the stream the peer still holds open.
+    if (!stream.closed) stream.close();
+  };
+  let timer = setTimeout(expire, ms);
+  timer.unref();
+  let waiting = true;
+  const arrived = () => {
+    if (!waiting) return;
+    waiting = false;
+    state.waiting--;
+    clearTimeout(timer);
+  };
+  stream.once('end', arrived);
+  stream.once('close', arrived);
 }

@@ -24,6 +24,7 @@ import { readAlways } from './socket.js';
 import { ConnectionTable } from './connection-table.js';
 import {
   addressOf,
+  awaitRequest,
   defaultPeer,
   peerOf,
   secureContextOf,
@@ -388,7 +389,8 @@ export class GrpcServer {
       if (call.ok && state && (this.#proves?.(path) ?? true)) state.proven = true;
     });
     method.onOpen?.(call);
-    if (!method.requestStream && !call.done) this.#awaitRequest(stream, call);
+    if (!method.requestStream && !call.done && state)
+      awaitRequest(stream, call, state, this.#requestTimeoutMs);
     stream.on('data', (chunk: Buffer) => {
       // Once the call is answered, what the peer still sends is read and dropped, not held.
       if (call.done) return;
@@ -411,43 +413,5 @@ export class GrpcServer {
   #refuse(stream: ServerHttp2Stream, call: ServerCall, code: number, details: string): void {
     call.end(code, details);
     if (!stream.closed) stream.close();
-  }
-
-  /**
-   * A call whose one request message must arrive within REQUEST_TIMEOUT_MS of its headers,
-   * or of the last request bytes its connection received; counted half-open till then.
-   */
-  #awaitRequest(stream: ServerHttp2Stream, call: ServerCall): void {
-    const state = this.#sessions.get(stream.session as ServerHttp2Session);
-    if (!state) return;
-    state.waiting++;
-    const ms = this.#requestTimeoutMs;
-    const expire = () => {
-      // The connection is still bringing request bytes (its calls queue behind each other):
-      // this one waits its turn, and is given up only once nothing arrives for that long.
-      const quiet = Date.now() - state.received;
-      if (quiet < ms) {
-        timer = setTimeout(expire, ms - quiet);
-        timer.unref();
-        return;
-      }
-      call.end(
-        Status.DEADLINE_EXCEEDED,
-        `the request did not arrive: its connection brought no request bytes for ${ms} ms`,
-      );
-      // Answered; RST_STREAM(NO_ERROR) then frees the stream the peer still holds open.
-      if (!stream.closed) stream.close();
-    };
-    let timer = setTimeout(expire, ms);
-    timer.unref();
-    let waiting = true;
-    const arrived = () => {
-      if (!waiting) return;
-      waiting = false;
-      state.waiting--;
-      clearTimeout(timer);
-    };
-    stream.once('end', arrived);
-    stream.once('close', arrived);
   }
 }
