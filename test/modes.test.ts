@@ -33,7 +33,7 @@ describe('serve modes', () => {
     });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
-      /drivers\.users\.driver: drivers\/userprovider\/json is a source folder, and production mode builds nothing: run "driverkit build" at deploy time and point driver at the binary it makes \(bin\/userprovider\/users\)/,
+      /drivers\.users\.driver: drivers\/userprovider\/json is a source folder, and production mode builds nothing: run "driverkit build" at deploy time and point driver at the binary it makes \(bin\/userprovider\/json\)/,
     );
     expect(run.stderr).toMatch(
       /drivers\.ldap: package userprovider-ldap@\^1 is not installed, and production mode downloads nothing: run "driverkit install --frozen" at deploy time/,

@@ -3,6 +3,7 @@
 // naming the deploy-time command that does it instead.
 import { stat } from 'node:fs/promises';
 import { relative } from 'node:path';
+import { binaryPath } from '../build/build.js';
 import type { Config, DriverEntry } from '../config/schema.js';
 import { DriverkitError } from '../errors.js';
 import { resolveInstalled } from '../packages/installed.js';
@@ -25,7 +26,7 @@ export async function productionRefusal(
     () => false,
   );
   return folder
-    ? `drivers.${entry.name}.driver: ${relative(config.dir, entry.driver) || '.'} is a source folder, and production mode builds nothing: run "driverkit build" at deploy time and point driver at the binary it makes (${relative(config.dir, config.binDir) || '.'}/${entry.type}/${entry.name})`
+    ? `drivers.${entry.name}.driver: ${relative(config.dir, entry.driver) || '.'} is a source folder, and production mode builds nothing: run "driverkit build" at deploy time and point driver at the binary it makes (${relative(config.dir, binaryPath(config.binDir, entry.type, entry.driver))})`
     : undefined;
 }
 
