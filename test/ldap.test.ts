@@ -52,6 +52,36 @@ async function ldapDriver(
   return driver;
 }
 
+/**
+ * 64 callers of GetUser on `client` while `slapd` restarts: 200 calls before, 200 after.
+ * The calls that failed, and the connections the server accepted after its restart.
+ */
+async function restartUnderLoad(
+  slapd: Slapd,
+  client: Awaited<ReturnType<typeof ldapDriver>>['client'],
+) {
+  let stop = false;
+  let calls = 0;
+  const failures: unknown[] = [];
+  const worker = async () => {
+    while (!stop)
+      await client.getUser({ userId: { opaqueId: EINSTEIN } }).then(
+        () => calls++,
+        (err) => failures.push(err),
+      );
+  };
+  const workers = Array.from({ length: 64 }, worker);
+  await waitFor(() => calls > 200, 10_000, 'calls before the restart');
+  await slapd.stop();
+  const before = slapd.connections();
+  await slapd.start();
+  const after = calls;
+  await waitFor(() => calls > after + 200, 15_000, 'calls after the restart');
+  stop = true;
+  await Promise.all(workers);
+  return { failures, connections: slapd.connections() - before };
+}
+
 describe.skipIf(!hasSlapd)('LDAP UserProvider driver (real slapd)', () => {
   it("passes UserProvider's conformance suite", async () => {
     const slapd = await startSlapd(fixtureLdif());
@@ -348,25 +378,7 @@ describe.skipIf(!hasSlapd)('LDAP UserProvider driver (real slapd)', () => {
     const slapd = await startSlapd(fixtureLdif());
     const driver = await ldapDriver(slapd, { timeout_ms: 5000 });
     const { client } = driver;
-    let stop = false;
-    let calls = 0;
-    const failures: unknown[] = [];
-    const worker = async () => {
-      while (!stop) {
-        await client.getUser({ userId: { opaqueId: EINSTEIN } }).then(
-          () => calls++,
-          (err) => failures.push(err),
-        );
-      }
-    };
-    const workers = Array.from({ length: 64 }, worker);
-    await waitFor(() => calls > 200, 10_000, 'calls before the restart');
-    await slapd.stop();
-    await slapd.start();
-    const after = calls;
-    await waitFor(() => calls > after + 200, 15_000, 'calls after the restart');
-    stop = true;
-    await Promise.all(workers);
+    const { failures } = await restartUnderLoad(slapd, client);
     expect(failures).toEqual([]);
 
     // Stopped: UNAVAILABLE within the driver's timeout (here 1.5 s), and health says so.
@@ -421,29 +433,11 @@ describe.skipIf(!hasSlapd)('LDAP UserProvider driver (real slapd)', () => {
     async (_name, tls) => {
       const slapd = await startSlapd(fixtureLdif());
       const { client } = await ldapDriver(slapd, { ...tls(slapd), timeout_ms: 5000 });
-      let stop = false;
-      let calls = 0;
-      const failures: unknown[] = [];
-      const worker = async () => {
-        while (!stop)
-          await client.getUser({ userId: { opaqueId: EINSTEIN } }).then(
-            () => calls++,
-            (err) => failures.push(err),
-          );
-      };
-      const workers = Array.from({ length: 64 }, worker);
-      await waitFor(() => calls > 200, 10_000, 'calls before the restart');
-      await slapd.stop();
-      const before = slapd.connections();
-      await slapd.start();
-      const after = calls;
-      await waitFor(() => calls > after + 200, 15_000, 'calls after the restart');
-      stop = true;
-      await Promise.all(workers);
+      const { failures, connections } = await restartUnderLoad(slapd, client);
       expect(failures).toEqual([]);
       // pool_size is 4: each slot connects once, not once per call that found it dead.
-      expect(slapd.connections() - before).toBeGreaterThan(0);
-      expect(slapd.connections() - before).toBeLessThanOrEqual(4);
+      expect(connections).toBeGreaterThan(0);
+      expect(connections).toBeLessThanOrEqual(4);
     },
     60_000,
   );

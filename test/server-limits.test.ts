@@ -39,8 +39,8 @@ async function dialFrom(port: number, from = '127.0.0.1'): Promise<ClientHttp2Se
   return s;
 }
 
-/** A health check (an empty request); resolves with its grpc-status. */
-function check(s: ClientHttp2Session): Promise<number> {
+/** A health check's stream, its request left open, and the grpc-status it got so far (-1: none). */
+function healthCall(s: ClientHttp2Session) {
   const stream = s.request({
     ':method': 'POST',
     ':path': CHECK,
@@ -49,16 +49,20 @@ function check(s: ClientHttp2Session): Promise<number> {
   });
   stream.on('error', () => {});
   stream.on('data', () => {});
-  stream.end(frameMessage(new Uint8Array(0)));
-  return new Promise((resolve) => {
-    let code = -1;
-    const take = (h: Record<string, unknown>) => {
-      if (h['grpc-status'] !== undefined) code = Number(h['grpc-status']);
-    };
-    stream.on('response', take);
-    stream.on('trailers', take);
-    stream.on('close', () => resolve(code));
-  });
+  let code = -1;
+  const take = (h: Record<string, unknown>) => {
+    if (h['grpc-status'] !== undefined) code = Number(h['grpc-status']);
+  };
+  stream.on('response', take);
+  stream.on('trailers', take);
+  return { stream, code: () => code };
+}
+
+/** A health check (an empty request); resolves with its grpc-status. */
+function check(s: ClientHttp2Session): Promise<number> {
+  const call = healthCall(s);
+  call.stream.end(frameMessage(new Uint8Array(0)));
+  return new Promise((resolve) => call.stream.on('close', () => resolve(call.code())));
 }
 
 /** A call whose request never ends: it holds its connection half-open. */
@@ -72,26 +76,13 @@ function halfOpen(s: ClientHttp2Session): void {
 describe('a call answered early', () => {
   it('is reset with NO_ERROR after its trailers, so a peer still sending stops', async () => {
     const s = await dialFrom(await server({}));
-    const stream = s.request({
-      ':method': 'POST',
-      ':path': CHECK,
-      'content-type': 'application/grpc',
-      te: 'trailers',
-    });
-    stream.on('error', () => {});
-    stream.on('data', () => {});
-    let code = -1;
-    const take = (h: Record<string, unknown>) => {
-      if (h['grpc-status'] !== undefined) code = Number(h['grpc-status']);
-    };
-    stream.on('response', take);
-    stream.on('trailers', take);
+    const { stream, code } = healthCall(s);
     // A second message to a unary method is answered UNIMPLEMENTED at once, and the
     // request never ends: before, the stream stayed open for the peer to send on.
     stream.write(frameMessage(new Uint8Array(0)));
     stream.write(frameMessage(new Uint8Array(0)));
     await waitFor(() => stream.closed, 5000, 'the stream reset after its answer');
-    expect(code).toBe(Status.UNIMPLEMENTED);
+    expect(code()).toBe(Status.UNIMPLEMENTED);
     expect(stream.rstCode).toBe(0);
   });
 });
@@ -99,24 +90,11 @@ describe('a call answered early', () => {
 describe('a request that has not arrived', () => {
   /** A health check whose 5-byte prefix says `size` bytes follow; sends `first` of them. */
   function partial(s: ClientHttp2Session, size: number, first: number) {
-    const stream = s.request({
-      ':method': 'POST',
-      ':path': CHECK,
-      'content-type': 'application/grpc',
-      te: 'trailers',
-    });
-    stream.on('error', () => {});
-    stream.on('data', () => {});
+    const call = healthCall(s);
     const prefix = Buffer.alloc(5);
     prefix.writeUInt32BE(size, 1);
-    stream.write(Buffer.concat([prefix, Buffer.alloc(first)]));
-    let code = -1;
-    const take = (h: Record<string, unknown>) => {
-      if (h['grpc-status'] !== undefined) code = Number(h['grpc-status']);
-    };
-    stream.on('response', take);
-    stream.on('trailers', take);
-    return { stream, code: () => code };
+    call.stream.write(Buffer.concat([prefix, Buffer.alloc(first)]));
+    return call;
   }
 
   it('waits while its connection brings request bytes, and is given up once it brings none', async () => {

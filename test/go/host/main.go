@@ -74,18 +74,7 @@ func main() {
 	})
 	cleanup = client.Kill
 	defer client.Kill()
-	rpc, err := client.Client()
-	if err != nil {
-		fail("start: %v", err)
-	}
-	if err := rpc.Ping(); err != nil {
-		fail("ping: %v", err)
-	}
-	raw, err := rpc.Dispense("userprovider")
-	if err != nil {
-		fail("dispense: %v", err)
-	}
-	users := raw.(userproviderv1.UserProviderClient)
+	_, users := connect(client, "start")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	res, err := users.GetUser(ctx, &userproviderv1.GetUserRequest{UserId: &userproviderv1.UserId{OpaqueId: "4c510ada-c86b-4815-8820-42cdf82c3d51"}})
@@ -128,6 +117,23 @@ func main() {
 	fmt.Println(string(out))
 }
 
+// connect makes go-plugin's connection (`what` names that step in a failure), pings it, and
+// dispenses the UserProvider client.
+func connect(client *plugin.Client, what string) (plugin.ClientProtocol, userproviderv1.UserProviderClient) {
+	rpc, err := client.Client()
+	if err != nil {
+		fail("%s: %v", what, err)
+	}
+	if err := rpc.Ping(); err != nil {
+		fail("ping: %v", err)
+	}
+	raw, err := rpc.Dispense("userprovider")
+	if err != nil {
+		fail("dispense: %v", err)
+	}
+	return rpc, raw.(userproviderv1.UserProviderClient)
+}
+
 // attach is -reattach: go-plugin's client on a server it did not start.
 func attach(address string, pid int) {
 	addr, err := net.ResolveTCPAddr("tcp", address)
@@ -142,18 +148,7 @@ func attach(address string, pid int) {
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           logger,
 	})
-	rpc, err := client.Client()
-	if err != nil {
-		fail("attach: %v", err)
-	}
-	if err := rpc.Ping(); err != nil {
-		fail("ping: %v", err)
-	}
-	raw, err := rpc.Dispense("userprovider")
-	if err != nil {
-		fail("dispense: %v", err)
-	}
-	users := raw.(userproviderv1.UserProviderClient)
+	rpc, users := connect(client, "attach")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	res, err := users.GetUser(ctx, &userproviderv1.GetUserRequest{UserId: &userproviderv1.UserId{OpaqueId: "4c510ada-c86b-4815-8820-42cdf82c3d51"}})
