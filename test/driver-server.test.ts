@@ -286,7 +286,22 @@ describe("the driver's gRPC server", () => {
   });
 
   it('lets one StreamStdio caller receive stdout: a second is refused', async () => {
-    const { session } = await rawDriver();
+    const chunks: string[] = [];
+    const driver = useDriver({
+      name: 'raw',
+      path: BIN.fixture,
+      contract: fixtureContract,
+      stdout: (c) => chunks.push(c.toString()),
+    });
+    await driver.ready;
+    // The host's own StreamStdio is the first: it has received stdout. (Its call starts at
+    // ready, on another connection than this test's, which a busy driver read first once.)
+    await driver.client.getUser({ userId: { opaqueId: 'stdout' } });
+    await waitFor(() => chunks.join('').includes('after the handshake'), 10_000, 'the host stdout');
+    const session = connect('http://localhost', {
+      createConnection: () => netConnect(driver.handshake!.address),
+    });
+    onTestFinished(() => void session.destroy());
     const second = await request(
       session,
       { ':path': '/plugin.GRPCStdio/StreamStdio' },
